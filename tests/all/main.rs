@@ -1,0 +1,1 @@
+//! Sandstep's integration tests: one binary, one module per topic.
