@@ -1,0 +1,88 @@
+//! The outputs of the engine: effects as data, run by the caller.
+
+use crate::event::{Millis, TaskId, TimerId};
+use crate::history::HistoryEvent;
+use serde_json::Value;
+
+/// One effect the caller must carry out, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Append this event to the execution's history.
+    Record(HistoryEvent),
+    /// Run a task; answer with `TaskSucceeded` or `TaskFailed`.
+    RunTask(TaskRequest),
+    /// A task is no longer wanted (its branch failed, the execution stopped).
+    CancelTask(TaskId),
+    /// Deliver `TimerFired` at `due` (at once when `due` has passed).
+    StartTimer {
+        /// Which timer.
+        timer: TimerId,
+        /// When it is due.
+        due: Millis,
+    },
+    /// A timer is no longer wanted.
+    CancelTimer(TimerId),
+    /// The execution is over.
+    Finish(Outcome),
+}
+
+/// What a Task state asks the runtime to run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskRequest {
+    /// Answer with this id.
+    pub id: TaskId,
+    /// The state's `Resource`.
+    pub resource: String,
+    /// The effective parameters (after InputPath and Parameters).
+    pub input: Value,
+    /// `TimeoutSeconds` (resolved), if any.
+    pub timeout_seconds: Option<u64>,
+    /// `HeartbeatSeconds` (resolved), if any.
+    pub heartbeat_seconds: Option<u64>,
+    /// 0 for the first attempt, then 1, 2, ... on retries.
+    pub attempt: u32,
+    /// The Task state's name.
+    pub state_name: String,
+    /// `$$.Task.Token` for `.waitForTaskToken` resources.
+    pub task_token: Option<String>,
+}
+
+/// How an execution ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// `SUCCEEDED` with its output.
+    Succeeded(Value),
+    /// `FAILED`.
+    Failed {
+        /// Error name, if any.
+        error: Option<String>,
+        /// Cause, if any.
+        cause: Option<String>,
+    },
+    /// `TIMED_OUT` (execution TimeoutSeconds).
+    TimedOut {
+        /// `States.Timeout`.
+        error: Option<String>,
+        /// Cause, if any.
+        cause: Option<String>,
+    },
+    /// `ABORTED` (StopExecution).
+    Aborted {
+        /// Error given to StopExecution.
+        error: Option<String>,
+        /// Cause given to StopExecution.
+        cause: Option<String>,
+    },
+}
+
+impl Outcome {
+    /// AWS's status name.
+    pub fn status(&self) -> &'static str {
+        match self {
+            Outcome::Succeeded(_) => "SUCCEEDED",
+            Outcome::Failed { .. } => "FAILED",
+            Outcome::TimedOut { .. } => "TIMED_OUT",
+            Outcome::Aborted { .. } => "ABORTED",
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! The inputs of the engine: everything non-deterministic arrives as an [`Event`].
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Milliseconds since the Unix epoch (UTC).
+pub type Millis = i64;
+
+/// Identifies a task the engine asked to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct TaskId(pub u64);
+
+/// Identifies a timer the engine asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct TimerId(pub u64);
+
+/// One input to [`crate::step`]. `at` is the wall-clock time the driver observed and
+/// `entropy` seeds every random choice the engine makes while applying it (MathRandom,
+/// UUID, retry jitter, task tokens): recording both makes replay exact.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// When the event happened.
+    pub at: Millis,
+    /// Random bits for this step.
+    pub entropy: u64,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum EventKind {
+    /// The execution starts.
+    Started(Start),
+    /// A worker picked a task up.
+    TaskStarted {
+        /// Which task.
+        task: TaskId,
+    },
+    /// A task returned its output.
+    TaskSucceeded {
+        /// Which task.
+        task: TaskId,
+        /// Its output.
+        output: Value,
+    },
+    /// A task failed (including `States.Timeout`, `States.HeartbeatTimeout`, traps).
+    TaskFailed {
+        /// Which task.
+        task: TaskId,
+        /// The error name.
+        error: String,
+        /// The cause.
+        cause: String,
+    },
+    /// A timer the engine asked for is due.
+    TimerFired {
+        /// Which timer.
+        timer: TimerId,
+    },
+    /// A user stopped the execution.
+    Stopped {
+        /// Optional error given to StopExecution.
+        error: Option<String>,
+        /// Optional cause given to StopExecution.
+        cause: Option<String>,
+    },
+}
+
+/// The facts of an execution known when it starts: what `$$.Execution` and
+/// `$$.StateMachine` show.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Start {
+    /// The execution input.
+    pub input: Value,
+    /// `$$.Execution.Id`: the execution ARN.
+    pub execution_arn: String,
+    /// `$$.Execution.Name`.
+    pub name: String,
+    /// `$$.Execution.RoleArn`.
+    pub role_arn: String,
+    /// `$$.StateMachine.Id`.
+    pub state_machine_arn: String,
+    /// `$$.StateMachine.Name`.
+    pub state_machine_name: String,
+    /// `$$.Execution.RedriveCount`.
+    #[serde(default)]
+    pub redrive_count: u32,
+}

@@ -1,0 +1,191 @@
+//! Evaluation of paths and payload templates against a state's data, the context object
+//! and the variables in scope.
+
+use crate::definition::{Expr, Template};
+use crate::error::{ErrorName, Failure};
+use crate::event::{Millis, Start};
+use crate::intrinsics;
+use crate::jsonpath::{Reference, Root};
+use crate::rng::Rng;
+use crate::timestamp;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// Variables of one scope (the top level, a Parallel branch or a Map iteration).
+pub type Vars = BTreeMap<String, Value>;
+
+/// What `$$` shows for the state being evaluated.
+#[derive(Debug, Clone, Copy)]
+pub struct ContextView<'a> {
+    /// The execution's start facts.
+    pub start: &'a Start,
+    /// When the execution started.
+    pub started_at: Millis,
+    /// The current state's name.
+    pub state_name: &'a str,
+    /// When the current state was entered.
+    pub entered_at: Millis,
+    /// `$$.State.RetryCount`, shown for states that can retry.
+    pub retry_count: Option<u32>,
+    /// `$$.Map.Item` while evaluating a Map's ItemSelector.
+    pub map_item: Option<(usize, &'a Value)>,
+    /// `$$.Task.Token`.
+    pub task_token: Option<&'a str>,
+}
+
+impl ContextView<'_> {
+    /// Builds the context object; done lazily since most states never read it.
+    pub fn to_value(&self) -> Value {
+        let mut execution = Map::new();
+        execution.insert("Id".into(), Value::String(self.start.execution_arn.clone()));
+        execution.insert("Input".into(), self.start.input.clone());
+        execution.insert("StartTime".into(), Value::String(timestamp::format_millis(self.started_at)));
+        execution.insert("Name".into(), Value::String(self.start.name.clone()));
+        execution.insert("RoleArn".into(), Value::String(self.start.role_arn.clone()));
+        execution.insert("RedriveCount".into(), Value::from(self.start.redrive_count));
+        let mut machine = Map::new();
+        machine.insert("Id".into(), Value::String(self.start.state_machine_arn.clone()));
+        machine.insert("Name".into(), Value::String(self.start.state_machine_name.clone()));
+        let mut state = Map::new();
+        state.insert("Name".into(), Value::String(self.state_name.to_string()));
+        state.insert("EnteredTime".into(), Value::String(timestamp::format_millis(self.entered_at)));
+        if let Some(count) = self.retry_count {
+            state.insert("RetryCount".into(), Value::from(count));
+        }
+        let mut out = Map::new();
+        out.insert("Execution".into(), Value::Object(execution));
+        out.insert("StateMachine".into(), Value::Object(machine));
+        out.insert("State".into(), Value::Object(state));
+        if let Some(token) = self.task_token {
+            let mut task = Map::new();
+            task.insert("Token".into(), Value::String(token.to_string()));
+            out.insert("Task".into(), Value::Object(task));
+        }
+        if let Some((index, value)) = self.map_item {
+            let mut item = Map::new();
+            item.insert("Index".into(), Value::from(index));
+            item.insert("Value".into(), value.clone());
+            let mut map = Map::new();
+            map.insert("Item".into(), Value::Object(item));
+            out.insert("Map".into(), Value::Object(map));
+        }
+        Value::Object(out)
+    }
+}
+
+/// Everything a path may read.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    /// What `$` means here.
+    pub input: &'a Value,
+    /// Variable scopes, innermost first.
+    pub vars: &'a [&'a Vars],
+    /// What `$$` means here.
+    pub context: ContextView<'a>,
+}
+
+impl<'a> Scope<'a> {
+    /// The same scope with `$` bound to another value.
+    pub fn with_input(self, input: &'a Value) -> Scope<'a> {
+        Scope { input, ..self }
+    }
+
+    /// Looks a variable up, innermost scope first.
+    pub fn variable(&self, name: &str) -> Option<&'a Value> {
+        self.vars.iter().find_map(|scope| scope.get(name))
+    }
+
+    /// Resolves a reference; `None` when it matches nothing.
+    pub fn resolve(&self, reference: &Reference) -> Option<Value> {
+        match &reference.root {
+            Root::Input => reference.path.select(self.input),
+            Root::Context => reference.path.select(&self.context.to_value()),
+            Root::Variable(name) => reference.path.select(self.variable(name)?),
+        }
+    }
+
+    /// Resolves a reference that must match, as for `InputPath` or a `key.$` field.
+    ///
+    /// # Errors
+    /// A `States.Runtime` failure naming the field and the data searched.
+    pub fn require(&self, reference: &Reference, field: &str) -> Result<Value, Failure> {
+        self.resolve(reference).ok_or_else(|| self.missing(reference, field))
+    }
+
+    /// The `States.Runtime` failure for a path that matched nothing.
+    pub fn missing(&self, reference: &Reference, field: &str) -> Failure {
+        let (text, searched) = match &reference.root {
+            Root::Input => (reference.path.text().to_string(), compact(self.input)),
+            Root::Context => (
+                format!("${}", reference.path.text()),
+                compact(&self.context.to_value()),
+            ),
+            Root::Variable(name) => (
+                format!("${name}{}", reference.path.text().trim_start_matches('$')),
+                self.variable(name).map(compact).unwrap_or_else(|| "null".into()),
+            ),
+        };
+        Failure::runtime(format!(
+            "The JSONPath '{text}' specified for the field '{field}' could not be found in the input '{searched}'"
+        ))
+    }
+
+    /// Evaluates a dynamic expression.
+    ///
+    /// # Errors
+    /// `States.Runtime` for a missing path, `States.IntrinsicFailure` for a failed call.
+    pub fn expr(&self, expr: &Expr, field: &str, rng: &mut Rng) -> Result<Value, Failure> {
+        match expr {
+            Expr::Path(reference) => self.require(reference, field),
+            Expr::Call(call) => {
+                let mut env = CallEnv { scope: *self, rng };
+                call.evaluate(&mut env)
+                    .map_err(|e| Failure::new(ErrorName::IntrinsicFailure, e.to_string()))
+            }
+        }
+    }
+
+    /// Evaluates a payload template.
+    ///
+    /// # Errors
+    /// As [`Scope::expr`] for any dynamic field.
+    pub fn template(&self, template: &Template, rng: &mut Rng) -> Result<Value, Failure> {
+        Ok(match template {
+            Template::Literal(v) => v.clone(),
+            Template::Object(fields) => {
+                let mut out = Map::with_capacity(fields.len());
+                for (key, t) in fields {
+                    out.insert(key.clone(), self.template(t, rng)?);
+                }
+                Value::Object(out)
+            }
+            Template::Array(items) => {
+                Value::Array(items.iter().map(|t| self.template(t, rng)).collect::<Result<_, _>>()?)
+            }
+            Template::Dynamic { field, expr } => self.expr(expr, field, rng)?,
+        })
+    }
+}
+
+/// Compact JSON text, for error messages.
+pub fn compact(value: &Value) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+struct CallEnv<'a, 'r> {
+    scope: Scope<'a>,
+    rng: &'r mut Rng,
+}
+
+impl intrinsics::Env for CallEnv<'_, '_> {
+    fn resolve(&self, path: &str) -> Result<Value, intrinsics::Failure> {
+        let reference = Reference::parse(path).map_err(|e| intrinsics::Failure(e.to_string()))?;
+        self.scope
+            .resolve(&reference)
+            .ok_or_else(|| intrinsics::Failure(format!("The JSONPath '{path}' could not be found")))
+    }
+
+    fn random_u64(&mut self) -> u64 {
+        self.rng.next_u64()
+    }
+}
