@@ -322,7 +322,10 @@ mod tests {
         assert_eq!(format_millis(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(format_millis(1_719_928_190_123), "2024-07-02T13:49:50.123Z");
         assert_eq!(format_millis(951_782_400_000), "2000-02-29T00:00:00.000Z");
-        assert_eq!(format_millis(253_402_300_799_999), "9999-12-31T23:59:59.999Z");
+        assert_eq!(
+            format_millis(253_402_300_799_999),
+            "9999-12-31T23:59:59.999Z"
+        );
     }
 
     #[test]
