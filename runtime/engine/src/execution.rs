@@ -29,7 +29,7 @@ pub const HISTORY_LIMIT: u64 = 25_000;
 type FrameId = u64;
 
 /// Everything the engine knows about one execution. Rebuilt exactly by [`replay`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExecutionState {
     outcome: Option<Outcome>,
     start: Option<Start>,
@@ -76,7 +76,7 @@ enum TimerFor {
     ExecutionTimeout,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 struct Frame {
     parent: Option<(FrameId, usize)>,
     state: StateId,
@@ -90,7 +90,7 @@ struct Frame {
     pending: Pending,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 enum Pending {
     Idle,
     Task { task: TaskId, resource: String, token: Option<String> },
@@ -99,7 +99,7 @@ enum Pending {
     Fanout(Box<Fanout>),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 struct Fanout {
     /// The state's input after InputPath.
     effective_input: Value,

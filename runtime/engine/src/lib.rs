@@ -36,6 +36,7 @@ pub mod intrinsics;
 pub mod jsonpath;
 pub mod rng;
 pub mod scope;
+pub mod simulate;
 pub mod timestamp;
 pub mod validate;
 
