@@ -5,7 +5,11 @@ use sandstep_engine::validate::{validate, MachineType};
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(name = "sandstep", version, about = "Self-hosted AWS Step Functions on WebAssembly")]
+#[command(
+    name = "sandstep",
+    version,
+    about = "Self-hosted AWS Step Functions on WebAssembly"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -35,7 +39,10 @@ fn main() -> ExitCode {
 
 fn run() -> anyhow::Result<ExitCode> {
     match Cli::parse().command {
-        Command::Validate { machine_type, definition } => {
+        Command::Validate {
+            machine_type,
+            definition,
+        } => {
             let machine_type = match machine_type.as_str() {
                 "STANDARD" => MachineType::Standard,
                 "EXPRESS" => MachineType::Express,
