@@ -41,7 +41,9 @@ impl Call {
     /// # Errors
     /// [`ParseError`] for unknown functions or bad syntax.
     pub fn parse(text: &str) -> Result<Call, ParseError> {
-        Ok(Call { text: text.to_string() })
+        Ok(Call {
+            text: text.to_string(),
+        })
     }
     /// Evaluates the call.
     ///
