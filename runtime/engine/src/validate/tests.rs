@@ -1,0 +1,1 @@
+//! Unit tests of the validator, one small definition per rule.
