@@ -27,10 +27,10 @@ pub(super) fn integer(value: &Value) -> Option<i64> {
     }
     let f = value.as_f64()?;
     // The cast is exact: the value has no fraction and lies well inside i64.
-    #[allow(clippy::cast_possible_truncation)]
     (f.fract() == 0.0 && f.abs() < 1e15).then_some(f as i64)
 }
 
+/// A string-typed field such as `Comment`; reports and returns false otherwise.
 pub(super) fn string(c: &mut Checker, value: &Value, location: &str, field: &str) -> bool {
     if value.is_string() {
         return true;
@@ -39,6 +39,7 @@ pub(super) fn string(c: &mut Checker, value: &Value, location: &str, field: &str
     false
 }
 
+/// A boolean-typed field such as `End`; reports and returns false otherwise.
 pub(super) fn boolean(c: &mut Checker, value: &Value, location: &str, field: &str) -> bool {
     if value.is_boolean() {
         return true;
@@ -72,6 +73,7 @@ pub(super) fn int_range(
     }
 }
 
+/// Second counts that must be at least 1 (`TimeoutSeconds`, `IntervalSeconds`, ...).
 pub(super) fn positive_int(
     c: &mut Checker,
     value: &Value,
@@ -81,6 +83,7 @@ pub(super) fn positive_int(
     int_range(c, value, location, field, 1, MAX_SECONDS)
 }
 
+/// Counts where 0 is meaningful (`Seconds`, `MaxAttempts`, `MaxConcurrency`, ...).
 pub(super) fn non_negative_int(
     c: &mut Checker,
     value: &Value,
@@ -199,6 +202,7 @@ pub(super) fn assign(c: &mut Checker, value: &Value, location: &str) {
     template(c, value, location);
 }
 
+/// Exactly `len` ASCII digits, as the fixed-width parts of a timestamp need.
 fn digits(text: &str, len: usize) -> Option<u32> {
     if text.len() != len || !text.bytes().all(|b| b.is_ascii_digit()) {
         return None;

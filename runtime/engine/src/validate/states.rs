@@ -316,6 +316,7 @@ fn number_field(
     check(c, value, &ctx.loc(field), field)
 }
 
+/// Checks `field` as a path when the state has it.
 fn path_field(c: &mut Checker, ctx: Ctx<'_>, field: &str, kind: PathKind) {
     if let Some(value) = ctx.obj.get(field) {
         fields::path(c, value, &ctx.loc(field), field, kind);
@@ -334,7 +335,7 @@ fn task(c: &mut Checker, ctx: Ctx<'_>) {
         ],
     );
     if let Some(resource) = ctx.obj.get("Resource") {
-        self::resource(c, resource, &ctx.loc("Resource"), ctx.json_path());
+        task_resource(c, resource, &ctx.loc("Resource"), ctx.json_path());
     }
     let timeout = number_field(c, ctx, "TimeoutSeconds", fields::positive_int);
     let heartbeat = number_field(c, ctx, "HeartbeatSeconds", fields::positive_int);
@@ -375,7 +376,7 @@ const DYNAMODB_ACTIONS: &[&str] = &["getItem", "putItem", "updateItem", "deleteI
 
 /// A Task `Resource`: an ARN string. Only forms AWS is known to refuse are refused, so ARNs
 /// of services Sandstep does not run still validate.
-fn resource(c: &mut Checker, value: &Value, location: &str, json_path: bool) {
+fn task_resource(c: &mut Checker, value: &Value, location: &str, json_path: bool) {
     let Some(arn) = value.as_str() else {
         c.schema(location, "The field 'Resource' must be a string");
         return;
@@ -814,6 +815,8 @@ fn parallel(c: &mut Checker, ctx: Ctx<'_>) {
 /// Characters AWS forbids in a Distributed Map `Label`.
 const LABEL_FORBIDDEN: &str = "?*<>{}[]:;,\\|^~$#%&`\"";
 
+/// The Distributed Map `Label` rules of the AWS developer guide: it becomes part of the
+/// Map Run's name and ARN.
 fn label_ok(label: &str) -> bool {
     !label.is_empty()
         && label.chars().count() <= 40
