@@ -88,7 +88,12 @@ pub fn validate(text: &str, machine_type: MachineType) -> Vec<Diagnostic> {
         Ok(value) => value,
         Err(e) => {
             let location = format!("line: {}, column: {}", e.line(), e.column());
-            return vec![error(INVALID_JSON_DESCRIPTION, location, e.to_string())];
+            // serde_json ends its message with the position, which is the location here.
+            let text = e.to_string();
+            let message = text
+                .rsplit_once(" at line ")
+                .map_or(text.as_str(), |(m, _)| m);
+            return vec![error(INVALID_JSON_DESCRIPTION, location, message)];
         }
     };
     let Value::Object(root) = &value else {
