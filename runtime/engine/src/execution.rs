@@ -347,7 +347,7 @@ impl Run<'_, '_> {
             };
             let failure = match cause {
                 Ok((error, cause)) => Failure { error: error.map(|e| ErrorName::parse(&e)), cause },
-                Err(f) => f,
+                Err(f) => self.located(frame_id, f)?,
             };
             return self.frame_done(frame_id, Err(failure));
         }
@@ -476,9 +476,6 @@ impl Run<'_, '_> {
     }
 
     fn wait(&mut self, frame_id: FrameId, how: &WaitFor, effective: Value) -> Result<(), Error> {
-        let name = self.def.state(self.frame(frame_id)?.state)?.name.clone();
-        let entered = self.frame(frame_id)?.entered_event;
-        let prefix = format!("An error occurred while executing the state '{name}' (entered at the event id #{entered}).");
         let due = match how {
             WaitFor::Seconds(s) => Ok(self.now.saturating_add((*s as i64).saturating_mul(1000))),
             WaitFor::Timestamp(nanos) => Ok(nanos_to_millis(*nanos)),
@@ -486,15 +483,15 @@ impl Run<'_, '_> {
                 let v = self.eval(frame_id, &effective, None, |s, _| s.resolve(r))?;
                 let text = r.path.text();
                 match v {
-                    None => Err(Failure::runtime(format!("{prefix} Invalid path '{text}': The path doesn't exist"))),
+                    None => Err(Failure::runtime(format!("Invalid path '{text}': The path doesn't exist"))),
                     Some(v) => match v.as_i64() {
                         Some(n) if n < 0 => Err(Failure::runtime(format!(
-                            "{prefix} The SecondsPath parameter references a negative value: {text} == {}",
+                            "The SecondsPath parameter references a negative value: {text} == {}",
                             compact(&v)
                         ))),
                         Some(n) => Ok(self.now.saturating_add(n.saturating_mul(1000))),
                         None => Err(Failure::runtime(format!(
-                            "{prefix} The SecondsPath parameter cannot be parsed as a long value: {text} == {}",
+                            "The SecondsPath parameter cannot be parsed as a long value: {text} == {}",
                             compact(&v)
                         ))),
                     },
@@ -507,10 +504,10 @@ impl Run<'_, '_> {
                 match (parsed, v) {
                     (Some(n), _) => Ok(nanos_to_millis(n)),
                     (None, Some(v)) => Err(Failure::runtime(format!(
-                        "{prefix} The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {text} == {}",
+                        "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {text} == {}",
                         v.as_str().map(str::to_string).unwrap_or_else(|| compact(&v))
                     ))),
-                    (None, None) => Err(Failure::runtime(format!("{prefix} Invalid path '{text}': The path doesn't exist"))),
+                    (None, None) => Err(Failure::runtime(format!("Invalid path '{text}': The path doesn't exist"))),
                 }
             }
         };
@@ -788,9 +785,6 @@ impl Run<'_, '_> {
         let Kind::Map { processor, items_path, concurrency, tolerated_count, tolerated_percentage } = &state.kind else {
             return Ok(());
         };
-        let name = state.name.clone();
-        let entered = self.frame(frame_id)?.entered_event;
-        let prefix = format!("An error occurred while executing the state '{name}' (entered at the event id #{entered}).");
         let items = match items_path {
             None => Some(effective.clone()),
             Some(r) => self.eval(frame_id, &effective, None, |s, _| s.resolve(r))?,
@@ -801,7 +795,7 @@ impl Run<'_, '_> {
                 return self.state_failed(
                     frame_id,
                     Failure::runtime(format!(
-                        "{prefix} Invalid path '{}': The Map state's items must be an array, not {}",
+                        "Invalid path '{}': The Map state's items must be an array, not {}",
                         items_path.as_ref().map(|r| r.path.text()).unwrap_or("$"),
                         compact(&other)
                     )),
@@ -811,7 +805,7 @@ impl Run<'_, '_> {
                 return self.state_failed(
                     frame_id,
                     Failure::runtime(format!(
-                        "{prefix} Invalid path '{}' : No results for path: $['{}']",
+                        "Invalid path '{}' : No results for path: $['{}']",
                         items_path.as_ref().map(|r| r.path.text()).unwrap_or("$"),
                         items_path.as_ref().map(|r| r.path.text().trim_start_matches("$.")).unwrap_or("")
                     )),
@@ -830,7 +824,7 @@ impl Run<'_, '_> {
                 match n {
                     Some(n) => Ok(n as usize),
                     None => Err(Failure::runtime(format!(
-                        "{prefix} The MaxConcurrencyPath field refers to value \"{}\" which is not a valid integer: {}",
+                        "The MaxConcurrencyPath field refers to value \"{}\" which is not a valid integer: {}",
                         v.map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| compact(&v))).unwrap_or_else(|| "null".into()),
                         r.path.text()
                     ))),
@@ -1174,8 +1168,26 @@ impl Run<'_, '_> {
         }
     }
 
+    /// AWS names the state and its entry event in every runtime error's cause.
+    fn located(&self, frame_id: FrameId, mut failure: Failure) -> Result<Failure, Error> {
+        const PREFIX: &str = "An error occurred while executing the state";
+        if failure.error != Some(ErrorName::Runtime) {
+            return Ok(failure);
+        }
+        let fr = self.frame(frame_id)?;
+        let name = &self.def.state(fr.state)?.name;
+        let cause = failure.cause.take().unwrap_or_default();
+        if cause.starts_with(PREFIX) {
+            failure.cause = Some(cause);
+        } else {
+            failure.cause = Some(format!("{PREFIX} '{name}' (entered at the event id #{}). {cause}", fr.entered_event));
+        }
+        Ok(failure)
+    }
+
     /// A state raised `failure`: retry it, catch it, or fail the frame.
     fn state_failed(&mut self, frame_id: FrameId, failure: Failure) -> Result<(), Error> {
+        let failure = self.located(frame_id, failure)?;
         let def = self.def;
         let fr = self.frame(frame_id)?;
         let state = def.state(fr.state)?;
