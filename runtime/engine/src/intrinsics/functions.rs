@@ -386,9 +386,11 @@ fn hash(name: &str, data: &[u8], algorithm: &str) -> Result<Value, Failure> {
         "SHA-256" => sha2::Sha256::digest(data).to_vec(),
         "SHA-384" => sha2::Sha384::digest(data).to_vec(),
         "SHA-512" => sha2::Sha512::digest(data).to_vec(),
-        other => return Err(Failure(format!(
+        other => {
+            return Err(Failure(format!(
             "{name}: unsupported algorithm '{other}'; use MD5, SHA-1, SHA-256, SHA-384 or SHA-512"
-        ))),
+        )))
+        }
     };
     Ok(Value::String(
         digest.iter().map(|b| format!("{b:02x}")).collect(),
