@@ -17,6 +17,9 @@ use serde_json::{Map, Value};
 
 use parser::{Function, Selector, Step};
 
+pub(crate) use eval::values_equal;
+pub(crate) use parser::parse_number;
+
 /// A parsed JSONPath rooted at `$`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Path {
