@@ -1,6 +1,9 @@
 //! `sandstep run`: one execution in-process with a real clock, no server and no store.
 
-use sandstep_engine::{step, Command, Definition, Event, EventKind, ExecutionState, HistoryEvent, Outcome, Start, TimerId};
+use sandstep_engine::{
+    step, Command, Definition, Event, EventKind, ExecutionState, HistoryEvent, Outcome, Start,
+    TimerId,
+};
 use serde_json::Value;
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -15,7 +18,10 @@ pub struct Finished {
 }
 
 fn now_millis() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 fn entropy() -> u64 {
@@ -36,10 +42,14 @@ pub fn run(definition: &Definition, input: Value, machine_name: &str) -> anyhow:
     let account = "000000000000";
     let start = Start {
         input,
-        execution_arn: format!("arn:aws:states:us-east-1:{account}:execution:{machine_name}:{name}"),
+        execution_arn: format!(
+            "arn:aws:states:us-east-1:{account}:execution:{machine_name}:{name}"
+        ),
         name,
         role_arn: format!("arn:aws:iam::{account}:role/sandstep-local"),
-        state_machine_arn: format!("arn:aws:states:us-east-1:{account}:stateMachine:{machine_name}"),
+        state_machine_arn: format!(
+            "arn:aws:states:us-east-1:{account}:stateMachine:{machine_name}"
+        ),
         state_machine_name: machine_name.to_string(),
         redrive_count: 0,
     };
@@ -63,7 +73,11 @@ pub fn run(definition: &Definition, input: Value, machine_name: &str) -> anyhow:
                 EventKind::TimerFired { timer }
             }
         };
-        let event = Event { at: now_millis(), entropy: entropy(), kind };
+        let event = Event {
+            at: now_millis(),
+            entropy: entropy(),
+            kind,
+        };
         for command in step(definition, &mut state, &event)? {
             match command {
                 Command::Record(e) => history.push(e),

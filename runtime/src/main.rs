@@ -7,7 +7,11 @@ use std::process::ExitCode;
 mod local;
 
 #[derive(Parser, Debug)]
-#[command(name = "sandstep", version, about = "Self-hosted AWS Step Functions on WebAssembly")]
+#[command(
+    name = "sandstep",
+    version,
+    about = "Self-hosted AWS Step Functions on WebAssembly"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -48,8 +52,15 @@ fn main() -> ExitCode {
 
 fn run() -> anyhow::Result<ExitCode> {
     match Cli::parse().command {
-        Command::Run { definition, input, history } => run_local(&definition, &input, history),
-        Command::Validate { machine_type, definition } => {
+        Command::Run {
+            definition,
+            input,
+            history,
+        } => run_local(&definition, &input, history),
+        Command::Validate {
+            machine_type,
+            definition,
+        } => {
             let machine_type = match machine_type.as_str() {
                 "STANDARD" => MachineType::Standard,
                 "EXPRESS" => MachineType::Express,
@@ -70,8 +81,12 @@ fn run() -> anyhow::Result<ExitCode> {
     }
 }
 
-fn read_definition(path: &std::path::Path, machine_type: MachineType) -> anyhow::Result<Result<String, ExitCode>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+fn read_definition(
+    path: &std::path::Path,
+    machine_type: MachineType,
+) -> anyhow::Result<Result<String, ExitCode>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let diagnostics = validate(&text, machine_type);
     if diagnostics.is_empty() {
         return Ok(Ok(text));
@@ -90,10 +105,13 @@ fn run_local(path: &std::path::Path, input: &str, print_history: bool) -> anyhow
     let definition = match sandstep_engine::Definition::parse(&text) {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("{}: {e}", match e {
-                sandstep_engine::Error::Unsupported(_) => "UNSUPPORTED_FEATURE",
-                _ => "SCHEMA_VALIDATION_FAILED",
-            });
+            eprintln!(
+                "{}: {e}",
+                match e {
+                    sandstep_engine::Error::Unsupported(_) => "UNSUPPORTED_FEATURE",
+                    _ => "SCHEMA_VALIDATION_FAILED",
+                }
+            );
             return Ok(ExitCode::from(2));
         }
     };
@@ -101,15 +119,27 @@ fn run_local(path: &std::path::Path, input: &str, print_history: bool) -> anyhow
         Some(file) => std::fs::read_to_string(file).with_context(|| format!("reading {file}"))?,
         None => input.to_string(),
     };
-    let input: serde_json::Value = serde_json::from_str(&input_text).context("--input is not valid JSON")?;
+    let input: serde_json::Value =
+        serde_json::from_str(&input_text).context("--input is not valid JSON")?;
     let machine_name = path
         .file_stem()
         .and_then(|s| s.to_str())
-        .map(|s| s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect())
+        .map(|s| {
+            s.chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
+                .collect()
+        })
         .unwrap_or_else(|| "local".to_string());
     let finished = local::run(&definition, input, &machine_name)?;
     if print_history {
-        let events: Vec<serde_json::Value> = finished.history.iter().map(|e| e.to_aws_json()).collect();
+        let events: Vec<serde_json::Value> =
+            finished.history.iter().map(|e| e.to_aws_json()).collect();
         println!("{}", serde_json::Value::Array(events));
     }
     let outcome = finished.outcome;
@@ -124,11 +154,14 @@ fn run_local(path: &std::path::Path, input: &str, print_history: bool) -> anyhow
             let (error, cause) = match &other {
                 sandstep_engine::Outcome::Failed { error, cause }
                 | sandstep_engine::Outcome::TimedOut { error, cause }
-                | sandstep_engine::Outcome::Aborted { error, cause } => (error.clone(), cause.clone()),
+                | sandstep_engine::Outcome::Aborted { error, cause } => {
+                    (error.clone(), cause.clone())
+                }
                 sandstep_engine::Outcome::Succeeded(_) => (None, None),
             };
             if !print_history {
-                let report = serde_json::json!({"status": other.status(), "error": error, "cause": cause});
+                let report =
+                    serde_json::json!({"status": other.status(), "error": error, "cause": cause});
                 println!("{report}");
             }
             Ok(ExitCode::from(1))

@@ -40,9 +40,12 @@ fn start(input: Value) -> Start {
 fn observed(outcome: &Outcome) -> (String, Value) {
     match outcome {
         Outcome::Succeeded(output) => ("expected.json".into(), output.clone()),
-        Outcome::Failed { error, cause } | Outcome::TimedOut { error, cause } | Outcome::Aborted { error, cause } => {
-            ("error.json".into(), json!({"status": outcome.status(), "error": error, "cause": cause}))
-        }
+        Outcome::Failed { error, cause }
+        | Outcome::TimedOut { error, cause }
+        | Outcome::Aborted { error, cause } => (
+            "error.json".into(),
+            json!({"status": outcome.status(), "error": error, "cause": cause}),
+        ),
     }
 }
 
@@ -68,7 +71,8 @@ fn run_case(dir: &Path) -> Result<(), String> {
             None => Ok(json!({"echo": task.input.clone()})),
         }
     };
-    let sim = simulate(&def, start(input), 1_700_000_000_000, 42, tasks).map_err(|e| e.to_string())?;
+    let sim =
+        simulate(&def, start(input), 1_700_000_000_000, 42, tasks).map_err(|e| e.to_string())?;
     let rebuilt = replay(&def, &sim.events).map_err(|e| format!("replay: {e}"))?;
     if rebuilt != sim.state {
         return Err("replaying the recorded events did not rebuild the same state".into());
@@ -78,7 +82,11 @@ fn run_case(dir: &Path) -> Result<(), String> {
         return Err(format!("history ids are not dense: {ids:?}"));
     }
     let (file, value) = observed(&sim.outcome);
-    let other = if file == "expected.json" { "error.json" } else { "expected.json" };
+    let other = if file == "expected.json" {
+        "error.json"
+    } else {
+        "expected.json"
+    };
     if std::env::var_os("BLESS").is_some() {
         let _ = std::fs::remove_file(dir.join(other));
         let pretty = serde_json::to_string_pretty(&value).map_err(|e| e.to_string())?;
@@ -100,10 +108,26 @@ fn data_driven_cases() {
         .filter(|p| p.join("definition.json").exists())
         .collect();
     dirs.sort();
-    assert!(dirs.len() >= 20, "expected the case folders under tests/cases");
+    assert!(
+        dirs.len() >= 20,
+        "expected the case folders under tests/cases"
+    );
     let failures: Vec<String> = dirs
         .iter()
-        .filter_map(|d| run_case(d).err().map(|e| format!("{}: {e}", d.file_name().unwrap_or_default().to_string_lossy())))
+        .filter_map(|d| {
+            run_case(d).err().map(|e| {
+                format!(
+                    "{}: {e}",
+                    d.file_name().unwrap_or_default().to_string_lossy()
+                )
+            })
+        })
         .collect();
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), dirs.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        dirs.len(),
+        failures.join("\n")
+    );
 }

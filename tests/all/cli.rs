@@ -35,11 +35,24 @@ fn validate_prints_ok_for_a_valid_definition() {
 
 #[test]
 fn validate_prints_one_diagnostic_per_line_and_exits_2() {
-    let def = write_temp("invalid.json", r#"{"States": {"A": {"Type": "Pass", "Next": "Nowhere"}}}"#);
+    let def = write_temp(
+        "invalid.json",
+        r#"{"States": {"A": {"Type": "Pass", "Next": "Nowhere"}}}"#,
+    );
     let (code, stdout, _) = run(&["validate", def.to_str().unwrap()]);
     assert_eq!(code, 2);
-    assert!(stdout.lines().any(|l| l.contains("SCHEMA_VALIDATION_FAILED")), "{stdout}");
-    assert!(stdout.lines().any(|l| l.contains("MISSING_TRANSITION_TARGET")), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.contains("SCHEMA_VALIDATION_FAILED")),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.contains("MISSING_TRANSITION_TARGET")),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -48,25 +61,42 @@ fn run_prints_only_the_output() {
     let (code, stdout, _) = run(&["run", def.to_str().unwrap(), "--input", r#"{"a": 1}"#]);
     assert_eq!(code, 0);
     let output: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(output, serde_json::json!({"a": 1, "out": {"greeting": "hi"}}));
+    assert_eq!(
+        output,
+        serde_json::json!({"a": 1, "out": {"greeting": "hi"}})
+    );
 }
 
 #[test]
 fn run_reads_input_from_a_file() {
     let def = write_temp("hello2.json", HELLO);
     let input = write_temp("input.json", r#"{"b": true}"#);
-    let (code, stdout, _) = run(&["run", def.to_str().unwrap(), "--input", &format!("@{}", input.display())]);
+    let (code, stdout, _) = run(&[
+        "run",
+        def.to_str().unwrap(),
+        "--input",
+        &format!("@{}", input.display()),
+    ]);
     assert_eq!(code, 0);
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&stdout).unwrap()["b"], true);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&stdout).unwrap()["b"],
+        true
+    );
 }
 
 #[test]
 fn run_reports_a_failure_as_json_and_exits_1() {
-    let def = write_temp("fail.json", r#"{"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Boom", "Cause": "it broke"}}}"#);
+    let def = write_temp(
+        "fail.json",
+        r#"{"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Boom", "Cause": "it broke"}}}"#,
+    );
     let (code, stdout, _) = run(&["run", def.to_str().unwrap()]);
     assert_eq!(code, 1);
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(report, serde_json::json!({"status": "FAILED", "error": "Boom", "cause": "it broke"}));
+    assert_eq!(
+        report,
+        serde_json::json!({"status": "FAILED", "error": "Boom", "cause": "it broke"})
+    );
 }
 
 #[test]
@@ -109,14 +139,25 @@ fn run_history_prints_aws_shaped_events() {
     assert_eq!(code, 0);
     let events: Vec<serde_json::Value> = serde_json::from_str(&stdout).unwrap();
     let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["ExecutionStarted", "PassStateEntered", "PassStateExited", "ExecutionSucceeded"]);
+    assert_eq!(
+        kinds,
+        [
+            "ExecutionStarted",
+            "PassStateEntered",
+            "PassStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
     assert_eq!(events[1]["stateEnteredEventDetails"]["name"], "Hello");
     assert_eq!(events[1]["previousEventId"], 1);
 }
 
 #[test]
 fn wait_states_really_wait() {
-    let def = write_temp("wait.json", r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": true}}}"#);
+    let def = write_temp(
+        "wait.json",
+        r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": true}}}"#,
+    );
     let began = std::time::Instant::now();
     let (code, _, _) = run(&["run", def.to_str().unwrap()]);
     assert_eq!(code, 0);

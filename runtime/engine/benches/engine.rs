@@ -5,6 +5,9 @@
 //! The baseline in the same run is `serde_json` cloning the same payload once per
 //! transition: the least any interpreter that copies state data must do.
 
+// Benchmark code: a failed expect is a broken benchmark.
+#![allow(clippy::expect_used, clippy::indexing_slicing)]
+
 use sandstep_engine::{step, Command, Definition, Event, EventKind, ExecutionState, Start};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -53,7 +56,11 @@ fn measure(def: &Definition, input: &Value, budget: Duration) -> (u64, u64, Dura
     let (mut runs, mut transitions) = (0u64, 0u64);
     while began.elapsed() < budget {
         let mut state = ExecutionState::new();
-        let event = Event { at: 0, entropy: runs, kind: EventKind::Started(start(input.clone())) };
+        let event = Event {
+            at: 0,
+            entropy: runs,
+            kind: EventKind::Started(start(input.clone())),
+        };
         let commands = step(def, &mut state, &event).expect("runs");
         transitions += commands
             .iter()
@@ -88,5 +95,8 @@ fn main() {
     let (map, items) = map_of(1000);
     let (runs, transitions, elapsed) = measure(&map, &items, budget);
     let rate = transitions as f64 / elapsed.as_secs_f64();
-    println!("map-1000: {runs} executions, {rate:.0} transitions/s ({:.2} µs/transition)", 1e6 / rate);
+    println!(
+        "map-1000: {runs} executions, {rate:.0} transitions/s ({:.2} µs/transition)",
+        1e6 / rate
+    );
 }

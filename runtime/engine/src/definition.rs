@@ -281,15 +281,25 @@ impl Definition {
     /// # Errors
     /// As [`Definition::parse`].
     pub fn from_value(value: &Value) -> Result<Definition, Error> {
-        let mut compiler = Compiler { machines: Vec::new(), states: Vec::new() };
+        let mut compiler = Compiler {
+            machines: Vec::new(),
+            states: Vec::new(),
+        };
         let root = obj(value, "")?;
         check_query_language(root, "")?;
         let timeout_seconds = match root.get("TimeoutSeconds") {
             None => None,
-            Some(v) => Some(v.as_u64().ok_or_else(|| bad("/TimeoutSeconds", "must be a positive integer"))?),
+            Some(v) => Some(
+                v.as_u64()
+                    .ok_or_else(|| bad("/TimeoutSeconds", "must be a positive integer"))?,
+            ),
         };
         compiler.machine(root, "")?;
-        Ok(Definition { machines: compiler.machines, states: compiler.states, timeout_seconds })
+        Ok(Definition {
+            machines: compiler.machines,
+            states: compiler.states,
+            timeout_seconds,
+        })
     }
 
     /// The top-level machine.
@@ -319,12 +329,21 @@ impl Definition {
 }
 
 fn bad(location: &str, message: impl Into<String>) -> Error {
-    let location = if location.is_empty() { "/".to_string() } else { location.to_string() };
-    Error::Definition { location, message: message.into() }
+    let location = if location.is_empty() {
+        "/".to_string()
+    } else {
+        location.to_string()
+    };
+    Error::Definition {
+        location,
+        message: message.into(),
+    }
 }
 
 fn obj<'a>(value: &'a Value, at: &str) -> Result<&'a Map<String, Value>, Error> {
-    value.as_object().ok_or_else(|| bad(at, "must be a JSON object"))
+    value
+        .as_object()
+        .ok_or_else(|| bad(at, "must be a JSON object"))
 }
 
 fn check_query_language(fields: &Map<String, Value>, at: &str) -> Result<(), Error> {
@@ -346,7 +365,10 @@ impl Compiler {
     fn machine(&mut self, fields: &Map<String, Value>, at: &str) -> Result<MachineId, Error> {
         let id = MachineId(self.machines.len() as u32);
         self.machines.push(Machine { start: StateId(0) });
-        let states = obj(fields.get("States").unwrap_or(&Value::Null), &format!("{at}/States"))?;
+        let states = obj(
+            fields.get("States").unwrap_or(&Value::Null),
+            &format!("{at}/States"),
+        )?;
         // Ids are assigned before compiling so that `Next` can point forward.
         let first = self.states.len() as u32;
         let ids: BTreeMap<&str, StateId> = states
@@ -358,16 +380,22 @@ impl Compiler {
             self.states.push(placeholder(name));
         }
         let start_name = fields.get("StartAt").and_then(Value::as_str).unwrap_or("");
-        let start = *ids
-            .get(start_name)
-            .ok_or_else(|| bad(&format!("{at}/StartAt"), format!("StartAt '{start_name}' is not a state")))?;
+        let start = *ids.get(start_name).ok_or_else(|| {
+            bad(
+                &format!("{at}/StartAt"),
+                format!("StartAt '{start_name}' is not a state"),
+            )
+        })?;
         if let Some(m) = self.machines.get_mut(id.0 as usize) {
             m.start = start;
         }
         for (name, body) in states {
             let here = format!("{at}/States/{name}");
             let state = self.state(name, obj(body, &here)?, &ids, &here)?;
-            let slot = ids.get(name.as_str()).map(|s| s.0 as usize).unwrap_or(usize::MAX);
+            let slot = ids
+                .get(name.as_str())
+                .map(|s| s.0 as usize)
+                .unwrap_or(usize::MAX);
             if let Some(s) = self.states.get_mut(slot) {
                 *s = state;
             }
@@ -387,42 +415,73 @@ impl Compiler {
             match v {
                 None => Ok(None),
                 Some(v) => {
-                    let n = v.as_str().ok_or_else(|| bad(&format!("{at}/{field}"), "must be a string"))?;
-                    ids.get(n)
-                        .copied()
-                        .map(Some)
-                        .ok_or_else(|| bad(&format!("{at}/{field}"), format!("missing transition target '{n}'")))
+                    let n = v
+                        .as_str()
+                        .ok_or_else(|| bad(&format!("{at}/{field}"), "must be a string"))?;
+                    ids.get(n).copied().map(Some).ok_or_else(|| {
+                        bad(
+                            &format!("{at}/{field}"),
+                            format!("missing transition target '{n}'"),
+                        )
+                    })
                 }
             }
         };
         let type_name = f.get("Type").and_then(Value::as_str).unwrap_or("");
         let kind = match type_name {
-            "Pass" => Kind::Pass { result: f.get("Result").cloned() },
+            "Pass" => Kind::Pass {
+                result: f.get("Result").cloned(),
+            },
             "Task" => Kind::Task {
-                resource: f.get("Resource").and_then(Value::as_str).unwrap_or("").to_string(),
+                resource: f
+                    .get("Resource")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
                 timeout: amount(f, "TimeoutSeconds", at)?,
                 heartbeat: amount(f, "HeartbeatSeconds", at)?,
             },
             "Choice" => {
                 let mut rules = Vec::new();
-                let choices = f.get("Choices").and_then(Value::as_array).cloned().unwrap_or_default();
+                let choices = f
+                    .get("Choices")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
                 for (i, rule) in choices.iter().enumerate() {
                     let here = format!("{at}/Choices/{i}");
                     let condition =
                         Condition::parse(rule).map_err(|e| bad(&here, e.to_string()))?;
                     let next = target(&format!("Choices/{i}/Next"), rule.get("Next"))?
                         .ok_or_else(|| bad(&here, "a Choice rule needs Next"))?;
-                    let assign = rule.get("Assign").map(|a| template(a, &format!("{here}/Assign"))).transpose()?;
-                    rules.push(ChoiceRule { condition, next, assign });
+                    let assign = rule
+                        .get("Assign")
+                        .map(|a| template(a, &format!("{here}/Assign")))
+                        .transpose()?;
+                    rules.push(ChoiceRule {
+                        condition,
+                        next,
+                        assign,
+                    });
                 }
-                Kind::Choice { rules, default: target("Default", f.get("Default"))? }
+                Kind::Choice {
+                    rules,
+                    default: target("Default", f.get("Default"))?,
+                }
             }
             "Wait" => Kind::Wait(wait_for(f, at)?),
             "Succeed" => Kind::Succeed,
-            "Fail" => Kind::Fail { error: text(f, "Error", at)?, cause: text(f, "Cause", at)? },
+            "Fail" => Kind::Fail {
+                error: text(f, "Error", at)?,
+                cause: text(f, "Cause", at)?,
+            },
             "Parallel" => {
                 let mut branches = Vec::new();
-                let list = f.get("Branches").and_then(Value::as_array).cloned().unwrap_or_default();
+                let list = f
+                    .get("Branches")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
                 for (i, branch) in list.iter().enumerate() {
                     let here = format!("{at}/Branches/{i}");
                     branches.push(self.machine(obj(branch, &here)?, &here)?);
@@ -430,7 +489,12 @@ impl Compiler {
                 Kind::Parallel { branches }
             }
             "Map" => self.map(f, at)?,
-            other => return Err(bad(&format!("{at}/Type"), format!("unknown state type '{other}'"))),
+            other => {
+                return Err(bad(
+                    &format!("{at}/Type"),
+                    format!("unknown state type '{other}'"),
+                ))
+            }
         };
         let parameters = match (&kind, f.get("ItemSelector"), f.get("Parameters")) {
             (Kind::Map { .. }, Some(sel), _) => Some(template(sel, &format!("{at}/ItemSelector"))?),
@@ -438,11 +502,25 @@ impl Compiler {
             _ => None,
         };
         let mut retry = Vec::new();
-        for (i, r) in f.get("Retry").and_then(Value::as_array).cloned().unwrap_or_default().iter().enumerate() {
+        for (i, r) in f
+            .get("Retry")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
             retry.push(retrier(r, &format!("{at}/Retry/{i}"))?);
         }
         let mut catch = Vec::new();
-        for (i, c) in f.get("Catch").and_then(Value::as_array).cloned().unwrap_or_default().iter().enumerate() {
+        for (i, c) in f
+            .get("Catch")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
             let here = format!("{at}/Catch/{i}");
             let fields = obj(c, &here)?;
             catch.push(Catcher {
@@ -450,7 +528,10 @@ impl Compiler {
                 next: target(&format!("Catch/{i}/Next"), fields.get("Next"))?
                     .ok_or_else(|| bad(&here, "a Catcher needs Next"))?,
                 result_path: result_path(fields.get("ResultPath"), &format!("{here}/ResultPath"))?,
-                assign: fields.get("Assign").map(|a| template(a, &format!("{here}/Assign"))).transpose()?,
+                assign: fields
+                    .get("Assign")
+                    .map(|a| template(a, &format!("{here}/Assign")))
+                    .transpose()?,
             });
         }
         Ok(State {
@@ -463,7 +544,10 @@ impl Compiler {
                 .map(|t| template(t, &format!("{at}/ResultSelector")))
                 .transpose()?,
             result_path: result_path(f.get("ResultPath"), &format!("{at}/ResultPath"))?,
-            assign: f.get("Assign").map(|a| template(a, &format!("{at}/Assign"))).transpose()?,
+            assign: f
+                .get("Assign")
+                .map(|a| template(a, &format!("{at}/Assign")))
+                .transpose()?,
             retry,
             catch,
             next: target("Next", f.get("Next"))?,
@@ -492,14 +576,20 @@ impl Compiler {
         let processor = self.machine(fields, &here)?;
         let concurrency = match (f.get("MaxConcurrency"), f.get("MaxConcurrencyPath")) {
             (_, Some(p)) => Concurrency::Path(reference(p, &format!("{at}/MaxConcurrencyPath"))?),
-            (Some(n), None) => Concurrency::Fixed(
-                n.as_u64().ok_or_else(|| bad(&format!("{at}/MaxConcurrency"), "must be a non-negative integer"))?,
-            ),
+            (Some(n), None) => Concurrency::Fixed(n.as_u64().ok_or_else(|| {
+                bad(
+                    &format!("{at}/MaxConcurrency"),
+                    "must be a non-negative integer",
+                )
+            })?),
             (None, None) => Concurrency::Fixed(0),
         };
         Ok(Kind::Map {
             processor,
-            items_path: f.get("ItemsPath").map(|p| reference(p, &format!("{at}/ItemsPath"))).transpose()?,
+            items_path: f
+                .get("ItemsPath")
+                .map(|p| reference(p, &format!("{at}/ItemsPath")))
+                .transpose()?,
             concurrency,
             tolerated_count: amount(f, "ToleratedFailureCount", at)?,
             tolerated_percentage: amount(f, "ToleratedFailurePercentage", at)?,
@@ -542,7 +632,9 @@ fn result_path(v: Option<&Value>, at: &str) -> Result<ResultPath, Error> {
         None => Ok(ResultPath::Replace),
         Some(Value::Null) => Ok(ResultPath::Discard),
         Some(Value::String(s)) if s == "$" => Ok(ResultPath::Replace),
-        Some(Value::String(s)) => Ok(ResultPath::Path(Path::parse(s).map_err(|e| bad(at, e.to_string()))?)),
+        Some(Value::String(s)) => Ok(ResultPath::Path(
+            Path::parse(s).map_err(|e| bad(at, e.to_string()))?,
+        )),
         Some(_) => Err(bad(at, "must be a path string or null")),
     }
 }
@@ -551,10 +643,15 @@ fn result_path(v: Option<&Value>, at: &str) -> Result<ResultPath, Error> {
 fn amount(f: &Map<String, Value>, name: &str, at: &str) -> Result<Option<Amount>, Error> {
     let path_name = format!("{name}Path");
     match (f.get(name), f.get(&path_name)) {
-        (Some(v), _) => Ok(Some(Amount::Fixed(
-            v.as_f64().ok_or_else(|| bad(&format!("{at}/{name}"), "must be a number"))?,
-        ))),
-        (None, Some(p)) => Ok(Some(Amount::Path(reference(p, &format!("{at}/{path_name}"))?))),
+        (Some(v), _) => {
+            Ok(Some(Amount::Fixed(v.as_f64().ok_or_else(|| {
+                bad(&format!("{at}/{name}"), "must be a number")
+            })?)))
+        }
+        (None, Some(p)) => Ok(Some(Amount::Path(reference(
+            p,
+            &format!("{at}/{path_name}"),
+        )?))),
         (None, None) => Ok(None),
     }
 }
@@ -563,7 +660,9 @@ fn text(f: &Map<String, Value>, name: &str, at: &str) -> Result<Option<Text>, Er
     let path_name = format!("{name}Path");
     match (f.get(name), f.get(&path_name)) {
         (Some(v), _) => Ok(Some(Text::Fixed(
-            v.as_str().ok_or_else(|| bad(&format!("{at}/{name}"), "must be a string"))?.to_string(),
+            v.as_str()
+                .ok_or_else(|| bad(&format!("{at}/{name}"), "must be a string"))?
+                .to_string(),
         ))),
         (None, Some(p)) => {
             let here = format!("{at}/{path_name}");
@@ -576,10 +675,16 @@ fn text(f: &Map<String, Value>, name: &str, at: &str) -> Result<Option<Text>, Er
 
 fn wait_for(f: &Map<String, Value>, at: &str) -> Result<WaitFor, Error> {
     if let Some(v) = f.get("Seconds") {
-        return v.as_u64().map(WaitFor::Seconds).ok_or_else(|| bad(&format!("{at}/Seconds"), "must be a non-negative integer"));
+        return v
+            .as_u64()
+            .map(WaitFor::Seconds)
+            .ok_or_else(|| bad(&format!("{at}/Seconds"), "must be a non-negative integer"));
     }
     if let Some(v) = f.get("SecondsPath") {
-        return Ok(WaitFor::SecondsPath(reference(v, &format!("{at}/SecondsPath"))?));
+        return Ok(WaitFor::SecondsPath(reference(
+            v,
+            &format!("{at}/SecondsPath"),
+        )?));
     }
     if let Some(v) = f.get("Timestamp") {
         let here = format!("{at}/Timestamp");
@@ -589,18 +694,33 @@ fn wait_for(f: &Map<String, Value>, at: &str) -> Result<WaitFor, Error> {
             .ok_or_else(|| bad(&here, "not an ISO-8601 timestamp"));
     }
     if let Some(v) = f.get("TimestampPath") {
-        return Ok(WaitFor::TimestampPath(reference(v, &format!("{at}/TimestampPath"))?));
+        return Ok(WaitFor::TimestampPath(reference(
+            v,
+            &format!("{at}/TimestampPath"),
+        )?));
     }
-    Err(bad(at, "a Wait state needs Seconds, SecondsPath, Timestamp or TimestampPath"))
+    Err(bad(
+        at,
+        "a Wait state needs Seconds, SecondsPath, Timestamp or TimestampPath",
+    ))
 }
 
 fn error_equals(f: &Map<String, Value>, at: &str) -> Result<Vec<ErrorName>, Error> {
     let list = f
         .get("ErrorEquals")
         .and_then(Value::as_array)
-        .ok_or_else(|| bad(&format!("{at}/ErrorEquals"), "must be a list of error names"))?;
+        .ok_or_else(|| {
+            bad(
+                &format!("{at}/ErrorEquals"),
+                "must be a list of error names",
+            )
+        })?;
     list.iter()
-        .map(|v| v.as_str().map(ErrorName::parse).ok_or_else(|| bad(&format!("{at}/ErrorEquals"), "must hold strings")))
+        .map(|v| {
+            v.as_str()
+                .map(ErrorName::parse)
+                .ok_or_else(|| bad(&format!("{at}/ErrorEquals"), "must hold strings"))
+        })
         .collect()
 }
 
@@ -609,7 +729,9 @@ fn retrier(v: &Value, at: &str) -> Result<Retrier, Error> {
     let num = |name: &str, default: f64| -> Result<f64, Error> {
         match f.get(name) {
             None => Ok(default),
-            Some(v) => v.as_f64().ok_or_else(|| bad(&format!("{at}/{name}"), "must be a number")),
+            Some(v) => v
+                .as_f64()
+                .ok_or_else(|| bad(&format!("{at}/{name}"), "must be a number")),
         }
     };
     Ok(Retrier {
@@ -625,9 +747,13 @@ fn retrier(v: &Value, at: &str) -> Result<Retrier, Error> {
 /// Compiles a dynamic value: an intrinsic call or a path.
 fn expr(s: &str, at: &str) -> Result<Expr, Error> {
     if intrinsics::looks_like_call(s) {
-        return Call::parse(s).map(Expr::Call).map_err(|e| bad(at, e.to_string()));
+        return Call::parse(s)
+            .map(Expr::Call)
+            .map_err(|e| bad(at, e.to_string()));
     }
-    Reference::parse(s).map(Expr::Path).map_err(|e| bad(at, e.to_string()))
+    Reference::parse(s)
+        .map(Expr::Path)
+        .map_err(|e| bad(at, e.to_string()))
 }
 
 /// Compiles a payload template; values under keys ending in `.$` become expressions.
@@ -640,11 +766,17 @@ pub fn template(v: &Value, at: &str) -> Result<Template, Error> {
                 let here = format!("{at}/{key}");
                 let t = match key.strip_suffix(".$") {
                     Some(name) => {
-                        let s = value
-                            .as_str()
-                            .ok_or_else(|| bad(&here, format!("the value of '{key}' must be a path string")))?;
+                        let s = value.as_str().ok_or_else(|| {
+                            bad(&here, format!("the value of '{key}' must be a path string"))
+                        })?;
                         dynamic = true;
-                        out.push((name.to_string(), Template::Dynamic { field: key.clone(), expr: expr(s, &here)? }));
+                        out.push((
+                            name.to_string(),
+                            Template::Dynamic {
+                                field: key.clone(),
+                                expr: expr(s, &here)?,
+                            },
+                        ));
                         continue;
                     }
                     None => template(value, &here)?,
@@ -659,8 +791,11 @@ pub fn template(v: &Value, at: &str) -> Result<Template, Error> {
             }
         }
         Value::Array(items) => {
-            let out: Vec<Template> =
-                items.iter().enumerate().map(|(i, x)| template(x, &format!("{at}/{i}"))).collect::<Result<_, _>>()?;
+            let out: Vec<Template> = items
+                .iter()
+                .enumerate()
+                .map(|(i, x)| template(x, &format!("{at}/{i}")))
+                .collect::<Result<_, _>>()?;
             if out.iter().all(|t| matches!(t, Template::Literal(_))) {
                 Template::Literal(v.clone())
             } else {

@@ -48,17 +48,29 @@ const PREDEFINED: [(&str, ErrorName); 16] = [
     ("States.Timeout", ErrorName::Timeout),
     ("States.TaskFailed", ErrorName::TaskFailed),
     ("States.Permissions", ErrorName::Permissions),
-    ("States.ResultPathMatchFailure", ErrorName::ResultPathMatchFailure),
-    ("States.ParameterPathFailure", ErrorName::ParameterPathFailure),
+    (
+        "States.ResultPathMatchFailure",
+        ErrorName::ResultPathMatchFailure,
+    ),
+    (
+        "States.ParameterPathFailure",
+        ErrorName::ParameterPathFailure,
+    ),
     ("States.BranchFailed", ErrorName::BranchFailed),
     ("States.NoChoiceMatched", ErrorName::NoChoiceMatched),
     ("States.IntrinsicFailure", ErrorName::IntrinsicFailure),
-    ("States.ExceedToleratedFailureThreshold", ErrorName::ExceedToleratedFailureThreshold),
+    (
+        "States.ExceedToleratedFailureThreshold",
+        ErrorName::ExceedToleratedFailureThreshold,
+    ),
     ("States.ItemReaderFailed", ErrorName::ItemReaderFailed),
     ("States.ResultWriterFailed", ErrorName::ResultWriterFailed),
     ("States.Runtime", ErrorName::Runtime),
     ("States.DataLimitExceeded", ErrorName::DataLimitExceeded),
-    ("States.QueryEvaluationError", ErrorName::QueryEvaluationError),
+    (
+        "States.QueryEvaluationError",
+        ErrorName::QueryEvaluationError,
+    ),
 ];
 
 impl ErrorName {
@@ -115,7 +127,10 @@ pub struct Failure {
 impl Failure {
     /// A failure with both fields.
     pub fn new(error: ErrorName, cause: impl Into<String>) -> Failure {
-        Failure { error: Some(error), cause: Some(cause.into()) }
+        Failure {
+            error: Some(error),
+            cause: Some(cause.into()),
+        }
     }
 
     /// A `States.Runtime` failure.
@@ -175,6 +190,10 @@ mod tests {
         assert!(!Failure::new(ErrorName::DataLimitExceeded, "x").matched_by(&all));
         assert!(Failure::new(ErrorName::DataLimitExceeded, "x")
             .matched_by(&[ErrorName::DataLimitExceeded]));
-        assert!(Failure { error: None, cause: None }.matched_by(&all));
+        assert!(Failure {
+            error: None,
+            cause: None
+        }
+        .matched_by(&all));
     }
 }

@@ -93,7 +93,11 @@ struct Frame {
 #[derive(Debug, Clone, PartialEq)]
 enum Pending {
     Idle,
-    Task { task: TaskId, resource: String, token: Option<String> },
+    Task {
+        task: TaskId,
+        resource: String,
+        token: Option<String>,
+    },
     Wait(TimerId),
     Retry(TimerId),
     Fanout(Box<Fanout>),
@@ -101,8 +105,6 @@ enum Pending {
 
 #[derive(Debug, Clone, PartialEq)]
 struct Fanout {
-    /// The state's input after InputPath.
-    effective_input: Value,
     /// Per branch or item: its output once done.
     results: Vec<Option<Value>>,
     /// Running children and their index.
@@ -122,10 +124,23 @@ struct Fanout {
 /// [`Error`] when the event does not fit the state (e.g. a result for an unknown task):
 /// a bug in the driver or a corrupt history. Workflow failures are never `Err`: they
 /// end the execution with [`Outcome::Failed`].
-pub fn step(def: &Definition, state: &mut ExecutionState, event: &Event) -> Result<Vec<Command>, Error> {
-    let mut run = Run { def, st: state, now: event.at, rng: Rng::new(event.entropy), out: Vec::new(), queue: VecDeque::new() };
+pub fn step(
+    def: &Definition,
+    state: &mut ExecutionState,
+    event: &Event,
+) -> Result<Vec<Command>, Error> {
+    let mut run = Run {
+        def,
+        st: state,
+        now: event.at,
+        rng: Rng::new(event.entropy),
+        out: Vec::new(),
+        queue: VecDeque::new(),
+    };
     if run.st.outcome.is_some() {
-        return Err(Error::UnexpectedEvent("the execution has already finished".into()));
+        return Err(Error::UnexpectedEvent(
+            "the execution has already finished".into(),
+        ));
     }
     match &event.kind {
         EventKind::Started(start) => run.start(start)?,
@@ -180,19 +195,33 @@ impl Run<'_, '_> {
     }
 
     fn frame(&self, id: FrameId) -> Result<&Frame, Error> {
-        self.st.frames.get(&id).ok_or_else(|| Error::UnexpectedEvent(format!("no frame {id}")))
+        self.st
+            .frames
+            .get(&id)
+            .ok_or_else(|| Error::UnexpectedEvent(format!("no frame {id}")))
     }
 
     fn frame_mut(&mut self, id: FrameId) -> Result<&mut Frame, Error> {
-        self.st.frames.get_mut(&id).ok_or_else(|| Error::UnexpectedEvent(format!("no frame {id}")))
+        self.st
+            .frames
+            .get_mut(&id)
+            .ok_or_else(|| Error::UnexpectedEvent(format!("no frame {id}")))
     }
 
     fn start_facts(&self) -> Result<&Start, Error> {
-        self.st.start.as_ref().ok_or_else(|| Error::UnexpectedEvent("the execution has not started".into()))
+        self.st
+            .start
+            .as_ref()
+            .ok_or_else(|| Error::UnexpectedEvent("the execution has not started".into()))
     }
 
     /// Appends a history event, chained to the frame's previous one.
-    fn record(&mut self, frame: Option<FrameId>, kind: &str, details: Option<Map<String, Value>>) -> u64 {
+    fn record(
+        &mut self,
+        frame: Option<FrameId>,
+        kind: &str,
+        details: Option<Map<String, Value>>,
+    ) -> u64 {
         self.st.last_event_id += 1;
         let id = self.st.last_event_id;
         let previous = match frame.and_then(|f| self.st.frames.get_mut(&f)) {
@@ -211,7 +240,9 @@ impl Run<'_, '_> {
 
     fn start(&mut self, start: &Start) -> Result<(), Error> {
         if self.st.start.is_some() {
-            return Err(Error::UnexpectedEvent("the execution has already started".into()));
+            return Err(Error::UnexpectedEvent(
+                "the execution has already started".into(),
+            ));
         }
         self.st.start = Some(start.clone());
         self.st.started_at = self.now;
@@ -224,7 +255,10 @@ impl Run<'_, '_> {
             let timer = TimerId(self.id());
             self.st.timers.insert(timer, TimerFor::ExecutionTimeout);
             self.st.execution_timer = Some(timer);
-            self.out.push(Command::StartTimer { timer, due: self.now + seconds as i64 * 1000 });
+            self.out.push(Command::StartTimer {
+                timer,
+                due: self.now + seconds as i64 * 1000,
+            });
         }
         let root = self.def.machine(self.def.root())?.start;
         let frame = self.new_frame(None, root, start.input.clone());
@@ -232,7 +266,12 @@ impl Run<'_, '_> {
         Ok(())
     }
 
-    fn new_frame(&mut self, parent: Option<(FrameId, usize)>, state: StateId, input: Value) -> FrameId {
+    fn new_frame(
+        &mut self,
+        parent: Option<(FrameId, usize)>,
+        state: StateId,
+        input: Value,
+    ) -> FrameId {
         let id = self.id();
         let last_event = self.st.last_event_id;
         self.st.frames.insert(
@@ -286,12 +325,21 @@ impl Run<'_, '_> {
         let mut chain: Vec<&Vars> = Vec::new();
         let mut cursor = Some(frame);
         while let Some(id) = cursor {
-            let fr = st.frames.get(&id).ok_or_else(|| Error::UnexpectedEvent(format!("no frame {id}")))?;
+            let fr = st
+                .frames
+                .get(&id)
+                .ok_or_else(|| Error::UnexpectedEvent(format!("no frame {id}")))?;
             chain.push(&fr.vars);
             cursor = fr.parent.map(|(p, _)| p);
         }
-        let fr = st.frames.get(&frame).ok_or_else(|| Error::UnexpectedEvent(format!("no frame {frame}")))?;
-        let start = st.start.as_ref().ok_or_else(|| Error::UnexpectedEvent("not started".into()))?;
+        let fr = st
+            .frames
+            .get(&frame)
+            .ok_or_else(|| Error::UnexpectedEvent(format!("no frame {frame}")))?;
+        let start = st
+            .start
+            .as_ref()
+            .ok_or_else(|| Error::UnexpectedEvent("not started".into()))?;
         let state = self.def.state(fr.state)?;
         let token = match &fr.pending {
             Pending::Task { token, .. } => token.as_deref(),
@@ -306,7 +354,11 @@ impl Run<'_, '_> {
             map_item,
             task_token: token,
         };
-        let scope = Scope { input, vars: &chain, context };
+        let scope = Scope {
+            input,
+            vars: &chain,
+            context,
+        };
         Ok(f(&scope, &mut self.rng))
     }
 
@@ -321,7 +373,11 @@ impl Run<'_, '_> {
         details.insert("name".into(), Value::String(state.name.clone()));
         details.insert("input".into(), Value::String(compact(&input)));
         details.insert("inputDetails".into(), json!({"truncated": false}));
-        let entered = self.record(Some(frame_id), &format!("{}StateEntered", state.kind.type_name()), Some(details));
+        let entered = self.record(
+            Some(frame_id),
+            &format!("{}StateEntered", state.kind.type_name()),
+            Some(details),
+        );
         let now = self.now;
         {
             let fr = self.frame_mut(frame_id)?;
@@ -342,11 +398,16 @@ impl Run<'_, '_> {
         if let Kind::Fail { error, cause } = &state.kind {
             let error = self.text(frame_id, &raw, error.as_ref(), "ErrorPath")?;
             let cause = match error {
-                Ok(error) => self.text(frame_id, &raw, cause.as_ref(), "CausePath")?.map(|c| (error, c)),
+                Ok(error) => self
+                    .text(frame_id, &raw, cause.as_ref(), "CausePath")?
+                    .map(|c| (error, c)),
                 Err(f) => Err(f),
             };
             let failure = match cause {
-                Ok((error, cause)) => Failure { error: error.map(|e| ErrorName::parse(&e)), cause },
+                Ok((error, cause)) => Failure {
+                    error: error.map(|e| ErrorName::parse(&e)),
+                    cause,
+                },
                 Err(f) => self.located(frame_id, f)?,
             };
             return self.frame_done(frame_id, Err(failure));
@@ -358,24 +419,40 @@ impl Run<'_, '_> {
         let produced = match &state.kind {
             Kind::Pass { result } => match (result, &state.parameters) {
                 (Some(r), _) => Ok(Produced::Result(r.clone())),
-                (None, Some(p)) => self.eval(frame_id, &effective, None, |s, rng| s.template(p, rng))?.map(Produced::Result),
+                (None, Some(p)) => self
+                    .eval(frame_id, &effective, None, |s, rng| s.template(p, rng))?
+                    .map(Produced::Result),
                 (None, None) => Ok(Produced::Result(effective.clone())),
             },
             Kind::Succeed => Ok(Produced::Output(effective.clone())),
-            Kind::Choice { rules, default } => return self.choose(frame_id, rules, *default, effective),
+            Kind::Choice { rules, default } => {
+                return self.choose(frame_id, rules, *default, effective)
+            }
             Kind::Wait(how) => return self.wait(frame_id, how, effective),
-            Kind::Task { resource, timeout, heartbeat } => {
-                return self.schedule_task(frame_id, resource, timeout.as_ref(), heartbeat.as_ref(), effective)
+            Kind::Task {
+                resource,
+                timeout,
+                heartbeat,
+            } => {
+                return self.schedule_task(
+                    frame_id,
+                    resource,
+                    timeout.as_ref(),
+                    heartbeat.as_ref(),
+                    effective,
+                )
             }
             Kind::Parallel { branches } => {
                 let input = match &state.parameters {
-                    Some(p) => match self.eval(frame_id, &effective, None, |s, rng| s.template(p, rng))? {
-                        Ok(v) => v,
-                        Err(f) => return self.state_failed(frame_id, f),
-                    },
+                    Some(p) => {
+                        match self.eval(frame_id, &effective, None, |s, rng| s.template(p, rng))? {
+                            Ok(v) => v,
+                            Err(f) => return self.state_failed(frame_id, f),
+                        }
+                    }
                     None => effective.clone(),
                 };
-                return self.fan_out_parallel(frame_id, branches, effective, input);
+                return self.fan_out_parallel(frame_id, branches, input);
             }
             Kind::Map { .. } => return self.fan_out_map(frame_id, effective),
             Kind::Fail { .. } => return Ok(()),
@@ -397,20 +474,27 @@ impl Run<'_, '_> {
         Ok(match text {
             None => Ok(None),
             Some(Text::Fixed(s)) => Ok(Some(s.clone())),
-            Some(Text::Dynamic(expr)) => match self.eval(frame_id, raw, None, |s, rng| s.expr(expr, field, rng))? {
-                Ok(Value::String(s)) => Ok(Some(s)),
-                Ok(other) => Ok(Some(compact(&other))),
-                Err(mut f) => {
-                    if let crate::definition::Expr::Path(r) = expr {
-                        f = self.eval(frame_id, raw, None, |s, _| s.missing(r, field))?;
+            Some(Text::Dynamic(expr)) => {
+                match self.eval(frame_id, raw, None, |s, rng| s.expr(expr, field, rng))? {
+                    Ok(Value::String(s)) => Ok(Some(s)),
+                    Ok(other) => Ok(Some(compact(&other))),
+                    Err(mut f) => {
+                        if let crate::definition::Expr::Path(r) = expr {
+                            f = self.eval(frame_id, raw, None, |s, _| s.missing(r, field))?;
+                        }
+                        Err(f)
                     }
-                    Err(f)
                 }
-            },
+            }
         })
     }
 
-    fn input_path(&mut self, frame_id: FrameId, field: &PathField, raw: &Value) -> Result<Result<Value, Failure>, Error> {
+    fn input_path(
+        &mut self,
+        frame_id: FrameId,
+        field: &PathField,
+        raw: &Value,
+    ) -> Result<Result<Value, Failure>, Error> {
         Ok(match field {
             PathField::Whole => Ok(raw.clone()),
             PathField::Discard => Ok(Value::Object(Map::new())),
@@ -437,7 +521,9 @@ impl Run<'_, '_> {
         let state = def.state(self.frame(frame_id)?.state)?;
         let mut chosen = None;
         for rule in rules {
-            let holds = self.eval(frame_id, &effective, None, |s, _| rule.condition.evaluate(&ChoiceResolver(s)))?;
+            let holds = self.eval(frame_id, &effective, None, |s, _| {
+                rule.condition.evaluate(&ChoiceResolver(s))
+            })?;
             match holds {
                 Ok(true) => {
                     chosen = Some((rule.next, rule.assign.as_ref()));
@@ -500,7 +586,10 @@ impl Run<'_, '_> {
             WaitFor::TimestampPath(r) => {
                 let v = self.eval(frame_id, &effective, None, |s, _| s.resolve(r))?;
                 let text = r.path.text();
-                let parsed = v.as_ref().and_then(Value::as_str).and_then(crate::timestamp::parse_nanos);
+                let parsed = v
+                    .as_ref()
+                    .and_then(Value::as_str)
+                    .and_then(crate::timestamp::parse_nanos);
                 match (parsed, v) {
                     (Some(n), _) => Ok(nanos_to_millis(n)),
                     (None, Some(v)) => Err(Failure::runtime(format!(
@@ -538,9 +627,15 @@ impl Run<'_, '_> {
     ) -> Result<(), Error> {
         let def = self.def;
         let state = def.state(self.frame(frame_id)?.state)?;
-        let token = resource.ends_with(".waitForTaskToken").then(|| self.rng.uuid());
+        let token = resource
+            .ends_with(".waitForTaskToken")
+            .then(|| self.rng.uuid());
         let task = TaskId(self.id());
-        self.frame_mut(frame_id)?.pending = Pending::Task { task, resource: resource.to_string(), token: token.clone() };
+        self.frame_mut(frame_id)?.pending = Pending::Task {
+            task,
+            resource: resource.to_string(),
+            token: token.clone(),
+        };
         let parameters = match &state.parameters {
             Some(p) => self.eval(frame_id, &effective, None, |s, rng| s.template(p, rng))?,
             None => Ok(effective.clone()),
@@ -561,7 +656,10 @@ impl Run<'_, '_> {
         let mut details = Map::new();
         details.insert("resourceType".into(), Value::String(resource_type));
         details.insert("resource".into(), Value::String(resource_name));
-        details.insert("region".into(), Value::String(region_of(&self.start_facts()?.state_machine_arn)));
+        details.insert(
+            "region".into(),
+            Value::String(region_of(&self.start_facts()?.state_machine_arn)),
+        );
         details.insert("parameters".into(), Value::String(compact(&input)));
         if let Some(t) = timeout_seconds {
             details.insert("timeoutInSeconds".into(), Value::from(t));
@@ -585,7 +683,13 @@ impl Run<'_, '_> {
         Ok(())
     }
 
-    fn amount(&mut self, frame_id: FrameId, effective: &Value, amount: Option<&Amount>, field: &str) -> Result<Option<u64>, Failure> {
+    fn amount(
+        &mut self,
+        frame_id: FrameId,
+        effective: &Value,
+        amount: Option<&Amount>,
+        field: &str,
+    ) -> Result<Option<u64>, Failure> {
         match amount {
             None => Ok(None),
             Some(Amount::Fixed(n)) => Ok(Some(n.max(0.0) as u64)),
@@ -606,7 +710,11 @@ impl Run<'_, '_> {
     }
 
     fn task_frame(&mut self, task: TaskId) -> Result<FrameId, Error> {
-        self.st.tasks.get(&task).copied().ok_or_else(|| Error::UnexpectedEvent(format!("no running task {}", task.0)))
+        self.st
+            .tasks
+            .get(&task)
+            .copied()
+            .ok_or_else(|| Error::UnexpectedEvent(format!("no running task {}", task.0)))
     }
 
     fn task_details(&self, frame_id: FrameId) -> Result<Map<String, Value>, Error> {
@@ -643,10 +751,33 @@ impl Run<'_, '_> {
     fn task_failed(&mut self, task: TaskId, failure: Failure) -> Result<(), Error> {
         let frame_id = self.task_frame(task)?;
         let mut details = self.task_details(frame_id)?;
-        let timed_out = matches!(failure.error, Some(ErrorName::Timeout | ErrorName::HeartbeatTimeout));
-        details.insert("error".into(), Value::String(failure.error.as_ref().map(|e| e.to_string()).unwrap_or_default()));
-        details.insert("cause".into(), Value::String(failure.cause.clone().unwrap_or_default()));
-        self.record(Some(frame_id), if timed_out { "TaskTimedOut" } else { "TaskFailed" }, Some(details));
+        let timed_out = matches!(
+            failure.error,
+            Some(ErrorName::Timeout | ErrorName::HeartbeatTimeout)
+        );
+        details.insert(
+            "error".into(),
+            Value::String(
+                failure
+                    .error
+                    .as_ref()
+                    .map(|e| e.to_string())
+                    .unwrap_or_default(),
+            ),
+        );
+        details.insert(
+            "cause".into(),
+            Value::String(failure.cause.clone().unwrap_or_default()),
+        );
+        self.record(
+            Some(frame_id),
+            if timed_out {
+                "TaskTimedOut"
+            } else {
+                "TaskFailed"
+            },
+            Some(details),
+        );
         self.st.tasks.remove(&task);
         self.frame_idle(frame_id);
         self.state_failed(frame_id, failure)?;
@@ -655,7 +786,10 @@ impl Run<'_, '_> {
 
     fn frame_idle(&mut self, frame_id: FrameId) {
         if let Some(fr) = self.st.frames.get_mut(&frame_id) {
-            if matches!(fr.pending, Pending::Task { .. } | Pending::Wait(_) | Pending::Retry(_)) {
+            if matches!(
+                fr.pending,
+                Pending::Task { .. } | Pending::Wait(_) | Pending::Retry(_)
+            ) {
                 fr.pending = Pending::Idle;
             }
         }
@@ -673,7 +807,10 @@ impl Run<'_, '_> {
                 self.record(
                     None,
                     "ExecutionTimedOut",
-                    Some(json_map(&[("error", json!("States.Timeout")), ("cause", json!("The execution timed out."))])),
+                    Some(json_map(&[
+                        ("error", json!("States.Timeout")),
+                        ("cause", json!("The execution timed out.")),
+                    ])),
                 );
                 self.cancel_everything();
                 self.finish(Outcome::TimedOut {
@@ -732,7 +869,9 @@ impl Run<'_, '_> {
 
     /// Removes a frame and everything running under it (a failed sibling's branches).
     fn cancel_frame(&mut self, frame_id: FrameId) {
-        let Some(fr) = self.st.frames.remove(&frame_id) else { return };
+        let Some(fr) = self.st.frames.remove(&frame_id) else {
+            return;
+        };
         match fr.pending {
             Pending::Task { task, .. } => {
                 self.st.tasks.remove(&task);
@@ -751,7 +890,12 @@ impl Run<'_, '_> {
         }
     }
 
-    fn fan_out_parallel(&mut self, frame_id: FrameId, branches: &[crate::definition::MachineId], effective: Value, input: Value) -> Result<(), Error> {
+    fn fan_out_parallel(
+        &mut self,
+        frame_id: FrameId,
+        branches: &[crate::definition::MachineId],
+        input: Value,
+    ) -> Result<(), Error> {
         self.record(Some(frame_id), "ParallelStateStarted", None);
         let mut children = BTreeMap::new();
         for (index, branch) in branches.iter().enumerate() {
@@ -761,7 +905,6 @@ impl Run<'_, '_> {
             self.queue.push_back(child);
         }
         let fan = Fanout {
-            effective_input: effective,
             results: vec![None; branches.len()],
             children,
             items: Vec::new(),
@@ -782,7 +925,14 @@ impl Run<'_, '_> {
     fn fan_out_map(&mut self, frame_id: FrameId, effective: Value) -> Result<(), Error> {
         let def = self.def;
         let state = def.state(self.frame(frame_id)?.state)?;
-        let Kind::Map { processor, items_path, concurrency, tolerated_count, tolerated_percentage } = &state.kind else {
+        let Kind::Map {
+            processor,
+            items_path,
+            concurrency,
+            tolerated_count,
+            tolerated_percentage,
+        } = &state.kind
+        else {
             return Ok(());
         };
         let items = match items_path {
@@ -807,7 +957,10 @@ impl Run<'_, '_> {
                     Failure::runtime(format!(
                         "Invalid path '{}' : No results for path: $['{}']",
                         items_path.as_ref().map(|r| r.path.text()).unwrap_or("$"),
-                        items_path.as_ref().map(|r| r.path.text().trim_start_matches("$.")).unwrap_or("")
+                        items_path
+                            .as_ref()
+                            .map(|r| r.path.text().trim_start_matches("$."))
+                            .unwrap_or("")
                     )),
                 )
             }
@@ -835,7 +988,13 @@ impl Run<'_, '_> {
             Ok(l) => l,
             Err(f) => return self.state_failed(frame_id, f),
         };
-        let tolerated = match self.tolerance(frame_id, &effective, tolerated_count.as_ref(), tolerated_percentage.as_ref(), items.len()) {
+        let tolerated = match self.tolerance(
+            frame_id,
+            &effective,
+            tolerated_count.as_ref(),
+            tolerated_percentage.as_ref(),
+            items.len(),
+        ) {
             Ok(t) => t,
             Err(f) => return self.state_failed(frame_id, f),
         };
@@ -843,17 +1002,24 @@ impl Run<'_, '_> {
         let mut inputs = Vec::with_capacity(items.len());
         for (index, item) in items.iter().enumerate() {
             let input = match &state.parameters {
-                Some(t) => match self.eval(frame_id, &effective, Some((index, item)), |s, rng| s.template(t, rng))? {
-                    Ok(v) => v,
-                    Err(f) => return self.state_failed(frame_id, f),
-                },
+                Some(t) => {
+                    match self.eval(frame_id, &effective, Some((index, item)), |s, rng| {
+                        s.template(t, rng)
+                    })? {
+                        Ok(v) => v,
+                        Err(f) => return self.state_failed(frame_id, f),
+                    }
+                }
                 None => item.clone(),
             };
             inputs.push(input);
         }
-        self.record(Some(frame_id), "MapStateStarted", Some(json_map(&[("length", json!(items.len()))])));
+        self.record(
+            Some(frame_id),
+            "MapStateStarted",
+            Some(json_map(&[("length", json!(items.len()))])),
+        );
         let fan = Fanout {
-            effective_input: effective,
             results: vec![None; inputs.len()],
             children: BTreeMap::new(),
             items: inputs,
@@ -881,7 +1047,12 @@ impl Run<'_, '_> {
         total: usize,
     ) -> Result<Option<usize>, Failure> {
         let count = self.amount_any(frame_id, effective, count, "ToleratedFailureCountPath")?;
-        let pct = self.amount_any(frame_id, effective, percentage, "ToleratedFailurePercentagePath")?;
+        let pct = self.amount_any(
+            frame_id,
+            effective,
+            percentage,
+            "ToleratedFailurePercentagePath",
+        )?;
         Ok(match (count, pct) {
             (None, None) => None,
             (c, p) => {
@@ -892,12 +1063,20 @@ impl Run<'_, '_> {
         })
     }
 
-    fn amount_any(&mut self, frame_id: FrameId, effective: &Value, amount: Option<&Amount>, field: &str) -> Result<Option<f64>, Failure> {
+    fn amount_any(
+        &mut self,
+        frame_id: FrameId,
+        effective: &Value,
+        amount: Option<&Amount>,
+        field: &str,
+    ) -> Result<Option<f64>, Failure> {
         match amount {
             None => Ok(None),
             Some(Amount::Fixed(n)) => Ok(Some(*n)),
             Some(Amount::Path(r)) => {
-                let v = self.eval(frame_id, effective, None, |s, _| s.resolve(r)).map_err(|e| Failure::runtime(e.to_string()))?;
+                let v = self
+                    .eval(frame_id, effective, None, |s, _| s.resolve(r))
+                    .map_err(|e| Failure::runtime(e.to_string()))?;
                 match v.as_ref().and_then(Value::as_f64) {
                     Some(n) if n >= 0.0 => Ok(Some(n)),
                     _ => Err(Failure::runtime(format!(
@@ -914,25 +1093,36 @@ impl Run<'_, '_> {
     fn start_iterations(&mut self, frame_id: FrameId) -> Result<(), Error> {
         let def = self.def;
         let state = def.state(self.frame(frame_id)?.state)?;
-        let Kind::Map { processor, .. } = &state.kind else { return Ok(()) };
+        let Kind::Map { processor, .. } = &state.kind else {
+            return Ok(());
+        };
         let start = def.machine(*processor)?.start;
         loop {
             let next = {
-                let Pending::Fanout(fan) = &mut self.frame_mut(frame_id)?.pending else { return Ok(()) };
+                let Pending::Fanout(fan) = &mut self.frame_mut(frame_id)?.pending else {
+                    return Ok(());
+                };
                 let room = fan.limit == 0 || fan.children.len() < fan.limit;
                 if !room || fan.next_item >= fan.items.len() {
                     return Ok(());
                 }
                 let index = fan.next_item;
                 fan.next_item += 1;
-                let input = fan.items.get_mut(index).map(std::mem::take).unwrap_or(Value::Null);
+                let input = fan
+                    .items
+                    .get_mut(index)
+                    .map(std::mem::take)
+                    .unwrap_or(Value::Null);
                 (index, input)
             };
             let (index, input) = next;
             self.record(
                 Some(frame_id),
                 "MapIterationStarted",
-                Some(json_map(&[("name", json!(state.name)), ("index", json!(index))])),
+                Some(json_map(&[
+                    ("name", json!(state.name)),
+                    ("index", json!(index)),
+                ])),
             );
             let child = self.new_frame(Some((frame_id, index)), start, input);
             if let Pending::Fanout(fan) = &mut self.frame_mut(frame_id)?.pending {
@@ -952,14 +1142,35 @@ impl Run<'_, '_> {
     /// All branches or iterations are done: the Parallel/Map state produces its result.
     fn fan_in(&mut self, frame_id: FrameId) -> Result<(), Error> {
         let fr = self.frame_mut(frame_id)?;
-        let Pending::Fanout(fan) = std::mem::replace(&mut fr.pending, Pending::Idle) else { return Ok(()) };
-        let result = Value::Array(fan.results.into_iter().map(|r| r.unwrap_or(Value::Null)).collect());
-        self.record(Some(frame_id), if fan.is_map { "MapStateSucceeded" } else { "ParallelStateSucceeded" }, None);
+        let Pending::Fanout(fan) = std::mem::replace(&mut fr.pending, Pending::Idle) else {
+            return Ok(());
+        };
+        let result = Value::Array(
+            fan.results
+                .into_iter()
+                .map(|r| r.unwrap_or(Value::Null))
+                .collect(),
+        );
+        self.record(
+            Some(frame_id),
+            if fan.is_map {
+                "MapStateSucceeded"
+            } else {
+                "ParallelStateSucceeded"
+            },
+            None,
+        );
         self.complete(frame_id, result)
     }
 
     /// A child frame (branch or iteration) finished.
-    fn child_done(&mut self, parent: FrameId, child: FrameId, index: usize, result: Result<Value, Failure>) -> Result<(), Error> {
+    fn child_done(
+        &mut self,
+        parent: FrameId,
+        child: FrameId,
+        index: usize,
+        result: Result<Value, Failure>,
+    ) -> Result<(), Error> {
         let def = self.def;
         let name = def.state(self.frame(parent)?.state)?.name.clone();
         let is_map = match &mut self.frame_mut(parent)?.pending {
@@ -994,7 +1205,8 @@ impl Run<'_, '_> {
                     match &mut self.frame_mut(parent)?.pending {
                         Pending::Fanout(fan) => {
                             fan.failures += 1;
-                            let ok = fan.tolerated.is_some_and(|t| fan.failures <= t) && failure.error != Some(ErrorName::Runtime);
+                            let ok = fan.tolerated.is_some_and(|t| fan.failures <= t)
+                                && failure.error != Some(ErrorName::Runtime);
                             if ok {
                                 if let Some(slot) = fan.results.get_mut(index) {
                                     *slot = Some(failure_object(&failure));
@@ -1033,7 +1245,12 @@ impl Run<'_, '_> {
         Ok(())
     }
 
-    fn fan_failed(&mut self, frame_id: FrameId, is_map: bool, failure: Failure) -> Result<(), Error> {
+    fn fan_failed(
+        &mut self,
+        frame_id: FrameId,
+        is_map: bool,
+        failure: Failure,
+    ) -> Result<(), Error> {
         let fr = self.frame_mut(frame_id)?;
         let pending = std::mem::replace(&mut fr.pending, Pending::Idle);
         if let Pending::Fanout(fan) = pending {
@@ -1041,7 +1258,15 @@ impl Run<'_, '_> {
                 self.cancel_frame(*child);
             }
         }
-        self.record(Some(frame_id), if is_map { "MapStateFailed" } else { "ParallelStateFailed" }, None);
+        self.record(
+            Some(frame_id),
+            if is_map {
+                "MapStateFailed"
+            } else {
+                "ParallelStateFailed"
+            },
+            None,
+        );
         self.state_failed(frame_id, failure)
     }
 
@@ -1053,13 +1278,12 @@ impl Run<'_, '_> {
         let state = def.state(fr.state)?;
         let raw = fr.input.clone();
         if too_large(&result) {
-            let kind = if matches!(state.kind, Kind::Task { .. }) { "state/task" } else { "state/task" };
             return self.state_failed(
                 frame_id,
                 Failure::new(
                     ErrorName::DataLimitExceeded,
                     format!(
-                        "The {kind} '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
+                        "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
                         state.name
                     ),
                 ),
@@ -1076,7 +1300,13 @@ impl Run<'_, '_> {
     }
 
     /// Applies Assign, (ResultPath when `with_result_path`), OutputPath, then leaves the state.
-    fn exit(&mut self, frame_id: FrameId, base: Value, result: Value, with_result_path: Option<()>) -> Result<(), Error> {
+    fn exit(
+        &mut self,
+        frame_id: FrameId,
+        base: Value,
+        result: Value,
+        with_result_path: Option<()>,
+    ) -> Result<(), Error> {
         let def = self.def;
         let fr = self.frame(frame_id)?;
         let state = def.state(fr.state)?;
@@ -1118,7 +1348,12 @@ impl Run<'_, '_> {
         self.goto(frame_id, state.next, output)
     }
 
-    fn output_path(&mut self, frame_id: FrameId, field: &PathField, value: &Value) -> Result<Result<Value, Failure>, Error> {
+    fn output_path(
+        &mut self,
+        frame_id: FrameId,
+        field: &PathField,
+        value: &Value,
+    ) -> Result<Result<Value, Failure>, Error> {
         Ok(match field {
             PathField::Whole => Ok(value.clone()),
             PathField::Discard => Ok(Value::Object(Map::new())),
@@ -1150,11 +1385,20 @@ impl Run<'_, '_> {
         details.insert("name".into(), Value::String(state.name.clone()));
         details.insert("output".into(), Value::String(compact(output)));
         details.insert("outputDetails".into(), json!({"truncated": false}));
-        self.record(Some(frame_id), &format!("{}StateExited", state.kind.type_name()), Some(details));
+        self.record(
+            Some(frame_id),
+            &format!("{}StateExited", state.kind.type_name()),
+            Some(details),
+        );
         Ok(())
     }
 
-    fn goto(&mut self, frame_id: FrameId, next: Option<StateId>, output: Value) -> Result<(), Error> {
+    fn goto(
+        &mut self,
+        frame_id: FrameId,
+        next: Option<StateId>,
+        output: Value,
+    ) -> Result<(), Error> {
         match next {
             Some(next) => {
                 let fr = self.frame_mut(frame_id)?;
@@ -1180,7 +1424,10 @@ impl Run<'_, '_> {
         if cause.starts_with(PREFIX) {
             failure.cause = Some(cause);
         } else {
-            failure.cause = Some(format!("{PREFIX} '{name}' (entered at the event id #{}). {cause}", fr.entered_event));
+            failure.cause = Some(format!(
+                "{PREFIX} '{name}' (entered at the event id #{}). {cause}",
+                fr.entered_event
+            ));
         }
         Ok(failure)
     }
@@ -1191,11 +1438,16 @@ impl Run<'_, '_> {
         let def = self.def;
         let fr = self.frame(frame_id)?;
         let state = def.state(fr.state)?;
-        if let Some(index) = state.retry.iter().position(|r| failure.matched_by(&r.error_equals)) {
+        if let Some(index) = state
+            .retry
+            .iter()
+            .position(|r| failure.matched_by(&r.error_equals))
+        {
             let attempts = fr.retry_attempts.get(index).copied().unwrap_or(0);
             if let Some(retrier) = state.retry.get(index) {
                 if attempts < retrier.max_attempts {
-                    let mut delay = retrier.interval_seconds * retrier.backoff_rate.powi(attempts as i32);
+                    let mut delay =
+                        retrier.interval_seconds * retrier.backoff_rate.powi(attempts as i32);
                     if let Some(max) = retrier.max_delay_seconds {
                         delay = delay.min(max);
                     }
@@ -1216,14 +1468,20 @@ impl Run<'_, '_> {
                 }
             }
         }
-        if let Some(catcher) = state.catch.iter().find(|c| failure.matched_by(&c.error_equals)) {
+        if let Some(catcher) = state
+            .catch
+            .iter()
+            .find(|c| failure.matched_by(&c.error_equals))
+        {
             let error_output = failure_object(&failure);
             let raw = self.frame(frame_id)?.input.clone();
             let assigned = match &catcher.assign {
-                Some(t) => match self.eval(frame_id, &error_output, None, |s, rng| s.template(t, rng))? {
-                    Ok(v) => Some(v),
-                    Err(f) => return self.frame_done(frame_id, Err(f)),
-                },
+                Some(t) => {
+                    match self.eval(frame_id, &error_output, None, |s, rng| s.template(t, rng))? {
+                        Ok(v) => Some(v),
+                        Err(f) => return self.frame_done(frame_id, Err(f)),
+                    }
+                }
                 None => None,
             };
             let output = match apply_result_path(&catcher.result_path, raw, error_output) {
@@ -1238,8 +1496,16 @@ impl Run<'_, '_> {
     }
 
     /// A frame has no more states to run.
-    fn frame_done(&mut self, frame_id: FrameId, result: Result<Value, Failure>) -> Result<(), Error> {
-        let fr = self.st.frames.remove(&frame_id).ok_or_else(|| Error::UnexpectedEvent(format!("no frame {frame_id}")))?;
+    fn frame_done(
+        &mut self,
+        frame_id: FrameId,
+        result: Result<Value, Failure>,
+    ) -> Result<(), Error> {
+        let fr = self
+            .st
+            .frames
+            .remove(&frame_id)
+            .ok_or_else(|| Error::UnexpectedEvent(format!("no frame {frame_id}")))?;
         match fr.parent {
             Some((parent, index)) => {
                 if self.st.frames.contains_key(&parent) {
@@ -1320,7 +1586,10 @@ fn apply_result_path(path: &ResultPath, mut input: Value, result: Value) -> Resu
                 Ok(()) => Ok(input),
                 Err(e) => Err(Failure::new(
                     ErrorName::ResultPathMatchFailure,
-                    format!("Unable to apply ResultPath '{}' to the input: {e}", p.text()),
+                    format!(
+                        "Unable to apply ResultPath '{}' to the input: {e}",
+                        p.text()
+                    ),
                 )),
             }
         }
@@ -1354,7 +1623,10 @@ fn nanos_to_millis(nanos: i128) -> Millis {
 }
 
 fn json_map(pairs: &[(&str, Value)]) -> Map<String, Value> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
 }
 
 /// Splits a Task resource into AWS's `resourceType` and `resource` history fields:

@@ -41,7 +41,9 @@ impl HistoryEvent {
 
 /// Maps an event type to its details field, e.g. `PassStateEntered` → `stateEnteredEventDetails`.
 pub fn details_field(kind: &str) -> String {
-    let suffix = ["StateEntered", "StateExited"].into_iter().find(|s| kind.ends_with(s));
+    let suffix = ["StateEntered", "StateExited"]
+        .into_iter()
+        .find(|s| kind.ends_with(s));
     if let Some(s) = suffix {
         return format!("state{}EventDetails", s.trim_start_matches("State"));
     }
@@ -50,7 +52,11 @@ pub fn details_field(kind: &str) -> String {
     }
     let mut chars = kind.chars();
     match chars.next() {
-        Some(first) => format!("{}{}EventDetails", first.to_ascii_lowercase(), chars.as_str()),
+        Some(first) => format!(
+            "{}{}EventDetails",
+            first.to_ascii_lowercase(),
+            chars.as_str()
+        ),
         None => "eventDetails".into(),
     }
 }
@@ -61,11 +67,23 @@ mod tests {
 
     #[test]
     fn details_fields_follow_aws() {
-        assert_eq!(details_field("PassStateEntered"), "stateEnteredEventDetails");
+        assert_eq!(
+            details_field("PassStateEntered"),
+            "stateEnteredEventDetails"
+        );
         assert_eq!(details_field("TaskStateExited"), "stateExitedEventDetails");
-        assert_eq!(details_field("MapIterationStarted"), "mapIterationStartedEventDetails");
-        assert_eq!(details_field("ExecutionSucceeded"), "executionSucceededEventDetails");
+        assert_eq!(
+            details_field("MapIterationStarted"),
+            "mapIterationStartedEventDetails"
+        );
+        assert_eq!(
+            details_field("ExecutionSucceeded"),
+            "executionSucceededEventDetails"
+        );
         assert_eq!(details_field("TaskScheduled"), "taskScheduledEventDetails");
-        assert_eq!(details_field("MapStateStarted"), "mapStateStartedEventDetails");
+        assert_eq!(
+            details_field("MapStateStarted"),
+            "mapStateStartedEventDetails"
+        );
     }
 }

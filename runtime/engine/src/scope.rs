@@ -39,16 +39,28 @@ impl ContextView<'_> {
         let mut execution = Map::new();
         execution.insert("Id".into(), Value::String(self.start.execution_arn.clone()));
         execution.insert("Input".into(), self.start.input.clone());
-        execution.insert("StartTime".into(), Value::String(timestamp::format_millis(self.started_at)));
+        execution.insert(
+            "StartTime".into(),
+            Value::String(timestamp::format_millis(self.started_at)),
+        );
         execution.insert("Name".into(), Value::String(self.start.name.clone()));
         execution.insert("RoleArn".into(), Value::String(self.start.role_arn.clone()));
         execution.insert("RedriveCount".into(), Value::from(self.start.redrive_count));
         let mut machine = Map::new();
-        machine.insert("Id".into(), Value::String(self.start.state_machine_arn.clone()));
-        machine.insert("Name".into(), Value::String(self.start.state_machine_name.clone()));
+        machine.insert(
+            "Id".into(),
+            Value::String(self.start.state_machine_arn.clone()),
+        );
+        machine.insert(
+            "Name".into(),
+            Value::String(self.start.state_machine_name.clone()),
+        );
         let mut state = Map::new();
         state.insert("Name".into(), Value::String(self.state_name.to_string()));
-        state.insert("EnteredTime".into(), Value::String(timestamp::format_millis(self.entered_at)));
+        state.insert(
+            "EnteredTime".into(),
+            Value::String(timestamp::format_millis(self.entered_at)),
+        );
         if let Some(count) = self.retry_count {
             state.insert("RetryCount".into(), Value::from(count));
         }
@@ -109,7 +121,8 @@ impl<'a> Scope<'a> {
     /// # Errors
     /// A `States.Runtime` failure naming the field and the data searched.
     pub fn require(&self, reference: &Reference, field: &str) -> Result<Value, Failure> {
-        self.resolve(reference).ok_or_else(|| self.missing(reference, field))
+        self.resolve(reference)
+            .ok_or_else(|| self.missing(reference, field))
     }
 
     /// The `States.Runtime` failure for a path that matched nothing.
@@ -122,7 +135,9 @@ impl<'a> Scope<'a> {
             ),
             Root::Variable(name) => (
                 format!("${name}{}", reference.path.text().trim_start_matches('$')),
-                self.variable(name).map(compact).unwrap_or_else(|| "null".into()),
+                self.variable(name)
+                    .map(compact)
+                    .unwrap_or_else(|| "null".into()),
             ),
         };
         Failure::runtime(format!(
@@ -159,9 +174,12 @@ impl<'a> Scope<'a> {
                 }
                 Value::Object(out)
             }
-            Template::Array(items) => {
-                Value::Array(items.iter().map(|t| self.template(t, rng)).collect::<Result<_, _>>()?)
-            }
+            Template::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|t| self.template(t, rng))
+                    .collect::<Result<_, _>>()?,
+            ),
             Template::Dynamic { field, expr } => self.expr(expr, field, rng)?,
         })
     }

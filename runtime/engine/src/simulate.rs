@@ -49,24 +49,40 @@ pub fn simulate(
         let kind = match inbox.pop_front() {
             Some(kind) => kind,
             None => {
-                let Some((&timer, &due)) = timers.iter().min_by_key(|(id, due)| (**due, **id)) else {
-                    return Err(Error::UnexpectedEvent("the execution is stuck with nothing pending".into()));
+                let Some((&timer, &due)) = timers.iter().min_by_key(|(id, due)| (**due, **id))
+                else {
+                    return Err(Error::UnexpectedEvent(
+                        "the execution is stuck with nothing pending".into(),
+                    ));
                 };
                 timers.remove(&timer);
                 now = now.max(due);
                 EventKind::TimerFired { timer }
             }
         };
-        entropy = entropy.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-        let event = Event { at: now, entropy, kind };
+        entropy = entropy
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let event = Event {
+            at: now,
+            entropy,
+            kind,
+        };
         let commands = step(def, &mut state, &event)?;
         events.push(event);
         for command in commands {
             match command {
                 Command::Record(e) => history.push(e),
                 Command::RunTask(task) => inbox.push_back(match tasks(&task) {
-                    Ok(output) => EventKind::TaskSucceeded { task: task.id, output },
-                    Err((error, cause)) => EventKind::TaskFailed { task: task.id, error, cause },
+                    Ok(output) => EventKind::TaskSucceeded {
+                        task: task.id,
+                        output,
+                    },
+                    Err((error, cause)) => EventKind::TaskFailed {
+                        task: task.id,
+                        error,
+                        cause,
+                    },
                 }),
                 Command::CancelTask(_) => {}
                 Command::StartTimer { timer, due } => {
@@ -75,7 +91,14 @@ pub fn simulate(
                 Command::CancelTimer(timer) => {
                     timers.remove(&timer);
                 }
-                Command::Finish(outcome) => return Ok(Simulation { outcome, history, events, state }),
+                Command::Finish(outcome) => {
+                    return Ok(Simulation {
+                        outcome,
+                        history,
+                        events,
+                        state,
+                    })
+                }
             }
         }
     }

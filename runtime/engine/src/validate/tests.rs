@@ -692,7 +692,6 @@ fn path_fields_and_templates() {
 }
 
 #[test]
-#[ignore = "needs the real intrinsics parser: the stub in this worktree accepts every States.* call"]
 fn unknown_intrinsics_are_refused() {
     assert_error(
         single(json!({"Type": "Pass", "End": true, "Parameters": {"x.$": "States.Xyz($.a)"}})),
