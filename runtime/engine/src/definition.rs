@@ -9,6 +9,7 @@ use crate::intrinsics::{self, Call};
 use crate::jsonpath::{Path, Reference};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Index of a state in [`Definition`]'s arena.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -37,8 +38,8 @@ pub struct Machine {
 /// One state with the fields common to all types.
 #[derive(Debug, Clone)]
 pub struct State {
-    /// The state's name.
-    pub name: String,
+    /// The state's name (shared with the history events that name it).
+    pub name: Arc<str>,
     /// Type-specific fields.
     pub kind: Kind,
     /// `InputPath`.
@@ -197,7 +198,7 @@ pub enum Kind {
     /// `Pass`.
     Pass {
         /// `Result`.
-        result: Option<Value>,
+        result: Option<Arc<Value>>,
     },
     /// `Task`.
     Task {
@@ -247,6 +248,34 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The history event recorded when a state of this type is entered.
+    pub fn entered_event(&self) -> &'static str {
+        match self {
+            Kind::Pass { .. } => "PassStateEntered",
+            Kind::Task { .. } => "TaskStateEntered",
+            Kind::Choice { .. } => "ChoiceStateEntered",
+            Kind::Wait(_) => "WaitStateEntered",
+            Kind::Succeed => "SucceedStateEntered",
+            Kind::Fail { .. } => "FailStateEntered",
+            Kind::Parallel { .. } => "ParallelStateEntered",
+            Kind::Map { .. } => "MapStateEntered",
+        }
+    }
+
+    /// The history event recorded when a state of this type is left.
+    pub fn exited_event(&self) -> &'static str {
+        match self {
+            Kind::Pass { .. } => "PassStateExited",
+            Kind::Task { .. } => "TaskStateExited",
+            Kind::Choice { .. } => "ChoiceStateExited",
+            Kind::Wait(_) => "WaitStateExited",
+            Kind::Succeed => "SucceedStateExited",
+            Kind::Fail { .. } => "FailStateExited",
+            Kind::Parallel { .. } => "ParallelStateExited",
+            Kind::Map { .. } => "MapStateExited",
+        }
+    }
+
     /// The AWS type name, as used in history event names (`PassStateEntered`).
     pub fn type_name(&self) -> &'static str {
         match self {
@@ -430,7 +459,7 @@ impl Compiler {
         let type_name = f.get("Type").and_then(Value::as_str).unwrap_or("");
         let kind = match type_name {
             "Pass" => Kind::Pass {
-                result: f.get("Result").cloned(),
+                result: f.get("Result").cloned().map(Arc::new),
             },
             "Task" => Kind::Task {
                 resource: f
@@ -535,7 +564,7 @@ impl Compiler {
             });
         }
         Ok(State {
-            name: name.to_string(),
+            name: name.into(),
             input_path: path_field(f.get("InputPath"), &format!("{at}/InputPath"))?,
             output_path: path_field(f.get("OutputPath"), &format!("{at}/OutputPath"))?,
             parameters,
@@ -599,7 +628,7 @@ impl Compiler {
 
 fn placeholder(name: &str) -> State {
     State {
-        name: name.to_string(),
+        name: name.into(),
         kind: Kind::Succeed,
         input_path: PathField::Whole,
         output_path: PathField::Whole,

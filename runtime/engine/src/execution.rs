@@ -11,12 +11,17 @@ use crate::definition::{
 };
 use crate::error::{Error, ErrorName, Failure};
 use crate::event::{Event, EventKind, Millis, Start, TaskId, TimerId};
-use crate::history::HistoryEvent;
+use crate::history::{Details, HistoryEvent};
 use crate::rng::Rng;
 use crate::scope::{compact, ContextView, Scope, Vars};
 use crate::{choice, jsonpath};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+/// State data shared between the frame, the pipeline and the history: cloning it is a
+/// reference count, and a deep copy happens only where a value is modified.
+type Data = Arc<Value>;
 
 /// AWS's payload limit: inputs, outputs and results above it fail with
 /// `States.DataLimitExceeded`.
@@ -80,7 +85,7 @@ enum TimerFor {
 struct Frame {
     parent: Option<(FrameId, usize)>,
     state: StateId,
-    input: Value,
+    input: Data,
     vars: Vars,
     entered_event: u64,
     entered_at: Millis,
@@ -183,9 +188,9 @@ struct Run<'d, 's> {
 /// What a state produced before the common output pipeline.
 enum Produced {
     /// A result to feed through ResultSelector/ResultPath/OutputPath.
-    Result(Value),
-    /// The state's output as is (Choice, Wait, Succeed).
-    Output(Value),
+    Result(Data),
+    /// The state's output as is (Succeed).
+    Output(Data),
 }
 
 impl Run<'_, '_> {
@@ -216,12 +221,7 @@ impl Run<'_, '_> {
     }
 
     /// Appends a history event, chained to the frame's previous one.
-    fn record(
-        &mut self,
-        frame: Option<FrameId>,
-        kind: &str,
-        details: Option<Map<String, Value>>,
-    ) -> u64 {
+    fn record(&mut self, frame: Option<FrameId>, kind: &'static str, details: Details) -> u64 {
         self.st.last_event_id += 1;
         let id = self.st.last_event_id;
         let previous = match frame.and_then(|f| self.st.frames.get_mut(&f)) {
@@ -232,7 +232,7 @@ impl Run<'_, '_> {
             id,
             previous_event_id: previous,
             timestamp: self.now,
-            kind: kind.to_string(),
+            kind,
             details,
         }));
         id
@@ -250,7 +250,7 @@ impl Run<'_, '_> {
         details.insert("input".into(), Value::String(compact(&start.input)));
         details.insert("inputDetails".into(), json!({"truncated": false}));
         details.insert("roleArn".into(), Value::String(start.role_arn.clone()));
-        self.record(None, "ExecutionStarted", Some(details));
+        self.record(None, "ExecutionStarted", Details::Fields(details));
         if let Some(seconds) = self.def.timeout_seconds {
             let timer = TimerId(self.id());
             self.st.timers.insert(timer, TimerFor::ExecutionTimeout);
@@ -261,7 +261,7 @@ impl Run<'_, '_> {
             });
         }
         let root = self.def.machine(self.def.root())?.start;
-        let frame = self.new_frame(None, root, start.input.clone());
+        let frame = self.new_frame(None, root, Arc::new(start.input.clone()));
         self.queue.push_back(frame);
         Ok(())
     }
@@ -270,7 +270,7 @@ impl Run<'_, '_> {
         &mut self,
         parent: Option<(FrameId, usize)>,
         state: StateId,
-        input: Value,
+        input: Data,
     ) -> FrameId {
         let id = self.id();
         let last_event = self.st.last_event_id;
@@ -364,28 +364,16 @@ impl Run<'_, '_> {
 
     fn enter(&mut self, frame_id: FrameId) -> Result<(), Error> {
         let def = self.def;
-        let (state_id, input) = {
-            let fr = self.frame_mut(frame_id)?;
-            (fr.state, fr.input.clone())
-        };
-        let state = def.state(state_id)?;
-        let mut details = Map::new();
-        details.insert("name".into(), Value::String(state.name.clone()));
-        details.insert("input".into(), Value::String(compact(&input)));
-        details.insert("inputDetails".into(), json!({"truncated": false}));
-        let entered = self.record(
-            Some(frame_id),
-            &format!("{}StateEntered", state.kind.type_name()),
-            Some(details),
-        );
+        let fr = self.frame(frame_id)?;
+        let state = def.state(fr.state)?;
+        let details = Details::StateEntered { name: state.name.clone(), input: fr.input.clone() };
+        let entered = self.record(Some(frame_id), state.kind.entered_event(), details);
         let now = self.now;
-        {
-            let fr = self.frame_mut(frame_id)?;
-            fr.entered_event = entered;
-            fr.entered_at = now;
-            fr.retry_attempts = vec![0; state.retry.len()];
-            fr.retry_count = 0;
-        }
+        let fr = self.frame_mut(frame_id)?;
+        fr.entered_event = entered;
+        fr.entered_at = now;
+        fr.retry_attempts = vec![0; state.retry.len()];
+        fr.retry_count = 0;
         self.act(frame_id)
     }
 
@@ -421,7 +409,7 @@ impl Run<'_, '_> {
                 (Some(r), _) => Ok(Produced::Result(r.clone())),
                 (None, Some(p)) => self
                     .eval(frame_id, &effective, None, |s, rng| s.template(p, rng))?
-                    .map(Produced::Result),
+                    .map(|v| Produced::Result(Arc::new(v))),
                 (None, None) => Ok(Produced::Result(effective.clone())),
             },
             Kind::Succeed => Ok(Produced::Output(effective.clone())),
@@ -446,7 +434,7 @@ impl Run<'_, '_> {
                 let input = match &state.parameters {
                     Some(p) => {
                         match self.eval(frame_id, &effective, None, |s, rng| s.template(p, rng))? {
-                            Ok(v) => v,
+                            Ok(v) => Arc::new(v),
                             Err(f) => return self.state_failed(frame_id, f),
                         }
                     }
@@ -493,13 +481,13 @@ impl Run<'_, '_> {
         &mut self,
         frame_id: FrameId,
         field: &PathField,
-        raw: &Value,
-    ) -> Result<Result<Value, Failure>, Error> {
+        raw: &Data,
+    ) -> Result<Result<Data, Failure>, Error> {
         Ok(match field {
             PathField::Whole => Ok(raw.clone()),
-            PathField::Discard => Ok(Value::Object(Map::new())),
+            PathField::Discard => Ok(Arc::new(Value::Object(Map::new()))),
             PathField::Path(r) => self.eval(frame_id, raw, None, |s, _| {
-                s.resolve(r).ok_or_else(|| {
+                s.resolve(r).map(Arc::new).ok_or_else(|| {
                     Failure::runtime(format!(
                         "Invalid input for the field 'InputPath': the JSONPath '{}' could not be found in the input '{}'",
                         r.path.text(),
@@ -515,7 +503,7 @@ impl Run<'_, '_> {
         frame_id: FrameId,
         rules: &[crate::definition::ChoiceRule],
         default: Option<StateId>,
-        effective: Value,
+        effective: Data,
     ) -> Result<(), Error> {
         let def = self.def;
         let state = def.state(self.frame(frame_id)?.state)?;
@@ -561,7 +549,7 @@ impl Run<'_, '_> {
         self.goto(frame_id, Some(next), output)
     }
 
-    fn wait(&mut self, frame_id: FrameId, how: &WaitFor, effective: Value) -> Result<(), Error> {
+    fn wait(&mut self, frame_id: FrameId, how: &WaitFor, effective: Data) -> Result<(), Error> {
         let due = match how {
             WaitFor::Seconds(s) => Ok(self.now.saturating_add((*s as i64).saturating_mul(1000))),
             WaitFor::Timestamp(nanos) => Ok(nanos_to_millis(*nanos)),
@@ -613,7 +601,7 @@ impl Run<'_, '_> {
         }
     }
 
-    fn finish_wait(&mut self, frame_id: FrameId, effective: Value) -> Result<(), Error> {
+    fn finish_wait(&mut self, frame_id: FrameId, effective: Data) -> Result<(), Error> {
         self.exit(frame_id, effective.clone(), effective, None)
     }
 
@@ -623,7 +611,7 @@ impl Run<'_, '_> {
         resource: &str,
         timeout: Option<&Amount>,
         heartbeat: Option<&Amount>,
-        effective: Value,
+        effective: Data,
     ) -> Result<(), Error> {
         let def = self.def;
         let state = def.state(self.frame(frame_id)?.state)?;
@@ -638,7 +626,7 @@ impl Run<'_, '_> {
         };
         let parameters = match &state.parameters {
             Some(p) => self.eval(frame_id, &effective, None, |s, rng| s.template(p, rng))?,
-            None => Ok(effective.clone()),
+            None => Ok((*effective).clone()),
         };
         let resolved = parameters.and_then(|p| {
             let t = self.amount(frame_id, &effective, timeout, "TimeoutSecondsPath")?;
@@ -667,7 +655,7 @@ impl Run<'_, '_> {
         if let Some(h) = heartbeat_seconds {
             details.insert("heartbeatInSeconds".into(), Value::from(h));
         }
-        self.record(Some(frame_id), "TaskScheduled", Some(details));
+        self.record(Some(frame_id), "TaskScheduled", Details::Fields(details));
         self.st.tasks.insert(task, frame_id);
         let attempt = self.frame(frame_id)?.retry_count;
         self.out.push(Command::RunTask(TaskRequest {
@@ -677,7 +665,7 @@ impl Run<'_, '_> {
             timeout_seconds,
             heartbeat_seconds,
             attempt,
-            state_name: state.name.clone(),
+            state_name: state.name.to_string(),
             task_token: token,
         }));
         Ok(())
@@ -732,7 +720,7 @@ impl Run<'_, '_> {
     fn task_started(&mut self, task: TaskId) -> Result<(), Error> {
         let frame_id = self.task_frame(task)?;
         let details = self.task_details(frame_id)?;
-        self.record(Some(frame_id), "TaskStarted", Some(details));
+        self.record(Some(frame_id), "TaskStarted", Details::Fields(details));
         Ok(())
     }
 
@@ -741,9 +729,9 @@ impl Run<'_, '_> {
         let mut details = self.task_details(frame_id)?;
         details.insert("output".into(), Value::String(compact(&output)));
         details.insert("outputDetails".into(), json!({"truncated": false}));
-        self.record(Some(frame_id), "TaskSucceeded", Some(details));
+        self.record(Some(frame_id), "TaskSucceeded", Details::Fields(details));
         self.st.tasks.remove(&task);
-        self.complete(frame_id, output)?;
+        self.complete(frame_id, Arc::new(output))?;
         self.frame_idle(frame_id);
         Ok(())
     }
@@ -776,7 +764,7 @@ impl Run<'_, '_> {
             } else {
                 "TaskFailed"
             },
-            Some(details),
+            Details::Fields(details),
         );
         self.st.tasks.remove(&task);
         self.frame_idle(frame_id);
@@ -807,7 +795,7 @@ impl Run<'_, '_> {
                 self.record(
                     None,
                     "ExecutionTimedOut",
-                    Some(json_map(&[
+                    Details::Fields(json_map(&[
                         ("error", json!("States.Timeout")),
                         ("cause", json!("The execution timed out.")),
                     ])),
@@ -846,7 +834,7 @@ impl Run<'_, '_> {
         if let Some(c) = &cause {
             details.insert("cause".into(), Value::String(c.clone()));
         }
-        self.record(None, "ExecutionAborted", Some(details));
+        self.record(None, "ExecutionAborted", Details::Fields(details));
         self.cancel_everything();
         self.finish(Outcome::Aborted { error, cause });
     }
@@ -894,9 +882,9 @@ impl Run<'_, '_> {
         &mut self,
         frame_id: FrameId,
         branches: &[crate::definition::MachineId],
-        input: Value,
+        input: Data,
     ) -> Result<(), Error> {
-        self.record(Some(frame_id), "ParallelStateStarted", None);
+        self.record(Some(frame_id), "ParallelStateStarted", Details::None);
         let mut children = BTreeMap::new();
         for (index, branch) in branches.iter().enumerate() {
             let start = self.def.machine(*branch)?.start;
@@ -922,7 +910,7 @@ impl Run<'_, '_> {
         Ok(())
     }
 
-    fn fan_out_map(&mut self, frame_id: FrameId, effective: Value) -> Result<(), Error> {
+    fn fan_out_map(&mut self, frame_id: FrameId, effective: Data) -> Result<(), Error> {
         let def = self.def;
         let state = def.state(self.frame(frame_id)?.state)?;
         let Kind::Map {
@@ -937,9 +925,11 @@ impl Run<'_, '_> {
         };
         let items = match items_path {
             None => Some(effective.clone()),
-            Some(r) => self.eval(frame_id, &effective, None, |s, _| s.resolve(r))?,
+            Some(r) => self
+                .eval(frame_id, &effective, None, |s, _| s.resolve(r))?
+                .map(Arc::new),
         };
-        let items = match items {
+        let items = match items.as_deref() {
             Some(Value::Array(items)) => items,
             Some(other) => {
                 return self.state_failed(
@@ -1017,7 +1007,7 @@ impl Run<'_, '_> {
         self.record(
             Some(frame_id),
             "MapStateStarted",
-            Some(json_map(&[("length", json!(items.len()))])),
+            Details::Fields(json_map(&[("length", json!(items.len()))])),
         );
         let fan = Fanout {
             results: vec![None; inputs.len()],
@@ -1119,12 +1109,12 @@ impl Run<'_, '_> {
             self.record(
                 Some(frame_id),
                 "MapIterationStarted",
-                Some(json_map(&[
-                    ("name", json!(state.name)),
+                Details::Fields(json_map(&[
+                    ("name", json!(&*state.name)),
                     ("index", json!(index)),
                 ])),
             );
-            let child = self.new_frame(Some((frame_id, index)), start, input);
+            let child = self.new_frame(Some((frame_id, index)), start, Arc::new(input));
             if let Pending::Fanout(fan) = &mut self.frame_mut(frame_id)?.pending {
                 fan.children.insert(child, index);
             }
@@ -1158,9 +1148,9 @@ impl Run<'_, '_> {
             } else {
                 "ParallelStateSucceeded"
             },
-            None,
+            Details::None,
         );
-        self.complete(frame_id, result)
+        self.complete(frame_id, Arc::new(result))
     }
 
     /// A child frame (branch or iteration) finished.
@@ -1169,7 +1159,7 @@ impl Run<'_, '_> {
         parent: FrameId,
         child: FrameId,
         index: usize,
-        result: Result<Value, Failure>,
+        result: Result<Data, Failure>,
     ) -> Result<(), Error> {
         let def = self.def;
         let name = def.state(self.frame(parent)?.state)?.name.clone();
@@ -1186,12 +1176,12 @@ impl Run<'_, '_> {
                     self.record(
                         Some(parent),
                         "MapIterationSucceeded",
-                        Some(json_map(&[("name", json!(name)), ("index", json!(index))])),
+                        Details::Fields(json_map(&[("name", json!(&*name)), ("index", json!(index))])),
                     );
                 }
                 if let Pending::Fanout(fan) = &mut self.frame_mut(parent)?.pending {
                     if let Some(slot) = fan.results.get_mut(index) {
-                        *slot = Some(output);
+                        *slot = Some(Arc::unwrap_or_clone(output));
                     }
                 }
             }
@@ -1200,7 +1190,7 @@ impl Run<'_, '_> {
                     self.record(
                         Some(parent),
                         "MapIterationFailed",
-                        Some(json_map(&[("name", json!(name)), ("index", json!(index))])),
+                        Details::Fields(json_map(&[("name", json!(&*name)), ("index", json!(index))])),
                     );
                     match &mut self.frame_mut(parent)?.pending {
                         Pending::Fanout(fan) => {
@@ -1265,14 +1255,14 @@ impl Run<'_, '_> {
             } else {
                 "ParallelStateFailed"
             },
-            None,
+            Details::None,
         );
         self.state_failed(frame_id, failure)
     }
 
     /// The common output pipeline of Pass, Task, Parallel and Map: ResultSelector,
     /// Assign, ResultPath, OutputPath.
-    fn complete(&mut self, frame_id: FrameId, result: Value) -> Result<(), Error> {
+    fn complete(&mut self, frame_id: FrameId, result: Data) -> Result<(), Error> {
         let def = self.def;
         let fr = self.frame(frame_id)?;
         let state = def.state(fr.state)?;
@@ -1291,7 +1281,7 @@ impl Run<'_, '_> {
         }
         let selected = match &state.result_selector {
             Some(t) => match self.eval(frame_id, &result, None, |s, rng| s.template(t, rng))? {
-                Ok(v) => v,
+                Ok(v) => Arc::new(v),
                 Err(f) => return self.state_failed(frame_id, f),
             },
             None => result,
@@ -1303,8 +1293,8 @@ impl Run<'_, '_> {
     fn exit(
         &mut self,
         frame_id: FrameId,
-        base: Value,
-        result: Value,
+        base: Data,
+        result: Data,
         with_result_path: Option<()>,
     ) -> Result<(), Error> {
         let def = self.def;
@@ -1352,13 +1342,13 @@ impl Run<'_, '_> {
         &mut self,
         frame_id: FrameId,
         field: &PathField,
-        value: &Value,
-    ) -> Result<Result<Value, Failure>, Error> {
+        value: &Data,
+    ) -> Result<Result<Data, Failure>, Error> {
         Ok(match field {
             PathField::Whole => Ok(value.clone()),
-            PathField::Discard => Ok(Value::Object(Map::new())),
+            PathField::Discard => Ok(Arc::new(Value::Object(Map::new()))),
             PathField::Path(r) => self.eval(frame_id, value, None, |s, _| {
-                s.resolve(r).ok_or_else(|| {
+                s.resolve(r).map(Arc::new).ok_or_else(|| {
                     Failure::runtime(format!(
                         "Invalid input for the field 'OutputPath': the JSONPath '{}' could not be found in the input '{}'",
                         r.path.text(),
@@ -1379,17 +1369,10 @@ impl Run<'_, '_> {
         Ok(())
     }
 
-    fn exited(&mut self, frame_id: FrameId, output: &Value) -> Result<(), Error> {
+    fn exited(&mut self, frame_id: FrameId, output: &Data) -> Result<(), Error> {
         let state = self.def.state(self.frame(frame_id)?.state)?;
-        let mut details = Map::new();
-        details.insert("name".into(), Value::String(state.name.clone()));
-        details.insert("output".into(), Value::String(compact(output)));
-        details.insert("outputDetails".into(), json!({"truncated": false}));
-        self.record(
-            Some(frame_id),
-            &format!("{}StateExited", state.kind.type_name()),
-            Some(details),
-        );
+        let details = Details::StateExited { name: state.name.clone(), output: output.clone() };
+        self.record(Some(frame_id), state.kind.exited_event(), details);
         Ok(())
     }
 
@@ -1397,7 +1380,7 @@ impl Run<'_, '_> {
         &mut self,
         frame_id: FrameId,
         next: Option<StateId>,
-        output: Value,
+        output: Data,
     ) -> Result<(), Error> {
         match next {
             Some(next) => {
@@ -1473,7 +1456,7 @@ impl Run<'_, '_> {
             .iter()
             .find(|c| failure.matched_by(&c.error_equals))
         {
-            let error_output = failure_object(&failure);
+            let error_output = Arc::new(failure_object(&failure));
             let raw = self.frame(frame_id)?.input.clone();
             let assigned = match &catcher.assign {
                 Some(t) => {
@@ -1499,7 +1482,7 @@ impl Run<'_, '_> {
     fn frame_done(
         &mut self,
         frame_id: FrameId,
-        result: Result<Value, Failure>,
+        result: Result<Data, Failure>,
     ) -> Result<(), Error> {
         let fr = self
             .st
@@ -1519,9 +1502,9 @@ impl Run<'_, '_> {
                         let mut details = Map::new();
                         details.insert("output".into(), Value::String(compact(&output)));
                         details.insert("outputDetails".into(), json!({"truncated": false}));
-                        self.record(None, "ExecutionSucceeded", Some(details));
+                        self.record(None, "ExecutionSucceeded", Details::Fields(details));
                         self.cancel_everything();
-                        self.finish(Outcome::Succeeded(output));
+                        self.finish(Outcome::Succeeded(Arc::unwrap_or_clone(output)));
                     }
                     Err(failure) => {
                         let error = failure.error.map(|e| e.to_string());
@@ -1541,7 +1524,7 @@ impl Run<'_, '_> {
         if let Some(c) = &cause {
             details.insert("cause".into(), Value::String(c.clone()));
         }
-        self.record(None, "ExecutionFailed", Some(details));
+        self.record(None, "ExecutionFailed", Details::Fields(details));
         self.cancel_everything();
         self.finish(Outcome::Failed { error, cause });
     }
@@ -1573,7 +1556,7 @@ fn failure_object(failure: &Failure) -> Value {
     Value::Object(out)
 }
 
-fn apply_result_path(path: &ResultPath, mut input: Value, result: Value) -> Result<Value, Failure> {
+fn apply_result_path(path: &ResultPath, input: Data, result: Data) -> Result<Data, Failure> {
     match path {
         ResultPath::Replace => Ok(result),
         ResultPath::Discard => Ok(input),
@@ -1582,8 +1565,9 @@ fn apply_result_path(path: &ResultPath, mut input: Value, result: Value) -> Resu
                 // AWS leaves a scalar input as it is rather than failing.
                 return Ok(input);
             }
-            match p.set(&mut input, result) {
-                Ok(()) => Ok(input),
+            let mut input = Arc::unwrap_or_clone(input);
+            match p.set(&mut input, Arc::unwrap_or_clone(result)) {
+                Ok(()) => Ok(Arc::new(input)),
                 Err(e) => Err(Failure::new(
                     ErrorName::ResultPathMatchFailure,
                     format!(

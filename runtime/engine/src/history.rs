@@ -2,6 +2,7 @@
 
 use crate::event::Millis;
 use serde_json::{json, Map, Value};
+use std::sync::Arc;
 
 /// One history event. `kind` is AWS's type name (`PassStateEntered`, `TaskScheduled`, ...)
 /// and `details` the body of its `...EventDetails` field, if the type has one.
@@ -14,15 +15,59 @@ pub struct HistoryEvent {
     /// When it happened.
     pub timestamp: Millis,
     /// AWS's event type.
-    pub kind: String,
-    /// The details object, if any.
-    pub details: Option<Map<String, Value>>,
+    pub kind: &'static str,
+    /// The details, if any.
+    pub details: Details,
+}
+
+/// The body of an event's `...EventDetails` field.
+///
+/// State entries and exits, by far the most frequent events, keep the state's data as a
+/// shared value: it is rendered to JSON text only if someone reads or stores the history,
+/// which an Express execution without a listener never does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Details {
+    /// The event type has no details.
+    None,
+    /// `stateEnteredEventDetails`.
+    StateEntered {
+        /// The state's name.
+        name: Arc<str>,
+        /// The state's input.
+        input: Arc<Value>,
+    },
+    /// `stateExitedEventDetails`.
+    StateExited {
+        /// The state's name.
+        name: Arc<str>,
+        /// The state's output.
+        output: Arc<Value>,
+    },
+    /// Any other details, already in AWS's shape.
+    Fields(Map<String, Value>),
+}
+
+impl Details {
+    /// The details as AWS's JSON object, if any.
+    pub fn to_json(&self) -> Option<Value> {
+        let (name, field, data) = match self {
+            Details::None => return None,
+            Details::Fields(fields) => return Some(Value::Object(fields.clone())),
+            Details::StateEntered { name, input } => (name, "input", input),
+            Details::StateExited { name, output } => (name, "output", output),
+        };
+        let mut out = Map::new();
+        out.insert("name".into(), Value::String(name.to_string()));
+        out.insert(field.into(), Value::String(serde_json::to_string(&**data).unwrap_or_default()));
+        out.insert(format!("{field}Details"), json!({"truncated": false}));
+        Some(Value::Object(out))
+    }
 }
 
 impl HistoryEvent {
     /// The name of the details field AWS uses for this event type.
     pub fn details_field(&self) -> String {
-        details_field(&self.kind)
+        details_field(self.kind)
     }
 
     /// The event as AWS's JSON (timestamps as epoch seconds, as the JSON protocol sends them).
@@ -32,8 +77,8 @@ impl HistoryEvent {
         out.insert("type".into(), json!(self.kind));
         out.insert("id".into(), json!(self.id));
         out.insert("previousEventId".into(), json!(self.previous_event_id));
-        if let Some(details) = &self.details {
-            out.insert(self.details_field(), Value::Object(details.clone()));
+        if let Some(details) = self.details.to_json() {
+            out.insert(self.details_field(), details);
         }
         Value::Object(out)
     }

@@ -45,4 +45,4 @@ pub use definition::Definition;
 pub use error::{Error, ErrorName, Failure};
 pub use event::{Event, EventKind, Millis, Start, TaskId, TimerId};
 pub use execution::{replay, step, ExecutionState};
-pub use history::HistoryEvent;
+pub use history::{Details, HistoryEvent};
