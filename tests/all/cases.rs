@@ -39,7 +39,7 @@ fn start(input: Value) -> Start {
 /// What a case's execution produced, in the shape of its expectation files.
 fn observed(outcome: &Outcome) -> (String, Value) {
     match outcome {
-        Outcome::Succeeded(output) => ("expected.json".into(), output.clone()),
+        Outcome::Succeeded(output) => ("expected.json".into(), (**output).clone()),
         Outcome::Failed { error, cause }
         | Outcome::TimedOut { error, cause }
         | Outcome::Aborted { error, cause } => (

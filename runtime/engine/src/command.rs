@@ -3,6 +3,7 @@
 use crate::event::{Millis, TaskId, TimerId};
 use crate::history::HistoryEvent;
 use serde_json::Value;
+use std::sync::Arc;
 
 /// One effect the caller must carry out, in order.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,8 +51,8 @@ pub struct TaskRequest {
 /// How an execution ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    /// `SUCCEEDED` with its output.
-    Succeeded(Value),
+    /// `SUCCEEDED` with its output (shared with the last history event).
+    Succeeded(Arc<Value>),
     /// `FAILED`.
     Failed {
         /// Error name, if any.

@@ -37,7 +37,9 @@ type FrameId = u64;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExecutionState {
     outcome: Option<Outcome>,
+    /// The start facts, without the input (kept once, in `input`).
     start: Option<Start>,
+    input: Data,
     started_at: Millis,
     last_event_id: u64,
     next_id: u64,
@@ -244,13 +246,18 @@ impl Run<'_, '_> {
                 "the execution has already started".into(),
             ));
         }
-        self.st.start = Some(start.clone());
+        let input = Arc::new(start.input.clone());
+        self.st.start = Some(Start {
+            input: Value::Null,
+            ..start.clone()
+        });
+        self.st.input = input.clone();
         self.st.started_at = self.now;
-        let mut details = Map::new();
-        details.insert("input".into(), Value::String(compact(&start.input)));
-        details.insert("inputDetails".into(), json!({"truncated": false}));
-        details.insert("roleArn".into(), Value::String(start.role_arn.clone()));
-        self.record(None, "ExecutionStarted", Details::Fields(details));
+        let details = Details::ExecutionStarted {
+            input: input.clone(),
+            role_arn: start.role_arn.clone(),
+        };
+        self.record(None, "ExecutionStarted", details);
         if let Some(seconds) = self.def.timeout_seconds {
             let timer = TimerId(self.id());
             self.st.timers.insert(timer, TimerFor::ExecutionTimeout);
@@ -261,7 +268,7 @@ impl Run<'_, '_> {
             });
         }
         let root = self.def.machine(self.def.root())?.start;
-        let frame = self.new_frame(None, root, Arc::new(start.input.clone()));
+        let frame = self.new_frame(None, root, input);
         self.queue.push_back(frame);
         Ok(())
     }
@@ -347,6 +354,7 @@ impl Run<'_, '_> {
         };
         let context = ContextView {
             start,
+            input: &st.input,
             started_at: st.started_at,
             state_name: &state.name,
             entered_at: fr.entered_at,
@@ -366,7 +374,10 @@ impl Run<'_, '_> {
         let def = self.def;
         let fr = self.frame(frame_id)?;
         let state = def.state(fr.state)?;
-        let details = Details::StateEntered { name: state.name.clone(), input: fr.input.clone() };
+        let details = Details::StateEntered {
+            name: state.name.clone(),
+            input: fr.input.clone(),
+        };
         let entered = self.record(Some(frame_id), state.kind.entered_event(), details);
         let now = self.now;
         let fr = self.frame_mut(frame_id)?;
@@ -937,7 +948,7 @@ impl Run<'_, '_> {
                     Failure::runtime(format!(
                         "Invalid path '{}': The Map state's items must be an array, not {}",
                         items_path.as_ref().map(|r| r.path.text()).unwrap_or("$"),
-                        compact(&other)
+                        compact(other)
                     )),
                 )
             }
@@ -1109,10 +1120,10 @@ impl Run<'_, '_> {
             self.record(
                 Some(frame_id),
                 "MapIterationStarted",
-                Details::Fields(json_map(&[
-                    ("name", json!(&*state.name)),
-                    ("index", json!(index)),
-                ])),
+                Details::MapIteration {
+                    name: state.name.clone(),
+                    index,
+                },
             );
             let child = self.new_frame(Some((frame_id, index)), start, Arc::new(input));
             if let Pending::Fanout(fan) = &mut self.frame_mut(frame_id)?.pending {
@@ -1176,7 +1187,10 @@ impl Run<'_, '_> {
                     self.record(
                         Some(parent),
                         "MapIterationSucceeded",
-                        Details::Fields(json_map(&[("name", json!(&*name)), ("index", json!(index))])),
+                        Details::MapIteration {
+                            name: name.clone(),
+                            index,
+                        },
                     );
                 }
                 if let Pending::Fanout(fan) = &mut self.frame_mut(parent)?.pending {
@@ -1190,7 +1204,10 @@ impl Run<'_, '_> {
                     self.record(
                         Some(parent),
                         "MapIterationFailed",
-                        Details::Fields(json_map(&[("name", json!(&*name)), ("index", json!(index))])),
+                        Details::MapIteration {
+                            name: name.clone(),
+                            index,
+                        },
                     );
                     match &mut self.frame_mut(parent)?.pending {
                         Pending::Fanout(fan) => {
@@ -1371,7 +1388,10 @@ impl Run<'_, '_> {
 
     fn exited(&mut self, frame_id: FrameId, output: &Data) -> Result<(), Error> {
         let state = self.def.state(self.frame(frame_id)?.state)?;
-        let details = Details::StateExited { name: state.name.clone(), output: output.clone() };
+        let details = Details::StateExited {
+            name: state.name.clone(),
+            output: output.clone(),
+        };
         self.record(Some(frame_id), state.kind.exited_event(), details);
         Ok(())
     }
@@ -1499,12 +1519,12 @@ impl Run<'_, '_> {
             None => {
                 match result {
                     Ok(output) => {
-                        let mut details = Map::new();
-                        details.insert("output".into(), Value::String(compact(&output)));
-                        details.insert("outputDetails".into(), json!({"truncated": false}));
-                        self.record(None, "ExecutionSucceeded", Details::Fields(details));
+                        let details = Details::ExecutionSucceeded {
+                            output: output.clone(),
+                        };
+                        self.record(None, "ExecutionSucceeded", details);
                         self.cancel_everything();
-                        self.finish(Outcome::Succeeded(Arc::unwrap_or_clone(output)));
+                        self.finish(Outcome::Succeeded(output));
                     }
                     Err(failure) => {
                         let error = failure.error.map(|e| e.to_string());

@@ -43,6 +43,25 @@ pub enum Details {
         /// The state's output.
         output: Arc<Value>,
     },
+    /// `executionStartedEventDetails`.
+    ExecutionStarted {
+        /// The execution input.
+        input: Arc<Value>,
+        /// The role ARN.
+        role_arn: String,
+    },
+    /// `executionSucceededEventDetails`.
+    ExecutionSucceeded {
+        /// The execution output.
+        output: Arc<Value>,
+    },
+    /// `mapIteration...EventDetails`.
+    MapIteration {
+        /// The Map state's name.
+        name: Arc<str>,
+        /// The item's index.
+        index: usize,
+    },
     /// Any other details, already in AWS's shape.
     Fields(Map<String, Value>),
 }
@@ -53,13 +72,26 @@ impl Details {
         let (name, field, data) = match self {
             Details::None => return None,
             Details::Fields(fields) => return Some(Value::Object(fields.clone())),
-            Details::StateEntered { name, input } => (name, "input", input),
-            Details::StateExited { name, output } => (name, "output", output),
+            Details::MapIteration { name, index } => {
+                return Some(json!({"name": &**name, "index": index}))
+            }
+            Details::StateEntered { name, input } => (Some(name), "input", input),
+            Details::StateExited { name, output } => (Some(name), "output", output),
+            Details::ExecutionStarted { input, .. } => (None, "input", input),
+            Details::ExecutionSucceeded { output } => (None, "output", output),
         };
         let mut out = Map::new();
-        out.insert("name".into(), Value::String(name.to_string()));
-        out.insert(field.into(), Value::String(serde_json::to_string(&**data).unwrap_or_default()));
+        if let Some(name) = name {
+            out.insert("name".into(), Value::String(name.to_string()));
+        }
+        out.insert(
+            field.into(),
+            Value::String(serde_json::to_string(&**data).unwrap_or_default()),
+        );
         out.insert(format!("{field}Details"), json!({"truncated": false}));
+        if let Details::ExecutionStarted { role_arn, .. } = self {
+            out.insert("roleArn".into(), Value::String(role_arn.clone()));
+        }
         Some(Value::Object(out))
     }
 }

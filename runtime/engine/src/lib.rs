@@ -20,7 +20,7 @@
 //!     redrive_count: 0,
 //! };
 //! let commands = step(&def, &mut state, &Event { at: 0, entropy: 1, kind: EventKind::Started(start) })?;
-//! assert!(commands.contains(&Command::Finish(Outcome::Succeeded(json!("hello")))));
+//! assert!(commands.contains(&Command::Finish(Outcome::Succeeded(std::sync::Arc::new(json!("hello"))))));
 //! # Ok::<(), sandstep_engine::Error>(())
 //! ```
 #![deny(missing_docs)]

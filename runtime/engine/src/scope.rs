@@ -17,8 +17,10 @@ pub type Vars = BTreeMap<String, Value>;
 /// What `$$` shows for the state being evaluated.
 #[derive(Debug, Clone, Copy)]
 pub struct ContextView<'a> {
-    /// The execution's start facts.
+    /// The execution's start facts (their `input` is not used: see `input`).
     pub start: &'a Start,
+    /// The execution's input.
+    pub input: &'a Value,
     /// When the execution started.
     pub started_at: Millis,
     /// The current state's name.
@@ -38,7 +40,7 @@ impl ContextView<'_> {
     pub fn to_value(&self) -> Value {
         let mut execution = Map::new();
         execution.insert("Id".into(), Value::String(self.start.execution_arn.clone()));
-        execution.insert("Input".into(), self.start.input.clone());
+        execution.insert("Input".into(), self.input.clone());
         execution.insert(
             "StartTime".into(),
             Value::String(timestamp::format_millis(self.started_at)),
