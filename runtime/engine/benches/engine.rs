@@ -8,6 +8,9 @@
 // Benchmark code: a failed expect is a broken benchmark.
 #![allow(clippy::expect_used, clippy::indexing_slicing)]
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use sandstep_engine::{step, Command, Definition, Event, EventKind, ExecutionState, Start};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};

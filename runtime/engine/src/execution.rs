@@ -329,16 +329,10 @@ impl Run<'_, '_> {
         f: impl FnOnce(&Scope<'_>, &mut Rng) -> R,
     ) -> Result<R, Error> {
         let st = &*self.st;
-        let mut chain: Vec<&Vars> = Vec::new();
-        let mut cursor = Some(frame);
-        while let Some(id) = cursor {
-            let fr = st
-                .frames
-                .get(&id)
-                .ok_or_else(|| Error::UnexpectedEvent(format!("no frame {id}")))?;
-            chain.push(&fr.vars);
-            cursor = fr.parent.map(|(p, _)| p);
-        }
+        let chain = ScopeChain {
+            frames: &st.frames,
+            innermost: frame,
+        };
         let fr = st
             .frames
             .get(&frame)
@@ -1555,6 +1549,26 @@ impl Run<'_, '_> {
     }
 }
 
+/// Variable lookup through a frame and its ancestors, without collecting them first.
+struct ScopeChain<'a> {
+    frames: &'a BTreeMap<FrameId, Frame>,
+    innermost: FrameId,
+}
+
+impl crate::scope::Variables for ScopeChain<'_> {
+    fn variable(&self, name: &str) -> Option<&Value> {
+        let mut cursor = Some(self.innermost);
+        while let Some(id) = cursor {
+            let frame = self.frames.get(&id)?;
+            if let Some(value) = frame.vars.get(name) {
+                return Some(value);
+            }
+            cursor = frame.parent.map(|(parent, _)| parent);
+        }
+        None
+    }
+}
+
 struct ChoiceResolver<'a, 'b>(&'a Scope<'b>);
 
 impl choice::Resolve for ChoiceResolver<'_, '_> {
@@ -1614,12 +1628,44 @@ fn too_large(value: &Value) -> bool {
             Ok(())
         }
     }
-    // Small values cannot exceed the limit: skip the walk for the common case.
-    match value {
-        Value::Null | Value::Bool(_) | Value::Number(_) => false,
-        Value::String(s) => s.len() > PAYLOAD_LIMIT_BYTES / 2,
+    // Serializing to count is exact but slow; a quick upper bound settles almost every
+    // value, and only payloads that might be near the limit are counted exactly.
+    match size_upper_bound(value, PAYLOAD_LIMIT_BYTES) {
+        Some(bound) if bound <= PAYLOAD_LIMIT_BYTES => false,
         _ => serde_json::to_writer(&mut Counter(0), value).is_err(),
     }
+}
+
+/// An upper bound of `value`'s compact JSON size (every string character escaped as
+/// `\uXXXX`), or `None` once it passes `cap`.
+fn size_upper_bound(value: &Value, cap: usize) -> Option<usize> {
+    fn walk(value: &Value, total: &mut usize, cap: usize) -> bool {
+        *total += match value {
+            Value::Null | Value::Bool(_) => 5,
+            Value::Number(_) => 24,
+            Value::String(s) => s.len() * 6 + 2,
+            Value::Array(items) => {
+                for item in items {
+                    if !walk(item, total, cap) {
+                        return false;
+                    }
+                }
+                items.len() + 2
+            }
+            Value::Object(fields) => {
+                for (key, item) in fields {
+                    *total += key.len() * 6 + 4;
+                    if !walk(item, total, cap) {
+                        return false;
+                    }
+                }
+                2
+            }
+        };
+        *total <= cap
+    }
+    let mut total = 0;
+    walk(value, &mut total, cap).then_some(total)
 }
 
 fn nanos_to_millis(nanos: i128) -> Millis {
@@ -1651,3 +1697,6 @@ fn split_resource(resource: &str) -> (String, String) {
 fn region_of(arn: &str) -> String {
     arn.split(':').nth(3).unwrap_or("us-east-1").to_string()
 }
+
+#[cfg(test)]
+mod tests;

@@ -14,6 +14,18 @@ use std::collections::BTreeMap;
 /// Variables of one scope (the top level, a Parallel branch or a Map iteration).
 pub type Vars = BTreeMap<String, Value>;
 
+/// The variables visible from a state: its own scope, then the enclosing ones.
+pub trait Variables {
+    /// The innermost variable called `name`.
+    fn variable(&self, name: &str) -> Option<&Value>;
+}
+
+impl Variables for [&Vars] {
+    fn variable(&self, name: &str) -> Option<&Value> {
+        self.iter().find_map(|scope| scope.get(name))
+    }
+}
+
 /// What `$$` shows for the state being evaluated.
 #[derive(Debug, Clone, Copy)]
 pub struct ContextView<'a> {
@@ -88,14 +100,23 @@ impl ContextView<'_> {
 }
 
 /// Everything a path may read.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct Scope<'a> {
     /// What `$` means here.
     pub input: &'a Value,
     /// Variable scopes, innermost first.
-    pub vars: &'a [&'a Vars],
+    pub vars: &'a dyn Variables,
     /// What `$$` means here.
     pub context: ContextView<'a>,
+}
+
+impl std::fmt::Debug for Scope<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scope")
+            .field("input", self.input)
+            .field("context", &self.context)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'a> Scope<'a> {
@@ -106,7 +127,7 @@ impl<'a> Scope<'a> {
 
     /// Looks a variable up, innermost scope first.
     pub fn variable(&self, name: &str) -> Option<&'a Value> {
-        self.vars.iter().find_map(|scope| scope.get(name))
+        self.vars.variable(name)
     }
 
     /// Resolves a reference; `None` when it matches nothing.

@@ -1,0 +1,335 @@
+//! The executor, driven event by event: what each event produces.
+
+use super::*;
+use serde_json::json;
+
+fn def(value: Value) -> Definition {
+    Definition::from_value(&value).unwrap()
+}
+
+fn start_event(at: Millis, input: Value) -> Event {
+    Event {
+        at,
+        entropy: 7,
+        kind: EventKind::Started(Start {
+            input,
+            execution_arn: "arn:aws:states:us-east-1:000000000000:execution:m:e".into(),
+            name: "e".into(),
+            role_arn: "arn:aws:iam::000000000000:role/r".into(),
+            state_machine_arn: "arn:aws:states:us-east-1:000000000000:stateMachine:m".into(),
+            state_machine_name: "m".into(),
+            redrive_count: 0,
+        }),
+    }
+}
+
+fn event(at: Millis, kind: EventKind) -> Event {
+    Event {
+        at,
+        entropy: 11,
+        kind,
+    }
+}
+
+fn tasks(commands: &[Command]) -> Vec<&TaskRequest> {
+    commands
+        .iter()
+        .filter_map(|c| match c {
+            Command::RunTask(t) => Some(t),
+            _ => None,
+        })
+        .collect()
+}
+
+fn timers(commands: &[Command]) -> Vec<(TimerId, Millis)> {
+    commands
+        .iter()
+        .filter_map(|c| match c {
+            Command::StartTimer { timer, due } => Some((*timer, *due)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn kinds(commands: &[Command]) -> Vec<&'static str> {
+    commands
+        .iter()
+        .filter_map(|c| match c {
+            Command::Record(e) => Some(e.kind),
+            _ => None,
+        })
+        .collect()
+}
+
+fn finished(commands: &[Command]) -> Option<&Outcome> {
+    commands.iter().find_map(|c| match c {
+        Command::Finish(o) => Some(o),
+        _ => None,
+    })
+}
+
+const TASK: &str = "arn:aws:lambda:us-east-1:000000000000:function:f";
+
+#[test]
+fn a_task_state_schedules_its_task_with_resolved_limits() {
+    let d = def(
+        json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": TASK,
+        "Parameters": {"x.$": "$.a"}, "TimeoutSecondsPath": "$.t", "HeartbeatSeconds": 5, "End": true}}}),
+    );
+    let mut st = ExecutionState::new();
+    let out = step(&d, &mut st, &start_event(1000, json!({"a": 1, "t": 30}))).unwrap();
+    let t = tasks(&out);
+    assert_eq!(t.len(), 1);
+    assert_eq!(t[0].input, json!({"x": 1}));
+    assert_eq!(
+        (t[0].timeout_seconds, t[0].heartbeat_seconds, t[0].attempt),
+        (Some(30), Some(5), 0)
+    );
+    assert_eq!(
+        kinds(&out),
+        ["ExecutionStarted", "TaskStateEntered", "TaskScheduled"]
+    );
+    assert!(finished(&out).is_none());
+
+    let id = t[0].id;
+    let out = step(
+        &d,
+        &mut st,
+        &event(2000, EventKind::TaskStarted { task: id }),
+    )
+    .unwrap();
+    assert_eq!(kinds(&out), ["TaskStarted"]);
+    let out = step(
+        &d,
+        &mut st,
+        &event(
+            3000,
+            EventKind::TaskSucceeded {
+                task: id,
+                output: json!("ok"),
+            },
+        ),
+    )
+    .unwrap();
+    assert_eq!(
+        kinds(&out),
+        ["TaskSucceeded", "TaskStateExited", "ExecutionSucceeded"]
+    );
+    assert_eq!(
+        finished(&out),
+        Some(&Outcome::Succeeded(Arc::new(json!("ok"))))
+    );
+}
+
+#[test]
+fn retries_back_off_exponentially_and_count_attempts() {
+    let d = def(
+        json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": TASK,
+        "Retry": [{"ErrorEquals": ["Flaky"], "IntervalSeconds": 2, "BackoffRate": 3.0, "MaxAttempts": 2}],
+        "End": true}}}),
+    );
+    let mut st = ExecutionState::new();
+    let out = step(&d, &mut st, &start_event(0, json!({}))).unwrap();
+    let first = tasks(&out)[0].id;
+    let fail = |task| EventKind::TaskFailed {
+        task,
+        error: "Flaky".into(),
+        cause: "c".into(),
+    };
+
+    let out = step(&d, &mut st, &event(1000, fail(first))).unwrap();
+    let (timer, due) = timers(&out)[0];
+    assert_eq!(due, 1000 + 2000);
+    let out = step(&d, &mut st, &event(3000, EventKind::TimerFired { timer })).unwrap();
+    let second = tasks(&out)[0];
+    assert_eq!(second.attempt, 1);
+
+    let out = step(&d, &mut st, &event(4000, fail(second.id))).unwrap();
+    let (timer, due) = timers(&out)[0];
+    assert_eq!(due, 4000 + 6000, "2 s x 3.0");
+    let out = step(&d, &mut st, &event(10_000, EventKind::TimerFired { timer })).unwrap();
+    let third = tasks(&out)[0].id;
+
+    let out = step(&d, &mut st, &event(11_000, fail(third))).unwrap();
+    assert!(matches!(finished(&out), Some(Outcome::Failed { error: Some(e), .. }) if e == "Flaky"));
+}
+
+#[test]
+fn full_jitter_comes_from_the_event_entropy() {
+    let d = def(
+        json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": TASK,
+        "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 10, "JitterStrategy": "FULL"}], "End": true}}}),
+    );
+    let delay = |entropy: u64| {
+        let mut st = ExecutionState::new();
+        let out = step(&d, &mut st, &start_event(0, json!({}))).unwrap();
+        let task = tasks(&out)[0].id;
+        let failed = EventKind::TaskFailed {
+            task,
+            error: "E".into(),
+            cause: "c".into(),
+        };
+        let out = step(
+            &d,
+            &mut st,
+            &Event {
+                at: 0,
+                entropy,
+                kind: failed,
+            },
+        )
+        .unwrap();
+        timers(&out)[0].1
+    };
+    assert_eq!(delay(1), delay(1), "same entropy, same delay");
+    assert_ne!(delay(1), delay(2));
+    assert!((0..=10_000).contains(&delay(3)));
+}
+
+#[test]
+fn stopping_cancels_running_tasks_and_timers() {
+    let d = def(
+        json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
+        {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": TASK, "End": true}}},
+        {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": true}}}]}}}),
+    );
+    let mut st = ExecutionState::new();
+    let out = step(&d, &mut st, &start_event(0, json!({}))).unwrap();
+    let task = tasks(&out)[0].id;
+    let (timer, _) = timers(&out)[0];
+    let out = step(
+        &d,
+        &mut st,
+        &event(
+            5,
+            EventKind::Stopped {
+                error: Some("E".into()),
+                cause: None,
+            },
+        ),
+    )
+    .unwrap();
+    assert!(out.contains(&Command::CancelTask(task)));
+    assert!(out.contains(&Command::CancelTimer(timer)));
+    assert_eq!(kinds(&out), ["ExecutionAborted"]);
+    assert_eq!(st.outcome().map(Outcome::status), Some("ABORTED"));
+    assert!(step(&d, &mut st, &event(6, EventKind::TimerFired { timer })).is_err());
+}
+
+#[test]
+fn a_failed_branch_cancels_its_siblings() {
+    let d = def(
+        json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
+        {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": TASK, "End": true}}},
+        {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Nope"}}}]}}}),
+    );
+    let mut st = ExecutionState::new();
+    let out = step(&d, &mut st, &start_event(0, json!({}))).unwrap();
+    let task = tasks(&out)[0].id;
+    assert!(out.contains(&Command::CancelTask(task)));
+    assert!(kinds(&out).contains(&"ParallelStateFailed"));
+    assert!(matches!(finished(&out), Some(Outcome::Failed { error: Some(e), .. }) if e == "Nope"));
+}
+
+#[test]
+fn the_execution_timeout_is_a_timer() {
+    let d = def(
+        json!({"TimeoutSeconds": 5, "StartAt": "T", "States": {"T": {"Type": "Task", "Resource": TASK, "End": true}}}),
+    );
+    let mut st = ExecutionState::new();
+    let out = step(&d, &mut st, &start_event(100, json!({}))).unwrap();
+    let (timer, due) = timers(&out)[0];
+    assert_eq!(due, 5100);
+    let task = tasks(&out)[0].id;
+    let out = step(&d, &mut st, &event(5100, EventKind::TimerFired { timer })).unwrap();
+    assert!(out.contains(&Command::CancelTask(task)));
+    assert_eq!(kinds(&out), ["ExecutionTimedOut"]);
+    assert_eq!(finished(&out).map(Outcome::status), Some("TIMED_OUT"));
+}
+
+#[test]
+fn events_that_do_not_fit_are_errors_not_failures() {
+    let d = def(json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}));
+    let mut st = ExecutionState::new();
+    let stray = event(
+        0,
+        EventKind::TaskSucceeded {
+            task: TaskId(99),
+            output: json!(1),
+        },
+    );
+    assert!(matches!(
+        step(&d, &mut st, &stray),
+        Err(Error::UnexpectedEvent(_))
+    ));
+    step(&d, &mut st, &start_event(0, json!({}))).unwrap();
+    assert!(
+        step(&d, &mut st, &start_event(0, json!({}))).is_err(),
+        "finished executions take no more events"
+    );
+}
+
+#[test]
+fn wait_until_a_timestamp_uses_the_event_clock() {
+    let d = def(
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Timestamp": "2030-01-01T00:00:00Z", "End": true}}}),
+    );
+    let mut st = ExecutionState::new();
+    let out = step(&d, &mut st, &start_event(0, json!({}))).unwrap();
+    assert_eq!(timers(&out)[0].1, 1_893_456_000_000);
+    let mut late = ExecutionState::new();
+    let out = step(&d, &mut late, &start_event(1_893_456_000_001, json!({}))).unwrap();
+    assert!(
+        timers(&out).is_empty(),
+        "a timestamp in the past does not wait"
+    );
+    assert!(finished(&out).is_some());
+}
+
+#[test]
+fn waitfortasktoken_puts_a_token_in_the_context() {
+    let d = def(json!({"StartAt": "T", "States": {"T": {"Type": "Task",
+        "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        "Parameters": {"token.$": "$$.Task.Token"}, "End": true}}}));
+    let mut st = ExecutionState::new();
+    let out = step(&d, &mut st, &start_event(0, json!({}))).unwrap();
+    let t = tasks(&out)[0];
+    assert_eq!(
+        Some(&t.input["token"]),
+        t.task_token.as_ref().map(|s| json!(s)).as_ref()
+    );
+}
+
+#[test]
+fn replay_rebuilds_the_same_state() {
+    let d = def(json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": TASK, "Next": "W"},
+        "W": {"Type": "Wait", "Seconds": 10, "Next": "R"},
+        "R": {"Type": "Pass", "Parameters": {"n.$": "States.MathRandom(1, 1000)", "u.$": "States.UUID()"}, "End": true}}}));
+    let mut st = ExecutionState::new();
+    let mut log = vec![start_event(0, json!({}))];
+    let out = step(&d, &mut st, &log[0]).unwrap();
+    log.push(event(
+        5,
+        EventKind::TaskSucceeded {
+            task: tasks(&out)[0].id,
+            output: json!({}),
+        },
+    ));
+    let out = step(&d, &mut st, &log[1]).unwrap();
+    log.push(event(
+        10_005,
+        EventKind::TimerFired {
+            timer: timers(&out)[0].0,
+        },
+    ));
+    let out = step(&d, &mut st, &log[2]).unwrap();
+    let rebuilt = replay(&d, &log).unwrap();
+    assert_eq!(rebuilt, st);
+    assert_eq!(rebuilt.outcome(), finished(&out));
+    // Halfway through, too: the state a crash would leave.
+    let mut halfway = ExecutionState::new();
+    step(&d, &mut halfway, &log[0]).unwrap();
+    step(&d, &mut halfway, &log[1]).unwrap();
+    assert_eq!(replay(&d, &log[..2]).unwrap(), halfway);
+}
