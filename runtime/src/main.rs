@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand};
 use sandstep_engine::validate::{validate, MachineType};
 use std::process::ExitCode;
 
-mod local;
+use sandstep::local;
 
 #[derive(Parser, Debug)]
 #[command(

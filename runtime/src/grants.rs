@@ -1,0 +1,212 @@
+//! Capabilities a tenant grants to one module version: which kv tables, blob buckets,
+//! queues and topics it may use, and whether to read, write or both.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// The kinds of resource a module can be granted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Resource {
+    /// A key-value table.
+    Kv,
+    /// A blob bucket.
+    Blob,
+    /// A queue.
+    Queue,
+    /// A topic.
+    Topic,
+}
+
+impl Resource {
+    fn parse(text: &str) -> Option<Resource> {
+        match text {
+            "kv" => Some(Resource::Kv),
+            "blob" => Some(Resource::Blob),
+            "queue" => Some(Resource::Queue),
+            "topic" => Some(Resource::Topic),
+            _ => None,
+        }
+    }
+
+    /// The name used in grant strings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resource::Kv => "kv",
+            Resource::Blob => "blob",
+            Resource::Queue => "queue",
+            Resource::Topic => "topic",
+        }
+    }
+}
+
+/// What a grant allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Access {
+    /// Reads only (kv get/query, blob get/head/list, queue receive).
+    Read,
+    /// Writes only (kv put/delete, blob put/delete, queue send/delete, topic publish).
+    Write,
+    /// Both.
+    ReadWrite,
+}
+
+impl Access {
+    fn allows(self, wanted: Access) -> bool {
+        self == Access::ReadWrite || self == wanted
+    }
+
+    fn union(self, other: Access) -> Access {
+        if self == other {
+            self
+        } else {
+            Access::ReadWrite
+        }
+    }
+}
+
+/// The grants of one module version.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grants(BTreeMap<Resource, BTreeMap<String, Access>>);
+
+/// Why a grant string was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid grant '{grant}': {reason}")]
+pub struct Error {
+    /// The grant as written.
+    pub grant: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl Grants {
+    /// No grants at all.
+    pub fn none() -> Grants {
+        Grants::default()
+    }
+
+    /// Parses grants written `kind:name[:read|write|rw]`, comma- or list-separated:
+    /// `kv:orders,queue:shipments:write,blob:raw:read`. Without an access, both.
+    ///
+    /// # Errors
+    /// [`Error`] for an unknown kind or access, or an invalid name.
+    pub fn parse<'a>(items: impl IntoIterator<Item = &'a str>) -> Result<Grants, Error> {
+        let mut grants = Grants::default();
+        for item in items
+            .into_iter()
+            .flat_map(|s| s.split(','))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            let bad = |reason: &str| Error {
+                grant: item.to_string(),
+                reason: reason.to_string(),
+            };
+            let mut parts = item.split(':');
+            let kind = parts
+                .next()
+                .and_then(Resource::parse)
+                .ok_or_else(|| bad("the kind must be kv, blob, queue or topic"))?;
+            let name = parts.next().ok_or_else(|| bad("expected kind:name"))?;
+            if !valid_name(name) {
+                return Err(bad(
+                    "names are 1-128 characters of letters, digits, '-', '_' and '.'",
+                ));
+            }
+            let access = match parts.next() {
+                None | Some("rw") | Some("readwrite") => Access::ReadWrite,
+                Some("read") | Some("r") => Access::Read,
+                Some("write") | Some("w") => Access::Write,
+                Some(_) => return Err(bad("the access must be read, write or rw")),
+            };
+            if parts.next().is_some() {
+                return Err(bad("expected kind:name[:access]"));
+            }
+            grants.add(kind, name, access);
+        }
+        Ok(grants)
+    }
+
+    /// Adds a grant (merging with an existing one for the same resource).
+    pub fn add(&mut self, kind: Resource, name: &str, access: Access) {
+        let entry = self.0.entry(kind).or_default();
+        let merged = entry.get(name).map(|a| a.union(access)).unwrap_or(access);
+        entry.insert(name.to_string(), merged);
+    }
+
+    /// Whether `access` to the `kind` resource `name` is granted.
+    pub fn allows(&self, kind: Resource, name: &str, access: Access) -> bool {
+        self.0
+            .get(&kind)
+            .and_then(|m| m.get(name))
+            .is_some_and(|a| a.allows(access))
+    }
+
+    /// The grants as strings, the form `parse` reads.
+    pub fn to_strings(&self) -> Vec<String> {
+        self.0
+            .iter()
+            .flat_map(|(kind, names)| {
+                names.iter().map(move |(name, access)| match access {
+                    Access::ReadWrite => format!("{}:{name}", kind.as_str()),
+                    Access::Read => format!("{}:{name}:read", kind.as_str()),
+                    Access::Write => format!("{}:{name}:write", kind.as_str()),
+                })
+            })
+            .collect()
+    }
+}
+
+impl fmt::Display for Grants {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_strings().join(","))
+    }
+}
+
+/// Resource names: what S3, DynamoDB and SQS allow in common.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_checks_grants() {
+        let g = Grants::parse(["kv:orders,queue:shipments:write", "blob:raw:read"]).unwrap();
+        assert!(g.allows(Resource::Kv, "orders", Access::Read));
+        assert!(g.allows(Resource::Kv, "orders", Access::Write));
+        assert!(g.allows(Resource::Queue, "shipments", Access::Write));
+        assert!(!g.allows(Resource::Queue, "shipments", Access::Read));
+        assert!(g.allows(Resource::Blob, "raw", Access::Read));
+        assert!(!g.allows(Resource::Blob, "raw", Access::Write));
+        assert!(!g.allows(Resource::Kv, "secrets", Access::Read));
+        assert!(!g.allows(Resource::Topic, "orders", Access::Write));
+        assert_eq!(
+            Grants::parse(g.to_strings().iter().map(String::as_str)).unwrap(),
+            g
+        );
+    }
+
+    #[test]
+    fn merges_read_and_write_into_both() {
+        let g = Grants::parse(["kv:t:read", "kv:t:write"]).unwrap();
+        assert!(
+            g.allows(Resource::Kv, "t", Access::Read) && g.allows(Resource::Kv, "t", Access::Write)
+        );
+    }
+
+    #[test]
+    fn refuses_bad_grants() {
+        for bad in ["disk:x", "kv", "kv:", "kv:a/b", "kv:a:admin", "kv:a:read:x"] {
+            assert!(Grants::parse([bad]).is_err(), "{bad}");
+        }
+    }
+}

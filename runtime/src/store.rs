@@ -1,0 +1,284 @@
+//! Storage, as one trait per table. Every key starts with the tenant, so no read path can
+//! cross from one tenant's data into another's.
+//!
+//! Nothing above these traits may assume a single process: the embedded sled store is the
+//! default, and a networked backend can implement the same contracts.
+
+pub mod backend;
+pub mod data;
+pub mod keys;
+pub mod memory;
+pub mod modules;
+
+use backend::Backend;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::sync::Arc;
+
+/// The store: every table, on one backend.
+#[derive(Clone)]
+pub struct Store {
+    backend: Arc<dyn Backend>,
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store").finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// A store that keeps everything in memory.
+    pub fn memory() -> Store {
+        Store::on(memory::Memory::new())
+    }
+
+    /// A store on any backend.
+    pub fn on(backend: impl Backend) -> Store {
+        Store {
+            backend: Arc::new(backend),
+        }
+    }
+
+    /// The backend, for tables written in other modules.
+    pub fn backend(&self) -> &dyn Backend {
+        &*self.backend
+    }
+}
+
+/// A tenant's id (`default` when the server runs without configuration).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct TenantId(pub String);
+
+impl fmt::Display for TenantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub type Millis = i64;
+
+/// Why a store operation failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Error {
+    /// The backend failed (I/O, corruption); the operation may be retried.
+    #[error("storage backend failed: {0}")]
+    Backend(String),
+    /// A conditional write found another version.
+    #[error("condition failed: {0}")]
+    ConditionFailed(String),
+    /// A stored value could not be decoded.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// The result of store operations.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// A key-value item with its version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    /// The item as JSON text.
+    pub value: String,
+    /// Incremented on every write.
+    pub version: u64,
+}
+
+/// The condition of a key-value write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// Write whatever is there.
+    Any,
+    /// Write only if the key is absent.
+    Absent,
+    /// Write only if the current version is this one.
+    Version(u64),
+}
+
+/// Key-value tables: the DynamoDB-like store behind the `kv` host interface.
+///
+/// # Contract
+/// A conditional put is atomic with its check; versions increase by one per write.
+pub trait Kv: Send + Sync {
+    /// Reads an item.
+    ///
+    /// # Errors
+    /// [`Error::Backend`] when the store fails.
+    fn kv_get(&self, tenant: &TenantId, table: &str, key: &str) -> Result<Option<Item>>;
+    /// Writes an item if `expect` holds; returns the new version.
+    ///
+    /// # Errors
+    /// [`Error::ConditionFailed`] when `expect` does not hold.
+    fn kv_put(
+        &self,
+        tenant: &TenantId,
+        table: &str,
+        key: &str,
+        value: &str,
+        expect: Expect,
+    ) -> Result<u64>;
+    /// Deletes an item; `true` when it existed.
+    ///
+    /// # Errors
+    /// [`Error::Backend`] when the store fails.
+    fn kv_delete(&self, tenant: &TenantId, table: &str, key: &str) -> Result<bool>;
+    /// Items whose key starts with `prefix`, in key order.
+    ///
+    /// # Errors
+    /// [`Error::Backend`] when the store fails.
+    fn kv_query(
+        &self,
+        tenant: &TenantId,
+        table: &str,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, Item)>>;
+}
+
+/// What is known of a stored object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObjectMeta {
+    /// The object's key.
+    pub key: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Hex SHA-256 of the bytes.
+    pub sha256: String,
+    /// The content type given at upload.
+    pub content_type: Option<String>,
+    /// Last write.
+    pub modified: Millis,
+}
+
+/// Buckets of objects: the S3-like store behind the `blob` host interface.
+pub trait Blobs: Send + Sync {
+    /// Stores an object, replacing any previous one.
+    ///
+    /// # Errors
+    /// [`Error::Backend`] when the store fails.
+    fn blob_put(
+        &self,
+        tenant: &TenantId,
+        bucket: &str,
+        key: &str,
+        data: &[u8],
+        content_type: Option<&str>,
+        now: Millis,
+    ) -> Result<ObjectMeta>;
+    /// Reads an object.
+    ///
+    /// # Errors
+    /// [`Error::Backend`] when the store fails.
+    fn blob_get(&self, tenant: &TenantId, bucket: &str, key: &str) -> Result<Option<Vec<u8>>>;
+    /// Reads an object's metadata.
+    ///
+    /// # Errors
+    /// [`Error::Backend`] when the store fails.
+    fn blob_head(&self, tenant: &TenantId, bucket: &str, key: &str) -> Result<Option<ObjectMeta>>;
+    /// Objects whose key starts with `prefix`, in key order.
+    ///
+    /// # Errors
+    /// [`Error::Backend`] when the store fails.
+    fn blob_list(
+        &self,
+        tenant: &TenantId,
+        bucket: &str,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<ObjectMeta>>;
+    /// Deletes an object; `true` when it existed.
+    ///
+    /// # Errors
+    /// [`Error::Backend`] when the store fails.
+    fn blob_delete(&self, tenant: &TenantId, bucket: &str, key: &str) -> Result<bool>;
+}
+
+/// A message taken from a queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Received {
+    /// The message's id.
+    pub id: String,
+    /// Its body.
+    pub body: String,
+    /// Proof of this receipt, for `queue_delete`.
+    pub receipt: String,
+    /// How many times it was received, this time included.
+    pub receive_count: u32,
+}
+
+/// Queues with visibility timeouts: the SQS-like store behind the `queue` host interface.
+///
+/// # Contract
+/// A received message is invisible until `now + visibility`; a receipt is valid only
+/// for the receive that issued it.
+pub trait Queues: Send + Sync {
+    /// Appends a message; returns its id.
+    ///
+    /// # Errors
+    /// [`Error::Backend`] when the store fails.
+    fn queue_send(&self, tenant: &TenantId, queue: &str, body: &str, now: Millis)
+        -> Result<String>;
+    /// Takes up to `max` visible messages, hiding them for `visibility_ms`.
+    ///
+    /// # Errors
+    /// [`Error::Backend`] when the store fails.
+    fn queue_receive(
+        &self,
+        tenant: &TenantId,
+        queue: &str,
+        max: usize,
+        visibility_ms: i64,
+        now: Millis,
+    ) -> Result<Vec<Received>>;
+    /// Deletes a received message; `false` when the receipt is stale.
+    ///
+    /// # Errors
+    /// [`Error::Backend`] when the store fails.
+    fn queue_delete(
+        &self,
+        tenant: &TenantId,
+        queue: &str,
+        receipt: &str,
+        now: Millis,
+    ) -> Result<bool>;
+}
+
+/// A message published to a topic, kept for delivery to subscribers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Published {
+    /// The message's id.
+    pub id: String,
+    /// The message.
+    pub message: String,
+    /// Its subject.
+    pub subject: Option<String>,
+    /// When it was published.
+    pub published: Millis,
+}
+
+/// Topics: the SNS-like store behind the `topic` host interface.
+pub trait Topics: Send + Sync {
+    /// Publishes a message; returns its id.
+    ///
+    /// # Errors
+    /// [`Error::Backend`] when the store fails.
+    fn topic_publish(
+        &self,
+        tenant: &TenantId,
+        topic: &str,
+        message: &str,
+        subject: Option<&str>,
+        now: Millis,
+    ) -> Result<String>;
+    /// Messages published to a topic, oldest first.
+    ///
+    /// # Errors
+    /// [`Error::Backend`] when the store fails.
+    fn topic_messages(
+        &self,
+        tenant: &TenantId,
+        topic: &str,
+        limit: usize,
+    ) -> Result<Vec<Published>>;
+}

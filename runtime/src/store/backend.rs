@@ -1,0 +1,58 @@
+//! The ordered key-value backend every table is written on: a sorted map of byte keys,
+//! with atomic batches and compare-and-swap. sled and the in-memory map implement it.
+
+use super::Result;
+
+/// One write of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Write {
+    /// Sets a key.
+    Put(Vec<u8>, Vec<u8>),
+    /// Removes a key.
+    Delete(Vec<u8>),
+}
+
+/// An ordered byte map.
+///
+/// # Contract
+/// `apply` is atomic: after a crash either every write of the batch is visible or none.
+/// `durable` returns only once everything applied before it survives power loss.
+pub trait Backend: Send + Sync + 'static {
+    /// Reads a key.
+    ///
+    /// # Errors
+    /// When the backend fails.
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
+    /// Applies writes atomically.
+    ///
+    /// # Errors
+    /// When the backend fails; then nothing was applied.
+    fn apply(&self, writes: Vec<Write>) -> Result<()>;
+    /// Sets `key` to `new` if it currently holds `old` (`None`: absent / remove).
+    /// Returns whether it did.
+    ///
+    /// # Errors
+    /// When the backend fails.
+    fn compare_and_swap(
+        &self,
+        key: &[u8],
+        old: Option<&[u8]>,
+        new: Option<Vec<u8>>,
+    ) -> Result<bool>;
+    /// Key-value pairs whose key starts with `prefix`, in key order, from `after`
+    /// (exclusive) on, at most `limit`.
+    ///
+    /// # Errors
+    /// When the backend fails.
+    fn scan(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>>;
+    /// Makes everything applied so far durable.
+    ///
+    /// # Errors
+    /// When the backend fails to sync.
+    fn durable(&self) -> Result<()>;
+}
