@@ -49,7 +49,12 @@ impl From<wit::ObjectMeta> for ObjectMeta {
 /// [`HostError::AccessDenied`] when the module may not write `bucket`;
 /// [`HostError::InvalidInput`] or [`HostError::LimitExceeded`] for a bad key or an
 /// oversized object; any other host answer.
-pub fn put(bucket: &str, key: &str, data: &[u8], content_type: Option<&str>) -> Result<ObjectMeta, HostError> {
+pub fn put(
+    bucket: &str,
+    key: &str,
+    data: &[u8],
+    content_type: Option<&str>,
+) -> Result<ObjectMeta, HostError> {
     Ok(wit::put(bucket, key, data, content_type)?.into())
 }
 
@@ -77,7 +82,10 @@ pub fn head(bucket: &str, key: &str) -> Result<Option<ObjectMeta>, HostError> {
 ///
 /// As [`get`].
 pub fn list(bucket: &str, prefix: &str, limit: u32) -> Result<Vec<ObjectMeta>, HostError> {
-    Ok(wit::list(bucket, prefix, limit)?.into_iter().map(ObjectMeta::from).collect())
+    Ok(wit::list(bucket, prefix, limit)?
+        .into_iter()
+        .map(ObjectMeta::from)
+        .collect())
 }
 
 /// Deletes the object at `key`; `true` when it existed.

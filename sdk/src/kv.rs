@@ -68,7 +68,12 @@ pub fn put(table: &str, key: &str, value: &Value) -> Result<u64, HostError> {
 /// # Errors
 ///
 /// [`HostError::ConditionFailed`] when the version differs; otherwise as [`put`].
-pub fn put_if(table: &str, key: &str, value: &Value, expected: Option<u64>) -> Result<u64, HostError> {
+pub fn put_if(
+    table: &str,
+    key: &str,
+    value: &Value,
+    expected: Option<u64>,
+) -> Result<u64, HostError> {
     Ok(wit::put_if(table, key, &value.to_string(), expected)?)
 }
 

@@ -57,8 +57,8 @@
 //! # Testing handlers
 //!
 //! The crate also builds for the host, so a handler that calls no host service can be unit
-//! tested with `cargo test` and a [`Context::default()`]. Host calls made outside the wasm
-//! runtime abort the test.
+//! tested with `cargo test` and a [`Context::default()`]: [`log`] writes to stderr there,
+//! and other host calls panic.
 
 use std::fmt;
 
@@ -268,7 +268,11 @@ pub mod __private {
     use crate::{Context, TaskError, Value};
 
     /// The body of the exported `run`.
-    pub fn run<F>(input: String, context: wit::Context, handler: F) -> Result<String, wit::TaskError>
+    pub fn run<F>(
+        input: String,
+        context: wit::Context,
+        handler: F,
+    ) -> Result<String, wit::TaskError>
     where
         F: Fn(Value, &Context) -> Result<Value, TaskError>,
     {
@@ -287,12 +291,83 @@ pub mod __private {
     }
 
     /// On `wasm32-unknown-unknown` a panic is a bare `unreachable` trap: say why first.
+    /// (Elsewhere, in unit tests, the default hook already says it.)
     fn install_panic_hook() {
-        static HOOK: std::sync::Once = std::sync::Once::new();
-        HOOK.call_once(|| {
-            std::panic::set_hook(Box::new(|info| {
-                crate::log::error(&format!("task {info}"));
-            }));
+        #[cfg(target_arch = "wasm32")]
+        {
+            static HOOK: std::sync::Once = std::sync::Once::new();
+            HOOK.call_once(|| {
+                std::panic::set_hook(Box::new(|info| {
+                    crate::log::error(&format!("task {info}"));
+                }));
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bindings::sandstep::host::types as wit;
+    use super::*;
+
+    fn context() -> wit::Context {
+        wit::Context {
+            execution_arn: "arn:aws:states:us-east-1:000000000000:execution:m:e".into(),
+            state_name: "Echo".into(),
+            attempt: 2,
+            task_token: None,
+            deadline_ms: 1,
+        }
+    }
+
+    #[test]
+    fn run_parses_input_calls_the_handler_and_serialises_its_output() {
+        let out = __private::run(r#"{"a":[1,2]}"#.into(), context(), |input, ctx| {
+            assert_eq!(ctx.state_name, "Echo");
+            assert_eq!(ctx.attempt, 2);
+            Ok(json!({ "got": input }))
         });
+        assert_eq!(out.unwrap(), r#"{"got":{"a":[1,2]}}"#);
+    }
+
+    #[test]
+    fn run_passes_task_errors_through_by_name() {
+        let out = __private::run("1".into(), context(), |_, _| {
+            Err(TaskError::new("PaymentDeclined", "no"))
+        });
+        let err = out.unwrap_err();
+        assert_eq!(
+            (err.name.as_str(), err.cause.as_str()),
+            ("PaymentDeclined", "no")
+        );
+    }
+
+    #[test]
+    fn input_that_is_not_json_fails_with_invalid_input() {
+        let out = __private::run("{nope".into(), context(), |input, _| Ok(input));
+        assert_eq!(out.unwrap_err().name, "InvalidInput");
+    }
+
+    #[test]
+    fn host_errors_become_task_errors_of_the_same_name() {
+        let denied = HostError::from(wit::HostError::AccessDenied("kv table secrets".into()));
+        assert_eq!(denied, HostError::AccessDenied("kv table secrets".into()));
+        assert_eq!(
+            TaskError::from(denied),
+            TaskError::new("AccessDenied", "kv table secrets")
+        );
+        let failed: TaskError = HostError::ConditionFailed("version 3".into()).into();
+        assert_eq!(failed.to_string(), "ConditionFailed: version 3");
+    }
+
+    #[test]
+    fn a_handler_can_use_question_mark_on_host_errors() {
+        fn handler(_: Value, _: &Context) -> Result<Value, TaskError> {
+            Err(HostError::LimitExceeded("too big".into()))?
+        }
+        assert_eq!(
+            handler(Value::Null, &Context::default()).unwrap_err().name,
+            "LimitExceeded"
+        );
     }
 }

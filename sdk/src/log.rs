@@ -6,6 +6,7 @@
 //! sandstep_sdk::log::info(&format!("reserved {} items", 3));
 //! ```
 
+#[cfg(target_arch = "wasm32")]
 use crate::bindings::sandstep::host::log as wit;
 
 /// How important a line is.
@@ -24,15 +25,24 @@ pub enum Level {
 }
 
 /// Writes one line at `level`.
+///
+/// Outside wasm (a handler's unit tests) the line goes to stderr instead.
 pub fn write(level: Level, message: &str) {
-    let level = match level {
-        Level::Trace => wit::Level::Trace,
-        Level::Debug => wit::Level::Debug,
-        Level::Info => wit::Level::Info,
-        Level::Warn => wit::Level::Warn,
-        Level::Error => wit::Level::Error,
-    };
-    wit::write(level, message);
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        eprintln!("[{level:?}] {message}");
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        let level = match level {
+            Level::Trace => wit::Level::Trace,
+            Level::Debug => wit::Level::Debug,
+            Level::Info => wit::Level::Info,
+            Level::Warn => wit::Level::Warn,
+            Level::Error => wit::Level::Error,
+        };
+        wit::write(level, message);
+    }
 }
 
 /// Writes one line at [`Level::Trace`].

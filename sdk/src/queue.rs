@@ -70,7 +70,10 @@ pub fn send(queue: &str, body: &str) -> Result<String, HostError> {
 /// [`HostError::AccessDenied`] when the module may not receive from `queue`; any other
 /// host answer.
 pub fn receive(queue: &str, max: u32, visibility_seconds: u32) -> Result<Vec<Message>, HostError> {
-    Ok(wit::receive(queue, max, visibility_seconds)?.into_iter().map(Message::from).collect())
+    Ok(wit::receive(queue, max, visibility_seconds)?
+        .into_iter()
+        .map(Message::from)
+        .collect())
 }
 
 /// Deletes a received message; `false` when the receipt is no longer valid.

@@ -22,18 +22,31 @@ fn adjust(sku: &str, delta: i64) -> Result<Option<i64>, TaskError> {
             return Ok(None);
         }
         let mut value = item.value;
-        value["stock"] = json!(remaining);
+        let Some(fields) = value.as_object_mut() else {
+            return Err(TaskError::new(
+                "InvalidItem",
+                format!("{TABLE}/{sku} is not an object"),
+            ));
+        };
+        fields.insert("stock".into(), json!(remaining));
         match kv::put_if(TABLE, sku, &value, Some(item.version)) {
             Ok(_) => return Ok(Some(remaining)),
-            Err(HostError::ConditionFailed(_)) => log::debug(&format!("{sku}: stock changed meanwhile, reading again")),
+            Err(HostError::ConditionFailed(_)) => {
+                log::debug(&format!("{sku}: stock changed meanwhile, reading again"))
+            }
             Err(e) => return Err(e.into()),
         }
     }
-    Err(TaskError::new("ConditionFailed", format!("{sku}: the stock kept changing; gave up after {ATTEMPTS} attempts")))
+    Err(TaskError::new(
+        "ConditionFailed",
+        format!("{sku}: the stock kept changing; gave up after {ATTEMPTS} attempts"),
+    ))
 }
 
 fn reserve(input: Value, _ctx: &Context) -> Result<Value, TaskError> {
-    let items = input["items"].as_array().ok_or_else(|| TaskError::new("InvalidInput", "items must be an array"))?;
+    let items = input["items"]
+        .as_array()
+        .ok_or_else(|| TaskError::new("InvalidInput", "items must be an array"))?;
     let mut reserved: Vec<(String, i64, i64)> = Vec::new();
     for item in items {
         let (Some(sku), Some(quantity)) = (item["sku"].as_str(), item["quantity"].as_i64()) else {
@@ -50,7 +63,10 @@ fn reserve(input: Value, _ctx: &Context) -> Result<Value, TaskError> {
                 }
                 return match failed {
                     Err(e) => Err(e),
-                    _ => Err(TaskError::new("OutOfStock", format!("not enough {sku} for {quantity}"))),
+                    _ => Err(TaskError::new(
+                        "OutOfStock",
+                        format!("not enough {sku} for {quantity}"),
+                    )),
                 };
             }
         }

@@ -30,19 +30,33 @@ fn validate(input: Value, _ctx: &Context) -> Result<Value, TaskError> {
     // sku -> (quantity, price in cents)
     let mut lines: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     for (i, item) in items.iter().enumerate() {
-        let sku = item.get("sku").and_then(Value::as_str).map(str::trim).unwrap_or_default();
+        let sku = item
+            .get("sku")
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .unwrap_or_default();
         if sku.is_empty() {
-            return Err(invalid(format!("items[{i}]: sku must be a non-empty string")));
+            return Err(invalid(format!(
+                "items[{i}]: sku must be a non-empty string"
+            )));
         }
         let quantity = match item.get("quantity").and_then(Value::as_u64) {
             Some(q) if q > 0 => q,
-            _ => return Err(invalid(format!("items[{i}] ({sku}): quantity must be a positive integer"))),
+            _ => {
+                return Err(invalid(format!(
+                    "items[{i}] ({sku}): quantity must be a positive integer"
+                )))
+            }
         };
         let price = match item.get("price") {
             None => 0.0,
             Some(p) => match p.as_f64() {
                 Some(p) if p >= 0.0 && p.is_finite() => p,
-                _ => return Err(invalid(format!("items[{i}] ({sku}): price must be a non-negative number"))),
+                _ => {
+                    return Err(invalid(format!(
+                        "items[{i}] ({sku}): price must be a non-negative number"
+                    )))
+                }
             },
         };
         let cents = (price * 100.0).round() as u64;
@@ -67,3 +81,43 @@ fn validate(input: Value, _ctx: &Context) -> Result<Value, TaskError> {
 }
 
 sandstep_sdk::task!(validate);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_skus_merges_lines_and_totals_the_order() {
+        let order = json!({"orderId": "o-1", "card": "4111", "items": [
+            {"sku": " widget-a ", "quantity": 2, "price": 25.0},
+            {"sku": "GADGET-B", "quantity": 1, "price": 100.0},
+            {"sku": "Widget-A", "quantity": 1, "price": 25.0},
+        ]});
+        let out = validate(order, &Context::default()).unwrap();
+        assert_eq!(
+            out,
+            json!({"orderId": "o-1", "card": "4111", "amount": 175.0, "items": [
+                {"sku": "GADGET-B", "quantity": 1, "price": 100.0},
+                {"sku": "WIDGET-A", "quantity": 3, "price": 25.0},
+            ]})
+        );
+    }
+
+    #[test]
+    fn refuses_bad_orders_with_invalid_order() {
+        for bad in [
+            json!([]),
+            json!({"orderId": "o-1", "items": []}),
+            json!({"orderId": "o-1", "items": [{"sku": "a", "quantity": 0}]}),
+            json!({"orderId": "o-1", "items": [{"sku": "a", "quantity": -1}]}),
+            json!({"orderId": "o-1", "items": [{"sku": "", "quantity": 1}]}),
+            json!({"items": [{"sku": "a", "quantity": 1}]}),
+        ] {
+            assert_eq!(
+                validate(bad.clone(), &Context::default()).unwrap_err().name,
+                "InvalidOrder",
+                "{bad}"
+            );
+        }
+    }
+}
