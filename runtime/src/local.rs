@@ -88,6 +88,7 @@ pub fn run(definition: &Definition, input: Value, machine_name: &str) -> anyhow:
                         "Task resources are not available in this build: cannot run '{}' for state '{}'",
                         task.resource, task.state_name
                     ),
+                    usage: None,
                 }),
                 Command::CancelTask(_) => {}
                 Command::StartTimer { timer, due } => {

@@ -44,6 +44,9 @@ pub enum EventKind {
         task: TaskId,
         /// Its output.
         output: Value,
+        /// What running it cost, when a module ran it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        usage: Option<TaskUsage>,
     },
     /// A task failed (including `States.Timeout`, `States.HeartbeatTimeout`, traps).
     TaskFailed {
@@ -53,6 +56,9 @@ pub enum EventKind {
         error: String,
         /// The cause.
         cause: String,
+        /// What running it cost, when a module ran it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        usage: Option<TaskUsage>,
     },
     /// A timer the engine asked for is due.
     TimerFired {
@@ -66,6 +72,23 @@ pub enum EventKind {
         /// Optional cause given to StopExecution.
         cause: Option<String>,
     },
+}
+
+/// Which module version ran a task and what it consumed: recorded in the task's history
+/// event, the basis of per-tenant metering and of pinning executions to module versions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskUsage {
+    /// The module's name.
+    pub module: String,
+    /// The module version.
+    pub version: u32,
+    /// Hex SHA-256 of the module's bytes.
+    pub sha256: String,
+    /// Fuel consumed (deterministic CPU).
+    pub fuel_consumed: u64,
+    /// Wall-clock time of the invocation.
+    pub duration_ms: u64,
 }
 
 /// The facts of an execution known when it starts: what `$$.Execution` and

@@ -10,7 +10,7 @@ use crate::definition::{
     Amount, Concurrency, Definition, Kind, PathField, ResultPath, StateId, Text, WaitFor,
 };
 use crate::error::{Error, ErrorName, Failure};
-use crate::event::{Event, EventKind, Millis, Start, TaskId, TimerId};
+use crate::event::{Event, EventKind, Millis, Start, TaskId, TaskUsage, TimerId};
 use crate::history::{Details, HistoryEvent};
 use crate::rng::Rng;
 use crate::scope::{compact, ContextView, Scope, Vars};
@@ -152,10 +152,21 @@ pub fn step(
     match &event.kind {
         EventKind::Started(start) => run.start(start)?,
         EventKind::TaskStarted { task } => run.task_started(*task)?,
-        EventKind::TaskSucceeded { task, output } => run.task_succeeded(*task, output.clone())?,
-        EventKind::TaskFailed { task, error, cause } => {
-            run.task_failed(*task, Failure::new(ErrorName::parse(error), cause.clone()))?
-        }
+        EventKind::TaskSucceeded {
+            task,
+            output,
+            usage,
+        } => run.task_succeeded(*task, output.clone(), usage.as_ref())?,
+        EventKind::TaskFailed {
+            task,
+            error,
+            cause,
+            usage,
+        } => run.task_failed(
+            *task,
+            Failure::new(ErrorName::parse(error), cause.clone()),
+            usage.as_ref(),
+        )?,
         EventKind::TimerFired { timer } => run.timer_fired(*timer)?,
         EventKind::Stopped { error, cause } => run.stop(error.clone(), cause.clone()),
     }
@@ -729,9 +740,15 @@ impl Run<'_, '_> {
         Ok(())
     }
 
-    fn task_succeeded(&mut self, task: TaskId, output: Value) -> Result<(), Error> {
+    fn task_succeeded(
+        &mut self,
+        task: TaskId,
+        output: Value,
+        usage: Option<&TaskUsage>,
+    ) -> Result<(), Error> {
         let frame_id = self.task_frame(task)?;
         let mut details = self.task_details(frame_id)?;
+        add_usage(&mut details, usage);
         details.insert("output".into(), Value::String(compact(&output)));
         details.insert("outputDetails".into(), json!({"truncated": false}));
         self.record(Some(frame_id), "TaskSucceeded", Details::Fields(details));
@@ -741,9 +758,15 @@ impl Run<'_, '_> {
         Ok(())
     }
 
-    fn task_failed(&mut self, task: TaskId, failure: Failure) -> Result<(), Error> {
+    fn task_failed(
+        &mut self,
+        task: TaskId,
+        failure: Failure,
+        usage: Option<&TaskUsage>,
+    ) -> Result<(), Error> {
         let frame_id = self.task_frame(task)?;
         let mut details = self.task_details(frame_id)?;
+        add_usage(&mut details, usage);
         let timed_out = matches!(
             failure.error,
             Some(ErrorName::Timeout | ErrorName::HeartbeatTimeout)
@@ -1575,6 +1598,14 @@ impl choice::Resolve for ChoiceResolver<'_, '_> {
     fn resolve(&self, path: &str) -> Result<Option<Value>, choice::Error> {
         let r = jsonpath::Reference::parse(path).map_err(|e| choice::Error(e.to_string()))?;
         Ok(self.0.resolve(&r))
+    }
+}
+
+/// Sandstep's own addition to task events: which module version ran and its fuel. Kept
+/// under one key so AWS clients, which skip unknown fields, are not confused.
+fn add_usage(details: &mut Map<String, Value>, usage: Option<&TaskUsage>) {
+    if let Some(u) = usage.and_then(|u| serde_json::to_value(u).ok()) {
+        details.insert("sandstepUsage".into(), u);
     }
 }
 

@@ -43,6 +43,6 @@ pub mod validate;
 pub use command::{Command, Outcome, TaskRequest};
 pub use definition::Definition;
 pub use error::{Error, ErrorName, Failure};
-pub use event::{Event, EventKind, Millis, Start, TaskId, TimerId};
+pub use event::{Event, EventKind, Millis, Start, TaskId, TaskUsage, TimerId};
 pub use execution::{replay, step, ExecutionState};
 pub use history::{Details, HistoryEvent};

@@ -77,11 +77,13 @@ pub fn simulate(
                     Ok(output) => EventKind::TaskSucceeded {
                         task: task.id,
                         output,
+                        usage: None,
                     },
                     Err((error, cause)) => EventKind::TaskFailed {
                         task: task.id,
                         error,
                         cause,
+                        usage: None,
                     },
                 }),
                 Command::CancelTask(_) => {}

@@ -107,6 +107,7 @@ fn a_task_state_schedules_its_task_with_resolved_limits() {
             EventKind::TaskSucceeded {
                 task: id,
                 output: json!("ok"),
+                usage: None,
             },
         ),
     )
@@ -135,6 +136,7 @@ fn retries_back_off_exponentially_and_count_attempts() {
         task,
         error: "Flaky".into(),
         cause: "c".into(),
+        usage: None,
     };
 
     let out = step(&d, &mut st, &event(1000, fail(first))).unwrap();
@@ -168,6 +170,7 @@ fn full_jitter_comes_from_the_event_entropy() {
             task,
             error: "E".into(),
             cause: "c".into(),
+            usage: None,
         };
         let out = step(
             &d,
@@ -256,6 +259,7 @@ fn events_that_do_not_fit_are_errors_not_failures() {
         EventKind::TaskSucceeded {
             task: TaskId(99),
             output: json!(1),
+            usage: None,
         },
     );
     assert!(matches!(
@@ -314,6 +318,7 @@ fn replay_rebuilds_the_same_state() {
         EventKind::TaskSucceeded {
             task: tasks(&out)[0].id,
             output: json!({}),
+            usage: None,
         },
     ));
     let out = step(&d, &mut st, &log[1]).unwrap();
