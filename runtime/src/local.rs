@@ -52,6 +52,7 @@ pub fn run(definition: &Definition, input: Value, machine_name: &str) -> anyhow:
         ),
         state_machine_name: machine_name.to_string(),
         redrive_count: 0,
+        timeout_seconds: None,
     };
     let mut state = ExecutionState::new();
     let mut history = Vec::new();

@@ -6,9 +6,12 @@
 
 pub mod backend;
 pub mod data;
+pub mod durability;
+pub mod executions;
 pub mod keys;
 pub mod memory;
 pub mod modules;
+pub mod sled;
 
 use backend::Backend;
 use serde::{Deserialize, Serialize};

@@ -33,6 +33,7 @@ fn start(input: Value) -> Start {
         state_machine_arn: "arn:aws:states:us-east-1:000000000000:stateMachine:case".into(),
         state_machine_name: "case".into(),
         redrive_count: 0,
+        timeout_seconds: None,
     }
 }
 

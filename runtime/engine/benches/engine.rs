@@ -24,6 +24,7 @@ fn start(input: Value) -> Start {
         state_machine_arn: "arn:aws:states:us-east-1:000000000000:stateMachine:bench".into(),
         state_machine_name: "bench".into(),
         redrive_count: 0,
+        timeout_seconds: None,
     }
 }
 

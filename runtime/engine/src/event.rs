@@ -111,4 +111,8 @@ pub struct Start {
     /// `$$.Execution.RedriveCount`.
     #[serde(default)]
     pub redrive_count: u32,
+    /// A limit on the execution's duration imposed by the runtime (Express executions
+    /// end after five minutes); the shorter of this and the definition's wins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_seconds: Option<u64>,
 }

@@ -269,7 +269,11 @@ impl Run<'_, '_> {
             role_arn: start.role_arn.clone(),
         };
         self.record(None, "ExecutionStarted", details);
-        if let Some(seconds) = self.def.timeout_seconds {
+        let limit = match (self.def.timeout_seconds, start.timeout_seconds) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if let Some(seconds) = limit {
             let timer = TimerId(self.id());
             self.st.timers.insert(timer, TimerFor::ExecutionTimeout);
             self.st.execution_timer = Some(timer);

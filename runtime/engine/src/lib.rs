@@ -18,6 +18,7 @@
 //!     state_machine_arn: "arn:aws:states:us-east-1:000000000000:stateMachine:m".into(),
 //!     state_machine_name: "m".into(),
 //!     redrive_count: 0,
+//!     timeout_seconds: None,
 //! };
 //! let commands = step(&def, &mut state, &Event { at: 0, entropy: 1, kind: EventKind::Started(start) })?;
 //! assert!(commands.contains(&Command::Finish(Outcome::Succeeded(std::sync::Arc::new(json!("hello"))))));

@@ -39,6 +39,12 @@ pub trait Backend: Send + Sync + 'static {
         old: Option<&[u8]>,
         new: Option<Vec<u8>>,
     ) -> Result<bool>;
+    /// Applies `writes` atomically only if `guard` is absent; returns whether it did.
+    /// The check and the writes are one atomic step (create-if-not-exists).
+    ///
+    /// # Errors
+    /// When the backend fails; then nothing was applied.
+    fn apply_if_absent(&self, guard: &[u8], writes: Vec<Write>) -> Result<bool>;
     /// Key-value pairs whose key starts with `prefix`, in key order, from `after`
     /// (exclusive) on, at most `limit`.
     ///

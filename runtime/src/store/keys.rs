@@ -33,18 +33,21 @@ pub enum Table {
     Revision = 11,
     /// executions: tenant, execution name key.
     Execution = 12,
-    /// engine input events of an execution: tenant, execution, sequence.
-    Journal = 13,
-    /// AWS history events of an execution: tenant, execution, event id.
-    History = 14,
+    /// steps of an execution (engine event + the history it caused): tenant, machine,
+    /// execution, step number.
+    Step = 13,
+    /// tasks in flight: tenant, machine, execution, task id.
+    InFlight = 14,
     /// timers: due time, tenant, execution, timer id (due first, to scan in time order).
     Timer = 15,
     /// tenants: id.
     Tenant = 16,
     /// tags of a resource: tenant, ARN.
     Tags = 17,
-    /// counters and singletons: name.
+    /// counters and singletons: tenant, name, ...
     Meta = 18,
+    /// running executions, for recovery: tenant, machine, execution.
+    Running = 19,
 }
 
 /// A key under construction.
@@ -184,7 +187,7 @@ mod tests {
     #[test]
     fn numbers_and_times_sort_in_order() {
         let t = TenantId("x".into());
-        let k = |n| Key::of(Table::History, &t).number(n).into_bytes();
+        let k = |n| Key::of(Table::Step, &t).number(n).into_bytes();
         assert!(k(2) < k(10));
         let at = |ms| Key::table(Table::Timer).time(ms).into_bytes();
         assert!(at(-5) < at(0) && at(0) < at(1_700_000_000_000));

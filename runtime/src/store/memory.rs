@@ -45,6 +45,24 @@ impl Backend for Memory {
         Ok(())
     }
 
+    fn apply_if_absent(&self, guard: &[u8], writes: Vec<Write>) -> Result<bool> {
+        let mut map = self.map();
+        if map.contains_key(guard) {
+            return Ok(false);
+        }
+        for w in writes {
+            match w {
+                Write::Put(k, v) => {
+                    map.insert(k, v);
+                }
+                Write::Delete(k) => {
+                    map.remove(&k);
+                }
+            }
+        }
+        Ok(true)
+    }
+
     fn compare_and_swap(
         &self,
         key: &[u8],

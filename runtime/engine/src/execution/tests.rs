@@ -19,6 +19,7 @@ fn start_event(at: Millis, input: Value) -> Event {
             state_machine_arn: "arn:aws:states:us-east-1:000000000000:stateMachine:m".into(),
             state_machine_name: "m".into(),
             redrive_count: 0,
+            timeout_seconds: None,
         }),
     }
 }

@@ -1,0 +1,610 @@
+//! State machines, executions and their histories.
+//!
+//! One execution is stored as: its record (status, input, output, pinned revision), one
+//! *step* per engine event (the event, for replay, and the AWS history events it caused,
+//! for `GetExecutionHistory`), its pending timers, and its tasks in flight. A step commits
+//! in one atomic batch with the record and timer changes it implies: after a crash the
+//! store holds every step whose commit returned, and nothing of the others.
+
+use super::backend::Write;
+use super::keys::{Key, Reader, Table};
+use super::{Error, Millis, Result, Store, TenantId};
+use sandstep_engine::{Event, TaskRequest, TimerId};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// STANDARD or EXPRESS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum MachineType {
+    /// Durable, exactly-once transitions.
+    Standard,
+    /// In memory, at most five minutes.
+    Express,
+}
+
+impl MachineType {
+    /// AWS's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MachineType::Standard => "STANDARD",
+            MachineType::Express => "EXPRESS",
+        }
+    }
+}
+
+/// A state machine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StateMachine {
+    /// Its name.
+    pub name: String,
+    /// Its ARN.
+    pub arn: String,
+    /// STANDARD or EXPRESS.
+    #[serde(rename = "type")]
+    pub machine_type: MachineType,
+    /// The role ARN given at creation.
+    pub role_arn: String,
+    /// The current definition revision.
+    pub revision_id: String,
+    /// When it was created.
+    pub created: Millis,
+    /// When it was last updated.
+    pub updated: Millis,
+    /// The description of the current revision, if any.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Logging configuration as given, returned as is.
+    #[serde(default)]
+    pub logging: Option<Value>,
+    /// Tracing configuration as given, returned as is.
+    #[serde(default)]
+    pub tracing: Option<Value>,
+}
+
+/// One immutable revision of a definition: executions pin the one they started with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Revision {
+    /// The revision id.
+    pub id: String,
+    /// The definition text as given.
+    pub definition: String,
+    /// Hex SHA-256 of the text.
+    pub sha256: String,
+    /// When it was created.
+    pub created: Millis,
+}
+
+/// An execution's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    /// Still going.
+    Running,
+    /// Finished with an output.
+    Succeeded,
+    /// Finished with an error.
+    Failed,
+    /// Ran past its TimeoutSeconds.
+    TimedOut,
+    /// Stopped by StopExecution.
+    Aborted,
+}
+
+impl Status {
+    /// AWS's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Running => "RUNNING",
+            Status::Succeeded => "SUCCEEDED",
+            Status::Failed => "FAILED",
+            Status::TimedOut => "TIMED_OUT",
+            Status::Aborted => "ABORTED",
+        }
+    }
+
+    /// Parses AWS's spelling.
+    pub fn parse(text: &str) -> Option<Status> {
+        [
+            Status::Running,
+            Status::Succeeded,
+            Status::Failed,
+            Status::TimedOut,
+            Status::Aborted,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}
+
+/// An execution's record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Execution {
+    /// The execution's name.
+    pub name: String,
+    /// Its ARN.
+    pub arn: String,
+    /// The state machine's name.
+    pub machine: String,
+    /// The definition revision it runs (pinned at start).
+    pub revision_id: String,
+    /// Module versions pinned at start: name → (version, sha256).
+    #[serde(default)]
+    pub modules: BTreeMap<String, (u32, String)>,
+    /// STANDARD or EXPRESS.
+    #[serde(rename = "type")]
+    pub machine_type: MachineType,
+    /// Its status.
+    pub status: Status,
+    /// The input as given.
+    pub input: String,
+    /// The output, once succeeded.
+    pub output: Option<String>,
+    /// The error, once failed.
+    pub error: Option<String>,
+    /// The cause, once failed.
+    pub cause: Option<String>,
+    /// When it started.
+    pub started: Millis,
+    /// When it stopped.
+    pub stopped: Option<Millis>,
+    /// Steps committed so far.
+    pub steps: u64,
+    /// History events recorded so far.
+    pub events: u64,
+}
+
+/// One applied engine event and the AWS history events it produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// The event, replayed on recovery.
+    pub event: Event,
+    /// AWS-shaped history events, as `GetExecutionHistory` returns them.
+    pub history: Vec<Value>,
+}
+
+/// Identifies an execution: tenant, state machine, execution name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ExecutionKey {
+    /// The tenant.
+    pub tenant: TenantId,
+    /// The state machine's name.
+    pub machine: String,
+    /// The execution's name.
+    pub name: String,
+}
+
+impl ExecutionKey {
+    fn key(&self, table: Table) -> Key {
+        Key::of(table, &self.tenant)
+            .text(&self.machine)
+            .text(&self.name)
+    }
+}
+
+/// A timer as stored: due first, so that a scan returns them in time order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueTimer {
+    /// When it is due.
+    pub due: Millis,
+    /// Whose it is.
+    pub execution: ExecutionKey,
+    /// The engine's id for it.
+    pub timer: TimerId,
+}
+
+/// Everything one step changes, committed atomically.
+#[derive(Debug, Clone)]
+pub struct Commit {
+    /// The execution.
+    pub key: ExecutionKey,
+    /// The record after the step.
+    pub record: Execution,
+    /// The step, stored as number `record.steps` (1-based).
+    pub step: Step,
+    /// Timers started by the step.
+    pub timers_started: Vec<(TimerId, Millis)>,
+    /// Timers the step fired or cancelled, with their due time.
+    pub timers_ended: Vec<(TimerId, Millis)>,
+    /// Tasks the step scheduled.
+    pub tasks_started: Vec<TaskRequest>,
+    /// Tasks the step answered or cancelled.
+    pub tasks_ended: Vec<u64>,
+}
+
+/// A task in flight, as stored so that a restart can run it again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredTask {
+    /// The engine's task id.
+    pub id: u64,
+    /// The resource.
+    pub resource: String,
+    /// The effective parameters.
+    pub input: Value,
+    /// Resolved TimeoutSeconds.
+    pub timeout_seconds: Option<u64>,
+    /// Resolved HeartbeatSeconds.
+    pub heartbeat_seconds: Option<u64>,
+    /// Attempt number.
+    pub attempt: u32,
+    /// The Task state's name.
+    pub state_name: String,
+    /// The task token, for callback tasks.
+    pub task_token: Option<String>,
+}
+
+impl From<&TaskRequest> for StoredTask {
+    fn from(t: &TaskRequest) -> StoredTask {
+        StoredTask {
+            id: t.id.0,
+            resource: t.resource.clone(),
+            input: t.input.clone(),
+            timeout_seconds: t.timeout_seconds,
+            heartbeat_seconds: t.heartbeat_seconds,
+            attempt: t.attempt,
+            state_name: t.state_name.clone(),
+            task_token: t.task_token.clone(),
+        }
+    }
+}
+
+impl From<StoredTask> for TaskRequest {
+    fn from(t: StoredTask) -> TaskRequest {
+        TaskRequest {
+            id: sandstep_engine::TaskId(t.id),
+            resource: t.resource,
+            input: t.input,
+            timeout_seconds: t.timeout_seconds,
+            heartbeat_seconds: t.heartbeat_seconds,
+            attempt: t.attempt,
+            state_name: t.state_name,
+            task_token: t.task_token,
+        }
+    }
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| Error::Corrupt(e.to_string()))
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|e| Error::Corrupt(e.to_string()))
+}
+
+fn timer_key(due: Millis, key: &ExecutionKey, timer: TimerId) -> Vec<u8> {
+    Key::table(Table::Timer)
+        .time(due)
+        .text(&key.tenant.0)
+        .text(&key.machine)
+        .text(&key.name)
+        .number(timer.0)
+        .into_bytes()
+}
+
+impl Store {
+    /// Creates or replaces a state machine record, with a new revision when given.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn machine_put(
+        &self,
+        tenant: &TenantId,
+        machine: &StateMachine,
+        revision: Option<&Revision>,
+    ) -> Result<()> {
+        let mut writes = vec![Write::Put(
+            Key::of(Table::StateMachine, tenant)
+                .text(&machine.name)
+                .into_bytes(),
+            encode(machine)?,
+        )];
+        if let Some(r) = revision {
+            writes.push(Write::Put(
+                Key::of(Table::Revision, tenant)
+                    .text(&machine.name)
+                    .text(&r.id)
+                    .into_bytes(),
+                encode(r)?,
+            ));
+        }
+        self.backend.apply(writes)?;
+        self.backend.durable()
+    }
+
+    /// Creates a state machine only if no machine has its name; returns whether it did.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn machine_create(
+        &self,
+        tenant: &TenantId,
+        machine: &StateMachine,
+        revision: &Revision,
+    ) -> Result<bool> {
+        let key = Key::of(Table::StateMachine, tenant)
+            .text(&machine.name)
+            .into_bytes();
+        if !self
+            .backend
+            .compare_and_swap(&key, None, Some(encode(machine)?))?
+        {
+            return Ok(false);
+        }
+        let rkey = Key::of(Table::Revision, tenant)
+            .text(&machine.name)
+            .text(&revision.id)
+            .into_bytes();
+        self.backend
+            .apply(vec![Write::Put(rkey, encode(revision)?)])?;
+        self.backend.durable()?;
+        Ok(true)
+    }
+
+    /// A state machine.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn machine_get(&self, tenant: &TenantId, name: &str) -> Result<Option<StateMachine>> {
+        self.backend
+            .get(&Key::of(Table::StateMachine, tenant).text(name).into_bytes())?
+            .map(|b| decode(&b))
+            .transpose()
+    }
+
+    /// State machines in name order, after `after`, at most `limit`.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn machine_list(
+        &self,
+        tenant: &TenantId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<StateMachine>> {
+        let prefix = Key::of(Table::StateMachine, tenant).into_bytes();
+        let after = after.map(|a| Key::of(Table::StateMachine, tenant).text(a).into_bytes());
+        self.backend
+            .scan(&prefix, after.as_deref(), limit)?
+            .iter()
+            .map(|(_, v)| decode(v))
+            .collect()
+    }
+
+    /// Deletes a state machine record (its revisions stay while executions need them).
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn machine_delete(&self, tenant: &TenantId, name: &str) -> Result<()> {
+        self.backend.apply(vec![Write::Delete(
+            Key::of(Table::StateMachine, tenant).text(name).into_bytes(),
+        )])?;
+        self.backend.durable()
+    }
+
+    /// A definition revision.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn revision_get(
+        &self,
+        tenant: &TenantId,
+        machine: &str,
+        id: &str,
+    ) -> Result<Option<Revision>> {
+        self.backend
+            .get(
+                &Key::of(Table::Revision, tenant)
+                    .text(machine)
+                    .text(id)
+                    .into_bytes(),
+            )?
+            .map(|b| decode(&b))
+            .transpose()
+    }
+
+    /// Stores a new execution with its first step, unless one of that name exists.
+    /// Returns the existing record instead when there is one.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn execution_start(&self, commit: &Commit) -> Result<Option<Execution>> {
+        let key = commit.key.key(Table::Execution).into_bytes();
+        if !self
+            .backend
+            .apply_if_absent(&key, self.commit_writes(commit)?)?
+        {
+            return match self.backend.get(&key)? {
+                Some(b) => Ok(Some(decode(&b)?)),
+                None => Err(Error::Backend("execution vanished during start".into())),
+            };
+        }
+        self.backend.durable()?;
+        Ok(None)
+    }
+
+    /// Commits one step: the record, the step, timer and task changes, atomically, and
+    /// returns once durable.
+    ///
+    /// # Errors
+    /// When the store fails; then nothing of the step is stored.
+    pub fn execution_commit(&self, commit: &Commit) -> Result<()> {
+        self.backend.apply(self.commit_writes(commit)?)?;
+        self.backend.durable()
+    }
+
+    fn commit_writes(&self, commit: &Commit) -> Result<Vec<Write>> {
+        let k = &commit.key;
+        let mut writes =
+            Vec::with_capacity(4 + commit.timers_started.len() + commit.tasks_started.len());
+        writes.push(Write::Put(
+            k.key(Table::Execution).into_bytes(),
+            encode(&commit.record)?,
+        ));
+        writes.push(Write::Put(
+            k.key(Table::Step).number(commit.record.steps).into_bytes(),
+            encode(&commit.step)?,
+        ));
+        let running = k.key(Table::Running).into_bytes();
+        if commit.record.status == Status::Running {
+            if commit.record.steps == 1 {
+                writes.push(Write::Put(running, Vec::new()));
+            }
+        } else if commit.record.steps > 1 {
+            writes.push(Write::Delete(running));
+        }
+        for (timer, due) in &commit.timers_started {
+            writes.push(Write::Put(timer_key(*due, k, *timer), Vec::new()));
+        }
+        for (timer, due) in &commit.timers_ended {
+            writes.push(Write::Delete(timer_key(*due, k, *timer)));
+        }
+        for task in &commit.tasks_started {
+            writes.push(Write::Put(
+                k.key(Table::InFlight).number(task.id.0).into_bytes(),
+                encode(&StoredTask::from(task))?,
+            ));
+        }
+        for task in &commit.tasks_ended {
+            writes.push(Write::Delete(
+                k.key(Table::InFlight).number(*task).into_bytes(),
+            ));
+        }
+        Ok(writes)
+    }
+
+    /// An execution's record.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn execution_get(&self, key: &ExecutionKey) -> Result<Option<Execution>> {
+        self.backend
+            .get(&key.key(Table::Execution).into_bytes())?
+            .map(|b| decode(&b))
+            .transpose()
+    }
+
+    /// Executions of a state machine in name order, after `after`, at most `limit`.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn execution_list(
+        &self,
+        tenant: &TenantId,
+        machine: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Execution>> {
+        let prefix = Key::of(Table::Execution, tenant).text(machine).into_bytes();
+        let after = after.map(|a| {
+            Key::of(Table::Execution, tenant)
+                .text(machine)
+                .text(a)
+                .into_bytes()
+        });
+        self.backend
+            .scan(&prefix, after.as_deref(), limit)?
+            .iter()
+            .map(|(_, v)| decode(v))
+            .collect()
+    }
+
+    /// Every step of an execution, in order.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn execution_steps(&self, key: &ExecutionKey) -> Result<Vec<Step>> {
+        let prefix = key.key(Table::Step).into_bytes();
+        self.backend
+            .scan(&prefix, None, usize::MAX)?
+            .iter()
+            .map(|(_, v)| decode(v))
+            .collect()
+    }
+
+    /// The tasks an execution has in flight.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn execution_tasks(&self, key: &ExecutionKey) -> Result<Vec<TaskRequest>> {
+        let prefix = key.key(Table::InFlight).into_bytes();
+        self.backend
+            .scan(&prefix, None, usize::MAX)?
+            .iter()
+            .map(|(_, v)| decode::<StoredTask>(v).map(TaskRequest::from))
+            .collect()
+    }
+
+    /// Every running execution (for recovery after a restart), across tenants.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn running_executions(&self) -> Result<Vec<ExecutionKey>> {
+        let prefix = Key::table(Table::Running).into_bytes();
+        let mut out = Vec::new();
+        for (k, _) in self.backend.scan(&prefix, None, usize::MAX)? {
+            let mut r = Reader::new(&k);
+            match (r.text(), r.text(), r.text()) {
+                (Some(tenant), Some(machine), Some(name)) => out.push(ExecutionKey {
+                    tenant: TenantId(tenant),
+                    machine,
+                    name,
+                }),
+                _ => return Err(Error::Corrupt("running execution key".into())),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every stored timer, in due order.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn timers(&self) -> Result<Vec<DueTimer>> {
+        let prefix = Key::table(Table::Timer).into_bytes();
+        let mut out = Vec::new();
+        for (k, _) in self.backend.scan(&prefix, None, usize::MAX)? {
+            let mut r = Reader::new(&k);
+            let parsed = (|| {
+                let due = r.time()?;
+                let execution = ExecutionKey {
+                    tenant: TenantId(r.text()?),
+                    machine: r.text()?,
+                    name: r.text()?,
+                };
+                Some(DueTimer {
+                    due,
+                    execution,
+                    timer: TimerId(r.number()?),
+                })
+            })();
+            out.push(parsed.ok_or_else(|| Error::Corrupt("timer key".into()))?);
+        }
+        Ok(out)
+    }
+
+    /// Deletes a finished execution and everything stored with it (retention).
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn execution_delete(&self, key: &ExecutionKey) -> Result<()> {
+        let mut writes = vec![
+            Write::Delete(key.key(Table::Execution).into_bytes()),
+            Write::Delete(key.key(Table::Running).into_bytes()),
+        ];
+        for table in [Table::Step, Table::InFlight] {
+            for (k, _) in self
+                .backend
+                .scan(&key.key(table).into_bytes(), None, usize::MAX)?
+            {
+                writes.push(Write::Delete(k));
+            }
+        }
+        self.backend.apply(writes)?;
+        self.backend.durable()
+    }
+}
