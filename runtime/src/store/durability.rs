@@ -55,11 +55,12 @@ impl GroupCommit {
         self.progress.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Starts the syncer thread, which calls `sync` for each batch of requests.
+    /// Starts the syncer thread, which calls `sync` for each batch of requests. Join the
+    /// returned thread after [`GroupCommit::stop`] to be sure `sync`'s captures are gone.
     pub fn start(
         window: Duration,
         sync: impl Fn() -> Result<(), String> + Send + 'static,
-    ) -> Arc<GroupCommit> {
+    ) -> (Arc<GroupCommit>, Option<std::thread::JoinHandle<()>>) {
         let shared = Arc::new(GroupCommit::default());
         let worker = Arc::clone(&shared);
         let spawned = std::thread::Builder::new()
@@ -93,7 +94,7 @@ impl GroupCommit {
             // stopping so that waiters sync inline (see `wait_durable`).
             shared.lock().stopping = true;
         }
-        shared
+        (shared, spawned.ok())
     }
 
     /// Blocks until a sync that started after this call has finished.
@@ -134,7 +135,7 @@ mod tests {
     fn concurrent_waiters_share_syncs() {
         let syncs = Arc::new(AtomicU64::new(0));
         let counter = Arc::clone(&syncs);
-        let group = GroupCommit::start(Duration::from_millis(2), move || {
+        let (group, _) = GroupCommit::start(Duration::from_millis(2), move || {
             counter.fetch_add(1, Ordering::SeqCst);
             std::thread::sleep(Duration::from_millis(2));
             Ok(())
@@ -163,7 +164,7 @@ mod tests {
 
     #[test]
     fn sync_errors_reach_the_waiters() {
-        let group = GroupCommit::start(Duration::ZERO, || Err("disk full".into()));
+        let (group, _) = GroupCommit::start(Duration::ZERO, || Err("disk full".into()));
         assert_eq!(group.wait_durable(|| Ok(())), Err("disk full".into()));
         group.stop();
     }

@@ -19,6 +19,7 @@ pub struct Sled {
     data_file: Arc<File>,
     durability: Durability,
     group: Option<Arc<GroupCommit>>,
+    syncer: Option<std::thread::JoinHandle<()>>,
 }
 
 fn backend(e: impl std::fmt::Display) -> Error {
@@ -43,18 +44,20 @@ impl Sled {
             .open()
             .map_err(backend)?;
         let data_file = Arc::new(File::open(dir.join("db")).map_err(backend)?);
-        let group = match durability {
+        let (group, syncer) = match durability {
             Durability::Group { window } => {
                 let (db, file) = (db.clone(), Arc::clone(&data_file));
-                Some(GroupCommit::start(window, move || sync(&db, &file)))
+                let (group, syncer) = GroupCommit::start(window, move || sync(&db, &file));
+                (Some(group), syncer)
             }
-            Durability::Fsync | Durability::None => None,
+            Durability::Fsync | Durability::None => (None, None),
         };
         Ok(Sled {
             db,
             data_file,
             durability,
             group,
+            syncer,
         })
     }
 }
@@ -63,6 +66,11 @@ impl Drop for Sled {
     fn drop(&mut self) {
         if let Some(g) = &self.group {
             g.stop();
+        }
+        // The syncer holds a handle on the database: wait for it so that the directory
+        // is released (and can be reopened) when this value is gone.
+        if let Some(t) = self.syncer.take() {
+            let _ = t.join();
         }
     }
 }
