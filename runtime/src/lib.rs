@@ -6,4 +6,5 @@
 
 pub mod grants;
 pub mod local;
+pub mod scheduler;
 pub mod store;

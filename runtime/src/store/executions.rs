@@ -587,6 +587,25 @@ impl Store {
         Ok(out)
     }
 
+    /// Finished executions, across tenants, that stopped before `cutoff`.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn finished_before(&self, cutoff: Millis) -> Result<Vec<ExecutionKey>> {
+        let prefix = Key::table(Table::Execution).into_bytes();
+        let mut out = Vec::new();
+        for (k, v) in self.backend.scan(&prefix, None, usize::MAX)? {
+            let e: Execution = decode(&v)?;
+            if e.status != Status::Running && e.stopped.is_some_and(|s| s < cutoff) {
+                let mut r = Reader::new(&k);
+                if let (Some(tenant), Some(machine), Some(name)) = (r.text(), r.text(), r.text()) {
+                    out.push(ExecutionKey { tenant: TenantId(tenant), machine, name });
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Deletes a finished execution and everything stored with it (retention).
     ///
     /// # Errors

@@ -1,0 +1,654 @@
+//! The scheduler runs the engine's commands: tasks on the runner, timers on the timer
+//! service, history and state into the store. Standard executions commit every step
+//! durably before its effects run; Express executions stay in memory.
+//!
+//! Every event for an execution is applied under that execution's lock, to a state that
+//! is either cached or rebuilt by replaying the stored steps. Executions that only wait
+//! on timers are evicted from the cache: a year-long Wait costs a heap entry.
+
+pub mod runner;
+pub mod timers;
+
+use crate::store::executions::{Commit, Execution, ExecutionKey, MachineType, Revision, StateMachine, Status, Step};
+use crate::store::{self, Store, TenantId};
+use runner::{TaskContext, TaskRunner};
+use sandstep_engine::{
+    step, Command, Definition, Event, EventKind, ExecutionState, Millis, Outcome, Start, TaskId, TaskRequest, TimerId,
+};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{oneshot, Semaphore};
+
+/// Scheduler settings.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Tasks running at once, in total.
+    pub max_tasks: usize,
+    /// Tasks running at once, per tenant.
+    pub max_tasks_per_tenant: usize,
+    /// The longest an Express execution may run.
+    pub express_limit_seconds: u64,
+    /// How long finished Standard executions are kept.
+    pub retention: Duration,
+    /// The region in ARNs.
+    pub region: String,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            max_tasks: 256,
+            max_tasks_per_tenant: 64,
+            express_limit_seconds: 300,
+            retention: Duration::from_secs(90 * 24 * 3600),
+            region: "us-east-1".into(),
+        }
+    }
+}
+
+/// Why a scheduler call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    /// The definition does not compile (it passed validation earlier: a stored revision
+    /// from an older, more lenient version, or an unsupported feature).
+    #[error("the definition cannot run: {0}")]
+    Definition(String),
+    /// An execution of that name exists already.
+    #[error("execution already exists: {}", .0.arn)]
+    AlreadyExists(Box<Execution>),
+    /// No such execution, or it is not running.
+    #[error("execution {0} is not running")]
+    NotRunning(String),
+    /// The engine refused an event.
+    #[error(transparent)]
+    Engine(#[from] sandstep_engine::Error),
+}
+
+/// What a start request needs.
+#[derive(Debug, Clone)]
+pub struct StartRequest {
+    /// Whose execution.
+    pub tenant: TenantId,
+    /// The tenant's 12-digit account id (for ARNs).
+    pub account: String,
+    /// The state machine.
+    pub machine: StateMachine,
+    /// The revision to run.
+    pub revision: Revision,
+    /// The execution's name.
+    pub name: String,
+    /// The input, already checked to be JSON.
+    pub input: serde_json::Value,
+    /// The input text as given (stored and returned as is).
+    pub input_text: String,
+    /// Module versions to pin.
+    pub pins: BTreeMap<String, (u32, String)>,
+}
+
+/// The cached, live state of a running execution.
+struct Live {
+    key: ExecutionKey,
+    def: Arc<Definition>,
+    state: ExecutionState,
+    record: Execution,
+    pins: Arc<BTreeMap<String, (u32, String)>>,
+    tasks: HashMap<TaskId, Arc<AtomicBool>>,
+    timers: HashMap<TimerId, Millis>,
+    waiter: Option<oneshot::Sender<Execution>>,
+}
+
+enum Slot {
+    Empty,
+    Loaded(Box<Live>),
+    /// Removed from the map: whoever holds this slot must look the execution up again.
+    Evicted,
+}
+
+type SlotRef = Arc<tokio::sync::Mutex<Slot>>;
+
+/// What a step asks the scheduler to do once it is committed.
+#[derive(Default)]
+struct Effects {
+    tasks: Vec<TaskContext>,
+    timers: Vec<(TimerId, Millis)>,
+    finished: bool,
+}
+
+/// Counters for `/metrics`.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Executions started.
+    pub started: AtomicU64,
+    /// Executions finished, by status: SUCCEEDED, FAILED, TIMED_OUT, ABORTED.
+    pub finished: [AtomicU64; 4],
+    /// Engine steps applied.
+    pub steps: AtomicU64,
+    /// State transitions (states entered).
+    pub transitions: AtomicU64,
+    /// Tasks run.
+    pub tasks: AtomicU64,
+    /// Total task time in milliseconds.
+    pub task_millis: AtomicU64,
+    /// Total fuel consumed by tasks.
+    pub task_fuel: AtomicU64,
+}
+
+struct Inner {
+    opts: Options,
+    store: Store,
+    runner: Arc<dyn TaskRunner>,
+    live: Mutex<HashMap<ExecutionKey, SlotRef>>,
+    timers: timers::Handle,
+    task_slots: Arc<Semaphore>,
+    tenant_slots: Mutex<HashMap<TenantId, Arc<Semaphore>>>,
+    definitions: Mutex<HashMap<(TenantId, String, String), Arc<Definition>>>,
+    counters: Counters,
+}
+
+/// A cheap handle on the scheduler.
+#[derive(Clone)]
+pub struct Scheduler {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scheduler").finish_non_exhaustive()
+    }
+}
+
+/// Now, in milliseconds since the epoch.
+pub fn now() -> Millis {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// Random bits for an engine event.
+pub fn entropy() -> u64 {
+    thread_local! {
+        static STATE: std::cell::Cell<u64> = std::cell::Cell::new({
+            let mut seed = [0u8; 8];
+            let _ = getrandom::fill(&mut seed);
+            u64::from_le_bytes(seed) | 1
+        });
+    }
+    STATE.with(|s| {
+        let mut rng = sandstep_engine::rng::Rng::new(s.get());
+        let v = rng.next_u64();
+        s.set(v);
+        v
+    })
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Scheduler {
+    /// Creates the scheduler and starts its timer service. Call within a tokio runtime.
+    pub fn new(opts: Options, store: Store, runner: Arc<dyn TaskRunner>) -> Scheduler {
+        let (timers, mut fired) = timers::start(now);
+        let inner = Inner {
+            task_slots: Arc::new(Semaphore::new(opts.max_tasks)),
+            opts,
+            store,
+            runner,
+            live: Mutex::new(HashMap::new()),
+            timers,
+            tenant_slots: Mutex::new(HashMap::new()),
+            definitions: Mutex::new(HashMap::new()),
+            counters: Counters::default(),
+        };
+        let scheduler = Scheduler { inner: Arc::new(inner) };
+        // Due timers become events; a weak handle lets the scheduler go away.
+        let weak = Arc::downgrade(&scheduler.inner);
+        tokio::spawn(async move {
+            while let Some(t) = fired.recv().await {
+                let Some(inner) = weak.upgrade() else { return };
+                let s = Scheduler { inner };
+                tokio::spawn(async move { s.deliver(t.execution, EventKind::TimerFired { timer: t.timer }).await });
+            }
+        });
+        scheduler
+    }
+
+    /// The counters.
+    pub fn counters(&self) -> &Counters {
+        &self.inner.counters
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// Executions held in memory right now (running Express ones and Standard ones with
+    /// work in flight).
+    pub fn live_count(&self) -> usize {
+        lock(&self.inner.live).len()
+    }
+
+    fn definition(&self, tenant: &TenantId, machine: &str, revision: &Revision) -> Result<Arc<Definition>, Error> {
+        let key = (tenant.clone(), machine.to_string(), revision.id.clone());
+        if let Some(d) = lock(&self.inner.definitions).get(&key) {
+            return Ok(Arc::clone(d));
+        }
+        let def = Arc::new(Definition::parse(&revision.definition).map_err(|e| Error::Definition(e.to_string()))?);
+        lock(&self.inner.definitions).insert(key, Arc::clone(&def));
+        Ok(def)
+    }
+
+    /// Starts an execution. Standard: committed durably before this returns. Express:
+    /// runs in memory. With `wait`, returns once the execution has finished (sync Express).
+    ///
+    /// # Errors
+    /// [`Error::AlreadyExists`] for a Standard execution name in use, store failures.
+    pub async fn start(&self, req: StartRequest, wait: bool) -> Result<Execution, Error> {
+        let def = self.definition(&req.tenant, &req.machine.name, &req.revision)?;
+        let express = req.machine.machine_type == MachineType::Express;
+        let region = &self.inner.opts.region;
+        let kind = if express { "express" } else { "execution" };
+        let arn = format!("arn:aws:states:{region}:{}:{kind}:{}:{}", req.account, req.machine.name, req.name);
+        let at = now();
+        let start = Start {
+            input: req.input,
+            execution_arn: arn.clone(),
+            name: req.name.clone(),
+            role_arn: req.machine.role_arn.clone(),
+            state_machine_arn: req.machine.arn.clone(),
+            state_machine_name: req.machine.name.clone(),
+            redrive_count: 0,
+            timeout_seconds: express.then_some(self.inner.opts.express_limit_seconds),
+        };
+        let key = ExecutionKey { tenant: req.tenant.clone(), machine: req.machine.name.clone(), name: req.name.clone() };
+        let record = Execution {
+            name: req.name,
+            arn,
+            machine: req.machine.name.clone(),
+            revision_id: req.revision.id.clone(),
+            modules: req.pins.clone(),
+            machine_type: req.machine.machine_type,
+            status: Status::Running,
+            input: req.input_text,
+            output: None,
+            error: None,
+            cause: None,
+            started: at,
+            stopped: None,
+            steps: 0,
+            events: 0,
+        };
+        let mut live = Box::new(Live {
+            key: key.clone(),
+            def,
+            state: ExecutionState::new(),
+            record,
+            pins: Arc::new(req.pins),
+            tasks: HashMap::new(),
+            timers: HashMap::new(),
+            waiter: None,
+        });
+        let event = Event { at, entropy: entropy(), kind: EventKind::Started(start) };
+        let commands = step(&live.def, &mut live.state, &event)?;
+        self.inner.counters.started.fetch_add(1, Ordering::Relaxed);
+        let (commit, effects) = self.absorb(&mut live, event, commands);
+        if !express {
+            if let Some(existing) = self.inner.store.execution_start(&commit)? {
+                return Err(Error::AlreadyExists(Box::new(existing)));
+            }
+        }
+        let record = live.record.clone();
+        if effects.finished {
+            return Ok(record);
+        }
+        let receiver = if wait {
+            let (tx, rx) = oneshot::channel();
+            live.waiter = Some(tx);
+            Some(rx)
+        } else {
+            None
+        };
+        let keep = express || !effects.tasks.is_empty();
+        if keep {
+            let slot = Arc::new(tokio::sync::Mutex::new(Slot::Loaded(live)));
+            lock(&self.inner.live).insert(key.clone(), slot);
+        }
+        self.run_effects(&key, effects);
+        match receiver {
+            Some(rx) => rx.await.map_err(|_| Error::NotRunning(record.arn.clone())),
+            None => Ok(record),
+        }
+    }
+
+    /// Turns a step's commands into its commit and the effects to run after it.
+    fn absorb(&self, live: &mut Live, event: Event, commands: Vec<Command>) -> (Commit, Effects) {
+        let c = &self.inner.counters;
+        c.steps.fetch_add(1, Ordering::Relaxed);
+        let standard = live.record.machine_type == MachineType::Standard;
+        let mut history = Vec::new();
+        let mut effects = Effects::default();
+        let mut tasks_started = Vec::new();
+        let mut tasks_ended = Vec::new();
+        let mut timers_ended = Vec::new();
+        match &event.kind {
+            EventKind::TaskSucceeded { task, usage, .. } | EventKind::TaskFailed { task, usage, .. } => {
+                live.tasks.remove(task);
+                tasks_ended.push(task.0);
+                if let Some(u) = usage {
+                    c.task_millis.fetch_add(u.duration_ms, Ordering::Relaxed);
+                    c.task_fuel.fetch_add(u.fuel_consumed, Ordering::Relaxed);
+                }
+                c.tasks.fetch_add(1, Ordering::Relaxed);
+            }
+            EventKind::TimerFired { timer } => {
+                if let Some(due) = live.timers.remove(timer) {
+                    timers_ended.push((*timer, due));
+                }
+            }
+            EventKind::Started(_) | EventKind::TaskStarted { .. } | EventKind::Stopped { .. } => {}
+        }
+        let mut events = 0;
+        for command in commands {
+            match command {
+                Command::Record(e) => {
+                    events += 1;
+                    if e.kind.ends_with("StateEntered") {
+                        c.transitions.fetch_add(1, Ordering::Relaxed);
+                    }
+                    if standard {
+                        history.push(e.to_aws_json());
+                    }
+                }
+                Command::RunTask(request) => {
+                    let cancelled = Arc::new(AtomicBool::new(false));
+                    live.tasks.insert(request.id, Arc::clone(&cancelled));
+                    if standard {
+                        tasks_started.push(request.clone());
+                    }
+                    effects.tasks.push(TaskContext {
+                        tenant: live.key.tenant.clone(),
+                        execution_arn: live.record.arn.clone(),
+                        pins: Arc::clone(&live.pins),
+                        request,
+                        cancelled,
+                    });
+                }
+                Command::CancelTask(task) => {
+                    if let Some(flag) = live.tasks.remove(&task) {
+                        flag.store(true, Ordering::SeqCst);
+                    }
+                    tasks_ended.push(task.0);
+                }
+                Command::StartTimer { timer, due } => {
+                    live.timers.insert(timer, due);
+                    effects.timers.push((timer, due));
+                }
+                Command::CancelTimer(timer) => {
+                    if let Some(due) = live.timers.remove(&timer) {
+                        timers_ended.push((timer, due));
+                    }
+                }
+                Command::Finish(outcome) => {
+                    effects.finished = true;
+                    let r = &mut live.record;
+                    r.stopped = Some(event.at);
+                    let (status, slot) = match &outcome {
+                        Outcome::Succeeded(output) => {
+                            r.output = Some(output.to_string());
+                            (Status::Succeeded, 0)
+                        }
+                        Outcome::Failed { error, cause } => {
+                            (r.error, r.cause) = (error.clone(), cause.clone());
+                            (Status::Failed, 1)
+                        }
+                        Outcome::TimedOut { error, cause } => {
+                            (r.error, r.cause) = (error.clone(), cause.clone());
+                            (Status::TimedOut, 2)
+                        }
+                        Outcome::Aborted { error, cause } => {
+                            (r.error, r.cause) = (error.clone(), cause.clone());
+                            (Status::Aborted, 3)
+                        }
+                    };
+                    r.status = status;
+                    if let Some(counter) = c.finished.get(slot) {
+                        counter.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        }
+        live.record.steps += 1;
+        live.record.events += events;
+        let timers_started = effects.timers.clone();
+        let commit = Commit {
+            key: live.key.clone(),
+            record: live.record.clone(),
+            step: Step { event, history },
+            timers_started,
+            timers_ended,
+            tasks_started,
+            tasks_ended,
+        };
+        (commit, effects)
+    }
+
+    fn run_effects(&self, key: &ExecutionKey, effects: Effects) {
+        for (timer, due) in effects.timers {
+            self.inner.timers.add(due, key.clone(), timer);
+        }
+        for task in effects.tasks {
+            self.spawn_task(key.clone(), task);
+        }
+    }
+
+    fn tenant_slots(&self, tenant: &TenantId) -> Arc<Semaphore> {
+        let mut slots = lock(&self.inner.tenant_slots);
+        Arc::clone(slots.entry(tenant.clone()).or_insert_with(|| Arc::new(Semaphore::new(self.inner.opts.max_tasks_per_tenant))))
+    }
+
+    fn spawn_task(&self, key: ExecutionKey, task: TaskContext) {
+        let me = self.clone();
+        tokio::spawn(async move {
+            let tenant_slots = me.tenant_slots(&task.tenant);
+            let (Ok(_tenant_permit), Ok(_permit)) =
+                (tenant_slots.acquire_owned().await, Arc::clone(&me.inner.task_slots).acquire_owned().await)
+            else {
+                return;
+            };
+            if task.cancelled.load(Ordering::SeqCst) {
+                return;
+            }
+            let runner = Arc::clone(&me.inner.runner);
+            let id = task.request.id;
+            let result = tokio::task::spawn_blocking(move || runner.run(task)).await;
+            let kind = result.unwrap_or_else(|e| EventKind::TaskFailed {
+                task: id,
+                error: "States.TaskFailed".into(),
+                cause: format!("the task runner failed: {e}"),
+                usage: None,
+            });
+            me.deliver(key, kind).await;
+        });
+    }
+
+    /// Applies an event to an execution. Events that no longer fit (a timer of a finished
+    /// execution, a result of a cancelled task) are dropped.
+    pub async fn deliver(&self, key: ExecutionKey, kind: EventKind) {
+        if let Err(e) = self.try_deliver(&key, kind).await {
+            tracing::debug!(tenant = %key.tenant, execution = %key.name, error = %e, "event dropped");
+        }
+    }
+
+    async fn slot(&self, key: &ExecutionKey) -> SlotRef {
+        let mut live = lock(&self.inner.live);
+        Arc::clone(live.entry(key.clone()).or_insert_with(|| Arc::new(tokio::sync::Mutex::new(Slot::Empty))))
+    }
+
+    async fn try_deliver(&self, key: &ExecutionKey, kind: EventKind) -> Result<(), Error> {
+        loop {
+            let slot = self.slot(key).await;
+            let mut guard = slot.lock().await;
+            if matches!(*guard, Slot::Evicted) {
+                continue;
+            }
+            if matches!(*guard, Slot::Empty) {
+                match self.load(key) {
+                    Ok(live) => *guard = Slot::Loaded(live),
+                    Err(e) => {
+                        *guard = Slot::Evicted;
+                        lock(&self.inner.live).remove(key);
+                        return Err(e);
+                    }
+                }
+            }
+            let Slot::Loaded(live) = &mut *guard else { continue };
+            let event = Event { at: now(), entropy: entropy(), kind };
+            let commands = match step(&live.def, &mut live.state, &event) {
+                Ok(c) => c,
+                Err(e) => {
+                    // The state is unchanged for events that do not fit; keep it.
+                    return Err(e.into());
+                }
+            };
+            let (commit, effects) = self.absorb(live, event, commands);
+            if live.record.machine_type == MachineType::Standard {
+                if let Err(e) = self.inner.store.execution_commit(&commit) {
+                    // The cached state ran ahead of the store: drop it so the next event
+                    // rebuilds from what was committed.
+                    *guard = Slot::Evicted;
+                    lock(&self.inner.live).remove(key);
+                    return Err(e.into());
+                }
+            }
+            let waiting_only = live.tasks.is_empty() && live.record.machine_type == MachineType::Standard;
+            if effects.finished || waiting_only {
+                if let Slot::Loaded(done) = std::mem::replace(&mut *guard, Slot::Evicted) {
+                    if let Some(w) = done.waiter {
+                        let _ = w.send(done.record);
+                    }
+                }
+                lock(&self.inner.live).remove(key);
+            }
+            drop(guard);
+            self.run_effects(key, effects);
+            return Ok(());
+        }
+    }
+
+    /// Rebuilds a running Standard execution from its stored steps.
+    fn load(&self, key: &ExecutionKey) -> Result<Box<Live>, Error> {
+        let record = self.inner.store.execution_get(key)?.ok_or_else(|| Error::NotRunning(key.name.clone()))?;
+        if record.status != Status::Running || record.machine_type != MachineType::Standard {
+            return Err(Error::NotRunning(record.arn));
+        }
+        let revision = self
+            .inner
+            .store
+            .revision_get(&key.tenant, &key.machine, &record.revision_id)?
+            .ok_or_else(|| Error::Definition(format!("revision {} is missing", record.revision_id)))?;
+        let def = self.definition(&key.tenant, &key.machine, &revision)?;
+        let mut state = ExecutionState::new();
+        let mut timers = HashMap::new();
+        let mut tasks = HashMap::new();
+        for stored in self.inner.store.execution_steps(key)? {
+            for command in step(&def, &mut state, &stored.event)? {
+                match command {
+                    Command::StartTimer { timer, due } => {
+                        timers.insert(timer, due);
+                    }
+                    Command::CancelTimer(timer) => {
+                        timers.remove(&timer);
+                    }
+                    Command::RunTask(t) => {
+                        tasks.insert(t.id, Arc::new(AtomicBool::new(false)));
+                    }
+                    Command::CancelTask(t) => {
+                        tasks.remove(&t);
+                    }
+                    Command::Record(_) | Command::Finish(_) => {}
+                }
+            }
+            match &stored.event.kind {
+                EventKind::TimerFired { timer } => {
+                    timers.remove(timer);
+                }
+                EventKind::TaskSucceeded { task, .. } | EventKind::TaskFailed { task, .. } => {
+                    tasks.remove(task);
+                }
+                _ => {}
+            }
+        }
+        let pins = Arc::new(record.modules.clone());
+        Ok(Box::new(Live { key: key.clone(), def, state, record, pins, tasks, timers, waiter: None }))
+    }
+
+    /// Stops a running execution: records `ExecutionAborted` and interrupts its tasks.
+    ///
+    /// # Errors
+    /// [`Error::NotRunning`] when it is not running.
+    pub async fn stop(&self, key: &ExecutionKey, error: Option<String>, cause: Option<String>) -> Result<Execution, Error> {
+        self.try_deliver(key, EventKind::Stopped { error, cause }).await?;
+        self.inner.store.execution_get(key)?.ok_or_else(|| Error::NotRunning(key.name.clone()))
+    }
+
+    /// After a restart: re-arms every stored timer and runs again the tasks that were in
+    /// flight at the crash. Returns how many executions were resumed.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn recover(&self) -> Result<usize, Error> {
+        let store = &self.inner.store;
+        for t in store.timers()? {
+            self.inner.timers.add(t.due, t.execution, t.timer);
+        }
+        let running = store.running_executions()?;
+        for key in &running {
+            let tasks = store.execution_tasks(key)?;
+            if tasks.is_empty() {
+                continue;
+            }
+            let live = self.load(key)?;
+            let contexts: Vec<TaskContext> = tasks
+                .into_iter()
+                .filter_map(|request: TaskRequest| {
+                    let cancelled = live.tasks.get(&request.id)?.clone();
+                    Some(TaskContext {
+                        tenant: key.tenant.clone(),
+                        execution_arn: live.record.arn.clone(),
+                        pins: Arc::clone(&live.pins),
+                        request,
+                        cancelled,
+                    })
+                })
+                .collect();
+            lock(&self.inner.live).insert(key.clone(), Arc::new(tokio::sync::Mutex::new(Slot::Loaded(live))));
+            for task in contexts {
+                self.spawn_task(key.clone(), task);
+            }
+        }
+        Ok(running.len())
+    }
+
+    /// Deletes finished Standard executions that stopped before `now - retention`.
+    /// Returns how many.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn sweep_retention(&self, now: Millis) -> Result<usize, Error> {
+        let cutoff = now - self.inner.opts.retention.as_millis() as i64;
+        let doomed = self.inner.store.finished_before(cutoff)?;
+        for key in &doomed {
+            self.inner.store.execution_delete(key)?;
+        }
+        Ok(doomed.len())
+    }
+}
+
+/// The history events of an execution as recorded, for tests and tools.
+pub fn history_of(store: &Store, key: &ExecutionKey) -> Result<Vec<serde_json::Value>, store::Error> {
+    Ok(store.execution_steps(key)?.into_iter().flat_map(|s| s.history).collect())
+}

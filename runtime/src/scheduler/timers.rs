@@ -1,0 +1,64 @@
+//! The timer service: one task holding every pending timer in a heap, sleeping until the
+//! earliest. A waiting execution costs one heap entry, no task and no thread.
+
+use crate::store::executions::ExecutionKey;
+use sandstep_engine::{Millis, TimerId};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// A timer that fired.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Fired {
+    /// When it was due.
+    pub due: Millis,
+    /// Whose it is.
+    pub execution: ExecutionKey,
+    /// Which one.
+    pub timer: TimerId,
+}
+
+/// Adds timers to the service.
+#[derive(Debug, Clone)]
+pub struct Handle(mpsc::UnboundedSender<Fired>);
+
+impl Handle {
+    /// Schedules a timer; a due time in the past fires at once.
+    pub fn add(&self, due: Millis, execution: ExecutionKey, timer: TimerId) {
+        // The service only stops with the runtime; a timer added then is moot.
+        let _ = self.0.send(Fired { due, execution, timer });
+    }
+}
+
+/// Starts the service; due timers come out of the returned receiver.
+pub fn start(now: impl Fn() -> Millis + Send + 'static) -> (Handle, mpsc::UnboundedReceiver<Fired>) {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Fired>();
+    let (fire, fired) = mpsc::unbounded_channel::<Fired>();
+    tokio::spawn(async move {
+        let mut heap: BinaryHeap<Reverse<Fired>> = BinaryHeap::new();
+        loop {
+            let wait = heap.peek().map(|Reverse(t)| t.due - now());
+            match wait {
+                Some(ms) if ms <= 0 => {
+                    if let Some(Reverse(t)) = heap.pop() {
+                        if fire.send(t).is_err() {
+                            return; // nobody listens any more
+                        }
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+            let sleep = tokio::time::sleep(Duration::from_millis(wait.map(|ms| ms as u64).unwrap_or(3_600_000)));
+            tokio::select! {
+                added = rx.recv() => match added {
+                    Some(t) => heap.push(Reverse(t)),
+                    None => return,
+                },
+                () = sleep => {}
+            }
+        }
+    });
+    (Handle(tx), fired)
+}
