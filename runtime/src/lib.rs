@@ -4,7 +4,10 @@
 //! commands: the store, the sandbox, the scheduler and the HTTP API.
 #![deny(missing_docs)]
 
+pub mod arn;
 pub mod grants;
 pub mod local;
+pub mod pins;
 pub mod scheduler;
 pub mod store;
+pub mod tenants;

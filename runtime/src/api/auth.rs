@@ -1,0 +1,161 @@
+//! Who is calling: the tenant behind a SigV4 signature or an API key, or — on a server
+//! with no tenants configured — the `default` tenant, for loopback callers only.
+
+use super::error::{Error, Result};
+use super::sigv4;
+use super::App;
+use crate::store::Store;
+use crate::tenants::{api_key_hash, default_tenant, Quotas, Tenant};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, Method, Uri};
+use axum::Json;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// The tenants, indexed by credential.
+#[derive(Debug, Default)]
+pub struct Tenants {
+    by_access_key: HashMap<String, Tenant>,
+    by_api_key: HashMap<String, Tenant>,
+}
+
+impl Tenants {
+    /// Reads every tenant from the store.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn load(store: &Store) -> crate::store::Result<Tenants> {
+        let mut t = Tenants::default();
+        for tenant in store.tenants()? {
+            t.by_api_key.insert(tenant.api_key_sha256.clone(), tenant.clone());
+            t.by_access_key.insert(tenant.access_key_id.clone(), tenant);
+        }
+        Ok(t)
+    }
+
+    /// Whether the server runs several tenants (then every call must authenticate).
+    pub fn multi_tenant(&self) -> bool {
+        !self.by_access_key.is_empty()
+    }
+}
+
+/// The parts of a request authentication looks at.
+#[derive(Debug)]
+pub struct Caller<'a> {
+    /// The peer, when known (`None` in in-process tests: treated as loopback).
+    pub peer: Option<SocketAddr>,
+    /// The method.
+    pub method: &'a Method,
+    /// The URI.
+    pub uri: &'a Uri,
+    /// The headers.
+    pub headers: &'a HeaderMap,
+    /// The body, for the signature's payload hash.
+    pub body: &'a [u8],
+}
+
+fn now_seconds() -> i64 {
+    crate::scheduler::now() / 1000
+}
+
+/// Finds the caller's tenant.
+///
+/// # Errors
+/// AWS's authentication errors: `MissingAuthenticationTokenException`,
+/// `UnrecognizedClientException`, `InvalidSignatureException`, `AccessDeniedException`.
+pub fn authenticate(app: &App, caller: &Caller<'_>) -> Result<Tenant> {
+    let tenants = app.tenants();
+    let authorization = caller.headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+    if let Some(key) = authorization.strip_prefix("Bearer ") {
+        return tenants
+            .by_api_key
+            .get(&api_key_hash(key.trim()))
+            .cloned()
+            .ok_or_else(|| Error::UnrecognizedClient("The security token included in the request is invalid.".into()));
+    }
+    if !tenants.multi_tenant() {
+        let loopback = caller.peer.is_none_or(|p| p.ip().is_loopback());
+        if !loopback {
+            return Err(Error::AccessDenied(
+                "This server has no tenants configured and accepts requests from loopback only; create a tenant (sandstep tenant create) to serve other hosts".into(),
+            ));
+        }
+        return Ok(default_tenant());
+    }
+    if authorization.is_empty() {
+        return Err(Error::MissingAuthenticationToken("Missing Authentication Token".into()));
+    }
+    let headers: Vec<(String, String)> = caller
+        .headers
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+        .collect();
+    let request = sigv4::Request {
+        method: caller.method.as_str(),
+        path: caller.uri.path(),
+        query: caller.uri.query().unwrap_or(""),
+        headers: &headers,
+        body: caller.body,
+    };
+    let verified = sigv4::verify(&request, now_seconds(), |key| tenants.by_access_key.get(key).map(|t| t.secret_access_key.clone()))
+        .map_err(|e| {
+            let (name, message) = e.aws_error();
+            match name {
+                "InvalidSignatureException" => Error::InvalidSignature(message),
+                "MissingAuthenticationTokenException" => Error::MissingAuthenticationToken(message),
+                _ => Error::UnrecognizedClient(message),
+            }
+        })?;
+    tenants
+        .by_access_key
+        .get(&verified.access_key_id)
+        .cloned()
+        .ok_or_else(|| Error::UnrecognizedClient("The security token included in the request is invalid.".into()))
+}
+
+/// The peer address, when the server was started with connection info.
+pub fn peer(info: Option<ConnectInfo<SocketAddr>>) -> Option<SocketAddr> {
+    info.map(|ConnectInfo(addr)| addr)
+}
+
+/// The body of `POST /v1/tenants`.
+#[derive(Debug, serde::Deserialize)]
+pub struct CreateTenant {
+    /// The tenant's name.
+    pub name: String,
+    /// Its quotas; defaults apply to any left out.
+    #[serde(default)]
+    pub quotas: Option<Quotas>,
+}
+
+/// `POST /v1/tenants` with `Authorization: Bearer <admin token>`: creates a tenant and
+/// returns its credentials (shown once).
+///
+/// # Errors
+/// `AccessDeniedException` without the admin token; `ValidationException` for a bad or
+/// taken name.
+pub async fn create_tenant(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Json(body): Json<CreateTenant>,
+) -> Result<Json<crate::tenants::Created>> {
+    let token = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    match (&app.config.admin_token, token) {
+        (Some(expected), Some(given)) if constant_time_eq(expected.as_bytes(), given.trim().as_bytes()) => {}
+        _ => return Err(Error::AccessDenied("Creating tenants needs the admin token (sandstep serve --admin-token)".into())),
+    }
+    if !crate::grants::valid_name(&body.name) || body.name == "default" {
+        return Err(Error::Validation(format!("Invalid tenant name '{}'", body.name)));
+    }
+    let created = app.store.tenant_create(&body.name, body.quotas.unwrap_or_default()).map_err(|e| match e {
+        crate::store::Error::ConditionFailed(m) => Error::Validation(m),
+        other => other.into(),
+    })?;
+    app.reload_tenants()?;
+    Ok(Json(created))
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

@@ -1,0 +1,102 @@
+//! The AWS Step Functions JSON 1.0 protocol: `POST /` with
+//! `X-Amz-Target: AWSStepFunctions.<Action>`, bodies as in the AWS API reference.
+
+mod executions;
+mod history;
+mod machines;
+mod tags;
+
+use super::auth::{self, Caller};
+use super::error::{Error, Result};
+use super::params::Params;
+use super::App;
+use crate::arn::Arn;
+use crate::tenants::Tenant;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// `POST /`.
+pub async fn handle(
+    State(app): State<Arc<App>>,
+    info: Option<ConnectInfo<SocketAddr>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match dispatch(&app, info, &method, &uri, &headers, &body).await {
+        Ok(value) => ([("content-type", "application/x-amz-json-1.0")], value.to_string()).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn dispatch(
+    app: &App,
+    info: Option<ConnectInfo<SocketAddr>>,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Value> {
+    let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let Some(action) = target.strip_prefix("AWSStepFunctions.") else {
+        return Err(Error::UnknownOperation(format!("Unknown operation: X-Amz-Target '{target}'")));
+    };
+    let caller = Caller { peer: auth::peer(info), method, uri, headers, body };
+    let tenant = auth::authenticate(app, &caller)?;
+    let p = Params::parse(body)?;
+    let span = tracing::debug_span!("api.call", action, tenant = %tenant.id);
+    let _enter = span.enter();
+    match action {
+        "CreateStateMachine" => machines::create(app, &tenant, &p),
+        "DescribeStateMachine" => machines::describe(app, &tenant, &p),
+        "UpdateStateMachine" => machines::update(app, &tenant, &p),
+        "DeleteStateMachine" => machines::delete(app, &tenant, &p),
+        "ListStateMachines" => machines::list(app, &tenant, &p),
+        "ValidateStateMachineDefinition" => machines::validate(&p),
+        "StartExecution" => executions::start(app, &tenant, &p).await,
+        "StartSyncExecution" => executions::start_sync(app, &tenant, &p).await,
+        "StopExecution" => executions::stop(app, &tenant, &p).await,
+        "DescribeExecution" => executions::describe(app, &tenant, &p),
+        "DescribeStateMachineForExecution" => executions::describe_machine(app, &tenant, &p),
+        "ListExecutions" => executions::list(app, &tenant, &p),
+        "GetExecutionHistory" => history::get(app, &tenant, &p),
+        "TagResource" => tags::tag(app, &tenant, &p),
+        "UntagResource" => tags::untag(app, &tenant, &p),
+        "ListTagsForResource" => tags::list(app, &tenant, &p),
+        "CreateActivity" | "DeleteActivity" | "DescribeActivity" | "ListActivities" | "GetActivityTask" | "SendTaskSuccess"
+        | "SendTaskFailure" | "SendTaskHeartbeat" | "RedriveExecution" | "PublishStateMachineVersion"
+        | "DeleteStateMachineVersion" | "ListStateMachineVersions" | "CreateStateMachineAlias" | "DescribeStateMachineAlias"
+        | "UpdateStateMachineAlias" | "DeleteStateMachineAlias" | "ListStateMachineAliases" | "DescribeMapRun" | "ListMapRuns"
+        | "UpdateMapRun" | "TestState" => {
+            Err(Error::NotSupported(format!("{action} is not supported by Sandstep yet (see the README's list of unsupported features)")))
+        }
+        other => Err(Error::UnknownOperation(format!("Unknown operation: {other}"))),
+    }
+}
+
+/// The state machine an ARN names, if it is the caller's (another tenant's or region's
+/// ARN reads as absent: nothing leaks across tenants).
+fn machine_name(app: &App, tenant: &Tenant, arn: &str) -> Result<String> {
+    match Arn::parse(arn).map_err(|e| Error::InvalidArn(e.to_string()))? {
+        Arn::StateMachine { region, account, name } if region == app.config.region && account == tenant.account => Ok(name),
+        Arn::StateMachine { .. } => Err(Error::StateMachineDoesNotExist(format!("State Machine Does Not Exist: '{arn}'"))),
+        Arn::Execution { .. } => Err(Error::InvalidArn(format!("Invalid Arn: 'Resource type not valid in this context: execution' ({arn})"))),
+    }
+}
+
+/// The execution an ARN names, if it is the caller's.
+fn execution_key(app: &App, tenant: &Tenant, arn: &str) -> Result<(crate::store::executions::ExecutionKey, bool)> {
+    match Arn::parse(arn).map_err(|e| Error::InvalidArn(e.to_string()))? {
+        Arn::Execution { region, account, machine, name, express } if region == app.config.region && account == tenant.account => {
+            Ok((crate::store::executions::ExecutionKey { tenant: tenant.id.clone(), machine, name }, express))
+        }
+        Arn::Execution { .. } => Err(Error::ExecutionDoesNotExist(format!("Execution Does Not Exist: '{arn}'"))),
+        Arn::StateMachine { .. } => Err(Error::InvalidArn(format!("Invalid Arn: 'Resource type not valid in this context: stateMachine' ({arn})"))),
+    }
+}

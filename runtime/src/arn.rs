@@ -1,0 +1,116 @@
+//! ARNs as AWS spells them, and AWS's rules for the names inside them.
+
+/// What a Step Functions ARN names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Arn {
+    /// `arn:aws:states:REGION:ACCOUNT:stateMachine:NAME`.
+    StateMachine {
+        /// The region.
+        region: String,
+        /// The 12-digit account.
+        account: String,
+        /// The state machine's name.
+        name: String,
+    },
+    /// `arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME` (or `express:`).
+    Execution {
+        /// The region.
+        region: String,
+        /// The 12-digit account.
+        account: String,
+        /// The state machine's name.
+        machine: String,
+        /// The execution's name.
+        name: String,
+        /// Whether it is an Express execution ARN.
+        express: bool,
+    },
+}
+
+/// Why an ARN was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Invalid Arn: '{0}'")]
+pub struct Error(pub String);
+
+impl Arn {
+    /// Parses an ARN.
+    ///
+    /// # Errors
+    /// [`Error`] for anything that is not a state machine or execution ARN.
+    pub fn parse(text: &str) -> Result<Arn, Error> {
+        let bad = || Error(text.to_string());
+        let parts: Vec<&str> = text.split(':').collect();
+        match parts.as_slice() {
+            ["arn", partition, "states", region, account, "stateMachine", name]
+                if partition.starts_with("aws") && valid_account(account) && !region.is_empty() && valid_name(name) =>
+            {
+                Ok(Arn::StateMachine { region: region.to_string(), account: account.to_string(), name: name.to_string() })
+            }
+            ["arn", partition, "states", region, account, kind @ ("execution" | "express"), machine, name]
+                if partition.starts_with("aws") && valid_account(account) && !region.is_empty() && valid_name(machine) && valid_name(name) =>
+            {
+                Ok(Arn::Execution {
+                    region: region.to_string(),
+                    account: account.to_string(),
+                    machine: machine.to_string(),
+                    name: name.to_string(),
+                    express: *kind == "express",
+                })
+            }
+            _ => Err(bad()),
+        }
+    }
+}
+
+/// A state machine's ARN.
+pub fn state_machine(region: &str, account: &str, name: &str) -> String {
+    format!("arn:aws:states:{region}:{account}:stateMachine:{name}")
+}
+
+fn valid_account(account: &str) -> bool {
+    account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// AWS's rule for state machine and execution names: 1–80 characters, none of
+/// whitespace, `< > { } [ ]`, `? *`, `" # % \ ^ | ~ \` $ & , ; : /`, or control characters.
+pub fn valid_name(name: &str) -> bool {
+    let len = name.chars().count();
+    (1..=80).contains(&len)
+        && !name.chars().any(|c| {
+            c.is_whitespace()
+                || c.is_control()
+                || matches!(c, '<' | '>' | '{' | '}' | '[' | ']' | '?' | '*' | '"' | '#' | '%' | '\\' | '^' | '|' | '~' | '`' | '$' | '&' | ',' | ';' | ':' | '/')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_machine_and_execution_arns() {
+        let m = Arn::parse("arn:aws:states:us-east-1:123456789012:stateMachine:orders").unwrap();
+        assert_eq!(m, Arn::StateMachine { region: "us-east-1".into(), account: "123456789012".into(), name: "orders".into() });
+        let e = Arn::parse("arn:aws:states:us-east-1:123456789012:express:orders:run-1").unwrap();
+        assert!(matches!(e, Arn::Execution { express: true, ref name, .. } if name == "run-1"));
+        for bad in [
+            "",
+            "arn:aws:states:us-east-1:123:stateMachine:x",
+            "arn:aws:lambda:us-east-1:123456789012:function:x",
+            "arn:aws:states:us-east-1:123456789012:stateMachine:",
+            "arn:aws:states:us-east-1:123456789012:stateMachine:a:b",
+        ] {
+            assert!(Arn::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_follow_aws_rules() {
+        assert!(valid_name("Orders_2024-01.v2"));
+        assert!(valid_name(&"x".repeat(80)));
+        assert!(!valid_name(&"x".repeat(81)));
+        for bad in ["", "a b", "a/b", "a:b", "a*", "tab\t", "ü{"] {
+            assert!(!valid_name(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! Which modules a definition calls by name, so that an execution can pin the versions
+//! it starts with: uploading a new version never changes a running execution.
+
+use serde_json::Value;
+
+/// A module reference found in a Task state.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ModuleRef {
+    /// The module's name.
+    pub name: String,
+    /// An explicit version, if the reference carries one.
+    pub version: Option<u32>,
+}
+
+/// Parses `name`, `name:version`, or a Lambda function ARN
+/// (`arn:aws:lambda:REGION:ACCOUNT:function:NAME[:VERSION]`).
+pub fn parse_function(text: &str) -> Option<ModuleRef> {
+    let (name, version) = match text.strip_prefix("arn:") {
+        Some(_) => {
+            let parts: Vec<&str> = text.split(':').collect();
+            match parts.as_slice() {
+                [_, _, "lambda", _, _, "function", name] => (*name, None),
+                [_, _, "lambda", _, _, "function", name, version] => (*name, Some(*version)),
+                _ => return None,
+            }
+        }
+        None => match text.split_once(':') {
+            Some((name, version)) => (name, Some(version)),
+            None => (text, None),
+        },
+    };
+    if name.is_empty() || !crate::grants::valid_name(name) {
+        return None;
+    }
+    let version = match version {
+        None | Some("$LATEST") => None,
+        Some(v) => Some(v.parse().ok()?),
+    };
+    Some(ModuleRef { name: name.to_string(), version })
+}
+
+/// The module a Task resource names statically, if any.
+pub fn task_module(resource: &str, parameters: Option<&Value>) -> Option<ModuleRef> {
+    if resource.starts_with("arn:aws:lambda:") {
+        return parse_function(resource);
+    }
+    if resource.starts_with("arn:aws:states:::lambda:invoke") {
+        let name = parameters?.get("FunctionName")?.as_str()?;
+        return parse_function(name);
+    }
+    None
+}
+
+/// Every module a definition names statically, including inside Parallel and Map.
+pub fn modules_in(definition: &Value) -> Vec<ModuleRef> {
+    let mut out = Vec::new();
+    walk(definition, &mut out);
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn walk(machine: &Value, out: &mut Vec<ModuleRef>) {
+    let Some(states) = machine.get("States").and_then(Value::as_object) else { return };
+    for state in states.values() {
+        match state.get("Type").and_then(Value::as_str) {
+            Some("Task") => {
+                if let Some(resource) = state.get("Resource").and_then(Value::as_str) {
+                    out.extend(task_module(resource, state.get("Parameters")));
+                }
+            }
+            Some("Parallel") => {
+                for branch in state.get("Branches").and_then(Value::as_array).into_iter().flatten() {
+                    walk(branch, out);
+                }
+            }
+            Some("Map") => {
+                if let Some(p) = state.get("ItemProcessor").or_else(|| state.get("Iterator")) {
+                    walk(p, out);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn finds_modules_in_tasks_everywhere() {
+        let def = json!({"StartAt": "A", "States": {
+            "A": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:000000000000:function:validate-order", "Next": "P"},
+            "P": {"Type": "Parallel", "Branches": [{"StartAt": "B", "States": {"B": {"Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "charge:3", "Payload.$": "$"}, "End": true}}}], "Next": "M"},
+            "M": {"Type": "Map", "ItemProcessor": {"StartAt": "C", "States": {"C": {"Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName.$": "$.fn"}, "End": true}}}, "End": true}}});
+        assert_eq!(
+            modules_in(&def),
+            [ModuleRef { name: "charge".into(), version: Some(3) }, ModuleRef { name: "validate-order".into(), version: None }]
+        );
+    }
+
+    #[test]
+    fn parses_function_references() {
+        assert_eq!(parse_function("echo"), Some(ModuleRef { name: "echo".into(), version: None }));
+        assert_eq!(parse_function("echo:$LATEST"), Some(ModuleRef { name: "echo".into(), version: None }));
+        assert_eq!(parse_function("arn:aws:lambda:us-east-1:1:function:echo:2").map(|m| m.version), Some(Some(2)));
+        assert_eq!(parse_function("echo:x"), None);
+        assert_eq!(parse_function("arn:aws:s3:::bucket"), None);
+    }
+}
