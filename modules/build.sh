@@ -88,10 +88,10 @@ say "building the componentize tool (host-api/componentize)"
 say "building Rust modules ($ROUTE route)"
 cd "$MODULES"
 if [[ $ROUTE == rustup ]]; then
-    cargo build --release --locked --target wasm32-unknown-unknown
+    cargo build --release --target wasm32-unknown-unknown
 else
     # Debian's cargo would otherwise call rustup's rustc proxy, which has no wasm std.
-    RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 /usr/bin/cargo build --release --locked \
+    RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 /usr/bin/cargo build --release \
         --target wasm32-unknown-unknown -Z build-std=std,panic_abort
 fi
 
