@@ -55,9 +55,6 @@ if $have_dpkg; then
         for p in rustc-web cargo-web rust-web-src lld-22; do need_package "$p"; done
     fi
     for p in wasi-libc clang-16 lld-16 libclang-rt-16-dev-wasm32; do need_package "$p"; done
-    if ! command -v cargo >/dev/null 2>&1 && [[ $ROUTE == rustup ]]; then
-        need_package cargo-web
-    fi
 fi
 if ((${#missing_packages[@]})); then
     say "installing ${missing_packages[*]} (apt-get)"
