@@ -55,9 +55,6 @@ if $have_dpkg; then
         for p in rustc-web cargo-web rust-web-src lld-22; do need_package "$p"; done
     fi
     for p in wasi-libc clang-16 lld-16 libclang-rt-16-dev-wasm32; do need_package "$p"; done
-    if ! command -v cargo >/dev/null 2>&1 && [[ $ROUTE == rustup ]]; then
-        need_package cargo-web
-    fi
 fi
 if ((${#missing_packages[@]})); then
     say "installing ${missing_packages[*]} (apt-get)"
@@ -88,10 +85,10 @@ say "building the componentize tool (host-api/componentize)"
 say "building Rust modules ($ROUTE route)"
 cd "$MODULES"
 if [[ $ROUTE == rustup ]]; then
-    cargo build --release --locked --target wasm32-unknown-unknown
+    cargo build --release --target wasm32-unknown-unknown
 else
     # Debian's cargo would otherwise call rustup's rustc proxy, which has no wasm std.
-    RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 /usr/bin/cargo build --release --locked \
+    RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 /usr/bin/cargo build --release \
         --target wasm32-unknown-unknown -Z build-std=std,panic_abort
 fi
 

@@ -92,7 +92,9 @@ struct Summary {
 
 fn inspect(path: &Path) -> Result<()> {
     let bytes = read(path)?;
-    Validator::new().validate_all(&bytes).context("validation")?;
+    Validator::new()
+        .validate_all(&bytes)
+        .context("validation")?;
     let summary = summarize(&bytes)?;
     let kind = if summary.component {
         "component"
@@ -144,7 +146,9 @@ fn summarize(bytes: &[u8]) -> Result<Summary> {
             Payload::ImportSection(reader) if depth == 0 => {
                 for import in reader.into_imports() {
                     let import = import?;
-                    summary.imports.push(format!("{}::{}", import.module, import.name));
+                    summary
+                        .imports
+                        .push(format!("{}::{}", import.module, import.name));
                 }
             }
             Payload::ExportSection(reader) if depth == 0 => {
