@@ -1,17 +1,16 @@
 //! The `sandstep` command line.
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use sandstep::local;
 use sandstep_engine::validate::{validate, MachineType};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use sandstep::local;
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "sandstep",
-    version,
-    about = "Self-hosted AWS Step Functions on WebAssembly"
-)]
+#[command(name = "sandstep", version, about = "Self-hosted AWS Step Functions on WebAssembly")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -19,24 +18,90 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Runs the server: the AWS Step Functions API on POST /, modules under /v1/modules.
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:8080].
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+        /// Where the store lives [default: ./sandstep-data].
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// A TOML configuration file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The admin token that allows POST /v1/tenants.
+        #[arg(long, env = "SANDSTEP_ADMIN_TOKEN")]
+        admin_token: Option<String>,
+        /// group (default), fsync or none.
+        #[arg(long)]
+        durability: Option<String>,
+    },
     /// Checks a definition: prints OK (exit 0) or one diagnostic per line (exit 2).
     Validate {
         /// STANDARD or EXPRESS.
         #[arg(long = "type", default_value = "STANDARD")]
         machine_type: String,
         /// The definition file.
-        definition: std::path::PathBuf,
+        definition: PathBuf,
     },
     /// Runs one execution locally and prints its output (exit 0) or failure (exit 1).
     Run {
         /// The definition file.
-        definition: std::path::PathBuf,
+        definition: PathBuf,
         /// The execution input: JSON text, or @FILE.
         #[arg(long, default_value = "{}")]
         input: String,
         /// Print the AWS-shaped history events instead of the output.
         #[arg(long)]
         history: bool,
+    },
+    /// Manages tenants.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// Manages modules on a server.
+    Module {
+        #[command(subcommand)]
+        command: ModuleCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum TenantCommand {
+    /// Creates a tenant and prints its account id and credentials (shown once).
+    Create {
+        /// The tenant's name.
+        name: String,
+        /// Create it offline in this data directory (the server must be stopped).
+        #[arg(long, conflicts_with = "endpoint")]
+        data_dir: Option<PathBuf>,
+        /// Create it through a running server (needs --admin-token).
+        #[arg(long)]
+        endpoint: Option<String>,
+        /// The server's admin token.
+        #[arg(long, env = "SANDSTEP_ADMIN_TOKEN")]
+        admin_token: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ModuleCommand {
+    /// Uploads a .wasm file as a new version of a module.
+    Upload {
+        /// The module's name (what Task resources call).
+        name: String,
+        /// The .wasm file.
+        path: PathBuf,
+        /// Capabilities: kind:name[:read|write|rw], e.g. kv:orders,queue:shipments.
+        #[arg(long = "grant")]
+        grants: Vec<String>,
+        /// The server.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        endpoint: String,
+        /// The tenant's API key (not needed for the default tenant on loopback).
+        #[arg(long, env = "SANDSTEP_API_KEY")]
+        api_key: Option<String>,
     },
 }
 
@@ -52,66 +117,94 @@ fn main() -> ExitCode {
 
 fn run() -> anyhow::Result<ExitCode> {
     match Cli::parse().command {
-        Command::Run {
-            definition,
-            input,
-            history,
-        } => run_local(&definition, &input, history),
-        Command::Validate {
-            machine_type,
-            definition,
-        } => {
-            let machine_type = match machine_type.as_str() {
-                "STANDARD" => MachineType::Standard,
-                "EXPRESS" => MachineType::Express,
-                other => anyhow::bail!("--type must be STANDARD or EXPRESS, not {other}"),
+        Command::Serve { listen, data_dir, config, admin_token, durability } => {
+            let mut c = match config {
+                Some(path) => sandstep::config::Config::from_file(&path)?,
+                None => sandstep::config::Config::default(),
             };
-            let text = std::fs::read_to_string(&definition)
-                .with_context(|| format!("reading {}", definition.display()))?;
-            let diagnostics = validate(&text, machine_type);
-            if diagnostics.is_empty() {
-                println!("OK");
-                return Ok(ExitCode::SUCCESS);
+            if let Some(l) = listen {
+                c.listen = l;
             }
-            for d in diagnostics {
-                println!("{}: {} at {}", d.code, d.message, d.location);
+            if let Some(d) = data_dir {
+                c.data_dir = d;
             }
-            Ok(ExitCode::from(2))
+            if admin_token.is_some() {
+                c.admin_token = admin_token;
+            }
+            if let Some(d) = durability {
+                c.durability = d;
+            }
+            init_tracing();
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            runtime.block_on(sandstep::server::serve(c, sandstep::plugins))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run { definition, input, history } => run_local(&definition, &input, history),
+        Command::Validate { machine_type, definition } => {
+            let machine_type = parse_type(&machine_type)?;
+            match read_definition(&definition, machine_type)? {
+                Ok(_) => {
+                    println!("OK");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(lines) => {
+                    for l in lines {
+                        println!("{l}");
+                    }
+                    Ok(ExitCode::from(2))
+                }
+            }
+        }
+        Command::Tenant { command: TenantCommand::Create { name, data_dir, endpoint, admin_token } } => {
+            tenant_create(&name, data_dir, endpoint, admin_token)
+        }
+        Command::Module { command: ModuleCommand::Upload { name, path, grants, endpoint, api_key } } => {
+            module_upload(&name, &path, &grants, &endpoint, api_key.as_deref())
         }
     }
 }
 
-fn read_definition(
-    path: &std::path::Path,
-    machine_type: MachineType,
-) -> anyhow::Result<Result<String, ExitCode>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SANDSTEP_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).json().try_init();
+}
+
+fn parse_type(text: &str) -> anyhow::Result<MachineType> {
+    match text {
+        "STANDARD" => Ok(MachineType::Standard),
+        "EXPRESS" => Ok(MachineType::Express),
+        other => anyhow::bail!("--type must be STANDARD or EXPRESS, not {other}"),
+    }
+}
+
+/// Reads and validates a definition: its text, or the diagnostic lines.
+fn read_definition(path: &Path, machine_type: MachineType) -> anyhow::Result<Result<String, Vec<String>>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let diagnostics = validate(&text, machine_type);
     if diagnostics.is_empty() {
         return Ok(Ok(text));
     }
-    for d in diagnostics {
-        eprintln!("{}: {} at {}", d.code, d.message, d.location);
-    }
-    Ok(Err(ExitCode::from(2)))
+    Ok(Err(diagnostics.iter().map(|d| format!("{}: {} at {}", d.code, d.message, d.location)).collect()))
 }
 
-fn run_local(path: &std::path::Path, input: &str, print_history: bool) -> anyhow::Result<ExitCode> {
+fn run_local(path: &Path, input: &str, print_history: bool) -> anyhow::Result<ExitCode> {
     let text = match read_definition(path, MachineType::Standard)? {
         Ok(text) => text,
-        Err(code) => return Ok(code),
+        Err(lines) => {
+            for l in lines {
+                eprintln!("{l}");
+            }
+            return Ok(ExitCode::from(2));
+        }
     };
     let definition = match sandstep_engine::Definition::parse(&text) {
         Ok(d) => d,
         Err(e) => {
-            eprintln!(
-                "{}: {e}",
-                match e {
-                    sandstep_engine::Error::Unsupported(_) => "UNSUPPORTED_FEATURE",
-                    _ => "SCHEMA_VALIDATION_FAILED",
-                }
-            );
+            let code = match e {
+                sandstep_engine::Error::Unsupported(_) => "UNSUPPORTED_FEATURE",
+                _ => "SCHEMA_VALIDATION_FAILED",
+            };
+            eprintln!("{code}: {e}");
             return Ok(ExitCode::from(2));
         }
     };
@@ -119,31 +212,18 @@ fn run_local(path: &std::path::Path, input: &str, print_history: bool) -> anyhow
         Some(file) => std::fs::read_to_string(file).with_context(|| format!("reading {file}"))?,
         None => input.to_string(),
     };
-    let input: serde_json::Value =
-        serde_json::from_str(&input_text).context("--input is not valid JSON")?;
-    let machine_name = path
+    let input: serde_json::Value = serde_json::from_str(&input_text).context("--input is not valid JSON")?;
+    let machine_name: String = path
         .file_stem()
         .and_then(|s| s.to_str())
-        .map(|s| {
-            s.chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                        c
-                    } else {
-                        '-'
-                    }
-                })
-                .collect()
-        })
+        .map(|s| s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect())
         .unwrap_or_else(|| "local".to_string());
     let finished = local::run(&definition, input, &machine_name)?;
     if print_history {
-        let events: Vec<serde_json::Value> =
-            finished.history.iter().map(|e| e.to_aws_json()).collect();
+        let events: Vec<serde_json::Value> = finished.history.iter().map(|e| e.to_aws_json()).collect();
         println!("{}", serde_json::Value::Array(events));
     }
-    let outcome = finished.outcome;
-    match outcome {
+    match finished.outcome {
         sandstep_engine::Outcome::Succeeded(output) => {
             if !print_history {
                 println!("{output}");
@@ -154,17 +234,62 @@ fn run_local(path: &std::path::Path, input: &str, print_history: bool) -> anyhow
             let (error, cause) = match &other {
                 sandstep_engine::Outcome::Failed { error, cause }
                 | sandstep_engine::Outcome::TimedOut { error, cause }
-                | sandstep_engine::Outcome::Aborted { error, cause } => {
-                    (error.clone(), cause.clone())
-                }
+                | sandstep_engine::Outcome::Aborted { error, cause } => (error.clone(), cause.clone()),
                 sandstep_engine::Outcome::Succeeded(_) => (None, None),
             };
             if !print_history {
-                let report =
-                    serde_json::json!({"status": other.status(), "error": error, "cause": cause});
-                println!("{report}");
+                println!("{}", serde_json::json!({"status": other.status(), "error": error, "cause": cause}));
             }
             Ok(ExitCode::from(1))
         }
     }
+}
+
+fn tenant_create(name: &str, data_dir: Option<PathBuf>, endpoint: Option<String>, admin_token: Option<String>) -> anyhow::Result<ExitCode> {
+    let created = match (data_dir, endpoint) {
+        (Some(dir), None) => {
+            let store = sandstep::store::Store::on(
+                sandstep::store::sled::Sled::open(&dir, sandstep::store::durability::Durability::Fsync)
+                    .context("opening the data directory (is the server still running?)")?,
+            );
+            serde_json::to_value(store.tenant_create(name, sandstep::tenants::Quotas::default())?)?
+        }
+        (None, Some(endpoint)) => {
+            let token = admin_token.context("--admin-token (or SANDSTEP_ADMIN_TOKEN) is required with --endpoint")?;
+            let url = format!("{}/v1/tenants", endpoint.trim_end_matches('/'));
+            let response = ureq::post(&url)
+                .set("authorization", &format!("Bearer {token}"))
+                .send_json(serde_json::json!({"name": name}));
+            http_json(response)?
+        }
+        _ => anyhow::bail!("give either --data-dir DIR (server stopped) or --endpoint URL --admin-token TOKEN"),
+    };
+    println!("{}", serde_json::to_string_pretty(&created)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn http_json(response: Result<ureq::Response, ureq::Error>) -> anyhow::Result<serde_json::Value> {
+    match response {
+        Ok(r) => Ok(r.into_json()?),
+        Err(ureq::Error::Status(code, r)) => {
+            let body = r.into_string().unwrap_or_default();
+            anyhow::bail!("the server answered {code}: {body}")
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn module_upload(name: &str, path: &Path, grants: &[String], endpoint: &str, api_key: Option<&str>) -> anyhow::Result<ExitCode> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut url = format!("{}/v1/modules/{name}", endpoint.trim_end_matches('/'));
+    if !grants.is_empty() {
+        url.push_str(&format!("?grants={}", grants.join(",")));
+    }
+    let mut request = ureq::put(&url).set("content-type", "application/wasm");
+    if let Some(key) = api_key {
+        request = request.set("authorization", &format!("Bearer {key}"));
+    }
+    let answer = http_json(request.send_bytes(&bytes))?;
+    println!("{}", serde_json::to_string_pretty(&answer)?);
+    Ok(ExitCode::SUCCESS)
 }

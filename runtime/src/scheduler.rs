@@ -67,6 +67,9 @@ pub enum Error {
     /// The engine refused an event.
     #[error(transparent)]
     Engine(#[from] sandstep_engine::Error),
+    /// The tenant has as many open executions as its quota allows.
+    #[error("{0}")]
+    OpenLimit(String),
 }
 
 /// What a start request needs.
@@ -147,6 +150,8 @@ struct Inner {
     task_slots: Arc<Semaphore>,
     tenant_slots: Mutex<HashMap<TenantId, Arc<Semaphore>>>,
     definitions: Mutex<HashMap<(TenantId, String, String), Arc<Definition>>>,
+    /// Open (running) executions per tenant, for the quota.
+    open: Mutex<HashMap<TenantId, u64>>,
     counters: Counters,
 }
 
@@ -201,6 +206,7 @@ impl Scheduler {
             timers,
             tenant_slots: Mutex::new(HashMap::new()),
             definitions: Mutex::new(HashMap::new()),
+            open: Mutex::new(HashMap::new()),
             counters: Counters::default(),
         };
         let scheduler = Scheduler { inner: Arc::new(inner) };
@@ -247,8 +253,13 @@ impl Scheduler {
     ///
     /// # Errors
     /// [`Error::AlreadyExists`] for a Standard execution name in use, store failures.
-    pub async fn start(&self, req: StartRequest, wait: bool) -> Result<Execution, Error> {
+    pub async fn start(&self, req: StartRequest, wait: bool, open_limit: u64) -> Result<Execution, Error> {
         let def = self.definition(&req.tenant, &req.machine.name, &req.revision)?;
+        if lock(&self.inner.open).get(&req.tenant).copied().unwrap_or(0) >= open_limit {
+            return Err(Error::OpenLimit(format!(
+                "The tenant has {open_limit} open executions, its limit: wait for some to finish or raise the quota"
+            )));
+        }
         let express = req.machine.machine_type == MachineType::Express;
         let region = &self.inner.opts.region;
         let kind = if express { "express" } else { "execution" };
@@ -305,6 +316,7 @@ impl Scheduler {
         if effects.finished {
             return Ok(record);
         }
+        *lock(&self.inner.open).entry(key.tenant.clone()).or_default() += 1;
         let receiver = if wait {
             let (tx, rx) = oneshot::channel();
             live.waiter = Some(tx);
@@ -524,6 +536,11 @@ impl Scheduler {
                     return Err(e.into());
                 }
             }
+            if effects.finished {
+                if let Some(n) = lock(&self.inner.open).get_mut(&key.tenant) {
+                    *n = n.saturating_sub(1);
+                }
+            }
             let waiting_only = live.tasks.is_empty() && live.record.machine_type == MachineType::Standard;
             if effects.finished || waiting_only {
                 if let Slot::Loaded(done) = std::mem::replace(&mut *guard, Slot::Evicted) {
@@ -606,6 +623,9 @@ impl Scheduler {
             self.inner.timers.add(t.due, t.execution, t.timer);
         }
         let running = store.running_executions()?;
+        for key in &running {
+            *lock(&self.inner.open).entry(key.tenant.clone()).or_default() += 1;
+        }
         for key in &running {
             let tasks = store.execution_tasks(key)?;
             if tasks.is_empty() {

@@ -114,9 +114,17 @@ pub fn authenticate(app: &App, caller: &Caller<'_>) -> Result<Tenant> {
         .ok_or_else(|| Error::UnrecognizedClient("The security token included in the request is invalid.".into()))
 }
 
-/// The peer address, when the server was started with connection info.
-pub fn peer(info: Option<ConnectInfo<SocketAddr>>) -> Option<SocketAddr> {
-    info.map(|ConnectInfo(addr)| addr)
+/// The peer address, when the server runs with connection info (in-process tests do
+/// not: they count as loopback).
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub Option<SocketAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _state: &S) -> std::result::Result<Peer, Self::Rejection> {
+        Ok(Peer(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| *addr)))
+    }
 }
 
 /// The body of `POST /v1/tenants`.

@@ -13,17 +13,16 @@ use super::App;
 use crate::arn::Arn;
 use crate::tenants::Tenant;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// `POST /`.
 pub async fn handle(
     State(app): State<Arc<App>>,
-    info: Option<ConnectInfo<SocketAddr>>,
+    info: auth::Peer,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -37,7 +36,7 @@ pub async fn handle(
 
 async fn dispatch(
     app: &App,
-    info: Option<ConnectInfo<SocketAddr>>,
+    info: auth::Peer,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
@@ -47,7 +46,7 @@ async fn dispatch(
     let Some(action) = target.strip_prefix("AWSStepFunctions.") else {
         return Err(Error::UnknownOperation(format!("Unknown operation: X-Amz-Target '{target}'")));
     };
-    let caller = Caller { peer: auth::peer(info), method, uri, headers, body };
+    let caller = Caller { peer: info.0, method, uri, headers, body };
     let tenant = auth::authenticate(app, &caller)?;
     let p = Params::parse(body)?;
     let span = tracing::debug_span!("api.call", action, tenant = %tenant.id);

@@ -276,6 +276,10 @@ fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
     serde_json::to_vec(value).map_err(|e| Error::Corrupt(e.to_string()))
 }
 
+fn by_start(key: &ExecutionKey, started: Millis) -> Vec<u8> {
+    Key::of(Table::ByStart, &key.tenant).text(&key.machine).time(-started).text(&key.name).into_bytes()
+}
+
 fn timer_key(due: Millis, key: &ExecutionKey, timer: TimerId) -> Vec<u8> {
     Key::table(Table::Timer)
         .time(due)
@@ -449,6 +453,9 @@ impl Store {
             k.key(Table::Step).number(commit.record.steps).into_bytes(),
             encode(&commit.step)?,
         ));
+        if commit.record.steps == 1 {
+            writes.push(Write::Put(by_start(k, commit.record.started), Vec::new()));
+        }
         let running = k.key(Table::Running).into_bytes();
         if commit.record.status == Status::Running {
             if commit.record.steps == 1 {
@@ -511,6 +518,40 @@ impl Store {
             .iter()
             .map(|(_, v)| decode(v))
             .collect()
+    }
+
+    /// Executions of a state machine, newest first, after the position `after` (as
+    /// returned with each execution), at most `limit`.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn execution_list_newest(
+        &self,
+        tenant: &TenantId,
+        machine: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Execution)>> {
+        let prefix = Key::of(Table::ByStart, tenant).text(machine).into_bytes();
+        let after = match after.and_then(|a| a.split_once('|')) {
+            Some((started, name)) => {
+                let started: Millis = started.parse().map_err(|_| Error::Corrupt("position".into()))?;
+                let key = ExecutionKey { tenant: tenant.clone(), machine: machine.to_string(), name: name.to_string() };
+                Some(by_start(&key, started))
+            }
+            None => None,
+        };
+        let mut out = Vec::new();
+        for (k, _) in self.backend.scan(&prefix, after.as_deref(), limit)? {
+            let mut r = Reader::new(&k);
+            let (_, _, negated, name) = (r.text(), r.text(), r.time(), r.text());
+            let (Some(negated), Some(name)) = (negated, name) else { return Err(Error::Corrupt("execution index".into())) };
+            let key = ExecutionKey { tenant: tenant.clone(), machine: machine.to_string(), name: name.clone() };
+            if let Some(e) = self.execution_get(&key)? {
+                out.push((format!("{}|{name}", -negated), e));
+            }
+        }
+        Ok(out)
     }
 
     /// Every step of an execution, in order.
@@ -615,6 +656,9 @@ impl Store {
             Write::Delete(key.key(Table::Execution).into_bytes()),
             Write::Delete(key.key(Table::Running).into_bytes()),
         ];
+        if let Some(e) = self.execution_get(key)? {
+            writes.push(Write::Delete(by_start(key, e.started)));
+        }
         for table in [Table::Step, Table::InFlight] {
             for (k, _) in self
                 .backend

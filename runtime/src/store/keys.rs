@@ -48,6 +48,8 @@ pub enum Table {
     Meta = 18,
     /// running executions, for recovery: tenant, machine, execution.
     Running = 19,
+    /// executions newest first: tenant, machine, negated start time, execution.
+    ByStart = 20,
 }
 
 /// A key under construction.

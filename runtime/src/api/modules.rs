@@ -1,0 +1,198 @@
+//! The module API: `PUT /v1/modules/{name}` uploads a new version (body = the `.wasm`
+//! bytes; grants in the query, `?grants=kv:orders,queue:shipments:write`), `GET` lists
+//! and describes, `DELETE` removes a module or one version, refused while a running
+//! execution pins it.
+
+use super::auth::{self, Caller};
+use super::error::{Error, Result};
+use super::App;
+use crate::grants::Grants;
+use crate::store::executions::Status;
+use crate::store::modules::ModuleVersion;
+use crate::tenants::Tenant;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, Method, Uri};
+use axum::Json;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Why an upload was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RegisterError {
+    /// The bytes are not an acceptable module; the message names the reason.
+    #[error("{0}")]
+    Invalid(String),
+    /// Storing failed.
+    #[error("{0}")]
+    Store(String),
+}
+
+/// The module host of a build without the sandbox: refuses every upload.
+#[derive(Debug)]
+pub struct NoModules;
+
+impl super::ModuleHost for NoModules {
+    fn register(&self, _: &Tenant, _: &str, _: &[u8], _: Grants) -> std::result::Result<ModuleVersion, RegisterError> {
+        Err(RegisterError::Invalid("this build has no WebAssembly sandbox".into()))
+    }
+}
+
+/// A module version as the API shows it.
+pub fn render(m: &ModuleVersion) -> Value {
+    json!({
+        "name": m.name,
+        "version": m.version,
+        "sha256": m.sha256,
+        "kind": m.kind.as_str(),
+        "size": m.size,
+        "imports": m.imports,
+        "exports": m.exports,
+        "grants": m.grants.to_strings(),
+        "created": m.created as f64 / 1000.0,
+    })
+}
+
+fn tenant(app: &App, info: auth::Peer, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<Tenant> {
+    auth::authenticate(app, &Caller { peer: info.0, method, uri, headers, body })
+}
+
+fn check_name(name: &str) -> Result<()> {
+    if crate::grants::valid_name(name) {
+        Ok(())
+    } else {
+        Err(Error::Validation(format!("Invalid module name '{name}': 1-128 characters of letters, digits, '-', '_' and '.'")))
+    }
+}
+
+/// `PUT /v1/modules/{name}`.
+///
+/// # Errors
+/// `InvalidModule` for bytes that are not a valid module (nothing is stored),
+/// `ValidationException` for bad grants or names, `ThrottlingException` over the quota.
+#[allow(clippy::too_many_arguments)]
+pub async fn upload(
+    State(app): State<Arc<App>>,
+    info: auth::Peer,
+    Path(name): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>> {
+    let tenant = tenant(&app, info, &method, &uri, &headers, &body)?;
+    check_name(&name)?;
+    if body.len() as u64 > tenant.quotas.max_module_bytes {
+        return Err(Error::Throttling(format!(
+            "The module is {} bytes, above the tenant's limit of {} bytes",
+            body.len(),
+            tenant.quotas.max_module_bytes
+        )));
+    }
+    let grants = Grants::parse(query.get("grants").map(String::as_str)).map_err(|e| Error::Validation(e.to_string()))?;
+    let modules = Arc::clone(&app.modules);
+    let bytes = body.to_vec();
+    let registered = tokio::task::spawn_blocking(move || modules.register(&tenant, &name, &bytes, grants))
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    match registered {
+        Ok(m) => Ok(Json(render(&m))),
+        Err(RegisterError::Invalid(reason)) => Err(Error::InvalidModule(reason)),
+        Err(RegisterError::Store(e)) => Err(Error::Internal(e)),
+    }
+}
+
+/// `GET /v1/modules`: the latest version of each module.
+///
+/// # Errors
+/// Authentication errors.
+pub async fn list(
+    State(app): State<Arc<App>>,
+    info: auth::Peer,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Json<Value>> {
+    let tenant = tenant(&app, info, &method, &uri, &headers, b"")?;
+    let modules: Vec<Value> = app.store.module_list(&tenant.id)?.iter().map(render).collect();
+    Ok(Json(json!({"modules": modules})))
+}
+
+/// `GET /v1/modules/{name}`: every version.
+///
+/// # Errors
+/// `ModuleNotFound` when there is no such module.
+pub async fn describe(
+    State(app): State<Arc<App>>,
+    info: auth::Peer,
+    Path(name): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Json<Value>> {
+    let tenant = tenant(&app, info, &method, &uri, &headers, b"")?;
+    let versions = app.store.module_versions(&tenant.id, &name)?;
+    if versions.is_empty() {
+        return Err(Error::ModuleNotFound(format!("Module '{name}' does not exist")));
+    }
+    Ok(Json(json!({"name": name, "versions": versions.iter().map(render).collect::<Vec<_>>()})))
+}
+
+/// Refuses while a running execution of the tenant pins `name` (at `version`, or any).
+fn check_unpinned(app: &App, tenant: &Tenant, name: &str, version: Option<u32>) -> Result<()> {
+    for key in app.store.running_executions()?.into_iter().filter(|k| k.tenant == tenant.id) {
+        if let Some(e) = app.store.execution_get(&key)? {
+            let pinned = e.modules.get(name).is_some_and(|(v, _)| version.is_none_or(|want| *v == want));
+            if e.status == Status::Running && pinned {
+                return Err(Error::ModuleInUse(format!("Module '{name}' is pinned by the running execution {}", e.arn)));
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn remove(app: &App, tenant: &Tenant, name: &str, version: Option<u32>) -> Result<Json<Value>> {
+    check_unpinned(app, tenant, name, version)?;
+    let deleted = app.store.module_delete(&tenant.id, name, version)?;
+    if deleted == 0 {
+        return Err(Error::ModuleNotFound(match version {
+            Some(v) => format!("Module '{name}' has no version {v}"),
+            None => format!("Module '{name}' does not exist"),
+        }));
+    }
+    Ok(Json(json!({"deleted": deleted})))
+}
+
+/// `DELETE /v1/modules/{name}`: every version.
+///
+/// # Errors
+/// `ModuleInUse` while a running execution pins it, `ModuleNotFound`.
+pub async fn delete(
+    State(app): State<Arc<App>>,
+    info: auth::Peer,
+    Path(name): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Json<Value>> {
+    let tenant = tenant(&app, info, &method, &uri, &headers, b"")?;
+    remove(&app, &tenant, &name, None).await
+}
+
+/// `DELETE /v1/modules/{name}/versions/{version}`.
+///
+/// # Errors
+/// `ModuleInUse` while a running execution pins it, `ModuleNotFound`.
+pub async fn delete_version(
+    State(app): State<Arc<App>>,
+    info: auth::Peer,
+    Path((name, version)): Path<(String, u32)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Json<Value>> {
+    let tenant = tenant(&app, info, &method, &uri, &headers, b"")?;
+    remove(&app, &tenant, &name, Some(version)).await
+}

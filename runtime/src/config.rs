@@ -1,0 +1,125 @@
+//! Server configuration: defaults, overridden by a TOML file (`--config`), overridden by
+//! command-line flags.
+//!
+//! ```toml
+//! listen = "127.0.0.1:8080"
+//! data_dir = "./sandstep-data"
+//! region = "us-east-1"
+//! admin_token = "change-me"        # enables POST /v1/tenants
+//! durability = "group"             # group | fsync | none
+//! group_commit_window_ms = 0
+//! retention_days = 90
+//! max_tasks = 256
+//! max_tasks_per_tenant = 64
+//! ```
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Everything `sandstep serve` can be told.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// Where the store lives.
+    pub data_dir: PathBuf,
+    /// The region in ARNs.
+    pub region: String,
+    /// The admin token for `POST /v1/tenants`.
+    pub admin_token: Option<String>,
+    /// `group`, `fsync` or `none`.
+    pub durability: String,
+    /// How long group commit gathers commits before syncing.
+    pub group_commit_window_ms: u64,
+    /// How long finished executions are kept.
+    pub retention_days: u64,
+    /// Tasks running at once, in total.
+    pub max_tasks: usize,
+    /// Tasks running at once, per tenant.
+    pub max_tasks_per_tenant: usize,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./sandstep-data"),
+            region: "us-east-1".into(),
+            admin_token: None,
+            durability: "group".into(),
+            group_commit_window_ms: 0,
+            retention_days: 90,
+            max_tasks: 256,
+            max_tasks_per_tenant: 64,
+        }
+    }
+}
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The file cannot be read.
+    #[error("cannot read {0}: {1}")]
+    Read(PathBuf, std::io::Error),
+    /// The file is not valid TOML for this schema.
+    #[error("invalid configuration in {0}: {1}")]
+    Parse(PathBuf, String),
+    /// A value is out of range.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Reads a TOML file over the defaults.
+    ///
+    /// # Errors
+    /// [`Error`] when the file is unreadable or invalid.
+    pub fn from_file(path: &std::path::Path) -> Result<Config, Error> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Read(path.to_path_buf(), e))?;
+        let config: Config = toml::from_str(&text).map_err(|e| Error::Parse(path.to_path_buf(), e.to_string()))?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Checks values that the types alone do not.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming the value.
+    pub fn check(&self) -> Result<(), Error> {
+        if !matches!(self.durability.as_str(), "group" | "fsync" | "none") {
+            return Err(Error::Invalid(format!("durability must be group, fsync or none, not '{}'", self.durability)));
+        }
+        if self.max_tasks == 0 || self.max_tasks_per_tenant == 0 {
+            return Err(Error::Invalid("max_tasks and max_tasks_per_tenant must be at least 1".into()));
+        }
+        Ok(())
+    }
+
+    /// The store's durability.
+    pub fn durability(&self) -> crate::store::durability::Durability {
+        use crate::store::durability::Durability;
+        match self.durability.as_str() {
+            "fsync" => Durability::Fsync,
+            "none" => Durability::None,
+            _ => Durability::Group { window: std::time::Duration::from_millis(self.group_commit_window_ms) },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_toml_over_defaults() {
+        let c: Config = toml::from_str("region = \"eu-west-1\"\ndurability = \"fsync\"").unwrap();
+        assert_eq!(c.region, "eu-west-1");
+        assert_eq!(c.listen, Config::default().listen);
+        assert!(c.check().is_ok());
+        assert!(toml::from_str::<Config>("bogus = 1").is_err());
+        let bad = Config { durability: "maybe".into(), ..Config::default() };
+        assert!(bad.check().is_err());
+    }
+}

@@ -1,0 +1,86 @@
+//! `sandstep serve`: the store, the scheduler and the HTTP API, with graceful shutdown.
+
+use crate::api::{self, App, ModuleHost};
+use crate::config::Config;
+use crate::scheduler::runner::TaskRunner;
+use crate::scheduler::{Options, Scheduler};
+use crate::store::sled::Sled;
+use crate::store::Store;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What the server runs tasks and registers modules with.
+#[allow(missing_debug_implementations)]
+pub struct Plugins {
+    /// Runs tasks.
+    pub runner: Arc<dyn TaskRunner>,
+    /// Registers uploaded modules.
+    pub modules: Arc<dyn ModuleHost>,
+}
+
+/// Opens the store, recovers running executions, and serves until SIGTERM or Ctrl-C.
+/// In-flight Standard work is left in the store, resumable by the next start.
+///
+/// # Errors
+/// When the store cannot be opened or the address cannot be bound.
+pub async fn serve(config: Config, plugins: impl FnOnce(&Store) -> Plugins) -> anyhow::Result<()> {
+    config.check()?;
+    let store = Store::on(Sled::open(&config.data_dir, config.durability())?);
+    let Plugins { runner, modules } = plugins(&store);
+    let options = Options {
+        max_tasks: config.max_tasks,
+        max_tasks_per_tenant: config.max_tasks_per_tenant,
+        retention: Duration::from_secs(config.retention_days * 24 * 3600),
+        region: config.region.clone(),
+        ..Options::default()
+    };
+    let scheduler = Scheduler::new(options, store.clone(), runner);
+    let began = std::time::Instant::now();
+    let resumed = scheduler.recover()?;
+    tracing::info!(resumed, elapsed_ms = began.elapsed().as_millis() as u64, "recovered running executions");
+    let api_config = api::Config { region: config.region.clone(), admin_token: config.admin_token.clone(), ..api::Config::default() };
+    let app = Arc::new(App::new(store, scheduler.clone(), api_config, modules)?);
+    let sweeper = scheduler.clone();
+    tokio::spawn(async move {
+        loop {
+            match sweeper.sweep_retention(crate::scheduler::now()) {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "retention: deleted finished executions"),
+                Err(e) => tracing::warn!(error = %e, "retention sweep failed"),
+            }
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+    });
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let local = listener.local_addr()?;
+    tracing::info!(%local, data_dir = %config.data_dir.display(), "sandstep serving");
+    // Tests and scripts read this line to learn the port when listening on port 0.
+    println!("listening on http://{local}");
+    axum::serve(listener, api::router(app).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown())
+        .await?;
+    tracing::info!("stopped; running executions resume on the next start");
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
