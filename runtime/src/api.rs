@@ -1,0 +1,3 @@
+//! The HTTP API: AWS Step Functions JSON 1.0 and its authentication.
+
+pub mod sigv4;
