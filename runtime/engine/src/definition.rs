@@ -592,15 +592,15 @@ impl Compiler {
         };
         let here = format!("{at}/{field}");
         let fields = obj(processor, &here)?;
-        let mode = fields
-            .get("ProcessorConfig")
-            .and_then(|c| c.get("Mode"))
-            .and_then(Value::as_str)
-            .unwrap_or("INLINE");
-        if mode == "DISTRIBUTED" || f.contains_key("ItemReader") || f.contains_key("ResultWriter") {
-            return Err(Error::Unsupported(format!(
-                "distributed Map (at {at}) is not supported yet; use ProcessorConfig Mode INLINE"
-            )));
+        // A DISTRIBUTED Map over items in the state input runs like an inline one (its
+        // iterations are child frames either way); reading items from or writing results
+        // to object storage is what the engine does not do.
+        for field in ["ItemReader", "ResultWriter", "ItemBatcher"] {
+            if f.contains_key(field) {
+                return Err(Error::Unsupported(format!(
+                    "Map {field} (at {at}/{field}) is not supported yet: the items must come from the state input"
+                )));
+            }
         }
         let processor = self.machine(fields, &here)?;
         let concurrency = match (f.get("MaxConcurrency"), f.get("MaxConcurrencyPath")) {
