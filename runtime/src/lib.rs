@@ -5,5 +5,7 @@
 #![deny(missing_docs)]
 
 pub mod grants;
+pub mod host;
 pub mod local;
+pub mod sandbox;
 pub mod store;
