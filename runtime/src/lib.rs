@@ -9,3 +9,4 @@ pub mod host;
 pub mod local;
 pub mod sandbox;
 pub mod store;
+pub mod tasks;
