@@ -73,7 +73,9 @@ pub struct App {
 
 impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("App").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("App")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -82,9 +84,20 @@ impl App {
     ///
     /// # Errors
     /// When the store fails.
-    pub fn new(store: Store, scheduler: Scheduler, config: Config, modules: Arc<dyn ModuleHost>) -> Result<App, crate::store::Error> {
+    pub fn new(
+        store: Store,
+        scheduler: Scheduler,
+        config: Config,
+        modules: Arc<dyn ModuleHost>,
+    ) -> Result<App, crate::store::Error> {
         let tenants = auth::Tenants::load(&store)?;
-        Ok(App { store, scheduler, config, modules, tenants: RwLock::new(tenants) })
+        Ok(App {
+            store,
+            scheduler,
+            config,
+            modules,
+            tenants: RwLock::new(tenants),
+        })
     }
 
     /// Re-reads the tenants (after one was created).
@@ -107,18 +120,24 @@ pub fn router(app: Arc<App>) -> Router {
     let request_limit = app.config.max_request_bytes;
     let module_limit = app.config.max_module_bytes;
     Router::new()
-        .route("/", post(aws::handle).layer(DefaultBodyLimit::max(request_limit)))
+        .route(
+            "/",
+            post(aws::handle).layer(DefaultBodyLimit::max(request_limit)),
+        )
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics::handle))
-        .route(
-            "/v1/modules",
-            get(modules::list),
-        )
+        .route("/v1/modules", get(modules::list))
         .route(
             "/v1/modules/{name}",
-            get(modules::describe).put(modules::upload).delete(modules::delete).layer(DefaultBodyLimit::max(module_limit)),
+            get(modules::describe)
+                .put(modules::upload)
+                .delete(modules::delete)
+                .layer(DefaultBodyLimit::max(module_limit)),
         )
-        .route("/v1/modules/{name}/versions/{version}", axum::routing::delete(modules::delete_version))
+        .route(
+            "/v1/modules/{name}/versions/{version}",
+            axum::routing::delete(modules::delete_version),
+        )
         .route("/v1/tenants", post(auth::create_tenant))
         .with_state(app)
 }

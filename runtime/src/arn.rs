@@ -42,12 +42,23 @@ impl Arn {
         let parts: Vec<&str> = text.split(':').collect();
         match parts.as_slice() {
             ["arn", partition, "states", region, account, "stateMachine", name]
-                if partition.starts_with("aws") && valid_account(account) && !region.is_empty() && valid_name(name) =>
+                if partition.starts_with("aws")
+                    && valid_account(account)
+                    && !region.is_empty()
+                    && valid_name(name) =>
             {
-                Ok(Arn::StateMachine { region: region.to_string(), account: account.to_string(), name: name.to_string() })
+                Ok(Arn::StateMachine {
+                    region: region.to_string(),
+                    account: account.to_string(),
+                    name: name.to_string(),
+                })
             }
             ["arn", partition, "states", region, account, kind @ ("execution" | "express"), machine, name]
-                if partition.starts_with("aws") && valid_account(account) && !region.is_empty() && valid_name(machine) && valid_name(name) =>
+                if partition.starts_with("aws")
+                    && valid_account(account)
+                    && !region.is_empty()
+                    && valid_name(machine)
+                    && valid_name(name) =>
             {
                 Ok(Arn::Execution {
                     region: region.to_string(),
@@ -79,7 +90,30 @@ pub fn valid_name(name: &str) -> bool {
         && !name.chars().any(|c| {
             c.is_whitespace()
                 || c.is_control()
-                || matches!(c, '<' | '>' | '{' | '}' | '[' | ']' | '?' | '*' | '"' | '#' | '%' | '\\' | '^' | '|' | '~' | '`' | '$' | '&' | ',' | ';' | ':' | '/')
+                || matches!(
+                    c,
+                    '<' | '>'
+                        | '{'
+                        | '}'
+                        | '['
+                        | ']'
+                        | '?'
+                        | '*'
+                        | '"'
+                        | '#'
+                        | '%'
+                        | '\\'
+                        | '^'
+                        | '|'
+                        | '~'
+                        | '`'
+                        | '$'
+                        | '&'
+                        | ','
+                        | ';'
+                        | ':'
+                        | '/'
+                )
         })
 }
 
@@ -90,7 +124,14 @@ mod tests {
     #[test]
     fn parses_machine_and_execution_arns() {
         let m = Arn::parse("arn:aws:states:us-east-1:123456789012:stateMachine:orders").unwrap();
-        assert_eq!(m, Arn::StateMachine { region: "us-east-1".into(), account: "123456789012".into(), name: "orders".into() });
+        assert_eq!(
+            m,
+            Arn::StateMachine {
+                region: "us-east-1".into(),
+                account: "123456789012".into(),
+                name: "orders".into()
+            }
+        );
         let e = Arn::parse("arn:aws:states:us-east-1:123456789012:express:orders:run-1").unwrap();
         assert!(matches!(e, Arn::Execution { express: true, ref name, .. } if name == "run-1"));
         for bad in [

@@ -78,7 +78,8 @@ impl Config {
     /// [`Error`] when the file is unreadable or invalid.
     pub fn from_file(path: &std::path::Path) -> Result<Config, Error> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::Read(path.to_path_buf(), e))?;
-        let config: Config = toml::from_str(&text).map_err(|e| Error::Parse(path.to_path_buf(), e.to_string()))?;
+        let config: Config =
+            toml::from_str(&text).map_err(|e| Error::Parse(path.to_path_buf(), e.to_string()))?;
         config.check()?;
         Ok(config)
     }
@@ -89,10 +90,15 @@ impl Config {
     /// [`Error::Invalid`] naming the value.
     pub fn check(&self) -> Result<(), Error> {
         if !matches!(self.durability.as_str(), "group" | "fsync" | "none") {
-            return Err(Error::Invalid(format!("durability must be group, fsync or none, not '{}'", self.durability)));
+            return Err(Error::Invalid(format!(
+                "durability must be group, fsync or none, not '{}'",
+                self.durability
+            )));
         }
         if self.max_tasks == 0 || self.max_tasks_per_tenant == 0 {
-            return Err(Error::Invalid("max_tasks and max_tasks_per_tenant must be at least 1".into()));
+            return Err(Error::Invalid(
+                "max_tasks and max_tasks_per_tenant must be at least 1".into(),
+            ));
         }
         Ok(())
     }
@@ -103,7 +109,9 @@ impl Config {
         match self.durability.as_str() {
             "fsync" => Durability::Fsync,
             "none" => Durability::None,
-            _ => Durability::Group { window: std::time::Duration::from_millis(self.group_commit_window_ms) },
+            _ => Durability::Group {
+                window: std::time::Duration::from_millis(self.group_commit_window_ms),
+            },
         }
     }
 }
@@ -119,7 +127,10 @@ mod tests {
         assert_eq!(c.listen, Config::default().listen);
         assert!(c.check().is_ok());
         assert!(toml::from_str::<Config>("bogus = 1").is_err());
-        let bad = Config { durability: "maybe".into(), ..Config::default() };
+        let bad = Config {
+            durability: "maybe".into(),
+            ..Config::default()
+        };
         assert!(bad.check().is_err());
     }
 }

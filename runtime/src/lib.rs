@@ -8,14 +8,26 @@ pub mod api;
 pub mod arn;
 pub mod config;
 pub mod grants;
+pub mod host;
 pub mod local;
 pub mod pins;
+pub mod sandbox;
 pub mod scheduler;
 pub mod server;
 pub mod store;
+pub mod tasks;
 pub mod tenants;
+pub mod worker;
 
-/// The task runner and module host `sandstep serve` uses.
-pub fn plugins(_store: &store::Store) -> server::Plugins {
-    server::Plugins { runner: std::sync::Arc::new(scheduler::runner::NoTasks), modules: std::sync::Arc::new(api::modules::NoModules) }
+/// The task runner and module host `sandstep serve` uses: the Wasm sandbox.
+///
+/// # Errors
+/// When the sandbox cannot be created (the pooling allocator cannot reserve memory).
+pub fn plugins(store: &store::Store) -> anyhow::Result<server::Plugins> {
+    let sandbox = sandbox::Sandbox::new(sandbox::Options::default(), store.clone())?;
+    let worker = std::sync::Arc::new(worker::Worker::new(sandbox, store.clone()));
+    Ok(server::Plugins {
+        runner: worker.clone(),
+        modules: worker,
+    })
 }

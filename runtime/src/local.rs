@@ -1,5 +1,9 @@
-//! `sandstep run`: one execution in-process with a real clock, no server and no store.
+//! `sandstep run`: one execution in-process with a real clock and no server. Tasks run
+//! one at a time through the sandbox, on the modules registered in its (in-memory) store.
 
+use crate::sandbox::{CancelHandle, Sandbox};
+use crate::store::TenantId;
+use crate::tasks;
 use sandstep_engine::{
     step, Command, Definition, Event, EventKind, ExecutionState, HistoryEvent, Outcome, Start,
     TimerId,
@@ -33,18 +37,25 @@ fn entropy() -> u64 {
     u64::from_le_bytes(bytes)
 }
 
-/// Runs `definition` with `input` to the end, sleeping through Wait states and retries.
+/// Runs `definition` with `input` to the end, sleeping through Wait states and retries;
+/// Task states run `tenant`'s modules in `sandbox`.
 ///
 /// # Errors
 /// When the engine refuses an event (a bug, never a workflow failure).
-pub fn run(definition: &Definition, input: Value, machine_name: &str) -> anyhow::Result<Finished> {
+pub fn run(
+    definition: &Definition,
+    input: Value,
+    machine_name: &str,
+    sandbox: &Sandbox,
+    tenant: &TenantId,
+) -> anyhow::Result<Finished> {
     let name = uuid(entropy());
     let account = "000000000000";
+    let execution_arn =
+        format!("arn:aws:states:us-east-1:{account}:execution:{machine_name}:{name}");
     let start = Start {
         input,
-        execution_arn: format!(
-            "arn:aws:states:us-east-1:{account}:execution:{machine_name}:{name}"
-        ),
+        execution_arn: execution_arn.clone(),
         name,
         role_arn: format!("arn:aws:iam::{account}:role/sandstep-local"),
         state_machine_arn: format!(
@@ -82,15 +93,17 @@ pub fn run(definition: &Definition, input: Value, machine_name: &str) -> anyhow:
         for command in step(definition, &mut state, &event)? {
             match command {
                 Command::Record(e) => history.push(e),
-                Command::RunTask(task) => inbox.push_back(EventKind::TaskFailed {
-                    task: task.id,
-                    error: "States.Runtime".into(),
-                    cause: format!(
-                        "Task resources are not available in this build: cannot run '{}' for state '{}'",
-                        task.resource, task.state_name
-                    ),
-                    usage: None,
-                }),
+                Command::RunTask(task) => inbox.push_back(tasks::run(
+                    sandbox,
+                    &task,
+                    tasks::Caller {
+                        tenant: tenant.clone(),
+                        execution_arn: execution_arn.clone(),
+                        cancel: CancelHandle::new(),
+                        pins: Default::default(),
+                        quotas: None,
+                    },
+                )),
                 Command::CancelTask(_) => {}
                 Command::StartTimer { timer, due } => {
                     timers.insert(timer, due);

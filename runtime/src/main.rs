@@ -1,8 +1,12 @@
 //! The `sandstep` command line.
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use sandstep::grants::Grants;
 use sandstep::local;
+use sandstep::sandbox::{Options, Sandbox};
+use sandstep::store::{Blobs as _, Expect, Kv as _, Store, TenantId};
 use sandstep_engine::validate::{validate, MachineType};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -10,7 +14,11 @@ use std::process::ExitCode;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser, Debug)]
-#[command(name = "sandstep", version, about = "Self-hosted AWS Step Functions on WebAssembly")]
+#[command(
+    name = "sandstep",
+    version,
+    about = "Self-hosted AWS Step Functions on WebAssembly"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -54,6 +62,18 @@ enum Command {
         /// Print the AWS-shaped history events instead of the output.
         #[arg(long)]
         history: bool,
+        /// A task module, NAME=PATH.wasm: Task states calling function NAME run it.
+        #[arg(long = "module", value_name = "NAME=PATH")]
+        modules: Vec<String>,
+        /// Grants of a module, NAME=kind:name[:read|write],...: e.g. NAME=kv:orders,queue:shipments.
+        #[arg(long = "grant", value_name = "NAME=GRANTS")]
+        grants: Vec<String>,
+        /// A kv item to start with, TABLE/KEY=JSON.
+        #[arg(long = "kv", value_name = "TABLE/KEY=JSON")]
+        kv: Vec<String>,
+        /// A blob to start with, BUCKET/KEY=@FILE (or BUCKET/KEY=TEXT).
+        #[arg(long = "blob", value_name = "BUCKET/KEY=@FILE")]
+        blobs: Vec<String>,
     },
     /// Manages tenants.
     Tenant {
@@ -117,7 +137,13 @@ fn main() -> ExitCode {
 
 fn run() -> anyhow::Result<ExitCode> {
     match Cli::parse().command {
-        Command::Serve { listen, data_dir, config, admin_token, durability } => {
+        Command::Serve {
+            listen,
+            data_dir,
+            config,
+            admin_token,
+            durability,
+        } => {
             let mut c = match config {
                 Some(path) => sandstep::config::Config::from_file(&path)?,
                 None => sandstep::config::Config::default(),
@@ -135,12 +161,35 @@ fn run() -> anyhow::Result<ExitCode> {
                 c.durability = d;
             }
             init_tracing();
-            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
             runtime.block_on(sandstep::server::serve(c, sandstep::plugins))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Run { definition, input, history } => run_local(&definition, &input, history),
-        Command::Validate { machine_type, definition } => {
+        Command::Run {
+            definition,
+            input,
+            history,
+            modules,
+            grants,
+            kv,
+            blobs,
+        } => run_local(
+            &definition,
+            &input,
+            history,
+            &Setup {
+                modules,
+                grants,
+                kv,
+                blobs,
+            },
+        ),
+        Command::Validate {
+            machine_type,
+            definition,
+        } => {
             let machine_type = parse_type(&machine_type)?;
             match read_definition(&definition, machine_type)? {
                 Ok(_) => {
@@ -155,18 +204,36 @@ fn run() -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        Command::Tenant { command: TenantCommand::Create { name, data_dir, endpoint, admin_token } } => {
-            tenant_create(&name, data_dir, endpoint, admin_token)
-        }
-        Command::Module { command: ModuleCommand::Upload { name, path, grants, endpoint, api_key } } => {
-            module_upload(&name, &path, &grants, &endpoint, api_key.as_deref())
-        }
+        Command::Tenant {
+            command:
+                TenantCommand::Create {
+                    name,
+                    data_dir,
+                    endpoint,
+                    admin_token,
+                },
+        } => tenant_create(&name, data_dir, endpoint, admin_token),
+        Command::Module {
+            command:
+                ModuleCommand::Upload {
+                    name,
+                    path,
+                    grants,
+                    endpoint,
+                    api_key,
+                },
+        } => module_upload(&name, &path, &grants, &endpoint, api_key.as_deref()),
     }
 }
 
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SANDSTEP_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).json().try_init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SANDSTEP_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .json()
+        .try_init();
 }
 
 fn parse_type(text: &str) -> anyhow::Result<MachineType> {
@@ -178,16 +245,100 @@ fn parse_type(text: &str) -> anyhow::Result<MachineType> {
 }
 
 /// Reads and validates a definition: its text, or the diagnostic lines.
-fn read_definition(path: &Path, machine_type: MachineType) -> anyhow::Result<Result<String, Vec<String>>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+fn read_definition(
+    path: &Path,
+    machine_type: MachineType,
+) -> anyhow::Result<Result<String, Vec<String>>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let diagnostics = validate(&text, machine_type);
     if diagnostics.is_empty() {
         return Ok(Ok(text));
     }
-    Ok(Err(diagnostics.iter().map(|d| format!("{}: {} at {}", d.code, d.message, d.location)).collect()))
+    Ok(Err(diagnostics
+        .iter()
+        .map(|d| format!("{}: {} at {}", d.code, d.message, d.location))
+        .collect()))
 }
 
-fn run_local(path: &Path, input: &str, print_history: bool) -> anyhow::Result<ExitCode> {
+/// What `sandstep run` loads into its in-memory store before the execution starts.
+struct Setup {
+    modules: Vec<String>,
+    grants: Vec<String>,
+    kv: Vec<String>,
+    blobs: Vec<String>,
+}
+
+/// Splits `NAME=VALUE`.
+fn pair<'a>(flag: &str, text: &'a str) -> anyhow::Result<(&'a str, &'a str)> {
+    text.split_once('=')
+        .filter(|(name, _)| !name.is_empty())
+        .ok_or_else(|| anyhow::anyhow!("{flag} expects NAME=VALUE, not '{text}'"))
+}
+
+/// Splits `CONTAINER/KEY`.
+fn place<'a>(flag: &str, text: &'a str) -> anyhow::Result<(&'a str, &'a str)> {
+    text.split_once('/')
+        .filter(|(c, k)| !c.is_empty() && !k.is_empty())
+        .ok_or_else(|| anyhow::anyhow!("{flag} expects CONTAINER/KEY=..., not '{text}'"))
+}
+
+/// Registers the modules with their grants and seeds kv and blob data. `Err(code)` after
+/// printing why a module was refused.
+fn load(
+    sandbox: &Sandbox,
+    tenant: &TenantId,
+    setup: &Setup,
+) -> anyhow::Result<Result<(), ExitCode>> {
+    let mut grants: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for g in &setup.grants {
+        let (name, list) = pair("--grant", g)?;
+        grants.entry(name).or_default().push(list);
+    }
+    let mut names = Vec::new();
+    for m in &setup.modules {
+        let (name, path) = pair("--module", m)?;
+        let bytes = std::fs::read(path).with_context(|| format!("reading {path}"))?;
+        let granted = Grants::parse(grants.get(name).into_iter().flatten().copied())?;
+        if let Err(e) = sandbox.register(tenant, name, &bytes, granted) {
+            eprintln!("{name} ({path}): {e}");
+            return Ok(Err(ExitCode::from(2)));
+        }
+        names.push(name);
+    }
+    if let Some(stray) = grants.keys().find(|g| !names.contains(g)) {
+        anyhow::bail!("--grant {stray}=...: there is no --module {stray}=...");
+    }
+    let store = sandbox.store();
+    for item in &setup.kv {
+        let (at, json) = pair("--kv", item)?;
+        let (table, key) = place("--kv", at)?;
+        serde_json::from_str::<serde_json::Value>(json)
+            .with_context(|| format!("--kv {at}: the value is not JSON"))?;
+        store.kv_put(tenant, table, key, json, Expect::Any)?;
+    }
+    for blob in &setup.blobs {
+        let (at, value) = pair("--blob", blob)?;
+        let (bucket, key) = place("--blob", at)?;
+        let data = match value.strip_prefix('@') {
+            Some(file) => std::fs::read(file).with_context(|| format!("reading {file}"))?,
+            None => value.as_bytes().to_vec(),
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        store.blob_put(tenant, bucket, key, &data, None, now)?;
+    }
+    Ok(Ok(()))
+}
+
+fn run_local(
+    path: &Path,
+    input: &str,
+    print_history: bool,
+    setup: &Setup,
+) -> anyhow::Result<ExitCode> {
     let text = match read_definition(path, MachineType::Standard)? {
         Ok(text) => text,
         Err(lines) => {
@@ -197,6 +348,11 @@ fn run_local(path: &Path, input: &str, print_history: bool) -> anyhow::Result<Ex
             return Ok(ExitCode::from(2));
         }
     };
+    let tenant = TenantId("default".into());
+    let sandbox = Sandbox::new(Options::default(), Store::memory())?;
+    if let Err(code) = load(&sandbox, &tenant, setup)? {
+        return Ok(code);
+    }
     let definition = match sandstep_engine::Definition::parse(&text) {
         Ok(d) => d,
         Err(e) => {
@@ -212,15 +368,27 @@ fn run_local(path: &Path, input: &str, print_history: bool) -> anyhow::Result<Ex
         Some(file) => std::fs::read_to_string(file).with_context(|| format!("reading {file}"))?,
         None => input.to_string(),
     };
-    let input: serde_json::Value = serde_json::from_str(&input_text).context("--input is not valid JSON")?;
+    let input: serde_json::Value =
+        serde_json::from_str(&input_text).context("--input is not valid JSON")?;
     let machine_name: String = path
         .file_stem()
         .and_then(|s| s.to_str())
-        .map(|s| s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect())
+        .map(|s| {
+            s.chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
+                .collect()
+        })
         .unwrap_or_else(|| "local".to_string());
-    let finished = local::run(&definition, input, &machine_name)?;
+    let finished = local::run(&definition, input, &machine_name, &sandbox, &tenant)?;
     if print_history {
-        let events: Vec<serde_json::Value> = finished.history.iter().map(|e| e.to_aws_json()).collect();
+        let events: Vec<serde_json::Value> =
+            finished.history.iter().map(|e| e.to_aws_json()).collect();
         println!("{}", serde_json::Value::Array(events));
     }
     match finished.outcome {
@@ -234,35 +402,51 @@ fn run_local(path: &Path, input: &str, print_history: bool) -> anyhow::Result<Ex
             let (error, cause) = match &other {
                 sandstep_engine::Outcome::Failed { error, cause }
                 | sandstep_engine::Outcome::TimedOut { error, cause }
-                | sandstep_engine::Outcome::Aborted { error, cause } => (error.clone(), cause.clone()),
+                | sandstep_engine::Outcome::Aborted { error, cause } => {
+                    (error.clone(), cause.clone())
+                }
                 sandstep_engine::Outcome::Succeeded(_) => (None, None),
             };
             if !print_history {
-                println!("{}", serde_json::json!({"status": other.status(), "error": error, "cause": cause}));
+                println!(
+                    "{}",
+                    serde_json::json!({"status": other.status(), "error": error, "cause": cause})
+                );
             }
             Ok(ExitCode::from(1))
         }
     }
 }
 
-fn tenant_create(name: &str, data_dir: Option<PathBuf>, endpoint: Option<String>, admin_token: Option<String>) -> anyhow::Result<ExitCode> {
+fn tenant_create(
+    name: &str,
+    data_dir: Option<PathBuf>,
+    endpoint: Option<String>,
+    admin_token: Option<String>,
+) -> anyhow::Result<ExitCode> {
     let created = match (data_dir, endpoint) {
         (Some(dir), None) => {
             let store = sandstep::store::Store::on(
-                sandstep::store::sled::Sled::open(&dir, sandstep::store::durability::Durability::Fsync)
-                    .context("opening the data directory (is the server still running?)")?,
+                sandstep::store::sled::Sled::open(
+                    &dir,
+                    sandstep::store::durability::Durability::Fsync,
+                )
+                .context("opening the data directory (is the server still running?)")?,
             );
             serde_json::to_value(store.tenant_create(name, sandstep::tenants::Quotas::default())?)?
         }
         (None, Some(endpoint)) => {
-            let token = admin_token.context("--admin-token (or SANDSTEP_ADMIN_TOKEN) is required with --endpoint")?;
+            let token = admin_token
+                .context("--admin-token (or SANDSTEP_ADMIN_TOKEN) is required with --endpoint")?;
             let url = format!("{}/v1/tenants", endpoint.trim_end_matches('/'));
             let response = ureq::post(&url)
                 .set("authorization", &format!("Bearer {token}"))
                 .send_json(serde_json::json!({"name": name}));
             http_json(response)?
         }
-        _ => anyhow::bail!("give either --data-dir DIR (server stopped) or --endpoint URL --admin-token TOKEN"),
+        _ => anyhow::bail!(
+            "give either --data-dir DIR (server stopped) or --endpoint URL --admin-token TOKEN"
+        ),
     };
     println!("{}", serde_json::to_string_pretty(&created)?);
     Ok(ExitCode::SUCCESS)
@@ -279,7 +463,13 @@ fn http_json(response: Result<ureq::Response, ureq::Error>) -> anyhow::Result<se
     }
 }
 
-fn module_upload(name: &str, path: &Path, grants: &[String], endpoint: &str, api_key: Option<&str>) -> anyhow::Result<ExitCode> {
+fn module_upload(
+    name: &str,
+    path: &Path,
+    grants: &[String],
+    endpoint: &str,
+    api_key: Option<&str>,
+) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let mut url = format!("{}/v1/modules/{name}", endpoint.trim_end_matches('/'));
     if !grants.is_empty() {

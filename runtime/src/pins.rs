@@ -36,7 +36,10 @@ pub fn parse_function(text: &str) -> Option<ModuleRef> {
         None | Some("$LATEST") => None,
         Some(v) => Some(v.parse().ok()?),
     };
-    Some(ModuleRef { name: name.to_string(), version })
+    Some(ModuleRef {
+        name: name.to_string(),
+        version,
+    })
 }
 
 /// The module a Task resource names statically, if any.
@@ -61,7 +64,9 @@ pub fn modules_in(definition: &Value) -> Vec<ModuleRef> {
 }
 
 fn walk(machine: &Value, out: &mut Vec<ModuleRef>) {
-    let Some(states) = machine.get("States").and_then(Value::as_object) else { return };
+    let Some(states) = machine.get("States").and_then(Value::as_object) else {
+        return;
+    };
     for state in states.values() {
         match state.get("Type").and_then(Value::as_str) {
             Some("Task") => {
@@ -70,7 +75,12 @@ fn walk(machine: &Value, out: &mut Vec<ModuleRef>) {
                 }
             }
             Some("Parallel") => {
-                for branch in state.get("Branches").and_then(Value::as_array).into_iter().flatten() {
+                for branch in state
+                    .get("Branches")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
                     walk(branch, out);
                 }
             }
@@ -99,15 +109,39 @@ mod tests {
                 "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName.$": "$.fn"}, "End": true}}}, "End": true}}});
         assert_eq!(
             modules_in(&def),
-            [ModuleRef { name: "charge".into(), version: Some(3) }, ModuleRef { name: "validate-order".into(), version: None }]
+            [
+                ModuleRef {
+                    name: "charge".into(),
+                    version: Some(3)
+                },
+                ModuleRef {
+                    name: "validate-order".into(),
+                    version: None
+                }
+            ]
         );
     }
 
     #[test]
     fn parses_function_references() {
-        assert_eq!(parse_function("echo"), Some(ModuleRef { name: "echo".into(), version: None }));
-        assert_eq!(parse_function("echo:$LATEST"), Some(ModuleRef { name: "echo".into(), version: None }));
-        assert_eq!(parse_function("arn:aws:lambda:us-east-1:1:function:echo:2").map(|m| m.version), Some(Some(2)));
+        assert_eq!(
+            parse_function("echo"),
+            Some(ModuleRef {
+                name: "echo".into(),
+                version: None
+            })
+        );
+        assert_eq!(
+            parse_function("echo:$LATEST"),
+            Some(ModuleRef {
+                name: "echo".into(),
+                version: None
+            })
+        );
+        assert_eq!(
+            parse_function("arn:aws:lambda:us-east-1:1:function:echo:2").map(|m| m.version),
+            Some(Some(2))
+        );
         assert_eq!(parse_function("echo:x"), None);
         assert_eq!(parse_function("arn:aws:s3:::bucket"), None);
     }

@@ -9,11 +9,14 @@
 pub mod runner;
 pub mod timers;
 
-use crate::store::executions::{Commit, Execution, ExecutionKey, MachineType, Revision, StateMachine, Status, Step};
+use crate::store::executions::{
+    Commit, Execution, ExecutionKey, MachineType, Revision, StateMachine, Status, Step,
+};
 use crate::store::{self, Store, TenantId};
 use runner::{TaskContext, TaskRunner};
 use sandstep_engine::{
-    step, Command, Definition, Event, EventKind, ExecutionState, Millis, Outcome, Start, TaskId, TaskRequest, TimerId,
+    step, Command, Definition, Event, EventKind, ExecutionState, Millis, Outcome, Start, TaskId,
+    TaskRequest, TimerId,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -169,7 +172,10 @@ impl std::fmt::Debug for Scheduler {
 
 /// Now, in milliseconds since the epoch.
 pub fn now() -> Millis {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// Random bits for an engine event.
@@ -209,14 +215,19 @@ impl Scheduler {
             open: Mutex::new(HashMap::new()),
             counters: Counters::default(),
         };
-        let scheduler = Scheduler { inner: Arc::new(inner) };
+        let scheduler = Scheduler {
+            inner: Arc::new(inner),
+        };
         // Due timers become events; a weak handle lets the scheduler go away.
         let weak = Arc::downgrade(&scheduler.inner);
         tokio::spawn(async move {
             while let Some(t) = fired.recv().await {
                 let Some(inner) = weak.upgrade() else { return };
                 let s = Scheduler { inner };
-                tokio::spawn(async move { s.deliver(t.execution, EventKind::TimerFired { timer: t.timer }).await });
+                tokio::spawn(async move {
+                    s.deliver(t.execution, EventKind::TimerFired { timer: t.timer })
+                        .await
+                });
             }
         });
         scheduler
@@ -238,12 +249,20 @@ impl Scheduler {
         lock(&self.inner.live).len()
     }
 
-    fn definition(&self, tenant: &TenantId, machine: &str, revision: &Revision) -> Result<Arc<Definition>, Error> {
+    fn definition(
+        &self,
+        tenant: &TenantId,
+        machine: &str,
+        revision: &Revision,
+    ) -> Result<Arc<Definition>, Error> {
         let key = (tenant.clone(), machine.to_string(), revision.id.clone());
         if let Some(d) = lock(&self.inner.definitions).get(&key) {
             return Ok(Arc::clone(d));
         }
-        let def = Arc::new(Definition::parse(&revision.definition).map_err(|e| Error::Definition(e.to_string()))?);
+        let def = Arc::new(
+            Definition::parse(&revision.definition)
+                .map_err(|e| Error::Definition(e.to_string()))?,
+        );
         lock(&self.inner.definitions).insert(key, Arc::clone(&def));
         Ok(def)
     }
@@ -253,9 +272,19 @@ impl Scheduler {
     ///
     /// # Errors
     /// [`Error::AlreadyExists`] for a Standard execution name in use, store failures.
-    pub async fn start(&self, req: StartRequest, wait: bool, open_limit: u64) -> Result<Execution, Error> {
+    pub async fn start(
+        &self,
+        req: StartRequest,
+        wait: bool,
+        open_limit: u64,
+    ) -> Result<Execution, Error> {
         let def = self.definition(&req.tenant, &req.machine.name, &req.revision)?;
-        if lock(&self.inner.open).get(&req.tenant).copied().unwrap_or(0) >= open_limit {
+        if lock(&self.inner.open)
+            .get(&req.tenant)
+            .copied()
+            .unwrap_or(0)
+            >= open_limit
+        {
             return Err(Error::OpenLimit(format!(
                 "The tenant has {open_limit} open executions, its limit: wait for some to finish or raise the quota"
             )));
@@ -263,7 +292,10 @@ impl Scheduler {
         let express = req.machine.machine_type == MachineType::Express;
         let region = &self.inner.opts.region;
         let kind = if express { "express" } else { "execution" };
-        let arn = format!("arn:aws:states:{region}:{}:{kind}:{}:{}", req.account, req.machine.name, req.name);
+        let arn = format!(
+            "arn:aws:states:{region}:{}:{kind}:{}:{}",
+            req.account, req.machine.name, req.name
+        );
         let at = now();
         let start = Start {
             input: req.input,
@@ -275,7 +307,11 @@ impl Scheduler {
             redrive_count: 0,
             timeout_seconds: express.then_some(self.inner.opts.express_limit_seconds),
         };
-        let key = ExecutionKey { tenant: req.tenant.clone(), machine: req.machine.name.clone(), name: req.name.clone() };
+        let key = ExecutionKey {
+            tenant: req.tenant.clone(),
+            machine: req.machine.name.clone(),
+            name: req.name.clone(),
+        };
         let record = Execution {
             name: req.name,
             arn,
@@ -303,7 +339,11 @@ impl Scheduler {
             timers: HashMap::new(),
             waiter: None,
         });
-        let event = Event { at, entropy: entropy(), kind: EventKind::Started(start) };
+        let event = Event {
+            at,
+            entropy: entropy(),
+            kind: EventKind::Started(start),
+        };
         let commands = step(&live.def, &mut live.state, &event)?;
         self.inner.counters.started.fetch_add(1, Ordering::Relaxed);
         let (commit, effects) = self.absorb(&mut live, event, commands);
@@ -316,7 +356,9 @@ impl Scheduler {
         if effects.finished {
             return Ok(record);
         }
-        *lock(&self.inner.open).entry(key.tenant.clone()).or_default() += 1;
+        *lock(&self.inner.open)
+            .entry(key.tenant.clone())
+            .or_default() += 1;
         let receiver = if wait {
             let (tx, rx) = oneshot::channel();
             live.waiter = Some(tx);
@@ -347,7 +389,8 @@ impl Scheduler {
         let mut tasks_ended = Vec::new();
         let mut timers_ended = Vec::new();
         match &event.kind {
-            EventKind::TaskSucceeded { task, usage, .. } | EventKind::TaskFailed { task, usage, .. } => {
+            EventKind::TaskSucceeded { task, usage, .. }
+            | EventKind::TaskFailed { task, usage, .. } => {
                 live.tasks.remove(task);
                 tasks_ended.push(task.0);
                 if let Some(u) = usage {
@@ -459,16 +502,21 @@ impl Scheduler {
 
     fn tenant_slots(&self, tenant: &TenantId) -> Arc<Semaphore> {
         let mut slots = lock(&self.inner.tenant_slots);
-        Arc::clone(slots.entry(tenant.clone()).or_insert_with(|| Arc::new(Semaphore::new(self.inner.opts.max_tasks_per_tenant))))
+        Arc::clone(
+            slots
+                .entry(tenant.clone())
+                .or_insert_with(|| Arc::new(Semaphore::new(self.inner.opts.max_tasks_per_tenant))),
+        )
     }
 
     fn spawn_task(&self, key: ExecutionKey, task: TaskContext) {
         let me = self.clone();
         tokio::spawn(async move {
             let tenant_slots = me.tenant_slots(&task.tenant);
-            let (Ok(_tenant_permit), Ok(_permit)) =
-                (tenant_slots.acquire_owned().await, Arc::clone(&me.inner.task_slots).acquire_owned().await)
-            else {
+            let (Ok(_tenant_permit), Ok(_permit)) = (
+                tenant_slots.acquire_owned().await,
+                Arc::clone(&me.inner.task_slots).acquire_owned().await,
+            ) else {
                 return;
             };
             if task.cancelled.load(Ordering::SeqCst) {
@@ -497,7 +545,10 @@ impl Scheduler {
 
     async fn slot(&self, key: &ExecutionKey) -> SlotRef {
         let mut live = lock(&self.inner.live);
-        Arc::clone(live.entry(key.clone()).or_insert_with(|| Arc::new(tokio::sync::Mutex::new(Slot::Empty))))
+        Arc::clone(
+            live.entry(key.clone())
+                .or_insert_with(|| Arc::new(tokio::sync::Mutex::new(Slot::Empty))),
+        )
     }
 
     async fn try_deliver(&self, key: &ExecutionKey, kind: EventKind) -> Result<(), Error> {
@@ -517,8 +568,14 @@ impl Scheduler {
                     }
                 }
             }
-            let Slot::Loaded(live) = &mut *guard else { continue };
-            let event = Event { at: now(), entropy: entropy(), kind };
+            let Slot::Loaded(live) = &mut *guard else {
+                continue;
+            };
+            let event = Event {
+                at: now(),
+                entropy: entropy(),
+                kind,
+            };
             let commands = match step(&live.def, &mut live.state, &event) {
                 Ok(c) => c,
                 Err(e) => {
@@ -541,7 +598,8 @@ impl Scheduler {
                     *n = n.saturating_sub(1);
                 }
             }
-            let waiting_only = live.tasks.is_empty() && live.record.machine_type == MachineType::Standard;
+            let waiting_only =
+                live.tasks.is_empty() && live.record.machine_type == MachineType::Standard;
             if effects.finished || waiting_only {
                 if let Slot::Loaded(done) = std::mem::replace(&mut *guard, Slot::Evicted) {
                     if let Some(w) = done.waiter {
@@ -558,7 +616,11 @@ impl Scheduler {
 
     /// Rebuilds a running Standard execution from its stored steps.
     fn load(&self, key: &ExecutionKey) -> Result<Box<Live>, Error> {
-        let record = self.inner.store.execution_get(key)?.ok_or_else(|| Error::NotRunning(key.name.clone()))?;
+        let record = self
+            .inner
+            .store
+            .execution_get(key)?
+            .ok_or_else(|| Error::NotRunning(key.name.clone()))?;
         if record.status != Status::Running || record.machine_type != MachineType::Standard {
             return Err(Error::NotRunning(record.arn));
         }
@@ -566,7 +628,9 @@ impl Scheduler {
             .inner
             .store
             .revision_get(&key.tenant, &key.machine, &record.revision_id)?
-            .ok_or_else(|| Error::Definition(format!("revision {} is missing", record.revision_id)))?;
+            .ok_or_else(|| {
+                Error::Definition(format!("revision {} is missing", record.revision_id))
+            })?;
         let def = self.definition(&key.tenant, &key.machine, &revision)?;
         let mut state = ExecutionState::new();
         let mut timers = HashMap::new();
@@ -600,16 +664,34 @@ impl Scheduler {
             }
         }
         let pins = Arc::new(record.modules.clone());
-        Ok(Box::new(Live { key: key.clone(), def, state, record, pins, tasks, timers, waiter: None }))
+        Ok(Box::new(Live {
+            key: key.clone(),
+            def,
+            state,
+            record,
+            pins,
+            tasks,
+            timers,
+            waiter: None,
+        }))
     }
 
     /// Stops a running execution: records `ExecutionAborted` and interrupts its tasks.
     ///
     /// # Errors
     /// [`Error::NotRunning`] when it is not running.
-    pub async fn stop(&self, key: &ExecutionKey, error: Option<String>, cause: Option<String>) -> Result<Execution, Error> {
-        self.try_deliver(key, EventKind::Stopped { error, cause }).await?;
-        self.inner.store.execution_get(key)?.ok_or_else(|| Error::NotRunning(key.name.clone()))
+    pub async fn stop(
+        &self,
+        key: &ExecutionKey,
+        error: Option<String>,
+        cause: Option<String>,
+    ) -> Result<Execution, Error> {
+        self.try_deliver(key, EventKind::Stopped { error, cause })
+            .await?;
+        self.inner
+            .store
+            .execution_get(key)?
+            .ok_or_else(|| Error::NotRunning(key.name.clone()))
     }
 
     /// After a restart: re-arms every stored timer and runs again the tasks that were in
@@ -624,7 +706,9 @@ impl Scheduler {
         }
         let running = store.running_executions()?;
         for key in &running {
-            *lock(&self.inner.open).entry(key.tenant.clone()).or_default() += 1;
+            *lock(&self.inner.open)
+                .entry(key.tenant.clone())
+                .or_default() += 1;
         }
         for key in &running {
             let tasks = store.execution_tasks(key)?;
@@ -645,7 +729,10 @@ impl Scheduler {
                     })
                 })
                 .collect();
-            lock(&self.inner.live).insert(key.clone(), Arc::new(tokio::sync::Mutex::new(Slot::Loaded(live))));
+            lock(&self.inner.live).insert(
+                key.clone(),
+                Arc::new(tokio::sync::Mutex::new(Slot::Loaded(live))),
+            );
             for task in contexts {
                 self.spawn_task(key.clone(), task);
             }
@@ -669,6 +756,13 @@ impl Scheduler {
 }
 
 /// The history events of an execution as recorded, for tests and tools.
-pub fn history_of(store: &Store, key: &ExecutionKey) -> Result<Vec<serde_json::Value>, store::Error> {
-    Ok(store.execution_steps(key)?.into_iter().flat_map(|s| s.history).collect())
+pub fn history_of(
+    store: &Store,
+    key: &ExecutionKey,
+) -> Result<Vec<serde_json::Value>, store::Error> {
+    Ok(store
+        .execution_steps(key)?
+        .into_iter()
+        .flat_map(|s| s.history)
+        .collect())
 }

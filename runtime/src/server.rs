@@ -24,10 +24,13 @@ pub struct Plugins {
 ///
 /// # Errors
 /// When the store cannot be opened or the address cannot be bound.
-pub async fn serve(config: Config, plugins: impl FnOnce(&Store) -> Plugins) -> anyhow::Result<()> {
+pub async fn serve(
+    config: Config,
+    plugins: impl FnOnce(&Store) -> anyhow::Result<Plugins>,
+) -> anyhow::Result<()> {
     config.check()?;
     let store = Store::on(Sled::open(&config.data_dir, config.durability())?);
-    let Plugins { runner, modules } = plugins(&store);
+    let Plugins { runner, modules } = plugins(&store)?;
     let options = Options {
         max_tasks: config.max_tasks,
         max_tasks_per_tenant: config.max_tasks_per_tenant,
@@ -38,8 +41,16 @@ pub async fn serve(config: Config, plugins: impl FnOnce(&Store) -> Plugins) -> a
     let scheduler = Scheduler::new(options, store.clone(), runner);
     let began = std::time::Instant::now();
     let resumed = scheduler.recover()?;
-    tracing::info!(resumed, elapsed_ms = began.elapsed().as_millis() as u64, "recovered running executions");
-    let api_config = api::Config { region: config.region.clone(), admin_token: config.admin_token.clone(), ..api::Config::default() };
+    tracing::info!(
+        resumed,
+        elapsed_ms = began.elapsed().as_millis() as u64,
+        "recovered running executions"
+    );
+    let api_config = api::Config {
+        region: config.region.clone(),
+        admin_token: config.admin_token.clone(),
+        ..api::Config::default()
+    };
     let app = Arc::new(App::new(store, scheduler.clone(), api_config, modules)?);
     let sweeper = scheduler.clone();
     tokio::spawn(async move {
@@ -57,9 +68,12 @@ pub async fn serve(config: Config, plugins: impl FnOnce(&Store) -> Plugins) -> a
     tracing::info!(%local, data_dir = %config.data_dir.display(), "sandstep serving");
     // Tests and scripts read this line to learn the port when listening on port 0.
     println!("listening on http://{local}");
-    axum::serve(listener, api::router(app).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown())
-        .await?;
+    axum::serve(
+        listener,
+        api::router(app).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await?;
     tracing::info!("stopped; running executions resume on the next start");
     Ok(())
 }

@@ -92,7 +92,15 @@ fn random_bytes<const N: usize>() -> Result<[u8; N]> {
 }
 
 fn alphabet(bytes: &[u8], chars: &[u8]) -> String {
-    bytes.iter().map(|b| chars.get(usize::from(*b) % chars.len()).map(|&c| c as char).unwrap_or('A')).collect()
+    bytes
+        .iter()
+        .map(|b| {
+            chars
+                .get(usize::from(*b) % chars.len())
+                .map(|&c| c as char)
+                .unwrap_or('A')
+        })
+        .collect()
 }
 
 /// Hex SHA-256 of an API key, as stored.
@@ -109,8 +117,14 @@ impl Store {
         let digits = random_bytes::<12>()?;
         let mut account: String = digits.iter().map(|d| char::from(b'0' + d % 10)).collect();
         account.replace_range(0..1, "1"); // never all zeros: that is the default tenant's
-        let access_key_id = format!("AKSS{}", alphabet(&random_bytes::<16>()?, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"));
-        let secret = alphabet(&random_bytes::<40>()?, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+        let access_key_id = format!(
+            "AKSS{}",
+            alphabet(&random_bytes::<16>()?, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+        );
+        let secret = alphabet(
+            &random_bytes::<40>()?,
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+        );
         let api_key = format!("ssk_{}", crate::store::data::hex(&random_bytes::<24>()?));
         let tenant = Tenant {
             id: TenantId(name.to_string()),
@@ -122,11 +136,20 @@ impl Store {
         };
         let body = serde_json::to_vec(&tenant).map_err(|e| Error::Corrupt(e.to_string()))?;
         let key = Key::table(Table::Tenant).text(name).into_bytes();
-        if !self.backend().apply_if_absent(&key, vec![Write::Put(key.clone(), body)])? {
+        if !self
+            .backend()
+            .apply_if_absent(&key, vec![Write::Put(key.clone(), body)])?
+        {
             return Err(Error::ConditionFailed(format!("tenant '{name}' exists")));
         }
         self.backend().durable()?;
-        Ok(Created { tenant: name.to_string(), account, access_key_id, secret_access_key: secret, api_key })
+        Ok(Created {
+            tenant: name.to_string(),
+            account,
+            access_key_id,
+            secret_access_key: secret,
+            api_key,
+        })
     }
 
     /// Every tenant.

@@ -7,5 +7,8 @@
     clippy::indexing_slicing
 )]
 
+mod api;
 mod cases;
 mod cli;
+mod durability;
+mod support;

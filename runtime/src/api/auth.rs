@@ -28,7 +28,8 @@ impl Tenants {
     pub fn load(store: &Store) -> crate::store::Result<Tenants> {
         let mut t = Tenants::default();
         for tenant in store.tenants()? {
-            t.by_api_key.insert(tenant.api_key_sha256.clone(), tenant.clone());
+            t.by_api_key
+                .insert(tenant.api_key_sha256.clone(), tenant.clone());
             t.by_access_key.insert(tenant.access_key_id.clone(), tenant);
         }
         Ok(t)
@@ -66,13 +67,21 @@ fn now_seconds() -> i64 {
 /// `UnrecognizedClientException`, `InvalidSignatureException`, `AccessDeniedException`.
 pub fn authenticate(app: &App, caller: &Caller<'_>) -> Result<Tenant> {
     let tenants = app.tenants();
-    let authorization = caller.headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let authorization = caller
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if let Some(key) = authorization.strip_prefix("Bearer ") {
         return tenants
             .by_api_key
             .get(&api_key_hash(key.trim()))
             .cloned()
-            .ok_or_else(|| Error::UnrecognizedClient("The security token included in the request is invalid.".into()));
+            .ok_or_else(|| {
+                Error::UnrecognizedClient(
+                    "The security token included in the request is invalid.".into(),
+                )
+            });
     }
     if !tenants.multi_tenant() {
         let loopback = caller.peer.is_none_or(|p| p.ip().is_loopback());
@@ -84,7 +93,9 @@ pub fn authenticate(app: &App, caller: &Caller<'_>) -> Result<Tenant> {
         return Ok(default_tenant());
     }
     if authorization.is_empty() {
-        return Err(Error::MissingAuthenticationToken("Missing Authentication Token".into()));
+        return Err(Error::MissingAuthenticationToken(
+            "Missing Authentication Token".into(),
+        ));
     }
     let headers: Vec<(String, String)> = caller
         .headers
@@ -98,20 +109,29 @@ pub fn authenticate(app: &App, caller: &Caller<'_>) -> Result<Tenant> {
         headers: &headers,
         body: caller.body,
     };
-    let verified = sigv4::verify(&request, now_seconds(), |key| tenants.by_access_key.get(key).map(|t| t.secret_access_key.clone()))
-        .map_err(|e| {
-            let (name, message) = e.aws_error();
-            match name {
-                "InvalidSignatureException" => Error::InvalidSignature(message),
-                "MissingAuthenticationTokenException" => Error::MissingAuthenticationToken(message),
-                _ => Error::UnrecognizedClient(message),
-            }
-        })?;
+    let verified = sigv4::verify(&request, now_seconds(), |key| {
+        tenants
+            .by_access_key
+            .get(key)
+            .map(|t| t.secret_access_key.clone())
+    })
+    .map_err(|e| {
+        let (name, message) = e.aws_error();
+        match name {
+            "InvalidSignatureException" => Error::InvalidSignature(message),
+            "MissingAuthenticationTokenException" => Error::MissingAuthenticationToken(message),
+            _ => Error::UnrecognizedClient(message),
+        }
+    })?;
     tenants
         .by_access_key
         .get(&verified.access_key_id)
         .cloned()
-        .ok_or_else(|| Error::UnrecognizedClient("The security token included in the request is invalid.".into()))
+        .ok_or_else(|| {
+            Error::UnrecognizedClient(
+                "The security token included in the request is invalid.".into(),
+            )
+        })
 }
 
 /// The peer address, when the server runs with connection info (in-process tests do
@@ -122,8 +142,16 @@ pub struct Peer(pub Option<SocketAddr>);
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, _state: &S) -> std::result::Result<Peer, Self::Rejection> {
-        Ok(Peer(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| *addr)))
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> std::result::Result<Peer, Self::Rejection> {
+        Ok(Peer(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| *addr),
+        ))
     }
 }
 
@@ -148,18 +176,32 @@ pub async fn create_tenant(
     headers: HeaderMap,
     Json(body): Json<CreateTenant>,
 ) -> Result<Json<crate::tenants::Created>> {
-    let token = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
     match (&app.config.admin_token, token) {
-        (Some(expected), Some(given)) if constant_time_eq(expected.as_bytes(), given.trim().as_bytes()) => {}
-        _ => return Err(Error::AccessDenied("Creating tenants needs the admin token (sandstep serve --admin-token)".into())),
+        (Some(expected), Some(given))
+            if constant_time_eq(expected.as_bytes(), given.trim().as_bytes()) => {}
+        _ => {
+            return Err(Error::AccessDenied(
+                "Creating tenants needs the admin token (sandstep serve --admin-token)".into(),
+            ))
+        }
     }
     if !crate::grants::valid_name(&body.name) || body.name == "default" {
-        return Err(Error::Validation(format!("Invalid tenant name '{}'", body.name)));
+        return Err(Error::Validation(format!(
+            "Invalid tenant name '{}'",
+            body.name
+        )));
     }
-    let created = app.store.tenant_create(&body.name, body.quotas.unwrap_or_default()).map_err(|e| match e {
-        crate::store::Error::ConditionFailed(m) => Error::Validation(m),
-        other => other.into(),
-    })?;
+    let created = app
+        .store
+        .tenant_create(&body.name, body.quotas.unwrap_or_default())
+        .map_err(|e| match e {
+            crate::store::Error::ConditionFailed(m) => Error::Validation(m),
+            other => other.into(),
+        })?;
     app.reload_tenants()?;
     Ok(Json(created))
 }

@@ -29,7 +29,11 @@ pub async fn handle(
     body: Bytes,
 ) -> Response {
     match dispatch(&app, info, &method, &uri, &headers, &body).await {
-        Ok(value) => ([("content-type", "application/x-amz-json-1.0")], value.to_string()).into_response(),
+        Ok(value) => (
+            [("content-type", "application/x-amz-json-1.0")],
+            value.to_string(),
+        )
+            .into_response(),
         Err(e) => e.into_response(),
     }
 }
@@ -42,11 +46,22 @@ async fn dispatch(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Value> {
-    let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let Some(action) = target.strip_prefix("AWSStepFunctions.") else {
-        return Err(Error::UnknownOperation(format!("Unknown operation: X-Amz-Target '{target}'")));
+        return Err(Error::UnknownOperation(format!(
+            "Unknown operation: X-Amz-Target '{target}'"
+        )));
     };
-    let caller = Caller { peer: info.0, method, uri, headers, body };
+    let caller = Caller {
+        peer: info.0,
+        method,
+        uri,
+        headers,
+        body,
+    };
     let tenant = auth::authenticate(app, &caller)?;
     let p = Params::parse(body)?;
     let span = tracing::debug_span!("api.call", action, tenant = %tenant.id);
@@ -83,19 +98,46 @@ async fn dispatch(
 /// ARN reads as absent: nothing leaks across tenants).
 fn machine_name(app: &App, tenant: &Tenant, arn: &str) -> Result<String> {
     match Arn::parse(arn).map_err(|e| Error::InvalidArn(e.to_string()))? {
-        Arn::StateMachine { region, account, name } if region == app.config.region && account == tenant.account => Ok(name),
-        Arn::StateMachine { .. } => Err(Error::StateMachineDoesNotExist(format!("State Machine Does Not Exist: '{arn}'"))),
-        Arn::Execution { .. } => Err(Error::InvalidArn(format!("Invalid Arn: 'Resource type not valid in this context: execution' ({arn})"))),
+        Arn::StateMachine {
+            region,
+            account,
+            name,
+        } if region == app.config.region && account == tenant.account => Ok(name),
+        Arn::StateMachine { .. } => Err(Error::StateMachineDoesNotExist(format!(
+            "State Machine Does Not Exist: '{arn}'"
+        ))),
+        Arn::Execution { .. } => Err(Error::InvalidArn(format!(
+            "Invalid Arn: 'Resource type not valid in this context: execution' ({arn})"
+        ))),
     }
 }
 
 /// The execution an ARN names, if it is the caller's.
-fn execution_key(app: &App, tenant: &Tenant, arn: &str) -> Result<(crate::store::executions::ExecutionKey, bool)> {
+fn execution_key(
+    app: &App,
+    tenant: &Tenant,
+    arn: &str,
+) -> Result<(crate::store::executions::ExecutionKey, bool)> {
     match Arn::parse(arn).map_err(|e| Error::InvalidArn(e.to_string()))? {
-        Arn::Execution { region, account, machine, name, express } if region == app.config.region && account == tenant.account => {
-            Ok((crate::store::executions::ExecutionKey { tenant: tenant.id.clone(), machine, name }, express))
-        }
-        Arn::Execution { .. } => Err(Error::ExecutionDoesNotExist(format!("Execution Does Not Exist: '{arn}'"))),
-        Arn::StateMachine { .. } => Err(Error::InvalidArn(format!("Invalid Arn: 'Resource type not valid in this context: stateMachine' ({arn})"))),
+        Arn::Execution {
+            region,
+            account,
+            machine,
+            name,
+            express,
+        } if region == app.config.region && account == tenant.account => Ok((
+            crate::store::executions::ExecutionKey {
+                tenant: tenant.id.clone(),
+                machine,
+                name,
+            },
+            express,
+        )),
+        Arn::Execution { .. } => Err(Error::ExecutionDoesNotExist(format!(
+            "Execution Does Not Exist: '{arn}'"
+        ))),
+        Arn::StateMachine { .. } => Err(Error::InvalidArn(format!(
+            "Invalid Arn: 'Resource type not valid in this context: stateMachine' ({arn})"
+        ))),
     }
 }

@@ -109,7 +109,9 @@ impl Error {
             ExecutionLimitExceeded(_) => ("ExecutionLimitExceeded", bad),
             ResourceNotFound(_) => ("ResourceNotFound", bad),
             Throttling(_) => ("ThrottlingException", bad),
-            MissingAuthenticationToken(_) => ("MissingAuthenticationTokenException", StatusCode::FORBIDDEN),
+            MissingAuthenticationToken(_) => {
+                ("MissingAuthenticationTokenException", StatusCode::FORBIDDEN)
+            }
             UnrecognizedClient(_) => ("UnrecognizedClientException", bad),
             InvalidSignature(_) => ("InvalidSignatureException", bad),
             AccessDenied(_) => ("AccessDeniedException", bad),
@@ -134,7 +136,12 @@ impl IntoResponse for Error {
             other => other.to_string(),
         };
         let body = serde_json::json!({"__type": name, "message": message});
-        (status, [("content-type", "application/x-amz-json-1.0")], body.to_string()).into_response()
+        (
+            status,
+            [("content-type", "application/x-amz-json-1.0")],
+            body.to_string(),
+        )
+            .into_response()
     }
 }
 

@@ -17,7 +17,11 @@ pub async fn handle(State(app): State<Arc<App>>) -> ([(&'static str, &'static st
         }
     };
     let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
-    counter("sandstep_executions_started_total", "Executions started.", &[("", load(&c.started))]);
+    counter(
+        "sandstep_executions_started_total",
+        "Executions started.",
+        &[("", load(&c.started))],
+    );
     let statuses = ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"];
     let finished: Vec<(String, u64)> = statuses
         .iter()
@@ -25,13 +29,41 @@ pub async fn handle(State(app): State<Arc<App>>) -> ([(&'static str, &'static st
         .map(|(s, n)| (format!("{{status=\"{s}\"}}"), load(n)))
         .collect();
     let finished_refs: Vec<(&str, u64)> = finished.iter().map(|(l, n)| (l.as_str(), *n)).collect();
-    counter("sandstep_executions_finished_total", "Executions finished, by status.", &finished_refs);
-    counter("sandstep_transitions_total", "States entered.", &[("", load(&c.transitions))]);
-    counter("sandstep_engine_steps_total", "Engine events applied.", &[("", load(&c.steps))]);
-    counter("sandstep_tasks_total", "Tasks run.", &[("", load(&c.tasks))]);
-    counter("sandstep_task_milliseconds_total", "Time spent running tasks.", &[("", load(&c.task_millis))]);
-    counter("sandstep_task_fuel_total", "Fuel consumed by tasks.", &[("", load(&c.task_fuel))]);
+    counter(
+        "sandstep_executions_finished_total",
+        "Executions finished, by status.",
+        &finished_refs,
+    );
+    counter(
+        "sandstep_transitions_total",
+        "States entered.",
+        &[("", load(&c.transitions))],
+    );
+    counter(
+        "sandstep_engine_steps_total",
+        "Engine events applied.",
+        &[("", load(&c.steps))],
+    );
+    counter(
+        "sandstep_tasks_total",
+        "Tasks run.",
+        &[("", load(&c.tasks))],
+    );
+    counter(
+        "sandstep_task_milliseconds_total",
+        "Time spent running tasks.",
+        &[("", load(&c.task_millis))],
+    );
+    counter(
+        "sandstep_task_fuel_total",
+        "Fuel consumed by tasks.",
+        &[("", load(&c.task_fuel))],
+    );
     let _ = writeln!(out, "# HELP sandstep_live_executions Executions held in memory.\n# TYPE sandstep_live_executions gauge");
-    let _ = writeln!(out, "sandstep_live_executions {}", app.scheduler.live_count());
+    let _ = writeln!(
+        out,
+        "sandstep_live_executions {}",
+        app.scheduler.live_count()
+    );
     ([("content-type", "text/plain; version=0.0.4")], out)
 }

@@ -34,8 +34,16 @@ pub enum RegisterError {
 pub struct NoModules;
 
 impl super::ModuleHost for NoModules {
-    fn register(&self, _: &Tenant, _: &str, _: &[u8], _: Grants) -> std::result::Result<ModuleVersion, RegisterError> {
-        Err(RegisterError::Invalid("this build has no WebAssembly sandbox".into()))
+    fn register(
+        &self,
+        _: &Tenant,
+        _: &str,
+        _: &[u8],
+        _: Grants,
+    ) -> std::result::Result<ModuleVersion, RegisterError> {
+        Err(RegisterError::Invalid(
+            "this build has no WebAssembly sandbox".into(),
+        ))
     }
 }
 
@@ -54,15 +62,33 @@ pub fn render(m: &ModuleVersion) -> Value {
     })
 }
 
-fn tenant(app: &App, info: auth::Peer, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<Tenant> {
-    auth::authenticate(app, &Caller { peer: info.0, method, uri, headers, body })
+fn tenant(
+    app: &App,
+    info: auth::Peer,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Tenant> {
+    auth::authenticate(
+        app,
+        &Caller {
+            peer: info.0,
+            method,
+            uri,
+            headers,
+            body,
+        },
+    )
 }
 
 fn check_name(name: &str) -> Result<()> {
     if crate::grants::valid_name(name) {
         Ok(())
     } else {
-        Err(Error::Validation(format!("Invalid module name '{name}': 1-128 characters of letters, digits, '-', '_' and '.'")))
+        Err(Error::Validation(format!(
+            "Invalid module name '{name}': 1-128 characters of letters, digits, '-', '_' and '.'"
+        )))
     }
 }
 
@@ -91,12 +117,14 @@ pub async fn upload(
             tenant.quotas.max_module_bytes
         )));
     }
-    let grants = Grants::parse(query.get("grants").map(String::as_str)).map_err(|e| Error::Validation(e.to_string()))?;
+    let grants = Grants::parse(query.get("grants").map(String::as_str))
+        .map_err(|e| Error::Validation(e.to_string()))?;
     let modules = Arc::clone(&app.modules);
     let bytes = body.to_vec();
-    let registered = tokio::task::spawn_blocking(move || modules.register(&tenant, &name, &bytes, grants))
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))?;
+    let registered =
+        tokio::task::spawn_blocking(move || modules.register(&tenant, &name, &bytes, grants))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?;
     match registered {
         Ok(m) => Ok(Json(render(&m))),
         Err(RegisterError::Invalid(reason)) => Err(Error::InvalidModule(reason)),
@@ -116,7 +144,12 @@ pub async fn list(
     headers: HeaderMap,
 ) -> Result<Json<Value>> {
     let tenant = tenant(&app, info, &method, &uri, &headers, b"")?;
-    let modules: Vec<Value> = app.store.module_list(&tenant.id)?.iter().map(render).collect();
+    let modules: Vec<Value> = app
+        .store
+        .module_list(&tenant.id)?
+        .iter()
+        .map(render)
+        .collect();
     Ok(Json(json!({"modules": modules})))
 }
 
@@ -135,25 +168,45 @@ pub async fn describe(
     let tenant = tenant(&app, info, &method, &uri, &headers, b"")?;
     let versions = app.store.module_versions(&tenant.id, &name)?;
     if versions.is_empty() {
-        return Err(Error::ModuleNotFound(format!("Module '{name}' does not exist")));
+        return Err(Error::ModuleNotFound(format!(
+            "Module '{name}' does not exist"
+        )));
     }
-    Ok(Json(json!({"name": name, "versions": versions.iter().map(render).collect::<Vec<_>>()})))
+    Ok(Json(
+        json!({"name": name, "versions": versions.iter().map(render).collect::<Vec<_>>()}),
+    ))
 }
 
 /// Refuses while a running execution of the tenant pins `name` (at `version`, or any).
 fn check_unpinned(app: &App, tenant: &Tenant, name: &str, version: Option<u32>) -> Result<()> {
-    for key in app.store.running_executions()?.into_iter().filter(|k| k.tenant == tenant.id) {
+    for key in app
+        .store
+        .running_executions()?
+        .into_iter()
+        .filter(|k| k.tenant == tenant.id)
+    {
         if let Some(e) = app.store.execution_get(&key)? {
-            let pinned = e.modules.get(name).is_some_and(|(v, _)| version.is_none_or(|want| *v == want));
+            let pinned = e
+                .modules
+                .get(name)
+                .is_some_and(|(v, _)| version.is_none_or(|want| *v == want));
             if e.status == Status::Running && pinned {
-                return Err(Error::ModuleInUse(format!("Module '{name}' is pinned by the running execution {}", e.arn)));
+                return Err(Error::ModuleInUse(format!(
+                    "Module '{name}' is pinned by the running execution {}",
+                    e.arn
+                )));
             }
         }
     }
     Ok(())
 }
 
-async fn remove(app: &App, tenant: &Tenant, name: &str, version: Option<u32>) -> Result<Json<Value>> {
+async fn remove(
+    app: &App,
+    tenant: &Tenant,
+    name: &str,
+    version: Option<u32>,
+) -> Result<Json<Value>> {
     check_unpinned(app, tenant, name, version)?;
     let deleted = app.store.module_delete(&tenant.id, name, version)?;
     if deleted == 0 {

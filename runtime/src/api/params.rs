@@ -18,7 +18,9 @@ impl Params {
         }
         match serde_json::from_slice(body) {
             Ok(Value::Object(m)) => Ok(Params(m)),
-            _ => Err(Error::Validation("The request body is not a JSON object".into())),
+            _ => Err(Error::Validation(
+                "The request body is not a JSON object".into(),
+            )),
         }
     }
 
@@ -54,7 +56,9 @@ impl Params {
         match self.0.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(_) => Err(Error::Validation(format!("Value at '{name}' must be a boolean"))),
+            Some(_) => Err(Error::Validation(format!(
+                "Value at '{name}' must be a boolean"
+            ))),
         }
     }
 
@@ -98,9 +102,15 @@ pub fn decode_token(token: &str) -> Result<String> {
     }
     let bytes: Option<Vec<u8>> = (0..token.len())
         .step_by(2)
-        .map(|i| token.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+        .map(|i| {
+            token
+                .get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
         .collect();
-    bytes.and_then(|b| String::from_utf8(b).ok()).ok_or_else(invalid)
+    bytes
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(invalid)
 }
 
 /// Epoch seconds as the JSON protocol sends timestamps.

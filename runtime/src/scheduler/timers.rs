@@ -27,12 +27,18 @@ impl Handle {
     /// Schedules a timer; a due time in the past fires at once.
     pub fn add(&self, due: Millis, execution: ExecutionKey, timer: TimerId) {
         // The service only stops with the runtime; a timer added then is moot.
-        let _ = self.0.send(Fired { due, execution, timer });
+        let _ = self.0.send(Fired {
+            due,
+            execution,
+            timer,
+        });
     }
 }
 
 /// Starts the service; due timers come out of the returned receiver.
-pub fn start(now: impl Fn() -> Millis + Send + 'static) -> (Handle, mpsc::UnboundedReceiver<Fired>) {
+pub fn start(
+    now: impl Fn() -> Millis + Send + 'static,
+) -> (Handle, mpsc::UnboundedReceiver<Fired>) {
     let (tx, mut rx) = mpsc::unbounded_channel::<Fired>();
     let (fire, fired) = mpsc::unbounded_channel::<Fired>();
     tokio::spawn(async move {
@@ -50,7 +56,9 @@ pub fn start(now: impl Fn() -> Millis + Send + 'static) -> (Handle, mpsc::Unboun
                 }
                 _ => {}
             }
-            let sleep = tokio::time::sleep(Duration::from_millis(wait.map(|ms| ms as u64).unwrap_or(3_600_000)));
+            let sleep = tokio::time::sleep(Duration::from_millis(
+                wait.map(|ms| ms as u64).unwrap_or(3_600_000),
+            ));
             tokio::select! {
                 added = rx.recv() => match added {
                     Some(t) => heap.push(Reverse(t)),

@@ -277,7 +277,11 @@ fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
 }
 
 fn by_start(key: &ExecutionKey, started: Millis) -> Vec<u8> {
-    Key::of(Table::ByStart, &key.tenant).text(&key.machine).time(-started).text(&key.name).into_bytes()
+    Key::of(Table::ByStart, &key.tenant)
+        .text(&key.machine)
+        .time(-started)
+        .text(&key.name)
+        .into_bytes()
 }
 
 fn timer_key(due: Millis, key: &ExecutionKey, timer: TimerId) -> Vec<u8> {
@@ -535,8 +539,14 @@ impl Store {
         let prefix = Key::of(Table::ByStart, tenant).text(machine).into_bytes();
         let after = match after.and_then(|a| a.split_once('|')) {
             Some((started, name)) => {
-                let started: Millis = started.parse().map_err(|_| Error::Corrupt("position".into()))?;
-                let key = ExecutionKey { tenant: tenant.clone(), machine: machine.to_string(), name: name.to_string() };
+                let started: Millis = started
+                    .parse()
+                    .map_err(|_| Error::Corrupt("position".into()))?;
+                let key = ExecutionKey {
+                    tenant: tenant.clone(),
+                    machine: machine.to_string(),
+                    name: name.to_string(),
+                };
                 Some(by_start(&key, started))
             }
             None => None,
@@ -545,8 +555,14 @@ impl Store {
         for (k, _) in self.backend.scan(&prefix, after.as_deref(), limit)? {
             let mut r = Reader::new(&k);
             let (_, _, negated, name) = (r.text(), r.text(), r.time(), r.text());
-            let (Some(negated), Some(name)) = (negated, name) else { return Err(Error::Corrupt("execution index".into())) };
-            let key = ExecutionKey { tenant: tenant.clone(), machine: machine.to_string(), name: name.clone() };
+            let (Some(negated), Some(name)) = (negated, name) else {
+                return Err(Error::Corrupt("execution index".into()));
+            };
+            let key = ExecutionKey {
+                tenant: tenant.clone(),
+                machine: machine.to_string(),
+                name: name.clone(),
+            };
             if let Some(e) = self.execution_get(&key)? {
                 out.push((format!("{}|{name}", -negated), e));
             }
@@ -640,7 +656,11 @@ impl Store {
             if e.status != Status::Running && e.stopped.is_some_and(|s| s < cutoff) {
                 let mut r = Reader::new(&k);
                 if let (Some(tenant), Some(machine), Some(name)) = (r.text(), r.text(), r.text()) {
-                    out.push(ExecutionKey { tenant: TenantId(tenant), machine, name });
+                    out.push(ExecutionKey {
+                        tenant: TenantId(tenant),
+                        machine,
+                        name,
+                    });
                 }
             }
         }

@@ -33,8 +33,9 @@ fn prepare(app: &App, tenant: &Tenant, p: &Params) -> Result<Parsed> {
             input_text.len()
         )));
     }
-    let input: Value = serde_json::from_str(&input_text)
-        .map_err(|e| Error::InvalidExecutionInput(format!("Invalid State Machine Execution Input: '{e}'")))?;
+    let input: Value = serde_json::from_str(&input_text).map_err(|e| {
+        Error::InvalidExecutionInput(format!("Invalid State Machine Execution Input: '{e}'"))
+    })?;
     let definition: Value = serde_json::from_str(&revision.definition).unwrap_or(Value::Null);
     let mut pins = BTreeMap::new();
     for m in modules_in(&definition) {
@@ -43,16 +44,31 @@ fn prepare(app: &App, tenant: &Tenant, p: &Params) -> Result<Parsed> {
         }
     }
     Ok(Parsed {
-        request: StartRequest { tenant: tenant.id.clone(), account: tenant.account.clone(), machine, revision, name, input, input_text, pins },
+        request: StartRequest {
+            tenant: tenant.id.clone(),
+            account: tenant.account.clone(),
+            machine,
+            revision,
+            name,
+            input,
+            input_text,
+            pins,
+        },
     })
 }
 
 fn scheduler_error(e: scheduler::Error) -> Error {
     match e {
         scheduler::Error::Store(s) => s.into(),
-        scheduler::Error::Definition(m) => Error::InvalidDefinition(format!("Invalid State Machine Definition: '{m}'")),
-        scheduler::Error::AlreadyExists(x) => Error::ExecutionAlreadyExists(format!("Execution Already Exists: '{}'", x.arn)),
-        scheduler::Error::NotRunning(arn) => Error::ExecutionDoesNotExist(format!("Execution Does Not Exist: '{arn}'")),
+        scheduler::Error::Definition(m) => {
+            Error::InvalidDefinition(format!("Invalid State Machine Definition: '{m}'"))
+        }
+        scheduler::Error::AlreadyExists(x) => {
+            Error::ExecutionAlreadyExists(format!("Execution Already Exists: '{}'", x.arn))
+        }
+        scheduler::Error::NotRunning(arn) => {
+            Error::ExecutionDoesNotExist(format!("Execution Does Not Exist: '{arn}'"))
+        }
         scheduler::Error::OpenLimit(m) => Error::ExecutionLimitExceeded(m),
         scheduler::Error::Engine(e) => Error::Internal(e.to_string()),
     }
@@ -65,7 +81,9 @@ pub(super) async fn start(app: &App, tenant: &Tenant, p: &Params) -> Result<Valu
     match app.scheduler.start(parsed.request, false, limit).await {
         Ok(e) => Ok(json!({"executionArn": e.arn, "startDate": epoch(e.started)})),
         // StartExecution is idempotent by name for a running execution with the same input.
-        Err(scheduler::Error::AlreadyExists(existing)) if existing.status == Status::Running && existing.input == input_text => {
+        Err(scheduler::Error::AlreadyExists(existing))
+            if existing.status == Status::Running && existing.input == input_text =>
+        {
             Ok(json!({"executionArn": existing.arn, "startDate": epoch(existing.started)}))
         }
         Err(e) => Err(scheduler_error(e)),
@@ -75,10 +93,16 @@ pub(super) async fn start(app: &App, tenant: &Tenant, p: &Params) -> Result<Valu
 pub(super) async fn start_sync(app: &App, tenant: &Tenant, p: &Params) -> Result<Value> {
     let parsed = prepare(app, tenant, p)?;
     if parsed.request.machine.machine_type != MachineType::Express {
-        return Err(Error::StateMachineTypeNotSupported("This operation is only supported for EXPRESS state machines".into()));
+        return Err(Error::StateMachineTypeNotSupported(
+            "This operation is only supported for EXPRESS state machines".into(),
+        ));
     }
     let machine_arn = parsed.request.machine.arn.clone();
-    let e = app.scheduler.start(parsed.request, true, tenant.quotas.max_open_executions).await.map_err(scheduler_error)?;
+    let e = app
+        .scheduler
+        .start(parsed.request, true, tenant.quotas.max_open_executions)
+        .await
+        .map_err(scheduler_error)?;
     let mut out = json!({
         "executionArn": e.arn,
         "stateMachineArn": machine_arn,
@@ -112,9 +136,13 @@ fn finished_fields(o: &mut serde_json::Map<String, Value>, e: &Execution) {
 fn load(app: &App, tenant: &Tenant, arn: &str) -> Result<Execution> {
     let (key, express) = execution_key(app, tenant, arn)?;
     if express {
-        return Err(Error::StateMachineTypeNotSupported("This operation is not supported by EXPRESS state machines".into()));
+        return Err(Error::StateMachineTypeNotSupported(
+            "This operation is not supported by EXPRESS state machines".into(),
+        ));
     }
-    app.store.execution_get(&key)?.ok_or_else(|| Error::ExecutionDoesNotExist(format!("Execution Does Not Exist: '{arn}'")))
+    app.store
+        .execution_get(&key)?
+        .ok_or_else(|| Error::ExecutionDoesNotExist(format!("Execution Does Not Exist: '{arn}'")))
 }
 
 pub(super) async fn stop(app: &App, tenant: &Tenant, p: &Params) -> Result<Value> {
@@ -125,14 +153,20 @@ pub(super) async fn stop(app: &App, tenant: &Tenant, p: &Params) -> Result<Value
     if express {
         return match app.scheduler.stop(&key, error, cause).await {
             Ok(e) => Ok(json!({"stopDate": epoch(e.stopped.unwrap_or_else(scheduler::now))})),
-            Err(_) => Err(Error::ExecutionDoesNotExist(format!("Execution Does Not Exist: '{arn}'"))),
+            Err(_) => Err(Error::ExecutionDoesNotExist(format!(
+                "Execution Does Not Exist: '{arn}'"
+            ))),
         };
     }
     let existing = load(app, tenant, arn)?;
     if existing.status != Status::Running {
         return Ok(json!({"stopDate": epoch(existing.stopped.unwrap_or(existing.started))}));
     }
-    let e = app.scheduler.stop(&key, error, cause).await.map_err(scheduler_error)?;
+    let e = app
+        .scheduler
+        .stop(&key, error, cause)
+        .await
+        .map_err(scheduler_error)?;
     Ok(json!({"stopDate": epoch(e.stopped.unwrap_or_else(scheduler::now))}))
 }
 
@@ -165,10 +199,19 @@ pub(super) fn describe_machine(app: &App, tenant: &Tenant, p: &Params) -> Result
     let arn = p.str("executionArn")?;
     let e = load(app, tenant, arn)?;
     let missing = || Error::ExecutionDoesNotExist(format!("Execution Does Not Exist: '{arn}'"));
-    let revision = app.store.revision_get(&tenant.id, &e.machine, &e.revision_id)?.ok_or_else(missing)?;
+    let revision = app
+        .store
+        .revision_get(&tenant.id, &e.machine, &e.revision_id)?
+        .ok_or_else(missing)?;
     let machine = app.store.machine_get(&tenant.id, &e.machine)?;
-    let role = machine.as_ref().map(|m| m.role_arn.clone()).unwrap_or_default();
-    let logging = machine.as_ref().map(machines::logging_or_default).unwrap_or_else(|| json!({"level": "OFF"}));
+    let role = machine
+        .as_ref()
+        .map(|m| m.role_arn.clone())
+        .unwrap_or_default();
+    let logging = machine
+        .as_ref()
+        .map(machines::logging_or_default)
+        .unwrap_or_else(|| json!({"level": "OFF"}));
     Ok(json!({
         "stateMachineArn": arn::state_machine(&app.config.region, &tenant.account, &e.machine),
         "name": e.machine,
@@ -185,7 +228,9 @@ pub(super) fn list(app: &App, tenant: &Tenant, p: &Params) -> Result<Value> {
     let machine_arn = p.str("stateMachineArn")?;
     let name = machine_name(app, tenant, machine_arn)?;
     if app.store.machine_get(&tenant.id, &name)?.is_none() {
-        return Err(Error::StateMachineDoesNotExist(format!("State Machine Does Not Exist: '{machine_arn}'")));
+        return Err(Error::StateMachineDoesNotExist(format!(
+            "State Machine Does Not Exist: '{machine_arn}'"
+        )));
     }
     let filter = match p.opt_str("statusFilter")? {
         None => None,
@@ -201,7 +246,9 @@ pub(super) fn list(app: &App, tenant: &Tenant, p: &Params) -> Result<Value> {
     let mut next = None;
     // Newest first, filtered; scan pages until the page is full.
     'scan: loop {
-        let page = app.store.execution_list_newest(&tenant.id, &name, cursor.as_deref(), 256)?;
+        let page = app
+            .store
+            .execution_list_newest(&tenant.id, &name, cursor.as_deref(), 256)?;
         if page.is_empty() {
             break;
         }

@@ -34,16 +34,22 @@ pub(super) fn get(app: &App, tenant: &Tenant, p: &Params) -> Result<Value> {
     let arn = p.str("executionArn")?;
     let (key, express) = execution_key(app, tenant, arn)?;
     if express {
-        return Err(Error::StateMachineTypeNotSupported("This operation is not supported by EXPRESS state machines".into()));
+        return Err(Error::StateMachineTypeNotSupported(
+            "This operation is not supported by EXPRESS state machines".into(),
+        ));
     }
     if app.store.execution_get(&key)?.is_none() {
-        return Err(Error::ExecutionDoesNotExist(format!("Execution Does Not Exist: '{arn}'")));
+        return Err(Error::ExecutionDoesNotExist(format!(
+            "Execution Does Not Exist: '{arn}'"
+        )));
     }
     let limit = p.max_results()?;
     let reverse = p.opt_bool("reverseOrder")?.unwrap_or(false);
     let include_data = p.opt_bool("includeExecutionData")?.unwrap_or(true);
     let start = match p.opt_str("nextToken")? {
-        Some(t) => decode_token(t)?.parse::<usize>().map_err(|_| Error::InvalidToken(format!("Invalid Token: '{t}'")))?,
+        Some(t) => decode_token(t)?
+            .parse::<usize>()
+            .map_err(|_| Error::InvalidToken(format!("Invalid Token: '{t}'")))?,
         None => 0,
     };
     let mut events = history_of(&app.store, &key)?;
@@ -60,7 +66,10 @@ pub(super) fn get(app: &App, tenant: &Tenant, p: &Params) -> Result<Value> {
     let mut out = json!({"events": page});
     if start + limit < total {
         if let Some(o) = out.as_object_mut() {
-            o.insert("nextToken".into(), json!(encode_token(&(start + limit).to_string())));
+            o.insert(
+                "nextToken".into(),
+                json!(encode_token(&(start + limit).to_string())),
+            );
         }
     }
     Ok(out)

@@ -35,15 +35,25 @@ fn engine_type(t: MachineType) -> validate::MachineType {
 fn check_definition(text: &str, t: MachineType) -> Result<()> {
     let diagnostics: Vec<Diagnostic> = validate::validate(text, engine_type(t));
     if !diagnostics.is_empty() {
-        let listed: Vec<String> = diagnostics.iter().map(|d| format!("{}: {} at {}", d.code, d.message, d.location)).collect();
-        return Err(Error::InvalidDefinition(format!("Invalid State Machine Definition: '{}'", listed.join(", "))));
+        let listed: Vec<String> = diagnostics
+            .iter()
+            .map(|d| format!("{}: {} at {}", d.code, d.message, d.location))
+            .collect();
+        return Err(Error::InvalidDefinition(format!(
+            "Invalid State Machine Definition: '{}'",
+            listed.join(", ")
+        )));
     }
-    sandstep_engine::Definition::parse(text).map(|_| ()).map_err(|e| match e {
-        sandstep_engine::Error::Unsupported(m) => {
-            Error::InvalidDefinition(format!("Invalid State Machine Definition: 'UNSUPPORTED_FEATURE: {m}'"))
-        }
-        other => Error::InvalidDefinition(format!("Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: {other}'")),
-    })
+    sandstep_engine::Definition::parse(text)
+        .map(|_| ())
+        .map_err(|e| match e {
+            sandstep_engine::Error::Unsupported(m) => Error::InvalidDefinition(format!(
+                "Invalid State Machine Definition: 'UNSUPPORTED_FEATURE: {m}'"
+            )),
+            other => Error::InvalidDefinition(format!(
+                "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: {other}'"
+            )),
+        })
 }
 
 fn role_arn(p: &Params, field: &str) -> Result<Option<String>> {
@@ -57,7 +67,12 @@ fn role_arn(p: &Params, field: &str) -> Result<Option<String>> {
 fn new_revision(definition: &str, now: i64) -> Revision {
     let sha256 = hex(&Sha256::digest(definition.as_bytes()));
     let id = sandstep_engine::rng::Rng::new(crate::scheduler::entropy()).uuid();
-    Revision { id, definition: definition.to_string(), sha256, created: now }
+    Revision {
+        id,
+        definition: definition.to_string(),
+        sha256,
+        created: now,
+    }
 }
 
 fn logging(p: &Params) -> Option<Value> {
@@ -75,7 +90,10 @@ pub(super) fn create(app: &App, tenant: &Tenant, p: &Params) -> Result<Value> {
     })?;
     let t = machine_type(p)?;
     if p.opt_bool("publish")? == Some(true) {
-        return Err(Error::Validation("Publishing state machine versions (publish: true) is not supported by Sandstep yet".into()));
+        return Err(Error::Validation(
+            "Publishing state machine versions (publish: true) is not supported by Sandstep yet"
+                .into(),
+        ));
     }
     check_definition(definition, t)?;
     let now = crate::scheduler::now();
@@ -98,13 +116,19 @@ pub(super) fn create(app: &App, tenant: &Tenant, p: &Params) -> Result<Value> {
         let same = match &existing {
             Some(e) => {
                 let current = app.store.revision_get(&tenant.id, name, &e.revision_id)?;
-                e.machine_type == t && e.role_arn == machine.role_arn && current.is_some_and(|r| r.definition == definition)
+                e.machine_type == t
+                    && e.role_arn == machine.role_arn
+                    && current.is_some_and(|r| r.definition == definition)
             }
             None => false,
         };
         return match existing {
-            Some(e) if same => Ok(json!({"stateMachineArn": e.arn, "creationDate": epoch(e.created)})),
-            _ => Err(Error::StateMachineAlreadyExists(format!("State Machine Already Exists: '{machine_arn}'"))),
+            Some(e) if same => {
+                Ok(json!({"stateMachineArn": e.arn, "creationDate": epoch(e.created)}))
+            }
+            _ => Err(Error::StateMachineAlreadyExists(format!(
+                "State Machine Already Exists: '{machine_arn}'"
+            ))),
         };
     }
     if let Some(tags) = p.get("tags") {
@@ -115,20 +139,33 @@ pub(super) fn create(app: &App, tenant: &Tenant, p: &Params) -> Result<Value> {
 
 fn load(app: &App, tenant: &Tenant, arn: &str) -> Result<(StateMachine, Revision)> {
     let name = machine_name(app, tenant, arn)?;
-    let missing = || Error::StateMachineDoesNotExist(format!("State Machine Does Not Exist: '{arn}'"));
-    let machine = app.store.machine_get(&tenant.id, &name)?.ok_or_else(missing)?;
-    let revision = app.store.revision_get(&tenant.id, &name, &machine.revision_id)?.ok_or_else(missing)?;
+    let missing =
+        || Error::StateMachineDoesNotExist(format!("State Machine Does Not Exist: '{arn}'"));
+    let machine = app
+        .store
+        .machine_get(&tenant.id, &name)?
+        .ok_or_else(missing)?;
+    let revision = app
+        .store
+        .revision_get(&tenant.id, &name, &machine.revision_id)?
+        .ok_or_else(missing)?;
     Ok((machine, revision))
 }
 
 /// A machine for StartExecution: the record and the revision to pin.
-pub(super) fn load_for_start(app: &App, tenant: &Tenant, arn: &str) -> Result<(StateMachine, Revision)> {
+pub(super) fn load_for_start(
+    app: &App,
+    tenant: &Tenant,
+    arn: &str,
+) -> Result<(StateMachine, Revision)> {
     load(app, tenant, arn)
 }
 
 /// The `loggingConfiguration` AWS returns when none was given.
 pub(super) fn logging_or_default(m: &StateMachine) -> Value {
-    m.logging.clone().unwrap_or_else(|| json!({"level": "OFF", "includeExecutionData": false}))
+    m.logging
+        .clone()
+        .unwrap_or_else(|| json!({"level": "OFF", "includeExecutionData": false}))
 }
 
 pub(super) fn describe(app: &App, tenant: &Tenant, p: &Params) -> Result<Value> {
@@ -163,7 +200,10 @@ pub(super) fn update(app: &App, tenant: &Tenant, p: &Params) -> Result<Value> {
         ));
     }
     if p.opt_bool("publish")? == Some(true) {
-        return Err(Error::Validation("Publishing state machine versions (publish: true) is not supported by Sandstep yet".into()));
+        return Err(Error::Validation(
+            "Publishing state machine versions (publish: true) is not supported by Sandstep yet"
+                .into(),
+        ));
     }
     let now = crate::scheduler::now();
     let revision = match definition {
@@ -203,7 +243,9 @@ pub(super) fn delete(app: &App, tenant: &Tenant, p: &Params) -> Result<Value> {
 pub(super) fn list(app: &App, tenant: &Tenant, p: &Params) -> Result<Value> {
     let limit = p.max_results()?;
     let after = p.opt_str("nextToken")?.map(decode_token).transpose()?;
-    let mut machines = app.store.machine_list(&tenant.id, after.as_deref(), limit + 1)?;
+    let mut machines = app
+        .store
+        .machine_list(&tenant.id, after.as_deref(), limit + 1)?;
     let next = if machines.len() > limit {
         machines.truncate(limit);
         machines.last().map(|m| encode_token(&m.name))
@@ -237,6 +279,10 @@ pub(super) fn validate(p: &Params) -> Result<Value> {
             json!({"severity": severity, "code": d.code, "message": d.message, "location": d.location})
         })
         .collect();
-    let errors = diagnostics.iter().any(|d| d.severity == validate::Severity::Error);
-    Ok(json!({"result": if errors { "FAIL" } else { "OK" }, "diagnostics": listed, "truncated": diagnostics.len() > max}))
+    let errors = diagnostics
+        .iter()
+        .any(|d| d.severity == validate::Severity::Error);
+    Ok(
+        json!({"result": if errors { "FAIL" } else { "OK" }, "diagnostics": listed, "truncated": diagnostics.len() > max}),
+    )
 }

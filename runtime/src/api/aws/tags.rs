@@ -22,14 +22,27 @@ fn read(app: &App, tenant: &Tenant, arn: &str) -> Result<BTreeMap<String, String
 }
 
 /// Adds `tags` (AWS's `[{key, value}]`) and removes `remove` from a resource's tags.
-pub(super) fn store_tags(app: &App, tenant: &Tenant, arn: &str, tags: &Value, remove: &[String]) -> Result<()> {
+pub(super) fn store_tags(
+    app: &App,
+    tenant: &Tenant,
+    arn: &str,
+    tags: &Value,
+    remove: &[String],
+) -> Result<()> {
     let mut current = read(app, tenant, arn)?;
     for tag in tags.as_array().into_iter().flatten() {
-        let (Some(k), Some(v)) = (tag.get("key").and_then(Value::as_str), tag.get("value").and_then(Value::as_str)) else {
-            return Err(Error::Validation("Tags must be a list of {\"key\": string, \"value\": string}".into()));
+        let (Some(k), Some(v)) = (
+            tag.get("key").and_then(Value::as_str),
+            tag.get("value").and_then(Value::as_str),
+        ) else {
+            return Err(Error::Validation(
+                "Tags must be a list of {\"key\": string, \"value\": string}".into(),
+            ));
         };
         if k.is_empty() || k.len() > 128 || v.len() > 256 {
-            return Err(Error::Validation(format!("Invalid tag '{k}': keys are 1-128 characters, values at most 256")));
+            return Err(Error::Validation(format!(
+                "Invalid tag '{k}': keys are 1-128 characters, values at most 256"
+            )));
         }
         current.insert(k.to_string(), v.to_string());
     }
@@ -37,16 +50,22 @@ pub(super) fn store_tags(app: &App, tenant: &Tenant, arn: &str, tags: &Value, re
         current.remove(k);
     }
     if current.len() > 50 {
-        return Err(Error::Validation("A resource can have at most 50 tags".into()));
+        return Err(Error::Validation(
+            "A resource can have at most 50 tags".into(),
+        ));
     }
     let body = serde_json::to_vec(&current).map_err(|e| Error::Internal(e.to_string()))?;
-    app.store.backend().apply(vec![Write::Put(key(tenant, arn), body)])?;
+    app.store
+        .backend()
+        .apply(vec![Write::Put(key(tenant, arn), body)])?;
     Ok(())
 }
 
 /// Forgets a deleted resource's tags.
 pub(super) fn delete_tags(app: &App, tenant: &Tenant, arn: &str) -> Result<()> {
-    app.store.backend().apply(vec![Write::Delete(key(tenant, arn))])?;
+    app.store
+        .backend()
+        .apply(vec![Write::Delete(key(tenant, arn))])?;
     Ok(())
 }
 
@@ -55,7 +74,9 @@ fn existing(app: &App, tenant: &Tenant, p: &Params) -> Result<String> {
     let name = machine_name(app, tenant, arn)?;
     match app.store.machine_get(&tenant.id, &name)? {
         Some(m) => Ok(m.arn),
-        None => Err(Error::ResourceNotFound(format!("Resource not found: '{arn}'"))),
+        None => Err(Error::ResourceNotFound(format!(
+            "Resource not found: '{arn}'"
+        ))),
     }
 }
 
@@ -68,14 +89,22 @@ pub(super) fn tag(app: &App, tenant: &Tenant, p: &Params) -> Result<Value> {
 
 pub(super) fn untag(app: &App, tenant: &Tenant, p: &Params) -> Result<Value> {
     let arn = existing(app, tenant, p)?;
-    let keys: Vec<String> =
-        p.get("tagKeys").and_then(Value::as_array).into_iter().flatten().filter_map(|k| k.as_str().map(str::to_string)).collect();
+    let keys: Vec<String> = p
+        .get("tagKeys")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|k| k.as_str().map(str::to_string))
+        .collect();
     store_tags(app, tenant, &arn, &json!([]), &keys)?;
     Ok(json!({}))
 }
 
 pub(super) fn list(app: &App, tenant: &Tenant, p: &Params) -> Result<Value> {
     let arn = existing(app, tenant, p)?;
-    let tags: Vec<Value> = read(app, tenant, &arn)?.into_iter().map(|(k, v)| json!({"key": k, "value": v})).collect();
+    let tags: Vec<Value> = read(app, tenant, &arn)?
+        .into_iter()
+        .map(|(k, v)| json!({"key": k, "value": v}))
+        .collect();
     Ok(json!({"tags": tags}))
 }

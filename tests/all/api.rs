@@ -1,0 +1,561 @@
+//! The AWS JSON protocol, the module API and tenants, over HTTP against the real binary.
+
+use crate::support::{call_at, module, Server, TempDir};
+use sandstep::api::sigv4;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const PASS: &str = r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}"#;
+
+fn def() -> Value {
+    serde_json::from_str(PASS).unwrap()
+}
+
+#[test]
+fn state_machine_lifecycle_and_errors() {
+    let dir = TempDir::new("machines");
+    let s = Server::start(&dir.0, &[]);
+    let arn = s.create_machine("orders", &def(), "STANDARD");
+    assert_eq!(
+        arn,
+        "arn:aws:states:us-east-1:000000000000:stateMachine:orders"
+    );
+    // Idempotent for the same definition; refused for another.
+    assert_eq!(s.create_machine("orders", &def(), "STANDARD"), arn);
+    let other = json!({"StartAt": "B", "States": {"B": {"Type": "Succeed"}}});
+    let e = s.call("CreateStateMachine", json!({"name": "orders", "definition": other.to_string(), "roleArn": "arn:aws:iam::000000000000:role/r"})).unwrap_err();
+    assert_eq!((e.0, e.1.as_str()), (400, "StateMachineAlreadyExists"));
+
+    let d = s.ok("DescribeStateMachine", json!({"stateMachineArn": arn}));
+    assert_eq!(
+        (d["name"].as_str(), d["type"].as_str(), d["status"].as_str()),
+        (Some("orders"), Some("STANDARD"), Some("ACTIVE"))
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(d["definition"].as_str().unwrap()).unwrap(),
+        def()
+    );
+
+    let u = s.ok(
+        "UpdateStateMachine",
+        json!({"stateMachineArn": arn, "definition": other.to_string()}),
+    );
+    assert!(u["updateDate"].is_number() && u["revisionId"].is_string());
+    let d = s.ok("DescribeStateMachine", json!({"stateMachineArn": arn}));
+    assert_eq!(
+        serde_json::from_str::<Value>(d["definition"].as_str().unwrap()).unwrap(),
+        other
+    );
+    let e = s
+        .call("UpdateStateMachine", json!({"stateMachineArn": arn}))
+        .unwrap_err();
+    assert_eq!(e.1, "MissingRequiredParameter");
+
+    let bad = json!({"StartAt": "Nope", "States": {"A": {"Type": "Pass", "End": true}}});
+    let e = s.call("CreateStateMachine", json!({"name": "bad", "definition": bad.to_string(), "roleArn": "arn:aws:iam::000000000000:role/r"})).unwrap_err();
+    assert_eq!(e.1, "InvalidDefinition");
+    assert!(
+        e.2.starts_with("Invalid State Machine Definition: '"),
+        "{}",
+        e.2
+    );
+    assert!(e.2.contains("MISSING_TRANSITION_TARGET"), "{}", e.2);
+    let e = s.call("CreateStateMachine", json!({"name": "bad name", "definition": PASS, "roleArn": "arn:aws:iam::000000000000:role/r"})).unwrap_err();
+    assert_eq!(e.1, "InvalidName");
+    let e = s
+        .call(
+            "CreateStateMachine",
+            json!({"name": "x", "definition": PASS, "roleArn": "not-an-arn"}),
+        )
+        .unwrap_err();
+    assert_eq!(e.1, "InvalidArn");
+    let e = s
+        .call(
+            "CreateStateMachine",
+            json!({"name": "x", "definition": PASS}),
+        )
+        .unwrap_err();
+    assert_eq!(e.1, "ValidationException");
+    let e = s.call("CreateStateMachine", json!({"name": "x", "definition": PASS, "roleArn": "arn:aws:iam::000000000000:role/r", "publish": true})).unwrap_err();
+    assert_eq!(e.1, "ValidationException");
+    let e = s.call("DescribeStateMachine", json!({"stateMachineArn": "arn:aws:states:us-east-1:000000000000:stateMachine:missing"})).unwrap_err();
+    assert_eq!(e.1, "StateMachineDoesNotExist");
+    let e = s
+        .call(
+            "DescribeStateMachine",
+            json!({"stateMachineArn": "garbage"}),
+        )
+        .unwrap_err();
+    assert_eq!(e.1, "InvalidArn");
+    let e = s.call("NoSuchAction", json!({})).unwrap_err();
+    assert_eq!(e.1, "UnknownOperationException");
+    let e = s.call("SendTaskSuccess", json!({})).unwrap_err();
+    assert_eq!(e.1, "NotSupported");
+
+    let v = s.ok(
+        "ValidateStateMachineDefinition",
+        json!({"definition": bad.to_string()}),
+    );
+    assert_eq!(v["result"], "FAIL");
+    assert_eq!(v["diagnostics"][0]["severity"], "ERROR");
+    assert_eq!(
+        s.ok(
+            "ValidateStateMachineDefinition",
+            json!({"definition": PASS})
+        )["result"],
+        "OK"
+    );
+
+    s.ok("TagResource", json!({"resourceArn": arn, "tags": [{"key": "team", "value": "a"}, {"key": "env", "value": "dev"}]}));
+    s.ok(
+        "UntagResource",
+        json!({"resourceArn": arn, "tagKeys": ["env"]}),
+    );
+    assert_eq!(
+        s.ok("ListTagsForResource", json!({"resourceArn": arn}))["tags"],
+        json!([{"key": "team", "value": "a"}])
+    );
+
+    s.ok("DeleteStateMachine", json!({"stateMachineArn": arn}));
+    let e = s
+        .call("DescribeStateMachine", json!({"stateMachineArn": arn}))
+        .unwrap_err();
+    assert_eq!(e.1, "StateMachineDoesNotExist");
+}
+
+#[test]
+fn lists_paginate() {
+    let dir = TempDir::new("pages");
+    let s = Server::start(&dir.0, &[]);
+    for i in 0..7 {
+        s.create_machine(&format!("m{i}"), &def(), "STANDARD");
+    }
+    let mut names = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut req = json!({"maxResults": 3});
+        if let Some(t) = &token {
+            req["nextToken"] = json!(t);
+        }
+        let page = s.ok("ListStateMachines", req);
+        let items = page["stateMachines"].as_array().unwrap();
+        assert!(items.len() <= 3);
+        names.extend(
+            items
+                .iter()
+                .map(|m| m["name"].as_str().unwrap().to_string()),
+        );
+        match page["nextToken"].as_str() {
+            Some(t) => token = Some(t.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(names, (0..7).map(|i| format!("m{i}")).collect::<Vec<_>>());
+    let e = s
+        .call("ListStateMachines", json!({"nextToken": "zz"}))
+        .unwrap_err();
+    assert_eq!(e.1, "InvalidToken");
+    let e = s
+        .call("ListStateMachines", json!({"maxResults": 5000}))
+        .unwrap_err();
+    assert_eq!(e.1, "ValidationException");
+
+    let m = "arn:aws:states:us-east-1:000000000000:stateMachine:m0";
+    for i in 0..5 {
+        s.ok(
+            "StartExecution",
+            json!({"stateMachineArn": m, "name": format!("e{i}")}),
+        );
+        std::thread::sleep(Duration::from_millis(3));
+    }
+    let mut seen = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut req = json!({"stateMachineArn": m, "maxResults": 2, "statusFilter": "SUCCEEDED"});
+        if let Some(t) = &token {
+            req["nextToken"] = json!(t);
+        }
+        let page = s.ok("ListExecutions", req);
+        seen.extend(
+            page["executions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["name"].as_str().unwrap().to_string()),
+        );
+        match page["nextToken"].as_str() {
+            Some(t) => token = Some(t.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["e4", "e3", "e2", "e1", "e0"], "newest first");
+    let running = s.ok(
+        "ListExecutions",
+        json!({"stateMachineArn": m, "statusFilter": "RUNNING"}),
+    );
+    assert!(running["executions"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn executions_describe_history_and_idempotency() {
+    let dir = TempDir::new("executions");
+    let s = Server::start(&dir.0, &[]);
+    let wait = json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "Next": "P"}, "P": {"Type": "Pass", "End": true}}});
+    let m = s.create_machine("w", &wait, "STANDARD");
+    let first = s.ok(
+        "StartExecution",
+        json!({"stateMachineArn": m, "name": "once", "input": "{\"k\": 1}"}),
+    );
+    let again = s.ok(
+        "StartExecution",
+        json!({"stateMachineArn": m, "name": "once", "input": "{\"k\": 1}"}),
+    );
+    assert_eq!(
+        first["executionArn"], again["executionArn"],
+        "same name and input while running: same execution"
+    );
+    let e = s
+        .call(
+            "StartExecution",
+            json!({"stateMachineArn": m, "name": "once", "input": "{\"k\": 2}"}),
+        )
+        .unwrap_err();
+    assert_eq!(e.1, "ExecutionAlreadyExists");
+    let e = s
+        .call(
+            "StartExecution",
+            json!({"stateMachineArn": m, "input": "not json"}),
+        )
+        .unwrap_err();
+    assert_eq!(e.1, "InvalidExecutionInput");
+    let arn = first["executionArn"].as_str().unwrap();
+    let running = s.ok("DescribeExecution", json!({"executionArn": arn}));
+    assert_eq!(running["status"], "RUNNING");
+    let done = s.wait_done(arn, Duration::from_secs(10));
+    assert_eq!(
+        (done["status"].as_str(), done["output"].as_str()),
+        (Some("SUCCEEDED"), Some("{\"k\":1}"))
+    );
+    assert!(done["stopDate"].as_f64().unwrap() >= done["startDate"].as_f64().unwrap());
+    let sm = s.ok(
+        "DescribeStateMachineForExecution",
+        json!({"executionArn": arn}),
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(sm["definition"].as_str().unwrap()).unwrap(),
+        wait
+    );
+
+    let h = s.ok("GetExecutionHistory", json!({"executionArn": arn}));
+    let kinds: Vec<&str> = h["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "ExecutionStarted",
+            "WaitStateEntered",
+            "WaitStateExited",
+            "PassStateEntered",
+            "PassStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    let r = s.ok("GetExecutionHistory", json!({"executionArn": arn, "reverseOrder": true, "maxResults": 2, "includeExecutionData": false}));
+    let events = r["events"].as_array().unwrap();
+    assert_eq!(
+        (events[0]["type"].as_str(), events.len()),
+        (Some("ExecutionSucceeded"), 2)
+    );
+    assert!(events[0]["executionSucceededEventDetails"]
+        .get("output")
+        .is_none());
+    assert!(r["nextToken"].is_string());
+    let e = s
+        .call(
+            "DescribeExecution",
+            json!({"executionArn": "arn:aws:states:us-east-1:000000000000:execution:w:missing"}),
+        )
+        .unwrap_err();
+    assert_eq!(e.1, "ExecutionDoesNotExist");
+}
+
+fn signed(
+    url: &str,
+    action: &str,
+    body: &Value,
+    key: &str,
+    secret: &str,
+) -> Result<Value, (u16, String, String)> {
+    let text = body.to_string();
+    let host = url.trim_start_matches("http://").to_string();
+    let headers = vec![
+        ("host".to_string(), host),
+        (
+            "content-type".to_string(),
+            "application/x-amz-json-1.0".to_string(),
+        ),
+        (
+            "x-amz-target".to_string(),
+            format!("AWSStepFunctions.{action}"),
+        ),
+    ];
+    let req = sigv4::Request {
+        method: "POST",
+        path: "/",
+        query: "",
+        headers: &headers,
+        body: text.as_bytes(),
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let extra = sigv4::sign(&req, key, secret, "us-east-1", "states", now);
+    let extra: Vec<(&str, &str)> = extra
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    call_at(url, action, body.clone(), &extra)
+}
+
+#[test]
+fn two_tenants_cannot_see_each_other() {
+    let dir = TempDir::new("tenants");
+    let s = Server::start(&dir.0, &["--admin-token", "root-token"]);
+    let create = |name: &str| -> Value {
+        ureq::post(&format!("{}/v1/tenants", s.url))
+            .set("authorization", "Bearer root-token")
+            .send_json(json!({"name": name}))
+            .unwrap()
+            .into_json()
+            .unwrap()
+    };
+    let a = create("acme");
+    let b = create("globex");
+    let e = ureq::post(&format!("{}/v1/tenants", s.url))
+        .set("authorization", "Bearer wrong")
+        .send_json(json!({"name": "x"}));
+    assert!(matches!(e, Err(ureq::Error::Status(400, _))));
+    let (ak, asec) = (
+        a["accessKeyId"].as_str().unwrap(),
+        a["secretAccessKey"].as_str().unwrap(),
+    );
+    let (bk, bsec) = (
+        b["accessKeyId"].as_str().unwrap(),
+        b["secretAccessKey"].as_str().unwrap(),
+    );
+
+    let create_body = json!({"name": "shared-name", "definition": PASS, "roleArn": "arn:aws:iam::000000000000:role/r"});
+    let a_arn = signed(&s.url, "CreateStateMachine", &create_body, ak, asec).unwrap()
+        ["stateMachineArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(a_arn.contains(a["account"].as_str().unwrap()));
+    // B sees nothing of A's, even by A's ARN, and may use the same name.
+    assert!(
+        signed(&s.url, "ListStateMachines", &json!({}), bk, bsec).unwrap()["stateMachines"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let e = signed(
+        &s.url,
+        "DescribeStateMachine",
+        &json!({"stateMachineArn": a_arn}),
+        bk,
+        bsec,
+    )
+    .unwrap_err();
+    assert_eq!(e.1, "StateMachineDoesNotExist");
+    let e = signed(
+        &s.url,
+        "StartExecution",
+        &json!({"stateMachineArn": a_arn}),
+        bk,
+        bsec,
+    )
+    .unwrap_err();
+    assert_eq!(e.1, "StateMachineDoesNotExist");
+    signed(&s.url, "CreateStateMachine", &create_body, bk, bsec).unwrap();
+    let ex = signed(
+        &s.url,
+        "StartExecution",
+        &json!({"stateMachineArn": a_arn, "name": "a1"}),
+        ak,
+        asec,
+    )
+    .unwrap();
+    let e = signed(
+        &s.url,
+        "DescribeExecution",
+        &json!({"executionArn": ex["executionArn"]}),
+        bk,
+        bsec,
+    )
+    .unwrap_err();
+    assert_eq!(e.1, "ExecutionDoesNotExist");
+    let e = signed(
+        &s.url,
+        "GetExecutionHistory",
+        &json!({"executionArn": ex["executionArn"]}),
+        bk,
+        bsec,
+    )
+    .unwrap_err();
+    assert_eq!(e.1, "ExecutionDoesNotExist");
+    let e = signed(
+        &s.url,
+        "StopExecution",
+        &json!({"executionArn": ex["executionArn"]}),
+        bk,
+        bsec,
+    )
+    .unwrap_err();
+    assert_eq!(e.1, "ExecutionDoesNotExist");
+
+    // Authentication errors in AWS's shapes.
+    let e = s.call("ListStateMachines", json!({})).unwrap_err();
+    assert_eq!(e.1, "MissingAuthenticationTokenException");
+    let e = signed(&s.url, "ListStateMachines", &json!({}), ak, "wrong-secret").unwrap_err();
+    assert_eq!(e.1, "InvalidSignatureException");
+    let e = signed(&s.url, "ListStateMachines", &json!({}), "AKIDUNKNOWN", asec).unwrap_err();
+    assert_eq!(e.1, "UnrecognizedClientException");
+    // The API key works as a bearer token.
+    let bearer = format!("Bearer {}", a["apiKey"].as_str().unwrap());
+    let listed = call_at(
+        &s.url,
+        "ListStateMachines",
+        json!({}),
+        &[("authorization", &bearer)],
+    )
+    .unwrap();
+    assert_eq!(listed["stateMachines"].as_array().unwrap().len(), 1);
+
+    // Modules are per tenant too.
+    let put = |key: &str, name: &str| {
+        ureq::put(&format!("{}/v1/modules/{name}", s.url))
+            .set("authorization", key)
+            .send_bytes(&module("echo"))
+    };
+    put(&bearer, "echo").unwrap();
+    let b_bearer = format!("Bearer {}", b["apiKey"].as_str().unwrap());
+    let r = ureq::get(&format!("{}/v1/modules/echo", s.url))
+        .set("authorization", &b_bearer)
+        .call();
+    assert!(matches!(r, Err(ureq::Error::Status(404, _))));
+}
+
+#[test]
+fn modules_are_validated_versioned_and_pinned() {
+    let dir = TempDir::new("modules");
+    let s = Server::start(&dir.0, &[]);
+    let echo = module("echo");
+    let v1 = s.upload("echo", &echo, "kv:orders").unwrap();
+    assert_eq!(
+        (v1["version"].as_u64(), v1["kind"].as_str()),
+        (Some(1), Some("component"))
+    );
+    assert_eq!(v1["grants"], json!(["kv:orders"]));
+    assert_eq!(v1["sha256"].as_str().unwrap().len(), 64);
+    let v2 = s.upload("echo", &echo, "").unwrap();
+    assert_eq!(v2["version"], 2);
+    let (code, body) = s.upload("junk", b"not wasm at all", "").unwrap_err();
+    assert_eq!(code, 400);
+    assert!(body.contains("InvalidModule"), "{body}");
+    let (code, body) = s.upload("bad", &module("bad-import"), "").unwrap_err();
+    assert_eq!(code, 400);
+    assert!(
+        body.contains("secrets"),
+        "the unknown import is named: {body}"
+    );
+    let (code, _) = s.upload("g", &echo, "disk:x").unwrap_err();
+    assert_eq!(code, 400);
+    let listed: Value = ureq::get(&format!("{}/v1/modules", s.url))
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert_eq!(
+        listed["modules"].as_array().unwrap().len(),
+        1,
+        "junk and bad-import were not stored"
+    );
+    let described: Value = ureq::get(&format!("{}/v1/modules/echo", s.url))
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert_eq!(described["versions"].as_array().unwrap().len(), 2);
+
+    // A running execution pins echo; deleting it is refused until it ends.
+    let def = json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 2, "Next": "T"},
+        "T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:000000000000:function:echo", "End": true}}});
+    let m = s.create_machine("pinned", &def, "STANDARD");
+    let arn = s.ok(
+        "StartExecution",
+        json!({"stateMachineArn": m, "input": "{\"v\": 1}"}),
+    )["executionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = ureq::delete(&format!("{}/v1/modules/echo", s.url)).call();
+    assert!(matches!(r, Err(ureq::Error::Status(409, _))));
+    let done = s.wait_done(&arn, Duration::from_secs(10));
+    assert_eq!(done["status"], "SUCCEEDED");
+    let h = s.ok("GetExecutionHistory", json!({"executionArn": arn}));
+    let succeeded = h["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "TaskSucceeded")
+        .unwrap();
+    let usage = &succeeded["taskSucceededEventDetails"]["sandstepUsage"];
+    assert_eq!(
+        (usage["module"].as_str(), usage["version"].as_u64()),
+        (Some("echo"), Some(2))
+    );
+    assert_eq!(usage["sha256"], v2["sha256"]);
+    ureq::delete(&format!("{}/v1/modules/echo/versions/1", s.url))
+        .call()
+        .unwrap();
+    ureq::delete(&format!("{}/v1/modules/echo", s.url))
+        .call()
+        .unwrap();
+    let r = ureq::get(&format!("{}/v1/modules/echo", s.url)).call();
+    assert!(matches!(r, Err(ureq::Error::Status(404, _))));
+}
+
+#[test]
+fn health_and_metrics() {
+    let dir = TempDir::new("metrics");
+    let s = Server::start(&dir.0, &[]);
+    assert_eq!(
+        ureq::get(&format!("{}/healthz", s.url))
+            .call()
+            .unwrap()
+            .into_string()
+            .unwrap()
+            .trim(),
+        "ok"
+    );
+    let m = s.create_machine("x", &def(), "STANDARD");
+    s.ok("StartExecution", json!({"stateMachineArn": m}));
+    let text = ureq::get(&format!("{}/metrics", s.url))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    assert!(
+        text.contains("sandstep_executions_started_total 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("sandstep_executions_finished_total{status=\"SUCCEEDED\"} 1"),
+        "{text}"
+    );
+}

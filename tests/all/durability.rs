@@ -1,0 +1,395 @@
+//! Standard executions survive `kill -9`; timers fire on time and after restarts;
+//! Express, StopExecution, timeouts, fan-out limits and retention, against the real binary.
+
+use crate::support::{module, Server, TempDir};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+const ECHO: &str = "arn:aws:lambda:us-east-1:000000000000:function:echo";
+
+fn crash_definition() -> Value {
+    json!({"StartAt": "T1", "States": {
+        "T1": {"Type": "Task", "Resource": ECHO, "Parameters": {"n.$": "$.n", "step": 1}, "ResultPath": "$.t1", "Next": "W"},
+        "W": {"Type": "Wait", "SecondsPath": "$.wait", "Next": "Slow"},
+        "Slow": {"Type": "Choice", "Choices": [{"Variable": "$.slow", "BooleanEquals": true, "Next": "Loop"}], "Default": "T2"},
+        "Loop": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:000000000000:function:infinite-loop", "TimeoutSeconds": 1,
+                 "Catch": [{"ErrorEquals": ["States.Timeout"], "ResultPath": null, "Next": "T2"}], "Next": "T2"},
+        "T2": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+               "Parameters": {"FunctionName": "echo", "Payload": {"n.$": "$.n", "step": 2}},
+               "ResultSelector": {"p.$": "$.Payload"}, "ResultPath": "$.t2", "Next": "P"},
+        "P": {"Type": "Pass", "Parameters": {"n.$": "$.n", "a.$": "$.t1.step", "b.$": "$.t2.p.step"}, "End": true}}})
+}
+
+fn history(server: &Server, arn: &str) -> Vec<Value> {
+    let mut events = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut req = json!({"executionArn": arn, "maxResults": 1000});
+        if let Some(t) = &token {
+            req["nextToken"] = json!(t);
+        }
+        let page = server.ok("GetExecutionHistory", req);
+        events.extend(page["events"].as_array().unwrap().iter().cloned());
+        match page["nextToken"].as_str() {
+            Some(t) => token = Some(t.to_string()),
+            None => return events,
+        }
+    }
+}
+
+/// Event ids are 1..=n with no gap, and no state was entered twice where the path
+/// enters it once.
+fn check_history(events: &[Value], slow: bool) {
+    let ids: Vec<u64> = events.iter().map(|e| e["id"].as_u64().unwrap()).collect();
+    assert_eq!(
+        ids,
+        (1..=ids.len() as u64).collect::<Vec<_>>(),
+        "ids must be dense"
+    );
+    let entered: Vec<&str> = events
+        .iter()
+        .filter(|e| e["type"].as_str().unwrap().ends_with("StateEntered"))
+        .map(|e| e["stateEnteredEventDetails"]["name"].as_str().unwrap())
+        .collect();
+    let expected: &[&str] = if slow {
+        &["T1", "W", "Slow", "Loop", "T2", "P"]
+    } else {
+        &["T1", "W", "Slow", "T2", "P"]
+    };
+    assert_eq!(entered, expected, "each transition exactly once");
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds.first(), Some(&"ExecutionStarted"));
+    assert_eq!(kinds.last(), Some(&"ExecutionSucceeded"));
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "ExecutionStarted").count(),
+        1
+    );
+}
+
+fn start(
+    server: &Server,
+    machine: &str,
+    name: &str,
+    input: &Value,
+) -> Result<Value, (u16, String, String)> {
+    server.call(
+        "StartExecution",
+        json!({"stateMachineArn": machine, "name": name, "input": input.to_string()}),
+    )
+}
+
+#[test]
+fn standard_executions_survive_kill_9_at_several_points() {
+    let dir = TempDir::new("crash");
+    let mut server = Server::start(&dir.0, &[]);
+    server.upload("echo", &module("echo"), "").unwrap();
+    server
+        .upload("infinite-loop", &module("infinite-loop"), "")
+        .unwrap();
+    let machine = server.create_machine("crash", &crash_definition(), "STANDARD");
+    let inputs: BTreeMap<String, Value> = (0..240)
+        .map(|i| {
+            (
+                format!("run-{i:03}"),
+                json!({"n": i, "wait": 1 + (i % 2), "slow": i % 10 == 0}),
+            )
+        })
+        .collect();
+
+    // Kill point 1: while executions are being started (some commits are in flight).
+    let url = server.url.clone();
+    let names: Vec<(String, Value)> = inputs.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let starter = std::thread::spawn(move || {
+        let mut failed = Vec::new();
+        for (name, input) in names {
+            let body = json!({"stateMachineArn": format!("arn:aws:states:us-east-1:000000000000:stateMachine:crash"), "name": name, "input": input.to_string()});
+            if crate::support::call_at(&url, "StartExecution", body, &[]).is_err() {
+                failed.push(name);
+            }
+        }
+        failed
+    });
+    std::thread::sleep(Duration::from_millis(150));
+    server.crash_and_restart();
+    let failed = starter.join().unwrap();
+    // StartExecution is idempotent by name and input: re-issue whatever did not answer.
+    for name in &failed {
+        match start(&server, &machine, name, &inputs[name]) {
+            Ok(_) => {}
+            Err(e) if e.1 == "ExecutionAlreadyExists" => {} // committed, then finished
+            Err(e) => panic!("{name}: {e:?}"),
+        }
+    }
+    // Kill point 2: executions are in Wait states and tasks (including 1 s loops).
+    std::thread::sleep(Duration::from_millis(700));
+    server.crash_and_restart();
+    // Kill point 3: during the second task wave and the slow tasks.
+    std::thread::sleep(Duration::from_millis(1300));
+    server.crash_and_restart();
+
+    let began = Instant::now();
+    for (name, input) in &inputs {
+        let arn = format!("arn:aws:states:us-east-1:000000000000:execution:crash:{name}");
+        let left = Duration::from_secs(90).saturating_sub(began.elapsed());
+        let done = server.wait_done(&arn, left);
+        assert_eq!(done["status"], "SUCCEEDED", "{name}: {done}");
+        let output: Value = serde_json::from_str(done["output"].as_str().unwrap()).unwrap();
+        assert_eq!(output, json!({"n": input["n"], "a": 1, "b": 2}), "{name}");
+        check_history(&history(&server, &arn), input["slow"] == true);
+    }
+}
+
+#[test]
+fn waits_end_on_time_and_fire_at_once_after_a_restart_past_due() {
+    let dir = TempDir::new("timers");
+    let mut server = Server::start(&dir.0, &[]);
+    let wait = |s: u64| json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": s, "End": true}}});
+    let one = server.create_machine("wait1", &wait(1), "STANDARD");
+    let arn = server.ok("StartExecution", json!({"stateMachineArn": one}))["executionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    server.wait_done(&arn, Duration::from_secs(10));
+    let events = history(&server, &arn);
+    let at = |kind: &str| {
+        events.iter().find(|e| e["type"] == kind).unwrap()["timestamp"]
+            .as_f64()
+            .unwrap()
+    };
+    let waited = at("WaitStateExited") - at("WaitStateEntered");
+    assert!(waited >= 1.0, "ended early: {waited}");
+    assert!(waited <= 1.1, "ended late: {waited}");
+
+    let two = server.create_machine("wait2", &wait(2), "STANDARD");
+    let arn = server.ok("StartExecution", json!({"stateMachineArn": two}))["executionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    server.kill9();
+    std::thread::sleep(Duration::from_secs(3));
+    let restarted = Instant::now();
+    server.crash_and_restart();
+    let done = server.wait_done(&arn, Duration::from_secs(10));
+    assert_eq!(done["status"], "SUCCEEDED");
+    assert!(
+        restarted.elapsed() < Duration::from_millis(1500),
+        "a late timer fires at once: {:?}",
+        restarted.elapsed()
+    );
+}
+
+#[test]
+fn express_sync_and_async_run_in_memory() {
+    let dir = TempDir::new("express");
+    let server = Server::start(&dir.0, &[]);
+    let def = json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": {"x": 1}, "ResultPath": "$.r", "Next": "B"}, "B": {"Type": "Pass", "End": true}}});
+    let express = server.create_machine("fast", &def, "EXPRESS");
+    let r = server.ok(
+        "StartSyncExecution",
+        json!({"stateMachineArn": express, "input": "{\"a\": 2}"}),
+    );
+    assert_eq!(r["status"], "SUCCEEDED");
+    assert_eq!(
+        serde_json::from_str::<Value>(r["output"].as_str().unwrap()).unwrap(),
+        json!({"a": 2, "r": {"x": 1}})
+    );
+    assert!(r["executionArn"]
+        .as_str()
+        .unwrap()
+        .contains(":express:fast:"));
+    let failing = json!({"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Nope", "Cause": "because"}}});
+    let f = server.create_machine("fails", &failing, "EXPRESS");
+    let r = server.ok("StartSyncExecution", json!({"stateMachineArn": f}));
+    assert_eq!(
+        (
+            r["status"].as_str(),
+            r["error"].as_str(),
+            r["cause"].as_str()
+        ),
+        (Some("FAILED"), Some("Nope"), Some("because"))
+    );
+    let a = server.ok("StartExecution", json!({"stateMachineArn": express}));
+    assert!(a["executionArn"].as_str().unwrap().contains(":express:"));
+    let standard = server.create_machine("std", &def, "STANDARD");
+    let e = server
+        .call("StartSyncExecution", json!({"stateMachineArn": standard}))
+        .unwrap_err();
+    assert_eq!(e.1, "StateMachineTypeNotSupported");
+    // Nothing of an Express execution is written to the store.
+    let e = server
+        .call(
+            "DescribeExecution",
+            json!({"executionArn": a["executionArn"]}),
+        )
+        .unwrap_err();
+    assert_eq!(e.1, "StateMachineTypeNotSupported");
+}
+
+#[test]
+fn stop_execution_aborts_and_interrupts_tasks() {
+    let dir = TempDir::new("stop");
+    let server = Server::start(&dir.0, &[]);
+    server
+        .upload("infinite-loop", &module("infinite-loop"), "")
+        .unwrap();
+    let def = json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
+        {"StartAt": "L", "States": {"L": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:000000000000:function:infinite-loop", "TimeoutSeconds": 60, "End": true}}},
+        {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 600, "End": true}}}]}}});
+    let m = server.create_machine("stoppable", &def, "STANDARD");
+    let arn = server.ok("StartExecution", json!({"stateMachineArn": m}))["executionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    std::thread::sleep(Duration::from_millis(300));
+    let began = Instant::now();
+    server.ok(
+        "StopExecution",
+        json!({"executionArn": arn, "error": "Manual", "cause": "test"}),
+    );
+    let d = server.ok("DescribeExecution", json!({"executionArn": arn}));
+    assert_eq!(
+        (d["status"].as_str(), d["error"].as_str()),
+        (Some("ABORTED"), Some("Manual"))
+    );
+    let events = history(&server, &arn);
+    assert_eq!(events.last().unwrap()["type"], "ExecutionAborted");
+    // The loop is interrupted: a new task of the same module gets a slot at once.
+    let quick = json!({"StartAt": "L", "States": {"L": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:000000000000:function:infinite-loop", "TimeoutSeconds": 1,
+        "Catch": [{"ErrorEquals": ["States.Timeout"], "Next": "Done"}], "End": true}, "Done": {"Type": "Succeed"}}});
+    let q = server.create_machine("quick", &quick, "STANDARD");
+    let arn = server.ok("StartExecution", json!({"stateMachineArn": q}))["executionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        server.wait_done(&arn, Duration::from_secs(10))["status"],
+        "SUCCEEDED"
+    );
+    assert!(began.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn execution_timeout_and_fan_out_limits() {
+    let dir = TempDir::new("fanout");
+    let server = Server::start(&dir.0, &[]);
+    let slow = json!({"TimeoutSeconds": 1, "StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 30, "End": true}}});
+    let m = server.create_machine("slow", &slow, "STANDARD");
+    let arn = server.ok("StartExecution", json!({"stateMachineArn": m}))["executionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let d = server.wait_done(&arn, Duration::from_secs(10));
+    assert_eq!(
+        (d["status"].as_str(), d["error"].as_str()),
+        (Some("TIMED_OUT"), Some("States.Timeout"))
+    );
+
+    // A Map of 6 one-second waits with MaxConcurrency 2 takes three rounds.
+    let map = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "MaxConcurrency": 2, "ItemProcessor": {"StartAt": "W",
+        "States": {"W": {"Type": "Wait", "Seconds": 1, "End": true}}}, "End": true}}});
+    let m = server.create_machine("map", &map, "STANDARD");
+    let began = Instant::now();
+    let arn = server.ok(
+        "StartExecution",
+        json!({"stateMachineArn": m, "input": "[1,2,3,4,5,6]"}),
+    )["executionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let d = server.wait_done(&arn, Duration::from_secs(20));
+    assert_eq!(d["status"], "SUCCEEDED");
+    assert!(
+        began.elapsed() >= Duration::from_secs(3),
+        "MaxConcurrency 2 runs 6 items in 3 rounds"
+    );
+
+    // A failing Parallel branch fails the state; Catch takes over.
+    let par = json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "Branches": [
+        {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": true}}},
+        {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Branch", "Cause": "b"}}}],
+        "Catch": [{"ErrorEquals": ["Branch"], "ResultPath": "$.e", "Next": "Ok"}], "End": true}, "Ok": {"Type": "Pass", "End": true}}});
+    let m = server.create_machine("par", &par, "STANDARD");
+    let arn = server.ok("StartExecution", json!({"stateMachineArn": m}))["executionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let d = server.wait_done(&arn, Duration::from_secs(10));
+    assert_eq!(d["status"], "SUCCEEDED");
+    assert_eq!(
+        serde_json::from_str::<Value>(d["output"].as_str().unwrap()).unwrap()["e"]["Error"],
+        "Branch"
+    );
+}
+
+#[test]
+fn retention_deletes_old_finished_executions() {
+    let dir = TempDir::new("retention");
+    let config = dir.0.join("sandstep.toml");
+    std::fs::write(&config, "retention_days = 0\n").unwrap();
+    let data = dir.0.join("data");
+    let config_arg = config.to_str().unwrap().to_string();
+    let mut server = Server::start(&data, &["--config", &config_arg]);
+    let def = json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}});
+    let m = server.create_machine("short", &def, "STANDARD");
+    let arn = server.ok("StartExecution", json!({"stateMachineArn": m}))["executionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    server.wait_done(&arn, Duration::from_secs(5));
+    std::thread::sleep(Duration::from_millis(20));
+    // The sweep runs at start: a restart applies the zero-day retention.
+    server.crash_and_restart();
+    let began = Instant::now();
+    loop {
+        match server.call("DescribeExecution", json!({"executionArn": arn})) {
+            Err(e) if e.1 == "ExecutionDoesNotExist" => break,
+            _ => assert!(began.elapsed() < Duration::from_secs(5), "not deleted"),
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        server.ok("ListExecutions", json!({"stateMachineArn": m}))["executions"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn durable_commits_call_fdatasync() {
+    // sled's flush alone ends in sync_file_range; a commit must reach fdatasync.
+    if std::process::Command::new("strace")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
+        panic!("strace is required (the test command installs it: apt-get install strace)");
+    }
+    let dir = TempDir::new("strace");
+    let server = Server::start(&dir.0, &[]);
+    let def = json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}});
+    let m = server.create_machine("synced", &def, "STANDARD");
+    let log = dir.0.join("strace.log");
+    let mut tracer = std::process::Command::new("strace")
+        .args(["-f", "-e", "trace=fdatasync,fsync", "-o"])
+        .arg(&log)
+        .args(["-p", &server.pid().to_string()])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    for i in 0..5 {
+        server.ok(
+            "StartExecution",
+            json!({"stateMachineArn": m, "name": format!("e{i}")}),
+        );
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let _ = tracer.kill();
+    let _ = tracer.wait();
+    let traced = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        traced.contains("fdatasync("),
+        "no fdatasync seen:\n{traced}"
+    );
+}
