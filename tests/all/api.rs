@@ -437,12 +437,10 @@ fn two_tenants_cannot_see_each_other() {
     assert_eq!(listed["stateMachines"].as_array().unwrap().len(), 1);
 
     // Modules are per tenant too.
-    let put = |key: &str, name: &str| {
-        ureq::put(&format!("{}/v1/modules/{name}", s.url))
-            .set("authorization", key)
-            .send_bytes(&module("echo"))
-    };
-    put(&bearer, "echo").unwrap();
+    ureq::put(&format!("{}/v1/modules/echo", s.url))
+        .set("authorization", &bearer)
+        .send_bytes(&module("echo"))
+        .unwrap();
     let b_bearer = format!("Bearer {}", b["apiKey"].as_str().unwrap());
     let r = ureq::get(&format!("{}/v1/modules/echo", s.url))
         .set("authorization", &b_bearer)

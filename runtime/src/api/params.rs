@@ -97,7 +97,7 @@ pub fn encode_token(key: &str) -> String {
 /// `InvalidToken` when it is not one.
 pub fn decode_token(token: &str) -> Result<String> {
     let invalid = || Error::InvalidToken(format!("Invalid Token: '{token}'"));
-    if token.len() % 2 != 0 || token.len() > 2048 {
+    if !token.len().is_multiple_of(2) || token.len() > 2048 {
         return Err(invalid());
     }
     let bytes: Option<Vec<u8>> = (0..token.len())
