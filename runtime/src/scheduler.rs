@@ -142,6 +142,18 @@ pub struct Counters {
     pub task_millis: AtomicU64,
     /// Total fuel consumed by tasks.
     pub task_fuel: AtomicU64,
+    /// Per tenant: executions started, then finished by status (as in `finished`), tasks
+    /// run and their fuel.
+    pub per_tenant: Mutex<HashMap<TenantId, [u64; 7]>>,
+}
+
+impl Counters {
+    fn tenant(&self, tenant: &TenantId, slot: usize, n: u64) {
+        let mut map = lock(&self.per_tenant);
+        if let Some(v) = map.entry(tenant.clone()).or_default().get_mut(slot) {
+            *v += n;
+        }
+    }
 }
 
 struct Inner {
@@ -346,6 +358,7 @@ impl Scheduler {
         };
         let commands = step(&live.def, &mut live.state, &event)?;
         self.inner.counters.started.fetch_add(1, Ordering::Relaxed);
+        self.inner.counters.tenant(&req.tenant, 0, 1);
         let (commit, effects) = self.absorb(&mut live, event, commands);
         if !express {
             if let Some(existing) = self.inner.store.execution_start(&commit)? {
@@ -396,8 +409,10 @@ impl Scheduler {
                 if let Some(u) = usage {
                     c.task_millis.fetch_add(u.duration_ms, Ordering::Relaxed);
                     c.task_fuel.fetch_add(u.fuel_consumed, Ordering::Relaxed);
+                    c.tenant(&live.key.tenant, 6, u.fuel_consumed);
                 }
                 c.tasks.fetch_add(1, Ordering::Relaxed);
+                c.tenant(&live.key.tenant, 5, 1);
             }
             EventKind::TimerFired { timer } => {
                 if let Some(due) = live.timers.remove(timer) {
@@ -473,6 +488,7 @@ impl Scheduler {
                     if let Some(counter) = c.finished.get(slot) {
                         counter.fetch_add(1, Ordering::Relaxed);
                     }
+                    c.tenant(&live.key.tenant, 1 + slot, 1);
                 }
             }
         }
@@ -497,6 +513,20 @@ impl Scheduler {
         }
         for task in effects.tasks {
             self.spawn_task(key.clone(), task);
+        }
+    }
+
+    /// Sets how many tasks `tenant` may run at once (its quota); the server's own limit
+    /// per tenant still applies. Takes effect for the tenant's next tasks.
+    pub fn limit_tenant_tasks(&self, tenant: &TenantId, max: u64) {
+        let wanted = usize::try_from(max)
+            .unwrap_or(usize::MAX)
+            .clamp(1, self.inner.opts.max_tasks_per_tenant);
+        let mut slots = lock(&self.inner.tenant_slots);
+        let current = slots.get(tenant).map(|s| s.available_permits());
+        // Only a fresh semaphore is resized: one with tasks in flight keeps its size until idle.
+        if current.is_none() || current == Some(self.inner.opts.max_tasks_per_tenant) {
+            slots.insert(tenant.clone(), Arc::new(Semaphore::new(wanted)));
         }
     }
 

@@ -59,6 +59,55 @@ pub async fn handle(State(app): State<Arc<App>>) -> ([(&'static str, &'static st
         "Fuel consumed by tasks.",
         &[("", load(&c.task_fuel))],
     );
+    let per_tenant: Vec<(String, [u64; 7])> = c
+        .per_tenant
+        .lock()
+        .map(|m| {
+            m.iter()
+                .map(|(t, v)| (t.0.replace(['"', '\\', '\n'], "_"), *v))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut tenant_metric =
+        |name: &str, help: &str, pick: &dyn Fn(&[u64; 7]) -> Vec<(String, u64)>| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+            for (tenant, values) in &per_tenant {
+                for (labels, value) in pick(values) {
+                    let _ = writeln!(out, "{name}{{tenant=\"{tenant}\"{labels}}} {value}");
+                }
+            }
+        };
+    tenant_metric(
+        "sandstep_tenant_executions_started_total",
+        "Executions started, per tenant.",
+        &|v| vec![(String::new(), v[0])],
+    );
+    tenant_metric(
+        "sandstep_tenant_executions_finished_total",
+        "Executions finished, per tenant and status.",
+        &|v| {
+            statuses
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    (
+                        format!(",status=\"{s}\""),
+                        v.get(1 + i).copied().unwrap_or(0),
+                    )
+                })
+                .collect()
+        },
+    );
+    tenant_metric(
+        "sandstep_tenant_tasks_total",
+        "Tasks run, per tenant.",
+        &|v| vec![(String::new(), v[5])],
+    );
+    tenant_metric(
+        "sandstep_tenant_task_fuel_total",
+        "Fuel consumed by tasks, per tenant.",
+        &|v| vec![(String::new(), v[6])],
+    );
     let _ = writeln!(out, "# HELP sandstep_live_executions Executions held in memory.\n# TYPE sandstep_live_executions gauge");
     let _ = writeln!(
         out,

@@ -76,6 +76,8 @@ fn scheduler_error(e: scheduler::Error) -> Error {
 
 pub(super) async fn start(app: &App, tenant: &Tenant, p: &Params) -> Result<Value> {
     let parsed = prepare(app, tenant, p)?;
+    app.scheduler
+        .limit_tenant_tasks(&tenant.id, tenant.quotas.max_concurrent_tasks);
     let input_text = parsed.request.input_text.clone();
     let limit = tenant.quotas.max_open_executions;
     match app.scheduler.start(parsed.request, false, limit).await {
