@@ -9,3 +9,4 @@
 
 mod cases;
 mod cli;
+mod sandbox;
