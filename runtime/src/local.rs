@@ -51,7 +51,8 @@ pub fn run(
 ) -> anyhow::Result<Finished> {
     let name = uuid(entropy());
     let account = "000000000000";
-    let execution_arn = format!("arn:aws:states:us-east-1:{account}:execution:{machine_name}:{name}");
+    let execution_arn =
+        format!("arn:aws:states:us-east-1:{account}:execution:{machine_name}:{name}");
     let start = Start {
         input,
         execution_arn: execution_arn.clone(),

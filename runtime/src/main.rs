@@ -149,7 +149,11 @@ fn place<'a>(flag: &str, text: &'a str) -> anyhow::Result<(&'a str, &'a str)> {
 
 /// Registers the modules with their grants and seeds kv and blob data. `Err(code)` after
 /// printing why a module was refused.
-fn load(sandbox: &Sandbox, tenant: &TenantId, setup: &Setup) -> anyhow::Result<Result<(), ExitCode>> {
+fn load(
+    sandbox: &Sandbox,
+    tenant: &TenantId,
+    setup: &Setup,
+) -> anyhow::Result<Result<(), ExitCode>> {
     let mut grants: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for g in &setup.grants {
         let (name, list) = pair("--grant", g)?;

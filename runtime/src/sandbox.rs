@@ -335,7 +335,8 @@ impl Sandbox {
     /// # Errors
     /// [`RejectReason`], naming the offending import or export when there is one.
     pub fn inspect(&self, bytes: &[u8]) -> Result<Inspection, RejectReason> {
-        self.compile_checked(bytes).map(|(inspection, _, _)| inspection)
+        self.compile_checked(bytes)
+            .map(|(inspection, _, _)| inspection)
     }
 
     fn compile_checked(&self, bytes: &[u8]) -> Result<(Inspection, Code, Ready), RejectReason> {
@@ -441,7 +442,9 @@ impl Sandbox {
             }
             None => {
                 let ready = Arc::new(self.load(tenant, &module)?);
-                self.inner.cache.insert(tenant, &module.sha256, ready.clone());
+                self.inner
+                    .cache
+                    .insert(tenant, &module.sha256, ready.clone());
                 ready
             }
         };
@@ -464,10 +467,10 @@ impl Sandbox {
             sha256: &module.sha256,
             kind: module.kind,
         };
-        let stored = self
-            .inner
-            .store
-            .artifact_get(tenant, &module.sha256, &self.inner.fingerprint)?;
+        let stored =
+            self.inner
+                .store
+                .artifact_get(tenant, &module.sha256, &self.inner.fingerprint)?;
         if let Some(stored) = stored {
             match artifact::open(&self.inner.engine, identity, &stored) {
                 Ok(code) => {
@@ -543,17 +546,10 @@ impl Sandbox {
                 stderr: String::new(),
             }
         } else {
-            let watch = watch::Watch::new(
-                started,
-                limits.timeout,
-                limits.heartbeat,
-                invocation.cancel,
-            );
-            let limiter = limiter::Limiter::new(
-                limits.memory_bytes,
-                limits.table_elements,
-                limits.instances,
-            );
+            let watch =
+                watch::Watch::new(started, limits.timeout, limits.heartbeat, invocation.cancel);
+            let limiter =
+                limiter::Limiter::new(limits.memory_bytes, limits.table_elements, limits.instances);
             match &*prepared.ready {
                 Ready::Component(pre) => {
                     let deadline = wall_start.saturating_add(limits.timeout);

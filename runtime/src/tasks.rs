@@ -256,7 +256,11 @@ mod tests {
         let e = resolve(&request("arn:aws:states:::dynamodb:putItem", json!({}))).unwrap_err();
         assert_eq!(e.error, ErrorName::Runtime);
         assert!(e.cause.contains("resource not supported"), "{}", e.cause);
-        let e = resolve(&request(LAMBDA_INVOKE, json!({"FunctionName": "echo:live"}))).unwrap_err();
+        let e = resolve(&request(
+            LAMBDA_INVOKE,
+            json!({"FunctionName": "echo:live"}),
+        ))
+        .unwrap_err();
         assert_eq!(e.error.as_str(), NOT_FOUND);
         let e = resolve(&request(LAMBDA_INVOKE, json!({"Payload": {}}))).unwrap_err();
         assert_eq!(e.error, ErrorName::Runtime);

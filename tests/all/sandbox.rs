@@ -110,7 +110,11 @@ fn infinite_loop_times_out() {
     let (error, cause) = failure(&outcome);
     assert_eq!(error, "States.Timeout", "{cause}");
     assert!(cause.contains("300 ms"), "{cause}");
-    assert!(outcome.duration < Duration::from_secs(2), "{:?}", outcome.duration);
+    assert!(
+        outcome.duration < Duration::from_secs(2),
+        "{:?}",
+        outcome.duration
+    );
     // The engine cannot count fuel across an interrupt: the budget is billed.
     assert_eq!(outcome.fuel_consumed, Limits::default().fuel);
 }
@@ -176,11 +180,18 @@ fn a_panic_traps_with_its_message() {
     assert_eq!(error, "States.TaskFailed");
     assert!(cause.contains("deliberate panic"), "{cause}");
     assert!(
-        outcome.logs.iter().any(|l| l.message.contains("deliberate panic")),
+        outcome
+            .logs
+            .iter()
+            .any(|l| l.message.contains("deliberate panic")),
         "{:?}",
         outcome.logs
     );
-    let (error, cause) = failure(&run("trap", r#"{"mode": "unreachable"}"#, Limits::default()));
+    let (error, cause) = failure(&run(
+        "trap",
+        r#"{"mode": "unreachable"}"#,
+        Limits::default(),
+    ));
     assert_eq!(error, "States.TaskFailed");
     assert!(cause.contains("unreachable"), "{cause}");
 }
@@ -224,7 +235,12 @@ fn inspect_refuses_a_component_importing_what_the_host_lacks() {
         other => panic!("{other:?}"),
     }
     let e = shared()
-        .register(&tenant("fixtures"), "bad-import", &wasm("bad-import"), Grants::none())
+        .register(
+            &tenant("fixtures"),
+            "bad-import",
+            &wasm("bad-import"),
+            Grants::none(),
+        )
         .unwrap_err();
     assert!(e.to_string().contains("sandstep:host/secrets@0.1.0"), "{e}");
 }
@@ -252,7 +268,11 @@ fn inspect_describes_both_kinds() {
 
 #[test]
 fn commands_read_stdin_and_fail_with_stderr() {
-    let outcome = run("word-count", r#"{"text": "one two\nthree"}"#, Limits::default());
+    let outcome = run(
+        "word-count",
+        r#"{"text": "one two\nthree"}"#,
+        Limits::default(),
+    );
     assert_eq!(outcome.result, Ok(json!({"words": 3, "lines": 2})));
     let (error, cause) = failure(&run("word-count", r#"{"nope": 1}"#, Limits::default()));
     assert_eq!(error, "States.TaskFailed");
@@ -273,7 +293,11 @@ fn other_tasks_are_unaffected_by_a_spinning_one() {
     let echo = fixture("echo");
     let started = Instant::now();
     for i in 0..20 {
-        let outcome = shared().run(&echo, &format!("{{\"i\": {i}}}"), invocation(Limits::default()));
+        let outcome = shared().run(
+            &echo,
+            &format!("{{\"i\": {i}}}"),
+            invocation(Limits::default()),
+        );
         assert_eq!(outcome.result, Ok(json!({"i": i})));
     }
     assert!(
@@ -281,7 +305,10 @@ fn other_tasks_are_unaffected_by_a_spinning_one() {
         "20 echo tasks beside a spinning one took {:?}",
         started.elapsed()
     );
-    assert!(!spinner.is_finished(), "the spinner should still be running");
+    assert!(
+        !spinner.is_finished(),
+        "the spinner should still be running"
+    );
     assert_eq!(failure(&spinner.join().unwrap()).0, "States.Timeout");
 }
 
@@ -394,7 +421,10 @@ fn read_only_grants_refuse_writes() {
         invocation(Limits::default()),
     );
     let (error, cause) = failure(&outcome);
-    assert_eq!((error.as_str(), cause.as_str()), ("AccessDenied", "kv:totals write"));
+    assert_eq!(
+        (error.as_str(), cause.as_str()),
+        ("AccessDenied", "kv:totals write")
+    );
 }
 
 #[test]
@@ -402,7 +432,12 @@ fn lambda_invoke_results_are_shaped_like_aws() {
     let sandbox = Sandbox::new(Options::default(), Store::memory()).unwrap();
     let t = tenant("default");
     sandbox
-        .register(&t, "charge-payment", &wasm("charge-payment"), Grants::none())
+        .register(
+            &t,
+            "charge-payment",
+            &wasm("charge-payment"),
+            Grants::none(),
+        )
         .unwrap();
     let request = |resource: &str, input: Value| TaskRequest {
         id: TaskId(3),
@@ -433,7 +468,10 @@ fn lambda_invoke_results_are_shaped_like_aws() {
             assert_eq!(output["ExecutedVersion"], json!("1"));
             assert!(output["Payload"]["chargeId"].is_string(), "{output}");
             let usage = usage.unwrap();
-            assert_eq!((usage.module.as_str(), usage.version), ("charge-payment", 1));
+            assert_eq!(
+                (usage.module.as_str(), usage.version),
+                ("charge-payment", 1)
+            );
             assert_eq!(usage.sha256.len(), 64);
             assert!(usage.fuel_consumed > 0);
         }
@@ -639,7 +677,10 @@ fn sandstep_run_etl() {
     assert_eq!(code, 0, "{stdout}{stderr}");
     let output: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(output["key"], json!("sales/2024-01-01.csv"));
-    assert!(output["result"]["written"].as_u64().unwrap() > 0, "{output}");
+    assert!(
+        output["result"]["written"].as_u64().unwrap() > 0,
+        "{output}"
+    );
 }
 
 #[test]

@@ -40,10 +40,11 @@ impl Host for HostState {
                 data.len()
             ))));
         }
-        let checked = check_len("the key", &key, MAX_KEY_BYTES).and_then(|()| match &content_type {
-            Some(t) => check_len("the content type", t, MAX_CONTENT_TYPE_BYTES),
-            None => Ok(()),
-        });
+        let checked =
+            check_len("the key", &key, MAX_KEY_BYTES).and_then(|()| match &content_type {
+                Some(t) => check_len("the content type", t, MAX_CONTENT_TYPE_BYTES),
+                None => Ok(()),
+            });
         Ok(checked.and_then(|()| {
             self.store
                 .blob_put(
@@ -59,7 +60,11 @@ impl Host for HostState {
         }))
     }
 
-    fn get(&mut self, bucket: String, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, HostError>> {
+    fn get(
+        &mut self,
+        bucket: String,
+        key: String,
+    ) -> wasmtime::Result<Result<Option<Vec<u8>>, HostError>> {
         if let Some(denied) = self.denied(Resource::Blob, &bucket, Access::Read) {
             return Ok(Err(denied));
         }
@@ -70,7 +75,11 @@ impl Host for HostState {
         }))
     }
 
-    fn head(&mut self, bucket: String, key: String) -> wasmtime::Result<Result<Option<ObjectMeta>, HostError>> {
+    fn head(
+        &mut self,
+        bucket: String,
+        key: String,
+    ) -> wasmtime::Result<Result<Option<ObjectMeta>, HostError>> {
         if let Some(denied) = self.denied(Resource::Blob, &bucket, Access::Read) {
             return Ok(Err(denied));
         }

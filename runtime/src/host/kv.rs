@@ -1,7 +1,9 @@
 //! `sandstep:host/kv`: JSON items with versions, over [`crate::store::Kv`].
 
 use super::sandstep::host::kv::{Host, Item};
-use super::{check_len, check_limit, check_prefix, unavailable, HostError, HostState, MAX_KEY_BYTES};
+use super::{
+    check_len, check_limit, check_prefix, unavailable, HostError, HostState, MAX_KEY_BYTES,
+};
 use crate::grants::{Access, Resource};
 use crate::store::{Expect, Kv};
 
@@ -39,7 +41,11 @@ impl HostState {
 }
 
 impl Host for HostState {
-    fn get(&mut self, table: String, key: String) -> wasmtime::Result<Result<Option<Item>, HostError>> {
+    fn get(
+        &mut self,
+        table: String,
+        key: String,
+    ) -> wasmtime::Result<Result<Option<Item>, HostError>> {
         if let Some(denied) = self.denied(Resource::Kv, &table, Access::Read) {
             return Ok(Err(denied));
         }
@@ -51,7 +57,12 @@ impl Host for HostState {
         }))
     }
 
-    fn put(&mut self, table: String, key: String, value: String) -> wasmtime::Result<Result<u64, HostError>> {
+    fn put(
+        &mut self,
+        table: String,
+        key: String,
+        value: String,
+    ) -> wasmtime::Result<Result<u64, HostError>> {
         if let Some(denied) = self.denied(Resource::Kv, &table, Access::Write) {
             return Ok(Err(denied));
         }
@@ -92,11 +103,13 @@ impl Host for HostState {
         if let Some(denied) = self.denied(Resource::Kv, &table, Access::Read) {
             return Ok(Err(denied));
         }
-        Ok(check_prefix(&prefix).and_then(|()| check_limit(limit)).and_then(|limit| {
-            self.store
-                .kv_query(&self.caller.tenant, &table, &prefix, limit)
-                .map(|items| items.into_iter().map(|(k, i)| (k, item(i))).collect())
-                .map_err(unavailable)
-        }))
+        Ok(check_prefix(&prefix)
+            .and_then(|()| check_limit(limit))
+            .and_then(|limit| {
+                self.store
+                    .kv_query(&self.caller.tenant, &table, &prefix, limit)
+                    .map(|items| items.into_iter().map(|(k, i)| (k, item(i))).collect())
+                    .map_err(unavailable)
+            }))
     }
 }

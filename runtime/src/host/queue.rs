@@ -66,7 +66,11 @@ impl Host for HostState {
             .map_err(unavailable))
     }
 
-    fn delete(&mut self, queue: String, receipt: String) -> wasmtime::Result<Result<bool, HostError>> {
+    fn delete(
+        &mut self,
+        queue: String,
+        receipt: String,
+    ) -> wasmtime::Result<Result<bool, HostError>> {
         // Deleting a received message completes the receive: it needs the right to write.
         if let Some(denied) = self.denied(Resource::Queue, &queue, Access::Write) {
             return Ok(Err(denied));

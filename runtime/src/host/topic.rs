@@ -20,12 +20,11 @@ impl Host for HostState {
         if let Some(denied) = self.denied(Resource::Topic, &topic, Access::Write) {
             return Ok(Err(denied));
         }
-        let checked = check_len("the message", &message, MAX_MESSAGE_BYTES).and_then(|()| {
-            match &subject {
+        let checked =
+            check_len("the message", &message, MAX_MESSAGE_BYTES).and_then(|()| match &subject {
                 Some(s) => check_len("the subject", s, MAX_SUBJECT_BYTES),
                 None => Ok(()),
-            }
-        });
+            });
         Ok(checked.and_then(|()| {
             self.store
                 .topic_publish(

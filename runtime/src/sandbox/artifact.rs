@@ -58,7 +58,11 @@ pub(crate) fn seal(identity: Identity<'_>, code: &Code) -> wasmtime::Result<Vec<
 }
 
 /// Loads a sealed artifact, or says why it was refused.
-pub(crate) fn open(engine: &Engine, identity: Identity<'_>, artifact: &[u8]) -> Result<Code, String> {
+pub(crate) fn open(
+    engine: &Engine,
+    identity: Identity<'_>,
+    artifact: &[u8],
+) -> Result<Code, String> {
     let rest = artifact
         .strip_prefix(FORMAT.as_bytes())
         .ok_or("not a Sandstep artifact of this format")?;

@@ -25,7 +25,9 @@ impl VirtualClock {
     }
 
     fn tick(&self) -> u64 {
-        self.readings.fetch_add(1, Ordering::Relaxed).saturating_add(1)
+        self.readings
+            .fetch_add(1, Ordering::Relaxed)
+            .saturating_add(1)
     }
 }
 
@@ -35,7 +37,8 @@ impl HostWallClock for VirtualClock {
     }
 
     fn now(&self) -> Duration {
-        self.start.saturating_add(Duration::from_micros(self.tick()))
+        self.start
+            .saturating_add(Duration::from_micros(self.tick()))
     }
 }
 

@@ -46,7 +46,10 @@ pub(crate) fn fingerprint(engine: &Engine) -> String {
     digest.update(WASMTIME_VERSION.as_bytes());
     digest.update(super::artifact::FORMAT.as_bytes());
     let hex = crate::store::data::hex(&digest.finalize());
-    format!("wasmtime-{WASMTIME_VERSION}-{}", hex.get(..16).unwrap_or(&hex))
+    format!(
+        "wasmtime-{WASMTIME_VERSION}-{}",
+        hex.get(..16).unwrap_or(&hex)
+    )
 }
 
 /// Feeds `Hash` into SHA-256: stable across processes, unlike `DefaultHasher`'s seed.

@@ -73,7 +73,11 @@ pub(crate) fn kind_of(bytes: &[u8]) -> Result<ModuleKind, RejectReason> {
 }
 
 /// Compiles bytes of a known kind.
-pub(crate) fn compile(engine: &Engine, kind: ModuleKind, bytes: &[u8]) -> Result<Code, RejectReason> {
+pub(crate) fn compile(
+    engine: &Engine,
+    kind: ModuleKind,
+    bytes: &[u8],
+) -> Result<Code, RejectReason> {
     let compiled = match kind {
         ModuleKind::Component => Component::new(engine, bytes).map(Code::Component),
         ModuleKind::Command => Module::new(engine, bytes).map(Code::Command),
@@ -169,7 +173,9 @@ fn check_command(
     let mut imports = Vec::new();
     for import in module.imports() {
         let name = format!("{}::{}", import.module(), import.name());
-        if import.module() != "wasi_snapshot_preview1" || !matches!(import.ty(), ExternType::Func(_)) {
+        if import.module() != "wasi_snapshot_preview1"
+            || !matches!(import.ty(), ExternType::Func(_))
+        {
             return Err(RejectReason::Import {
                 import: name,
                 why: "a command may import only wasi_snapshot_preview1 functions".into(),

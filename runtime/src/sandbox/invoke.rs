@@ -19,10 +19,12 @@ pub(crate) fn arm<T: Guarded>(store: &mut Store<T>, fuel: u64) -> wasmtime::Resu
     store.set_fuel(fuel)?;
     // Check at the next tick, and at every tick after.
     store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(|mut ctx| match ctx.data_mut().watch().check(Instant::now()) {
-        Some(why) => Err(wasmtime::Error::new(why)),
-        None => Ok(UpdateDeadline::Continue(1)),
-    });
+    store.epoch_deadline_callback(
+        |mut ctx| match ctx.data_mut().watch().check(Instant::now()) {
+            Some(why) => Err(wasmtime::Error::new(why)),
+            None => Ok(UpdateDeadline::Continue(1)),
+        },
+    );
     Ok(())
 }
 
@@ -32,7 +34,10 @@ pub(crate) fn fuel_used<T: Guarded>(store: &mut Store<T>, budget: u64) -> Option
     if store.data_mut().watch().fired.is_some() {
         return None;
     }
-    store.get_fuel().ok().map(|left| budget.saturating_sub(left))
+    store
+        .get_fuel()
+        .ok()
+        .map(|left| budget.saturating_sub(left))
 }
 
 /// Why a call failed, in the order of certainty: the watch's own record, fuel, the trap.
@@ -42,8 +47,15 @@ pub(crate) fn failure(error: &wasmtime::Error, watch: &Watch, refused: Option<Re
     }
     match error.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => Ending::OutOfFuel,
+        Some(Trap::StackOverflow) => Ending::Trapped {
+            message: "call stack exhausted (stack overflow)".into(),
+            refused,
+        },
         Some(trap) => Ending::Trapped {
-            message: trap.to_string(),
+            message: trap
+                .to_string()
+                .trim_start_matches("wasm trap: ")
+                .to_string(),
             refused,
         },
         None => Ending::Trapped {

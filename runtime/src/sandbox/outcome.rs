@@ -146,7 +146,7 @@ pub(crate) fn judge(ending: Ending, limits: &Limits) -> Result<Value, TaskFailur
             refused: Some(refused),
         } => fail(
             ErrorName::TaskFailed,
-            format!("the module trapped: {message} ({refused})"),
+            format!("the module trapped: {message}; {refused}"),
         ),
         Ending::Trapped { message, refused: None } => fail(
             ErrorName::TaskFailed,
@@ -199,7 +199,10 @@ mod tests {
             judge(Ending::Returned("{\"a\":1}".into()), &Limits::default()).unwrap(),
             serde_json::json!({"a": 1})
         );
-        assert_eq!(error_of(Ending::Returned("nope".into())).0, "States.TaskFailed");
+        assert_eq!(
+            error_of(Ending::Returned("nope".into())).0,
+            "States.TaskFailed"
+        );
         assert_eq!(
             error_of(Ending::Returned("\"".repeat(300 * 1024))).0,
             "States.DataLimitExceeded"
@@ -218,11 +221,19 @@ mod tests {
         assert_eq!(error, "States.TaskFailed");
         assert!(cause.contains("reserved"), "{cause}");
         assert_eq!(
-            error_of(Ending::Interrupted(Interrupt::Deadline(Duration::from_secs(1)))),
-            ("States.Timeout".into(), "the task ran past its timeout of 1 s".into())
+            error_of(Ending::Interrupted(Interrupt::Deadline(
+                Duration::from_secs(1)
+            ))),
+            (
+                "States.Timeout".into(),
+                "the task ran past its timeout of 1 s".into()
+            )
         );
         assert_eq!(
-            error_of(Ending::Interrupted(Interrupt::Heartbeat(Duration::from_millis(1500)))).0,
+            error_of(Ending::Interrupted(Interrupt::Heartbeat(
+                Duration::from_millis(1500)
+            )))
+            .0,
             "States.HeartbeatTimeout"
         );
         assert_eq!(error_of(Ending::OutOfFuel).0, "States.Timeout");
@@ -241,7 +252,10 @@ mod tests {
         });
         assert_eq!(
             (error.as_str(), cause.as_str()),
-            ("States.TaskFailed", "the command exited with status 2: bad input")
+            (
+                "States.TaskFailed",
+                "the command exited with status 2: bad input"
+            )
         );
         assert_eq!(
             error_of(Ending::InputTooLarge { size: 1 << 20 }).0,
