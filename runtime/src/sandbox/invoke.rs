@@ -47,8 +47,15 @@ pub(crate) fn failure(error: &wasmtime::Error, watch: &Watch, refused: Option<Re
     }
     match error.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => Ending::OutOfFuel,
+        Some(Trap::StackOverflow) => Ending::Trapped {
+            message: "call stack exhausted (stack overflow)".into(),
+            refused,
+        },
         Some(trap) => Ending::Trapped {
-            message: trap.to_string(),
+            message: trap
+                .to_string()
+                .trim_start_matches("wasm trap: ")
+                .to_string(),
             refused,
         },
         None => Ending::Trapped {

@@ -82,13 +82,13 @@ impl std::fmt::Display for Refusal {
         match self {
             Refusal::Memory { desired, limit } => write!(
                 f,
-                "memory limit of {} reached (a grow to {} was refused)",
+                "memory limit of {} reached: a grow to {} was refused",
                 bytes(*limit),
                 bytes(*desired)
             ),
             Refusal::Table { desired, limit } => write!(
                 f,
-                "table limit of {limit} elements reached (a grow to {desired} was refused)"
+                "table limit of {limit} elements reached: a grow to {desired} was refused"
             ),
         }
     }
@@ -117,7 +117,7 @@ mod tests {
         assert!(!l.memory_growing(1 << 20, 2 << 20, None).unwrap());
         assert_eq!(
             l.refused.unwrap().to_string(),
-            "memory limit of 1 MiB reached (a grow to 2 MiB was refused)"
+            "memory limit of 1 MiB reached: a grow to 2 MiB was refused"
         );
         assert!(!l.table_growing(0, 11, None).unwrap());
         assert_eq!(bytes(100), "100 bytes");

@@ -146,7 +146,7 @@ pub(crate) fn judge(ending: Ending, limits: &Limits) -> Result<Value, TaskFailur
             refused: Some(refused),
         } => fail(
             ErrorName::TaskFailed,
-            format!("the module trapped: {message} ({refused})"),
+            format!("the module trapped: {message}; {refused}"),
         ),
         Ending::Trapped { message, refused: None } => fail(
             ErrorName::TaskFailed,
