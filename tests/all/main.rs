@@ -8,6 +8,7 @@
 )]
 
 mod api;
+mod awssdk;
 mod cases;
 mod cli;
 mod durability;
