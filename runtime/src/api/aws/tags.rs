@@ -71,12 +71,15 @@ pub(super) fn delete_tags(app: &App, tenant: &Tenant, arn: &str) -> Result<()> {
 
 fn existing(app: &App, tenant: &Tenant, p: &Params) -> Result<String> {
     let arn = p.str("resourceArn")?;
-    let name = machine_name(app, tenant, arn)?;
+    let not_found = || Error::ResourceNotFound(format!("Resource not found: '{arn}'"));
+    // Another tenant's (or region's) machine is a resource not found, as a missing one.
+    let name = machine_name(app, tenant, arn).map_err(|e| match e {
+        Error::StateMachineDoesNotExist(_) => not_found(),
+        other => other,
+    })?;
     match app.store.machine_get(&tenant.id, &name)? {
         Some(m) => Ok(m.arn),
-        None => Err(Error::ResourceNotFound(format!(
-            "Resource not found: '{arn}'"
-        ))),
+        None => Err(not_found()),
     }
 }
 
