@@ -393,6 +393,8 @@ fn grants_and_data_stay_inside_the_tenant() {
         tenant: t.clone(),
         execution_arn: "arn:aws:states:us-east-1:000000000000:execution:m:e".into(),
         cancel: CancelHandle::new(),
+        pins: Default::default(),
+        quotas: None,
     };
     match tasks::run(&sandbox, &request, caller(&tenant("c"))) {
         EventKind::TaskFailed { error, usage, .. } => {
@@ -453,6 +455,8 @@ fn lambda_invoke_results_are_shaped_like_aws() {
         tenant: t.clone(),
         execution_arn: "arn:aws:states:us-east-1:000000000000:execution:m:e".into(),
         cancel: CancelHandle::new(),
+        pins: Default::default(),
+        quotas: None,
     };
     let order = json!({"orderId": "o-1", "amount": 10, "card": "4111111111111111"});
     match tasks::run(
