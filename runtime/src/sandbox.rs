@@ -198,8 +198,8 @@ impl fmt::Debug for Sandbox {
 #[derive(Clone)]
 pub struct Prepared {
     tenant: TenantId,
+    /// With its grants, resolved once here for every host call of every invocation.
     module: Arc<ModuleVersion>,
-    grants: Arc<Grants>,
     ready: Arc<Ready>,
 }
 
@@ -450,7 +450,6 @@ impl Sandbox {
         };
         Ok(Prepared {
             tenant: tenant.clone(),
-            grants: Arc::new(module.grants.clone()),
             module: Arc::new(module),
             ready,
         })
@@ -566,7 +565,7 @@ impl Sandbox {
                                 state_name: context.state_name.clone(),
                                 module: prepared.module.name.clone(),
                             },
-                            grants: prepared.grants.clone(),
+                            module: prepared.module.clone(),
                             store: self.inner.store.clone(),
                             watch,
                             limiter,
@@ -641,3 +640,6 @@ fn now_millis() -> store::Millis {
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests;

@@ -394,7 +394,7 @@ fn grants_and_data_stay_inside_the_tenant() {
         execution_arn: "arn:aws:states:us-east-1:000000000000:execution:m:e".into(),
         cancel: CancelHandle::new(),
     };
-    match tasks::run(&sandbox, &request, caller(&tenant("c"))) {
+    match tasks::run(&sandbox, &request, caller(&tenant("c"))).event {
         EventKind::TaskFailed { error, usage, .. } => {
             assert_eq!(error, "Lambda.ResourceNotFoundException");
             assert_eq!(usage, None);
@@ -462,7 +462,9 @@ fn lambda_invoke_results_are_shaped_like_aws() {
             json!({"FunctionName": "charge-payment:1", "Payload": order}),
         ),
         caller(),
-    ) {
+    )
+    .event
+    {
         EventKind::TaskSucceeded { output, usage, .. } => {
             assert_eq!(output["StatusCode"], json!(200));
             assert_eq!(output["ExecutedVersion"], json!("1"));
@@ -485,7 +487,9 @@ fn lambda_invoke_results_are_shaped_like_aws() {
             declined,
         ),
         caller(),
-    ) {
+    )
+    .event
+    {
         EventKind::TaskFailed { error, usage, .. } => {
             assert_eq!(error, "PaymentDeclined");
             assert!(usage.is_some());
@@ -496,7 +500,9 @@ fn lambda_invoke_results_are_shaped_like_aws() {
         &sandbox,
         &request("arn:aws:states:::dynamodb:putItem", json!({})),
         caller(),
-    ) {
+    )
+    .event
+    {
         EventKind::TaskFailed { error, cause, .. } => {
             assert_eq!(error, "States.Runtime");
             assert!(cause.contains("resource not supported"), "{cause}");
