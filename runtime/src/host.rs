@@ -30,6 +30,7 @@ mod bindings {
         path: "../host-api/wit",
         world: "task",
         imports: { default: trappable },
+        additional_derives: [PartialEq],
     });
 }
 
@@ -177,3 +178,6 @@ pub const INTERFACES: [&str; 7] = [
     "sandstep:host/log@0.1.0",
     "sandstep:host/heartbeat@0.1.0",
 ];
+
+#[cfg(test)]
+mod tests;

@@ -70,7 +70,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 #[derive(Debug, Clone)]
 pub struct Options {
     /// Concurrent instances the pooling allocator holds (component instances; core
-    /// instances, memories and tables are sized from it).
+    /// instances, memories and tables are sized from it). Each memory slot reserves (but
+    /// does not commit) 4 GiB of address space, so that bounds checks are free.
     pub pool_slots: u32,
     /// The largest linear memory any module may have, in bytes: the pool's slot size and
     /// the ceiling of [`Limits::memory_bytes`].
@@ -552,9 +553,7 @@ impl Sandbox {
             match &*prepared.ready {
                 Ready::Component(pre) => {
                     let deadline = wall_start.saturating_add(limits.timeout);
-                    let context = TaskContext {
-                        ..invocation.context
-                    };
+                    let context = invocation.context;
                     component::run(
                         component::Call {
                             engine: &self.inner.engine,
