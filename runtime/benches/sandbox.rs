@@ -168,6 +168,21 @@ fn main() {
     );
     report("component (echo)", &mut s, &mut b);
 
+    let mut lookups: Vec<Duration> = (0..SAMPLES)
+        .map(|_| {
+            let t = Instant::now();
+            let prepared = sandbox.prepare(&tenant, "echo", None).expect("prepared");
+            let elapsed = t.elapsed();
+            drop(prepared);
+            elapsed
+        })
+        .collect();
+    println!(
+        "{:<30} {:>7.2} µs (registry lookup, cached linked code)",
+        "of which prepare",
+        median(&mut lookups).as_secs_f64() * 1e6
+    );
+
     let prepared = sandbox.prepare(&tenant, "echo", None).expect("prepared");
     let run_only = || {
         let outcome = sandbox.run(&prepared, r#"{"hello":"world"}"#, invocation());
@@ -181,6 +196,19 @@ fn main() {
         bare_command(sandbox.engine(), &wasm("word-count")),
     );
     report("command (word-count)", &mut s, &mut b);
+
+    let counted = sandbox
+        .prepare(&tenant, "word-count", None)
+        .expect("prepared");
+    let run_only = || {
+        let outcome = sandbox.run(&counted, r#"{"text": "one two"}"#, invocation());
+        assert!(outcome.result.is_ok());
+    };
+    let (mut s, mut b) = interleaved(
+        run_only,
+        bare_command(sandbox.engine(), &wasm("word-count")),
+    );
+    report("command (word-count), run only", &mut s, &mut b);
 
     let looping = sandbox
         .prepare(&tenant, "infinite-loop", None)

@@ -14,10 +14,11 @@ mod log;
 mod queue;
 mod topic;
 
-use crate::grants::{Access, Grants, Resource};
+use crate::grants::{Access, Resource};
 use crate::sandbox::limiter::Limiter;
 use crate::sandbox::outcome::LogLine;
 use crate::sandbox::watch::Watch;
+use crate::store::modules::ModuleVersion;
 use crate::store::{self, Millis, Store, TenantId};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -29,6 +30,7 @@ mod bindings {
         path: "../host-api/wit",
         world: "task",
         imports: { default: trappable },
+        additional_derives: [PartialEq],
     });
 }
 
@@ -48,7 +50,8 @@ pub(crate) struct Caller {
 /// The per-invocation state behind the host interfaces.
 pub(crate) struct HostState {
     pub(crate) caller: Caller,
-    pub(crate) grants: Arc<Grants>,
+    /// The module version running, with the grants resolved when it was prepared.
+    pub(crate) module: Arc<ModuleVersion>,
     pub(crate) store: Store,
     pub(crate) watch: Watch,
     pub(crate) limiter: Limiter,
@@ -66,7 +69,7 @@ impl std::fmt::Debug for HostState {
 impl HostState {
     /// `Some(access-denied)` unless the grants allow `access` to resource `name`.
     fn denied(&self, kind: Resource, name: &str, access: Access) -> Option<HostError> {
-        if self.grants.allows(kind, name, access) {
+        if self.module.grants.allows(kind, name, access) {
             return None;
         }
         let what = match access {
@@ -175,3 +178,6 @@ pub const INTERFACES: [&str; 7] = [
     "sandstep:host/log@0.1.0",
     "sandstep:host/heartbeat@0.1.0",
 ];
+
+#[cfg(test)]
+mod tests;

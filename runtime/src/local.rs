@@ -93,17 +93,38 @@ pub fn run(
         for command in step(definition, &mut state, &event)? {
             match command {
                 Command::Record(e) => history.push(e),
-                Command::RunTask(task) => inbox.push_back(tasks::run(
-                    sandbox,
-                    &task,
-                    tasks::Caller {
-                        tenant: tenant.clone(),
-                        execution_arn: execution_arn.clone(),
-                        cancel: CancelHandle::new(),
-                        pins: Default::default(),
-                        quotas: None,
-                    },
-                )),
+                Command::RunTask(task) => {
+                    let done = tasks::run(
+                        sandbox,
+                        &task,
+                        tasks::Caller {
+                            tenant: tenant.clone(),
+                            execution_arn: execution_arn.clone(),
+                            cancel: CancelHandle::new(),
+                            pins: Default::default(),
+                            quotas: None,
+                        },
+                    );
+                    // stdout carries only the result: what modules say goes to stderr.
+                    for line in &done.logs {
+                        eprintln!(
+                            "{} {}: {}",
+                            task.state_name,
+                            line.level.as_str(),
+                            line.message
+                        );
+                    }
+                    if done.logs_dropped > 0 {
+                        eprintln!(
+                            "{}: {} more log lines dropped",
+                            task.state_name, done.logs_dropped
+                        );
+                    }
+                    if !done.stderr.is_empty() {
+                        eprint!("{} stderr: {}", task.state_name, done.stderr);
+                    }
+                    inbox.push_back(done.event);
+                }
                 Command::CancelTask(_) => {}
                 Command::StartTimer { timer, due } => {
                     timers.insert(timer, due);

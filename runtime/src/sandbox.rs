@@ -70,7 +70,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 #[derive(Debug, Clone)]
 pub struct Options {
     /// Concurrent instances the pooling allocator holds (component instances; core
-    /// instances, memories and tables are sized from it).
+    /// instances, memories and tables are sized from it). Each memory slot reserves (but
+    /// does not commit) 4 GiB of address space, so that bounds checks are free.
     pub pool_slots: u32,
     /// The largest linear memory any module may have, in bytes: the pool's slot size and
     /// the ceiling of [`Limits::memory_bytes`].
@@ -198,8 +199,8 @@ impl fmt::Debug for Sandbox {
 #[derive(Clone)]
 pub struct Prepared {
     tenant: TenantId,
+    /// With its grants, resolved once here for every host call of every invocation.
     module: Arc<ModuleVersion>,
-    grants: Arc<Grants>,
     ready: Arc<Ready>,
 }
 
@@ -450,7 +451,6 @@ impl Sandbox {
         };
         Ok(Prepared {
             tenant: tenant.clone(),
-            grants: Arc::new(module.grants.clone()),
             module: Arc::new(module),
             ready,
         })
@@ -553,9 +553,7 @@ impl Sandbox {
             match &*prepared.ready {
                 Ready::Component(pre) => {
                     let deadline = wall_start.saturating_add(limits.timeout);
-                    let context = TaskContext {
-                        ..invocation.context
-                    };
+                    let context = invocation.context;
                     component::run(
                         component::Call {
                             engine: &self.inner.engine,
@@ -566,7 +564,7 @@ impl Sandbox {
                                 state_name: context.state_name.clone(),
                                 module: prepared.module.name.clone(),
                             },
-                            grants: prepared.grants.clone(),
+                            module: prepared.module.clone(),
                             store: self.inner.store.clone(),
                             watch,
                             limiter,
@@ -641,3 +639,6 @@ fn now_millis() -> store::Millis {
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests;

@@ -8,7 +8,7 @@
 //! - `arn:aws:lambda:<region>:<account>:function:<name>[:<version>]`: the input is the
 //!   payload and the result is the output itself.
 
-use crate::sandbox::{CancelHandle, Invocation, Sandbox, TaskContext, TaskFailure};
+use crate::sandbox::{CancelHandle, Invocation, LogLine, Sandbox, TaskContext, TaskFailure};
 use crate::store::TenantId;
 use crate::tenants::Quotas;
 use sandstep_engine::{ErrorName, EventKind, TaskRequest, TaskUsage};
@@ -138,8 +138,32 @@ pub struct Caller {
     pub quotas: Option<Quotas>,
 }
 
+/// A task's answer, and what the module said on the way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Done {
+    /// `TaskSucceeded` or `TaskFailed`, for the engine.
+    pub event: EventKind,
+    /// What the module logged.
+    pub logs: Vec<LogLine>,
+    /// Log lines dropped past the limit.
+    pub logs_dropped: u64,
+    /// A command's stderr.
+    pub stderr: String,
+}
+
+impl Done {
+    fn event(event: EventKind) -> Done {
+        Done {
+            event,
+            logs: Vec::new(),
+            logs_dropped: 0,
+            stderr: String::new(),
+        }
+    }
+}
+
 /// Runs a Task state's request to the event that answers it. Blocking.
-pub fn run(sandbox: &Sandbox, request: &TaskRequest, caller: Caller) -> EventKind {
+pub fn run(sandbox: &Sandbox, request: &TaskRequest, caller: Caller) -> Done {
     let failed = |failure: TaskFailure, usage| EventKind::TaskFailed {
         task: request.id,
         error: failure.error.to_string(),
@@ -148,7 +172,7 @@ pub fn run(sandbox: &Sandbox, request: &TaskRequest, caller: Caller) -> EventKin
     };
     let target = match resolve(request) {
         Ok(target) => target,
-        Err(failure) => return failed(failure, None),
+        Err(failure) => return Done::event(failed(failure, None)),
     };
     let version = target
         .version
@@ -156,7 +180,7 @@ pub fn run(sandbox: &Sandbox, request: &TaskRequest, caller: Caller) -> EventKin
     let prepared = match sandbox.prepare(&caller.tenant, &target.module, version) {
         Ok(prepared) => prepared,
         Err(crate::sandbox::Error::NotFound { .. }) => {
-            return failed(
+            return Done::event(failed(
                 not_found(
                     &target.module,
                     &format!(
@@ -170,13 +194,13 @@ pub fn run(sandbox: &Sandbox, request: &TaskRequest, caller: Caller) -> EventKin
                     ),
                 ),
                 None,
-            )
+            ))
         }
         Err(e) => {
-            return failed(
+            return Done::event(failed(
                 TaskFailure::new(ErrorName::Custom(SERVICE_FAILURE.into()), e.to_string()),
                 None,
-            )
+            ))
         }
     };
     let invocation = Invocation {
@@ -208,7 +232,7 @@ pub fn run(sandbox: &Sandbox, request: &TaskRequest, caller: Caller) -> EventKin
         fuel_consumed: outcome.fuel_consumed,
         duration_ms: u64::try_from(outcome.duration.as_millis()).unwrap_or(u64::MAX),
     });
-    match outcome.result {
+    let event = match outcome.result {
         Ok(output) => EventKind::TaskSucceeded {
             task: request.id,
             output: match target.shape {
@@ -222,6 +246,12 @@ pub fn run(sandbox: &Sandbox, request: &TaskRequest, caller: Caller) -> EventKin
             usage,
         },
         Err(failure) => failed(failure, usage),
+    };
+    Done {
+        event,
+        logs: outcome.logs,
+        logs_dropped: outcome.logs_dropped,
+        stderr: outcome.stderr,
     }
 }
 

@@ -59,7 +59,7 @@ impl TaskRunner for Worker {
             pins: task.pins,
             quotas,
         };
-        tasks::run(&self.sandbox, &task.request, caller)
+        tasks::run(&self.sandbox, &task.request, caller).event
     }
 }
 

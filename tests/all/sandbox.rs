@@ -36,11 +36,20 @@ fn tenant(name: &str) -> TenantId {
     TenantId(name.into())
 }
 
+/// A sandbox with a small pool: tests create several at once.
+fn sandbox_on(store: Store) -> Sandbox {
+    let options = Options {
+        pool_slots: 32,
+        ..Options::default()
+    };
+    Sandbox::new(options, store).unwrap()
+}
+
 /// One sandbox for the tests that are not about compiling, so each fixture compiles once
 /// per test run (a debug build of wasmtime compiles slowly).
 fn shared() -> &'static Sandbox {
     static SANDBOX: OnceLock<Sandbox> = OnceLock::new();
-    SANDBOX.get_or_init(|| Sandbox::new(Options::default(), Store::memory()).unwrap())
+    SANDBOX.get_or_init(|| sandbox_on(Store::memory()))
 }
 
 /// A fixture registered (once) in the shared sandbox's tenant `fixtures`, with no grants.
@@ -353,7 +362,7 @@ fn a_missed_heartbeat_times_out() {
 
 #[test]
 fn grants_and_data_stay_inside_the_tenant() {
-    let sandbox = Sandbox::new(Options::default(), Store::memory()).unwrap();
+    let sandbox = sandbox_on(Store::memory());
     let (a, b) = (tenant("a"), tenant("b"));
     let csv = b"sku,qty\nx-1,2\nx-1,3\n";
     let store = sandbox.store();
@@ -396,7 +405,7 @@ fn grants_and_data_stay_inside_the_tenant() {
         pins: Default::default(),
         quotas: None,
     };
-    match tasks::run(&sandbox, &request, caller(&tenant("c"))) {
+    match tasks::run(&sandbox, &request, caller(&tenant("c"))).event {
         EventKind::TaskFailed { error, usage, .. } => {
             assert_eq!(error, "Lambda.ResourceNotFoundException");
             assert_eq!(usage, None);
@@ -407,7 +416,7 @@ fn grants_and_data_stay_inside_the_tenant() {
 
 #[test]
 fn read_only_grants_refuse_writes() {
-    let sandbox = Sandbox::new(Options::default(), Store::memory()).unwrap();
+    let sandbox = sandbox_on(Store::memory());
     let a = tenant("a");
     sandbox
         .store()
@@ -431,7 +440,7 @@ fn read_only_grants_refuse_writes() {
 
 #[test]
 fn lambda_invoke_results_are_shaped_like_aws() {
-    let sandbox = Sandbox::new(Options::default(), Store::memory()).unwrap();
+    let sandbox = sandbox_on(Store::memory());
     let t = tenant("default");
     sandbox
         .register(
@@ -466,7 +475,9 @@ fn lambda_invoke_results_are_shaped_like_aws() {
             json!({"FunctionName": "charge-payment:1", "Payload": order}),
         ),
         caller(),
-    ) {
+    )
+    .event
+    {
         EventKind::TaskSucceeded { output, usage, .. } => {
             assert_eq!(output["StatusCode"], json!(200));
             assert_eq!(output["ExecutedVersion"], json!("1"));
@@ -489,7 +500,9 @@ fn lambda_invoke_results_are_shaped_like_aws() {
             declined,
         ),
         caller(),
-    ) {
+    )
+    .event
+    {
         EventKind::TaskFailed { error, usage, .. } => {
             assert_eq!(error, "PaymentDeclined");
             assert!(usage.is_some());
@@ -500,7 +513,9 @@ fn lambda_invoke_results_are_shaped_like_aws() {
         &sandbox,
         &request("arn:aws:states:::dynamodb:putItem", json!({})),
         caller(),
-    ) {
+    )
+    .event
+    {
         EventKind::TaskFailed { error, cause, .. } => {
             assert_eq!(error, "States.Runtime");
             assert!(cause.contains("resource not supported"), "{cause}");
@@ -513,7 +528,7 @@ fn lambda_invoke_results_are_shaped_like_aws() {
 fn artifacts_are_reused_and_corrupt_ones_recompiled() {
     let store = Store::memory();
     let t = tenant("default");
-    let first = Sandbox::new(Options::default(), store.clone()).unwrap();
+    let first = sandbox_on(store.clone());
     let module = first
         .register(&t, "echo", &wasm("echo"), Grants::none())
         .unwrap();
@@ -525,7 +540,7 @@ fn artifacts_are_reused_and_corrupt_ones_recompiled() {
         .is_some());
 
     // A second sandbox on the same store loads the artifact without compiling.
-    let second = Sandbox::new(Options::default(), store.clone()).unwrap();
+    let second = sandbox_on(store.clone());
     let prepared = second.prepare(&t, "echo", None).unwrap();
     assert_eq!(second.stats().compiled, 0);
     assert_eq!(second.stats().artifacts_loaded, 1);
@@ -544,7 +559,7 @@ fn artifacts_are_reused_and_corrupt_ones_recompiled() {
     store
         .artifact_put(&t, &module.sha256, &fingerprint, &damaged)
         .unwrap();
-    let third = Sandbox::new(Options::default(), store.clone()).unwrap();
+    let third = sandbox_on(store.clone());
     let prepared = third.prepare(&t, "echo", None).unwrap();
     assert_eq!(third.stats().artifacts_refused, 1);
     assert_eq!(third.stats().compiled, 1);
@@ -562,12 +577,12 @@ fn artifacts_are_reused_and_corrupt_ones_recompiled() {
     store
         .artifact_put(&t, &module.sha256, &fingerprint, &foreign)
         .unwrap();
-    let fourth = Sandbox::new(Options::default(), store.clone()).unwrap();
+    let fourth = sandbox_on(store.clone());
     fourth.prepare(&t, "echo", None).unwrap();
     assert_eq!(fourth.stats().artifacts_refused, 1);
 
     // The recompiled artifact replaced the bad one.
-    let fifth = Sandbox::new(Options::default(), store).unwrap();
+    let fifth = sandbox_on(store);
     fifth.prepare(&t, "echo", None).unwrap();
     assert_eq!(
         (fifth.stats().artifacts_loaded, fifth.stats().compiled),

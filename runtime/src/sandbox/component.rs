@@ -5,8 +5,8 @@ use super::limiter::Limiter;
 use super::outcome::Ending;
 use super::watch::Watch;
 use super::Ran;
-use crate::grants::Grants;
 use crate::host::{Caller, Context, HostState, Logs, TaskPre};
+use crate::store::modules::ModuleVersion;
 use crate::store::Store;
 use std::sync::Arc;
 use wasmtime::Engine;
@@ -26,7 +26,8 @@ pub(crate) struct Call<'a> {
     pub(crate) engine: &'a Engine,
     pub(crate) pre: &'a TaskPre<HostState>,
     pub(crate) caller: Caller,
-    pub(crate) grants: Arc<Grants>,
+    /// The module version, with its grants.
+    pub(crate) module: Arc<ModuleVersion>,
     pub(crate) store: Store,
     pub(crate) watch: Watch,
     pub(crate) limiter: Limiter,
@@ -38,7 +39,7 @@ pub(crate) struct Call<'a> {
 pub(crate) fn run(call: Call<'_>, input: &str) -> Ran {
     let state = HostState {
         caller: call.caller,
-        grants: call.grants,
+        module: call.module,
         store: call.store,
         watch: call.watch,
         limiter: call.limiter,

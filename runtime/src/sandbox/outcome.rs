@@ -42,6 +42,19 @@ pub enum LogLevel {
     Error,
 }
 
+impl LogLevel {
+    /// `TRACE`, `DEBUG`, `INFO`, `WARN` or `ERROR`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Trace => "TRACE",
+            LogLevel::Debug => "DEBUG",
+            LogLevel::Info => "INFO",
+            LogLevel::Warn => "WARN",
+            LogLevel::Error => "ERROR",
+        }
+    }
+}
+
 /// One line a module logged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogLine {

@@ -137,7 +137,21 @@ impl Store {
                     .into_bytes();
                 self.backend.get(&key)?.map(|b| decode(&b)).transpose()
             }
-            None => Ok(self.module_versions(tenant, name)?.pop()),
+            None => {
+                // The counter names the latest version; read it directly unless it was
+                // deleted (or is being added right now), then fall back to the scan.
+                let counter = Key::of(Table::Meta, tenant)
+                    .text("module-version")
+                    .text(name)
+                    .into_bytes();
+                if let Some(bytes) = self.backend.get(&counter)? {
+                    let last: u32 = decode(&bytes)?;
+                    if let Some(record) = self.module_version(tenant, name, Some(last))? {
+                        return Ok(Some(record));
+                    }
+                }
+                Ok(self.module_versions(tenant, name)?.pop())
+            }
         }
     }
 
@@ -335,5 +349,19 @@ mod tests {
         assert_eq!(s.module_delete(&a, "y", Some(1)).unwrap(), 1);
         assert!(s.module_bytes(&a, "same").unwrap().is_none());
         assert!(s.artifact_get(&a, "same", "fp").unwrap().is_none());
+    }
+
+    #[test]
+    fn the_latest_version_survives_deleting_it() {
+        let s = Store::memory();
+        let a = TenantId("a".into());
+        for sha in ["s1", "s2", "s3"] {
+            s.module_add(&a, record("m", sha), b"x").unwrap();
+        }
+        assert_eq!(s.module_version(&a, "m", None).unwrap().unwrap().version, 3);
+        s.module_delete(&a, "m", Some(3)).unwrap();
+        assert_eq!(s.module_version(&a, "m", None).unwrap().unwrap().version, 2);
+        s.module_delete(&a, "m", None).unwrap();
+        assert_eq!(s.module_version(&a, "m", None).unwrap(), None);
     }
 }
