@@ -73,11 +73,13 @@ impl Cache {
 }
 
 type RecordKey = (TenantId, String, Option<u32>);
+/// A record with the bytes it was decoded from.
+type Decoded = (Vec<u8>, Arc<ModuleVersion>);
 
 /// Decoded module records by (tenant, name, version asked), with the bytes they came from.
 #[derive(Default)]
 pub(crate) struct Records {
-    entries: Mutex<HashMap<RecordKey, (Vec<u8>, Arc<ModuleVersion>)>>,
+    entries: Mutex<HashMap<RecordKey, Decoded>>,
     capacity: usize,
 }
 
