@@ -182,6 +182,7 @@ struct Inner {
     store: Store,
     options: Options,
     cache: cache::Cache,
+    records: cache::Records,
     counters: Counters,
     _ticker: engine::Ticker,
 }
@@ -291,6 +292,7 @@ impl Sandbox {
                 commands,
                 store,
                 cache: cache::Cache::new(options.cache_entries),
+                records: cache::Records::new(options.cache_entries),
                 options,
                 counters: Counters::default(),
                 _ticker: ticker,
@@ -412,16 +414,29 @@ impl Sandbox {
         name: &str,
         version: Option<u32>,
     ) -> Result<Prepared, Error> {
-        let module = self
+        let not_found = || Error::NotFound {
+            tenant: tenant.clone(),
+            name: name.to_string(),
+            version,
+        };
+        let encoded = self
             .inner
             .store
-            .module_version(tenant, name, version)?
-            .ok_or_else(|| Error::NotFound {
-                tenant: tenant.clone(),
-                name: name.to_string(),
-                version,
-            })?;
-        self.prepare_version(tenant, module)
+            .module_version_encoded(tenant, name, version)?
+            .ok_or_else(not_found)?;
+        let module = match self.inner.records.get(tenant, name, version, &encoded) {
+            Some(module) => module,
+            None => {
+                let module: ModuleVersion = serde_json::from_slice(&encoded)
+                    .map_err(|e| Error::Store(store::Error::Corrupt(e.to_string())))?;
+                let module = Arc::new(module);
+                self.inner
+                    .records
+                    .insert(tenant, name, version, encoded, module.clone());
+                module
+            }
+        };
+        self.prepare_shared(tenant, module)
     }
 
     /// Makes a module version ready to run: from the in-memory cache, else from its cached
@@ -435,6 +450,14 @@ impl Sandbox {
         &self,
         tenant: &TenantId,
         module: ModuleVersion,
+    ) -> Result<Prepared, Error> {
+        self.prepare_shared(tenant, Arc::new(module))
+    }
+
+    fn prepare_shared(
+        &self,
+        tenant: &TenantId,
+        module: Arc<ModuleVersion>,
     ) -> Result<Prepared, Error> {
         let ready = match self.inner.cache.get(tenant, &module.sha256) {
             Some(ready) => {
@@ -451,7 +474,7 @@ impl Sandbox {
         };
         Ok(Prepared {
             tenant: tenant.clone(),
-            module: Arc::new(module),
+            module,
             ready,
         })
     }

@@ -1,7 +1,11 @@
 //! Linked code per (tenant, module sha256), kept in memory so an invocation only creates a
 //! store and instantiates. Bounded: past the limit the least recently used entry goes.
+//!
+//! Also the decoded module records, by what was asked: a record is reused only while the
+//! store still holds exactly the same bytes for it.
 
 use super::inspect::Ready;
+use crate::store::modules::ModuleVersion;
 use crate::store::TenantId;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -65,5 +69,59 @@ impl Cache {
         if let Ok(mut entries) = self.entries.lock() {
             entries.map.remove(&(tenant.clone(), sha256.to_string()));
         }
+    }
+}
+
+type RecordKey = (TenantId, String, Option<u32>);
+/// A record with the bytes it was decoded from.
+type Decoded = (Vec<u8>, Arc<ModuleVersion>);
+
+/// Decoded module records by (tenant, name, version asked), with the bytes they came from.
+#[derive(Default)]
+pub(crate) struct Records {
+    entries: Mutex<HashMap<RecordKey, Decoded>>,
+    capacity: usize,
+}
+
+impl Records {
+    pub(crate) fn new(capacity: usize) -> Records {
+        Records {
+            entries: Mutex::default(),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// The record decoded from `encoded`, when it was decoded before.
+    pub(crate) fn get(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        version: Option<u32>,
+        encoded: &[u8],
+    ) -> Option<Arc<ModuleVersion>> {
+        let entries = self.entries.lock().ok()?;
+        let (bytes, record) = entries.get(&(tenant.clone(), name.to_string(), version))?;
+        (bytes.as_slice() == encoded).then(|| record.clone())
+    }
+
+    pub(crate) fn insert(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        version: Option<u32>,
+        encoded: Vec<u8>,
+        record: Arc<ModuleVersion>,
+    ) {
+        let Ok(mut entries) = self.entries.lock() else {
+            return;
+        };
+        if entries.len() >= self.capacity {
+            // Records are cheap to decode again: start over rather than track use.
+            entries.clear();
+        }
+        entries.insert(
+            (tenant.clone(), name.to_string(), version),
+            (encoded, record),
+        );
     }
 }

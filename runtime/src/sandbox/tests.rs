@@ -213,3 +213,28 @@ fn the_fingerprint_is_stable_and_names_wasmtime() {
     assert_eq!(a.fingerprint(), b.fingerprint());
     assert!(a.fingerprint().starts_with("wasmtime-48.0.8-"));
 }
+
+#[test]
+fn prepare_follows_new_and_deleted_versions() {
+    let s = sandbox();
+    let t = tenant();
+    let a = wat(r#"(module (func (export "_start")))"#);
+    let b = wat(r#"(module (memory (export "memory") 1) (func (export "_start")))"#);
+    s.register(&t, "m", &a, Grants::none()).unwrap();
+    assert_eq!(s.prepare(&t, "m", None).unwrap().module().version, 1);
+    assert_eq!(s.prepare(&t, "m", None).unwrap().module().version, 1);
+    s.register(&t, "m", &b, Grants::none()).unwrap();
+    assert_eq!(s.prepare(&t, "m", None).unwrap().module().version, 2);
+    assert_eq!(s.prepare(&t, "m", Some(1)).unwrap().module().version, 1);
+    s.store().module_delete(&t, "m", Some(2)).unwrap();
+    assert_eq!(s.prepare(&t, "m", None).unwrap().module().version, 1);
+    s.store().module_delete(&t, "m", None).unwrap();
+    assert!(matches!(
+        s.prepare(&t, "m", None),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        s.prepare(&t, "m", Some(1)),
+        Err(Error::NotFound { .. })
+    ));
+}

@@ -129,14 +129,30 @@ impl Store {
         name: &str,
         version: Option<u32>,
     ) -> Result<Option<ModuleVersion>> {
+        self.module_version_encoded(tenant, name, version)?
+            .map(|b| decode(&b))
+            .transpose()
+    }
+
+    /// [`Store::module_version`] as stored, undecoded: versions never change, so a caller
+    /// holding the decoded record of the same bytes can skip decoding them again.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn module_version_encoded(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        version: Option<u32>,
+    ) -> Result<Option<Vec<u8>>> {
+        let at = |v: u32| {
+            Key::of(Table::ModuleVersion, tenant)
+                .text(name)
+                .number(u64::from(v))
+                .into_bytes()
+        };
         match version {
-            Some(v) => {
-                let key = Key::of(Table::ModuleVersion, tenant)
-                    .text(name)
-                    .number(u64::from(v))
-                    .into_bytes();
-                self.backend.get(&key)?.map(|b| decode(&b)).transpose()
-            }
+            Some(v) => self.backend.get(&at(v)),
             None => {
                 // The counter names the latest version; read it directly unless it was
                 // deleted (or is being added right now), then fall back to the scan.
@@ -146,11 +162,18 @@ impl Store {
                     .into_bytes();
                 if let Some(bytes) = self.backend.get(&counter)? {
                     let last: u32 = decode(&bytes)?;
-                    if let Some(record) = self.module_version(tenant, name, Some(last))? {
+                    if let Some(record) = self.backend.get(&at(last))? {
                         return Ok(Some(record));
                     }
                 }
-                Ok(self.module_versions(tenant, name)?.pop())
+                let prefix = Key::of(Table::ModuleVersion, tenant)
+                    .text(name)
+                    .into_bytes();
+                Ok(self
+                    .backend
+                    .scan(&prefix, None, usize::MAX)?
+                    .pop()
+                    .map(|(_, v)| v))
             }
         }
     }
