@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod aws;
+pub mod data;
 pub mod error;
 pub mod metrics;
 pub mod modules;
@@ -137,6 +138,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route(
             "/v1/modules/{name}/versions/{version}",
             axum::routing::delete(modules::delete_version),
+        )
+        .route(
+            "/v1/kv/{table}/{key}",
+            get(data::get).put(data::put).delete(data::delete),
         )
         .route("/v1/tenants", post(auth::create_tenant))
         .with_state(app)

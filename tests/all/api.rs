@@ -557,3 +557,47 @@ fn health_and_metrics() {
         "{text}"
     );
 }
+
+#[test]
+fn readme_tour_runs_the_order_processing_example() {
+    let dir = TempDir::new("tour");
+    let s = Server::start(&dir.0, &[]);
+    for (name, grants) in [
+        ("validate-order", ""),
+        ("charge-payment", ""),
+        ("reserve-inventory", "kv:inventory"),
+        ("ship-order", "queue:shipments"),
+    ] {
+        s.upload(name, &module(name), grants).unwrap();
+    }
+    for (sku, stock) in [("WIDGET-A", 10), ("GADGET-B", 5)] {
+        ureq::put(&format!("{}/v1/kv/inventory/{sku}", s.url))
+            .send_string(&json!({"stock": stock}).to_string())
+            .unwrap();
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../modules/examples");
+    let definition: Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("order-processing.asl.json")).unwrap(),
+    )
+    .unwrap();
+    let input = std::fs::read_to_string(root.join("order-processing.input.json")).unwrap();
+    let m = s.create_machine("orders", &definition, "STANDARD");
+    let arn = s.ok(
+        "StartExecution",
+        json!({"stateMachineArn": m, "name": "first", "input": input}),
+    )["executionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let done = s.wait_done(&arn, Duration::from_secs(30));
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    // The reservation took the stock: 10 - 2 widgets.
+    let item: Value = ureq::get(&format!("{}/v1/kv/inventory/WIDGET-A", s.url))
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert_eq!(item["item"]["stock"], 8);
+    let r = ureq::get(&format!("{}/v1/kv/inventory/nothing", s.url)).call();
+    assert!(matches!(r, Err(ureq::Error::Status(400, _))));
+}
