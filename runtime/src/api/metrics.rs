@@ -68,15 +68,15 @@ pub async fn handle(State(app): State<Arc<App>>) -> ([(&'static str, &'static st
                 .collect()
         })
         .unwrap_or_default();
-    let mut tenant_metric =
-        |name: &str, help: &str, pick: &dyn Fn(&[u64; 7]) -> Vec<(String, u64)>| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
-            for (tenant, values) in &per_tenant {
-                for (labels, value) in pick(values) {
-                    let _ = writeln!(out, "{name}{{tenant=\"{tenant}\"{labels}}} {value}");
-                }
+    type Pick<'a> = &'a dyn Fn(&[u64; 7]) -> Vec<(String, u64)>;
+    let mut tenant_metric = |name: &str, help: &str, pick: Pick<'_>| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+        for (tenant, values) in &per_tenant {
+            for (labels, value) in pick(values) {
+                let _ = writeln!(out, "{name}{{tenant=\"{tenant}\"{labels}}} {value}");
             }
-        };
+        }
+    };
     tenant_metric(
         "sandstep_tenant_executions_started_total",
         "Executions started, per tenant.",
