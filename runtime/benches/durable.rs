@@ -296,9 +296,13 @@ fn waiting(dir: &Path, count: u64) {
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
             let after = rss_kib();
+            let threads = std::fs::read_to_string("/proc/self/status")
+                .ok()
+                .and_then(|t| t.lines().find_map(|l| l.strip_prefix("Threads:")).map(|v| v.trim().to_string()))
+                .unwrap_or_default();
             let per = (after.saturating_sub(base)) as f64 * 1024.0 / n as f64;
             println!(
-                "(d) memory: {n} Standard executions in Wait 3600 s (started at {:.0}/s): RSS {base} KiB -> {after} KiB, {per:.0} B/execution ({:.2} KiB; goal <= 2 KiB), {} live in the scheduler cache",
+                "(d) memory: {n} Standard executions in Wait 3600 s (started at {:.0}/s): RSS {base} KiB -> {after} KiB, {per:.0} B/execution ({:.2} KiB; goal <= 2 KiB), {} live in the scheduler cache, {threads} threads",
                 n as f64 / elapsed.as_secs_f64(),
                 per / 1024.0,
                 s.live_count()
@@ -333,6 +337,13 @@ fn waiting(dir: &Path, count: u64) {
 }
 
 fn main() {
+    let count = env_or("SANDSTEP_BENCH_WAITING", 100_000) as u64;
+    if std::env::args().any(|a| a == "--waiting") {
+        let dir = scratch("waiting");
+        waiting(&dir, count);
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
     let budget = Duration::from_secs(5);
     println!(
         "# sandstep durable bench ({} CPUs)",
@@ -358,8 +369,11 @@ fn main() {
         1e6 / through,
         bare / through
     );
-    let count = env_or("SANDSTEP_BENCH_WAITING", 100_000) as u64;
-    let dir = scratch("waiting");
-    waiting(&dir, count);
-    let _ = std::fs::remove_dir_all(&dir);
+    // (d) and (e) in a fresh process, so that the RSS baseline holds nothing of the
+    // phases above (allocator caches, runtime threads).
+    let status = std::process::Command::new(std::env::current_exe().expect("exe"))
+        .arg("--waiting")
+        .status()
+        .expect("waiting phase");
+    assert!(status.success(), "waiting phase failed: {status}");
 }
