@@ -255,6 +255,11 @@ impl Scheduler {
         &self.inner.store
     }
 
+    /// Timers armed in the timer service right now (for benchmarks and `/metrics`).
+    pub fn timers_armed(&self) -> usize {
+        self.inner.timers.armed()
+    }
+
     /// Executions held in memory right now (running Express ones and Standard ones with
     /// work in flight).
     pub fn live_count(&self) -> usize {

@@ -5,6 +5,8 @@ use crate::store::executions::ExecutionKey;
 use sandstep_engine::{Millis, TimerId};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -21,7 +23,7 @@ pub struct Fired {
 
 /// Adds timers to the service.
 #[derive(Debug, Clone)]
-pub struct Handle(mpsc::UnboundedSender<Fired>);
+pub struct Handle(mpsc::UnboundedSender<Fired>, Arc<AtomicUsize>);
 
 impl Handle {
     /// Schedules a timer; a due time in the past fires at once.
@@ -33,6 +35,12 @@ impl Handle {
             timer,
         });
     }
+
+    /// Timers armed in the service's heap right now (added ones still in its queue are
+    /// not counted yet).
+    pub fn armed(&self) -> usize {
+        self.1.load(Ordering::Relaxed)
+    }
 }
 
 /// Starts the service; due timers come out of the returned receiver.
@@ -41,9 +49,12 @@ pub fn start(
 ) -> (Handle, mpsc::UnboundedReceiver<Fired>) {
     let (tx, mut rx) = mpsc::unbounded_channel::<Fired>();
     let (fire, fired) = mpsc::unbounded_channel::<Fired>();
+    let armed = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&armed);
     tokio::spawn(async move {
         let mut heap: BinaryHeap<Reverse<Fired>> = BinaryHeap::new();
         loop {
+            count.store(heap.len(), Ordering::Relaxed);
             let wait = heap.peek().map(|Reverse(t)| t.due - now());
             match wait {
                 Some(ms) if ms <= 0 => {
@@ -68,5 +79,5 @@ pub fn start(
             }
         }
     });
-    (Handle(tx), fired)
+    (Handle(tx, armed), fired)
 }
