@@ -8,6 +8,7 @@
 //! admin_token = "change-me"        # enables POST /v1/tenants
 //! durability = "group"             # group | fsync | none
 //! group_commit_window_ms = 0
+//! cache_mib = 64                   # sled's page cache: most of the server's RSS
 //! retention_days = 90
 //! max_tasks = 256
 //! max_tasks_per_tenant = 64
@@ -33,6 +34,8 @@ pub struct Config {
     pub durability: String,
     /// How long group commit gathers commits before syncing.
     pub group_commit_window_ms: u64,
+    /// sled's page cache in MiB.
+    pub cache_mib: u64,
     /// How long finished executions are kept.
     pub retention_days: u64,
     /// Tasks running at once, in total.
@@ -50,6 +53,7 @@ impl Default for Config {
             admin_token: None,
             durability: "group".into(),
             group_commit_window_ms: 0,
+            cache_mib: crate::store::sled::DEFAULT_CACHE_BYTES >> 20,
             retention_days: 90,
             max_tasks: 256,
             max_tasks_per_tenant: 64,
@@ -95,6 +99,9 @@ impl Config {
                 self.durability
             )));
         }
+        if self.cache_mib == 0 {
+            return Err(Error::Invalid("cache_mib must be at least 1".into()));
+        }
         if self.max_tasks == 0 || self.max_tasks_per_tenant == 0 {
             return Err(Error::Invalid(
                 "max_tasks and max_tasks_per_tenant must be at least 1".into(),
@@ -132,5 +139,12 @@ mod tests {
             ..Config::default()
         };
         assert!(bad.check().is_err());
+        let no_cache = Config {
+            cache_mib: 0,
+            ..Config::default()
+        };
+        assert!(no_cache.check().is_err());
+        let c: Config = toml::from_str("cache_mib = 16").unwrap();
+        assert_eq!(c.cache_mib, 16);
     }
 }

@@ -366,7 +366,7 @@ impl Scheduler {
         self.inner.counters.tenant(&req.tenant, 0, 1);
         let (commit, effects) = self.absorb(&mut live, event, commands);
         if !express {
-            if let Some(existing) = self.inner.store.execution_start(&commit)? {
+            if let Some(existing) = self.inner.store.execution_start(&commit).await? {
                 return Err(Error::AlreadyExists(Box::new(existing)));
             }
         }
@@ -620,7 +620,7 @@ impl Scheduler {
             };
             let (commit, effects) = self.absorb(live, event, commands);
             if live.record.machine_type == MachineType::Standard {
-                if let Err(e) = self.inner.store.execution_commit(&commit) {
+                if let Err(e) = self.inner.store.execution_commit(&commit).await {
                     // The cached state ran ahead of the store: drop it so the next event
                     // rebuilds from what was committed.
                     *guard = Slot::Evicted;

@@ -29,7 +29,11 @@ pub async fn serve(
     plugins: impl FnOnce(&Store) -> anyhow::Result<Plugins>,
 ) -> anyhow::Result<()> {
     config.check()?;
-    let store = Store::on(Sled::open(&config.data_dir, config.durability())?);
+    let store = Store::on(Sled::with_cache(
+        &config.data_dir,
+        config.durability(),
+        config.cache_mib << 20,
+    )?);
     let Plugins { runner, modules } = plugins(&store)?;
     let options = Options {
         max_tasks: config.max_tasks,

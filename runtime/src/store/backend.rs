@@ -1,6 +1,7 @@
 //! The ordered key-value backend every table is written on: a sorted map of byte keys,
 //! with atomic batches and compare-and-swap. sled and the in-memory map implement it.
 
+use super::durability::Pending;
 use super::Result;
 
 /// One write of a batch.
@@ -61,4 +62,13 @@ pub trait Backend: Send + Sync + 'static {
     /// # Errors
     /// When the backend fails to sync.
     fn durable(&self) -> Result<()>;
+    /// Like [`Backend::durable`], but returns at once with something to await: for callers
+    /// on the async runtime, so that many of them can share one sync.
+    ///
+    /// # Errors
+    /// When the backend fails to start (or, inline, to finish) the sync.
+    fn durable_later(&self) -> Result<Pending> {
+        self.durable()?;
+        Ok(Pending::done())
+    }
 }

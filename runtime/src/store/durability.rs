@@ -1,9 +1,16 @@
 //! Group commit: many writers, one sync. A writer that needs its writes durable asks for
 //! a sync and waits until one that *started after its writes* has finished; one syncer
 //! thread serves everyone who asked meanwhile with a single `fdatasync`.
+//!
+//! Writers wait in one of two ways: blocking ([`GroupCommit::wait_durable`], for rare
+//! administrative writes) or asynchronously ([`GroupCommit::request`] + [`Pending::wait`],
+//! for the scheduler's commits). The async way matters: a blocked runtime worker cannot
+//! take on more commits, so with two workers at most two commits would share a sync.
 
+use super::Error;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
+use tokio::sync::watch;
 
 /// How commits become durable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,11 +50,62 @@ struct Progress {
     stopping: bool,
 }
 
+/// What async waiters watch: how many syncs have finished, and the latest one's error.
+///
+/// Only the latest result matters: a sync covers every write applied before it started,
+/// so a waiter whose own sync failed is still durable once a later one succeeds.
+#[derive(Debug, Clone, Default)]
+struct Synced {
+    finished: u64,
+    error: Option<Arc<str>>,
+}
+
 /// The shared state between writers and the syncer thread.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct GroupCommit {
     progress: Mutex<Progress>,
     changed: Condvar,
+    synced: watch::Sender<Synced>,
+}
+
+impl Default for GroupCommit {
+    fn default() -> GroupCommit {
+        GroupCommit {
+            progress: Mutex::default(),
+            changed: Condvar::new(),
+            synced: watch::Sender::new(Synced::default()),
+        }
+    }
+}
+
+/// Writes on their way to disk: acknowledge them only after [`Pending::wait`] returns.
+#[derive(Debug)]
+#[must_use = "writes are not durable until the wait returns"]
+pub struct Pending(Option<(watch::Receiver<Synced>, u64)>);
+
+impl Pending {
+    /// Writes that are durable already (synced inline, or no sync needed).
+    pub fn done() -> Pending {
+        Pending(None)
+    }
+
+    /// Waits, without blocking a thread, until the writes are durable.
+    ///
+    /// # Errors
+    /// The sync's failure.
+    pub async fn wait(self) -> super::Result<()> {
+        let Some((mut synced, target)) = self.0 else {
+            return Ok(());
+        };
+        let synced = synced
+            .wait_for(|s| s.finished >= target)
+            .await
+            .map_err(|_| Error::Backend("the store's syncer stopped".into()))?;
+        match &synced.error {
+            Some(e) => Err(Error::Backend(e.to_string())),
+            None => Ok(()),
+        }
+    }
 }
 
 impl GroupCommit {
@@ -88,6 +146,12 @@ impl GroupCommit {
                 p.finished += 1;
                 p.last_error = result.err();
                 worker.changed.notify_all();
+                let synced = Synced {
+                    finished: p.finished,
+                    error: p.last_error.as_deref().map(Arc::from),
+                };
+                drop(p);
+                worker.synced.send_replace(synced);
             });
         if spawned.is_err() {
             // Without a syncer every commit would hang: fall back to marking the group as
@@ -117,6 +181,19 @@ impl GroupCommit {
             Some(e) => Err(e.clone()),
             None => Ok(()),
         }
+    }
+
+    /// Asks for a sync that starts after this call, to be awaited with [`Pending::wait`].
+    /// `None` when the syncer is gone: then the caller syncs inline.
+    pub fn request(&self) -> Option<Pending> {
+        let mut p = self.lock();
+        if p.stopping {
+            return None;
+        }
+        let target = p.started + 1;
+        p.requested = true;
+        self.changed.notify_all();
+        Some(Pending(Some((self.synced.subscribe(), target))))
     }
 
     /// Stops the syncer once pending requests are served.
@@ -159,6 +236,69 @@ mod tests {
             "every waiter needs a sync that started after it: {n}"
         );
         assert!(n < 160, "syncs are shared: {n}");
+        group.stop();
+    }
+
+    #[test]
+    fn async_waiters_share_syncs() {
+        let syncs = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&syncs);
+        let (group, _) = GroupCommit::start(Duration::ZERO, move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(5));
+            Ok(())
+        });
+        // One thread, many commits in flight: they can only share syncs if waiting does
+        // not block the thread.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let waits: Vec<_> = (0..64)
+                .map(|_| {
+                    let g = Arc::clone(&group);
+                    tokio::spawn(async move { g.request().unwrap().wait().await })
+                })
+                .collect();
+            for w in waits {
+                w.await.unwrap().unwrap();
+            }
+        });
+        let n = syncs.load(Ordering::SeqCst);
+        assert!((1..=3).contains(&n), "64 commits, {n} syncs");
+        group.stop();
+    }
+
+    #[test]
+    fn a_waiter_sees_only_a_sync_that_started_after_it() {
+        let (group, _) = GroupCommit::start(Duration::ZERO, || Ok(()));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            group.request().unwrap().wait().await.unwrap();
+            let pending = group.request().unwrap();
+            let Pending(Some((_, target))) = &pending else {
+                panic!("a running syncer hands out tickets");
+            };
+            assert_eq!(*target, 2);
+            pending.wait().await.unwrap();
+        });
+        group.stop();
+        assert!(group.request().is_none(), "a stopped group syncs inline");
+    }
+
+    #[test]
+    fn sync_errors_reach_async_waiters() {
+        let (group, _) = GroupCommit::start(Duration::ZERO, || Err("disk full".into()));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let result = rt.block_on(group.request().unwrap().wait());
+        assert!(matches!(result, Err(Error::Backend(e)) if e == "disk full"));
         group.stop();
     }
 

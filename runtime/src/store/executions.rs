@@ -420,7 +420,7 @@ impl Store {
     ///
     /// # Errors
     /// When the store fails.
-    pub fn execution_start(&self, commit: &Commit) -> Result<Option<Execution>> {
+    pub async fn execution_start(&self, commit: &Commit) -> Result<Option<Execution>> {
         let key = commit.key.key(Table::Execution).into_bytes();
         if !self
             .backend
@@ -431,7 +431,7 @@ impl Store {
                 None => Err(Error::Backend("execution vanished during start".into())),
             };
         }
-        self.backend.durable()?;
+        self.backend.durable_later()?.wait().await?;
         Ok(None)
     }
 
@@ -440,9 +440,9 @@ impl Store {
     ///
     /// # Errors
     /// When the store fails; then nothing of the step is stored.
-    pub fn execution_commit(&self, commit: &Commit) -> Result<()> {
+    pub async fn execution_commit(&self, commit: &Commit) -> Result<()> {
         self.backend.apply(self.commit_writes(commit)?)?;
-        self.backend.durable()
+        self.backend.durable_later()?.wait().await
     }
 
     fn commit_writes(&self, commit: &Commit) -> Result<Vec<Write>> {
