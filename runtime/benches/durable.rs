@@ -25,7 +25,7 @@ use sandstep::store::backend::{Backend, Write};
 use sandstep::store::durability::Durability;
 use sandstep::store::executions::{MachineType, Revision, StateMachine};
 use sandstep::store::sled::Sled;
-use sandstep::store::{Store, TenantId};
+use sandstep::store::{StateMachines, Store, TenantId};
 use sandstep_engine::{step, Definition, Event, EventKind, ExecutionState, Start};
 use serde_json::Value;
 use std::path::{Path, PathBuf};

@@ -57,7 +57,7 @@ pub use watch::{CancelHandle, Interrupt};
 use crate::grants::Grants;
 use crate::host::{self, Caller, HostState, Logs};
 use crate::store::modules::{ModuleKind, ModuleVersion};
-use crate::store::{self, data::hex, Store, TenantId};
+use crate::store::{self, data::hex, Modules, Store, TenantId};
 use artifact::{Code, Identity};
 use inspect::Ready;
 use sha2::{Digest, Sha256};

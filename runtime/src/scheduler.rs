@@ -10,9 +10,9 @@ pub mod runner;
 pub mod timers;
 
 use crate::store::executions::{
-    Commit, Execution, ExecutionKey, MachineType, Revision, StateMachine, Status, Step,
+    Commit, Execution, ExecutionKey, MachineType, Revision, Started, StateMachine, Status, Step,
 };
-use crate::store::{self, Store, TenantId};
+use crate::store::{self, Executions, StateMachines, Store, TenantId};
 use runner::{TaskContext, TaskRunner};
 use sandstep_engine::{
     step, Command, Definition, Event, EventKind, ExecutionState, Millis, Outcome, Start, TaskId,
@@ -366,8 +366,9 @@ impl Scheduler {
         self.inner.counters.tenant(&req.tenant, 0, 1);
         let (commit, effects) = self.absorb(&mut live, event, commands);
         if !express {
-            if let Some(existing) = self.inner.store.execution_start(&commit).await? {
-                return Err(Error::AlreadyExists(Box::new(existing)));
+            match self.inner.store.execution_start(&commit)? {
+                Started::Created(durable) => durable.wait().await?,
+                Started::Existing(existing) => return Err(Error::AlreadyExists(existing)),
             }
         }
         let record = live.record.clone();
@@ -620,7 +621,11 @@ impl Scheduler {
             };
             let (commit, effects) = self.absorb(live, event, commands);
             if live.record.machine_type == MachineType::Standard {
-                if let Err(e) = self.inner.store.execution_commit(&commit).await {
+                let committed = match self.inner.store.execution_commit(&commit) {
+                    Ok(durable) => durable.wait().await,
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = committed {
                     // The cached state ran ahead of the store: drop it so the next event
                     // rebuilds from what was committed.
                     *guard = Slot::Evicted;

@@ -14,6 +14,8 @@ pub mod modules;
 pub mod sled;
 
 use backend::Backend;
+pub use executions::{Executions, StateMachines};
+pub use modules::Modules;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::Arc;

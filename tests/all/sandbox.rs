@@ -7,7 +7,7 @@ use sandstep::sandbox::{
     TaskOutcome,
 };
 use sandstep::store::modules::ModuleKind;
-use sandstep::store::{Blobs, Kv, Store, TenantId};
+use sandstep::store::{Blobs, Kv, Modules, Store, TenantId};
 use sandstep::tasks;
 use sandstep_engine::{EventKind, TaskId, TaskRequest};
 use serde_json::{json, Value};

@@ -9,6 +9,7 @@ use super::App;
 use crate::grants::Grants;
 use crate::store::executions::Status;
 use crate::store::modules::ModuleVersion;
+use crate::store::{Executions, Modules};
 use crate::tenants::Tenant;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};

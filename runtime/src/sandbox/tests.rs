@@ -2,7 +2,7 @@
 //! `tests/all/sandbox.rs`.
 
 use super::*;
-use crate::store::Store;
+use crate::store::{Modules, Store};
 
 fn sandbox() -> Sandbox {
     let options = Options {

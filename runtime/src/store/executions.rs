@@ -7,12 +7,23 @@
 //! store holds every step whose commit returned, and nothing of the others.
 
 use super::backend::Write;
+use super::durability::Pending;
 use super::keys::{Key, Reader, Table};
 use super::{Error, Millis, Result, Store, TenantId};
 use sandstep_engine::{Event, TaskRequest, TimerId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
+
+/// What starting an execution found.
+#[derive(Debug)]
+#[must_use = "a created execution is not durable until its wait returns"]
+pub enum Started {
+    /// The execution is new; acknowledge it once this wait returns.
+    Created(Pending),
+    /// An execution of that name exists already: its record.
+    Existing(Box<Execution>),
+}
 
 /// STANDARD or EXPRESS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -294,12 +305,65 @@ fn timer_key(due: Millis, key: &ExecutionKey, timer: TimerId) -> Vec<u8> {
         .into_bytes()
 }
 
-impl Store {
+/// The state machines table and their revisions (definitions by revision id).
+///
+/// # Contract
+/// A revision, once written, never changes: executions are pinned to it.
+pub trait StateMachines: Send + Sync {
     /// Creates or replaces a state machine record, with a new revision when given.
     ///
     /// # Errors
     /// When the store fails.
-    pub fn machine_put(
+    fn machine_put(
+        &self,
+        tenant: &TenantId,
+        machine: &StateMachine,
+        revision: Option<&Revision>,
+    ) -> Result<()>;
+
+    /// Creates a state machine only if no machine has its name; returns whether it did.
+    ///
+    /// # Errors
+    /// When the store fails.
+    fn machine_create(
+        &self,
+        tenant: &TenantId,
+        machine: &StateMachine,
+        revision: &Revision,
+    ) -> Result<bool>;
+
+    /// A state machine.
+    ///
+    /// # Errors
+    /// When the store fails.
+    fn machine_get(&self, tenant: &TenantId, name: &str) -> Result<Option<StateMachine>>;
+
+    /// State machines in name order, after `after`, at most `limit`.
+    ///
+    /// # Errors
+    /// When the store fails.
+    fn machine_list(
+        &self,
+        tenant: &TenantId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<StateMachine>>;
+
+    /// Deletes a state machine record (its revisions stay while executions need them).
+    ///
+    /// # Errors
+    /// When the store fails.
+    fn machine_delete(&self, tenant: &TenantId, name: &str) -> Result<()>;
+
+    /// A definition revision.
+    ///
+    /// # Errors
+    /// When the store fails.
+    fn revision_get(&self, tenant: &TenantId, machine: &str, id: &str) -> Result<Option<Revision>>;
+}
+
+impl StateMachines for Store {
+    fn machine_put(
         &self,
         tenant: &TenantId,
         machine: &StateMachine,
@@ -324,11 +388,7 @@ impl Store {
         self.backend.durable()
     }
 
-    /// Creates a state machine only if no machine has its name; returns whether it did.
-    ///
-    /// # Errors
-    /// When the store fails.
-    pub fn machine_create(
+    fn machine_create(
         &self,
         tenant: &TenantId,
         machine: &StateMachine,
@@ -353,22 +413,14 @@ impl Store {
         Ok(true)
     }
 
-    /// A state machine.
-    ///
-    /// # Errors
-    /// When the store fails.
-    pub fn machine_get(&self, tenant: &TenantId, name: &str) -> Result<Option<StateMachine>> {
+    fn machine_get(&self, tenant: &TenantId, name: &str) -> Result<Option<StateMachine>> {
         self.backend
             .get(&Key::of(Table::StateMachine, tenant).text(name).into_bytes())?
             .map(|b| decode(&b))
             .transpose()
     }
 
-    /// State machines in name order, after `after`, at most `limit`.
-    ///
-    /// # Errors
-    /// When the store fails.
-    pub fn machine_list(
+    fn machine_list(
         &self,
         tenant: &TenantId,
         after: Option<&str>,
@@ -383,27 +435,14 @@ impl Store {
             .collect()
     }
 
-    /// Deletes a state machine record (its revisions stay while executions need them).
-    ///
-    /// # Errors
-    /// When the store fails.
-    pub fn machine_delete(&self, tenant: &TenantId, name: &str) -> Result<()> {
+    fn machine_delete(&self, tenant: &TenantId, name: &str) -> Result<()> {
         self.backend.apply(vec![Write::Delete(
             Key::of(Table::StateMachine, tenant).text(name).into_bytes(),
         )])?;
         self.backend.durable()
     }
 
-    /// A definition revision.
-    ///
-    /// # Errors
-    /// When the store fails.
-    pub fn revision_get(
-        &self,
-        tenant: &TenantId,
-        machine: &str,
-        id: &str,
-    ) -> Result<Option<Revision>> {
+    fn revision_get(&self, tenant: &TenantId, machine: &str, id: &str) -> Result<Option<Revision>> {
         self.backend
             .get(
                 &Key::of(Table::Revision, tenant)
@@ -414,37 +453,289 @@ impl Store {
             .map(|b| decode(&b))
             .transpose()
     }
+}
 
+/// Executions: records, steps (engine event + AWS history), timers and tasks in flight,
+/// and the indexes over them (running, by start time, finished, due timers).
+///
+/// # Contract
+/// A commit is atomic: after a crash the store holds every step whose commit was applied,
+/// and nothing of the others. Commits may be acknowledged only after their
+/// [`Pending`] wait returns. Nothing here assumes one process: recovery reads the running
+/// index and the timers, not memory.
+pub trait Executions: Send + Sync {
     /// Stores a new execution with its first step, unless one of that name exists.
-    /// Returns the existing record instead when there is one.
+    /// The new execution is acknowledged once [`Started::Created`]'s wait returns; the
+    /// existing record comes back instead when the name is taken.
+    ///
+    /// # Errors
+    /// When the store fails; then nothing is stored.
+    fn execution_start(&self, commit: &Commit) -> Result<Started>;
+
+    /// Commits one step: the record, the step, timer and task changes, atomically. The
+    /// step is durable (and may be acted on) once the returned wait returns; many steps
+    /// of many executions share one sync that way.
+    ///
+    /// # Errors
+    /// When the store fails; then nothing of the step is stored.
+    fn execution_commit(&self, commit: &Commit) -> Result<Pending>;
+
+    /// An execution's record.
     ///
     /// # Errors
     /// When the store fails.
-    pub async fn execution_start(&self, commit: &Commit) -> Result<Option<Execution>> {
+    fn execution_get(&self, key: &ExecutionKey) -> Result<Option<Execution>>;
+
+    /// Executions of a state machine in name order, after `after`, at most `limit`.
+    ///
+    /// # Errors
+    /// When the store fails.
+    fn execution_list(
+        &self,
+        tenant: &TenantId,
+        machine: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Execution>>;
+
+    /// Executions of a state machine, newest first, after the position `after` (as
+    /// returned with each execution), at most `limit`.
+    ///
+    /// # Errors
+    /// When the store fails.
+    fn execution_list_newest(
+        &self,
+        tenant: &TenantId,
+        machine: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Execution)>>;
+
+    /// Every step of an execution, in order.
+    ///
+    /// # Errors
+    /// When the store fails.
+    fn execution_steps(&self, key: &ExecutionKey) -> Result<Vec<Step>>;
+
+    /// The tasks an execution has in flight.
+    ///
+    /// # Errors
+    /// When the store fails.
+    fn execution_tasks(&self, key: &ExecutionKey) -> Result<Vec<TaskRequest>>;
+
+    /// Every running execution (for recovery after a restart), across tenants.
+    ///
+    /// # Errors
+    /// When the store fails.
+    fn running_executions(&self) -> Result<Vec<ExecutionKey>>;
+
+    /// Every stored timer, in due order.
+    ///
+    /// # Errors
+    /// When the store fails.
+    fn timers(&self) -> Result<Vec<DueTimer>>;
+
+    /// Finished executions, across tenants, that stopped before `cutoff`.
+    ///
+    /// # Errors
+    /// When the store fails.
+    fn finished_before(&self, cutoff: Millis) -> Result<Vec<ExecutionKey>>;
+
+    /// Deletes a finished execution and everything stored with it (retention).
+    ///
+    /// # Errors
+    /// When the store fails.
+    fn execution_delete(&self, key: &ExecutionKey) -> Result<()>;
+}
+
+impl Executions for Store {
+    fn execution_start(&self, commit: &Commit) -> Result<Started> {
         let key = commit.key.key(Table::Execution).into_bytes();
         if !self
             .backend
             .apply_if_absent(&key, self.commit_writes(commit)?)?
         {
             return match self.backend.get(&key)? {
-                Some(b) => Ok(Some(decode(&b)?)),
+                Some(b) => Ok(Started::Existing(Box::new(decode(&b)?))),
                 None => Err(Error::Backend("execution vanished during start".into())),
             };
         }
-        self.backend.durable_later()?.wait().await?;
-        Ok(None)
+        Ok(Started::Created(self.backend.durable_later()?))
     }
 
-    /// Commits one step: the record, the step, timer and task changes, atomically, and
-    /// returns once durable.
-    ///
-    /// # Errors
-    /// When the store fails; then nothing of the step is stored.
-    pub async fn execution_commit(&self, commit: &Commit) -> Result<()> {
+    fn execution_commit(&self, commit: &Commit) -> Result<Pending> {
         self.backend.apply(self.commit_writes(commit)?)?;
-        self.backend.durable_later()?.wait().await
+        self.backend.durable_later()
     }
 
+    fn execution_get(&self, key: &ExecutionKey) -> Result<Option<Execution>> {
+        self.backend
+            .get(&key.key(Table::Execution).into_bytes())?
+            .map(|b| decode(&b))
+            .transpose()
+    }
+
+    fn execution_list(
+        &self,
+        tenant: &TenantId,
+        machine: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Execution>> {
+        let prefix = Key::of(Table::Execution, tenant).text(machine).into_bytes();
+        let after = after.map(|a| {
+            Key::of(Table::Execution, tenant)
+                .text(machine)
+                .text(a)
+                .into_bytes()
+        });
+        self.backend
+            .scan(&prefix, after.as_deref(), limit)?
+            .iter()
+            .map(|(_, v)| decode(v))
+            .collect()
+    }
+
+    fn execution_list_newest(
+        &self,
+        tenant: &TenantId,
+        machine: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Execution)>> {
+        let prefix = Key::of(Table::ByStart, tenant).text(machine).into_bytes();
+        let after = match after.and_then(|a| a.split_once('|')) {
+            Some((started, name)) => {
+                let started: Millis = started
+                    .parse()
+                    .map_err(|_| Error::Corrupt("position".into()))?;
+                let key = ExecutionKey {
+                    tenant: tenant.clone(),
+                    machine: machine.to_string(),
+                    name: name.to_string(),
+                };
+                Some(by_start(&key, started))
+            }
+            None => None,
+        };
+        let mut out = Vec::new();
+        for (k, _) in self.backend.scan(&prefix, after.as_deref(), limit)? {
+            let mut r = Reader::new(&k);
+            let (_, _, negated, name) = (r.text(), r.text(), r.time(), r.text());
+            let (Some(negated), Some(name)) = (negated, name) else {
+                return Err(Error::Corrupt("execution index".into()));
+            };
+            let key = ExecutionKey {
+                tenant: tenant.clone(),
+                machine: machine.to_string(),
+                name: name.clone(),
+            };
+            if let Some(e) = self.execution_get(&key)? {
+                out.push((format!("{}|{name}", -negated), e));
+            }
+        }
+        Ok(out)
+    }
+
+    fn execution_steps(&self, key: &ExecutionKey) -> Result<Vec<Step>> {
+        let prefix = key.key(Table::Step).into_bytes();
+        self.backend
+            .scan(&prefix, None, usize::MAX)?
+            .iter()
+            .map(|(_, v)| decode(v))
+            .collect()
+    }
+
+    fn execution_tasks(&self, key: &ExecutionKey) -> Result<Vec<TaskRequest>> {
+        let prefix = key.key(Table::InFlight).into_bytes();
+        self.backend
+            .scan(&prefix, None, usize::MAX)?
+            .iter()
+            .map(|(_, v)| decode::<StoredTask>(v).map(TaskRequest::from))
+            .collect()
+    }
+
+    fn running_executions(&self) -> Result<Vec<ExecutionKey>> {
+        let prefix = Key::table(Table::Running).into_bytes();
+        let mut out = Vec::new();
+        for (k, _) in self.backend.scan(&prefix, None, usize::MAX)? {
+            let mut r = Reader::new(&k);
+            match (r.text(), r.text(), r.text()) {
+                (Some(tenant), Some(machine), Some(name)) => out.push(ExecutionKey {
+                    tenant: TenantId(tenant),
+                    machine,
+                    name,
+                }),
+                _ => return Err(Error::Corrupt("running execution key".into())),
+            }
+        }
+        Ok(out)
+    }
+
+    fn timers(&self) -> Result<Vec<DueTimer>> {
+        let prefix = Key::table(Table::Timer).into_bytes();
+        let mut out = Vec::new();
+        for (k, _) in self.backend.scan(&prefix, None, usize::MAX)? {
+            let mut r = Reader::new(&k);
+            let parsed = (|| {
+                let due = r.time()?;
+                let execution = ExecutionKey {
+                    tenant: TenantId(r.text()?),
+                    machine: r.text()?,
+                    name: r.text()?,
+                };
+                Some(DueTimer {
+                    due,
+                    execution,
+                    timer: TimerId(r.number()?),
+                })
+            })();
+            out.push(parsed.ok_or_else(|| Error::Corrupt("timer key".into()))?);
+        }
+        Ok(out)
+    }
+
+    fn finished_before(&self, cutoff: Millis) -> Result<Vec<ExecutionKey>> {
+        let prefix = Key::table(Table::Execution).into_bytes();
+        let mut out = Vec::new();
+        for (k, v) in self.backend.scan(&prefix, None, usize::MAX)? {
+            let e: Execution = decode(&v)?;
+            if e.status != Status::Running && e.stopped.is_some_and(|s| s < cutoff) {
+                let mut r = Reader::new(&k);
+                if let (Some(tenant), Some(machine), Some(name)) = (r.text(), r.text(), r.text()) {
+                    out.push(ExecutionKey {
+                        tenant: TenantId(tenant),
+                        machine,
+                        name,
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn execution_delete(&self, key: &ExecutionKey) -> Result<()> {
+        let mut writes = vec![
+            Write::Delete(key.key(Table::Execution).into_bytes()),
+            Write::Delete(key.key(Table::Running).into_bytes()),
+        ];
+        if let Some(e) = self.execution_get(key)? {
+            writes.push(Write::Delete(by_start(key, e.started)));
+        }
+        for table in [Table::Step, Table::InFlight] {
+            for (k, _) in self
+                .backend
+                .scan(&key.key(table).into_bytes(), None, usize::MAX)?
+            {
+                writes.push(Write::Delete(k));
+            }
+        }
+        self.backend.apply(writes)?;
+        self.backend.durable()
+    }
+}
+
+impl Store {
     fn commit_writes(&self, commit: &Commit) -> Result<Vec<Write>> {
         let k = &commit.key;
         let mut writes =
@@ -486,208 +777,5 @@ impl Store {
             ));
         }
         Ok(writes)
-    }
-
-    /// An execution's record.
-    ///
-    /// # Errors
-    /// When the store fails.
-    pub fn execution_get(&self, key: &ExecutionKey) -> Result<Option<Execution>> {
-        self.backend
-            .get(&key.key(Table::Execution).into_bytes())?
-            .map(|b| decode(&b))
-            .transpose()
-    }
-
-    /// Executions of a state machine in name order, after `after`, at most `limit`.
-    ///
-    /// # Errors
-    /// When the store fails.
-    pub fn execution_list(
-        &self,
-        tenant: &TenantId,
-        machine: &str,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<Execution>> {
-        let prefix = Key::of(Table::Execution, tenant).text(machine).into_bytes();
-        let after = after.map(|a| {
-            Key::of(Table::Execution, tenant)
-                .text(machine)
-                .text(a)
-                .into_bytes()
-        });
-        self.backend
-            .scan(&prefix, after.as_deref(), limit)?
-            .iter()
-            .map(|(_, v)| decode(v))
-            .collect()
-    }
-
-    /// Executions of a state machine, newest first, after the position `after` (as
-    /// returned with each execution), at most `limit`.
-    ///
-    /// # Errors
-    /// When the store fails.
-    pub fn execution_list_newest(
-        &self,
-        tenant: &TenantId,
-        machine: &str,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<(String, Execution)>> {
-        let prefix = Key::of(Table::ByStart, tenant).text(machine).into_bytes();
-        let after = match after.and_then(|a| a.split_once('|')) {
-            Some((started, name)) => {
-                let started: Millis = started
-                    .parse()
-                    .map_err(|_| Error::Corrupt("position".into()))?;
-                let key = ExecutionKey {
-                    tenant: tenant.clone(),
-                    machine: machine.to_string(),
-                    name: name.to_string(),
-                };
-                Some(by_start(&key, started))
-            }
-            None => None,
-        };
-        let mut out = Vec::new();
-        for (k, _) in self.backend.scan(&prefix, after.as_deref(), limit)? {
-            let mut r = Reader::new(&k);
-            let (_, _, negated, name) = (r.text(), r.text(), r.time(), r.text());
-            let (Some(negated), Some(name)) = (negated, name) else {
-                return Err(Error::Corrupt("execution index".into()));
-            };
-            let key = ExecutionKey {
-                tenant: tenant.clone(),
-                machine: machine.to_string(),
-                name: name.clone(),
-            };
-            if let Some(e) = self.execution_get(&key)? {
-                out.push((format!("{}|{name}", -negated), e));
-            }
-        }
-        Ok(out)
-    }
-
-    /// Every step of an execution, in order.
-    ///
-    /// # Errors
-    /// When the store fails.
-    pub fn execution_steps(&self, key: &ExecutionKey) -> Result<Vec<Step>> {
-        let prefix = key.key(Table::Step).into_bytes();
-        self.backend
-            .scan(&prefix, None, usize::MAX)?
-            .iter()
-            .map(|(_, v)| decode(v))
-            .collect()
-    }
-
-    /// The tasks an execution has in flight.
-    ///
-    /// # Errors
-    /// When the store fails.
-    pub fn execution_tasks(&self, key: &ExecutionKey) -> Result<Vec<TaskRequest>> {
-        let prefix = key.key(Table::InFlight).into_bytes();
-        self.backend
-            .scan(&prefix, None, usize::MAX)?
-            .iter()
-            .map(|(_, v)| decode::<StoredTask>(v).map(TaskRequest::from))
-            .collect()
-    }
-
-    /// Every running execution (for recovery after a restart), across tenants.
-    ///
-    /// # Errors
-    /// When the store fails.
-    pub fn running_executions(&self) -> Result<Vec<ExecutionKey>> {
-        let prefix = Key::table(Table::Running).into_bytes();
-        let mut out = Vec::new();
-        for (k, _) in self.backend.scan(&prefix, None, usize::MAX)? {
-            let mut r = Reader::new(&k);
-            match (r.text(), r.text(), r.text()) {
-                (Some(tenant), Some(machine), Some(name)) => out.push(ExecutionKey {
-                    tenant: TenantId(tenant),
-                    machine,
-                    name,
-                }),
-                _ => return Err(Error::Corrupt("running execution key".into())),
-            }
-        }
-        Ok(out)
-    }
-
-    /// Every stored timer, in due order.
-    ///
-    /// # Errors
-    /// When the store fails.
-    pub fn timers(&self) -> Result<Vec<DueTimer>> {
-        let prefix = Key::table(Table::Timer).into_bytes();
-        let mut out = Vec::new();
-        for (k, _) in self.backend.scan(&prefix, None, usize::MAX)? {
-            let mut r = Reader::new(&k);
-            let parsed = (|| {
-                let due = r.time()?;
-                let execution = ExecutionKey {
-                    tenant: TenantId(r.text()?),
-                    machine: r.text()?,
-                    name: r.text()?,
-                };
-                Some(DueTimer {
-                    due,
-                    execution,
-                    timer: TimerId(r.number()?),
-                })
-            })();
-            out.push(parsed.ok_or_else(|| Error::Corrupt("timer key".into()))?);
-        }
-        Ok(out)
-    }
-
-    /// Finished executions, across tenants, that stopped before `cutoff`.
-    ///
-    /// # Errors
-    /// When the store fails.
-    pub fn finished_before(&self, cutoff: Millis) -> Result<Vec<ExecutionKey>> {
-        let prefix = Key::table(Table::Execution).into_bytes();
-        let mut out = Vec::new();
-        for (k, v) in self.backend.scan(&prefix, None, usize::MAX)? {
-            let e: Execution = decode(&v)?;
-            if e.status != Status::Running && e.stopped.is_some_and(|s| s < cutoff) {
-                let mut r = Reader::new(&k);
-                if let (Some(tenant), Some(machine), Some(name)) = (r.text(), r.text(), r.text()) {
-                    out.push(ExecutionKey {
-                        tenant: TenantId(tenant),
-                        machine,
-                        name,
-                    });
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// Deletes a finished execution and everything stored with it (retention).
-    ///
-    /// # Errors
-    /// When the store fails.
-    pub fn execution_delete(&self, key: &ExecutionKey) -> Result<()> {
-        let mut writes = vec![
-            Write::Delete(key.key(Table::Execution).into_bytes()),
-            Write::Delete(key.key(Table::Running).into_bytes()),
-        ];
-        if let Some(e) = self.execution_get(key)? {
-            writes.push(Write::Delete(by_start(key, e.started)));
-        }
-        for table in [Table::Step, Table::InFlight] {
-            for (k, _) in self
-                .backend
-                .scan(&key.key(table).into_bytes(), None, usize::MAX)?
-            {
-                writes.push(Write::Delete(k));
-            }
-        }
-        self.backend.apply(writes)?;
-        self.backend.durable()
     }
 }

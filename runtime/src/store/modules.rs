@@ -55,12 +55,98 @@ fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T> {
     serde_json::from_slice(bytes).map_err(|e| Error::Corrupt(e.to_string()))
 }
 
-impl Store {
+/// Task modules: versions (bytes by sha256, kind, imports, exports, grants) and the
+/// compiled artifacts cached beside them.
+///
+/// # Contract
+/// A version, once added, is immutable and addressed by its sha256; deleting a version
+/// that an open execution pins is refused.
+pub trait Modules: Send + Sync {
     /// Adds a version of `name` (its number is assigned here) with its bytes.
     ///
     /// # Errors
     /// When the store fails.
-    pub fn module_add(
+    fn module_add(
+        &self,
+        tenant: &TenantId,
+        record: ModuleVersion,
+        bytes: &[u8],
+    ) -> Result<ModuleVersion>;
+
+    /// Every version of `name`, oldest first.
+    ///
+    /// # Errors
+    /// When the store fails.
+    fn module_versions(&self, tenant: &TenantId, name: &str) -> Result<Vec<ModuleVersion>>;
+
+    /// One version, or the latest when `version` is `None`.
+    ///
+    /// # Errors
+    /// When the store fails.
+    fn module_version(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        version: Option<u32>,
+    ) -> Result<Option<ModuleVersion>>;
+
+    /// [`Store::module_version`] as stored, undecoded: versions never change, so a caller
+    /// holding the decoded record of the same bytes can skip decoding them again.
+    ///
+    /// # Errors
+    /// When the store fails.
+    fn module_version_encoded(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        version: Option<u32>,
+    ) -> Result<Option<Vec<u8>>>;
+
+    /// The latest version of every module, by name.
+    ///
+    /// # Errors
+    /// When the store fails.
+    fn module_list(&self, tenant: &TenantId) -> Result<Vec<ModuleVersion>>;
+
+    /// The bytes of a module version.
+    ///
+    /// # Errors
+    /// When the store fails.
+    fn module_bytes(&self, tenant: &TenantId, sha256: &str) -> Result<Option<Vec<u8>>>;
+
+    /// Deletes versions of `name` (all when `version` is `None`); returns how many.
+    /// Bytes are kept while another version still uses them.
+    ///
+    /// # Errors
+    /// When the store fails.
+    fn module_delete(&self, tenant: &TenantId, name: &str, version: Option<u32>) -> Result<usize>;
+
+    /// A compiled artifact of module bytes for an engine configuration.
+    ///
+    /// # Errors
+    /// When the store fails.
+    fn artifact_get(
+        &self,
+        tenant: &TenantId,
+        sha256: &str,
+        fingerprint: &str,
+    ) -> Result<Option<Vec<u8>>>;
+
+    /// Stores a compiled artifact.
+    ///
+    /// # Errors
+    /// When the store fails.
+    fn artifact_put(
+        &self,
+        tenant: &TenantId,
+        sha256: &str,
+        fingerprint: &str,
+        bytes: &[u8],
+    ) -> Result<()>;
+}
+
+impl Modules for Store {
+    fn module_add(
         &self,
         tenant: &TenantId,
         mut record: ModuleVersion,
@@ -104,11 +190,7 @@ impl Store {
         Ok(record)
     }
 
-    /// Every version of `name`, oldest first.
-    ///
-    /// # Errors
-    /// When the store fails.
-    pub fn module_versions(&self, tenant: &TenantId, name: &str) -> Result<Vec<ModuleVersion>> {
+    fn module_versions(&self, tenant: &TenantId, name: &str) -> Result<Vec<ModuleVersion>> {
         let prefix = Key::of(Table::ModuleVersion, tenant)
             .text(name)
             .into_bytes();
@@ -119,11 +201,7 @@ impl Store {
             .collect()
     }
 
-    /// One version, or the latest when `version` is `None`.
-    ///
-    /// # Errors
-    /// When the store fails.
-    pub fn module_version(
+    fn module_version(
         &self,
         tenant: &TenantId,
         name: &str,
@@ -134,12 +212,7 @@ impl Store {
             .transpose()
     }
 
-    /// [`Store::module_version`] as stored, undecoded: versions never change, so a caller
-    /// holding the decoded record of the same bytes can skip decoding them again.
-    ///
-    /// # Errors
-    /// When the store fails.
-    pub fn module_version_encoded(
+    fn module_version_encoded(
         &self,
         tenant: &TenantId,
         name: &str,
@@ -178,11 +251,7 @@ impl Store {
         }
     }
 
-    /// The latest version of every module, by name.
-    ///
-    /// # Errors
-    /// When the store fails.
-    pub fn module_list(&self, tenant: &TenantId) -> Result<Vec<ModuleVersion>> {
+    fn module_list(&self, tenant: &TenantId) -> Result<Vec<ModuleVersion>> {
         let prefix = Key::of(Table::ModuleVersion, tenant).into_bytes();
         let mut out: Vec<ModuleVersion> = Vec::new();
         for (_, v) in self.backend.scan(&prefix, None, usize::MAX)? {
@@ -195,11 +264,7 @@ impl Store {
         Ok(out)
     }
 
-    /// The bytes of a module version.
-    ///
-    /// # Errors
-    /// When the store fails.
-    pub fn module_bytes(&self, tenant: &TenantId, sha256: &str) -> Result<Option<Vec<u8>>> {
+    fn module_bytes(&self, tenant: &TenantId, sha256: &str) -> Result<Option<Vec<u8>>> {
         self.backend.get(
             &Key::of(Table::ModuleBytes, tenant)
                 .text(sha256)
@@ -207,17 +272,7 @@ impl Store {
         )
     }
 
-    /// Deletes versions of `name` (all when `version` is `None`); returns how many.
-    /// Bytes are kept while another version still uses them.
-    ///
-    /// # Errors
-    /// When the store fails.
-    pub fn module_delete(
-        &self,
-        tenant: &TenantId,
-        name: &str,
-        version: Option<u32>,
-    ) -> Result<usize> {
+    fn module_delete(&self, tenant: &TenantId, name: &str, version: Option<u32>) -> Result<usize> {
         let doomed: Vec<ModuleVersion> = self
             .module_versions(tenant, name)?
             .into_iter()
@@ -258,20 +313,7 @@ impl Store {
         Ok(doomed.len())
     }
 
-    fn module_list_all(&self, tenant: &TenantId) -> Result<Vec<ModuleVersion>> {
-        let prefix = Key::of(Table::ModuleVersion, tenant).into_bytes();
-        self.backend
-            .scan(&prefix, None, usize::MAX)?
-            .iter()
-            .map(|(_, v)| decode(v))
-            .collect()
-    }
-
-    /// A compiled artifact of module bytes for an engine configuration.
-    ///
-    /// # Errors
-    /// When the store fails.
-    pub fn artifact_get(
+    fn artifact_get(
         &self,
         tenant: &TenantId,
         sha256: &str,
@@ -285,11 +327,7 @@ impl Store {
         )
     }
 
-    /// Stores a compiled artifact.
-    ///
-    /// # Errors
-    /// When the store fails.
-    pub fn artifact_put(
+    fn artifact_put(
         &self,
         tenant: &TenantId,
         sha256: &str,
@@ -301,6 +339,17 @@ impl Store {
             .text(fingerprint)
             .into_bytes();
         self.backend.apply(vec![Write::Put(key, bytes.to_vec())])
+    }
+}
+
+impl Store {
+    fn module_list_all(&self, tenant: &TenantId) -> Result<Vec<ModuleVersion>> {
+        let prefix = Key::of(Table::ModuleVersion, tenant).into_bytes();
+        self.backend
+            .scan(&prefix, None, usize::MAX)?
+            .iter()
+            .map(|(_, v)| decode(v))
+            .collect()
     }
 }
 

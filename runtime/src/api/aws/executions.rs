@@ -9,6 +9,7 @@ use crate::arn;
 use crate::pins::modules_in;
 use crate::scheduler::{self, StartRequest};
 use crate::store::executions::{Execution, MachineType, Status};
+use crate::store::{Executions, Modules, StateMachines};
 use crate::tenants::Tenant;
 use sandstep_engine::execution::PAYLOAD_LIMIT_BYTES;
 use serde_json::{json, Value};

@@ -5,6 +5,7 @@ use crate::api::error::{Error, Result};
 use crate::api::params::{decode_token, encode_token, Params};
 use crate::api::App;
 use crate::scheduler::history_of;
+use crate::store::Executions;
 use crate::tenants::Tenant;
 use serde_json::{json, Value};
 

@@ -8,6 +8,7 @@ use crate::api::App;
 use crate::arn;
 use crate::store::data::hex;
 use crate::store::executions::{MachineType, Revision, StateMachine};
+use crate::store::StateMachines;
 use crate::tenants::Tenant;
 use sandstep_engine::validate::{self, Diagnostic};
 use serde_json::{json, Value};

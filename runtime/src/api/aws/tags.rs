@@ -6,6 +6,7 @@ use crate::api::params::Params;
 use crate::api::App;
 use crate::store::backend::Write;
 use crate::store::keys::{Key, Table};
+use crate::store::StateMachines;
 use crate::tenants::Tenant;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
