@@ -5,6 +5,7 @@
 //! default, and a networked backend can implement the same contracts.
 
 pub mod backend;
+pub mod codec;
 pub mod data;
 pub mod durability;
 pub mod executions;

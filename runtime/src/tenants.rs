@@ -134,7 +134,7 @@ impl Store {
             api_key_sha256: api_key_hash(&api_key),
             quotas,
         };
-        let body = serde_json::to_vec(&tenant).map_err(|e| Error::Corrupt(e.to_string()))?;
+        let body = crate::store::codec::encode(&tenant)?;
         let key = Key::table(Table::Tenant).text(name).into_bytes();
         if !self
             .backend()
@@ -161,7 +161,7 @@ impl Store {
         self.backend()
             .scan(&prefix, None, usize::MAX)?
             .iter()
-            .map(|(_, v)| serde_json::from_slice(v).map_err(|e| Error::Corrupt(e.to_string())))
+            .map(|(_, v)| crate::store::codec::decode(v))
             .collect()
     }
 }

@@ -50,6 +50,16 @@ impl Intercept for NoHostPrefix {
 
 /// An SDK client for `url` with the given credentials: plain HTTP to loopback, no retries
 /// (an error surfaces on the first answer).
+/// Sends a request builder, asserts that it fails with the modelled service error that
+/// `$is` (the SDK's `is_…` method) recognises, and returns the error.
+macro_rules! fails_with {
+    ($request:expr, $is:ident) => {{
+        let e = $request.send().await.unwrap_err();
+        assert!(e.as_service_error().is_some_and(|e| e.$is()), "{e:?}");
+        e
+    }};
+}
+
 fn client_with(url: &str, key: &str, secret: &str) -> Client {
     let http = aws_smithy_http_client::Builder::new().build_http();
     let config = aws_sdk_sfn::Config::builder()
@@ -264,18 +274,12 @@ fn sdk_state_machines_tags_and_errors() {
         assert_eq!(first.code(), "MISSING_TRANSITION_TARGET");
 
         // Typed errors.
-        let e = c
-            .create_state_machine()
-            .name("orders")
-            .definition(PASS)
-            .role_arn(ROLE)
-            .send()
-            .await
-            .unwrap_err();
-        assert!(
-            e.as_service_error()
-                .is_some_and(|e| e.is_state_machine_already_exists()),
-            "{e:?}"
+        fails_with!(
+            c.create_state_machine()
+                .name("orders")
+                .definition(PASS)
+                .role_arn(ROLE),
+            is_state_machine_already_exists
         );
         let e = c
             .create_state_machine()
@@ -294,73 +298,38 @@ fn sdk_state_machines_tags_and_errors() {
                 .contains("MISSING_TRANSITION_TARGET"),
             "{service:?}"
         );
-        let e = c
-            .create_state_machine()
-            .name("bad name")
-            .definition(PASS)
-            .role_arn(ROLE)
-            .send()
-            .await
-            .unwrap_err();
-        assert!(
-            e.as_service_error().is_some_and(|e| e.is_invalid_name()),
-            "{e:?}"
+        fails_with!(
+            c.create_state_machine()
+                .name("bad name")
+                .definition(PASS)
+                .role_arn(ROLE),
+            is_invalid_name
         );
-        let e = c
-            .create_state_machine()
-            .name("x")
-            .definition(PASS)
-            .role_arn("not-an-arn")
-            .send()
-            .await
-            .unwrap_err();
-        assert!(
-            e.as_service_error().is_some_and(|e| e.is_invalid_arn()),
-            "{e:?}"
+        fails_with!(
+            c.create_state_machine()
+                .name("x")
+                .definition(PASS)
+                .role_arn("not-an-arn"),
+            is_invalid_arn
         );
-        let e = c
-            .describe_state_machine()
-            .state_machine_arn("garbage")
-            .send()
-            .await
-            .unwrap_err();
-        assert!(
-            e.as_service_error().is_some_and(|e| e.is_invalid_arn()),
-            "{e:?}"
+        fails_with!(
+            c.describe_state_machine().state_machine_arn("garbage"),
+            is_invalid_arn
         );
-        let e = c
-            .describe_state_machine()
-            .state_machine_arn("arn:aws:states:us-east-1:000000000000:stateMachine:missing")
-            .send()
-            .await
-            .unwrap_err();
-        assert!(
-            e.as_service_error()
-                .is_some_and(|e| e.is_state_machine_does_not_exist()),
-            "{e:?}"
+        let e = fails_with!(
+            c.describe_state_machine()
+                .state_machine_arn("arn:aws:states:us-east-1:000000000000:stateMachine:missing"),
+            is_state_machine_does_not_exist
         );
         assert_eq!(code(&e), "StateMachineDoesNotExist");
-        let e = c
-            .update_state_machine()
-            .state_machine_arn(&arn)
-            .send()
-            .await
-            .unwrap_err();
-        assert!(
-            e.as_service_error()
-                .is_some_and(|e| e.is_missing_required_parameter()),
-            "{e:?}"
+        fails_with!(
+            c.update_state_machine().state_machine_arn(&arn),
+            is_missing_required_parameter
         );
-        let e = c
-            .list_tags_for_resource()
-            .resource_arn("arn:aws:states:us-east-1:000000000000:stateMachine:missing")
-            .send()
-            .await
-            .unwrap_err();
-        assert!(
-            e.as_service_error()
-                .is_some_and(|e| e.is_resource_not_found()),
-            "{e:?}"
+        fails_with!(
+            c.list_tags_for_resource()
+                .resource_arn("arn:aws:states:us-east-1:000000000000:stateMachine:missing"),
+            is_resource_not_found
         );
 
         // DeleteStateMachine, then the machine is gone.
@@ -369,16 +338,9 @@ fn sdk_state_machines_tags_and_errors() {
             .send()
             .await
             .unwrap();
-        let e = c
-            .describe_state_machine()
-            .state_machine_arn(&arn)
-            .send()
-            .await
-            .unwrap_err();
-        assert!(
-            e.as_service_error()
-                .is_some_and(|e| e.is_state_machine_does_not_exist()),
-            "{e:?}"
+        fails_with!(
+            c.describe_state_machine().state_machine_arn(&arn),
+            is_state_machine_does_not_exist
         );
         let listed = c.list_state_machines().send().await.unwrap();
         let names: Vec<&str> = listed.state_machines().iter().map(|m| m.name()).collect();
@@ -426,16 +388,7 @@ fn sdk_list_state_machines_paginates() {
             recent(Some(m.creation_date()));
             assert_eq!(m.r#type(), &StateMachineType::Standard);
         }
-        let e = c
-            .list_state_machines()
-            .next_token("zz")
-            .send()
-            .await
-            .unwrap_err();
-        assert!(
-            e.as_service_error().is_some_and(|e| e.is_invalid_token()),
-            "{e:?}"
-        );
+        fails_with!(c.list_state_machines().next_token("zz"), is_invalid_token);
     });
 }
 
@@ -458,41 +411,14 @@ fn sdk_executions_history_and_errors() {
         let arn = started.execution_arn().to_string();
         assert_eq!(arn, "arn:aws:states:us-east-1:000000000000:execution:w:once");
         recent(Some(started.start_date()));
-        let e = c
-            .start_execution()
-            .state_machine_arn(&m)
-            .name("once")
-            .input(r#"{"k": 2}"#)
-            .send()
-            .await
-            .unwrap_err();
-        assert!(
-            e.as_service_error()
-                .is_some_and(|e| e.is_execution_already_exists()),
-            "{e:?}"
+        fails_with!(
+            c.start_execution().state_machine_arn(&m).name("once").input(r#"{"k": 2}"#),
+            is_execution_already_exists
         );
-        let e = c
-            .start_execution()
-            .state_machine_arn(&m)
-            .name("bad name")
-            .send()
-            .await
-            .unwrap_err();
-        assert!(
-            e.as_service_error().is_some_and(|e| e.is_invalid_name()),
-            "{e:?}"
-        );
-        let e = c
-            .start_execution()
-            .state_machine_arn(&m)
-            .input("not json")
-            .send()
-            .await
-            .unwrap_err();
-        assert!(
-            e.as_service_error()
-                .is_some_and(|e| e.is_invalid_execution_input()),
-            "{e:?}"
+        fails_with!(c.start_execution().state_machine_arn(&m).name("bad name"), is_invalid_name);
+        fails_with!(
+            c.start_execution().state_machine_arn(&m).input("not json"),
+            is_invalid_execution_input
         );
 
         let running = c
@@ -690,71 +616,21 @@ fn sdk_executions_history_and_errors() {
 
         // Missing executions and wrong ARN kinds.
         let missing = "arn:aws:states:us-east-1:000000000000:execution:w:missing";
-        let e = c
-            .describe_execution()
-            .execution_arn(missing)
-            .send()
-            .await
-            .unwrap_err();
-        assert!(
-            e.as_service_error()
-                .is_some_and(|e| e.is_execution_does_not_exist()),
-            "{e:?}"
+        let e = fails_with!(
+            c.describe_execution().execution_arn(missing),
+            is_execution_does_not_exist
         );
         assert_eq!(code(&e), "ExecutionDoesNotExist");
-        let e = c
-            .get_execution_history()
-            .execution_arn(missing)
-            .send()
-            .await
-            .unwrap_err();
-        assert!(
-            e.as_service_error()
-                .is_some_and(|e| e.is_execution_does_not_exist()),
-            "{e:?}"
+        fails_with!(c.get_execution_history().execution_arn(missing), is_execution_does_not_exist);
+        fails_with!(c.stop_execution().execution_arn(missing), is_execution_does_not_exist);
+        fails_with!(
+            c.describe_state_machine_for_execution().execution_arn(missing),
+            is_execution_does_not_exist
         );
-        let e = c
-            .stop_execution()
-            .execution_arn(missing)
-            .send()
-            .await
-            .unwrap_err();
-        assert!(
-            e.as_service_error()
-                .is_some_and(|e| e.is_execution_does_not_exist()),
-            "{e:?}"
-        );
-        let e = c
-            .describe_state_machine_for_execution()
-            .execution_arn(missing)
-            .send()
-            .await
-            .unwrap_err();
-        assert!(
-            e.as_service_error()
-                .is_some_and(|e| e.is_execution_does_not_exist()),
-            "{e:?}"
-        );
-        let e = c
-            .describe_execution()
-            .execution_arn(&m)
-            .send()
-            .await
-            .unwrap_err();
-        assert!(
-            e.as_service_error().is_some_and(|e| e.is_invalid_arn()),
-            "{e:?}"
-        );
-        let e = c
-            .list_executions()
-            .state_machine_arn("arn:aws:states:us-east-1:000000000000:stateMachine:missing")
-            .send()
-            .await
-            .unwrap_err();
-        assert!(
-            e.as_service_error()
-                .is_some_and(|e| e.is_state_machine_does_not_exist()),
-            "{e:?}"
+        fails_with!(c.describe_execution().execution_arn(&m), is_invalid_arn);
+        fails_with!(
+            c.list_executions().state_machine_arn("arn:aws:states:us-east-1:000000000000:stateMachine:missing"),
+            is_state_machine_does_not_exist
         );
         let e = c
             .start_sync_execution()
@@ -905,38 +781,17 @@ fn sdk_tenants_are_isolated_and_signed() {
             .unwrap()
             .state_machines()
             .is_empty());
-        let e = cb
-            .describe_state_machine()
-            .state_machine_arn(&a_arn)
-            .send()
-            .await
-            .unwrap_err();
-        assert!(
-            e.as_service_error()
-                .is_some_and(|e| e.is_state_machine_does_not_exist()),
-            "{e:?}"
+        fails_with!(
+            cb.describe_state_machine().state_machine_arn(&a_arn),
+            is_state_machine_does_not_exist
         );
-        let e = cb
-            .start_execution()
-            .state_machine_arn(&a_arn)
-            .send()
-            .await
-            .unwrap_err();
-        assert!(
-            e.as_service_error()
-                .is_some_and(|e| e.is_state_machine_does_not_exist()),
-            "{e:?}"
+        fails_with!(
+            cb.start_execution().state_machine_arn(&a_arn),
+            is_state_machine_does_not_exist
         );
-        let e = cb
-            .list_executions()
-            .state_machine_arn(&a_arn)
-            .send()
-            .await
-            .unwrap_err();
-        assert!(
-            e.as_service_error()
-                .is_some_and(|e| e.is_state_machine_does_not_exist()),
-            "{e:?}"
+        fails_with!(
+            cb.list_executions().state_machine_arn(&a_arn),
+            is_state_machine_does_not_exist
         );
         let b_arn = create(&cb, "shared-name", PASS, StateMachineType::Standard).await;
         assert_ne!(a_arn, b_arn);
@@ -953,49 +808,21 @@ fn sdk_tenants_are_isolated_and_signed() {
             wait_done(&ca, &ex).await.status(),
             &ExecutionStatus::Succeeded
         );
-        let e = cb
-            .describe_execution()
-            .execution_arn(&ex)
-            .send()
-            .await
-            .unwrap_err();
-        assert!(
-            e.as_service_error()
-                .is_some_and(|e| e.is_execution_does_not_exist()),
-            "{e:?}"
+        fails_with!(
+            cb.describe_execution().execution_arn(&ex),
+            is_execution_does_not_exist
         );
-        let e = cb
-            .get_execution_history()
-            .execution_arn(&ex)
-            .send()
-            .await
-            .unwrap_err();
-        assert!(
-            e.as_service_error()
-                .is_some_and(|e| e.is_execution_does_not_exist()),
-            "{e:?}"
+        fails_with!(
+            cb.get_execution_history().execution_arn(&ex),
+            is_execution_does_not_exist
         );
-        let e = cb
-            .stop_execution()
-            .execution_arn(&ex)
-            .send()
-            .await
-            .unwrap_err();
-        assert!(
-            e.as_service_error()
-                .is_some_and(|e| e.is_execution_does_not_exist()),
-            "{e:?}"
+        fails_with!(
+            cb.stop_execution().execution_arn(&ex),
+            is_execution_does_not_exist
         );
-        let e = cb
-            .describe_state_machine_for_execution()
-            .execution_arn(&ex)
-            .send()
-            .await
-            .unwrap_err();
-        assert!(
-            e.as_service_error()
-                .is_some_and(|e| e.is_execution_does_not_exist()),
-            "{e:?}"
+        fails_with!(
+            cb.describe_state_machine_for_execution().execution_arn(&ex),
+            is_execution_does_not_exist
         );
         let listed = ca
             .list_executions()
@@ -1012,17 +839,11 @@ fn sdk_tenants_are_isolated_and_signed() {
             .unwrap()
             .executions()
             .is_empty());
-        let e = cb
-            .tag_resource()
-            .resource_arn(&a_arn)
-            .tags(Tag::builder().key("k").value("v").build())
-            .send()
-            .await
-            .unwrap_err();
-        assert!(
-            e.as_service_error()
-                .is_some_and(|e| e.is_resource_not_found()),
-            "{e:?}"
+        fails_with!(
+            cb.tag_resource()
+                .resource_arn(&a_arn)
+                .tags(Tag::builder().key("k").value("v").build()),
+            is_resource_not_found
         );
         // B deleting A's ARN deletes nothing of A's.
         let _ = cb

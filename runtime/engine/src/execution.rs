@@ -420,7 +420,7 @@ impl Run<'_, '_> {
             };
             return self.frame_done(frame_id, Err(failure));
         }
-        let effective = match self.input_path(frame_id, &state.input_path, &raw)? {
+        let effective = match self.select_path(frame_id, "InputPath", &state.input_path, &raw)? {
             Ok(v) => v,
             Err(f) => return self.state_failed(frame_id, f),
         };
@@ -497,21 +497,24 @@ impl Run<'_, '_> {
         })
     }
 
-    fn input_path(
+    /// `InputPath` / `OutputPath` (`name`): the whole value, `{}` for null, or the
+    /// selected part; a path that selects nothing fails the state like AWS does.
+    fn select_path(
         &mut self,
         frame_id: FrameId,
+        name: &str,
         field: &PathField,
-        raw: &Data,
+        value: &Data,
     ) -> Result<Result<Data, Failure>, Error> {
         Ok(match field {
-            PathField::Whole => Ok(raw.clone()),
+            PathField::Whole => Ok(value.clone()),
             PathField::Discard => Ok(Arc::new(Value::Object(Map::new()))),
-            PathField::Path(r) => self.eval(frame_id, raw, None, |s, _| {
+            PathField::Path(r) => self.eval(frame_id, value, None, |s, _| {
                 s.resolve(r).map(Arc::new).ok_or_else(|| {
                     Failure::runtime(format!(
-                        "Invalid input for the field 'InputPath': the JSONPath '{}' could not be found in the input '{}'",
+                        "Invalid input for the field '{name}': the JSONPath '{}' could not be found in the input '{}'",
                         r.path.text(),
-                        compact(raw)
+                        compact(value)
                     ))
                 })
             })?,
@@ -560,10 +563,11 @@ impl Run<'_, '_> {
             },
             None => None,
         };
-        let output = match self.output_path(frame_id, &state.output_path, &effective)? {
-            Ok(v) => v,
-            Err(f) => return self.state_failed(frame_id, f),
-        };
+        let output =
+            match self.select_path(frame_id, "OutputPath", &state.output_path, &effective)? {
+                Ok(v) => v,
+                Err(f) => return self.state_failed(frame_id, f),
+            };
         self.assign(frame_id, assigned)?;
         self.exited(frame_id, &output)?;
         self.goto(frame_id, Some(next), output)
@@ -845,10 +849,11 @@ impl Run<'_, '_> {
                 let fr = self.frame(frame_id)?;
                 let state = def.state(fr.state)?;
                 let raw = fr.input.clone();
-                let effective = match self.input_path(frame_id, &state.input_path, &raw)? {
-                    Ok(v) => v,
-                    Err(f) => return self.state_failed(frame_id, f),
-                };
+                let effective =
+                    match self.select_path(frame_id, "InputPath", &state.input_path, &raw)? {
+                        Ok(v) => v,
+                        Err(f) => return self.state_failed(frame_id, f),
+                    };
                 self.finish_wait(frame_id, effective)
             }
             TimerFor::Retry(frame_id) => {
@@ -1306,16 +1311,7 @@ impl Run<'_, '_> {
         let state = def.state(fr.state)?;
         let raw = fr.input.clone();
         if too_large(&result) {
-            return self.state_failed(
-                frame_id,
-                Failure::new(
-                    ErrorName::DataLimitExceeded,
-                    format!(
-                        "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
-                        state.name
-                    ),
-                ),
-            );
+            return self.state_failed(frame_id, over_data_limit(&state.name));
         }
         let selected = match &state.result_selector {
             Some(t) => match self.eval(frame_id, &result, None, |s, rng| s.template(t, rng))? {
@@ -1352,21 +1348,13 @@ impl Run<'_, '_> {
             },
             None => result,
         };
-        let output = match self.output_path(frame_id, &state.output_path, &combined)? {
-            Ok(v) => v,
-            Err(f) => return self.state_failed(frame_id, f),
-        };
+        let output =
+            match self.select_path(frame_id, "OutputPath", &state.output_path, &combined)? {
+                Ok(v) => v,
+                Err(f) => return self.state_failed(frame_id, f),
+            };
         if too_large(&output) {
-            return self.state_failed(
-                frame_id,
-                Failure::new(
-                    ErrorName::DataLimitExceeded,
-                    format!(
-                        "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
-                        state.name
-                    ),
-                ),
-            );
+            return self.state_failed(frame_id, over_data_limit(&state.name));
         }
         self.assign(frame_id, assigned)?;
         self.exited(frame_id, &output)?;
@@ -1374,27 +1362,6 @@ impl Run<'_, '_> {
             return self.frame_done(frame_id, Ok(output));
         }
         self.goto(frame_id, state.next, output)
-    }
-
-    fn output_path(
-        &mut self,
-        frame_id: FrameId,
-        field: &PathField,
-        value: &Data,
-    ) -> Result<Result<Data, Failure>, Error> {
-        Ok(match field {
-            PathField::Whole => Ok(value.clone()),
-            PathField::Discard => Ok(Arc::new(Value::Object(Map::new()))),
-            PathField::Path(r) => self.eval(frame_id, value, None, |s, _| {
-                s.resolve(r).map(Arc::new).ok_or_else(|| {
-                    Failure::runtime(format!(
-                        "Invalid input for the field 'OutputPath': the JSONPath '{}' could not be found in the input '{}'",
-                        r.path.text(),
-                        compact(value)
-                    ))
-                })
-            })?,
-        })
     }
 
     fn assign(&mut self, frame_id: FrameId, assigned: Option<Value>) -> Result<(), Error> {
@@ -1647,6 +1614,17 @@ fn apply_result_path(path: &ResultPath, input: Data, result: Data) -> Result<Dat
             }
         }
     }
+}
+
+/// The failure of a state whose result or output is over [`PAYLOAD_LIMIT_BYTES`], in
+/// AWS's words.
+fn over_data_limit(state: &str) -> Failure {
+    Failure::new(
+        ErrorName::DataLimitExceeded,
+        format!(
+            "The state/task '{state}' returned a result with a size exceeding the maximum number of bytes service limit."
+        ),
+    )
 }
 
 fn too_large(value: &Value) -> bool {

@@ -6,9 +6,12 @@ use super::sigv4;
 use super::App;
 use crate::store::Store;
 use crate::tenants::{api_key_hash, default_tenant, Quotas, Tenant};
-use axum::extract::{ConnectInfo, State};
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, Uri};
-use axum::Json;
+use axum::{Json, RequestExt};
+use http_body_util::LengthLimitError;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -143,16 +146,80 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
+        parts: &mut Parts,
         _state: &S,
     ) -> std::result::Result<Peer, Self::Rejection> {
-        Ok(Peer(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| *addr),
-        ))
+        Ok(Peer(peer_of(parts)))
     }
+}
+
+/// The calling tenant of a request without a body (GET, DELETE), as an extractor: a
+/// handler that takes it cannot forget to authenticate, and fails before it runs.
+#[derive(Debug)]
+pub struct Authenticated(pub Tenant);
+
+impl FromRequestParts<Arc<App>> for Authenticated {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Authenticated> {
+        authenticate(app, &caller_of(parts, b"")).map(Authenticated)
+    }
+}
+
+/// The calling tenant and the body it sent, read under the route's body limit first
+/// because a SigV4 signature covers the body.
+#[derive(Debug)]
+pub struct AuthenticatedBody {
+    /// The caller's tenant.
+    pub tenant: Tenant,
+    /// The request body.
+    pub body: Bytes,
+}
+
+impl FromRequest<Arc<App>> for AuthenticatedBody {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, app: &Arc<App>) -> Result<AuthenticatedBody> {
+        let (parts, body) = req.with_limited_body().into_parts();
+        let body = read_body(body).await?;
+        let tenant = authenticate(app, &caller_of(&parts, &body))?;
+        Ok(AuthenticatedBody { tenant, body })
+    }
+}
+
+fn caller_of<'a>(parts: &'a Parts, body: &'a [u8]) -> Caller<'a> {
+    Caller {
+        peer: peer_of(parts),
+        method: &parts.method,
+        uri: &parts.uri,
+        headers: &parts.headers,
+        body,
+    }
+}
+
+/// Reads a body that `with_limited_body` wrapped: over the limit is `PayloadTooLarge`
+/// (an AWS-shaped error, not axum's plain-text 413).
+async fn read_body(body: Body) -> Result<Bytes> {
+    axum::body::to_bytes(body, usize::MAX).await.map_err(|e| {
+        // The limit error arrives boxed twice: axum's error around the body's.
+        let inner = e.into_inner();
+        let inner = match inner.downcast::<axum::Error>() {
+            Ok(e) => e.into_inner(),
+            Err(e) => e,
+        };
+        if inner.is::<LengthLimitError>() {
+            Error::PayloadTooLarge("The request body is larger than this endpoint accepts".into())
+        } else {
+            Error::Validation(format!("Cannot read the request body: {inner}"))
+        }
+    })
+}
+
+fn peer_of(parts: &Parts) -> Option<SocketAddr> {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| *addr)
 }
 
 /// The body of `POST /v1/tenants`.
@@ -208,4 +275,29 @@ pub async fn create_tenant(
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limited(bytes: usize, limit: usize) -> Body {
+        // What `with_limited_body` does under a `DefaultBodyLimit::max(limit)` layer.
+        Body::new(http_body_util::Limited::new(
+            Body::from(vec![7u8; bytes]),
+            limit,
+        ))
+    }
+
+    #[tokio::test]
+    async fn a_body_within_the_limit_is_read_whole() {
+        let body = read_body(limited(10, 10)).await.unwrap();
+        assert_eq!(body.as_ref(), [7u8; 10]);
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_limit_is_payload_too_large() {
+        let err = read_body(limited(11, 10)).await.unwrap_err();
+        assert!(matches!(err, Error::PayloadTooLarge(_)), "{err:?}");
+    }
 }

@@ -1,13 +1,11 @@
 //! The tenant's key-value tables over HTTP, for seeding and inspecting what task modules
 //! read and write: `PUT /v1/kv/{table}/{key}` (body: a JSON item), `GET`, `DELETE`.
 
-use super::auth::{self, Caller, Peer};
+use super::auth::{Authenticated, AuthenticatedBody};
 use super::error::{Error, Result};
 use super::App;
 use crate::store::{Expect, Kv};
-use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, Uri};
 use axum::Json;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -25,23 +23,9 @@ fn names(table: &str, key: &str) -> Result<()> {
 /// `ValidationException` for a body that is not JSON or bad names.
 pub async fn put(
     State(app): State<Arc<App>>,
-    peer: Peer,
     Path((table, key)): Path<(String, String)>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    AuthenticatedBody { tenant, body }: AuthenticatedBody,
 ) -> Result<Json<Value>> {
-    let tenant = auth::authenticate(
-        &app,
-        &Caller {
-            peer: peer.0,
-            method: &method,
-            uri: &uri,
-            headers: &headers,
-            body: &body,
-        },
-    )?;
     names(&table, &key)?;
     let item: Value = serde_json::from_slice(&body)
         .map_err(|e| Error::Validation(format!("The item is not JSON: {e}")))?;
@@ -59,22 +43,9 @@ pub async fn put(
 /// `ResourceNotFound` when absent.
 pub async fn get(
     State(app): State<Arc<App>>,
-    peer: Peer,
+    Authenticated(tenant): Authenticated,
     Path((table, key)): Path<(String, String)>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
 ) -> Result<Json<Value>> {
-    let tenant = auth::authenticate(
-        &app,
-        &Caller {
-            peer: peer.0,
-            method: &method,
-            uri: &uri,
-            headers: &headers,
-            body: b"",
-        },
-    )?;
     names(&table, &key)?;
     match app.store.kv_get(&tenant.id, &table, &key)? {
         Some(item) => {
@@ -96,22 +67,9 @@ pub async fn get(
 /// Authentication errors.
 pub async fn delete(
     State(app): State<Arc<App>>,
-    peer: Peer,
+    Authenticated(tenant): Authenticated,
     Path((table, key)): Path<(String, String)>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
 ) -> Result<Json<Value>> {
-    let tenant = auth::authenticate(
-        &app,
-        &Caller {
-            peer: peer.0,
-            method: &method,
-            uri: &uri,
-            headers: &headers,
-            body: b"",
-        },
-    )?;
     names(&table, &key)?;
     let existed = app.store.kv_delete(&tenant.id, &table, &key)?;
     Ok(Json(json!({"deleted": existed})))

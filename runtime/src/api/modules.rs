@@ -3,7 +3,7 @@
 //! and describes, `DELETE` removes a module or one version, refused while a running
 //! execution pins it.
 
-use super::auth::{self, Caller};
+use super::auth::{Authenticated, AuthenticatedBody};
 use super::error::{Error, Result};
 use super::App;
 use crate::grants::Grants;
@@ -11,9 +11,7 @@ use crate::store::executions::Status;
 use crate::store::modules::ModuleVersion;
 use crate::store::{Executions, Modules};
 use crate::tenants::Tenant;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, Method, Uri};
 use axum::Json;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -63,26 +61,6 @@ pub fn render(m: &ModuleVersion) -> Value {
     })
 }
 
-fn tenant(
-    app: &App,
-    info: auth::Peer,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Tenant> {
-    auth::authenticate(
-        app,
-        &Caller {
-            peer: info.0,
-            method,
-            uri,
-            headers,
-            body,
-        },
-    )
-}
-
 fn check_name(name: &str) -> Result<()> {
     if crate::grants::valid_name(name) {
         Ok(())
@@ -98,18 +76,12 @@ fn check_name(name: &str) -> Result<()> {
 /// # Errors
 /// `InvalidModule` for bytes that are not a valid module (nothing is stored),
 /// `ValidationException` for bad grants or names, `ThrottlingException` over the quota.
-#[allow(clippy::too_many_arguments)]
 pub async fn upload(
     State(app): State<Arc<App>>,
-    info: auth::Peer,
     Path(name): Path<String>,
     Query(query): Query<HashMap<String, String>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    AuthenticatedBody { tenant, body }: AuthenticatedBody,
 ) -> Result<Json<Value>> {
-    let tenant = tenant(&app, info, &method, &uri, &headers, &body)?;
     check_name(&name)?;
     if body.len() as u64 > tenant.quotas.max_module_bytes {
         return Err(Error::Throttling(format!(
@@ -139,12 +111,8 @@ pub async fn upload(
 /// Authentication errors.
 pub async fn list(
     State(app): State<Arc<App>>,
-    info: auth::Peer,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    Authenticated(tenant): Authenticated,
 ) -> Result<Json<Value>> {
-    let tenant = tenant(&app, info, &method, &uri, &headers, b"")?;
     let modules: Vec<Value> = app
         .store
         .module_list(&tenant.id)?
@@ -160,13 +128,9 @@ pub async fn list(
 /// `ModuleNotFound` when there is no such module.
 pub async fn describe(
     State(app): State<Arc<App>>,
-    info: auth::Peer,
+    Authenticated(tenant): Authenticated,
     Path(name): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
 ) -> Result<Json<Value>> {
-    let tenant = tenant(&app, info, &method, &uri, &headers, b"")?;
     let versions = app.store.module_versions(&tenant.id, &name)?;
     if versions.is_empty() {
         return Err(Error::ModuleNotFound(format!(
@@ -225,13 +189,9 @@ async fn remove(
 /// `ModuleInUse` while a running execution pins it, `ModuleNotFound`.
 pub async fn delete(
     State(app): State<Arc<App>>,
-    info: auth::Peer,
+    Authenticated(tenant): Authenticated,
     Path(name): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
 ) -> Result<Json<Value>> {
-    let tenant = tenant(&app, info, &method, &uri, &headers, b"")?;
     remove(&app, &tenant, &name, None).await
 }
 
@@ -241,12 +201,8 @@ pub async fn delete(
 /// `ModuleInUse` while a running execution pins it, `ModuleNotFound`.
 pub async fn delete_version(
     State(app): State<Arc<App>>,
-    info: auth::Peer,
+    Authenticated(tenant): Authenticated,
     Path((name, version)): Path<(String, u32)>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
 ) -> Result<Json<Value>> {
-    let tenant = tenant(&app, info, &method, &uri, &headers, b"")?;
     remove(&app, &tenant, &name, Some(version)).await
 }

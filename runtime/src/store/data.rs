@@ -1,6 +1,7 @@
 //! The tenant data tables behind the host interfaces: kv, blob, queue, topic.
 
 use super::backend::Write;
+use super::codec::{decode, encode};
 use super::keys::{Key, Reader, Table};
 use super::{
     Blobs, Error, Expect, Item, Kv, Millis, ObjectMeta, Published, Queues, Received, Result, Store,
@@ -8,14 +9,6 @@ use super::{
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-
-fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T> {
-    serde_json::from_slice(bytes).map_err(|e| Error::Corrupt(e.to_string()))
-}
-
-fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
-    serde_json::to_vec(value).map_err(|e| Error::Corrupt(e.to_string()))
-}
 
 impl Kv for Store {
     fn kv_get(&self, tenant: &TenantId, table: &str, key: &str) -> Result<Option<Item>> {

@@ -7,6 +7,7 @@
 //! store holds every step whose commit returned, and nothing of the others.
 
 use super::backend::Write;
+use super::codec::{decode, encode};
 use super::durability::Pending;
 use super::keys::{Key, Reader, Table};
 use super::{Error, Millis, Result, Store, TenantId};
@@ -225,66 +226,6 @@ pub struct Commit {
     pub tasks_started: Vec<TaskRequest>,
     /// Tasks the step answered or cancelled.
     pub tasks_ended: Vec<u64>,
-}
-
-/// A task in flight, as stored so that a restart can run it again.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StoredTask {
-    /// The engine's task id.
-    pub id: u64,
-    /// The resource.
-    pub resource: String,
-    /// The effective parameters.
-    pub input: Value,
-    /// Resolved TimeoutSeconds.
-    pub timeout_seconds: Option<u64>,
-    /// Resolved HeartbeatSeconds.
-    pub heartbeat_seconds: Option<u64>,
-    /// Attempt number.
-    pub attempt: u32,
-    /// The Task state's name.
-    pub state_name: String,
-    /// The task token, for callback tasks.
-    pub task_token: Option<String>,
-}
-
-impl From<&TaskRequest> for StoredTask {
-    fn from(t: &TaskRequest) -> StoredTask {
-        StoredTask {
-            id: t.id.0,
-            resource: t.resource.clone(),
-            input: t.input.clone(),
-            timeout_seconds: t.timeout_seconds,
-            heartbeat_seconds: t.heartbeat_seconds,
-            attempt: t.attempt,
-            state_name: t.state_name.clone(),
-            task_token: t.task_token.clone(),
-        }
-    }
-}
-
-impl From<StoredTask> for TaskRequest {
-    fn from(t: StoredTask) -> TaskRequest {
-        TaskRequest {
-            id: sandstep_engine::TaskId(t.id),
-            resource: t.resource,
-            input: t.input,
-            timeout_seconds: t.timeout_seconds,
-            heartbeat_seconds: t.heartbeat_seconds,
-            attempt: t.attempt,
-            state_name: t.state_name,
-            task_token: t.task_token,
-        }
-    }
-}
-
-fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T> {
-    serde_json::from_slice(bytes).map_err(|e| Error::Corrupt(e.to_string()))
-}
-
-fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
-    serde_json::to_vec(value).map_err(|e| Error::Corrupt(e.to_string()))
 }
 
 fn by_start(key: &ExecutionKey, started: Millis) -> Vec<u8> {
@@ -651,7 +592,7 @@ impl Executions for Store {
         self.backend
             .scan(&prefix, None, usize::MAX)?
             .iter()
-            .map(|(_, v)| decode::<StoredTask>(v).map(TaskRequest::from))
+            .map(|(_, v)| decode::<TaskRequest>(v))
             .collect()
     }
 
@@ -768,7 +709,7 @@ impl Store {
         for task in &commit.tasks_started {
             writes.push(Write::Put(
                 k.key(Table::InFlight).number(task.id.0).into_bytes(),
-                encode(&StoredTask::from(task))?,
+                encode(task)?,
             ));
         }
         for task in &commit.tasks_ended {

@@ -2,8 +2,9 @@
 //! by content (sha256), and compiled artifacts per engine fingerprint.
 
 use super::backend::Write;
+use super::codec::{decode, encode};
 use super::keys::{Key, Table};
-use super::{Error, Millis, Result, Store, TenantId};
+use super::{Millis, Result, Store, TenantId};
 use crate::grants::Grants;
 use serde::{Deserialize, Serialize};
 
@@ -49,10 +50,6 @@ pub struct ModuleVersion {
     pub size: u64,
     /// When it was uploaded.
     pub created: Millis,
-}
-
-fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T> {
-    serde_json::from_slice(bytes).map_err(|e| Error::Corrupt(e.to_string()))
 }
 
 /// Task modules: versions (bytes by sha256, kind, imports, exports, grants) and the
@@ -163,7 +160,7 @@ impl Modules for Store {
                 None => 0,
             };
             let next = last + 1;
-            let encoded = serde_json::to_vec(&next).map_err(|e| Error::Corrupt(e.to_string()))?;
+            let encoded = encode(&next)?;
             if self
                 .backend
                 .compare_and_swap(&counter, current.as_deref(), Some(encoded))?
@@ -176,7 +173,7 @@ impl Modules for Store {
             .text(&record.name)
             .number(u64::from(record.version))
             .into_bytes();
-        let body = serde_json::to_vec(&record).map_err(|e| Error::Corrupt(e.to_string()))?;
+        let body = encode(&record)?;
         self.backend.apply(vec![
             Write::Put(
                 Key::of(Table::ModuleBytes, tenant)
