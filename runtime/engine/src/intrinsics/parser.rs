@@ -129,8 +129,8 @@ impl Parser {
         }
     }
 
-    /// A single-quoted string; `\'`, `\{`, `\}` and `\\` are escapes, and any other backslash
-    /// is kept as written.
+    /// A single-quoted string; `\'`, `\{`, `\}` and `\\` are its only escapes. Any other
+    /// backslash is an error, as on AWS (which refuses e.g. `\"` in an intrinsic string).
     fn string(&mut self) -> Result<Arg, String> {
         self.pos += 1;
         let start = self.pos;
@@ -143,10 +143,13 @@ impl Parser {
                         value.push(c);
                         self.pos += 2;
                     }
-                    _ => {
-                        value.push('\\');
-                        self.pos += 1;
+                    Some(c) => {
+                        return Err(format!(
+                            "illegal escape '\\{c}' at position {} (only \\', \\{{, \\}} and \\\\ are escapes)",
+                            self.pos
+                        ))
                     }
+                    None => return Err("unterminated string literal".to_string()),
                 },
                 Some('\'') => {
                     let raw = self.slice(start, self.pos);

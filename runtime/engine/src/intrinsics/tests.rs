@@ -158,9 +158,16 @@ fn format_escapes() {
         Ok(json!("a\\1"))
     );
     assert_eq!(
-        eval(r"States.Array('\'', '\{', '\}', '\\', '\n')"),
-        json!(["'", "{", "}", "\\", "\\n"])
+        eval(r"States.Array('\'', '\{', '\}', '\\')"),
+        json!(["'", "{", "}", "\\"])
     );
+    // Any other escape is refused, as AWS refuses `\"` in an intrinsic string.
+    for illegal in [
+        r"States.Array('\n')",
+        r#"States.StringToJson('{"t":"a \"q\" b"}')"#,
+    ] {
+        assert!(Call::parse(illegal).is_err(), "{illegal} should not parse");
+    }
 }
 
 #[test]
