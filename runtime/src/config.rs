@@ -9,6 +9,7 @@
 //! durability = "group"             # group | fsync | none
 //! group_commit_window_ms = 0
 //! cache_mib = 64                   # sled's page cache: most of the server's RSS
+//! max_module_mib = 64              # largest module upload (a tenant's quota may be lower)
 //! retention_days = 90
 //! max_tasks = 256
 //! max_tasks_per_tenant = 64
@@ -36,6 +37,8 @@ pub struct Config {
     pub group_commit_window_ms: u64,
     /// sled's page cache in MiB.
     pub cache_mib: u64,
+    /// The largest module upload in MiB, for every tenant (a tenant's quota may be lower).
+    pub max_module_mib: u64,
     /// How long finished executions are kept.
     pub retention_days: u64,
     /// Tasks running at once, in total.
@@ -54,6 +57,7 @@ impl Default for Config {
             durability: "group".into(),
             group_commit_window_ms: 0,
             cache_mib: crate::store::sled::DEFAULT_CACHE_BYTES >> 20,
+            max_module_mib: 64,
             retention_days: 90,
             max_tasks: 256,
             max_tasks_per_tenant: 64,
@@ -99,8 +103,16 @@ impl Config {
                 self.durability
             )));
         }
-        if self.cache_mib == 0 {
-            return Err(Error::Invalid("cache_mib must be at least 1".into()));
+        if self.cache_mib == 0 || self.max_module_mib == 0 {
+            return Err(Error::Invalid(
+                "cache_mib and max_module_mib must be at least 1".into(),
+            ));
+        }
+        if self.max_module_mib > 1024 {
+            return Err(Error::Invalid(
+                "max_module_mib is at most 1024 (a module is held in memory while it compiles)"
+                    .into(),
+            ));
         }
         if self.max_tasks == 0 || self.max_tasks_per_tenant == 0 {
             return Err(Error::Invalid(
@@ -108,6 +120,11 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// The largest module upload in bytes.
+    pub fn max_module_bytes(&self) -> usize {
+        usize::try_from(self.max_module_mib << 20).unwrap_or(usize::MAX)
     }
 
     /// The store's durability.

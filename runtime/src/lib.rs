@@ -23,8 +23,12 @@ pub mod worker;
 ///
 /// # Errors
 /// When the sandbox cannot be created (the pooling allocator cannot reserve memory).
-pub fn plugins(store: &store::Store) -> anyhow::Result<server::Plugins> {
-    let sandbox = sandbox::Sandbox::new(sandbox::Options::default(), store.clone())?;
+pub fn plugins(store: &store::Store, config: &config::Config) -> anyhow::Result<server::Plugins> {
+    let options = sandbox::Options {
+        max_module_bytes: config.max_module_bytes(),
+        ..sandbox::Options::default()
+    };
+    let sandbox = sandbox::Sandbox::new(options, store.clone())?;
     let worker = std::sync::Arc::new(worker::Worker::new(sandbox, store.clone()));
     Ok(server::Plugins {
         runner: worker.clone(),

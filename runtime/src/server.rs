@@ -26,7 +26,7 @@ pub struct Plugins {
 /// When the store cannot be opened or the address cannot be bound.
 pub async fn serve(
     config: Config,
-    plugins: impl FnOnce(&Store) -> anyhow::Result<Plugins>,
+    plugins: impl FnOnce(&Store, &Config) -> anyhow::Result<Plugins>,
 ) -> anyhow::Result<()> {
     config.check()?;
     let store = Store::on(Sled::with_cache(
@@ -34,7 +34,7 @@ pub async fn serve(
         config.durability(),
         config.cache_mib << 20,
     )?);
-    let Plugins { runner, modules } = plugins(&store)?;
+    let Plugins { runner, modules } = plugins(&store, &config)?;
     let options = Options {
         max_tasks: config.max_tasks,
         max_tasks_per_tenant: config.max_tasks_per_tenant,
@@ -53,6 +53,7 @@ pub async fn serve(
     let api_config = api::Config {
         region: config.region.clone(),
         admin_token: config.admin_token.clone(),
+        max_module_bytes: config.max_module_bytes(),
         ..api::Config::default()
     };
     let app = Arc::new(App::new(store, scheduler.clone(), api_config, modules)?);

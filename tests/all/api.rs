@@ -601,3 +601,33 @@ fn readme_tour_runs_the_order_processing_example() {
     let r = ureq::get(&format!("{}/v1/kv/inventory/nothing", s.url)).call();
     assert!(matches!(r, Err(ureq::Error::Status(400, _))));
 }
+
+#[test]
+fn oversized_bodies_get_aws_errors_and_nothing_is_stored() {
+    let dir = TempDir::new("oversized");
+    let config = dir.0.join("sandstep.toml");
+    std::fs::write(&config, "max_module_mib = 1\n").unwrap();
+    let s = Server::start(&dir.0.join("data"), &["--config", config.to_str().unwrap()]);
+    // A module over the server's limit: 400 with the reason, and no version stored.
+    let (code, body) = s
+        .upload("big", &vec![0u8; (1 << 20) + 4096], "")
+        .unwrap_err();
+    assert_eq!(code, 400, "{body}");
+    let error: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(error["__type"], "ValidationException");
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("1048576 bytes at most"), "{message}");
+    let described = ureq::get(&format!("{}/v1/modules/big", s.url)).call();
+    assert!(
+        matches!(described, Err(ureq::Error::Status(404, _))),
+        "nothing was stored"
+    );
+    // Within the limit, the same server still takes modules.
+    s.upload("echo", &module("echo"), "").unwrap();
+    // An AWS API request over its limit (4 MiB): an AWS-shaped error, not plain text.
+    let huge = "x".repeat((4 << 20) + 1024);
+    let (code, kind, _) = s
+        .call("ListStateMachines", json!({ "nextToken": huge }))
+        .unwrap_err();
+    assert_eq!((code, kind.as_str()), (400, "ValidationException"));
+}

@@ -180,14 +180,31 @@ impl FromRequest<Arc<App>> for AuthenticatedBody {
     type Rejection = Error;
 
     async fn from_request(req: Request, app: &Arc<App>) -> Result<AuthenticatedBody> {
-        let (parts, body) = req.with_limited_body().into_parts();
-        let body = read_body(body).await?;
+        let module = req.uri().path().starts_with("/v1/modules/");
+        let (parts, body) = read_limited(req).await.map_err(|e| match e {
+            Error::PayloadTooLarge(_) if module => Error::PayloadTooLarge(format!(
+                "The module is larger than this server accepts: {} bytes at most (max_module_mib); nothing was stored",
+                app.config.max_module_bytes
+            )),
+            e => e,
+        })?;
         let tenant = authenticate(app, &caller_of(&parts, &body))?;
         Ok(AuthenticatedBody { tenant, body })
     }
 }
 
-fn caller_of<'a>(parts: &'a Parts, body: &'a [u8]) -> Caller<'a> {
+/// Reads a request's body under its route's `DefaultBodyLimit`, keeping the parts.
+///
+/// # Errors
+/// `PayloadTooLarge` over the limit (an AWS-shaped error, not axum's plain-text 413).
+pub async fn read_limited(req: Request) -> Result<(Parts, Bytes)> {
+    let (parts, body) = req.with_limited_body().into_parts();
+    let body = read_body(body).await?;
+    Ok((parts, body))
+}
+
+/// What authentication looks at in a request.
+pub fn caller_of<'a>(parts: &'a Parts, body: &'a [u8]) -> Caller<'a> {
     Caller {
         peer: peer_of(parts),
         method: &parts.method,

@@ -6,29 +6,25 @@ mod history;
 mod machines;
 mod tags;
 
-use super::auth::{self, Caller};
+use super::auth;
 use super::error::{Error, Result};
 use super::params::Params;
 use super::App;
 use crate::arn::Arn;
 use crate::tenants::Tenant;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, Method, Uri};
+use axum::extract::{Request, State};
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use std::sync::Arc;
 
 /// `POST /`.
-pub async fn handle(
-    State(app): State<Arc<App>>,
-    info: auth::Peer,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    match dispatch(&app, info, &method, &uri, &headers, &body).await {
+pub async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
+    let answered = match auth::read_limited(req).await {
+        Ok((parts, body)) => dispatch(&app, &parts, &body).await,
+        Err(e) => Err(e),
+    };
+    match answered {
         Ok(value) => (
             [("content-type", "application/x-amz-json-1.0")],
             value.to_string(),
@@ -38,15 +34,9 @@ pub async fn handle(
     }
 }
 
-async fn dispatch(
-    app: &App,
-    info: auth::Peer,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Value> {
-    let target = headers
+async fn dispatch(app: &App, parts: &Parts, body: &[u8]) -> Result<Value> {
+    let target = parts
+        .headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
@@ -55,14 +45,7 @@ async fn dispatch(
             "Unknown operation: X-Amz-Target '{target}'"
         )));
     };
-    let caller = Caller {
-        peer: info.0,
-        method,
-        uri,
-        headers,
-        body,
-    };
-    let tenant = auth::authenticate(app, &caller)?;
+    let tenant = auth::authenticate(app, &auth::caller_of(parts, body))?;
     let p = Params::parse(body)?;
     let span = tracing::debug_span!("api.call", action, tenant = %tenant.id);
     let _enter = span.enter();

@@ -119,7 +119,7 @@ impl Error {
             InvalidModule(_) => ("InvalidModule", bad),
             ModuleInUse(_) => ("ModuleInUse", StatusCode::CONFLICT),
             ModuleNotFound(_) => ("ModuleNotFound", StatusCode::NOT_FOUND),
-            PayloadTooLarge(_) => ("ValidationException", StatusCode::PAYLOAD_TOO_LARGE),
+            PayloadTooLarge(_) => ("ValidationException", bad),
             Internal(_) => ("InternalFailure", StatusCode::INTERNAL_SERVER_ERROR),
         }
     }
