@@ -108,6 +108,11 @@ impl Config {
                 "cache_mib and max_module_mib must be at least 1".into(),
             ));
         }
+        if self.cache_mib > 1 << 20 {
+            return Err(Error::Invalid(
+                "cache_mib is at most 1048576 (1 TiB)".into(),
+            ));
+        }
         if self.max_module_mib > 1024 {
             return Err(Error::Invalid(
                 "max_module_mib is at most 1024 (a module is held in memory while it compiles)"

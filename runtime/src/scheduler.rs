@@ -7,6 +7,8 @@
 //! on timers are evicted from the cache: a year-long Wait costs a heap entry.
 
 pub mod runner;
+#[cfg(test)]
+mod tests;
 pub mod timers;
 
 use crate::store::executions::{
@@ -295,6 +297,33 @@ impl Scheduler {
         wait: bool,
         open_limit: u64,
     ) -> Result<Execution, Error> {
+        if req.machine.machine_type == MachineType::Express {
+            // No await point between the first step and its effects: nothing to detach.
+            return self.start_now(req, wait, open_limit).await;
+        }
+        self.detached(move |this| async move { this.start_now(req, wait, open_limit).await })
+            .await
+    }
+
+    /// Runs `work` as its own task and awaits it. An HTTP handler's future is dropped
+    /// when its client goes away; once a step is written, its effects (tasks, timers,
+    /// counters) must still follow, so work that awaits a sync after writing runs here.
+    async fn detached<F, T>(&self, work: impl FnOnce(Scheduler) -> F) -> Result<T, Error>
+    where
+        F: std::future::Future<Output = Result<T, Error>> + Send + 'static,
+        T: Send + 'static,
+    {
+        tokio::spawn(work(self.clone()))
+            .await
+            .map_err(|e| Error::Store(store::Error::Backend(format!("the step was lost: {e}"))))?
+    }
+
+    async fn start_now(
+        &self,
+        req: StartRequest,
+        wait: bool,
+        open_limit: u64,
+    ) -> Result<Execution, Error> {
         let def = self.definition(&req.tenant, &req.machine.name, &req.revision)?;
         if lock(&self.inner.open)
             .get(&req.tenant)
@@ -368,7 +397,10 @@ impl Scheduler {
         if !express {
             match self.inner.store.execution_start(&commit)? {
                 Started::Created(durable) => durable.wait().await?,
-                Started::Existing(existing) => return Err(Error::AlreadyExists(existing)),
+                Started::Existing(existing, durable) => {
+                    durable.wait().await?;
+                    return Err(Error::AlreadyExists(existing));
+                }
             }
         }
         let record = live.record.clone();
@@ -626,8 +658,11 @@ impl Scheduler {
                     Err(e) => Err(e),
                 };
                 if let Err(e) = committed {
-                    // The cached state ran ahead of the store: drop it so the next event
-                    // rebuilds from what was committed.
+                    // The cached state ran ahead of the store: drop it. A failed write
+                    // stored nothing, so the next event rebuilds from what was committed.
+                    // A failed sync poisons the store (every later commit fails, see
+                    // `durability`): the step's effects never run here, and a restart
+                    // recovers from what the disk really holds.
                     *guard = Slot::Evicted;
                     lock(&self.inner.live).remove(key);
                     return Err(e.into());
@@ -726,8 +761,12 @@ impl Scheduler {
         error: Option<String>,
         cause: Option<String>,
     ) -> Result<Execution, Error> {
-        self.try_deliver(key, EventKind::Stopped { error, cause })
-            .await?;
+        let stopped = key.clone();
+        self.detached(move |this| async move {
+            this.try_deliver(&stopped, EventKind::Stopped { error, cause })
+                .await
+        })
+        .await?;
         self.inner
             .store
             .execution_get(key)?
@@ -755,7 +794,16 @@ impl Scheduler {
             if tasks.is_empty() {
                 continue;
             }
-            let live = self.load(key)?;
+            let live = match self.load(key) {
+                Ok(live) => live,
+                Err(e) => {
+                    // One execution that cannot be rebuilt (a revision an older version
+                    // accepted, a corrupt record) must not keep the server from starting.
+                    tracing::error!(tenant = %key.tenant, execution = %key.name, error = %e,
+                        "cannot resume this execution's tasks; it stays RUNNING until stopped");
+                    continue;
+                }
+            };
             let contexts: Vec<TaskContext> = tasks
                 .into_iter()
                 .filter_map(|request: TaskRequest| {

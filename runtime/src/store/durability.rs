@@ -44,20 +44,20 @@ struct Progress {
     finished: u64,
     /// Whether someone waits for a sync that has not started yet.
     requested: bool,
-    /// The error of the last sync, reported to its waiters.
-    last_error: Option<String>,
+    /// The first sync failure. It is sticky: after a failed fdatasync the kernel may have
+    /// dropped the dirty pages ("fsyncgate"), so no later sync can vouch for earlier
+    /// writes. Every later commit fails until the server restarts and recovers from what
+    /// the disk really holds.
+    failed: Option<String>,
     /// Set when the owner goes away.
     stopping: bool,
 }
 
-/// What async waiters watch: how many syncs have finished, and the latest one's error.
-///
-/// Only the latest result matters: a sync covers every write applied before it started,
-/// so a waiter whose own sync failed is still durable once a later one succeeds.
+/// What async waiters watch: how many syncs have finished, and the sticky failure.
 #[derive(Debug, Clone, Default)]
 struct Synced {
     finished: u64,
-    error: Option<Arc<str>>,
+    failed: Option<Arc<str>>,
 }
 
 /// The shared state between writers and the syncer thread.
@@ -81,27 +81,39 @@ impl Default for GroupCommit {
 /// Writes on their way to disk: acknowledge them only after [`Pending::wait`] returns.
 #[derive(Debug)]
 #[must_use = "writes are not durable until the wait returns"]
-pub struct Pending(Option<(watch::Receiver<Synced>, u64)>);
+pub struct Pending(Wait);
+
+#[derive(Debug)]
+enum Wait {
+    /// Durable already.
+    Done,
+    /// Durable once sync number `.1` has finished.
+    Sync(watch::Receiver<Synced>, u64),
+    /// The store cannot make writes durable any more.
+    Failed(Arc<str>),
+}
 
 impl Pending {
     /// Writes that are durable already (synced inline, or no sync needed).
     pub fn done() -> Pending {
-        Pending(None)
+        Pending(Wait::Done)
     }
 
     /// Waits, without blocking a thread, until the writes are durable.
     ///
     /// # Errors
-    /// The sync's failure.
+    /// The store's sync failure (sticky: see `Progress::failed`).
     pub async fn wait(self) -> super::Result<()> {
-        let Some((mut synced, target)) = self.0 else {
-            return Ok(());
+        let (mut synced, target) = match self.0 {
+            Wait::Done => return Ok(()),
+            Wait::Failed(e) => return Err(Error::Backend(e.to_string())),
+            Wait::Sync(synced, target) => (synced, target),
         };
         let synced = synced
-            .wait_for(|s| s.finished >= target)
+            .wait_for(|s| s.finished >= target || s.failed.is_some())
             .await
             .map_err(|_| Error::Backend("the store's syncer stopped".into()))?;
-        match &synced.error {
+        match &synced.failed {
             Some(e) => Err(Error::Backend(e.to_string())),
             None => Ok(()),
         }
@@ -141,14 +153,19 @@ impl GroupCommit {
                     p.requested = false;
                     p.started += 1;
                 }
-                let result = sync();
+                // A panic inside the sync (sled's flush) must not leave every waiter
+                // hanging: it is a failure like any other.
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(&sync))
+                    .unwrap_or_else(|_| Err("the store's sync panicked".into()));
                 let mut p = worker.lock();
                 p.finished += 1;
-                p.last_error = result.err();
+                if let Err(e) = result {
+                    p.failed.get_or_insert(e);
+                }
                 worker.changed.notify_all();
                 let synced = Synced {
                     finished: p.finished,
-                    error: p.last_error.as_deref().map(Arc::from),
+                    failed: p.failed.as_deref().map(Arc::from),
                 };
                 drop(p);
                 worker.synced.send_replace(synced);
@@ -164,36 +181,50 @@ impl GroupCommit {
     /// Blocks until a sync that started after this call has finished.
     ///
     /// # Errors
-    /// The sync's error message.
+    /// The store's sync failure (sticky).
     pub fn wait_durable(&self, inline: impl Fn() -> Result<(), String>) -> Result<(), String> {
         let mut p = self.lock();
+        if let Some(e) = &p.failed {
+            return Err(e.clone());
+        }
         if p.stopping {
             drop(p);
-            return inline();
+            return self.record(inline());
         }
         let target = p.started + 1;
         p.requested = true;
         self.changed.notify_all();
-        while p.finished < target {
+        while p.finished < target && p.failed.is_none() {
             p = self.changed.wait(p).unwrap_or_else(|e| e.into_inner());
         }
-        match &p.last_error {
+        match &p.failed {
             Some(e) => Err(e.clone()),
             None => Ok(()),
         }
+    }
+
+    /// Keeps the first failure of an inline sync, like the syncer does.
+    fn record(&self, result: Result<(), String>) -> Result<(), String> {
+        if let Err(e) = &result {
+            self.lock().failed.get_or_insert_with(|| e.clone());
+        }
+        result
     }
 
     /// Asks for a sync that starts after this call, to be awaited with [`Pending::wait`].
     /// `None` when the syncer is gone: then the caller syncs inline.
     pub fn request(&self) -> Option<Pending> {
         let mut p = self.lock();
+        if let Some(e) = &p.failed {
+            return Some(Pending(Wait::Failed(Arc::from(e.as_str()))));
+        }
         if p.stopping {
             return None;
         }
         let target = p.started + 1;
         p.requested = true;
         self.changed.notify_all();
-        Some(Pending(Some((self.synced.subscribe(), target))))
+        Some(Pending(Wait::Sync(self.synced.subscribe(), target)))
     }
 
     /// Stops the syncer once pending requests are served.
@@ -280,7 +311,7 @@ mod tests {
         rt.block_on(async {
             group.request().unwrap().wait().await.unwrap();
             let pending = group.request().unwrap();
-            let Pending(Some((_, target))) = &pending else {
+            let Pending(Wait::Sync(_, target)) = &pending else {
                 panic!("a running syncer hands out tickets");
             };
             assert_eq!(*target, 2);
@@ -299,6 +330,40 @@ mod tests {
             .unwrap();
         let result = rt.block_on(group.request().unwrap().wait());
         assert!(matches!(result, Err(Error::Backend(e)) if e == "disk full"));
+        group.stop();
+    }
+
+    #[test]
+    fn a_sync_failure_is_sticky() {
+        let calls = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&calls);
+        // The first sync fails, later ones would succeed: the failure must still stand.
+        let (group, _) = GroupCommit::start(Duration::ZERO, move || {
+            match counter.fetch_add(1, Ordering::SeqCst) {
+                0 => Err("EIO".into()),
+                _ => Ok(()),
+            }
+        });
+        assert_eq!(group.wait_durable(|| Ok(())), Err("EIO".into()));
+        assert_eq!(group.wait_durable(|| Ok(())), Err("EIO".into()));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let later = rt.block_on(group.request().unwrap().wait());
+        assert!(matches!(later, Err(Error::Backend(e)) if e == "EIO"));
+        group.stop();
+    }
+
+    #[test]
+    fn a_panicking_sync_fails_its_waiters_instead_of_hanging_them() {
+        let (group, _) = GroupCommit::start(Duration::ZERO, || panic!("sled exploded"));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let result = rt.block_on(group.request().unwrap().wait());
+        assert!(matches!(result, Err(Error::Backend(e)) if e.contains("panicked")));
         group.stop();
     }
 

@@ -22,8 +22,10 @@ use std::collections::BTreeMap;
 pub enum Started {
     /// The execution is new; acknowledge it once this wait returns.
     Created(Pending),
-    /// An execution of that name exists already: its record.
-    Existing(Box<Execution>),
+    /// An execution of that name exists already: its record, and a wait for it to be
+    /// durable (its creator may still be waiting for its sync; a retry answered from it
+    /// must not be acknowledged earlier).
+    Existing(Box<Execution>, Pending),
 }
 
 /// STANDARD or EXPRESS.
@@ -497,7 +499,10 @@ impl Executions for Store {
             .apply_if_absent(&key, self.commit_writes(commit)?)?
         {
             return match self.backend.get(&key)? {
-                Some(b) => Ok(Started::Existing(Box::new(decode(&b)?))),
+                Some(b) => Ok(Started::Existing(
+                    Box::new(decode(&b)?),
+                    self.backend.durable_later()?,
+                )),
                 None => Err(Error::Backend("execution vanished during start".into())),
             };
         }

@@ -20,6 +20,8 @@ pub struct Sled {
     durability: Durability,
     group: Option<Arc<GroupCommit>>,
     syncer: Option<std::thread::JoinHandle<()>>,
+    /// The first failed inline sync (`fsync` durability): sticky, as in group commit.
+    failed: std::sync::OnceLock<String>,
 }
 
 fn backend(e: impl std::fmt::Display) -> Error {
@@ -72,6 +74,7 @@ impl Sled {
             durability,
             group,
             syncer,
+            failed: std::sync::OnceLock::new(),
         })
     }
 }
@@ -176,7 +179,15 @@ impl Backend for Sled {
             (_, Some(group)) => group
                 .wait_durable(|| sync(&self.db, &self.data_file))
                 .map_err(Error::Backend),
-            (_, None) => sync(&self.db, &self.data_file).map_err(Error::Backend),
+            (_, None) => {
+                if let Some(e) = self.failed.get() {
+                    return Err(Error::Backend(e.clone()));
+                }
+                sync(&self.db, &self.data_file).map_err(|e| {
+                    let _ = self.failed.set(e.clone());
+                    Error::Backend(e)
+                })
+            }
         }
     }
 

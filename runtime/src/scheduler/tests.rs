@@ -1,0 +1,173 @@
+//! The scheduler against a store whose syncs are slow: what happens while a commit waits.
+
+use super::runner::NoTasks;
+use super::*;
+use crate::store::backend::{Backend, Write};
+use crate::store::durability::{GroupCommit, Pending};
+use crate::store::memory::Memory;
+
+/// The in-memory backend with a group commit whose every sync takes `delay`.
+struct SlowSync {
+    data: Memory,
+    group: Arc<GroupCommit>,
+}
+
+impl SlowSync {
+    fn new(delay: Duration) -> SlowSync {
+        let (group, _) = GroupCommit::start(Duration::ZERO, move || {
+            std::thread::sleep(delay);
+            Ok(())
+        });
+        SlowSync {
+            data: Memory::new(),
+            group,
+        }
+    }
+}
+
+impl Backend for SlowSync {
+    fn get(&self, key: &[u8]) -> store::Result<Option<Vec<u8>>> {
+        self.data.get(key)
+    }
+    fn apply(&self, writes: Vec<Write>) -> store::Result<()> {
+        self.data.apply(writes)
+    }
+    fn compare_and_swap(
+        &self,
+        key: &[u8],
+        old: Option<&[u8]>,
+        new: Option<Vec<u8>>,
+    ) -> store::Result<bool> {
+        self.data.compare_and_swap(key, old, new)
+    }
+    fn apply_if_absent(&self, guard: &[u8], writes: Vec<Write>) -> store::Result<bool> {
+        self.data.apply_if_absent(guard, writes)
+    }
+    fn scan(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> store::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.data.scan(prefix, after, limit)
+    }
+    fn durable(&self) -> store::Result<()> {
+        self.group
+            .wait_durable(|| Ok(()))
+            .map_err(store::Error::Backend)
+    }
+    fn durable_later(&self) -> store::Result<Pending> {
+        Ok(self.group.request().unwrap_or_else(Pending::done))
+    }
+}
+
+fn wait_then_pass(store: &Store) -> StartRequest {
+    let definition = r#"{"StartAt": "W", "States": {
+        "W": {"Type": "Wait", "Seconds": 1, "Next": "P"},
+        "P": {"Type": "Pass", "End": true}}}"#;
+    let tenant = TenantId("default".into());
+    let machine = StateMachine {
+        name: "m".into(),
+        arn: "arn:aws:states:us-east-1:000000000000:stateMachine:m".into(),
+        machine_type: MachineType::Standard,
+        role_arn: "arn:aws:iam::000000000000:role/r".into(),
+        revision_id: "r1".into(),
+        created: 0,
+        updated: 0,
+        description: None,
+        logging: None,
+        tracing: None,
+    };
+    let revision = Revision {
+        id: "r1".into(),
+        definition: definition.into(),
+        sha256: String::new(),
+        created: 0,
+    };
+    store
+        .machine_put(&tenant, &machine, Some(&revision))
+        .unwrap();
+    StartRequest {
+        tenant,
+        account: "000000000000".into(),
+        machine,
+        revision,
+        name: "e1".into(),
+        input: serde_json::json!({"k": 1}),
+        input_text: r#"{"k": 1}"#.into(),
+        pins: BTreeMap::new(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_whose_caller_goes_away_still_runs_its_effects() {
+    let store = Store::on(SlowSync::new(Duration::from_millis(100)));
+    let scheduler = Scheduler::new(Options::default(), store.clone(), Arc::new(NoTasks));
+    let req = wait_then_pass(&store);
+    let key = ExecutionKey {
+        tenant: req.tenant.clone(),
+        machine: req.machine.name.clone(),
+        name: req.name.clone(),
+    };
+    // The caller (an HTTP handler whose client disconnected) drops the start while its
+    // first step waits for the 100 ms sync.
+    tokio::select! {
+        _ = scheduler.start(req, false, u64::MAX) => panic!("the sync takes 100 ms"),
+        () = tokio::time::sleep(Duration::from_millis(20)) => {}
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        scheduler.timers_armed(),
+        1,
+        "the Wait's timer is armed although the caller went away"
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let record = store.execution_get(&key).unwrap().unwrap();
+        if record.status == Status::Succeeded {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{:?}", record.status);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Answers every task after 300 ms.
+struct SlowTasks;
+
+impl TaskRunner for SlowTasks {
+    fn run(&self, task: TaskContext) -> EventKind {
+        std::thread::sleep(Duration::from_millis(300));
+        EventKind::TaskSucceeded {
+            task: task.request.id,
+            output: serde_json::json!({}),
+            usage: None,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovery_skips_an_execution_it_cannot_rebuild() {
+    let store = Store::memory();
+    let mut req = wait_then_pass(&store);
+    req.revision.definition = r#"{"StartAt": "T", "States": {"T": {"Type": "Task",
+        "Resource": "arn:aws:lambda:us-east-1:000000000000:function:f", "End": true}}}"#
+        .into();
+    store
+        .machine_put(&req.tenant, &req.machine, Some(&req.revision))
+        .unwrap();
+    let first = Scheduler::new(Options::default(), store.clone(), Arc::new(SlowTasks));
+    first.start(req.clone(), false, u64::MAX).await.unwrap();
+    // The stored revision no longer compiles (say, written by a more lenient version).
+    let mut broken = req.revision.clone();
+    broken.definition = r#"{"StartAt": "T", "States": {}}"#.into();
+    store
+        .machine_put(&req.tenant, &req.machine, Some(&broken))
+        .unwrap();
+    let second = Scheduler::new(Options::default(), store.clone(), Arc::new(SlowTasks));
+    assert_eq!(
+        second.recover().unwrap(),
+        1,
+        "the server starts; the execution is counted as running"
+    );
+}
