@@ -111,7 +111,7 @@ impl App {
         Ok(())
     }
 
-    fn tenants(&self) -> std::sync::RwLockReadGuard<'_, auth::Tenants> {
+    pub(crate) fn tenants(&self) -> std::sync::RwLockReadGuard<'_, auth::Tenants> {
         self.tenants.read().unwrap_or_else(|p| p.into_inner())
     }
 }

@@ -98,6 +98,51 @@ pub struct StartRequest {
     pub pins: BTreeMap<String, (u32, String)>,
 }
 
+/// A tenant's open-execution slot, taken with the quota check under one lock so that
+/// concurrent starts cannot overshoot it. Given back on drop unless [`keep`](Self::keep)
+/// says the execution stays open (then its finish gives it back).
+struct OpenReservation<'a> {
+    open: &'a Mutex<HashMap<TenantId, u64>>,
+    tenant: TenantId,
+    kept: bool,
+}
+
+impl<'a> OpenReservation<'a> {
+    fn take(
+        open: &'a Mutex<HashMap<TenantId, u64>>,
+        tenant: &TenantId,
+        limit: u64,
+    ) -> Result<OpenReservation<'a>, Error> {
+        let mut counts = lock(open);
+        let n = counts.entry(tenant.clone()).or_default();
+        if *n >= limit {
+            return Err(Error::OpenLimit(format!(
+                "The tenant has {limit} open executions, its limit: wait for some to finish or raise the quota"
+            )));
+        }
+        *n += 1;
+        Ok(OpenReservation {
+            open,
+            tenant: tenant.clone(),
+            kept: false,
+        })
+    }
+
+    fn keep(&mut self) {
+        self.kept = true;
+    }
+}
+
+impl Drop for OpenReservation<'_> {
+    fn drop(&mut self) {
+        if !self.kept {
+            if let Some(n) = lock(self.open).get_mut(&self.tenant) {
+                *n = n.saturating_sub(1);
+            }
+        }
+    }
+}
+
 /// The cached, live state of a running execution.
 struct Live {
     key: ExecutionKey,
@@ -124,6 +169,8 @@ type SlotRef = Arc<tokio::sync::Mutex<Slot>>;
 struct Effects {
     tasks: Vec<TaskContext>,
     timers: Vec<(TimerId, Millis)>,
+    /// The execution's run (its start time), for the timers.
+    run: Millis,
     finished: bool,
 }
 
@@ -239,8 +286,10 @@ impl Scheduler {
                 let Some(inner) = weak.upgrade() else { return };
                 let s = Scheduler { inner };
                 tokio::spawn(async move {
-                    s.deliver(t.execution, EventKind::TimerFired { timer: t.timer })
-                        .await
+                    let fired = EventKind::TimerFired { timer: t.timer };
+                    if let Err(e) = s.deliver_event(&t.execution, fired, false, t.run).await {
+                        tracing::debug!(execution = %t.execution.name, error = %e, "timer dropped");
+                    }
                 });
             }
         });
@@ -325,16 +374,7 @@ impl Scheduler {
         open_limit: u64,
     ) -> Result<Execution, Error> {
         let def = self.definition(&req.tenant, &req.machine.name, &req.revision)?;
-        if lock(&self.inner.open)
-            .get(&req.tenant)
-            .copied()
-            .unwrap_or(0)
-            >= open_limit
-        {
-            return Err(Error::OpenLimit(format!(
-                "The tenant has {open_limit} open executions, its limit: wait for some to finish or raise the quota"
-            )));
-        }
+        let mut reservation = OpenReservation::take(&self.inner.open, &req.tenant, open_limit)?;
         let express = req.machine.machine_type == MachineType::Express;
         let region = &self.inner.opts.region;
         let kind = if express { "express" } else { "execution" };
@@ -375,6 +415,19 @@ impl Scheduler {
             steps: 0,
             events: 0,
         };
+        // Hold the execution's slot from before its first step is written until its
+        // effects run: an event for it meanwhile (StopExecution) waits, then finds it.
+        let (slot, mut guard) = loop {
+            let slot = self.slot(&key).await;
+            let guard = Arc::clone(&slot).lock_owned().await;
+            match &*guard {
+                Slot::Evicted => continue,
+                Slot::Loaded(other) => {
+                    return Err(Error::AlreadyExists(Box::new(other.record.clone())));
+                }
+                Slot::Empty => break (slot, guard),
+            }
+        };
         let mut live = Box::new(Live {
             key: key.clone(),
             def,
@@ -390,26 +443,36 @@ impl Scheduler {
             entropy: entropy(),
             kind: EventKind::Started(start),
         };
-        let commands = step(&live.def, &mut live.state, &event)?;
-        self.inner.counters.started.fetch_add(1, Ordering::Relaxed);
-        self.inner.counters.tenant(&req.tenant, 0, 1);
+        let commands = match step(&live.def, &mut live.state, &event) {
+            Ok(c) => c,
+            Err(e) => {
+                self.forget(&key, &slot, &mut guard);
+                return Err(e.into());
+            }
+        };
         let (commit, effects) = self.absorb(&mut live, event, commands);
         if !express {
-            match self.inner.store.execution_start(&commit)? {
-                Started::Created(durable) => durable.wait().await?,
-                Started::Existing(existing, durable) => {
-                    durable.wait().await?;
-                    return Err(Error::AlreadyExists(existing));
-                }
+            let started = match self.inner.store.execution_start(&commit) {
+                Ok(Started::Created(durable)) => durable.wait().await.map_err(Error::from),
+                Ok(Started::Existing(existing, durable)) => match durable.wait().await {
+                    Ok(()) => Err(Error::AlreadyExists(existing)),
+                    Err(e) => Err(e.into()),
+                },
+                Err(e) => Err(e.into()),
+            };
+            if let Err(e) = started {
+                self.forget(&key, &slot, &mut guard);
+                return Err(e);
             }
         }
+        self.inner.counters.started.fetch_add(1, Ordering::Relaxed);
+        self.inner.counters.tenant(&req.tenant, 0, 1);
         let record = live.record.clone();
         if effects.finished {
+            self.forget(&key, &slot, &mut guard);
             return Ok(record);
         }
-        *lock(&self.inner.open)
-            .entry(key.tenant.clone())
-            .or_default() += 1;
+        reservation.keep();
         let receiver = if wait {
             let (tx, rx) = oneshot::channel();
             live.waiter = Some(tx);
@@ -419,9 +482,12 @@ impl Scheduler {
         };
         let keep = express || !effects.tasks.is_empty();
         if keep {
-            let slot = Arc::new(tokio::sync::Mutex::new(Slot::Loaded(live)));
-            lock(&self.inner.live).insert(key.clone(), slot);
+            *guard = Slot::Loaded(live);
+        } else {
+            // Waiting only: nothing in memory until its timer fires.
+            self.forget(&key, &slot, &mut guard);
         }
+        drop(guard);
         self.run_effects(&key, effects);
         match receiver {
             Some(rx) => rx.await.map_err(|_| Error::NotRunning(record.arn.clone())),
@@ -532,6 +598,7 @@ impl Scheduler {
         }
         live.record.steps += 1;
         live.record.events += events;
+        effects.run = live.record.started;
         let timers_started = effects.timers.clone();
         let commit = Commit {
             key: live.key.clone(),
@@ -547,7 +614,9 @@ impl Scheduler {
 
     fn run_effects(&self, key: &ExecutionKey, effects: Effects) {
         for (timer, due) in effects.timers {
-            self.inner.timers.add(due, key.clone(), timer);
+            self.inner
+                .timers
+                .add(due, key.clone(), timer, Some(effects.run));
         }
         for task in effects.tasks {
             self.spawn_task(key.clone(), task);
@@ -619,7 +688,31 @@ impl Scheduler {
         )
     }
 
+    /// Marks a slot evicted and takes it out of the live map, unless the map already
+    /// holds another slot for the key. Whoever waits on it retries with a fresh slot.
+    fn forget(&self, key: &ExecutionKey, slot: &SlotRef, guard: &mut Slot) {
+        *guard = Slot::Evicted;
+        let mut live = lock(&self.inner.live);
+        if live.get(key).is_some_and(|s| Arc::ptr_eq(s, slot)) {
+            live.remove(key);
+        }
+    }
+
     async fn try_deliver(&self, key: &ExecutionKey, kind: EventKind) -> Result<(), Error> {
+        self.deliver_event(key, kind, false, None).await.map(|_| ())
+    }
+
+    /// Applies one event to an execution; with `want_record`, returns its record after
+    /// the event (for StopExecution, including Express executions, which are not stored).
+    /// With `run`, the event is dropped unless the execution is that run (a stale timer
+    /// of an earlier execution with the same name).
+    async fn deliver_event(
+        &self,
+        key: &ExecutionKey,
+        kind: EventKind,
+        want_record: bool,
+        run: Option<Millis>,
+    ) -> Result<Option<Execution>, Error> {
         loop {
             let slot = self.slot(key).await;
             let mut guard = slot.lock().await;
@@ -630,8 +723,7 @@ impl Scheduler {
                 match self.load(key) {
                     Ok(live) => *guard = Slot::Loaded(live),
                     Err(e) => {
-                        *guard = Slot::Evicted;
-                        lock(&self.inner.live).remove(key);
+                        self.forget(key, &slot, &mut guard);
                         return Err(e);
                     }
                 }
@@ -639,6 +731,9 @@ impl Scheduler {
             let Slot::Loaded(live) = &mut *guard else {
                 continue;
             };
+            if run.is_some_and(|r| r != live.record.started) {
+                return Ok(None);
+            }
             let event = Event {
                 at: now(),
                 entropy: entropy(),
@@ -663,8 +758,7 @@ impl Scheduler {
                     // A failed sync poisons the store (every later commit fails, see
                     // `durability`): the step's effects never run here, and a restart
                     // recovers from what the disk really holds.
-                    *guard = Slot::Evicted;
-                    lock(&self.inner.live).remove(key);
+                    self.forget(key, &slot, &mut guard);
                     return Err(e.into());
                 }
             }
@@ -673,6 +767,7 @@ impl Scheduler {
                     *n = n.saturating_sub(1);
                 }
             }
+            let record = want_record.then(|| live.record.clone());
             let waiting_only =
                 live.tasks.is_empty() && live.record.machine_type == MachineType::Standard;
             if effects.finished || waiting_only {
@@ -681,11 +776,11 @@ impl Scheduler {
                         let _ = w.send(done.record);
                     }
                 }
-                lock(&self.inner.live).remove(key);
+                self.forget(key, &slot, &mut guard);
             }
             drop(guard);
             self.run_effects(key, effects);
-            return Ok(());
+            return Ok(record);
         }
     }
 
@@ -763,14 +858,11 @@ impl Scheduler {
     ) -> Result<Execution, Error> {
         let stopped = key.clone();
         self.detached(move |this| async move {
-            this.try_deliver(&stopped, EventKind::Stopped { error, cause })
+            this.deliver_event(&stopped, EventKind::Stopped { error, cause }, true, None)
                 .await
         })
-        .await?;
-        self.inner
-            .store
-            .execution_get(key)?
-            .ok_or_else(|| Error::NotRunning(key.name.clone()))
+        .await?
+        .ok_or_else(|| Error::NotRunning(key.name.clone()))
     }
 
     /// After a restart: re-arms every stored timer and runs again the tasks that were in
@@ -780,9 +872,6 @@ impl Scheduler {
     /// When the store fails.
     pub fn recover(&self) -> Result<usize, Error> {
         let store = &self.inner.store;
-        for t in store.timers()? {
-            self.inner.timers.add(t.due, t.execution, t.timer);
-        }
         let running = store.running_executions()?;
         for key in &running {
             *lock(&self.inner.open)
@@ -800,7 +889,11 @@ impl Scheduler {
                     // One execution that cannot be rebuilt (a revision an older version
                     // accepted, a corrupt record) must not keep the server from starting.
                     tracing::error!(tenant = %key.tenant, execution = %key.name, error = %e,
-                        "cannot resume this execution's tasks; it stays RUNNING until stopped");
+                        "cannot resume this execution; it stays RUNNING in the store");
+                    // It cannot run (nor be stopped) here: it must not hold a quota slot.
+                    if let Some(n) = lock(&self.inner.open).get_mut(&key.tenant) {
+                        *n = n.saturating_sub(1);
+                    }
                     continue;
                 }
             };
@@ -817,13 +910,17 @@ impl Scheduler {
                     })
                 })
                 .collect();
-            lock(&self.inner.live).insert(
-                key.clone(),
-                Arc::new(tokio::sync::Mutex::new(Slot::Loaded(live))),
-            );
+            lock(&self.inner.live)
+                .entry(key.clone())
+                .or_insert_with(|| Arc::new(tokio::sync::Mutex::new(Slot::Loaded(live))));
             for task in contexts {
                 self.spawn_task(key.clone(), task);
             }
+        }
+        // Timers last: a due one fires at once on another worker, and must find the
+        // executions with tasks in flight already in the live map, not load a second copy.
+        for t in store.timers()? {
+            self.inner.timers.add(t.due, t.execution, t.timer, t.run);
         }
         Ok(running.len())
     }

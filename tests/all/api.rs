@@ -116,9 +116,28 @@ fn state_machine_lifecycle_and_errors() {
         json!([{"key": "team", "value": "a"}])
     );
 
-    s.ok("DeleteStateMachine", json!({"stateMachineArn": arn}));
+    // Deleted through another spelling of its ARN (another partition prefix).
+    let spelled = arn.replace("arn:aws:", "arn:aws-us-gov:");
+    s.ok("DeleteStateMachine", json!({"stateMachineArn": spelled}));
     let e = s
         .call("DescribeStateMachine", json!({"stateMachineArn": arn}))
+        .unwrap_err();
+    assert_eq!(e.1, "StateMachineDoesNotExist");
+    // Re-created under the same name, it does not inherit the deleted machine's tags.
+    s.ok("CreateStateMachine", json!({"name": "orders", "definition": PASS, "roleArn": "arn:aws:iam::000000000000:role/r"}));
+    assert_eq!(
+        s.ok("ListTagsForResource", json!({"resourceArn": arn}))["tags"],
+        json!([])
+    );
+
+    // A bad tag refuses the whole creation: no machine is left behind.
+    let e = s
+        .call("CreateStateMachine", json!({"name": "tagged", "definition": PASS, "roleArn": "arn:aws:iam::000000000000:role/r", "tags": [{"key": "", "value": "x"}]}))
+        .unwrap_err();
+    assert_eq!(e.1, "ValidationException");
+    let gone = "arn:aws:states:us-east-1:000000000000:stateMachine:tagged";
+    let e = s
+        .call("DescribeStateMachine", json!({"stateMachineArn": gone}))
         .unwrap_err();
     assert_eq!(e.1, "StateMachineDoesNotExist");
 }
@@ -189,6 +208,27 @@ fn lists_paginate() {
         }
     }
     assert_eq!(seen, ["e4", "e3", "e2", "e1", "e0"], "newest first");
+    // Crafted tokens (hex of the position text) are InvalidToken, never a 500 or a panic.
+    let hex = |t: &str| t.bytes().map(|b| format!("{b:02x}")).collect::<String>();
+    for crafted in ["abc|x", "-9223372036854775808|x", "5|", "no-separator"] {
+        let e = s
+            .call(
+                "ListExecutions",
+                json!({"stateMachineArn": m, "nextToken": hex(crafted)}),
+            )
+            .unwrap_err();
+        assert_eq!((e.0, e.1.as_str()), (400, "InvalidToken"), "{crafted}");
+    }
+    let arn = "arn:aws:states:us-east-1:000000000000:execution:m0:e0";
+    let far = s.ok(
+        "GetExecutionHistory",
+        json!({"executionArn": arn, "maxResults": 1000, "nextToken": hex("18446744073709551615")}),
+    );
+    assert_eq!(
+        far["events"],
+        json!([]),
+        "a start past the end is an empty page"
+    );
     let running = s.ok(
         "ListExecutions",
         json!({"stateMachineArn": m, "statusFilter": "RUNNING"}),

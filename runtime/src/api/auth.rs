@@ -239,6 +239,20 @@ fn peer_of(parts: &Parts) -> Option<SocketAddr> {
         .map(|ConnectInfo(addr)| *addr)
 }
 
+/// Whether the request carries the admin token (`Authorization: Bearer <token>`).
+pub fn is_admin(app: &App, headers: &HeaderMap) -> bool {
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match (&app.config.admin_token, token) {
+        (Some(expected), Some(given)) => {
+            constant_time_eq(expected.as_bytes(), given.trim().as_bytes())
+        }
+        _ => false,
+    }
+}
+
 /// The body of `POST /v1/tenants`.
 #[derive(Debug, serde::Deserialize)]
 pub struct CreateTenant {
@@ -260,18 +274,10 @@ pub async fn create_tenant(
     headers: HeaderMap,
     Json(body): Json<CreateTenant>,
 ) -> Result<Json<crate::tenants::Created>> {
-    let token = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    match (&app.config.admin_token, token) {
-        (Some(expected), Some(given))
-            if constant_time_eq(expected.as_bytes(), given.trim().as_bytes()) => {}
-        _ => {
-            return Err(Error::AccessDenied(
-                "Creating tenants needs the admin token (sandstep serve --admin-token)".into(),
-            ))
-        }
+    if !is_admin(&app, &headers) {
+        return Err(Error::AccessDenied(
+            "Creating tenants needs the admin token (sandstep serve --admin-token)".into(),
+        ));
     }
     if !crate::grants::valid_name(&body.name) || body.name == "default" {
         return Err(Error::Validation(format!(

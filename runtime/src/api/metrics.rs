@@ -1,13 +1,30 @@
 //! `GET /metrics` in the Prometheus text format.
 
+use super::auth::{is_admin, Peer};
+use super::error::{Error, Result};
 use super::App;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-/// The scheduler's counters as Prometheus metrics.
-pub async fn handle(State(app): State<Arc<App>>) -> ([(&'static str, &'static str); 1], String) {
+/// The scheduler's counters as Prometheus metrics. They name every tenant, so on a
+/// multi-tenant server only loopback scrapers and holders of the admin token see them.
+///
+/// # Errors
+/// `AccessDeniedException` for other callers on a multi-tenant server.
+pub async fn handle(
+    State(app): State<Arc<App>>,
+    peer: Peer,
+    headers: HeaderMap,
+) -> Result<([(&'static str, &'static str); 1], String)> {
+    let loopback = peer.0.is_none_or(|p| p.ip().is_loopback());
+    if app.tenants().multi_tenant() && !loopback && !is_admin(&app, &headers) {
+        return Err(Error::AccessDenied(
+            "Metrics name every tenant: scrape from loopback or with the admin token".into(),
+        ));
+    }
     let c = app.scheduler.counters();
     let mut out = String::new();
     let mut counter = |name: &str, help: &str, samples: &[(&str, u64)]| {
@@ -114,5 +131,70 @@ pub async fn handle(State(app): State<Arc<App>>) -> ([(&'static str, &'static st
         "sandstep_live_executions {}",
         app.scheduler.live_count()
     );
-    ([("content-type", "text/plain; version=0.0.4")], out)
+    Ok(([("content-type", "text/plain; version=0.0.4")], out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::modules::RegisterError;
+    use crate::api::{Config, ModuleHost};
+    use crate::scheduler::{runner::NoTasks, Options, Scheduler};
+    use crate::store::modules::ModuleVersion;
+    use crate::store::Store;
+    use crate::tenants::{Quotas, Tenant};
+
+    struct NoModules;
+
+    impl ModuleHost for NoModules {
+        fn register(
+            &self,
+            _: &Tenant,
+            _: &str,
+            _: &[u8],
+            _: crate::grants::Grants,
+        ) -> std::result::Result<ModuleVersion, RegisterError> {
+            Err(RegisterError::Invalid("no modules here".into()))
+        }
+    }
+
+    fn app(tenants: usize) -> Arc<App> {
+        let store = Store::memory();
+        for i in 0..tenants {
+            store
+                .tenant_create(&format!("t{i}"), Quotas::default())
+                .unwrap();
+        }
+        let scheduler = Scheduler::new(Options::default(), store.clone(), Arc::new(NoTasks));
+        let config = Config {
+            admin_token: Some("secret".into()),
+            ..Config::default()
+        };
+        Arc::new(App::new(store, scheduler, config, Arc::new(NoModules)).unwrap())
+    }
+
+    fn remote() -> Peer {
+        Peer(Some("192.0.2.7:4000".parse().unwrap()))
+    }
+
+    #[tokio::test]
+    async fn a_multi_tenant_server_shows_metrics_to_loopback_and_admin_only() {
+        let app = app(1);
+        let denied = handle(State(Arc::clone(&app)), remote(), HeaderMap::new()).await;
+        assert!(matches!(denied, Err(Error::AccessDenied(_))));
+        let mut admin = HeaderMap::new();
+        admin.insert("authorization", "Bearer secret".parse().unwrap());
+        assert!(handle(State(Arc::clone(&app)), remote(), admin)
+            .await
+            .is_ok());
+        let local = Peer(Some("127.0.0.1:4000".parse().unwrap()));
+        assert!(handle(State(app), local, HeaderMap::new()).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_single_tenant_server_shows_metrics_to_anyone() {
+        assert!(handle(State(app(0)), remote(), HeaderMap::new())
+            .await
+            .is_ok());
+    }
 }

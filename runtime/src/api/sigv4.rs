@@ -178,8 +178,9 @@ impl Error {
 ///
 /// `secret_for` maps an access key id to its secret (`None`: unknown key). `now` is seconds since
 /// the Unix epoch. The signature is compared in constant time; a declared body hash
-/// (`X-Amz-Content-Sha256`) must match the body, except `UNSIGNED-PAYLOAD`, which SDKs send when
-/// told not to hash and which then leaves the body unprotected, as on AWS.
+/// (`X-Amz-Content-Sha256`) must match the body. `UNSIGNED-PAYLOAD` (the body left unhashed) is
+/// accepted only on PUT uploads, and `X-Amz-Target`, when sent, must be signed: otherwise a
+/// captured request could be replayed with another body or as another action.
 ///
 /// # Errors
 ///
@@ -219,6 +220,17 @@ pub fn verify(
             "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.".to_owned(),
         ));
     }
+    // The target names the action: unsigned, a captured request could be replayed as
+    // another action within the skew window.
+    if header_value(req.headers, "x-amz-target").is_some()
+        && !signed_names
+            .iter()
+            .any(|name| name.eq_ignore_ascii_case("x-amz-target"))
+    {
+        return Err(Error::Malformed(
+            "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.".to_owned(),
+        ));
+    }
     let (amz_date, signed_at) = request_date(req.headers)?;
     if !amz_date.starts_with(&auth.date) {
         return Err(Error::Malformed(format!(
@@ -244,7 +256,17 @@ pub fn verify(
     }
     let payload_hash = match header_value(req.headers, "x-amz-content-sha256") {
         None => hex(&Sha256::digest(req.body)),
-        Some(UNSIGNED_PAYLOAD) => UNSIGNED_PAYLOAD.to_owned(),
+        // Only uploads (PUT, large bodies) may leave the body unhashed: an API call's body
+        // is its meaning, and unsigned it could be swapped under a captured signature.
+        Some(UNSIGNED_PAYLOAD) if req.method.eq_ignore_ascii_case("PUT") => {
+            UNSIGNED_PAYLOAD.to_owned()
+        }
+        Some(UNSIGNED_PAYLOAD) => {
+            return Err(Error::Malformed(
+                "UNSIGNED-PAYLOAD is accepted only for uploads (PUT); sign the body's SHA-256."
+                    .to_owned(),
+            ))
+        }
         Some(declared) => {
             if declared.len() != 64 || !declared.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(Error::Malformed(format!(
@@ -1201,6 +1223,30 @@ mod tests {
     }
 
     #[test]
+    fn the_target_must_be_signed() {
+        let body: &[u8] = b"{}";
+        let mut hs = headers(&[("Host", "127.0.0.1:8080")]);
+        let req = Request {
+            method: "POST",
+            path: "/",
+            query: "",
+            headers: &hs,
+            body,
+        };
+        let added = sign(&req, KEY, SECRET, "eu-west-1", "states", NOW);
+        hs.extend(added);
+        // Added after signing: a replay as another action.
+        hs.extend(headers(&[(
+            "X-Amz-Target",
+            "AWSStepFunctions.DeleteStateMachine",
+        )]));
+        assert!(matches!(
+            check(&hs, "/", body, NOW),
+            Err(Error::Malformed(_))
+        ));
+    }
+
+    #[test]
     fn declared_body_hash_must_match_the_body() {
         let body: &[u8] = b"{}";
         let declared = hex(&Sha256::digest(body));
@@ -1209,7 +1255,13 @@ mod tests {
         assert_eq!(check(&hs, "/", b"{\"a\":1}", NOW), Err(Error::Mismatch));
 
         let unsigned = signed(&[("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")], body);
-        assert!(check(&unsigned, "/", b"anything", NOW).is_ok());
+        assert!(
+            matches!(
+                check(&unsigned, "/", b"anything", NOW),
+                Err(Error::Malformed(_))
+            ),
+            "an API call's body must be signed"
+        );
 
         let streaming = signed(
             &[("X-Amz-Content-Sha256", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD")],

@@ -171,3 +171,123 @@ async fn recovery_skips_an_execution_it_cannot_rebuild() {
         "the server starts; the execution is counted as running"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_timer_does_not_fire_into_a_later_run_of_the_same_name() {
+    let store = Store::memory();
+    let scheduler = Scheduler::new(Options::default(), store.clone(), Arc::new(NoTasks));
+    let first = wait_then_pass(&store);
+    let key = ExecutionKey {
+        tenant: first.tenant.clone(),
+        machine: first.machine.name.clone(),
+        name: first.name.clone(),
+    };
+    // Run 1 waits 1 s; it is stopped and then deleted (as retention would), but its
+    // timer stays in the heap until due.
+    scheduler
+        .start(first.clone(), false, u64::MAX)
+        .await
+        .unwrap();
+    scheduler.stop(&key, None, None).await.unwrap();
+    store.execution_delete(&key).unwrap();
+    // Run 2, same name, waits 30 s: its first timer has the same engine id.
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let mut second = first;
+    second.revision.definition = r#"{"StartAt": "W", "States": {
+        "W": {"Type": "Wait", "Seconds": 30, "Next": "P"},
+        "P": {"Type": "Pass", "End": true}}}"#
+        .into();
+    second.revision.id = "r2".into();
+    second.machine.revision_id = "r2".into();
+    store
+        .machine_put(&second.tenant, &second.machine, Some(&second.revision))
+        .unwrap();
+    scheduler.start(second, false, u64::MAX).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let record = store.execution_get(&key).unwrap().unwrap();
+    assert_eq!(
+        record.status,
+        Status::Running,
+        "run 1's timer must not end run 2's Wait"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_during_a_start_waits_for_it_and_stays_stopped() {
+    let store = Store::on(SlowSync::new(Duration::from_millis(100)));
+    let scheduler = Scheduler::new(Options::default(), store.clone(), Arc::new(SlowTasks));
+    let mut req = wait_then_pass(&store);
+    req.revision.id = "task".into();
+    req.machine.revision_id = "task".into();
+    req.revision.definition = r#"{"StartAt": "T", "States": {"T": {"Type": "Task",
+        "Resource": "arn:aws:lambda:us-east-1:000000000000:function:f", "End": true}}}"#
+        .into();
+    store
+        .machine_put(&req.tenant, &req.machine, Some(&req.revision))
+        .unwrap();
+    let key = ExecutionKey {
+        tenant: req.tenant.clone(),
+        machine: req.machine.name.clone(),
+        name: req.name.clone(),
+    };
+    let starting = {
+        let s = scheduler.clone();
+        tokio::spawn(async move { s.start(req, false, u64::MAX).await })
+    };
+    // The first step is written and waits for its 100 ms sync: stop it now.
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    let stopped = scheduler.stop(&key, None, None).await.unwrap();
+    assert_eq!(stopped.status, Status::Aborted);
+    starting.await.unwrap().unwrap();
+    // The task (300 ms) ends after the stop: its result must not revive the execution.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let record = store.execution_get(&key).unwrap().unwrap();
+    assert_eq!(record.status, Status::Aborted);
+    assert_eq!(
+        lock(&scheduler.inner.open).get(&key.tenant).copied(),
+        Some(0),
+        "the stopped execution gave its open slot back"
+    );
+    assert_eq!(scheduler.live_count(), 0, "nothing stays cached");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_an_express_execution_answers_its_record() {
+    let store = Store::memory();
+    let scheduler = Scheduler::new(Options::default(), store.clone(), Arc::new(NoTasks));
+    let mut req = wait_then_pass(&store);
+    req.machine.machine_type = MachineType::Express;
+    let key = ExecutionKey {
+        tenant: req.tenant.clone(),
+        machine: req.machine.name.clone(),
+        name: req.name.clone(),
+    };
+    scheduler.start(req, false, u64::MAX).await.unwrap();
+    let stopped = scheduler.stop(&key, None, None).await.unwrap();
+    assert_eq!(stopped.status, Status::Aborted);
+    assert!(stopped.stopped.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_starts_cannot_overshoot_the_open_quota() {
+    let store = Store::on(SlowSync::new(Duration::from_millis(100)));
+    let scheduler = Scheduler::new(Options::default(), store.clone(), Arc::new(NoTasks));
+    let req = wait_then_pass(&store);
+    let starts: Vec<_> = (0..5)
+        .map(|i| {
+            let s = scheduler.clone();
+            let mut r = req.clone();
+            r.name = format!("e{i}");
+            tokio::spawn(async move { s.start(r, false, 2).await })
+        })
+        .collect();
+    let mut admitted = 0;
+    for start in starts {
+        match start.await.unwrap() {
+            Ok(_) => admitted += 1,
+            Err(Error::OpenLimit(_)) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(admitted, 2, "the quota is 2 open executions");
+}

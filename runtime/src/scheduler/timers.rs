@@ -19,6 +19,10 @@ pub struct Fired {
     pub execution: ExecutionKey,
     /// Which one.
     pub timer: TimerId,
+    /// The run it belongs to (its execution's start time; `None` from stores written
+    /// before runs were recorded). Timer ids restart at 1 in every execution, so a
+    /// stale timer of an earlier run with the same name must not fire into a later one.
+    pub run: Option<Millis>,
 }
 
 /// Adds timers to the service.
@@ -27,12 +31,13 @@ pub struct Handle(mpsc::UnboundedSender<Fired>, Arc<AtomicUsize>);
 
 impl Handle {
     /// Schedules a timer; a due time in the past fires at once.
-    pub fn add(&self, due: Millis, execution: ExecutionKey, timer: TimerId) {
+    pub fn add(&self, due: Millis, execution: ExecutionKey, timer: TimerId, run: Option<Millis>) {
         // The service only stops with the runtime; a timer added then is moot.
         let _ = self.0.send(Fired {
             due,
             execution,
             timer,
+            run,
         });
     }
 

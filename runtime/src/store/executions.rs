@@ -209,6 +209,8 @@ pub struct DueTimer {
     pub execution: ExecutionKey,
     /// The engine's id for it.
     pub timer: TimerId,
+    /// The run it belongs to: its execution's start time (`None` in older stores).
+    pub run: Option<Millis>,
 }
 
 /// Everything one step changes, committed atomically.
@@ -621,8 +623,11 @@ impl Executions for Store {
     fn timers(&self) -> Result<Vec<DueTimer>> {
         let prefix = Key::table(Table::Timer).into_bytes();
         let mut out = Vec::new();
-        for (k, _) in self.backend.scan(&prefix, None, usize::MAX)? {
+        for (k, v) in self.backend.scan(&prefix, None, usize::MAX)? {
             let mut r = Reader::new(&k);
+            let run = <[u8; 8]>::try_from(v.as_slice())
+                .ok()
+                .map(Millis::from_be_bytes);
             let parsed = (|| {
                 let due = r.time()?;
                 let execution = ExecutionKey {
@@ -634,6 +639,7 @@ impl Executions for Store {
                     due,
                     execution,
                     timer: TimerId(r.number()?),
+                    run,
                 })
             })();
             out.push(parsed.ok_or_else(|| Error::Corrupt("timer key".into()))?);
@@ -706,7 +712,11 @@ impl Store {
             writes.push(Write::Delete(running));
         }
         for (timer, due) in &commit.timers_started {
-            writes.push(Write::Put(timer_key(*due, k, *timer), Vec::new()));
+            // The value is the run (the start time): see `DueTimer::run`.
+            writes.push(Write::Put(
+                timer_key(*due, k, *timer),
+                commit.record.started.to_be_bytes().to_vec(),
+            ));
         }
         for (timer, due) in &commit.timers_ended {
             writes.push(Write::Delete(timer_key(*due, k, *timer)));

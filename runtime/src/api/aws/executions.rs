@@ -58,6 +58,20 @@ fn prepare(app: &App, tenant: &Tenant, p: &Params) -> Result<Parsed> {
     })
 }
 
+/// A ListExecutions token: `<start millis>|<name>` (see `execution_list_newest`).
+/// Checked here so that a crafted token is `InvalidToken`, never a store error.
+fn newest_first_position(token: &str) -> Result<String> {
+    let position = decode_token(token)?;
+    match position.split_once('|') {
+        Some((started, name))
+            if !name.is_empty() && started.parse::<i64>().is_ok_and(|ms| ms >= 0) =>
+        {
+            Ok(position)
+        }
+        _ => Err(Error::InvalidToken(format!("Invalid Token: '{token}'"))),
+    }
+}
+
 fn scheduler_error(e: scheduler::Error) -> Error {
     match e {
         scheduler::Error::Store(s) => s.into(),
@@ -100,6 +114,8 @@ pub(super) async fn start_sync(app: &App, tenant: &Tenant, p: &Params) -> Result
             "This operation is only supported for EXPRESS state machines".into(),
         ));
     }
+    app.scheduler
+        .limit_tenant_tasks(&tenant.id, tenant.quotas.max_concurrent_tasks);
     let machine_arn = parsed.request.machine.arn.clone();
     let e = app
         .scheduler
@@ -244,7 +260,10 @@ pub(super) fn list(app: &App, tenant: &Tenant, p: &Params) -> Result<Value> {
         })?),
     };
     let limit = p.max_results()?;
-    let mut cursor = p.opt_str("nextToken")?.map(decode_token).transpose()?;
+    let mut cursor = match p.opt_str("nextToken")? {
+        Some(token) => Some(newest_first_position(token)?),
+        None => None,
+    };
     let mut items = Vec::new();
     let mut next = None;
     // Newest first, filtered; scan pages until the page is full.

@@ -65,12 +65,10 @@ pub(super) fn get(app: &App, tenant: &Tenant, p: &Params) -> Result<Value> {
         .map(|e| if include_data { e } else { without_data(e) })
         .collect();
     let mut out = json!({"events": page});
-    if start + limit < total {
+    let next = start.saturating_add(limit);
+    if next < total {
         if let Some(o) = out.as_object_mut() {
-            o.insert(
-                "nextToken".into(),
-                json!(encode_token(&(start + limit).to_string())),
-            );
+            o.insert("nextToken".into(), json!(encode_token(&next.to_string())));
         }
     }
     Ok(out)

@@ -112,6 +112,8 @@ pub(super) fn create(app: &App, tenant: &Tenant, p: &Params) -> Result<Value> {
         logging: logging(p),
         tracing: p.get("tracingConfiguration").cloned(),
     };
+    // Bad tags are refused before anything is created.
+    let tags = p.get("tags").map(super::tags::parse).transpose()?;
     if !app.store.machine_create(&tenant.id, &machine, &revision)? {
         let existing = app.store.machine_get(&tenant.id, name)?;
         let same = match &existing {
@@ -132,8 +134,8 @@ pub(super) fn create(app: &App, tenant: &Tenant, p: &Params) -> Result<Value> {
             ))),
         };
     }
-    if let Some(tags) = p.get("tags") {
-        super::tags::store_tags(app, tenant, &machine_arn, tags, &[])?;
+    if let Some(tags) = tags {
+        super::tags::store_tags(app, tenant, &machine_arn, &tags, &[])?;
     }
     Ok(json!({"stateMachineArn": machine_arn, "creationDate": epoch(now)}))
 }
@@ -234,9 +236,10 @@ pub(super) fn delete(app: &App, tenant: &Tenant, p: &Params) -> Result<Value> {
     let arn = p.str("stateMachineArn")?;
     let name = machine_name(app, tenant, arn)?;
     // AWS answers success for a machine that is already gone.
-    if app.store.machine_get(&tenant.id, &name)?.is_some() {
+    if let Some(machine) = app.store.machine_get(&tenant.id, &name)? {
         app.store.machine_delete(&tenant.id, &name)?;
-        super::tags::delete_tags(app, tenant, arn)?;
+        // Tags are kept under the machine's own ARN, not the spelling the caller used.
+        super::tags::delete_tags(app, tenant, &machine.arn)?;
     }
     Ok(json!({}))
 }

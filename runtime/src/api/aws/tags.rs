@@ -22,31 +22,47 @@ fn read(app: &App, tenant: &Tenant, arn: &str) -> Result<BTreeMap<String, String
     }
 }
 
-/// Adds `tags` (AWS's `[{key, value}]`) and removes `remove` from a resource's tags.
-pub(super) fn store_tags(
-    app: &App,
-    tenant: &Tenant,
-    arn: &str,
-    tags: &Value,
-    remove: &[String],
-) -> Result<()> {
-    let mut current = read(app, tenant, arn)?;
-    for tag in tags.as_array().into_iter().flatten() {
+/// Reads AWS's `[{key, value}]` tag list, checking every tag.
+///
+/// # Errors
+/// `ValidationException` for a malformed list or a tag out of bounds.
+pub(super) fn parse(tags: &Value) -> Result<Vec<(String, String)>> {
+    let malformed =
+        || Error::Validation("Tags must be a list of {\"key\": string, \"value\": string}".into());
+    let list = tags.as_array().ok_or_else(malformed)?;
+    let mut out = Vec::with_capacity(list.len());
+    for tag in list {
         let (Some(k), Some(v)) = (
             tag.get("key").and_then(Value::as_str),
             tag.get("value").and_then(Value::as_str),
         ) else {
-            return Err(Error::Validation(
-                "Tags must be a list of {\"key\": string, \"value\": string}".into(),
-            ));
+            return Err(malformed());
         };
         if k.is_empty() || k.len() > 128 || v.len() > 256 {
             return Err(Error::Validation(format!(
                 "Invalid tag '{k}': keys are 1-128 characters, values at most 256"
             )));
         }
-        current.insert(k.to_string(), v.to_string());
+        out.push((k.to_string(), v.to_string()));
     }
+    if out.len() > 50 {
+        return Err(Error::Validation(
+            "A resource can have at most 50 tags".into(),
+        ));
+    }
+    Ok(out)
+}
+
+/// Adds `tags` and removes `remove` from a resource's tags.
+pub(super) fn store_tags(
+    app: &App,
+    tenant: &Tenant,
+    arn: &str,
+    tags: &[(String, String)],
+    remove: &[String],
+) -> Result<()> {
+    let mut current = read(app, tenant, arn)?;
+    current.extend(tags.iter().cloned());
     for k in remove {
         current.remove(k);
     }
@@ -86,7 +102,7 @@ fn existing(app: &App, tenant: &Tenant, p: &Params) -> Result<String> {
 
 pub(super) fn tag(app: &App, tenant: &Tenant, p: &Params) -> Result<Value> {
     let arn = existing(app, tenant, p)?;
-    let tags = p.get("tags").cloned().unwrap_or(json!([]));
+    let tags = parse(p.get("tags").unwrap_or(&json!([])))?;
     store_tags(app, tenant, &arn, &tags, &[])?;
     Ok(json!({}))
 }
@@ -100,7 +116,7 @@ pub(super) fn untag(app: &App, tenant: &Tenant, p: &Params) -> Result<Value> {
         .flatten()
         .filter_map(|k| k.as_str().map(str::to_string))
         .collect();
-    store_tags(app, tenant, &arn, &json!([]), &keys)?;
+    store_tags(app, tenant, &arn, &[], &keys)?;
     Ok(json!({}))
 }
 
