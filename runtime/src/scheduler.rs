@@ -103,40 +103,52 @@ pub struct StartRequest {
 /// says the execution stays open (then its finish gives it back).
 struct OpenReservation<'a> {
     open: &'a Mutex<HashMap<TenantId, u64>>,
-    tenant: TenantId,
-    kept: bool,
+    tenant: &'a TenantId,
+    /// Whether a slot was taken (and is still owed back on drop).
+    held: bool,
 }
 
 impl<'a> OpenReservation<'a> {
+    /// Checks the quota; with `hold`, also takes a slot. An execution that ended in its
+    /// first step is checked but holds nothing: one lock, nothing to give back.
     fn take(
         open: &'a Mutex<HashMap<TenantId, u64>>,
-        tenant: &TenantId,
+        tenant: &'a TenantId,
         limit: u64,
+        hold: bool,
     ) -> Result<OpenReservation<'a>, Error> {
         let mut counts = lock(open);
-        let n = counts.entry(tenant.clone()).or_default();
-        if *n >= limit {
+        let current = counts.get(tenant).copied().unwrap_or(0);
+        if current >= limit {
             return Err(Error::OpenLimit(format!(
                 "The tenant has {limit} open executions, its limit: wait for some to finish or raise the quota"
             )));
         }
-        *n += 1;
+        if hold {
+            match counts.get_mut(tenant) {
+                Some(n) => *n += 1,
+                None => {
+                    counts.insert(tenant.clone(), 1);
+                }
+            }
+        }
         Ok(OpenReservation {
             open,
-            tenant: tenant.clone(),
-            kept: false,
+            tenant,
+            held: hold,
         })
     }
 
+    /// The execution stays open: its finish gives the slot back.
     fn keep(&mut self) {
-        self.kept = true;
+        self.held = false;
     }
 }
 
 impl Drop for OpenReservation<'_> {
     fn drop(&mut self) {
-        if !self.kept {
-            if let Some(n) = lock(self.open).get_mut(&self.tenant) {
+        if self.held {
+            if let Some(n) = lock(self.open).get_mut(self.tenant) {
                 *n = n.saturating_sub(1);
             }
         }
@@ -374,7 +386,6 @@ impl Scheduler {
         open_limit: u64,
     ) -> Result<Execution, Error> {
         let def = self.definition(&req.tenant, &req.machine.name, &req.revision)?;
-        let mut reservation = OpenReservation::take(&self.inner.open, &req.tenant, open_limit)?;
         let express = req.machine.machine_type == MachineType::Express;
         let region = &self.inner.opts.region;
         let kind = if express { "express" } else { "execution" };
@@ -415,19 +426,6 @@ impl Scheduler {
             steps: 0,
             events: 0,
         };
-        // Hold the execution's slot from before its first step is written until its
-        // effects run: an event for it meanwhile (StopExecution) waits, then finds it.
-        let (slot, mut guard) = loop {
-            let slot = self.slot(&key).await;
-            let guard = Arc::clone(&slot).lock_owned().await;
-            match &*guard {
-                Slot::Evicted => continue,
-                Slot::Loaded(other) => {
-                    return Err(Error::AlreadyExists(Box::new(other.record.clone())));
-                }
-                Slot::Empty => break (slot, guard),
-            }
-        };
         let mut live = Box::new(Live {
             key: key.clone(),
             def,
@@ -443,14 +441,19 @@ impl Scheduler {
             entropy: entropy(),
             kind: EventKind::Started(start),
         };
-        let commands = match step(&live.def, &mut live.state, &event) {
-            Ok(c) => c,
-            Err(e) => {
-                self.forget(&key, &slot, &mut guard);
-                return Err(e.into());
-            }
-        };
+        let commands = step(&live.def, &mut live.state, &event)?;
+        let stays_open = !commands.iter().any(|c| matches!(c, Command::Finish(_)));
+        let mut reservation =
+            OpenReservation::take(&self.inner.open, &key.tenant, open_limit, stays_open)?;
         let (commit, effects) = self.absorb(&mut live, event, commands);
+        // An execution that stays open holds its slot from before its first step is
+        // written until its effects run: an event for it meanwhile (StopExecution) waits,
+        // then finds it. One that ended in its first step needs none: an event for it
+        // finds it finished in the store.
+        let mut held = match effects.finished {
+            true => None,
+            false => Some(self.claim(&key).await?),
+        };
         if !express {
             let started = match self.inner.store.execution_start(&commit) {
                 Ok(Started::Created(durable)) => durable.wait().await.map_err(Error::from),
@@ -461,17 +464,18 @@ impl Scheduler {
                 Err(e) => Err(e.into()),
             };
             if let Err(e) = started {
-                self.forget(&key, &slot, &mut guard);
+                if let Some((slot, guard)) = &mut held {
+                    self.forget(&key, slot, guard);
+                }
                 return Err(e);
             }
         }
         self.inner.counters.started.fetch_add(1, Ordering::Relaxed);
         self.inner.counters.tenant(&req.tenant, 0, 1);
         let record = live.record.clone();
-        if effects.finished {
-            self.forget(&key, &slot, &mut guard);
-            return Ok(record);
-        }
+        let Some((slot, mut guard)) = held else {
+            return Ok(record); // ended in its first step
+        };
         reservation.keep();
         let receiver = if wait {
             let (tx, rx) = oneshot::channel();
@@ -686,6 +690,25 @@ impl Scheduler {
             live.entry(key.clone())
                 .or_insert_with(|| Arc::new(tokio::sync::Mutex::new(Slot::Empty))),
         )
+    }
+
+    /// Takes the slot of an execution about to start, locked. A live execution of that
+    /// name (Express names are not checked by the store) is `AlreadyExists`.
+    async fn claim(
+        &self,
+        key: &ExecutionKey,
+    ) -> Result<(SlotRef, tokio::sync::OwnedMutexGuard<Slot>), Error> {
+        loop {
+            let slot = self.slot(key).await;
+            let guard = Arc::clone(&slot).lock_owned().await;
+            match &*guard {
+                Slot::Evicted => continue,
+                Slot::Loaded(other) => {
+                    return Err(Error::AlreadyExists(Box::new(other.record.clone())));
+                }
+                Slot::Empty => return Ok((slot, guard)),
+            }
+        }
     }
 
     /// Marks a slot evicted and takes it out of the live map, unless the map already
