@@ -148,9 +148,26 @@ impl<'a> OpenReservation<'a> {
 impl Drop for OpenReservation<'_> {
     fn drop(&mut self) {
         if self.held {
-            if let Some(n) = lock(self.open).get_mut(self.tenant) {
-                *n = n.saturating_sub(1);
-            }
+            release_open(self.open, self.tenant);
+        }
+    }
+}
+
+/// Gives back one of a tenant's open-execution slots (a finish, a failed start, an
+/// execution recovery cannot run).
+fn release_open(open: &Mutex<HashMap<TenantId, u64>>, tenant: &TenantId) {
+    if let Some(n) = lock(open).get_mut(tenant) {
+        *n = n.saturating_sub(1);
+    }
+}
+
+impl StartRequest {
+    /// The key of the execution this request starts.
+    pub fn key(&self) -> ExecutionKey {
+        ExecutionKey {
+            tenant: self.tenant.clone(),
+            machine: self.machine.name.clone(),
+            name: self.name.clone(),
         }
     }
 }
@@ -393,6 +410,7 @@ impl Scheduler {
             "arn:aws:states:{region}:{}:{kind}:{}:{}",
             req.account, req.machine.name, req.name
         );
+        let key = req.key();
         let at = now();
         let start = Start {
             input: req.input,
@@ -403,11 +421,6 @@ impl Scheduler {
             state_machine_name: req.machine.name.clone(),
             redrive_count: 0,
             timeout_seconds: express.then_some(self.inner.opts.express_limit_seconds),
-        };
-        let key = ExecutionKey {
-            tenant: req.tenant.clone(),
-            machine: req.machine.name.clone(),
-            name: req.name.clone(),
         };
         let record = Execution {
             name: req.name,
@@ -786,9 +799,7 @@ impl Scheduler {
                 }
             }
             if effects.finished {
-                if let Some(n) = lock(&self.inner.open).get_mut(&key.tenant) {
-                    *n = n.saturating_sub(1);
-                }
+                release_open(&self.inner.open, &key.tenant);
             }
             let record = want_record.then(|| live.record.clone());
             let waiting_only =
@@ -914,9 +925,7 @@ impl Scheduler {
                     tracing::error!(tenant = %key.tenant, execution = %key.name, error = %e,
                         "cannot resume this execution; it stays RUNNING in the store");
                     // It cannot run (nor be stopped) here: it must not hold a quota slot.
-                    if let Some(n) = lock(&self.inner.open).get_mut(&key.tenant) {
-                        *n = n.saturating_sub(1);
-                    }
+                    release_open(&self.inner.open, &key.tenant);
                     continue;
                 }
             };

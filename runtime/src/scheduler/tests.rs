@@ -104,11 +104,7 @@ async fn a_start_whose_caller_goes_away_still_runs_its_effects() {
     let store = Store::on(SlowSync::new(Duration::from_millis(100)));
     let scheduler = Scheduler::new(Options::default(), store.clone(), Arc::new(NoTasks));
     let req = wait_then_pass(&store);
-    let key = ExecutionKey {
-        tenant: req.tenant.clone(),
-        machine: req.machine.name.clone(),
-        name: req.name.clone(),
-    };
+    let key = req.key();
     // The caller (an HTTP handler whose client disconnected) drops the start while its
     // first step waits for the 100 ms sync.
     tokio::select! {
@@ -177,11 +173,7 @@ async fn a_stale_timer_does_not_fire_into_a_later_run_of_the_same_name() {
     let store = Store::memory();
     let scheduler = Scheduler::new(Options::default(), store.clone(), Arc::new(NoTasks));
     let first = wait_then_pass(&store);
-    let key = ExecutionKey {
-        tenant: first.tenant.clone(),
-        machine: first.machine.name.clone(),
-        name: first.name.clone(),
-    };
+    let key = first.key();
     // Run 1 waits 1 s; it is stopped and then deleted (as retention would), but its
     // timer stays in the heap until due.
     scheduler
@@ -225,11 +217,7 @@ async fn a_stop_during_a_start_waits_for_it_and_stays_stopped() {
     store
         .machine_put(&req.tenant, &req.machine, Some(&req.revision))
         .unwrap();
-    let key = ExecutionKey {
-        tenant: req.tenant.clone(),
-        machine: req.machine.name.clone(),
-        name: req.name.clone(),
-    };
+    let key = req.key();
     let starting = {
         let s = scheduler.clone();
         tokio::spawn(async move { s.start(req, false, u64::MAX).await })
@@ -257,11 +245,7 @@ async fn stopping_an_express_execution_answers_its_record() {
     let scheduler = Scheduler::new(Options::default(), store.clone(), Arc::new(NoTasks));
     let mut req = wait_then_pass(&store);
     req.machine.machine_type = MachineType::Express;
-    let key = ExecutionKey {
-        tenant: req.tenant.clone(),
-        machine: req.machine.name.clone(),
-        name: req.name.clone(),
-    };
+    let key = req.key();
     scheduler.start(req, false, u64::MAX).await.unwrap();
     let stopped = scheduler.stop(&key, None, None).await.unwrap();
     assert_eq!(stopped.status, Status::Aborted);
