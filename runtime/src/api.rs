@@ -144,5 +144,6 @@ pub fn router(app: Arc<App>) -> Router {
             get(data::get).put(data::put).delete(data::delete),
         )
         .route("/v1/tenants", post(auth::create_tenant))
+        .merge(crate::console::routes())
         .with_state(app)
 }

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod arn;
 pub mod config;
+pub mod console;
 pub mod grants;
 pub mod host;
 pub mod local;

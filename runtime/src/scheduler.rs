@@ -18,7 +18,7 @@ use crate::store::{self, Executions, StateMachines, Store, TenantId};
 use runner::{TaskContext, TaskRunner};
 use sandstep_engine::{
     step, Command, Definition, Event, EventKind, ExecutionState, Millis, Outcome, Start, TaskId,
-    TaskRequest, TimerId,
+    TaskRequest, TimerId, Trace,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -816,6 +816,32 @@ impl Scheduler {
             self.run_effects(key, effects);
             return Ok(record);
         }
+    }
+
+    /// Replays a stored execution with data-flow tracing, for the console's inspector:
+    /// every state visit's data at each stage, recomputed rather than stored (see
+    /// [`sandstep_engine::trace`]). `None` when there is no such execution.
+    ///
+    /// # Errors
+    /// Store failures; a definition or history that no longer replays.
+    pub fn trace(&self, key: &ExecutionKey) -> Result<Option<(Execution, Trace)>, Error> {
+        let Some(record) = self.inner.store.execution_get(key)? else {
+            return Ok(None);
+        };
+        let revision = self
+            .inner
+            .store
+            .revision_get(&key.tenant, &key.machine, &record.revision_id)?
+            .ok_or_else(|| {
+                Error::Definition(format!("revision {} is missing", record.revision_id))
+            })?;
+        let def = self.definition(&key.tenant, &key.machine, &revision)?;
+        let mut state = ExecutionState::traced();
+        for stored in self.inner.store.execution_steps(key)? {
+            step(&def, &mut state, &stored.event)?;
+        }
+        let trace = state.trace().cloned().unwrap_or_default();
+        Ok(Some((record, trace)))
     }
 
     /// Rebuilds a running Standard execution from its stored steps.

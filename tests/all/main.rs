@@ -9,8 +9,10 @@
 
 mod api;
 mod awssdk;
+mod browser;
 mod cases;
 mod cli;
+mod console;
 mod durability;
 mod sandbox;
 mod support;

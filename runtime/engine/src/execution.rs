@@ -14,6 +14,7 @@ use crate::event::{Event, EventKind, Millis, Start, TaskId, TaskUsage, TimerId};
 use crate::history::{Details, HistoryEvent};
 use crate::rng::Rng;
 use crate::scope::{compact, ContextView, Scope, Vars};
+use crate::trace::{Stages, Trace, Visit, VisitStatus};
 use crate::{choice, jsonpath};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, VecDeque};
@@ -47,12 +48,28 @@ pub struct ExecutionState {
     tasks: BTreeMap<TaskId, FrameId>,
     timers: BTreeMap<TimerId, TimerFor>,
     execution_timer: Option<TimerId>,
+    /// Each state visit's data at every stage, when asked for with [`ExecutionState::traced`].
+    trace: Option<Box<Trace>>,
 }
 
 impl ExecutionState {
     /// A state that has seen no event yet.
     pub fn new() -> ExecutionState {
         ExecutionState::default()
+    }
+
+    /// A state that also records a [`Trace`]: for inspecting a replayed execution, not
+    /// for running one (it keeps a copy of every intermediate value).
+    pub fn traced() -> ExecutionState {
+        ExecutionState {
+            trace: Some(Box::default()),
+            ..ExecutionState::default()
+        }
+    }
+
+    /// The data-flow trace, when the state was made with [`ExecutionState::traced`].
+    pub fn trace(&self) -> Option<&Trace> {
+        self.trace.as_deref()
     }
 
     /// How the execution ended, once it has.
@@ -394,6 +411,26 @@ impl Run<'_, '_> {
         fr.entered_at = now;
         fr.retry_attempts = vec![0; state.retry.len()];
         fr.retry_count = 0;
+        if self.st.trace.is_some() {
+            let visit = Visit {
+                state: state.name.to_string(),
+                kind: state.kind.type_name(),
+                scope: self.scope_of(frame_id)?,
+                entered_event_id: entered,
+                exited_event_id: None,
+                entered_at: now,
+                exited_at: None,
+                status: VisitStatus::Running,
+                retries: 0,
+                stages: Stages {
+                    input: Some((*self.frame(frame_id)?.input).clone()),
+                    ..Stages::default()
+                },
+            };
+            if let Some(trace) = self.st.trace.as_mut() {
+                trace.open(visit);
+            }
+        }
         self.act(frame_id)
     }
 
@@ -418,18 +455,25 @@ impl Run<'_, '_> {
                 },
                 Err(f) => self.located(frame_id, f)?,
             };
+            self.note_failed(frame_id, &failure, VisitStatus::Failed);
             return self.frame_done(frame_id, Err(failure));
         }
         let effective = match self.select_path(frame_id, "InputPath", &state.input_path, &raw)? {
             Ok(v) => v,
             Err(f) => return self.state_failed(frame_id, f),
         };
+        self.note(frame_id, |s| {
+            s.after_input_path = Some((*effective).clone())
+        });
         let produced = match &state.kind {
             Kind::Pass { result } => match (result, &state.parameters) {
                 (Some(r), _) => Ok(Produced::Result(r.clone())),
                 (None, Some(p)) => self
                     .eval(frame_id, &effective, None, |s, rng| s.template(p, rng))?
-                    .map(|v| Produced::Result(Arc::new(v))),
+                    .map(|v| {
+                        self.note(frame_id, |s| s.after_parameters = Some(v.clone()));
+                        Produced::Result(Arc::new(v))
+                    }),
                 (None, None) => Ok(Produced::Result(effective.clone())),
             },
             Kind::Succeed => Ok(Produced::Output(effective.clone())),
@@ -460,6 +504,7 @@ impl Run<'_, '_> {
                     }
                     None => effective.clone(),
                 };
+                self.note(frame_id, |s| s.after_parameters = Some((*input).clone()));
                 return self.fan_out_parallel(frame_id, branches, input);
             }
             Kind::Map { .. } => return self.fan_out_map(frame_id, effective),
@@ -568,6 +613,10 @@ impl Run<'_, '_> {
                 Ok(v) => v,
                 Err(f) => return self.state_failed(frame_id, f),
             };
+        self.note(frame_id, |s| {
+            s.variables = assigned.clone();
+            s.output = Some((*output).clone());
+        });
         self.assign(frame_id, assigned)?;
         self.exited(frame_id, &output)?;
         self.goto(frame_id, Some(next), output)
@@ -664,6 +713,7 @@ impl Run<'_, '_> {
                 return self.state_failed(frame_id, f);
             }
         };
+        self.note(frame_id, |s| s.after_parameters = Some(input.clone()));
         let (resource_type, resource_name) = split_resource(resource);
         let mut details = Map::new();
         details.insert("resourceType".into(), Value::String(resource_type));
@@ -894,6 +944,13 @@ impl Run<'_, '_> {
 
     /// Removes a frame and everything running under it (a failed sibling's branches).
     fn cancel_frame(&mut self, frame_id: FrameId) {
+        let now = self.now;
+        self.visit(frame_id, |v| {
+            if v.status == VisitStatus::Running {
+                v.status = VisitStatus::Cancelled;
+                v.exited_at = Some(now);
+            }
+        });
         let Some(fr) = self.st.frames.remove(&frame_id) else {
             return;
         };
@@ -1310,12 +1367,16 @@ impl Run<'_, '_> {
         let fr = self.frame(frame_id)?;
         let state = def.state(fr.state)?;
         let raw = fr.input.clone();
+        self.note(frame_id, |s| s.result = Some((*result).clone()));
         if too_large(&result) {
             return self.state_failed(frame_id, over_data_limit(&state.name));
         }
         let selected = match &state.result_selector {
             Some(t) => match self.eval(frame_id, &result, None, |s, rng| s.template(t, rng))? {
-                Ok(v) => Arc::new(v),
+                Ok(v) => {
+                    self.note(frame_id, |s| s.after_result_selector = Some(v.clone()));
+                    Arc::new(v)
+                }
                 Err(f) => return self.state_failed(frame_id, f),
             },
             None => result,
@@ -1343,7 +1404,10 @@ impl Run<'_, '_> {
         };
         let combined = match with_result_path {
             Some(()) => match apply_result_path(&state.result_path, base, result) {
-                Ok(v) => v,
+                Ok(v) => {
+                    self.note(frame_id, |s| s.after_result_path = Some((*v).clone()));
+                    v
+                }
                 Err(f) => return self.state_failed(frame_id, f),
             },
             None => result,
@@ -1356,6 +1420,10 @@ impl Run<'_, '_> {
         if too_large(&output) {
             return self.state_failed(frame_id, over_data_limit(&state.name));
         }
+        self.note(frame_id, |s| {
+            s.variables = assigned.clone();
+            s.output = Some((*output).clone());
+        });
         self.assign(frame_id, assigned)?;
         self.exited(frame_id, &output)?;
         if matches!(state.kind, Kind::Succeed) {
@@ -1380,8 +1448,64 @@ impl Run<'_, '_> {
             name: state.name.clone(),
             output: output.clone(),
         };
-        self.record(Some(frame_id), state.kind.exited_event(), details);
+        let id = self.record(Some(frame_id), state.kind.exited_event(), details);
+        let now = self.now;
+        self.visit(frame_id, |v| {
+            v.exited_event_id = Some(id);
+            v.exited_at = Some(now);
+            if v.status == VisitStatus::Running {
+                v.status = VisitStatus::Succeeded;
+            }
+        });
         Ok(())
+    }
+
+    /// Changes the frame's current visit in the trace, if tracing.
+    fn visit(&mut self, frame_id: FrameId, f: impl FnOnce(&mut Visit)) {
+        let Some(trace) = self.st.trace.as_mut() else {
+            return;
+        };
+        if let Some(fr) = self.st.frames.get(&frame_id) {
+            if let Some(v) = trace.get_mut(fr.entered_event) {
+                f(v);
+            }
+        }
+    }
+
+    /// Records a stage of the frame's current visit, if tracing.
+    fn note(&mut self, frame_id: FrameId, f: impl FnOnce(&mut Stages)) {
+        self.visit(frame_id, |v| f(&mut v.stages));
+    }
+
+    /// Records the error a visit raised and what became of it.
+    fn note_failed(&mut self, frame_id: FrameId, failure: &Failure, status: VisitStatus) {
+        if self.st.trace.is_none() {
+            return;
+        }
+        let error = failure_object(failure);
+        let now = self.now;
+        self.visit(frame_id, |v| {
+            v.stages.error = Some(error);
+            match status {
+                VisitStatus::Running => v.retries += 1,
+                VisitStatus::Failed | VisitStatus::Cancelled => v.exited_at = Some(now),
+                VisitStatus::Succeeded | VisitStatus::Caught => {}
+            }
+            v.status = status;
+        });
+    }
+
+    /// Where a frame runs, for the trace: `P[1]/M[3]` (see [`Visit::scope`]).
+    fn scope_of(&self, frame_id: FrameId) -> Result<String, Error> {
+        let mut parts = Vec::new();
+        let mut parent = self.frame(frame_id)?.parent;
+        while let Some((id, index)) = parent {
+            let fr = self.frame(id)?;
+            parts.push(format!("{}[{index}]", self.def.state(fr.state)?.name));
+            parent = fr.parent;
+        }
+        parts.reverse();
+        Ok(parts.join("/"))
     }
 
     fn goto(
@@ -1445,6 +1569,7 @@ impl Run<'_, '_> {
                     if retrier.full_jitter {
                         delay *= self.rng.next_f64();
                     }
+                    self.note_failed(frame_id, &failure, VisitStatus::Running);
                     let timer = TimerId(self.id());
                     let due = self.now + (delay * 1000.0).round() as i64;
                     let fr = self.frame_mut(frame_id)?;
@@ -1475,14 +1600,24 @@ impl Run<'_, '_> {
                 }
                 None => None,
             };
+            self.note_failed(frame_id, &failure, VisitStatus::Caught);
             let output = match apply_result_path(&catcher.result_path, raw, error_output) {
                 Ok(v) => v,
-                Err(f) => return self.frame_done(frame_id, Err(f)),
+                Err(f) => {
+                    self.note_failed(frame_id, &f, VisitStatus::Failed);
+                    return self.frame_done(frame_id, Err(f));
+                }
             };
+            self.note(frame_id, |s| {
+                s.after_result_path = Some((*output).clone());
+                s.output = Some((*output).clone());
+                s.variables = assigned.clone();
+            });
             self.assign(frame_id, assigned)?;
             self.exited(frame_id, &output)?;
             return self.goto(frame_id, Some(catcher.next), output);
         }
+        self.note_failed(frame_id, &failure, VisitStatus::Failed);
         self.frame_done(frame_id, Err(failure))
     }
 
@@ -1538,6 +1673,9 @@ impl Run<'_, '_> {
     }
 
     fn finish(&mut self, outcome: Outcome) {
+        if let Some(trace) = self.st.trace.as_mut() {
+            trace.close_running(self.now);
+        }
         self.st.outcome = Some(outcome.clone());
         self.out.push(Command::Finish(outcome));
     }

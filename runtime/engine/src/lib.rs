@@ -39,6 +39,7 @@ pub mod rng;
 pub mod scope;
 pub mod simulate;
 pub mod timestamp;
+pub mod trace;
 pub mod validate;
 
 pub use command::{Command, Outcome, TaskRequest};
@@ -47,3 +48,4 @@ pub use error::{Error, ErrorName, Failure};
 pub use event::{Event, EventKind, Millis, Start, TaskId, TaskUsage, TimerId};
 pub use execution::{replay, step, ExecutionState};
 pub use history::{Details, HistoryEvent};
+pub use trace::{Stages, Trace, Visit, VisitStatus};

@@ -1,7 +1,7 @@
 //! The AWS Step Functions JSON 1.0 protocol: `POST /` with
 //! `X-Amz-Target: AWSStepFunctions.<Action>`, bodies as in the AWS API reference.
 
-mod executions;
+pub(crate) mod executions;
 mod history;
 mod machines;
 mod tags;
@@ -96,7 +96,7 @@ fn machine_name(app: &App, tenant: &Tenant, arn: &str) -> Result<String> {
 }
 
 /// The execution an ARN names, if it is the caller's.
-fn execution_key(
+pub(crate) fn execution_key(
     app: &App,
     tenant: &Tenant,
     arn: &str,

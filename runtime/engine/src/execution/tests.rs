@@ -339,3 +339,154 @@ fn replay_rebuilds_the_same_state() {
     step(&d, &mut halfway, &log[1]).unwrap();
     assert_eq!(replay(&d, &log[..2]).unwrap(), halfway);
 }
+
+/// The visits of a traced replay, as JSON (what the console's inspector receives).
+fn traced_visits(d: &Definition, events: &[Event]) -> Vec<Value> {
+    let mut st = ExecutionState::traced();
+    for e in events {
+        step(d, &mut st, e).unwrap();
+    }
+    st.trace()
+        .unwrap()
+        .visits()
+        .map(|v| serde_json::to_value(v).unwrap())
+        .collect()
+}
+
+#[test]
+fn a_trace_shows_every_stage_of_a_pass_state() {
+    let d = def(json!({"StartAt": "P", "States": {"P": {"Type": "Pass",
+        "InputPath": "$.in", "Parameters": {"doubled.$": "States.MathAdd($.n, $.n)"},
+        "ResultPath": "$.r", "OutputPath": "$.r", "Assign": {"seen": true}, "End": true}}}));
+    let visits = traced_visits(&d, &[start_event(5, json!({"in": {"n": 2}, "other": 1}))]);
+    assert_eq!(visits.len(), 1);
+    let v = &visits[0];
+    assert_eq!(v["state"], "P");
+    assert_eq!(v["kind"], "Pass");
+    assert_eq!(v["status"], "succeeded");
+    assert_eq!(v["enteredEventId"], 2);
+    assert_eq!(v["exitedEventId"], 3);
+    assert_eq!(
+        v["stages"],
+        json!({
+            "input": {"in": {"n": 2}, "other": 1},
+            "afterInputPath": {"n": 2},
+            "afterParameters": {"doubled": 4},
+            "result": {"doubled": 4},
+            "afterResultPath": {"in": {"n": 2}, "other": 1, "r": {"doubled": 4}},
+            "output": {"doubled": 4},
+            "variables": {"seen": true}
+        })
+    );
+}
+
+#[test]
+fn a_trace_shows_task_results_retries_catches_and_scopes() {
+    let d = def(json!({"StartAt": "M", "States": {
+        "M": {"Type": "Map", "ItemsPath": "$.items", "Next": "Done",
+              "ItemProcessor": {"StartAt": "T", "States": {
+                  "T": {"Type": "Task", "Resource": TASK, "ResultSelector": {"v.$": "$.v"},
+                        "Retry": [{"ErrorEquals": ["Flaky"], "IntervalSeconds": 1, "MaxAttempts": 1}],
+                        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.err", "Next": "Recover"}],
+                        "End": true},
+                  "Recover": {"Type": "Pass", "End": true}}}},
+        "Done": {"Type": "Succeed"}}}));
+    let mut st = ExecutionState::traced();
+    let first = step(
+        &d,
+        &mut st,
+        &start_event(0, json!({"items": [{"i": 1}, {"i": 2}]})),
+    )
+    .unwrap();
+    let ids: Vec<TaskId> = tasks(&first).iter().map(|t| t.id).collect();
+    assert_eq!(ids.len(), 2);
+    let mut events = vec![start_event(0, json!({"items": [{"i": 1}, {"i": 2}]}))];
+    events.push(event(
+        10,
+        EventKind::TaskSucceeded {
+            task: ids[0],
+            output: json!({"v": 7, "noise": 0}),
+            usage: None,
+        },
+    ));
+    events.push(event(
+        11,
+        EventKind::TaskFailed {
+            task: ids[1],
+            error: "Flaky".into(),
+            cause: "once".into(),
+            usage: None,
+        },
+    ));
+    let mut replayed = ExecutionState::traced();
+    let mut last = Vec::new();
+    for e in &events {
+        last = step(&d, &mut replayed, e).unwrap();
+    }
+    let (retry_timer, _) = timers(&last)[0];
+    events.push(event(1011, EventKind::TimerFired { timer: retry_timer }));
+    let rerun = step(&d, &mut replayed, events.last().unwrap()).unwrap();
+    let retried = tasks(&rerun)[0].id;
+    events.push(event(
+        1020,
+        EventKind::TaskFailed {
+            task: retried,
+            error: "Boom".into(),
+            cause: "twice".into(),
+            usage: None,
+        },
+    ));
+    let visits = traced_visits(&d, &events);
+    let find = |state: &str, scope: &str| {
+        visits
+            .iter()
+            .find(|v| v["state"] == state && v["scope"] == scope)
+            .unwrap_or_else(|| panic!("no visit of {state} in {scope:?}: {visits:#?}"))
+            .clone()
+    };
+    let t0 = find("T", "M[0]");
+    assert_eq!(t0["status"], "succeeded");
+    assert_eq!(t0["stages"]["result"], json!({"v": 7, "noise": 0}));
+    assert_eq!(t0["stages"]["afterResultSelector"], json!({"v": 7}));
+    assert_eq!(t0["stages"]["output"], json!({"v": 7}));
+    let t1 = find("T", "M[1]");
+    assert_eq!(t1["status"], "caught");
+    assert_eq!(t1["retries"], 1);
+    assert_eq!(
+        t1["stages"]["error"],
+        json!({"Error": "Boom", "Cause": "twice"})
+    );
+    assert_eq!(
+        t1["stages"]["output"],
+        json!({"i": 2, "err": {"Error": "Boom", "Cause": "twice"}})
+    );
+    assert_eq!(find("Recover", "M[1]")["status"], "succeeded");
+    let m = find("M", "");
+    assert_eq!(m["status"], "succeeded");
+    assert_eq!(
+        m["stages"]["result"],
+        json!([{"v": 7}, {"i": 2, "err": {"Error": "Boom", "Cause": "twice"}}])
+    );
+    assert_eq!(find("Done", "")["exitedAt"], 1020);
+}
+
+#[test]
+fn a_trace_marks_the_visits_an_execution_failure_cut_short() {
+    let d = def(
+        json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true,
+        "Branches": [
+            {"StartAt": "Waits", "States": {"Waits": {"Type": "Wait", "Seconds": 60, "End": true}}},
+            {"StartAt": "Fails", "States": {"Fails": {"Type": "Fail", "Error": "E", "Cause": "c"}}}]}}}),
+    );
+    let visits = traced_visits(&d, &[start_event(0, json!({}))]);
+    let status = |name: &str| visits.iter().find(|v| v["state"] == name).unwrap()["status"].clone();
+    assert_eq!(status("Fails"), "failed");
+    assert_eq!(status("Waits"), "cancelled");
+    assert_eq!(status("P"), "failed");
+    let plain = {
+        let mut st = ExecutionState::new();
+        step(&d, &mut st, &start_event(0, json!({}))).unwrap();
+        st
+    };
+    assert!(plain.trace().is_none(), "tracing is off unless asked for");
+}

@@ -72,7 +72,7 @@ fn newest_first_position(token: &str) -> Result<String> {
     }
 }
 
-fn scheduler_error(e: scheduler::Error) -> Error {
+pub(crate) fn scheduler_error(e: scheduler::Error) -> Error {
     match e {
         scheduler::Error::Store(s) => s.into(),
         scheduler::Error::Definition(m) => {

@@ -1,0 +1,98 @@
+// The module registry (#/modules): the latest version of each module, every version on
+// demand, and the upload form (PUT /v1/modules/{name} with the raw .wasm bytes).
+
+import { rest } from '../api.js';
+import { report } from '../banner.js';
+import { fmtBytes, fmtSeconds, h } from '../ui.js';
+
+export function modulesView(root, _param, { signal }) {
+  const tbody = h('tbody');
+  const note = h('p', { class: 'muted' }, 'Loading…');
+  const name = h('input', { id: 'module-name', placeholder: 'orders-validate', autocomplete: 'off' });
+  const grants = h('input', { id: 'module-grants', placeholder: 'kv:orders,blob:images (optional)', autocomplete: 'off' });
+  const file = h('input', { id: 'module-file', type: 'file', accept: '.wasm,application/wasm' });
+  const upload = h('button', { id: 'module-upload', type: 'button', class: 'primary' }, 'Upload');
+  const message = h('p', { class: 'field-error', hidden: true });
+  root.append(
+    h('section', { class: 'panel' }, h('h2', {}, 'Modules'),
+      h('div', { class: 'table-wrap' }, h('table', { id: 'modules', class: 'table' },
+        h('thead', {}, h('tr', {}, ['Name', 'Version', 'SHA-256', 'Size', 'Kind', 'Grants', 'Uploaded']
+          .map((c) => h('th', {}, c)))), tbody)),
+      note),
+    h('section', { class: 'panel' }, h('h3', {}, 'Upload a module'),
+      h('div', { class: 'form-grid' },
+        h('label', {}, 'Name', name), h('label', {}, 'Grants', grants), h('label', {}, 'WebAssembly file', file)),
+      h('div', { class: 'row' }, upload), message));
+
+  async function load() {
+    try {
+      const { modules = [] } = await rest('GET', '/v1/modules', { signal });
+      tbody.replaceChildren(...modules.map((m) => moduleRow(m, signal)));
+      note.textContent = modules.length ? '' : 'No modules yet.';
+    } catch (e) {
+      note.textContent = 'Could not load the modules.';
+      report(e);
+    }
+  }
+
+  file.addEventListener('change', () => {
+    const chosen = file.files?.[0];
+    if (chosen && !name.value.trim()) name.value = chosen.name.replace(/\.wasm$/i, '');
+  });
+
+  upload.addEventListener('click', async () => {
+    const chosen = file.files?.[0];
+    const problem = !name.value.trim() ? 'Give the module a name.' : !chosen ? 'Choose a .wasm file.' : '';
+    say(message, problem, true);
+    if (problem) return;
+    const query = grants.value.trim() ? `?grants=${encodeURIComponent(grants.value.trim())}` : '';
+    upload.disabled = true;
+    try {
+      const version = await rest('PUT', `/v1/modules/${encodeURIComponent(name.value.trim())}${query}`,
+        { body: await chosen.arrayBuffer(), type: 'application/wasm', signal });
+      say(message, `Uploaded ${version.name} version ${version.version}.`, false);
+      file.value = '';
+      await load();
+    } catch (e) {
+      report(e);
+    } finally {
+      upload.disabled = false;
+    }
+  });
+
+  load();
+}
+
+function say(el, text, isError) {
+  el.textContent = text;
+  el.hidden = !text;
+  el.className = isError ? 'field-error' : 'field-ok';
+}
+
+const grantList = (grants) => (grants?.length ? grants.join(', ') : '—');
+
+function moduleRow(m, signal) {
+  // Older versions load when the row's version cell is opened; they stay out of the table's rows.
+  const versions = h('details', { class: 'versions' }, h('summary', {}, String(m.version)));
+  versions.addEventListener('toggle', async () => {
+    if (!versions.open || versions.dataset.loaded) return;
+    versions.dataset.loaded = 'yes';
+    try {
+      const all = await rest('GET', `/v1/modules/${encodeURIComponent(m.name)}`, { signal });
+      versions.append(h('ul', {}, (all.versions ?? []).map((v) => h('li', {},
+        h('strong', {}, `v${v.version}`), ` ${fmtSeconds(v.created)} · ${fmtBytes(v.size)} · `,
+        h('code', { title: v.sha256 }, v.sha256.slice(0, 12)), ` · grants: ${grantList(v.grants)}`))));
+    } catch (e) {
+      delete versions.dataset.loaded;
+      report(e);
+    }
+  });
+  return h('tr', { 'data-name': m.name },
+    h('td', {}, m.name),
+    h('td', {}, versions),
+    h('td', {}, h('code', { title: m.sha256 }, `${m.sha256.slice(0, 12)}…`)),
+    h('td', { class: 'num', title: `${m.size} bytes` }, fmtBytes(m.size)),
+    h('td', {}, m.kind),
+    h('td', {}, grantList(m.grants)),
+    h('td', { class: 'nowrap' }, fmtSeconds(m.created)));
+}

@@ -1,0 +1,840 @@
+//! Layered drawing of a [`graph::Scope`]: where every node, lane and edge goes.
+//!
+//! A Sugiyama-style layout, the usual one for flow charts, kept small:
+//! 1. DFS from the start marker; edges that close a loop are set aside (drawn on the
+//!    right side, going up), the rest form a DAG.
+//! 2. Each node goes on the layer of its longest path from the top; the end marker at the
+//!    bottom. An edge spanning several layers gets a dummy node on each, so it is routed
+//!    between the nodes and its crossings count.
+//! 3. Nodes are ordered within layers by barycenter sweeps, keeping the order with the
+//!    fewest crossings.
+//! 4. Each layer is placed as close as possible to its neighbours' centres without
+//!    overlap (blocks of touching nodes are placed at their mean wish).
+//!
+//! Parallel and Map states are laid out from the inside out: each lane is a scope of its
+//! own, and the container node is made big enough to hold its lanes side by side.
+//! Everything is a pure function of the graph, so the editor re-draws the same picture
+//! for the same definition.
+
+use super::graph::{EdgeKind, Node, Scope};
+use serde::Serialize;
+use serde_json::Value;
+
+const MARGIN: f64 = 16.0;
+/// Vertical space between layers: room for an edge label.
+const LAYER_GAP: f64 = 60.0;
+/// Horizontal space between neighbours in a layer.
+const NODE_GAP: f64 = 32.0;
+/// Space between an edge routed through a layer and its neighbours.
+const DUMMY_GAP: f64 = 12.0;
+const NODE_HEIGHT: f64 = 40.0;
+const MARKER_SIZE: f64 = 22.0;
+/// A container's caption strip.
+const HEADER: f64 = 28.0;
+/// A lane's caption strip.
+const LANE_LABEL: f64 = 20.0;
+const LANE_GAP: f64 = 12.0;
+const PAD: f64 = 10.0;
+/// Rough width of a character of the console's 12 px font.
+const CHAR_WIDTH: f64 = 7.0;
+/// Ordering sweeps (each one down and one up).
+const SWEEPS: usize = 8;
+
+/// A drawn graph, in the console's coordinates (pixels, y down).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Drawing {
+    /// Total width.
+    pub width: f64,
+    /// Total height.
+    pub height: f64,
+    /// Containers before their contents, so drawing in order layers them right.
+    pub nodes: Vec<DrawnNode>,
+    /// The boxes of Parallel branches and Map processors.
+    pub lanes: Vec<DrawnLane>,
+    /// The transitions.
+    pub edges: Vec<DrawnEdge>,
+}
+
+/// A placed state or marker.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DrawnNode {
+    /// The JSON location (see [`Node::id`]).
+    pub id: String,
+    /// The state's name.
+    pub name: String,
+    /// The state's type, `start` or `end`.
+    pub kind: String,
+    /// Left.
+    pub x: f64,
+    /// Top.
+    pub y: f64,
+    /// Width.
+    pub width: f64,
+    /// Height.
+    pub height: f64,
+    /// The enclosing container's id.
+    pub parent: Option<String>,
+    /// The state's JSON.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<Value>,
+}
+
+/// A placed lane.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DrawnLane {
+    /// The container's id.
+    pub parent: String,
+    /// `Branch 1`, `Item processor`.
+    pub label: String,
+    /// Left.
+    pub x: f64,
+    /// Top.
+    pub y: f64,
+    /// Width.
+    pub width: f64,
+    /// Height.
+    pub height: f64,
+}
+
+/// A routed edge.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DrawnEdge {
+    /// Source node id.
+    pub from: String,
+    /// Target node id.
+    pub to: String,
+    /// `next`, `choice`, `default`, `catch`, `start` or `end`.
+    pub kind: &'static str,
+    /// The label to show, if any.
+    pub label: Option<String>,
+    /// A polyline from the source's border to the target's (the arrow's tip).
+    pub points: Vec<[f64; 2]>,
+    /// Where the label's centre goes: labelled edges leaving one state are staggered
+    /// along their lines so their labels do not cover each other.
+    #[serde(rename = "labelAt", skip_serializing_if = "Option::is_none")]
+    pub label_at: Option<[f64; 2]>,
+}
+
+/// Lays out a whole definition.
+pub fn draw(scope: &Scope) -> Drawing {
+    let laid = lay_out(scope);
+    let mut out = Drawing {
+        width: laid.width,
+        height: laid.height,
+        nodes: Vec::new(),
+        lanes: Vec::new(),
+        edges: Vec::new(),
+    };
+    emit(&laid, scope, (0.0, 0.0), None, &mut out);
+    out
+}
+
+/// A scope laid out in its own coordinates.
+#[derive(Debug, Clone, PartialEq)]
+struct Laid {
+    width: f64,
+    height: f64,
+    /// Per node: its rectangle.
+    rects: Vec<Rect>,
+    /// Per node: its lanes, laid out.
+    lanes: Vec<Vec<Laid>>,
+    /// Per edge: its polyline.
+    routes: Vec<Vec<[f64; 2]>>,
+    /// Crossings between consecutive layers, after ordering (for tests).
+    crossings: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+struct Rect {
+    x: f64,
+    y: f64,
+    w: f64,
+    h: f64,
+}
+
+fn lay_out(scope: &Scope) -> Laid {
+    let lanes: Vec<Vec<Laid>> = scope
+        .nodes
+        .iter()
+        .map(|n| n.lanes.iter().map(|l| lay_out(&l.scope)).collect())
+        .collect();
+    let sizes: Vec<(f64, f64)> = scope
+        .nodes
+        .iter()
+        .zip(&lanes)
+        .map(|(node, laid)| size(node, laid))
+        .collect();
+    let edges: Vec<(usize, usize)> = scope.edges.iter().map(|e| (e.from, e.to)).collect();
+    let sink = scope.nodes.iter().rposition(|n| n.kind == "end");
+    let placed = place(&sizes, &edges, sink);
+    Laid {
+        width: placed.width,
+        height: placed.height,
+        rects: placed.rects,
+        lanes,
+        routes: placed.routes,
+        crossings: placed.crossings,
+    }
+}
+
+/// A node's size: markers are small circles, containers hold their lanes.
+fn size(node: &Node, lanes: &[Laid]) -> (f64, f64) {
+    if matches!(node.kind.as_str(), "start" | "end") {
+        return (MARKER_SIZE, MARKER_SIZE);
+    }
+    let caption = (node.name.chars().count() as f64 * CHAR_WIDTH + 36.0).clamp(96.0, 260.0);
+    if lanes.is_empty() {
+        return (caption, NODE_HEIGHT);
+    }
+    let inner: f64 = lanes.iter().map(|l| l.width).sum::<f64>()
+        + LANE_GAP * (lanes.len().saturating_sub(1)) as f64;
+    let tallest = lanes.iter().map(|l| l.height).fold(0.0, f64::max);
+    (
+        (inner + 2.0 * PAD).max(caption),
+        HEADER + LANE_LABEL + tallest + PAD,
+    )
+}
+
+/// Writes a laid-out scope into `out` at `offset`, containers before their contents.
+fn emit(laid: &Laid, scope: &Scope, offset: (f64, f64), parent: Option<&str>, out: &mut Drawing) {
+    let at = |r: &Rect| Rect {
+        x: r.x + offset.0,
+        y: r.y + offset.1,
+        ..*r
+    };
+    for ((node, rect), lanes) in scope.nodes.iter().zip(&laid.rects).zip(&laid.lanes) {
+        let r = at(rect);
+        out.nodes.push(DrawnNode {
+            id: node.id.clone(),
+            name: node.name.clone(),
+            kind: node.kind.clone(),
+            x: r.x.round(),
+            y: r.y.round(),
+            width: r.w.round(),
+            height: r.h.round(),
+            parent: parent.map(str::to_string),
+            state: node.state.clone(),
+        });
+        let mut x = r.x + (r.w - lanes_width(lanes)) / 2.0;
+        for (lane, inner) in node.lanes.iter().zip(lanes) {
+            let top = r.y + HEADER;
+            out.lanes.push(DrawnLane {
+                parent: node.id.clone(),
+                label: lane.label.clone(),
+                x: x.round(),
+                y: top.round(),
+                width: inner.width.round(),
+                height: (r.y + r.h - PAD - top).round(),
+            });
+            emit(
+                inner,
+                &lane.scope,
+                (x, top + LANE_LABEL),
+                Some(&node.id),
+                out,
+            );
+            x += inner.width + LANE_GAP;
+        }
+    }
+    for (edge, route) in scope.edges.iter().zip(&laid.routes) {
+        let (Some(from), Some(to)) = (scope.nodes.get(edge.from), scope.nodes.get(edge.to)) else {
+            continue;
+        };
+        let labelled = |e: &super::graph::Edge| e.label.is_some() && e.kind != EdgeKind::End;
+        let siblings = scope
+            .edges
+            .iter()
+            .filter(|e| e.from == edge.from && labelled(e));
+        let rank = siblings
+            .clone()
+            .take_while(|e| !std::ptr::eq(*e, edge))
+            .count();
+        let share = (rank as f64 + 1.0) / (siblings.count() as f64 + 1.0);
+        let label_at = labelled(edge)
+            .then(|| along(route, share))
+            .flatten()
+            .map(|[x, y]| [(x + offset.0).round(), (y + offset.1).round()]);
+        out.edges.push(DrawnEdge {
+            label_at,
+            from: from.id.clone(),
+            to: to.id.clone(),
+            kind: edge.kind.as_str(),
+            label: edge.label.clone().filter(|_| edge.kind != EdgeKind::End),
+            points: route
+                .iter()
+                .map(|[x, y]| [(x + offset.0).round(), (y + offset.1).round()])
+                .collect(),
+        });
+    }
+}
+
+/// The point `share` (0..1) of the way along a polyline.
+fn along(points: &[[f64; 2]], share: f64) -> Option<[f64; 2]> {
+    let length = |p: &[[f64; 2]]| -> f64 {
+        p.windows(2)
+            .map(|w| match w {
+                [a, b] => ((b[0] - a[0]).powi(2) + (b[1] - a[1]).powi(2)).sqrt(),
+                _ => 0.0,
+            })
+            .sum()
+    };
+    let mut left = length(points) * share;
+    for w in points.windows(2) {
+        if let [a, b] = w {
+            let step = length(w);
+            if step >= left && step > 0.0 {
+                let t = left / step;
+                return Some([a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t]);
+            }
+            left -= step;
+        }
+    }
+    points.last().copied()
+}
+
+fn lanes_width(lanes: &[Laid]) -> f64 {
+    lanes.iter().map(|l| l.width).sum::<f64>() + LANE_GAP * lanes.len().saturating_sub(1) as f64
+}
+
+/// The result of [`place`].
+#[derive(Debug, Clone, PartialEq)]
+struct Placed {
+    width: f64,
+    height: f64,
+    rects: Vec<Rect>,
+    routes: Vec<Vec<[f64; 2]>>,
+    crossings: usize,
+}
+
+/// A vertex of the layered graph: a node, or a dummy on an edge crossing a layer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Vertex {
+    width: f64,
+    height: f64,
+    layer: usize,
+    real: bool,
+    /// Where DFS first met it (dummies: their edge's source), for the first order.
+    seen: f64,
+}
+
+fn get<T: Copy + Default>(v: &[T], i: usize) -> T {
+    v.get(i).copied().unwrap_or_default()
+}
+
+/// Lays out nodes of `sizes` joined by `edges` (indices); `sink` goes on the last layer.
+fn place(sizes: &[(f64, f64)], edges: &[(usize, usize)], sink: Option<usize>) -> Placed {
+    let n = sizes.len();
+    let edges: Vec<(usize, usize)> = edges
+        .iter()
+        .copied()
+        .filter(|&(a, b)| a < n && b < n)
+        .collect();
+    let (back, seen) = loops_and_discovery(n, &edges);
+    let layer = layers(n, &edges, &back, sink);
+    // The layered graph: nodes, then dummies; each forward edge as a chain of vertices.
+    let mut vertices: Vec<Vertex> = sizes
+        .iter()
+        .enumerate()
+        .map(|(i, &(w, h))| Vertex {
+            width: w,
+            height: h,
+            layer: get(&layer, i),
+            real: true,
+            seen: get(&seen, i) as f64,
+        })
+        .collect();
+    let mut chains: Vec<Vec<usize>> = Vec::new();
+    for (i, &(a, b)) in edges.iter().enumerate() {
+        if get(&back, i) {
+            chains.push(Vec::new());
+            continue;
+        }
+        let mut chain = vec![a];
+        for l in get(&layer, a) + 1..get(&layer, b) {
+            chain.push(vertices.len());
+            vertices.push(Vertex {
+                width: 2.0,
+                height: 0.0,
+                layer: l,
+                real: false,
+                seen: get(&seen, a) as f64 + 0.5,
+            });
+        }
+        chain.push(b);
+        chains.push(chain);
+    }
+    let mut up: Vec<Vec<usize>> = vec![Vec::new(); vertices.len()];
+    let mut down: Vec<Vec<usize>> = vec![Vec::new(); vertices.len()];
+    for chain in &chains {
+        for pair in chain.windows(2) {
+            if let [a, b] = *pair {
+                if let Some(d) = down.get_mut(a) {
+                    d.push(b);
+                }
+                if let Some(u) = up.get_mut(b) {
+                    u.push(a);
+                }
+            }
+        }
+    }
+    let depth = vertices.iter().map(|v| v.layer + 1).max().unwrap_or(0);
+    let mut rows: Vec<Vec<usize>> = vec![Vec::new(); depth];
+    for (i, v) in vertices.iter().enumerate() {
+        if let Some(row) = rows.get_mut(v.layer) {
+            row.push(i);
+        }
+    }
+    for row in &mut rows {
+        row.sort_by(|&a, &b| get_seen(&vertices, a).total_cmp(&get_seen(&vertices, b)));
+    }
+    let crossings = order(&mut rows, &up, &down, vertices.len());
+    let centres = columns(&rows, &vertices, &up, &down);
+    // Rows top to bottom, each as tall as its tallest node.
+    let mut tops = Vec::with_capacity(rows.len());
+    let mut heights = Vec::with_capacity(rows.len());
+    let mut y = MARGIN;
+    for row in &rows {
+        let h = row
+            .iter()
+            .map(|&v| vertices.get(v).map_or(0.0, |v| v.height))
+            .fold(MARKER_SIZE, f64::max);
+        tops.push(y);
+        heights.push(h);
+        y += h + LAYER_GAP;
+    }
+    let height = y - LAYER_GAP + MARGIN;
+    let rect = |v: usize| -> Rect {
+        let vx = vertices.get(v).copied().unwrap_or(Vertex {
+            width: 0.0,
+            height: 0.0,
+            layer: 0,
+            real: false,
+            seen: 0.0,
+        });
+        let top = get(&tops, vx.layer);
+        let h = get(&heights, vx.layer);
+        Rect {
+            x: get(&centres, v) - vx.width / 2.0,
+            y: top + (h - vx.height) / 2.0,
+            w: vx.width,
+            h: vx.height,
+        }
+    };
+    let rects: Vec<Rect> = (0..n).map(rect).collect();
+    let mut right = rects.iter().map(|r| r.x + r.w).fold(0.0, f64::max);
+    let routes = routes(&edges, &back, &chains, &rect, &layer, &rows, &mut right);
+    Placed {
+        width: right + MARGIN,
+        height: if n == 0 { 2.0 * MARGIN } else { height },
+        rects,
+        routes,
+        crossings,
+    }
+}
+
+fn get_seen(vertices: &[Vertex], i: usize) -> f64 {
+    vertices.get(i).map_or(f64::MAX, |v| v.seen)
+}
+
+/// DFS from node 0, then from every node not reached: which edges close a loop, and
+/// the order nodes were discovered in.
+fn loops_and_discovery(n: usize, edges: &[(usize, usize)]) -> (Vec<bool>, Vec<usize>) {
+    let mut out: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n];
+    for (i, &(a, b)) in edges.iter().enumerate() {
+        if let Some(o) = out.get_mut(a) {
+            o.push((i, b));
+        }
+    }
+    // 0 = new, 1 = on the DFS stack, 2 = done.
+    let mut mark = vec![0u8; n];
+    let mut seen = vec![0usize; n];
+    let mut back = vec![false; edges.len()];
+    let mut count = 0;
+    for root in 0..n {
+        if get(&mark, root) != 0 {
+            continue;
+        }
+        let mut stack = vec![(root, 0usize)];
+        if let Some(m) = mark.get_mut(root) {
+            *m = 1;
+        }
+        if let Some(s) = seen.get_mut(root) {
+            *s = count;
+        }
+        count += 1;
+        while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+            let Some(&(edge, target)) = out.get(node).and_then(|o| o.get(*next)) else {
+                if let Some(m) = mark.get_mut(node) {
+                    *m = 2;
+                }
+                stack.pop();
+                continue;
+            };
+            *next += 1;
+            match get(&mark, target) {
+                0 => {
+                    if let Some(m) = mark.get_mut(target) {
+                        *m = 1;
+                    }
+                    if let Some(s) = seen.get_mut(target) {
+                        *s = count;
+                    }
+                    count += 1;
+                    stack.push((target, 0));
+                }
+                1 => {
+                    if let Some(b) = back.get_mut(edge) {
+                        *b = true;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    (back, seen)
+}
+
+/// Longest-path layers over the forward edges; `sink` below everything else.
+fn layers(n: usize, edges: &[(usize, usize)], back: &[bool], sink: Option<usize>) -> Vec<usize> {
+    let mut layer = vec![0usize; n];
+    let mut incoming = vec![0usize; n];
+    let forward: Vec<(usize, usize)> = edges
+        .iter()
+        .zip(back)
+        .filter(|(_, &b)| !b)
+        .map(|(&e, _)| e)
+        .collect();
+    for &(_, b) in &forward {
+        if let Some(c) = incoming.get_mut(b) {
+            *c += 1;
+        }
+    }
+    let mut ready: Vec<usize> = (0..n).filter(|&i| get(&incoming, i) == 0).collect();
+    while let Some(node) = ready.pop() {
+        for &(a, b) in &forward {
+            if a != node {
+                continue;
+            }
+            let l = get(&layer, a) + 1;
+            if let Some(t) = layer.get_mut(b) {
+                *t = (*t).max(l);
+            }
+            if let Some(c) = incoming.get_mut(b) {
+                *c -= 1;
+                if *c == 0 {
+                    ready.push(b);
+                }
+            }
+        }
+    }
+    if let Some(s) = sink {
+        let bottom = (0..n)
+            .filter(|&i| i != s)
+            .map(|i| get(&layer, i) + 1)
+            .max()
+            .unwrap_or(0);
+        if let Some(l) = layer.get_mut(s) {
+            *l = bottom.max(*l);
+        }
+    }
+    layer
+}
+
+/// Orders each row by barycenter sweeps; keeps the best order and returns its crossings.
+fn order(rows: &mut [Vec<usize>], up: &[Vec<usize>], down: &[Vec<usize>], count: usize) -> usize {
+    let mut position = vec![0.0f64; count];
+    let index = |rows: &[Vec<usize>], position: &mut Vec<f64>| {
+        for row in rows {
+            for (i, &v) in row.iter().enumerate() {
+                if let Some(p) = position.get_mut(v) {
+                    *p = i as f64;
+                }
+            }
+        }
+    };
+    index(rows, &mut position);
+    let mut best = rows.to_vec();
+    let mut best_crossings = crossings(rows, down, &position);
+    for sweep in 0..SWEEPS * 2 {
+        let downwards = sweep % 2 == 0;
+        let layers: Vec<usize> = if downwards {
+            (1..rows.len()).collect()
+        } else {
+            (0..rows.len().saturating_sub(1)).rev().collect()
+        };
+        for l in layers {
+            let neighbours = if downwards { up } else { down };
+            let Some(row) = rows.get_mut(l) else { continue };
+            let keys: Vec<(usize, f64)> = row
+                .iter()
+                .map(|&v| {
+                    let ns = neighbours.get(v).map(Vec::as_slice).unwrap_or_default();
+                    let key = if ns.is_empty() {
+                        get(&position, v)
+                    } else {
+                        ns.iter().map(|&u| get(&position, u)).sum::<f64>() / ns.len() as f64
+                    };
+                    (v, key)
+                })
+                .collect();
+            let mut sorted = keys;
+            sorted.sort_by(|a, b| a.1.total_cmp(&b.1));
+            *row = sorted.into_iter().map(|(v, _)| v).collect();
+            for (i, &v) in row.iter().enumerate() {
+                if let Some(p) = position.get_mut(v) {
+                    *p = i as f64;
+                }
+            }
+        }
+        let c = crossings(rows, down, &position);
+        if c < best_crossings {
+            best_crossings = c;
+            best = rows.to_vec();
+        }
+    }
+    rows.clone_from_slice(&best);
+    best_crossings
+}
+
+/// Edge crossings between consecutive rows, with `position` the index within a row.
+fn crossings(rows: &[Vec<usize>], down: &[Vec<usize>], position: &[f64]) -> usize {
+    let mut total = 0;
+    for row in rows {
+        let mut pairs: Vec<(f64, f64)> = row
+            .iter()
+            .flat_map(|&a| {
+                down.get(a)
+                    .into_iter()
+                    .flatten()
+                    .map(move |&b| (get(position, a), get(position, b)))
+            })
+            .collect();
+        pairs.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.total_cmp(&y.1)));
+        for (i, p) in pairs.iter().enumerate() {
+            total += pairs
+                .iter()
+                .skip(i + 1)
+                .filter(|q| q.0 > p.0 && q.1 < p.1)
+                .count();
+        }
+    }
+    total
+}
+
+/// Horizontal centres: each row pulled towards its neighbours, without overlaps.
+fn columns(
+    rows: &[Vec<usize>],
+    vertices: &[Vertex],
+    up: &[Vec<usize>],
+    down: &[Vec<usize>],
+) -> Vec<f64> {
+    let mut centre = vec![0.0f64; vertices.len()];
+    let width = |v: usize| vertices.get(v).map_or(0.0, |v| v.width);
+    let real = |v: usize| vertices.get(v).is_some_and(|v| v.real);
+    let gap = |a: usize, b: usize| {
+        let g = if real(a) && real(b) {
+            NODE_GAP
+        } else {
+            DUMMY_GAP
+        };
+        width(a) / 2.0 + g + width(b) / 2.0
+    };
+    for row in rows {
+        let mut x = 0.0;
+        let mut previous = None;
+        for &v in row {
+            if let Some(p) = previous {
+                x += gap(p, v);
+            }
+            if let Some(c) = centre.get_mut(v) {
+                *c = x;
+            }
+            previous = Some(v);
+        }
+        let shift = x / 2.0;
+        for &v in row {
+            if let Some(c) = centre.get_mut(v) {
+                *c -= shift;
+            }
+        }
+    }
+    for sweep in 0..SWEEPS {
+        let downwards = sweep % 2 == 0;
+        let neighbours = if downwards { up } else { down };
+        let layers: Vec<usize> = if downwards {
+            (1..rows.len()).collect()
+        } else {
+            (0..rows.len().saturating_sub(1)).rev().collect()
+        };
+        for l in layers {
+            let Some(row) = rows.get(l) else { continue };
+            let wish: Vec<f64> = row
+                .iter()
+                .map(|&v| {
+                    let ns = neighbours.get(v).map(Vec::as_slice).unwrap_or_default();
+                    if ns.is_empty() {
+                        get(&centre, v)
+                    } else {
+                        ns.iter().map(|&u| get(&centre, u)).sum::<f64>() / ns.len() as f64
+                    }
+                })
+                .collect();
+            let placed = pack(row, &wish, &gap);
+            for (&v, x) in row.iter().zip(placed) {
+                if let Some(c) = centre.get_mut(v) {
+                    *c = x;
+                }
+            }
+        }
+    }
+    let left = vertices
+        .iter()
+        .zip(&centre)
+        .map(|(v, c)| c - v.width / 2.0)
+        .fold(f64::MAX, f64::min);
+    let shift = if left == f64::MAX { 0.0 } else { MARGIN - left };
+    centre.iter().map(|c| c + shift).collect()
+}
+
+/// Places a row's vertices as near their wished centres as the gaps allow: touching
+/// vertices form blocks, each at the mean of its members' wishes (least squares).
+fn pack(row: &[usize], wish: &[f64], gap: &impl Fn(usize, usize) -> f64) -> Vec<f64> {
+    // Each block: first member index, member count, offsets from the first, position.
+    struct Block {
+        first: usize,
+        offsets: Vec<f64>,
+        at: f64,
+    }
+    let mut blocks: Vec<Block> = Vec::new();
+    for (i, &v) in row.iter().enumerate() {
+        let mut block = Block {
+            first: i,
+            offsets: vec![0.0],
+            at: get(wish, i),
+        };
+        while let Some(prev) = blocks.last() {
+            let last = prev.first + prev.offsets.len() - 1;
+            let last_offset = prev.offsets.last().copied().unwrap_or(0.0);
+            let needed = gap(row.get(last).copied().unwrap_or(v), v);
+            if prev.at + last_offset + needed <= block.at {
+                break;
+            }
+            let Some(prev) = blocks.pop() else { break };
+            let joint = last_offset + needed;
+            let mut offsets = prev.offsets;
+            offsets.extend(block.offsets.iter().map(|o| o + joint));
+            let members = offsets.len() as f64;
+            let at = offsets
+                .iter()
+                .enumerate()
+                .map(|(k, o)| get(wish, prev.first + k) - o)
+                .sum::<f64>()
+                / members;
+            block = Block {
+                first: prev.first,
+                offsets,
+                at,
+            };
+        }
+        blocks.push(block);
+    }
+    blocks
+        .iter()
+        .flat_map(|b| b.offsets.iter().map(move |o| b.at + o))
+        .collect()
+}
+
+/// Polylines: forward edges leave the bottom and enter the top, spread over the border
+/// and passing through their dummies; loop edges go up on the right of everything.
+fn routes(
+    edges: &[(usize, usize)],
+    back: &[bool],
+    chains: &[Vec<usize>],
+    rect: &impl Fn(usize) -> Rect,
+    layer: &[usize],
+    rows: &[Vec<usize>],
+    right: &mut f64,
+) -> Vec<Vec<[f64; 2]>> {
+    // Ports: a node's outgoing forward edges spread along its bottom, ordered by where
+    // they go (then by edge, so parallel edges stay apart); incoming ones along its top.
+    let centre = |v: usize| {
+        let r = rect(v);
+        r.x + r.w / 2.0
+    };
+    let ports = |node_of: &dyn Fn(&[usize]) -> Option<(usize, usize)>| -> Vec<f64> {
+        let mut at = vec![0.0; chains.len()];
+        let mut by_node: std::collections::BTreeMap<usize, Vec<(f64, usize)>> =
+            std::collections::BTreeMap::new();
+        for (i, chain) in chains.iter().enumerate() {
+            if let Some((node, other)) = node_of(chain) {
+                by_node.entry(node).or_default().push((centre(other), i));
+            }
+        }
+        for (node, mut edges) in by_node {
+            edges.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            let r = rect(node);
+            let m = edges.len() as f64;
+            for (k, (_, i)) in edges.into_iter().enumerate() {
+                if let Some(x) = at.get_mut(i) {
+                    *x = r.x + r.w * (k as f64 + 1.0) / (m + 1.0);
+                }
+            }
+        }
+        at
+    };
+    let out_ports = ports(&|c| match c {
+        [a, b, ..] => Some((*a, *b)),
+        _ => None,
+    });
+    let in_ports = ports(&|c| match c {
+        [.., a, b] => Some((*b, *a)),
+        _ => None,
+    });
+    let mut loops = 0.0;
+    let mut out = Vec::with_capacity(edges.len());
+    for (i, &(a, b)) in edges.iter().enumerate() {
+        if get_bool(back, i) {
+            let (ra, rb) = (rect(a), rect(b));
+            let (low, high) = (get(layer, b), get(layer, a));
+            let beside = rows
+                .iter()
+                .skip(low)
+                .take(high.saturating_sub(low) + 1)
+                .flatten()
+                .map(|&v| rect(v))
+                .map(|r| r.x + r.w)
+                .fold(ra.x + ra.w, f64::max);
+            loops += 1.0;
+            let x = beside + 10.0 * loops;
+            *right = right.max(x);
+            let (ya, yb) = (ra.y + ra.h / 2.0, rb.y + rb.h / 2.0);
+            out.push(vec![[ra.x + ra.w, ya], [x, ya], [x, yb], [rb.x + rb.w, yb]]);
+            continue;
+        }
+        let chain = chains.get(i).map(Vec::as_slice).unwrap_or_default();
+        let mut points = Vec::new();
+        if chain.len() >= 2 {
+            let ra = rect(a);
+            points.push([get(&out_ports, i), ra.y + ra.h]);
+        }
+        for &dummy in chain.iter().skip(1).take(chain.len().saturating_sub(2)) {
+            let r = rect(dummy);
+            let row_top = r.y;
+            points.push([r.x + r.w / 2.0, row_top - 4.0]);
+            points.push([r.x + r.w / 2.0, row_top + 4.0]);
+        }
+        if chain.len() >= 2 {
+            let rb = rect(b);
+            points.push([get(&in_ports, i), rb.y]);
+        }
+        out.push(points);
+    }
+    out
+}
+
+fn get_bool(v: &[bool], i: usize) -> bool {
+    v.get(i).copied().unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests;

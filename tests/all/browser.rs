@@ -1,0 +1,238 @@
+//! A small WebDriver client: headless Chromium from Debian's packages, driven through
+//! `chromedriver` over the W3C protocol with the HTTP client the tests already use.
+
+use base64::Engine as _;
+use serde_json::{json, Value};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::TempDir;
+
+/// The W3C key of an element reference.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// How long a page may take to reach what a test waits for.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// A browser session; the driver and the browser go away on drop.
+pub struct Browser {
+    driver: Child,
+    url: String,
+    session: String,
+    _profile: TempDir,
+}
+
+/// An element of the page.
+#[derive(Debug, Clone)]
+pub struct Element(String);
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn find_program(names: &[&str]) -> String {
+    for name in names {
+        for dir in ["/usr/bin", "/usr/local/bin", "/usr/lib/chromium"] {
+            let path = PathBuf::from(dir).join(name);
+            if path.exists() {
+                return path.display().to_string();
+            }
+        }
+    }
+    panic!(
+        "none of {names:?} is installed: `apt-get install chromium chromium-driver` (the test command does)"
+    )
+}
+
+impl Browser {
+    /// Starts chromedriver and a headless Chromium with a fresh profile, 1280×800.
+    pub fn start() -> Browser {
+        let driver_path = find_program(&["chromedriver"]);
+        let chromium = find_program(&["chromium", "chromium-browser"]);
+        let port = free_port();
+        let driver = Command::new(driver_path)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let url = format!("http://127.0.0.1:{port}");
+        let began = Instant::now();
+        while ureq::get(&format!("{url}/status")).call().is_err() {
+            assert!(began.elapsed() < PATIENCE, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let profile = TempDir::new("chromium");
+        let args = [
+            "--headless".to_string(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-dev-shm-usage".into(),
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--disable-sync".into(),
+            "--no-first-run".into(),
+            "--window-size=1280,800".into(),
+            format!("--user-data-dir={}", profile.0.display()),
+        ];
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {"binary": chromium, "args": args}
+        }}});
+        let mut browser = Browser {
+            driver,
+            url,
+            session: String::new(),
+            _profile: profile,
+        };
+        let created = browser.raw("POST", "/session", Some(caps));
+        browser.session = created["sessionId"].as_str().unwrap().to_string();
+        browser
+    }
+
+    fn raw(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}{path}", self.url);
+        let request = ureq::request(method, &url).timeout(Duration::from_secs(60));
+        let response = match body {
+            Some(b) => request.send_json(b),
+            None => request.call(),
+        };
+        match response {
+            Ok(r) => r.into_json::<Value>().unwrap()["value"].take(),
+            Err(ureq::Error::Status(code, r)) => {
+                panic!(
+                    "WebDriver {method} {path}: {code} {}",
+                    r.into_string().unwrap_or_default()
+                )
+            }
+            Err(e) => panic!("WebDriver {method} {path}: {e}"),
+        }
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        self.raw(method, &format!("/session/{}{path}", self.session), body)
+    }
+
+    /// Opens `url`.
+    pub fn goto(&self, url: &str) {
+        self.call("POST", "/url", Some(json!({"url": url})));
+    }
+
+    /// Every element matching the CSS `selector`.
+    pub fn all(&self, selector: &str) -> Vec<Element> {
+        self.call(
+            "POST",
+            "/elements",
+            Some(json!({"using": "css selector", "value": selector})),
+        )
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| Element(e[ELEMENT].as_str().unwrap().to_string()))
+        .collect()
+    }
+
+    /// Waits until `selector` matches, then returns the first match.
+    pub fn wait(&self, selector: &str) -> Element {
+        self.wait_for(&format!("an element matching {selector}"), || {
+            self.all(selector).into_iter().next()
+        })
+    }
+
+    /// Polls `probe` until it gives a value.
+    pub fn wait_for<T>(&self, what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+        let began = Instant::now();
+        loop {
+            if let Some(v) = probe() {
+                return v;
+            }
+            if began.elapsed() > PATIENCE {
+                let text = self.run(
+                    "return document.body ? document.body.innerText : ''",
+                    json!([]),
+                );
+                panic!("waited {PATIENCE:?} for {what}; the page shows:\n{text}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The element's visible text.
+    pub fn text(&self, e: &Element) -> String {
+        self.call("GET", &format!("/element/{}/text", e.0), None)
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    /// Clicks the element as a user does.
+    pub fn click(&self, e: &Element) {
+        self.call("POST", &format!("/element/{}/click", e.0), Some(json!({})));
+    }
+
+    /// Empties an input or text area.
+    pub fn clear(&self, e: &Element) {
+        self.call("POST", &format!("/element/{}/clear", e.0), Some(json!({})));
+    }
+
+    /// Types `text` into the element, key by key.
+    pub fn type_text(&self, e: &Element, text: &str) {
+        self.call(
+            "POST",
+            &format!("/element/{}/value", e.0),
+            Some(json!({"text": text})),
+        );
+    }
+
+    /// Runs a script in the page and returns its result.
+    pub fn run(&self, script: &str, args: Value) -> Value {
+        self.call(
+            "POST",
+            "/execute/sync",
+            Some(json!({"script": script, "args": args})),
+        )
+    }
+
+    /// Saves a PNG of the window under `target/console-screenshots/` (a test artifact).
+    pub fn screenshot(&self, name: &str) -> PathBuf {
+        let data = self.call("GET", "/screenshot", None);
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(data.as_str().unwrap())
+            .unwrap();
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .parent()
+            .unwrap()
+            .join("console-screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png).unwrap();
+        path
+    }
+
+    /// Resizes the window.
+    pub fn resize(&self, width: u32, height: u32) {
+        self.call(
+            "POST",
+            "/window/rect",
+            Some(json!({"width": width, "height": height})),
+        );
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if !self.session.is_empty() {
+            let _ = ureq::delete(&format!("{}/session/{}", self.url, self.session))
+                .timeout(Duration::from_secs(10))
+                .call();
+        }
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}

@@ -1,0 +1,378 @@
+//! The web console: its endpoints over HTTP, and its pages in a real headless Chromium
+//! (screenshots of each scenario land in `target/console-screenshots/`).
+
+use crate::browser::{Browser, PATIENCE};
+use crate::support::{Server, TempDir};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Choice, Parallel, Map and Catch; a Wait first so the run can be watched live.
+fn tour() -> Value {
+    json!({
+        "Comment": "Every kind of container and edge",
+        "StartAt": "Reshape",
+        "States": {
+            "Reshape": {"Type": "Pass", "InputPath": "$.order",
+                "Parameters": {"total.$": "States.MathAdd($.price, $.tax)", "items.$": "$.items"},
+                "ResultPath": "$.summary", "OutputPath": "$.summary", "Next": "Pause"},
+            "Pause": {"Type": "Wait", "Seconds": 2, "Next": "Check"},
+            "Check": {"Type": "Choice",
+                "Choices": [{"Variable": "$.total", "NumericGreaterThan": 0, "Next": "Fan"}],
+                "Default": "Skipped"},
+            "Fan": {"Type": "Parallel", "Next": "Each", "ResultPath": "$.fan",
+                "Branches": [
+                    {"StartAt": "Fine", "States": {"Fine": {"Type": "Pass", "End": true}}},
+                    {"StartAt": "Boom", "States": {"Boom": {"Type": "Fail", "Error": "Oops", "Cause": "on purpose"}}}],
+                "Catch": [{"ErrorEquals": ["Oops"], "ResultPath": "$.error", "Next": "Each"}]},
+            "Each": {"Type": "Map", "ItemsPath": "$.items", "ResultPath": "$.doubled", "Next": "Done",
+                "ItemProcessor": {"StartAt": "Double", "States": {
+                    "Double": {"Type": "Pass", "Parameters": {"v.$": "States.MathAdd($, $)"}, "End": true}}}},
+            "Done": {"Type": "Succeed"},
+            "Skipped": {"Type": "Pass", "End": true}
+        }
+    })
+}
+
+const STATES: [&str; 10] = [
+    "Reshape", "Pause", "Check", "Fan", "Fine", "Boom", "Each", "Double", "Done", "Skipped",
+];
+
+fn input() -> Value {
+    json!({"order": {"price": 10, "tax": 2, "items": [1, 2]}, "other": true})
+}
+
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Every `g.node` in the page's graph: name → status.
+fn statuses(b: &Browser) -> BTreeMap<String, String> {
+    let v = b.run(
+        "return Array.from(document.querySelectorAll('svg.graph g.node')).map(n => [n.dataset.name, n.dataset.kind, n.dataset.status || ''])",
+        json!([]),
+    );
+    v.as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| !matches!(n[1].as_str(), Some("start" | "end")))
+        .map(|n| {
+            (
+                n[0].as_str().unwrap().to_string(),
+                n[2].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn node(b: &Browser, name: &str) -> crate::browser::Element {
+    b.wait(&format!("svg.graph g.node[data-name=\"{name}\"]"))
+}
+
+#[test]
+fn the_graph_endpoint_draws_what_it_can_and_reports_the_rest() {
+    let dir = TempDir::new("console-graph");
+    let s = Server::start(&dir.0, &[]);
+    let post = |body: &str, query: &str| -> (u16, Value) {
+        match ureq::post(&format!("{}/v1/console/graph{query}", s.url)).send_string(body) {
+            Ok(r) => (r.status(), r.into_json().unwrap()),
+            Err(ureq::Error::Status(code, r)) => (code, r.into_json().unwrap()),
+            Err(e) => panic!("{e}"),
+        }
+    };
+    let (code, ok) = post(&tour().to_string(), "");
+    assert_eq!(code, 200);
+    assert_eq!(ok["diagnostics"], json!([]));
+    let names: Vec<&str> = ok["graph"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n["name"].as_str())
+        .collect();
+    for state in STATES {
+        assert!(names.contains(&state), "{state} missing from {names:?}");
+    }
+    let bad = json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Nowhere"}}});
+    let (_, drawn) = post(&bad.to_string(), "?type=EXPRESS");
+    assert_eq!(drawn["diagnostics"][0]["code"], "MISSING_TRANSITION_TARGET");
+    assert!(drawn["diagnostics"][0]["location"]
+        .as_str()
+        .unwrap()
+        .starts_with("/States/A"));
+    assert_eq!(drawn["graph"]["nodes"].as_array().unwrap().len(), 3);
+    let (_, broken) = post("{\"StartAt\": ", "");
+    assert_eq!(broken["graph"], Value::Null);
+    assert!(!broken["diagnostics"].as_array().unwrap().is_empty());
+    let (code, wrong) = post("{}", "?type=FAST");
+    assert_eq!(
+        (code, wrong["__type"].as_str()),
+        (400, Some("ValidationException"))
+    );
+}
+
+#[test]
+fn the_trace_endpoint_shows_every_stage_of_a_past_execution() {
+    let dir = TempDir::new("console-trace");
+    let s = Server::start(&dir.0, &[]);
+    let arn = s.create_machine("tour", &tour(), "STANDARD");
+    let run = s.ok(
+        "StartExecution",
+        json!({"stateMachineArn": arn, "input": input().to_string()}),
+    );
+    let exec = run["executionArn"].as_str().unwrap();
+    assert_eq!(s.wait_done(exec, PATIENCE)["status"], "SUCCEEDED");
+    let trace: Value = ureq::get(&format!(
+        "{}/v1/console/trace?executionArn={}",
+        s.url,
+        encode(exec)
+    ))
+    .call()
+    .unwrap()
+    .into_json()
+    .unwrap();
+    assert_eq!(trace["status"], "SUCCEEDED");
+    let visits = trace["visits"].as_array().unwrap();
+    let visit = |name: &str| visits.iter().find(|v| v["state"] == name).unwrap();
+    assert_eq!(
+        visit("Reshape")["stages"]["afterParameters"],
+        json!({"total": 12, "items": [1, 2]})
+    );
+    assert_eq!(visit("Fan")["status"], "caught");
+    assert_eq!(visit("Boom")["status"], "failed");
+    assert_eq!(visit("Boom")["scope"], "Fan[1]");
+    let doubles: Vec<&Value> = visits.iter().filter(|v| v["state"] == "Double").collect();
+    assert_eq!(doubles.len(), 2);
+    assert_eq!(doubles[1]["scope"], "Each[1]");
+    assert_eq!(doubles[1]["stages"]["output"], json!({"v": 4}));
+    assert!(visits.iter().all(|v| v["state"] != "Skipped"));
+    // Another tenant's ARN, a made-up one and an Express one are refused like AWS does.
+    let missing = ureq::get(&format!(
+        "{}/v1/console/trace?executionArn={}",
+        s.url,
+        encode(&exec.replace(":tour:", ":other:"))
+    ))
+    .call();
+    let Err(ureq::Error::Status(400, r)) = missing else {
+        panic!("expected a 400")
+    };
+    assert_eq!(
+        r.into_json::<Value>().unwrap()["__type"],
+        "ExecutionDoesNotExist"
+    );
+}
+
+#[test]
+fn the_console_draws_a_machine_with_every_kind_of_state() {
+    let dir = TempDir::new("console-machine");
+    let s = Server::start(&dir.0, &[]);
+    s.create_machine("tour", &tour(), "STANDARD");
+    let b = Browser::start();
+    b.goto(&format!("{}/console#/machines", s.url));
+    let link = b.wait("a[href*='tour']");
+    b.click(&link);
+    node(&b, "Double");
+    let drawn = statuses(&b);
+    for state in STATES {
+        assert!(drawn.contains_key(state), "{state} not drawn: {drawn:?}");
+    }
+    let kinds = b.run(
+        "return Array.from(document.querySelectorAll('svg.graph g.edge')).map(e => e.dataset.kind)",
+        json!([]),
+    );
+    for kind in ["choice", "default", "catch", "next", "start", "end"] {
+        assert!(
+            kinds.as_array().unwrap().iter().any(|k| k == kind),
+            "no {kind} edge in {kinds}"
+        );
+    }
+    let labels = b.run(
+        "return Array.from(document.querySelectorAll('svg.graph g.edge text')).map(t => t.textContent)",
+        json!([]),
+    );
+    assert!(labels.to_string().contains("$.total > 0"), "{labels}");
+    assert_eq!(
+        b.all("svg.graph g.lane").len(),
+        3,
+        "two branches and a processor"
+    );
+    b.click(&node(&b, "Fan"));
+    let detail = b.wait_for("the state's panel", || {
+        let e = b.all("#state-detail").into_iter().next()?;
+        let text = b.text(&e);
+        text.contains("Oops").then_some(text)
+    });
+    assert!(detail.contains("Parallel"), "{detail}");
+    b.screenshot("machine-graph");
+    b.resize(420, 800);
+    node(&b, "Reshape");
+    b.screenshot("machine-graph-narrow");
+}
+
+#[test]
+fn the_console_shows_a_run_finishing_live_and_inspects_every_stage() {
+    let dir = TempDir::new("console-run");
+    let s = Server::start(&dir.0, &[]);
+    let arn = s.create_machine("tour", &tour(), "STANDARD");
+    let b = Browser::start();
+    b.goto(&format!("{}/console#/machines/{}", s.url, encode(&arn)));
+    let field = b.wait("#start-input");
+    b.clear(&field);
+    b.type_text(&field, &input().to_string());
+    b.click(&b.wait("#start-execution"));
+    // The Wait keeps it running for two seconds: the page shows that, then the end.
+    b.wait_for("the Wait state running", || {
+        (statuses(&b).get("Pause").map(String::as_str) == Some("running")).then_some(())
+    });
+    assert_eq!(b.text(&b.wait("#execution-status")), "RUNNING");
+    b.screenshot("execution-running");
+    b.wait_for("SUCCEEDED", || {
+        let status = b.text(&b.all("#execution-status").into_iter().next()?);
+        (status == "SUCCEEDED").then_some(())
+    });
+    let expected: BTreeMap<String, String> = [
+        ("Reshape", "succeeded"),
+        ("Pause", "succeeded"),
+        ("Check", "succeeded"),
+        ("Fan", "caught"),
+        ("Fine", "succeeded"),
+        ("Boom", "failed"),
+        ("Each", "succeeded"),
+        ("Double", "succeeded"),
+        ("Done", "succeeded"),
+        ("Skipped", "not-reached"),
+    ]
+    .into_iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    b.wait_for("the final colours", || {
+        (statuses(&b) == expected).then_some(())
+    });
+    // The event table and the timeline (a row per branch and per iteration).
+    let events = b.all("#events tbody tr");
+    assert!(events.len() > 20, "{} events", events.len());
+    assert!(b.text(&events[0]).contains("ExecutionStarted"));
+    assert!(b.all("#timeline .timeline-row").len() >= 5);
+    assert!(b.all("#timeline .timeline-bar[data-name=\"Double\"]").len() >= 2);
+    b.screenshot("execution-succeeded");
+
+    // The inspector: every stage of the Pass state, as the engine computed it.
+    b.click(&node(&b, "Reshape"));
+    let stage = |name: &str| -> Value {
+        let selector = format!("#inspector [data-stage=\"{name}\"] pre");
+        b.wait_for(&format!("stage {name}"), || {
+            let text = b.text(&b.all(&selector).into_iter().next()?);
+            serde_json::from_str(&text).ok()
+        })
+    };
+    b.wait_for("the inspector showing Reshape", || {
+        (stage("input") == input()).then_some(())
+    });
+    assert_eq!(
+        stage("afterInputPath"),
+        json!({"price": 10, "tax": 2, "items": [1, 2]})
+    );
+    assert_eq!(
+        stage("afterParameters"),
+        json!({"total": 12, "items": [1, 2]})
+    );
+    assert_eq!(
+        stage("afterResultPath"),
+        json!({"order": {"price": 10, "tax": 2, "items": [1, 2]}, "other": true,
+               "summary": {"total": 12, "items": [1, 2]}})
+    );
+    assert_eq!(stage("output"), json!({"total": 12, "items": [1, 2]}));
+    b.screenshot("inspector-pass-state");
+    // A state run once per item offers each visit.
+    b.click(&node(&b, "Double"));
+    let select = b.wait("#visit-select");
+    assert_eq!(b.all("#visit-select option").len(), 2);
+    let _ = select;
+}
+
+#[test]
+fn the_editor_shows_diagnostics_as_you_type_and_saves() {
+    let dir = TempDir::new("console-editor");
+    let s = Server::start(&dir.0, &[]);
+    let b = Browser::start();
+    b.goto(&format!("{}/console#/editor", s.url));
+    let editor = b.wait("#definition-editor");
+    b.clear(&editor);
+    b.type_text(
+        &editor,
+        r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Nowhere"}}}"#,
+    );
+    let diagnostic = b.wait_for("a diagnostic", || {
+        let li = b.all("#diagnostics li.diagnostic").into_iter().next()?;
+        Some(b.text(&li))
+    });
+    assert!(
+        diagnostic.contains("MISSING_TRANSITION_TARGET"),
+        "{diagnostic}"
+    );
+    assert!(diagnostic.contains("/States/A"), "{diagnostic}");
+    node(&b, "A");
+    b.screenshot("editor-invalid");
+    b.clear(&editor);
+    b.type_text(
+        &editor,
+        r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Succeed"}}}"#,
+    );
+    b.wait("#diagnostics li.ok");
+    node(&b, "B");
+    let name = b.wait("#machine-name");
+    b.type_text(&name, "edited");
+    b.click(&b.wait("#save-machine"));
+    let listed = b.wait_for("the saved machine", || {
+        let machines = s.ok("ListStateMachines", json!({}));
+        let found = machines["stateMachines"]
+            .as_array()?
+            .iter()
+            .any(|m| m["name"] == "edited");
+        found.then_some(())
+    });
+    let _ = listed;
+    std::thread::sleep(Duration::from_millis(200));
+    b.screenshot("editor-saved");
+}
+
+#[test]
+fn a_multi_tenant_console_asks_for_a_key_and_shows_only_that_tenant() {
+    let dir = TempDir::new("console-tenants");
+    let s = Server::start(&dir.0, &["--admin-token", "root-token"]);
+    let create = |name: &str| -> Value {
+        ureq::post(&format!("{}/v1/tenants", s.url))
+            .set("authorization", "Bearer root-token")
+            .send_json(json!({"name": name}))
+            .unwrap()
+            .into_json()
+            .unwrap()
+    };
+    let (a, other) = (create("acme"), create("globex"));
+    let machine = |key: &Value, name: &str| {
+        let bearer = format!("Bearer {}", key["apiKey"].as_str().unwrap());
+        crate::support::call_at(
+            &s.url,
+            "CreateStateMachine",
+            json!({"name": name, "definition": tour().to_string(), "roleArn": "arn:aws:iam::000000000000:role/r"}),
+            &[("authorization", &bearer)],
+        )
+        .unwrap();
+    };
+    machine(&a, "acme-flow");
+    machine(&other, "globex-flow");
+    let b = Browser::start();
+    b.goto(&format!("{}/console#/machines", s.url));
+    let key = b.wait("#api-key-input");
+    b.type_text(&key, a["apiKey"].as_str().unwrap());
+    b.click(&b.wait("#api-key-save"));
+    b.wait("a[href*='acme-flow']");
+    assert!(b.all("a[href*='globex-flow']").is_empty());
+    b.screenshot("tenant-machines");
+}
