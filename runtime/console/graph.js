@@ -123,7 +123,8 @@ function drawEdge(e) {
     s('polyline', { class: 'edge-line', points: points.map((p) => p.join(',')).join(' ') }));
   if (points.length >= 2) g.append(arrowHead(points.at(-2), points.at(-1)));
   if (e.label && points.length) {
-    const [x, y] = labelPoint(points);
+    // The server staggers labels of edges leaving one state (labelAt) so they do not overlap.
+    const [x, y] = e.labelAt ?? labelPoint(points);
     const text = fit(e.label, 240, 6);
     const width = text.length * 6 + 10;
     if (text !== e.label) g.append(s('title', {}, e.label));

@@ -5,7 +5,6 @@ use crate::browser::{Browser, PATIENCE};
 use crate::support::{Server, TempDir};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 /// Choice, Parallel, Map and Catch; a Wait first so the run can be watched live.
 fn tour() -> Value {
@@ -210,6 +209,10 @@ fn the_console_draws_a_machine_with_every_kind_of_state() {
     });
     assert!(detail.contains("Parallel"), "{detail}");
     b.screenshot("machine-graph");
+    for _ in 0..3 {
+        b.click(&b.wait("button[title='Zoom out']"));
+    }
+    b.screenshot("machine-graph-zoomed-out");
     b.resize(420, 800);
     node(&b, "Reshape");
     b.screenshot("machine-graph-narrow");
@@ -329,16 +332,14 @@ fn the_editor_shows_diagnostics_as_you_type_and_saves() {
     let name = b.wait("#machine-name");
     b.type_text(&name, "edited");
     b.click(&b.wait("#save-machine"));
-    let listed = b.wait_for("the saved machine", || {
-        let machines = s.ok("ListStateMachines", json!({}));
-        let found = machines["stateMachines"]
-            .as_array()?
-            .iter()
-            .any(|m| m["name"] == "edited");
-        found.then_some(())
+    // Saving creates the machine and opens its page.
+    b.wait_for("the saved machine's page", || {
+        let hash = b.run("return location.hash", json!([]));
+        hash.as_str()?.contains("edited").then_some(())
     });
-    let _ = listed;
-    std::thread::sleep(Duration::from_millis(200));
+    node(&b, "B");
+    let machines = s.ok("ListStateMachines", json!({}));
+    assert_eq!(machines["stateMachines"][0]["name"], "edited");
     b.screenshot("editor-saved");
 }
 
@@ -375,4 +376,98 @@ fn a_multi_tenant_console_asks_for_a_key_and_shows_only_that_tenant() {
     b.wait("a[href*='acme-flow']");
     assert!(b.all("a[href*='globex-flow']").is_empty());
     b.screenshot("tenant-machines");
+}
+
+#[test]
+fn the_console_stops_a_running_execution() {
+    let dir = TempDir::new("console-stop");
+    let s = Server::start(&dir.0, &[]);
+    let long = json!({"StartAt": "Sleep", "States": {"Sleep": {"Type": "Wait", "Seconds": 3600, "End": true}}});
+    let arn = s.create_machine("sleepy", &long, "STANDARD");
+    let run = s.ok(
+        "StartExecution",
+        json!({"stateMachineArn": arn, "name": "nap"}),
+    );
+    let exec = run["executionArn"].as_str().unwrap();
+    let b = Browser::start();
+    b.goto(&format!("{}/console#/machines/{}", s.url, encode(&arn)));
+    let row = b.wait("#executions tbody tr");
+    assert!(b.text(&row).contains("nap") && b.text(&row).contains("RUNNING"));
+    b.goto(&format!("{}/console#/executions/{}", s.url, encode(exec)));
+    b.wait_for("Sleep running", || {
+        (statuses(&b).get("Sleep").map(String::as_str) == Some("running")).then_some(())
+    });
+    let stop = b.wait("#stop-execution:not([disabled])");
+    b.click(&stop);
+    b.wait_for("ABORTED", || {
+        let status = b.text(&b.all("#execution-status").into_iter().next()?);
+        (status == "ABORTED").then_some(())
+    });
+    assert_eq!(s.wait_done(exec, PATIENCE)["status"], "ABORTED");
+    b.wait_for("Sleep cancelled", || {
+        (statuses(&b).get("Sleep").map(String::as_str) == Some("cancelled")).then_some(())
+    });
+    // The list's status filter.
+    b.goto(&format!("{}/console#/machines/{}", s.url, encode(&arn)));
+    b.wait("#executions tbody tr");
+    b.run(
+        "const f = document.querySelector('#status-filter'); f.value = 'RUNNING'; f.dispatchEvent(new Event('change', {bubbles: true}));",
+        json!([]),
+    );
+    b.wait_for("an empty RUNNING list", || {
+        let rows = b.all("#executions tbody tr");
+        let text: String = rows.iter().map(|r| b.text(r)).collect();
+        (!text.contains("nap")).then_some(())
+    });
+    b.screenshot("execution-stopped-filter");
+}
+
+#[test]
+fn the_console_uploads_and_lists_modules() {
+    let dir = TempDir::new("console-modules");
+    let s = Server::start(&dir.0, &[]);
+    let wasm = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../modules/dist/echo.wasm");
+    assert!(
+        wasm.exists(),
+        "run `bash modules/build.sh` first (the test command does)"
+    );
+    let b = Browser::start();
+    b.goto(&format!("{}/console#/modules", s.url));
+    b.type_text(&b.wait("#module-name"), "echo");
+    b.type_text(&b.wait("#module-grants"), "kv:orders");
+    b.type_text(
+        &b.wait("#module-file"),
+        &wasm.canonicalize().unwrap().display().to_string(),
+    );
+    b.click(&b.wait("#module-upload"));
+    let row = b.wait_for("the uploaded module", || {
+        let row = b.all("#modules tbody tr").into_iter().next()?;
+        let text = b.text(&row);
+        text.contains("echo").then_some(text)
+    });
+    assert!(row.contains("kv:orders"), "{row}");
+    let listed: Value = ureq::get(&format!("{}/v1/modules", s.url))
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert_eq!(listed["modules"][0]["name"], "echo");
+    // Bad bytes: the server's error is shown, not swallowed.
+    let junk = dir.0.join("junk.wasm");
+    std::fs::write(&junk, b"not wasm").unwrap();
+    b.type_text(&b.wait("#module-name"), "junk");
+    b.type_text(&b.wait("#module-file"), &junk.display().to_string());
+    b.click(&b.wait("#module-upload"));
+    let banner = b.wait_for("the error banner", || {
+        let e = b.all("#error-banner").into_iter().next()?;
+        let text = b.text(&e);
+        (!text.is_empty()).then_some(text)
+    });
+    assert!(
+        banner.contains("InvalidModule")
+            || banner.contains("Exception")
+            || banner.contains("invalid"),
+        "{banner}"
+    );
+    b.screenshot("modules");
 }

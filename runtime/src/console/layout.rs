@@ -761,12 +761,17 @@ fn routes(
         let r = rect(v);
         r.x + r.w / 2.0
     };
-    let ports = |node_of: &dyn Fn(&[usize]) -> Option<(usize, usize)>| -> Vec<f64> {
+    let ports = |outgoing: bool| -> Vec<f64> {
         let mut at = vec![0.0; chains.len()];
         let mut by_node: std::collections::BTreeMap<usize, Vec<(f64, usize)>> =
             std::collections::BTreeMap::new();
         for (i, chain) in chains.iter().enumerate() {
-            if let Some((node, other)) = node_of(chain) {
+            let ends = match (outgoing, chain.as_slice()) {
+                (true, [a, b, ..]) => Some((*a, *b)),
+                (false, [.., a, b]) => Some((*b, *a)),
+                _ => None,
+            };
+            if let Some((node, other)) = ends {
                 by_node.entry(node).or_default().push((centre(other), i));
             }
         }
@@ -782,14 +787,8 @@ fn routes(
         }
         at
     };
-    let out_ports = ports(&|c| match c {
-        [a, b, ..] => Some((*a, *b)),
-        _ => None,
-    });
-    let in_ports = ports(&|c| match c {
-        [.., a, b] => Some((*b, *a)),
-        _ => None,
-    });
+    let out_ports = ports(true);
+    let in_ports = ports(false);
     let mut loops = 0.0;
     let mut out = Vec::with_capacity(edges.len());
     for (i, &(a, b)) in edges.iter().enumerate() {
