@@ -94,7 +94,10 @@ export function rest(method, path, { body, type = 'application/json', signal } =
   return request(path, { method, headers, body, signal });
 }
 
-/** The server's layout of a definition, checked as a `type` machine: `{diagnostics, graph}`. */
+/**
+ * The server's layout of a definition, checked as a `type` machine: `{diagnostics, graph}`,
+ * plus `notice` (and a null graph) when the server declines to draw it, e.g. too many states.
+ */
 export const layoutDefinition = (text, type, options) =>
   rest('POST', `/v1/console/graph${type ? `?type=${encodeURIComponent(type)}` : ''}`, { body: text, ...options });
 
@@ -102,5 +105,37 @@ export const layoutDefinition = (text, type, options) =>
 export const executionHistory = (executionArn, options) =>
   awsAll('GetExecutionHistory', { executionArn, maxResults: 1000 }, 'events', options);
 
-export const executionTrace = (executionArn, options) =>
-  rest('GET', `/v1/console/trace?executionArn=${encodeURIComponent(executionArn)}`, options);
+/**
+ * The events after `lastId`, oldest first: reads the history backwards, newest page first,
+ * only until it reaches an event the caller already has.
+ */
+export async function historyAfter(executionArn, lastId, options) {
+  const fresh = [];
+  let nextToken;
+  do {
+    const body = { executionArn, reverseOrder: true, maxResults: 100 };
+    if (nextToken) body.nextToken = nextToken;
+    const page = await aws('GetExecutionHistory', body, options);
+    nextToken = page.nextToken;
+    for (const event of page.events ?? []) {
+      if (event.id <= lastId) {
+        nextToken = null; // newest first: everything further is known too
+        break;
+      }
+      fresh.push(event);
+    }
+  } while (nextToken);
+  return fresh.sort((a, b) => a.id - b.id);
+}
+
+const traceUrl = (executionArn, query) =>
+  `/v1/console/trace?executionArn=${encodeURIComponent(executionArn)}&${query}`;
+
+/** Every visit of an execution without its data: `{executionArn, status, visits}`. */
+export const traceSummary = (executionArn, options) => rest('GET', traceUrl(executionArn, 'stages=none'), options);
+
+/** The data of one visit, by its entered event id: its `stages` (none if there is no such visit). */
+export async function visitStages(executionArn, enteredEventId, options) {
+  const { visits = [] } = await rest('GET', traceUrl(executionArn, `visit=${enteredEventId}`), options);
+  return visits.find((v) => v.enteredEventId === enteredEventId)?.stages ?? {};
+}

@@ -32,6 +32,14 @@ function statusOf(node, statuses, fallback) {
   return isMarker(node) ? '' : statuses.get(node.name) ?? fallback;
 }
 
+const failCut = (n) => Math.min(n.height * 0.3, n.width / 4);
+
+function octagon(x, y, w, ht, c) {
+  const pts = [[x + c, y], [x + w - c, y], [x + w, y + c], [x + w, y + ht - c],
+    [x + w - c, y + ht], [x + c, y + ht], [x, y + ht - c], [x, y + c]];
+  return pts.map((p) => p.map((v) => v.toFixed(1)).join(',')).join(' ');
+}
+
 // One function per shape; each returns the outline (class "shape") and any decoration.
 const SHAPES = {
   start: (n) => [s('circle', { class: 'shape', cx: n.x + n.width / 2, cy: n.y + n.height / 2, r: Math.min(n.width, n.height) / 2 })],
@@ -44,7 +52,15 @@ const SHAPES = {
   Task: (n) => [s('rect', { class: 'shape', x: n.x, y: n.y, width: n.width, height: n.height, rx: 10 })],
   Pass: (n) => [s('rect', { class: 'shape', x: n.x, y: n.y, width: n.width, height: n.height })],
   Succeed: (n) => [s('rect', { class: 'shape', x: n.x, y: n.y, width: n.width, height: n.height, rx: n.height / 2 })],
-  Fail: (n) => SHAPES.Succeed(n),
+  // An octagon, like a stop sign, with a second outline inside.
+  Fail: (n) => {
+    const c = failCut(n);
+    const d = 3.5; // the gap between the two outlines
+    return [
+      s('polygon', { class: 'shape', points: octagon(n.x, n.y, n.width, n.height, c) }),
+      s('polygon', { class: 'shape-inner', points: octagon(n.x + d, n.y + d, n.width - 2 * d, n.height - 2 * d, c - d * (2 - Math.SQRT2)) }),
+    ];
+  },
   Choice: (n) => {
     const { x, y, width: w, height: ht } = n;
     const d = Math.min(ht / 2, w / 4);
@@ -88,7 +104,7 @@ function drawNode(n, statuses, fallback) {
       s('text', { class: 'kind-label', x: n.x + n.width - 10, y: n.y + HEADER / 2, 'dominant-baseline': 'central', 'text-anchor': 'end' }, n.kind),
     );
   } else if (!isMarker(n)) {
-    const inset = n.kind === 'Wait' ? 28 : n.kind === 'Choice' ? n.height : 12;
+    const inset = n.kind === 'Wait' ? 28 : n.kind === 'Choice' ? n.height : n.kind === 'Fail' ? 2 * failCut(n) + 8 : 12;
     const cx = n.kind === 'Wait' ? n.x + (n.width + inset - 12) / 2 : n.x + n.width / 2;
     g.append(s('text', { class: 'node-label', x: cx, y: n.y + n.height / 2, 'dominant-baseline': 'central', 'text-anchor': 'middle' },
       fit(n.name, n.width - inset, 7)));
@@ -254,6 +270,12 @@ export class GraphView {
   clear(message) {
     this.graph = this.svg = null;
     this.viewport.replaceChildren(h('p', { class: 'muted graph-empty' }, message));
+  }
+
+  /** Says why there is no drawing (the server's `notice`, e.g. a definition too big to draw). */
+  notice(message) {
+    this.graph = this.svg = null;
+    this.viewport.replaceChildren(h('p', { class: 'note graph-empty graph-notice' }, message));
   }
 
   setStatuses(statuses, fallback) {

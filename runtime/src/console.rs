@@ -32,6 +32,10 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/v1/console/trace", get(trace_of))
 }
 
+/// The most states the console draws: the issue's range is 2 to 200, and layout work
+/// grows faster than linearly, so a huge or hostile definition gets a notice instead.
+pub const MAX_DRAWN_STATES: usize = 1000;
+
 /// `POST /v1/console/graph?type=STANDARD|EXPRESS` with a definition's text: the
 /// validator's diagnostics and, whenever the text is a JSON object with `States`, the
 /// laid-out graph, so the editor draws as the user types, mistakes and all.
@@ -48,7 +52,15 @@ async fn graph_of(
             )))
         }
     };
-    let text = String::from_utf8_lossy(&request.body);
+    // Validation and layout are CPU work on user input: off the async workers.
+    tokio::task::spawn_blocking(move || Json(describe(&request.body, machine_type)))
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// The graph endpoint's answer for `body`.
+fn describe(body: &[u8], machine_type: MachineType) -> Value {
+    let text = String::from_utf8_lossy(body);
     let diagnostics: Vec<Value> = validate(&text, machine_type)
         .iter()
         .map(|d| {
@@ -63,15 +75,28 @@ async fn graph_of(
             })
         })
         .collect();
-    let drawing = serde_json::from_str::<Value>(&text)
+    let scope = serde_json::from_str::<Value>(&text)
         .ok()
-        .and_then(|v| graph::of_definition(&v))
-        .map(|scope| layout::draw(&scope));
-    Ok(Json(json!({"diagnostics": diagnostics, "graph": drawing})))
+        .and_then(|v| graph::of_definition(&v));
+    match scope {
+        Some(scope) if scope.states() > MAX_DRAWN_STATES => json!({
+            "diagnostics": diagnostics,
+            "graph": null,
+            "notice": format!(
+                "The definition has {} states; the console draws up to {MAX_DRAWN_STATES}.",
+                scope.states()
+            ),
+        }),
+        scope => json!({
+            "diagnostics": diagnostics,
+            "graph": scope.map(|s| layout::draw(&s)),
+        }),
+    }
 }
 
-/// `GET /v1/console/trace?executionArn=...`: every state visit of a Standard execution
-/// with its data at each stage (see [`sandstep_engine::trace`]).
+/// `GET /v1/console/trace?executionArn=...[&stages=none][&visit=ID]`: the state visits of
+/// a Standard execution with their data at each stage (see [`sandstep_engine::trace`]);
+/// `stages=none` leaves the data out, `visit` keeps only the visit entered at event `ID`.
 async fn trace_of(
     State(app): State<Arc<App>>,
     Authenticated(tenant): Authenticated,
@@ -96,9 +121,61 @@ async fn trace_of(
             "Execution Does Not Exist: '{arn}'"
         )));
     };
+    // Polling wants the visits only; the inspector asks for one visit's stages.
+    let only: Option<u64> = match query.get("visit") {
+        Some(v) => Some(
+            v.parse()
+                .map_err(|_| Error::Validation(format!("visit must be an event id, not '{v}'")))?,
+        ),
+        None => None,
+    };
+    let with_stages = match query.get("stages").map(String::as_str) {
+        None | Some("all") => true,
+        Some("none") => false,
+        Some(other) => {
+            return Err(Error::Validation(format!(
+                "stages must be 'all' or 'none', not '{other}'"
+            )))
+        }
+    };
+    let visits: Vec<Value> = trace
+        .visits()
+        .filter(|v| only.is_none_or(|id| v.entered_event_id == id))
+        .map(|v| {
+            let mut json = serde_json::to_value(v).unwrap_or(Value::Null);
+            if !with_stages {
+                if let Some(fields) = json.as_object_mut() {
+                    fields.remove("stages");
+                }
+            }
+            json
+        })
+        .collect();
     Ok(Json(json!({
         "executionArn": record.arn,
         "status": record.status.as_str(),
-        "visits": trace.visits().collect::<Vec<_>>(),
+        "visits": visits,
     })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn huge_definitions_get_a_notice_instead_of_a_graph() {
+        let states: serde_json::Map<String, Value> = (0..=MAX_DRAWN_STATES)
+            .map(|i| (format!("S{i}"), json!({"Type": "Pass", "End": true})))
+            .collect();
+        let body = json!({"StartAt": "S0", "States": states}).to_string();
+        let answer = describe(body.as_bytes(), MachineType::Standard);
+        assert_eq!(answer["graph"], Value::Null);
+        assert!(answer["notice"].as_str().unwrap().contains("1001 states"));
+        let small = describe(
+            br#"{"StartAt": "A", "States": {"A": {"Type": "Succeed"}}}"#,
+            MachineType::Express,
+        );
+        assert_eq!(small["graph"]["nodes"].as_array().unwrap().len(), 3);
+        assert!(small.get("notice").is_none());
+    }
 }

@@ -36,7 +36,11 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn find_program(names: &[&str]) -> String {
+/// `$env_var` if set, else the first of `names` installed in the usual places.
+fn find_program(env_var: &str, names: &[&str]) -> String {
+    if let Ok(path) = std::env::var(env_var) {
+        return path;
+    }
     for name in names {
         for dir in ["/usr/bin", "/usr/local/bin", "/usr/lib/chromium"] {
             let path = PathBuf::from(dir).join(name);
@@ -46,15 +50,15 @@ fn find_program(names: &[&str]) -> String {
         }
     }
     panic!(
-        "none of {names:?} is installed: `apt-get install chromium chromium-driver` (the test command does)"
+        "none of {names:?} is installed: `apt-get install chromium chromium-driver` (the test command does), or set {env_var}"
     )
 }
 
 impl Browser {
     /// Starts chromedriver and a headless Chromium with a fresh profile, 1280×800.
     pub fn start() -> Browser {
-        let driver_path = find_program(&["chromedriver"]);
-        let chromium = find_program(&["chromium", "chromium-browser"]);
+        let driver_path = find_program("CHROMEDRIVER", &["chromedriver"]);
+        let chromium = find_program("CHROMIUM", &["chromium", "chromium-browser"]);
         let port = free_port();
         let driver = Command::new(driver_path)
             .arg(format!("--port={port}"))

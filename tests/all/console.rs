@@ -151,19 +151,49 @@ fn the_trace_endpoint_shows_every_stage_of_a_past_execution() {
     assert_eq!(doubles[1]["scope"], "Each[1]");
     assert_eq!(doubles[1]["stages"]["output"], json!({"v": 4}));
     assert!(visits.iter().all(|v| v["state"] != "Skipped"));
-    // Another tenant's ARN, a made-up one and an Express one are refused like AWS does.
-    let missing = ureq::get(&format!(
-        "{}/v1/console/trace?executionArn={}",
-        s.url,
-        encode(&exec.replace(":tour:", ":other:"))
-    ))
-    .call();
-    let Err(ureq::Error::Status(400, r)) = missing else {
-        panic!("expected a 400")
+    // Polling takes the visits without their data; the inspector one visit with it.
+    let get = |query: &str| -> Result<Value, (u16, String)> {
+        match ureq::get(&format!("{}/v1/console/trace?{query}", s.url)).call() {
+            Ok(r) => Ok(r.into_json().unwrap()),
+            Err(ureq::Error::Status(code, r)) => Err((
+                code,
+                r.into_json::<Value>().unwrap()["__type"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )),
+            Err(e) => panic!("{e}"),
+        }
     };
+    let summary = get(&format!("executionArn={}&stages=none", encode(exec))).unwrap();
+    assert_eq!(summary["visits"].as_array().unwrap().len(), visits.len());
+    assert!(summary["visits"][0].get("stages").is_none());
+    let id = visit("Reshape")["enteredEventId"].as_u64().unwrap();
+    let one = get(&format!("executionArn={}&visit={id}", encode(exec))).unwrap();
+    assert_eq!(one["visits"].as_array().unwrap().len(), 1);
+    assert_eq!(one["visits"][0]["stages"], visit("Reshape")["stages"]);
+    // Bad parameters, unknown executions and Express executions get AWS-style errors.
+    let error = |query: String| get(&query).unwrap_err();
     assert_eq!(
-        r.into_json::<Value>().unwrap()["__type"],
-        "ExecutionDoesNotExist"
+        error(format!("executionArn={}&visit=x", encode(exec))),
+        (400, "ValidationException".into())
+    );
+    assert_eq!(
+        error(format!("executionArn={}&stages=some", encode(exec))),
+        (400, "ValidationException".into())
+    );
+    assert_eq!(error("visit=1".into()), (400, "ValidationException".into()));
+    assert_eq!(
+        error(format!(
+            "executionArn={}",
+            encode(&exec.replace(":tour:", ":other:"))
+        )),
+        (400, "ExecutionDoesNotExist".into())
+    );
+    let express = exec.replace(":execution:", ":express:");
+    assert_eq!(
+        error(format!("executionArn={}", encode(&express))),
+        (400, "StateMachineTypeNotSupported".into())
     );
 }
 
@@ -209,6 +239,28 @@ fn the_console_draws_a_machine_with_every_kind_of_state() {
     });
     assert!(detail.contains("Parallel"), "{detail}");
     b.screenshot("machine-graph");
+    // Export SVG: catch the file the page hands to the browser and check it stands alone.
+    b.run(
+        "window.exported = null; const make = URL.createObjectURL;
+         URL.createObjectURL = (blob) => { blob.text().then(t => { window.exported = t; }); return make.call(URL, blob); };",
+        json!([]),
+    );
+    b.click(&b.wait("#export-svg"));
+    let svg = b.wait_for("the exported SVG", || {
+        b.run("return window.exported", json!([]))
+            .as_str()
+            .map(str::to_string)
+    });
+    assert!(
+        svg.contains("xmlns=\"http://www.w3.org/2000/svg\""),
+        "{svg:.200}"
+    );
+    for state in STATES {
+        assert!(
+            svg.contains(&format!(">{state}<")),
+            "{state} missing from the export"
+        );
+    }
     for _ in 0..3 {
         b.click(&b.wait("button[title='Zoom out']"));
     }
@@ -368,6 +420,49 @@ fn a_multi_tenant_console_asks_for_a_key_and_shows_only_that_tenant() {
     };
     machine(&a, "acme-flow");
     machine(&other, "globex-flow");
+    // The trace endpoint is scoped like the rest: B cannot read A's execution by its ARN.
+    let bearer = |key: &Value| format!("Bearer {}", key["apiKey"].as_str().unwrap());
+    let started = crate::support::call_at(
+        &s.url,
+        "StartExecution",
+        json!({"stateMachineArn": format!("arn:aws:states:us-east-1:{}:stateMachine:acme-flow", a["account"].as_str().unwrap()),
+               "input": input().to_string()}),
+        &[("authorization", &bearer(&a))],
+    )
+    .unwrap();
+    let exec = started["executionArn"].as_str().unwrap();
+    let trace_as = |key: Option<&Value>| -> (u16, String) {
+        let mut request = ureq::get(&format!(
+            "{}/v1/console/trace?executionArn={}",
+            s.url,
+            encode(exec)
+        ));
+        if let Some(key) = key {
+            request = request.set("authorization", &bearer(key));
+        }
+        match request.call() {
+            Ok(r) => (r.status(), String::new()),
+            Err(ureq::Error::Status(code, r)) => (
+                code,
+                r.into_json::<Value>().unwrap()["__type"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            ),
+            Err(e) => panic!("{e}"),
+        }
+    };
+    assert_eq!(trace_as(Some(&a)).0, 200);
+    assert_eq!(
+        trace_as(Some(&other)),
+        (400, "ExecutionDoesNotExist".into()),
+        "another tenant read the trace"
+    );
+    assert_eq!(
+        trace_as(None),
+        (403, "MissingAuthenticationTokenException".into())
+    );
+
     let b = Browser::start();
     b.goto(&format!("{}/console#/machines", s.url));
     let key = b.wait("#api-key-input");
@@ -470,4 +565,34 @@ fn the_console_uploads_and_lists_modules() {
         "{banner}"
     );
     b.screenshot("modules");
+}
+
+#[test]
+fn the_console_draws_two_hundred_states() {
+    let dir = TempDir::new("console-big");
+    let s = Server::start(&dir.0, &[]);
+    let mut states = serde_json::Map::new();
+    for i in 0..200 {
+        let next = format!("S{}", i + 1);
+        let state = match i {
+            199 => json!({"Type": "Succeed"}),
+            i if i % 10 == 5 => json!({"Type": "Choice",
+                "Choices": [{"Variable": "$.skip", "BooleanEquals": true, "Next": format!("S{}", (i + 3).min(199))},
+                            {"Variable": "$.again", "BooleanEquals": true, "Next": format!("S{}", i - 4)}],
+                "Default": next}),
+            _ => json!({"Type": "Pass", "Next": next}),
+        };
+        states.insert(format!("S{i}"), state);
+    }
+    let arn = s.create_machine(
+        "big",
+        &json!({"StartAt": "S0", "States": states}),
+        "STANDARD",
+    );
+    let b = Browser::start();
+    b.goto(&format!("{}/console#/machines/{}", s.url, encode(&arn)));
+    node(&b, "S199");
+    assert_eq!(statuses(&b).len(), 200);
+    assert_eq!(b.all("svg.graph g.edge[data-kind=\"choice\"]").len(), 40);
+    b.screenshot("machine-graph-200-states");
 }

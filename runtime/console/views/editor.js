@@ -56,11 +56,14 @@ export function editorView(root, arn, { signal }) {
   async function validate() {
     const mine = ++latest;
     try {
-      const { diagnostics: found = [], graph: layout } = await layoutDefinition(editor.value, type.value, { signal });
+      const { diagnostics: found = [], graph: layout, notice } = await layoutDefinition(editor.value, type.value, { signal });
       if (mine !== latest) return;
       showDiagnostics(diagnostics, found, (location) => selectLocation(graph, detail, location));
-      graphBox.classList.toggle('stale', !layout);
-      if (layout) graph.draw(layout);
+      // No layout: keep the last drawing, dimmed, while the text is being fixed; but a
+      // notice (the server will not draw this one) replaces it.
+      graphBox.classList.toggle('stale', !layout && !notice);
+      if (notice) graph.notice(notice);
+      else if (layout) graph.draw(layout);
     } catch (e) {
       report(e);
     }

@@ -8,11 +8,11 @@ const detailsOf = (event) => {
   return key ? event[key] : undefined;
 };
 
-/** The *StateEntered event an *StateExited event closes: walk back along previousEventId. */
+/** The *StateEntered event an *StateExited event closes: walk back along previousEventId (`byId(id)` → event). */
 function enteredBefore(exited, byId) {
   const type = exited.type.replace(/Exited$/, 'Entered');
   const name = detailsOf(exited)?.name;
-  for (let e = byId.get(exited.previousEventId), n = 0; e && n < 100_000; e = byId.get(e.previousEventId), n++) {
+  for (let e = byId(exited.previousEventId), n = 0; e && n < 100_000; e = byId(e.previousEventId), n++) {
     if (e.type === type && detailsOf(e)?.name === name) return e;
   }
   return undefined;
@@ -34,12 +34,20 @@ export class EventTable {
       this.count = 0;
     }
     if (events.length === this.count) return;
-    const byId = new Map(events.map((e) => [e.id, e]));
+    // Ids are dense (1..N), so an id finds its event by index; the map is for anything else.
+    let byId = null;
+    const lookup = (id) => {
+      if (id == null) return undefined;
+      if (events[id - 1]?.id === id) return events[id - 1];
+      byId ??= new Map(events.map((e) => [e.id, e]));
+      return byId.get(id);
+    };
     const start = events[0].timestamp;
-    for (const event of events.slice(this.count)) {
+    for (let i = this.count; i < events.length; i++) {
+      const event = events[i];
       let duration = '';
       if (event.type.endsWith('StateExited')) {
-        const entered = byId.get(enteredByExit.get(event.id)) ?? enteredBefore(event, byId);
+        const entered = lookup(enteredByExit.get(event.id)) ?? enteredBefore(event, lookup);
         if (entered) duration = String(Math.round((event.timestamp - entered.timestamp) * 1000));
       }
       const details = detailsOf(event);

@@ -1,10 +1,12 @@
 // One execution (#/executions/<arn>): its graph coloured by what happened, the data-flow
-// inspector, the timeline and the events, polled every 500 ms while it runs.
+// inspector, the timeline and the events, polled every 500 ms while it runs (2 s after the
+// first 30 s). A poll reads only what is new: the events after the last one it has, and the
+// trace summary (no data) when those changed; the inspector fetches one visit's data.
 //
 // Everything is built once; a poll only changes text, classes and attributes in place, so
 // the page never jumps under the reader.
 
-import { aws, executionHistory, executionTrace, layoutDefinition } from '../api.js';
+import { aws, executionHistory, historyAfter, layoutDefinition, traceSummary, visitStages } from '../api.js';
 import { report } from '../banner.js';
 import { GraphView } from '../graph.js';
 import { fmtDuration, fmtSeconds, groupBy, h, link, prettyText } from '../ui.js';
@@ -14,7 +16,12 @@ import { Timeline } from './timeline.js';
 import { legend, stateStatuses } from './trace.js';
 
 const POLL_MS = 500;
+const FAST_FOR_MS = 30_000; // then a long run is polled more gently
+const SLOW_POLL_MS = 2000;
 const RETRY_MS = 3000; // after a failed poll: keep trying, without flooding the banner
+
+/** Whether a failure may pass (server down, overloaded), so that trying again makes sense. */
+const mayPass = (e) => !(e.status >= 400 && e.status < 500) || e.type === 'ThrottlingException';
 
 export function executionView(root, arn, { signal }) {
   const status = h('span', { id: 'execution-status', class: 'badge' }, '…');
@@ -30,7 +37,7 @@ export function executionView(root, arn, { signal }) {
   const inspector = new Inspector((name, visit) => {
     graph.selectByName(name);
     timeline.highlight(name, visit?.enteredEventId);
-  });
+  }, (enteredEventId) => visitStages(arn, enteredEventId, { signal }));
   const timeline = new Timeline((visit) => inspector.show(visit.state, visit.enteredEventId));
   root.append(
     h('div', { class: 'page-head' },
@@ -82,53 +89,135 @@ export function executionView(root, arn, { signal }) {
     output.replaceChildren(...children);
   }
 
-  function showTrace(execution, history, trace) {
-    const visits = trace.visits ?? [];
+  // What the page knows: every event so far (ids are dense, 1..N) and the trace summary.
+  let history = null; // null until the first full read
+  let visits = [];
+  let enteredByExit = new Map();
+  let execution = null;
+
+  function showSummary(trace) {
+    visits = trace.visits ?? [];
     statuses = stateStatuses(visits);
     traced = true;
     graph.setStatuses(statuses, 'not-reached');
-    const start = execution.startDate * 1000;
-    const seen = visits.map((v) => v.exitedAt ?? v.enteredAt);
-    const end = execution.stopDate ? execution.stopDate * 1000 : Math.max(Date.now(), ...seen);
-    timeline.update(visits, start, Math.max(end, ...seen));
     inspector.update(groupBy(visits, (v) => v.state));
-    events.update(history, new Map(visits.filter((v) => v.exitedEventId != null)
-      .map((v) => [v.exitedEventId, v.enteredEventId])));
+    enteredByExit = new Map(visits.filter((v) => v.exitedEventId != null).map((v) => [v.exitedEventId, v.enteredEventId]));
   }
 
-  // Polling: one request chain at a time; `poke` asks for an immediate refresh.
+  /** The timeline runs to now while the execution does, so it moves even without news. */
+  function showTimeline() {
+    if (!execution || !traced) return;
+    const start = execution.startDate * 1000;
+    let last = start;
+    for (const v of visits) last = Math.max(last, v.exitedAt ?? v.enteredAt);
+    const end = execution.stopDate ? execution.stopDate * 1000 : Math.max(Date.now(), last);
+    timeline.update(visits, start, Math.max(end, last));
+  }
+
+  /** Brings the history up to date; true if it grew. After the first read only new events are read. */
+  async function readHistory() {
+    const lastId = history?.at(-1)?.id ?? 0;
+    const fresh = history ? await historyAfter(arn, lastId, { signal }) : null;
+    const dense = fresh?.every((e, i) => e.id === lastId + 1 + i);
+    if (fresh && !dense) {
+      // Not what the ids promise: start over rather than show a history with holes.
+      history = null;
+      events.update([], enteredByExit);
+    }
+    if (!history) {
+      history = await executionHistory(arn, { signal });
+      return true;
+    }
+    for (const event of fresh) history.push(event);
+    return fresh.length > 0;
+  }
+
+  /**
+   * One refresh. Describe comes first: once it says "stopped", the history read after it is
+   * complete, and the trace read after that covers it. History and trace fail on their own:
+   * the one that works still updates the page. Returns the errors, if any.
+   */
+  let lastStatus = null;
+  let traceFailed = false;
+  async function refresh() {
+    execution = await aws('DescribeExecution', { executionArn: arn }, { signal });
+    showExecution(execution);
+    const errors = [];
+    let changed = execution.status !== lastStatus || traceFailed;
+    lastStatus = execution.status;
+    try {
+      if (await readHistory()) changed = true;
+    } catch (e) {
+      if (e.name === 'AbortError') throw e;
+      errors.push(e);
+      changed = true; // the history cannot tell; ask the trace
+    }
+    if (changed) {
+      try {
+        showSummary(await traceSummary(arn, { signal }));
+        traceFailed = false;
+      } catch (e) {
+        if (e.name === 'AbortError') throw e;
+        errors.push(e);
+        traceFailed = true;
+      }
+    }
+    if (history) events.update(history, enteredByExit);
+    showTimeline();
+    return errors;
+  }
+
+  // Polling: one request chain at a time; `poll()` asks for an immediate refresh. It pauses
+  // while the page is hidden, slows down once the page has watched for a while, and stops
+  // once the execution has stopped and a last refresh has gone through.
+  const watchedSince = Date.now();
   let timer = null;
   let busy = false;
   let again = false;
+  let paused = false;
   async function poll() {
+    clearTimeout(timer);
+    timer = null;
     if (busy) {
       again = true;
       return;
     }
+    if (document.hidden) {
+      paused = true;
+      return;
+    }
     busy = true;
-    clearTimeout(timer);
     let next = null;
     try {
-      // Describe first: once it says "stopped", the history read after it is complete.
-      const execution = await aws('DescribeExecution', { executionArn: arn }, { signal });
-      showExecution(execution);
-      const [history, trace] = await Promise.all([executionHistory(arn, { signal }), executionTrace(arn, { signal })]);
-      showTrace(execution, history, trace);
-      if (execution.status === 'RUNNING') next = POLL_MS;
+      const errors = await refresh();
+      errors.forEach(report);
+      const running = execution.status === 'RUNNING';
+      if (errors.length) {
+        // While it runs, keep trying; once it has stopped, only what may pass is worth it.
+        if (running || errors.some(mayPass)) next = RETRY_MS;
+      } else if (running) {
+        next = Date.now() - watchedSince < FAST_FOR_MS ? POLL_MS : SLOW_POLL_MS;
+      }
     } catch (e) {
       if (e.name === 'AbortError') return;
       report(e);
-      // Only a failure that may pass (server down, overloaded) is worth another try.
-      if (!(e.status >= 400 && e.status < 500) || e.type === 'ThrottlingException') next = RETRY_MS;
+      if (mayPass(e)) next = RETRY_MS;
     } finally {
       busy = false;
     }
+    if (signal.aborted) return;
     if (again) {
       again = false;
       next = 0;
     }
-    if (next !== null && !signal.aborted) timer = setTimeout(poll, next);
+    if (next !== null) timer = setTimeout(poll, next);
   }
+  document.addEventListener('visibilitychange', () => {
+    if (!document.hidden && paused) {
+      paused = false;
+      poll();
+    }
+  }, { signal });
 
   stop.addEventListener('click', async () => {
     stop.disabled = true;
@@ -143,7 +232,8 @@ export function executionView(root, arn, { signal }) {
   // The graph is of the definition this execution runs, which may predate an update.
   aws('DescribeStateMachineForExecution', { executionArn: arn }, { signal })
     .then((m) => layoutDefinition(m.definition, null, { signal }))
-    .then(({ graph: layout }) => {
+    .then(({ graph: layout, notice }) => {
+      if (notice) return graph.notice(notice);
       if (!layout) return graph.clear('This definition cannot be drawn.');
       graph.draw(layout, statuses, traced ? 'not-reached' : '');
       if (inspector.name) graph.selectByName(inspector.name);

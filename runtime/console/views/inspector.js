@@ -1,7 +1,9 @@
 // The data-flow inspector (#inspector): how one visit of a state transformed its data, stage
 // by stage. Its sections exist from the start and only their text changes, so live updates
-// neither move the page nor lose a text selection.
+// neither move the page nor lose a text selection. The trace summary the page polls has no
+// data; a visit's stages are fetched when it is shown, and kept once the visit is over.
 
+import { report } from '../banner.js';
 import { fmtDuration, fmtTime, h, pretty } from '../ui.js';
 
 export const STAGES = [
@@ -14,16 +16,28 @@ const setText = (el, text) => {
   if (el.textContent !== text) el.textContent = text;
 };
 
+const LOADING = Symbol('loading');
+const FAILED = Symbol('failed');
+
 export class Inspector {
-  /** `onShow(name, visit)` tells the page which visit is on display. */
-  constructor(onShow) {
+  /**
+   * `onShow(name, visit)` tells the page which visit is on display; `loadStages(enteredEventId)`
+   * fetches a visit's data, which the trace summary leaves out.
+   */
+  constructor(onShow, loadStages) {
     this.onShow = onShow;
+    this.loadStages = loadStages;
     this.name = null;
     this.pinned = null; // entered event id the user chose; null follows the latest visit
-    this.visits = [];
+    this.visit = null; // the visit on display
+    this.generation = 0; // counts trace summaries: a running visit's data may change with each
+    this.cache = new Map(); // entered event id → {key, stages}
+    this.loading = new Map(); // entered event id → key of the request in flight
+    this.requests = 0;
     this.title = h('h3', {}, 'Data flow');
     this.select = h('select', { id: 'visit-select', hidden: true });
     this.summary = h('p', { class: 'muted small' }, 'Click a state in the graph or the timeline.');
+    this.note = h('p', { class: 'field-error small', hidden: true });
     this.pres = new Map();
     const stages = STAGES.map(([key, label]) => {
       const pre = h('pre', {}, '—');
@@ -31,7 +45,7 @@ export class Inspector {
       return h('section', { class: 'stage absent', 'data-stage': key }, h('h4', {}, label), pre);
     });
     this.el = h('aside', { id: 'inspector', class: 'panel fixed' },
-      h('div', { class: 'panel-head' }, this.title, this.select), this.summary, ...stages);
+      h('div', { class: 'panel-head' }, this.title, this.select), this.summary, this.note, ...stages);
     this.select.addEventListener('change', () => {
       this.pinned = Number(this.select.value);
       this.render();
@@ -46,15 +60,17 @@ export class Inspector {
     this.render();
   }
 
-  /** New trace data: the visits of every state, by state name. */
+  /** A new trace summary: the visits of every state, by state name. */
   update(visitsByName) {
     this.byName = visitsByName;
+    this.generation++;
     if (this.name !== null) this.render();
   }
 
   render() {
     const visits = this.byName?.get(this.name) ?? [];
     const visit = visits.find((v) => v.enteredEventId === this.pinned) ?? visits.at(-1);
+    this.visit = visit ?? null;
     setText(this.title, this.name);
     this.renderOptions(visits, visit);
     if (!visit) {
@@ -65,12 +81,53 @@ export class Inspector {
         `entered ${fmtTime(visit.enteredAt)}`, ms == null ? 'still running' : `took ${fmtDuration(ms)}`,
         visit.retries ? `${visit.retries} retries` : null].filter(Boolean).join(' · '));
     }
-    for (const [key, pre] of this.pres) {
-      const value = visit?.stages?.[key];
-      setText(pre, pretty(value));
-      pre.parentElement.classList.toggle('absent', value === undefined);
-    }
+    this.renderStages(visit ? this.stagesOf(visit) : undefined);
     this.onShow?.(this.name, visit);
+  }
+
+  /** `stages` is the data, LOADING, FAILED, or undefined for no visit. */
+  renderStages(stages) {
+    const loading = stages === LOADING;
+    this.note.hidden = stages !== FAILED;
+    setText(this.note, stages === FAILED ? 'Could not load the data of this visit.' : '');
+    for (const [key, pre] of this.pres) {
+      const value = stages && typeof stages === 'object' ? stages[key] : undefined;
+      setText(pre, loading ? 'Loading…' : pretty(value));
+      pre.parentElement.classList.toggle('absent', value === undefined);
+      pre.parentElement.classList.toggle('loading', loading);
+    }
+  }
+
+  /**
+   * A visit's data: from the cache while it is valid, else fetched (and shown once it comes).
+   * A finished visit never changes; a running one may have moved on with each summary.
+   */
+  stagesOf(visit) {
+    const id = visit.enteredEventId;
+    const key = visit.exitedAt != null ? `done:${visit.status}:${visit.exitedEventId}` : `running:${this.generation}`;
+    const cached = this.cache.get(id);
+    if (cached?.key === key) return cached.stages;
+    if (this.loading.get(id) !== key) this.fetchStages(id, key);
+    // A running visit keeps showing its previous data until the new one comes.
+    return cached?.stages ?? LOADING;
+  }
+
+  fetchStages(id, key) {
+    const seq = ++this.requests;
+    this.loading.set(id, key);
+    const settle = () => this.loading.get(id) === key && this.loading.delete(id);
+    const shown = () => this.visit?.enteredEventId === id;
+    this.loadStages(id).then((stages) => {
+      settle();
+      // Answers may overtake each other: a late one for older data is dropped.
+      if ((this.cache.get(id)?.seq ?? -1) > seq) return;
+      this.cache.set(id, { key, seq, stages });
+      if (shown()) this.renderStages(stages);
+    }, (e) => {
+      settle();
+      report(e);
+      if (shown() && !this.cache.has(id)) this.renderStages(FAILED);
+    });
   }
 
   renderOptions(visits, visit) {

@@ -54,8 +54,10 @@ export function machinePage(root, arn, { signal }) {
     title.replaceChildren(machine.name, ' ', h('span', { class: 'kind' }, machine.type));
     const express = machine.type === 'EXPRESS';
     executions.replaceChildren(...(express ? expressSection(arn, signal) : standardSection(arn, signal)));
-    const { graph: layout } = await layoutDefinition(machine.definition, machine.type, { signal });
-    if (layout) {
+    const { graph: layout, notice } = await layoutDefinition(machine.definition, machine.type, { signal });
+    if (notice) {
+      graph.notice(notice);
+    } else if (layout) {
       graph.draw(layout);
       exportButton.disabled = false;
     } else {

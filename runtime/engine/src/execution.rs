@@ -1487,7 +1487,15 @@ impl Run<'_, '_> {
         self.visit(frame_id, |v| {
             v.stages.error = Some(error);
             match status {
-                VisitStatus::Running => v.retries += 1,
+                VisitStatus::Running => {
+                    // The next attempt starts over from the input: drop this one's values.
+                    v.retries += 1;
+                    v.stages = Stages {
+                        input: v.stages.input.take(),
+                        error: v.stages.error.take(),
+                        ..Stages::default()
+                    };
+                }
                 VisitStatus::Failed | VisitStatus::Cancelled => v.exited_at = Some(now),
                 VisitStatus::Succeeded | VisitStatus::Caught => {}
             }
@@ -1595,7 +1603,10 @@ impl Run<'_, '_> {
                 Some(t) => {
                     match self.eval(frame_id, &error_output, None, |s, rng| s.template(t, rng))? {
                         Ok(v) => Some(v),
-                        Err(f) => return self.frame_done(frame_id, Err(f)),
+                        Err(f) => {
+                            self.note_failed(frame_id, &f, VisitStatus::Failed);
+                            return self.frame_done(frame_id, Err(f));
+                        }
                     }
                 }
                 None => None,

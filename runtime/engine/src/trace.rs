@@ -95,7 +95,8 @@ pub struct Stages {
     /// After `InputPath`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after_input_path: Option<Value>,
-    /// After `Parameters` (the task's input, the Pass result or the branches' input).
+    /// After `Parameters`: the task's input or the branches' input (after InputPath when
+    /// there are no `Parameters`), or a Pass state's `Parameters` result.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after_parameters: Option<Value>,
     /// The raw result: a task's output, a Pass `Result`, the branches' outputs.

@@ -86,6 +86,17 @@ pub struct Edge {
     pub label: Option<String>,
 }
 
+impl Scope {
+    /// Its states, counting those in lanes.
+    pub fn states(&self) -> usize {
+        self.nodes
+            .iter()
+            .filter(|n| n.state.is_some())
+            .map(|n| 1 + n.lanes.iter().map(|l| l.scope.states()).sum::<usize>())
+            .sum()
+    }
+}
+
 /// The graph of a definition, or `None` when it has no `States` object to draw.
 pub fn of_definition(definition: &Value) -> Option<Scope> {
     scope(definition.as_object()?, "")
@@ -196,7 +207,11 @@ fn edge(from: usize, to: usize, kind: EdgeKind, label: Option<String>) -> Edge {
 
 /// A Parallel's branches or a Map's processor (`ItemProcessor`, or the older `Iterator`).
 fn lanes(state: &Value, id: &str) -> Vec<Lane> {
-    if let Some(branches) = state.get("Branches").and_then(Value::as_array) {
+    let kind = state.get("Type").and_then(Value::as_str);
+    if kind == Some("Parallel") {
+        let Some(branches) = state.get("Branches").and_then(Value::as_array) else {
+            return Vec::new();
+        };
         return branches
             .iter()
             .enumerate()
@@ -207,6 +222,9 @@ fn lanes(state: &Value, id: &str) -> Vec<Lane> {
                 })
             })
             .collect();
+    }
+    if kind != Some("Map") {
+        return Vec::new();
     }
     for field in ["ItemProcessor", "Iterator"] {
         if let Some(processor) = state.get(field).and_then(Value::as_object) {
@@ -396,6 +414,22 @@ mod tests {
             m.lanes[0].scope.nodes[1].id,
             "/States/M/ItemProcessor/States/I"
         );
+    }
+
+    #[test]
+    fn only_parallel_and_map_states_have_lanes() {
+        let g = of_definition(&json!({"StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": "x", "End": true,
+                  "Branches": [{"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}]},
+            "M": {"Type": "Map", "End": true, "Iterator": {"StartAt": "I",
+                  "States": {"I": {"Type": "Pass", "End": true}}}}}}))
+        .unwrap();
+        assert!(g.nodes[1].lanes.is_empty());
+        assert_eq!(
+            g.nodes[2].lanes[0].scope.nodes[1].id,
+            "/States/M/Iterator/States/I"
+        );
+        assert_eq!(g.states(), 3);
     }
 
     #[test]

@@ -39,6 +39,12 @@ const PAD: f64 = 10.0;
 const CHAR_WIDTH: f64 = 7.0;
 /// Ordering sweeps (each one down and one up).
 const SWEEPS: usize = 8;
+/// Rough width of a character of an edge label and its padding (as the console draws).
+const LABEL_CHAR_WIDTH: f64 = 6.0;
+const LABEL_PAD: f64 = 10.0;
+/// Dummy vertices (edge segments crossing a layer) a drawing may use in all; past it,
+/// long edges are drawn straight. It bounds the work for huge or hostile definitions.
+const DUMMY_BUDGET: usize = 20_000;
 
 /// A drawn graph, in the console's coordinates (pixels, y down).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -117,7 +123,8 @@ pub struct DrawnEdge {
 
 /// Lays out a whole definition.
 pub fn draw(scope: &Scope) -> Drawing {
-    let laid = lay_out(scope);
+    let mut budget = DUMMY_BUDGET;
+    let laid = lay_out(scope, &mut budget);
     let mut out = Drawing {
         width: laid.width,
         height: laid.height,
@@ -140,6 +147,8 @@ struct Laid {
     lanes: Vec<Vec<Laid>>,
     /// Per edge: its polyline.
     routes: Vec<Vec<[f64; 2]>>,
+    /// Per edge: where its label goes, if it has one.
+    labels: Vec<Option<[f64; 2]>>,
     /// Crossings between consecutive layers, after ordering (for tests).
     crossings: usize,
 }
@@ -152,11 +161,11 @@ struct Rect {
     h: f64,
 }
 
-fn lay_out(scope: &Scope) -> Laid {
+fn lay_out(scope: &Scope, budget: &mut usize) -> Laid {
     let lanes: Vec<Vec<Laid>> = scope
         .nodes
         .iter()
-        .map(|n| n.lanes.iter().map(|l| lay_out(&l.scope)).collect())
+        .map(|n| n.lanes.iter().map(|l| lay_out(&l.scope, budget)).collect())
         .collect();
     let sizes: Vec<(f64, f64)> = scope
         .nodes
@@ -165,14 +174,25 @@ fn lay_out(scope: &Scope) -> Laid {
         .map(|(node, laid)| size(node, laid))
         .collect();
     let edges: Vec<(usize, usize)> = scope.edges.iter().map(|e| (e.from, e.to)).collect();
+    let labels: Vec<Option<f64>> = scope
+        .edges
+        .iter()
+        .map(|e| {
+            e.label
+                .as_ref()
+                .filter(|_| e.kind != EdgeKind::End)
+                .map(|l| l.chars().count() as f64 * LABEL_CHAR_WIDTH + LABEL_PAD)
+        })
+        .collect();
     let sink = scope.nodes.iter().rposition(|n| n.kind == "end");
-    let placed = place(&sizes, &edges, sink);
+    let placed = place(&sizes, &edges, sink, &labels, budget);
     Laid {
         width: placed.width,
         height: placed.height,
         rects: placed.rects,
         lanes,
         routes: placed.routes,
+        labels: placed.labels,
         crossings: placed.crossings,
     }
 }
@@ -236,24 +256,11 @@ fn emit(laid: &Laid, scope: &Scope, offset: (f64, f64), parent: Option<&str>, ou
             x += inner.width + LANE_GAP;
         }
     }
-    for (edge, route) in scope.edges.iter().zip(&laid.routes) {
+    for ((edge, route), label_at) in scope.edges.iter().zip(&laid.routes).zip(&laid.labels) {
         let (Some(from), Some(to)) = (scope.nodes.get(edge.from), scope.nodes.get(edge.to)) else {
             continue;
         };
-        let labelled = |e: &super::graph::Edge| e.label.is_some() && e.kind != EdgeKind::End;
-        let siblings = scope
-            .edges
-            .iter()
-            .filter(|e| e.from == edge.from && labelled(e));
-        let rank = siblings
-            .clone()
-            .take_while(|e| !std::ptr::eq(*e, edge))
-            .count();
-        let share = (rank as f64 + 1.0) / (siblings.count() as f64 + 1.0);
-        let label_at = labelled(edge)
-            .then(|| along(route, share))
-            .flatten()
-            .map(|[x, y]| [(x + offset.0).round(), (y + offset.1).round()]);
+        let label_at = label_at.map(|[x, y]| [(x + offset.0).round(), (y + offset.1).round()]);
         out.edges.push(DrawnEdge {
             label_at,
             from: from.id.clone(),
@@ -303,6 +310,7 @@ struct Placed {
     height: f64,
     rects: Vec<Rect>,
     routes: Vec<Vec<[f64; 2]>>,
+    labels: Vec<Option<[f64; 2]>>,
     crossings: usize,
 }
 
@@ -321,14 +329,24 @@ fn get<T: Copy + Default>(v: &[T], i: usize) -> T {
     v.get(i).copied().unwrap_or_default()
 }
 
-/// Lays out nodes of `sizes` joined by `edges` (indices); `sink` goes on the last layer.
-fn place(sizes: &[(f64, f64)], edges: &[(usize, usize)], sink: Option<usize>) -> Placed {
+/// Lays out nodes of `sizes` joined by `edges` (indices, each with its label's width if
+/// it has one); `sink` goes on the last layer. Long edges use dummies from `budget`.
+fn place(
+    sizes: &[(f64, f64)],
+    edges: &[(usize, usize)],
+    sink: Option<usize>,
+    label_widths: &[Option<f64>],
+    budget: &mut usize,
+) -> Placed {
     let n = sizes.len();
-    let edges: Vec<(usize, usize)> = edges
+    let kept: Vec<((usize, usize), Option<f64>)> = edges
         .iter()
-        .copied()
-        .filter(|&(a, b)| a < n && b < n)
+        .enumerate()
+        .map(|(i, &e)| (e, label_widths.get(i).copied().flatten()))
+        .filter(|&((a, b), _)| a < n && b < n)
         .collect();
+    let edges: Vec<(usize, usize)> = kept.iter().map(|&(e, _)| e).collect();
+    let label_widths: Vec<Option<f64>> = kept.iter().map(|&(_, w)| w).collect();
     let (back, seen) = loops_and_discovery(n, &edges);
     let layer = layers(n, &edges, &back, sink);
     // The layered graph: nodes, then dummies; each forward edge as a chain of vertices.
@@ -350,6 +368,12 @@ fn place(sizes: &[(f64, f64)], edges: &[(usize, usize)], sink: Option<usize>) ->
             continue;
         }
         let mut chain = vec![a];
+        let span = get(&layer, b).saturating_sub(get(&layer, a) + 1);
+        if span > *budget {
+            chains.push(vec![a, b]);
+            continue;
+        }
+        *budget -= span;
         for l in get(&layer, a) + 1..get(&layer, b) {
             chain.push(vertices.len());
             vertices.push(Vertex {
@@ -420,16 +444,75 @@ fn place(sizes: &[(f64, f64)], edges: &[(usize, usize)], sink: Option<usize>) ->
             h: vx.height,
         }
     };
-    let rects: Vec<Rect> = (0..n).map(rect).collect();
-    let mut right = rects.iter().map(|r| r.x + r.w).fold(0.0, f64::max);
-    let routes = routes(&edges, &back, &chains, &rect, &layer, &rows, &mut right);
+    let mut rects: Vec<Rect> = (0..n).map(rect).collect();
+    let mut routes = routes(&edges, &back, &chains, &rect, &layer, &rows);
+    let mut labels = label_points(&edges, &label_widths, &routes);
+    // Everything drawn, labels included, inside the margins.
+    let mut left = f64::MAX;
+    let mut right = 0.0f64;
+    for r in &rects {
+        left = left.min(r.x);
+        right = right.max(r.x + r.w);
+    }
+    for [x, _] in routes.iter().flatten() {
+        left = left.min(*x);
+        right = right.max(*x);
+    }
+    for (at, w) in labels.iter().zip(&label_widths) {
+        if let (Some([x, _]), Some(w)) = (at, w) {
+            left = left.min(x - w / 2.0);
+            right = right.max(x + w / 2.0);
+        }
+    }
+    if left < MARGIN && left != f64::MAX {
+        let shift = MARGIN - left;
+        for r in &mut rects {
+            r.x += shift;
+        }
+        for [x, _] in routes.iter_mut().flatten() {
+            *x += shift;
+        }
+        for [x, _] in labels.iter_mut().flatten() {
+            *x += shift;
+        }
+        right += shift;
+    }
     Placed {
         width: right + MARGIN,
         height: if n == 0 { 2.0 * MARGIN } else { height },
         rects,
         routes,
+        labels,
         crossings,
     }
+}
+
+/// Label positions: labelled edges leaving one node are staggered along their lines
+/// (the first at a third of the way, the next at two thirds, ...).
+fn label_points(
+    edges: &[(usize, usize)],
+    widths: &[Option<f64>],
+    routes: &[Vec<[f64; 2]>],
+) -> Vec<Option<[f64; 2]>> {
+    let labelled = |i: usize| widths.get(i).copied().flatten().is_some();
+    edges
+        .iter()
+        .enumerate()
+        .map(|(i, &(from, _))| {
+            if !labelled(i) {
+                return None;
+            }
+            let siblings = || {
+                edges
+                    .iter()
+                    .enumerate()
+                    .filter(move |&(j, &(f, _))| f == from && labelled(j))
+            };
+            let rank = siblings().take_while(|&(j, _)| j != i).count();
+            let share = (rank as f64 + 1.0) / (siblings().count() as f64 + 1.0);
+            along(routes.get(i).map(Vec::as_slice).unwrap_or_default(), share)
+        })
+        .collect()
 }
 
 fn get_seen(vertices: &[Vertex], i: usize) -> f64 {
@@ -753,7 +836,6 @@ fn routes(
     rect: &impl Fn(usize) -> Rect,
     layer: &[usize],
     rows: &[Vec<usize>],
-    right: &mut f64,
 ) -> Vec<Vec<[f64; 2]>> {
     // Ports: a node's outgoing forward edges spread along its bottom, ordered by where
     // they go (then by edge, so parallel edges stay apart); incoming ones along its top.
@@ -805,8 +887,8 @@ fn routes(
                 .fold(ra.x + ra.w, f64::max);
             loops += 1.0;
             let x = beside + 10.0 * loops;
-            *right = right.max(x);
-            let (ya, yb) = (ra.y + ra.h / 2.0, rb.y + rb.h / 2.0);
+            // Leave high and come back low: a loop to itself stays visible.
+            let (ya, yb) = (ra.y + ra.h * 0.3, rb.y + rb.h * 0.7);
             out.push(vec![[ra.x + ra.w, ya], [x, ya], [x, yb], [rb.x + rb.w, yb]]);
             continue;
         }

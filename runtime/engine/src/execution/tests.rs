@@ -436,6 +436,14 @@ fn a_trace_shows_task_results_retries_catches_and_scopes() {
             usage: None,
         },
     ));
+    // Tracing changes nothing else: the same commands, history included, step by step.
+    let (mut plain, mut traced) = (ExecutionState::new(), ExecutionState::traced());
+    for e in &events {
+        assert_eq!(
+            step(&d, &mut plain, e).unwrap(),
+            step(&d, &mut traced, e).unwrap()
+        );
+    }
     let visits = traced_visits(&d, &events);
     let find = |state: &str, scope: &str| {
         visits
@@ -489,4 +497,58 @@ fn a_trace_marks_the_visits_an_execution_failure_cut_short() {
         st
     };
     assert!(plain.trace().is_none(), "tracing is off unless asked for");
+}
+
+#[test]
+fn a_retry_starts_the_trace_of_its_visit_over() {
+    let d = def(json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": TASK, "ResultSelector": {"v.$": "$.v"},
+              "Retry": [{"ErrorEquals": ["States.DataLimitExceeded"], "IntervalSeconds": 1, "MaxAttempts": 1}],
+              "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Recover"}], "End": true},
+        "Recover": {"Type": "Pass", "End": true}}}));
+    let mut st = ExecutionState::traced();
+    let mut events = vec![start_event(0, json!({}))];
+    let first = step(&d, &mut st, &events[0]).unwrap();
+    // Attempt 1 returns a result over the payload limit: retried.
+    events.push(event(
+        5,
+        EventKind::TaskSucceeded {
+            task: tasks(&first)[0].id,
+            output: json!({"v": "x".repeat(PAYLOAD_LIMIT_BYTES)}),
+            usage: None,
+        },
+    ));
+    let retry = step(&d, &mut st, events.last().unwrap()).unwrap();
+    events.push(event(
+        1005,
+        EventKind::TimerFired {
+            timer: timers(&retry)[0].0,
+        },
+    ));
+    let second = step(&d, &mut st, events.last().unwrap()).unwrap();
+    events.push(event(
+        1010,
+        EventKind::TaskFailed {
+            task: tasks(&second)[0].id,
+            error: "Boom".into(),
+            cause: "c".into(),
+            usage: None,
+        },
+    ));
+    let visits = traced_visits(&d, &events);
+    let t = &visits[0];
+    assert_eq!(
+        (t["status"].as_str(), t["retries"].as_u64()),
+        (Some("caught"), Some(1))
+    );
+    assert_eq!(t["stages"]["error"]["Error"], "Boom");
+    assert!(
+        t["stages"].get("result").is_none(),
+        "attempt 1's result is gone: {t}"
+    );
+    assert_eq!(
+        t["stages"]["afterParameters"],
+        json!({}),
+        "attempt 2's task input"
+    );
 }

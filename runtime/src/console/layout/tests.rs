@@ -199,3 +199,58 @@ fn parallel_edges_and_their_labels_stay_apart() {
         .filter(|e| e.label.is_none())
         .all(|e| e.label_at.is_none()));
 }
+
+#[test]
+fn labels_stay_inside_the_drawing() {
+    let d = drawing(big(200));
+    for e in d.edges.iter().filter(|e| e.label.is_some()) {
+        let [x, _] = e.label_at.unwrap();
+        let half =
+            (e.label.as_ref().unwrap().chars().count() as f64 * LABEL_CHAR_WIDTH + LABEL_PAD) / 2.0;
+        assert!(
+            x - half >= 0.0 && x + half <= d.width,
+            "{e:?} in width {}",
+            d.width
+        );
+    }
+}
+
+#[test]
+fn self_loops_unreachable_states_and_long_edges_over_budget_still_draw() {
+    let d = drawing(json!({"StartAt": "A", "States": {
+        "A": {"Type": "Choice", "Choices": [{"Variable": "$.again", "BooleanEquals": true, "Next": "A"}],
+              "Default": "B"},
+        "B": {"Type": "Succeed"},
+        "Orphan": {"Type": "Pass", "End": true}}}));
+    let self_loop = d.edges.iter().find(|e| e.from == e.to).unwrap();
+    let ys: Vec<f64> = self_loop.points.iter().map(|p| p[1]).collect();
+    assert!(ys[0] < ys[3], "leaves high, comes back low: {ys:?}");
+    let a = node(&d, "A");
+    assert!(self_loop.points[1][0] > a.x + a.width);
+    let orphan = node(&d, "Orphan");
+    assert!(d
+        .nodes
+        .iter()
+        .all(|n| n.id == orphan.id || !overlap(n, orphan)));
+    // With no dummies left, a long edge is one straight segment.
+    let sizes = vec![(20.0, 20.0); 4];
+    let mut budget = 0;
+    let placed = place(
+        &sizes,
+        &[(0, 1), (1, 2), (2, 3), (0, 3)],
+        None,
+        &[None; 4],
+        &mut budget,
+    );
+    assert_eq!(placed.routes[3].len(), 2);
+    let mut budget = 10;
+    let placed = place(
+        &sizes,
+        &[(0, 1), (1, 2), (2, 3), (0, 3)],
+        None,
+        &[None; 4],
+        &mut budget,
+    );
+    assert_eq!(placed.routes[3].len(), 2 + 2 * 2);
+    assert_eq!(budget, 8);
+}
