@@ -287,6 +287,11 @@ fn the_console_shows_a_run_finishing_live_and_inspects_every_stage() {
     });
     assert_eq!(b.text(&b.wait("#execution-status")), "RUNNING");
     b.screenshot("execution-running");
+    // Live updates change the drawing in place: the same SVG element to the end.
+    b.run(
+        "document.querySelector('svg.graph').dataset.mark = 'kept'",
+        json!([]),
+    );
     b.wait_for("SUCCEEDED", || {
         let status = b.text(&b.all("#execution-status").into_iter().next()?);
         (status == "SUCCEEDED").then_some(())
@@ -309,6 +314,14 @@ fn the_console_shows_a_run_finishing_live_and_inspects_every_stage() {
     b.wait_for("the final colours", || {
         (statuses(&b) == expected).then_some(())
     });
+    assert_eq!(
+        b.run(
+            "return document.querySelector('svg.graph').dataset.mark",
+            json!([])
+        ),
+        "kept",
+        "the graph was redrawn instead of updated"
+    );
     // The event table and the timeline (a row per branch and per iteration).
     let events = b.all("#events tbody tr");
     assert!(events.len() > 20, "{} events", events.len());
@@ -595,4 +608,41 @@ fn the_console_draws_two_hundred_states() {
     assert_eq!(statuses(&b).len(), 200);
     assert_eq!(b.all("svg.graph g.edge[data-kind=\"choice\"]").len(), 40);
     b.screenshot("machine-graph-200-states");
+}
+
+#[test]
+fn the_console_colours_a_retried_task() {
+    let dir = TempDir::new("console-retry");
+    let s = Server::start(&dir.0, &[]);
+    // Attempt 0 calls `echo0`, which does not exist; the retry calls `echo1`, which does.
+    s.upload("echo1", &crate::support::module("echo"), "")
+        .unwrap();
+    let flaky = json!({"StartAt": "Call", "States": {"Call": {
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName.$": "States.Format('echo{}', $$.State.RetryCount)", "Payload": {"hi": 1}},
+        "Retry": [{"ErrorEquals": ["Lambda.ResourceNotFoundException"], "IntervalSeconds": 1, "MaxAttempts": 2}],
+        "End": true}}});
+    let arn = s.create_machine("flaky", &flaky, "STANDARD");
+    let run = s.ok(
+        "StartExecution",
+        json!({"stateMachineArn": arn, "name": "once-more"}),
+    );
+    let exec = run["executionArn"].as_str().unwrap();
+    assert_eq!(s.wait_done(exec, PATIENCE)["status"], "SUCCEEDED");
+    let b = Browser::start();
+    b.goto(&format!("{}/console#/executions/{}", s.url, encode(exec)));
+    b.wait_for("Call retried", || {
+        (statuses(&b).get("Call").map(String::as_str) == Some("retried")).then_some(())
+    });
+    b.click(&node(&b, "Call"));
+    let stage = |name: &str| -> Value {
+        let selector = format!("#inspector [data-stage=\"{name}\"] pre");
+        b.wait_for(&format!("stage {name}"), || {
+            serde_json::from_str(&b.text(&b.all(&selector).into_iter().next()?)).ok()
+        })
+    };
+    assert_eq!(stage("afterParameters")["FunctionName"], "echo1");
+    assert_eq!(stage("error")["Error"], "Lambda.ResourceNotFoundException");
+    assert_eq!(stage("result")["Payload"], json!({"hi": 1}));
+    b.screenshot("execution-retried");
 }

@@ -447,6 +447,12 @@ fn place(
     let mut rects: Vec<Rect> = (0..n).map(rect).collect();
     let mut routes = routes(&edges, &back, &chains, &rect, &layer, &rows);
     let mut labels = label_points(&edges, &label_widths, &routes);
+    // A loop's label sits beside its upward line, not across the states it passes.
+    for ((label, width), is_back) in labels.iter_mut().zip(&label_widths).zip(&back) {
+        if let (Some([x, _]), Some(w), true) = (label.as_mut(), width, *is_back) {
+            *x += w / 2.0 + 4.0;
+        }
+    }
     // Everything drawn, labels included, inside the margins.
     let mut left = f64::MAX;
     let mut right = 0.0f64;

@@ -98,6 +98,10 @@ fn two_hundred_states_do_not_overlap_and_stay_inside_the_drawing() {
         if loops.contains(&e) {
             let x = e.points[1][0];
             assert!(x > from.x + from.width && x > to.x + to.width, "{e:?}");
+            assert!(
+                e.label_at.unwrap()[0] > x,
+                "the label beside the line: {e:?}"
+            );
             assert!(e.points[2][1] < e.points[1][1], "{e:?}");
         } else {
             assert!(from.y < to.y, "{} → {} goes up", from.name, to.name);
