@@ -3,7 +3,9 @@
 //! Counts state transitions per second (one per state entered) for a 100-state Pass
 //! chain and for an inline Map over 1,000 small items, history recording included.
 //! The baseline in the same run is `serde_json` cloning the same payload once per
-//! transition: the least any interpreter that copies state data must do.
+//! transition: the least any interpreter that copies state data must do. The `traced`
+//! lines replay the same executions with the data-flow trace on (what the console's
+//! inspector does), as a ratio to the plain run.
 
 // Benchmark code: a failed expect is a broken benchmark.
 #![allow(clippy::expect_used, clippy::indexing_slicing)]
@@ -55,11 +57,16 @@ fn map_of(n: usize) -> (Definition, Value) {
 }
 
 /// Runs executions for about `budget`; returns (executions, transitions, elapsed).
-fn measure(def: &Definition, input: &Value, budget: Duration) -> (u64, u64, Duration) {
+fn measure(
+    def: &Definition,
+    input: &Value,
+    budget: Duration,
+    fresh: fn() -> ExecutionState,
+) -> (u64, u64, Duration) {
     let began = Instant::now();
     let (mut runs, mut transitions) = (0u64, 0u64);
     while began.elapsed() < budget {
-        let mut state = ExecutionState::new();
+        let mut state = fresh();
         let event = Event {
             at: 0,
             entropy: runs,
@@ -91,16 +98,28 @@ fn main() {
     let budget = Duration::from_secs(3);
     let input = json!({"order": {"id": "o-1", "amount": 42}});
     let chain = pass_chain(100);
-    let (runs, transitions, elapsed) = measure(&chain, &input, budget);
+    let (runs, transitions, elapsed) = measure(&chain, &input, budget, ExecutionState::new);
     let rate = transitions as f64 / elapsed.as_secs_f64();
     let base = baseline(&input, 100, budget);
     println!("pass-chain-100: {runs} executions, {rate:.0} transitions/s ({:.2} µs/transition); baseline clone {base:.0}/s; ratio {:.1}x",
         1e6 / rate, base / rate);
+    let (_, t, e) = measure(&chain, &input, budget, ExecutionState::traced);
+    let traced = t as f64 / e.as_secs_f64();
+    println!(
+        "pass-chain-100 traced: {traced:.0} transitions/s = {:.2}x the plain run",
+        traced / rate
+    );
     let (map, items) = map_of(1000);
-    let (runs, transitions, elapsed) = measure(&map, &items, budget);
+    let (runs, transitions, elapsed) = measure(&map, &items, budget, ExecutionState::new);
     let rate = transitions as f64 / elapsed.as_secs_f64();
     println!(
         "map-1000: {runs} executions, {rate:.0} transitions/s ({:.2} µs/transition)",
         1e6 / rate
+    );
+    let (_, t, e) = measure(&map, &items, budget, ExecutionState::traced);
+    let traced = t as f64 / e.as_secs_f64();
+    println!(
+        "map-1000 traced: {traced:.0} transitions/s = {:.2}x the plain run",
+        traced / rate
     );
 }
