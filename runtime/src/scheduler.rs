@@ -818,6 +818,22 @@ impl Scheduler {
         }
     }
 
+    /// The definition revision `record` runs (pinned at its start).
+    fn definition_of(
+        &self,
+        key: &ExecutionKey,
+        record: &Execution,
+    ) -> Result<Arc<Definition>, Error> {
+        let revision = self
+            .inner
+            .store
+            .revision_get(&key.tenant, &key.machine, &record.revision_id)?
+            .ok_or_else(|| {
+                Error::Definition(format!("revision {} is missing", record.revision_id))
+            })?;
+        self.definition(&key.tenant, &key.machine, &revision)
+    }
+
     /// Replays a stored execution with data-flow tracing, for the console's inspector:
     /// every state visit's data at each stage, recomputed rather than stored (see
     /// [`sandstep_engine::trace`]). `None` when there is no such execution.
@@ -828,14 +844,7 @@ impl Scheduler {
         let Some(record) = self.inner.store.execution_get(key)? else {
             return Ok(None);
         };
-        let revision = self
-            .inner
-            .store
-            .revision_get(&key.tenant, &key.machine, &record.revision_id)?
-            .ok_or_else(|| {
-                Error::Definition(format!("revision {} is missing", record.revision_id))
-            })?;
-        let def = self.definition(&key.tenant, &key.machine, &revision)?;
+        let def = self.definition_of(key, &record)?;
         let mut state = ExecutionState::traced();
         for stored in self.inner.store.execution_steps(key)? {
             step(&def, &mut state, &stored.event)?;
@@ -854,14 +863,7 @@ impl Scheduler {
         if record.status != Status::Running || record.machine_type != MachineType::Standard {
             return Err(Error::NotRunning(record.arn));
         }
-        let revision = self
-            .inner
-            .store
-            .revision_get(&key.tenant, &key.machine, &record.revision_id)?
-            .ok_or_else(|| {
-                Error::Definition(format!("revision {} is missing", record.revision_id))
-            })?;
-        let def = self.definition(&key.tenant, &key.machine, &revision)?;
+        let def = self.definition_of(key, &record)?;
         let mut state = ExecutionState::new();
         let mut timers = HashMap::new();
         let mut tasks = HashMap::new();

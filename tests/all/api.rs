@@ -366,16 +366,8 @@ fn signed(
 fn two_tenants_cannot_see_each_other() {
     let dir = TempDir::new("tenants");
     let s = Server::start(&dir.0, &["--admin-token", "root-token"]);
-    let create = |name: &str| -> Value {
-        ureq::post(&format!("{}/v1/tenants", s.url))
-            .set("authorization", "Bearer root-token")
-            .send_json(json!({"name": name}))
-            .unwrap()
-            .into_json()
-            .unwrap()
-    };
-    let a = create("acme");
-    let b = create("globex");
+    let a = s.create_tenant("root-token", "acme");
+    let b = s.create_tenant("root-token", "globex");
     let e = ureq::post(&format!("{}/v1/tenants", s.url))
         .set("authorization", "Bearer wrong")
         .send_json(json!({"name": "x"}));

@@ -741,21 +741,12 @@ fn sdk_express_and_lambda_invoke_task() {
     });
 }
 
-fn create_tenant(s: &Server, name: &str) -> Value {
-    ureq::post(&format!("{}/v1/tenants", s.url))
-        .set("authorization", "Bearer root-token")
-        .send_json(json!({"name": name}))
-        .unwrap()
-        .into_json()
-        .unwrap()
-}
-
 #[test]
 fn sdk_tenants_are_isolated_and_signed() {
     let dir = TempDir::new("sdk-tenants");
     let s = Server::start(&dir.0, &["--admin-token", "root-token"]);
-    let a = create_tenant(&s, "acme");
-    let b = create_tenant(&s, "globex");
+    let a = s.create_tenant("root-token", "acme");
+    let b = s.create_tenant("root-token", "globex");
     let key = |t: &Value, f: &str| t[f].as_str().unwrap().to_string();
     runtime().block_on(async {
         let ca = client_with(&s.url, &key(&a, "accessKeyId"), &key(&a, "secretAccessKey"));

@@ -412,15 +412,10 @@ fn the_editor_shows_diagnostics_as_you_type_and_saves() {
 fn a_multi_tenant_console_asks_for_a_key_and_shows_only_that_tenant() {
     let dir = TempDir::new("console-tenants");
     let s = Server::start(&dir.0, &["--admin-token", "root-token"]);
-    let create = |name: &str| -> Value {
-        ureq::post(&format!("{}/v1/tenants", s.url))
-            .set("authorization", "Bearer root-token")
-            .send_json(json!({"name": name}))
-            .unwrap()
-            .into_json()
-            .unwrap()
-    };
-    let (a, other) = (create("acme"), create("globex"));
+    let (a, other) = (
+        s.create_tenant("root-token", "acme"),
+        s.create_tenant("root-token", "globex"),
+    );
     let machine = |key: &Value, name: &str| {
         let bearer = format!("Bearer {}", key["apiKey"].as_str().unwrap());
         crate::support::call_at(

@@ -138,6 +138,16 @@ impl Server {
         }
     }
 
+    /// Creates a tenant with the admin token `admin`; returns its keys and account.
+    pub fn create_tenant(&self, admin: &str, name: &str) -> Value {
+        ureq::post(&format!("{}/v1/tenants", self.url))
+            .set("authorization", &format!("Bearer {admin}"))
+            .send_json(json!({"name": name}))
+            .unwrap()
+            .into_json()
+            .unwrap()
+    }
+
     /// Uploads a module.
     pub fn upload(&self, name: &str, bytes: &[u8], grants: &str) -> Result<Value, (u16, String)> {
         let mut url = format!("{}/v1/modules/{name}", self.url);

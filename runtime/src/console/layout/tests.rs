@@ -236,25 +236,11 @@ fn self_loops_unreachable_states_and_long_edges_over_budget_still_draw() {
         .nodes
         .iter()
         .all(|n| n.id == orphan.id || !overlap(n, orphan)));
-    // With no dummies left, a long edge is one straight segment.
-    let sizes = vec![(20.0, 20.0); 4];
-    let mut budget = 0;
-    let placed = place(
-        &sizes,
-        &[(0, 1), (1, 2), (2, 3), (0, 3)],
-        None,
-        &[None; 4],
-        &mut budget,
-    );
-    assert_eq!(placed.routes[3].len(), 2);
-    let mut budget = 10;
-    let placed = place(
-        &sizes,
-        &[(0, 1), (1, 2), (2, 3), (0, 3)],
-        None,
-        &[None; 4],
-        &mut budget,
-    );
-    assert_eq!(placed.routes[3].len(), 2 + 2 * 2);
-    assert_eq!(budget, 8);
+    // A long edge gets two points per dummy, or none when the budget is spent.
+    for (budget, points, left) in [(0, 2, 0), (10, 2 + 2 * 2, 8)] {
+        let mut budget = budget;
+        let edges = [(0, 1), (1, 2), (2, 3), (0, 3)];
+        let placed = place(&[(20.0, 20.0); 4], &edges, None, &[None; 4], &mut budget);
+        assert_eq!((placed.routes[3].len(), budget), (points, left));
+    }
 }
