@@ -386,6 +386,15 @@ fn the_editor_shows_diagnostics_as_you_type_and_saves() {
     );
     assert!(diagnostic.contains("/States/A"), "{diagnostic}");
     node(&b, "A");
+    // Clicking a diagnostic points at its state in the graph.
+    b.click(&b.wait("#diagnostics li.diagnostic"));
+    b.wait_for("the state selected", || {
+        let name = b.run(
+            "const s = document.querySelector('svg.graph .selected'); return s ? s.dataset.name : null",
+            json!([]),
+        );
+        (name == "A").then_some(())
+    });
     b.screenshot("editor-invalid");
     b.clear(&editor);
     b.type_text(
@@ -558,7 +567,9 @@ fn the_console_uploads_and_lists_modules() {
     // Bad bytes: the server's error is shown, not swallowed.
     let junk = dir.0.join("junk.wasm");
     std::fs::write(&junk, b"not wasm").unwrap();
-    b.type_text(&b.wait("#module-name"), "junk");
+    let name = b.wait("#module-name");
+    b.clear(&name);
+    b.type_text(&name, "junk");
     b.type_text(&b.wait("#module-file"), &junk.display().to_string());
     b.click(&b.wait("#module-upload"));
     let banner = b.wait_for("the error banner", || {
@@ -567,11 +578,15 @@ fn the_console_uploads_and_lists_modules() {
         (!text.is_empty()).then_some(text)
     });
     assert!(
-        banner.contains("InvalidModule")
-            || banner.contains("Exception")
-            || banner.contains("invalid"),
+        banner.starts_with("InvalidModule: ") && banner.contains("not a WebAssembly module"),
         "{banner}"
     );
+    let after: Value = ureq::get(&format!("{}/v1/modules", s.url))
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert_eq!(after, listed, "the refused upload stored nothing");
     b.screenshot("modules");
 }
 
