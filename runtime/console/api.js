@@ -2,7 +2,7 @@
 // REST routes under /v1. Both carry the API key, both fail with the same `ApiError`, and
 // both report failures to the banner before throwing, so no view can swallow one.
 
-import { askForKey, currentKey } from './auth.js';
+import { askForKey, currentKey, validKey } from './auth.js';
 import { clearError, showError } from './banner.js';
 
 export class ApiError extends Error {
@@ -18,9 +18,13 @@ export class ApiError extends Error {
 const AUTH_ERRORS = new Set(['MissingAuthenticationTokenException', 'UnrecognizedClientException']);
 const isAuthError = (type) => AUTH_ERRORS.has(type);
 
-async function send(path, init) {
+async function send(path, init, key) {
+  if (!validKey(key)) {
+    // Stored before keys were checked: fetch would throw on the header. Ask for it again.
+    throw new ApiError('UnrecognizedClientException',
+      'the saved API key has characters an HTTP header cannot carry; enter it again', 0);
+  }
   const headers = new Headers(init.headers);
-  const key = currentKey();
   if (key) headers.set('Authorization', `Bearer ${key}`);
   let res;
   try {
@@ -45,25 +49,32 @@ async function send(path, init) {
 
 /**
  * Sends, asking for an API key and retrying for as long as the server refuses the key and
- * the user keeps offering one.
+ * the user keeps offering one. A call refused for a key that has been replaced while it
+ * was on its way (another call's dialog got the new one) simply goes again with the new key.
+ * `tag` marks background work for the banner (see banner.js).
  */
-async function request(path, init) {
+async function request(path, init, tag = null) {
   for (;;) {
+    const key = currentKey();
     try {
-      const body = await send(path, init);
+      const body = await send(path, init, key);
       clearError(isAuthError); // the key that was missing is there now
       return body;
     } catch (err) {
       if (err.name === 'AbortError') throw err;
-      showError(err);
+      if (isAuthError(err.type) && currentKey() !== key) continue;
+      showError(err, { tag });
       if (isAuthError(err.type) && (await askForKey(`${err.type}: ${err.message}`))) continue;
       throw err;
     }
   }
 }
 
-/** One AWS Step Functions action, e.g. `aws('DescribeExecution', {executionArn})`. */
-export function aws(action, body = {}, { signal } = {}) {
+/**
+ * One AWS Step Functions action, e.g. `aws('DescribeExecution', {executionArn})`. Options:
+ * `signal` to cancel, `tag` for background work (its errors are not repeated on the banner).
+ */
+export function aws(action, body = {}, { signal, tag } = {}) {
   const init = {
     method: 'POST',
     headers: {
@@ -73,25 +84,28 @@ export function aws(action, body = {}, { signal } = {}) {
     body: JSON.stringify(body),
     signal,
   };
-  return request('/', init);
+  return request('/', init, tag);
 }
 
 /** An AWS list action, following `nextToken` until the last page. */
 export async function awsAll(action, body, listKey, options) {
   const items = [];
+  const tokens = new Set(); // a token that comes back would loop forever
   let nextToken;
   do {
     const page = await aws(action, nextToken ? { ...body, nextToken } : body, options);
     items.push(...(page[listKey] ?? []));
     nextToken = page.nextToken;
+    if (tokens.has(nextToken)) break;
+    tokens.add(nextToken);
   } while (nextToken);
   return items;
 }
 
 /** A native route: `rest('GET', '/v1/modules')`; `body` is sent as is (text or bytes). */
-export function rest(method, path, { body, type = 'application/json', signal } = {}) {
+export function rest(method, path, { body, type = 'application/json', signal, tag } = {}) {
   const headers = body == null ? {} : { 'Content-Type': type };
-  return request(path, { method, headers, body, signal });
+  return request(path, { method, headers, body, signal }, tag);
 }
 
 /**
@@ -101,31 +115,38 @@ export function rest(method, path, { body, type = 'application/json', signal } =
 export const layoutDefinition = (text, type, options) =>
   rest('POST', `/v1/console/graph${type ? `?type=${encodeURIComponent(type)}` : ''}`, { body: text, ...options });
 
-/** Every event of an execution, oldest first. */
-export const executionHistory = (executionArn, options) =>
-  awsAll('GetExecutionHistory', { executionArn, maxResults: 1000 }, 'events', options);
+/** Every event of an execution, oldest first, each once. */
+export async function executionHistory(executionArn, options) {
+  const events = await awsAll('GetExecutionHistory', { executionArn, maxResults: 1000 }, 'events', options);
+  return [...new Map(events.map((e) => [e.id, e])).values()].sort((a, b) => a.id - b.id);
+}
 
 /**
- * The events after `lastId`, oldest first: reads the history backwards, newest page first,
- * only until it reaches an event the caller already has.
+ * The events whose ids are not in `seen` (a Set), oldest first, each once: reads the history
+ * backwards, newest first. The first page is small (a poll mostly finds a few events); it
+ * pages on, in larger pages, only while a whole page was new. Whether what comes back joins
+ * up with what the caller has is the caller's check.
  */
-export async function historyAfter(executionArn, lastId, options) {
-  const fresh = [];
+export async function historyAfter(executionArn, seen, options) {
+  const fresh = new Map(); // id → event: a page that overlaps another adds nothing twice
+  const tokens = new Set(); // a token that comes back would loop forever
+  let maxResults = 10;
   let nextToken;
-  do {
-    const body = { executionArn, reverseOrder: true, maxResults: 100 };
+  for (;;) {
+    const body = { executionArn, reverseOrder: true, maxResults };
     if (nextToken) body.nextToken = nextToken;
     const page = await aws('GetExecutionHistory', body, options);
-    nextToken = page.nextToken;
+    let allNew = true;
     for (const event of page.events ?? []) {
-      if (event.id <= lastId) {
-        nextToken = null; // newest first: everything further is known too
-        break;
-      }
-      fresh.push(event);
+      if (seen.has(event.id)) allNew = false; // reached what the caller has
+      else if (!fresh.has(event.id)) fresh.set(event.id, event);
     }
-  } while (nextToken);
-  return fresh.sort((a, b) => a.id - b.id);
+    nextToken = page.nextToken;
+    if (!allNew || !nextToken || tokens.has(nextToken)) break;
+    tokens.add(nextToken);
+    maxResults = 100;
+  }
+  return [...fresh.values()].sort((a, b) => a.id - b.id);
 }
 
 const traceUrl = (executionArn, query) =>

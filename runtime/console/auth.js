@@ -11,6 +11,12 @@ const STORAGE_KEY = 'sandstep.apiKey';
 let memory = ''; // the key typed this session, for browsers with storage turned off
 let waiting = null; // the open question: every refused call awaits the same answer
 
+/**
+ * Whether `key` can be sent: an HTTP header carries visible ASCII only, and a key has no
+ * spaces. '' (no key) is fine too.
+ */
+export const validKey = (key) => key === '' || /^[\x21-\x7e]+$/.test(key);
+
 /** The key to send, or '' for none. */
 export function currentKey() {
   try {
@@ -33,11 +39,23 @@ function storeKey(key) {
 /** Builds and opens the dialog; returns it. */
 function openDialog(reason) {
   const input = h('input', { id: 'api-key-input', type: 'password', autocomplete: 'off', spellcheck: 'false', value: currentKey() });
+  const problem = h('p', { id: 'api-key-error', class: 'field-error', role: 'alert', hidden: true });
+  input.addEventListener('input', () => {
+    problem.hidden = true;
+  });
   const dialog = h('dialog', { id: 'api-key-dialog' },
     h('form', {
       onsubmit: (e) => {
         e.preventDefault();
         const key = input.value.trim();
+        if (!validKey(key)) {
+          // It could not be sent anyway (fetch refuses such a header): say so, keep the dialog.
+          problem.textContent = 'An API key has only visible ASCII characters: no spaces, ' +
+            'no accented or other non-ASCII letters. Check what was pasted.';
+          problem.hidden = false;
+          input.focus();
+          return;
+        }
         storeKey(key);
         settle(key);
       },
@@ -45,6 +63,7 @@ function openDialog(reason) {
     h('h2', {}, 'API key'),
     h('p', { id: 'api-key-reason' }, reason),
     h('label', {}, 'Key ', input),
+    problem,
     h('div', { class: 'actions' },
       h('button', { type: 'button', id: 'api-key-cancel', onclick: () => settle(null) }, 'Cancel'),
       h('button', { type: 'submit', id: 'api-key-save', class: 'primary' }, 'Save'))));

@@ -45,11 +45,17 @@ export function fmtTime(ms) {
 /** The AWS API speaks epoch seconds (floats); the trace speaks milliseconds. */
 export const fmtSeconds = (s) => (s == null ? '—' : fmtTime(s * 1000));
 
+/**
+ * A duration for people. Each branch takes the values that still round into its own unit,
+ * so 999.7 ms is "1.00 s", 59.97 s is "1 min 0 s", and never "1000 ms" or "1 min 60 s".
+ */
 export function fmtDuration(ms) {
   if (ms == null || !Number.isFinite(ms)) return '—';
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
-  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+  if (ms < 999.5) return `${Math.round(ms)} ms`;
+  if (ms < 9_995) return `${(ms / 1000).toFixed(2)} s`;
+  if (ms < 59_950) return `${(ms / 1000).toFixed(1)} s`;
+  const s = Math.round(ms / 1000); // whole seconds first, then minutes from them
+  return `${Math.floor(s / 60)} min ${s % 60} s`;
 }
 
 export function fmtBytes(n) {

@@ -663,3 +663,59 @@ fn oversized_bodies_get_aws_errors_and_nothing_is_stored() {
         .unwrap_err();
     assert_eq!((code, kind.as_str()), (400, "ValidationException"));
 }
+
+#[test]
+fn history_pages_stay_exact_while_the_execution_grows() {
+    let dir = TempDir::new("history-growth");
+    let s = Server::start(&dir.0, &[]);
+    let def = json!({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Next": "W"},
+        "W": {"Type": "Wait", "Seconds": 1, "Next": "B"},
+        "B": {"Type": "Pass", "End": true}}});
+    let m = s.create_machine("grows", &def, "STANDARD");
+    let run = s.ok("StartExecution", json!({"stateMachineArn": m}));
+    let arn = run["executionArn"].as_str().unwrap();
+    let page = |token: Option<&str>, reverse: bool| {
+        let mut req = json!({"executionArn": arn, "maxResults": 2, "reverseOrder": reverse});
+        if let Some(t) = token {
+            req["nextToken"] = json!(t);
+        }
+        s.ok("GetExecutionHistory", req)
+    };
+    let ids = |p: &Value| -> Vec<u64> {
+        p["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_u64().unwrap())
+            .collect()
+    };
+    // Read the newest two while it waits, the rest after it has grown.
+    let newest = page(None, true);
+    let forward = page(None, false);
+    assert_eq!(
+        s.wait_done(arn, Duration::from_secs(30))["status"],
+        "SUCCEEDED"
+    );
+    let mut seen = ids(&newest);
+    let mut token = newest["nextToken"].as_str().map(str::to_string);
+    while let Some(t) = token {
+        let p = page(Some(&t), true);
+        seen.extend(ids(&p));
+        token = p["nextToken"].as_str().map(str::to_string);
+    }
+    let expected: Vec<u64> = (1..=seen[0]).rev().collect();
+    assert_eq!(seen, expected, "no event twice, none skipped");
+    let mut all = ids(&forward);
+    let mut token = forward["nextToken"].as_str().map(str::to_string);
+    while let Some(t) = token {
+        let p = page(Some(&t), false);
+        all.extend(ids(&p));
+        token = p["nextToken"].as_str().map(str::to_string);
+    }
+    let total = s.ok("GetExecutionHistory", json!({"executionArn": arn}))["events"]
+        .as_array()
+        .unwrap()
+        .len() as u64;
+    assert_eq!(all, (1..=total).collect::<Vec<u64>>());
+}

@@ -329,6 +329,11 @@ fn the_console_shows_a_run_finishing_live_and_inspects_every_stage() {
     assert!(b.all("#timeline .timeline-row").len() >= 5);
     assert!(b.all("#timeline .timeline-bar[data-name=\"Double\"]").len() >= 2);
     b.screenshot("execution-succeeded");
+    b.run(
+        "document.querySelector('#timeline').scrollIntoView()",
+        json!([]),
+    );
+    b.screenshot("execution-timeline");
 
     // The inspector: every stage of the Pass state, as the engine computed it.
     b.click(&node(&b, "Reshape"));

@@ -104,12 +104,23 @@ export function editorView(root, arn, { signal }) {
   }
   // Renaming or retyping is not part of UpdateStateMachine, so both are shown, not editable.
   name.disabled = type.disabled = true;
+  // Nothing to edit or save until the definition is here: text typed before would be
+  // overwritten by it, and saving would replace the machine's definition with a blank.
+  editor.disabled = save.disabled = true;
+  editor.placeholder = 'Loading the definition…';
   aws('DescribeStateMachine', { stateMachineArn: arn }, { signal }).then((m) => {
     name.value = m.name;
     type.value = m.type;
     editor.value = readable(m.definition);
+    editor.placeholder = '';
+    editor.disabled = save.disabled = false;
     validate();
-  }).catch(report);
+  }).catch((e) => {
+    if (e?.name === 'AbortError') return;
+    editor.placeholder = 'Could not load the definition: reload the page to try again.';
+    graph.clear('Could not load this state machine.');
+    report(e);
+  });
 }
 
 /** Stored definitions are often one line; indent them, unless the author laid them out. */

@@ -27,12 +27,15 @@ export class EventTable {
         .map((c) => h('th', {}, c)))), this.tbody);
   }
 
+  /** Empties the table, for a history read again from the start. */
+  reset() {
+    this.tbody.replaceChildren();
+    this.count = 0;
+  }
+
   /** `enteredByExit` maps an exit event id to its entry's, from the trace (the exact answer). */
   update(events, enteredByExit) {
-    if (events.length < this.count) {
-      this.tbody.replaceChildren();
-      this.count = 0;
-    }
+    if (events.length < this.count) this.reset();
     if (events.length === this.count) return;
     // Ids are dense (1..N), so an id finds its event by index; the map is for anything else.
     let byId = null;

@@ -2,12 +2,15 @@
 // inspector, the timeline and the events, polled every 500 ms while it runs (2 s after the
 // first 30 s). A poll reads only what is new: the events after the last one it has, and the
 // trace summary (no data) when those changed; the inspector fetches one visit's data.
+// Failed polls back off (3 s, 6 s, ... at most 60 s); once the execution has stopped they
+// give up after a few tries. The poll's errors go to the banner once, not on every try, and
+// leave it when a poll goes through again.
 //
 // Everything is built once; a poll only changes text, classes and attributes in place, so
 // the page never jumps under the reader.
 
 import { aws, executionHistory, historyAfter, layoutDefinition, traceSummary, visitStages } from '../api.js';
-import { report } from '../banner.js';
+import { clearTagged, report } from '../banner.js';
 import { GraphView } from '../graph.js';
 import { fmtDuration, fmtSeconds, groupBy, h, link, prettyText } from '../ui.js';
 import { EventTable } from './events.js';
@@ -18,12 +21,17 @@ import { legend, stateStatuses } from './trace.js';
 const POLL_MS = 500;
 const FAST_FOR_MS = 30_000; // then a long run is polled more gently
 const SLOW_POLL_MS = 2000;
-const RETRY_MS = 3000; // after a failed poll: keep trying, without flooding the banner
+const RETRY_MS = 3000; // after the first failed poll; doubled after each further one
+const MAX_RETRY_MS = 60_000;
+const TRIES_AFTER_STOP = 5; // failed polls of a stopped execution before giving up
 
 /** Whether a failure may pass (server down, overloaded), so that trying again makes sense. */
 const mayPass = (e) => !(e.status >= 400 && e.status < 500) || e.type === 'ThrottlingException';
 
 export function executionView(root, arn, { signal }) {
+  // Banner tags: the poll's errors, and those of the inspector's data (refetched per poll).
+  const pollTag = Symbol('execution poll');
+  const stagesTag = Symbol('visit stages');
   const status = h('span', { id: 'execution-status', class: 'badge' }, '…');
   const stop = h('button', { id: 'stop-execution', type: 'button', class: 'danger', hidden: true, disabled: true }, 'Stop');
   const name = h('span', { class: 'mono' }, '');
@@ -37,7 +45,11 @@ export function executionView(root, arn, { signal }) {
   const inspector = new Inspector((name, visit) => {
     graph.selectByName(name);
     timeline.highlight(name, visit?.enteredEventId);
-  }, (enteredEventId) => visitStages(arn, enteredEventId, { signal }));
+  }, async (enteredEventId) => {
+    const stages = await visitStages(arn, enteredEventId, { signal, tag: stagesTag });
+    clearTagged(stagesTag);
+    return stages;
+  });
   const timeline = new Timeline((visit) => inspector.show(visit.state, visit.enteredEventId));
   root.append(
     h('div', { class: 'page-head' },
@@ -91,6 +103,8 @@ export function executionView(root, arn, { signal }) {
 
   // What the page knows: every event so far (ids are dense, 1..N) and the trace summary.
   let history = null; // null until the first full read
+  let seen = new Set(); // the ids in `history`
+  let reread = false; // the table must be rebuilt from a history read again
   let visits = [];
   let enteredByExit = new Map();
   let execution = null;
@@ -114,22 +128,29 @@ export function executionView(root, arn, { signal }) {
     timeline.update(visits, start, Math.max(end, last));
   }
 
-  /** Brings the history up to date; true if it grew. After the first read only new events are read. */
+  /**
+   * Brings the history up to date; true if it grew. After the first read only events with
+   * unseen ids are read; they must carry on from the last one (a real gap, which should not
+   * happen, means reading it all again). That full read goes into a new list, which replaces
+   * the history (and the table) only once it has all come: a failure leaves the old one.
+   */
   async function readHistory() {
-    const lastId = history?.at(-1)?.id ?? 0;
-    const fresh = history ? await historyAfter(arn, lastId, { signal }) : null;
-    const dense = fresh?.every((e, i) => e.id === lastId + 1 + i);
-    if (fresh && !dense) {
-      // Not what the ids promise: start over rather than show a history with holes.
-      history = null;
-      events.update([], enteredByExit);
+    if (history) {
+      const lastId = history.at(-1)?.id ?? 0;
+      const fresh = await historyAfter(arn, seen, { signal, tag: pollTag });
+      if (fresh.every((e, i) => e.id === lastId + 1 + i)) {
+        for (const event of fresh) {
+          history.push(event);
+          seen.add(event.id);
+        }
+        return fresh.length > 0;
+      }
     }
-    if (!history) {
-      history = await executionHistory(arn, { signal });
-      return true;
-    }
-    for (const event of fresh) history.push(event);
-    return fresh.length > 0;
+    const all = await executionHistory(arn, { signal, tag: pollTag });
+    reread = history !== null;
+    history = all;
+    seen = new Set(all.map((e) => e.id));
+    return true;
   }
 
   /**
@@ -140,7 +161,7 @@ export function executionView(root, arn, { signal }) {
   let lastStatus = null;
   let traceFailed = false;
   async function refresh() {
-    execution = await aws('DescribeExecution', { executionArn: arn }, { signal });
+    execution = await aws('DescribeExecution', { executionArn: arn }, { signal, tag: pollTag });
     showExecution(execution);
     const errors = [];
     let changed = execution.status !== lastStatus || traceFailed;
@@ -154,13 +175,17 @@ export function executionView(root, arn, { signal }) {
     }
     if (changed) {
       try {
-        showSummary(await traceSummary(arn, { signal }));
+        showSummary(await traceSummary(arn, { signal, tag: pollTag }));
         traceFailed = false;
       } catch (e) {
         if (e.name === 'AbortError') throw e;
         errors.push(e);
         traceFailed = true;
       }
+    }
+    if (reread) {
+      reread = false;
+      events.reset(); // rebuilt at once below: the table is never seen empty
     }
     if (history) events.update(history, enteredByExit);
     showTimeline();
@@ -175,6 +200,16 @@ export function executionView(root, arn, { signal }) {
   let busy = false;
   let again = false;
   let paused = false;
+  let failures = 0; // failed refreshes in a row
+
+  /** The wait after a failed refresh, or null to stop trying. `errors` is what went wrong. */
+  function retryAfter(errors) {
+    failures++;
+    // While it runs there is always more to see; once it has stopped (or was never seen),
+    // only a failure that may pass is worth a few more tries.
+    if (execution?.status !== 'RUNNING' && (failures >= TRIES_AFTER_STOP || !errors.some(mayPass))) return null;
+    return Math.min(MAX_RETRY_MS, RETRY_MS * 2 ** Math.min(failures - 1, 10));
+  }
   async function poll() {
     clearTimeout(timer);
     timer = null;
@@ -190,18 +225,18 @@ export function executionView(root, arn, { signal }) {
     let next = null;
     try {
       const errors = await refresh();
-      errors.forEach(report);
-      const running = execution.status === 'RUNNING';
+      for (const e of errors) report(e, { tag: pollTag });
       if (errors.length) {
-        // While it runs, keep trying; once it has stopped, only what may pass is worth it.
-        if (running || errors.some(mayPass)) next = RETRY_MS;
-      } else if (running) {
-        next = Date.now() - watchedSince < FAST_FOR_MS ? POLL_MS : SLOW_POLL_MS;
+        next = retryAfter(errors);
+      } else {
+        failures = 0;
+        clearTagged(pollTag); // recovered: what the failed polls said is over
+        if (execution.status === 'RUNNING') next = Date.now() - watchedSince < FAST_FOR_MS ? POLL_MS : SLOW_POLL_MS;
       }
     } catch (e) {
       if (e.name === 'AbortError') return;
-      report(e);
-      if (mayPass(e)) next = RETRY_MS;
+      report(e, { tag: pollTag });
+      next = retryAfter([e]);
     } finally {
       busy = false;
     }

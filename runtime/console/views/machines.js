@@ -102,25 +102,36 @@ function standardSection(arn, signal) {
   const tbody = h('tbody');
   const note = h('p', { class: 'muted' });
   const more = h('button', { type: 'button', hidden: true }, 'Load more');
-  let nextToken = null;
-  let generation = 0; // a filter change makes pages of the previous filter stale
+  let nextToken = null; // of the current generation's last page
+  let generation = 0; // a filter change or refresh makes pages of the one before stale
+  let loading = 0; // loads in flight: "Load more" waits for all of them
 
+  /** A first page (a new generation), or with `append` the next page of the current one. */
   async function load(append) {
+    if (append && (loading || !nextToken)) return; // a double click, or a list being replaced
     const mine = append ? generation : ++generation;
     const body = { stateMachineArn: arn, maxResults: 100 };
     if (filter.value !== 'ALL') body.statusFilter = filter.value;
-    if (append && nextToken) body.nextToken = nextToken;
+    if (append) body.nextToken = nextToken;
+    else nextToken = null; // the old list's token means nothing to the new one
+    loading++;
+    more.disabled = true;
     try {
       const page = await aws('ListExecutions', body, { signal });
-      if (mine !== generation) return;
+      if (mine !== generation) return; // an older filter's page, or one already replaced
       const rows = (page.executions ?? []).map(executionRow);
       if (append) tbody.append(...rows);
       else tbody.replaceChildren(...rows);
       nextToken = page.nextToken ?? null;
-      more.hidden = !nextToken;
       note.textContent = tbody.rows.length ? '' : 'No executions.';
     } catch (e) {
       report(e);
+    } finally {
+      loading--;
+      if (!loading) {
+        more.disabled = false;
+        more.hidden = !nextToken;
+      }
     }
   }
   filter.addEventListener('change', () => load(false));

@@ -47,28 +47,38 @@ pub(super) fn get(app: &App, tenant: &Tenant, p: &Params) -> Result<Value> {
     let limit = p.max_results()?;
     let reverse = p.opt_bool("reverseOrder")?.unwrap_or(false);
     let include_data = p.opt_bool("includeExecutionData")?.unwrap_or(true);
-    let start = match p.opt_str("nextToken")? {
-        Some(t) => decode_token(t)?
-            .parse::<usize>()
-            .map_err(|_| Error::InvalidToken(format!("Invalid Token: '{t}'")))?,
-        None => 0,
+    // The token names the next event id to return, so paging stays exact while a
+    // running execution appends events (an offset would shift under reverseOrder).
+    let next: Option<u64> = match p.opt_str("nextToken")? {
+        Some(t) => Some(
+            decode_token(t)?
+                .parse::<u64>()
+                .map_err(|_| Error::InvalidToken(format!("Invalid Token: '{t}'")))?,
+        ),
+        None => None,
     };
     let mut events = history_of(&app.store, &key)?;
     if reverse {
         events.reverse();
     }
-    let total = events.len();
-    let page: Vec<Value> = events
-        .into_iter()
-        .skip(start)
+    let id_of = |e: &Value| e.get("id").and_then(Value::as_u64).unwrap_or(0);
+    let mut rest = events.into_iter().filter(|e| match next {
+        None => true,
+        Some(n) if reverse => id_of(e) <= n,
+        Some(n) => id_of(e) >= n,
+    });
+    let page: Vec<Value> = rest
+        .by_ref()
         .take(limit)
         .map(|e| if include_data { e } else { without_data(e) })
         .collect();
     let mut out = json!({"events": page});
-    let next = start.saturating_add(limit);
-    if next < total {
+    if let Some(following) = rest.next() {
         if let Some(o) = out.as_object_mut() {
-            o.insert("nextToken".into(), json!(encode_token(&next.to_string())));
+            o.insert(
+                "nextToken".into(),
+                json!(encode_token(&id_of(&following).to_string())),
+            );
         }
     }
     Ok(out)
