@@ -1098,6 +1098,11 @@ impl Run<'_, '_> {
             };
             inputs.push(input);
         }
+        if state.parameters.is_some() {
+            self.note(frame_id, |s| {
+                s.after_parameters = Some(Value::Array(inputs.clone()))
+            });
+        }
         self.record(
             Some(frame_id),
             "MapStateStarted",

@@ -96,7 +96,8 @@ pub struct Stages {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after_input_path: Option<Value>,
     /// After `Parameters`: the task's input or the branches' input (after InputPath when
-    /// there are no `Parameters`), or a Pass state's `Parameters` result.
+    /// there are no `Parameters`), a Pass state's `Parameters` result, or a Map's
+    /// `ItemSelector` applied to every item (the iterations' inputs, as an array).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after_parameters: Option<Value>,
     /// The raw result: a task's output, a Pass `Result`, the branches' outputs.

@@ -384,6 +384,7 @@ fn a_trace_shows_every_stage_of_a_pass_state() {
 fn a_trace_shows_task_results_retries_catches_and_scopes() {
     let d = def(json!({"StartAt": "M", "States": {
         "M": {"Type": "Map", "ItemsPath": "$.items", "Next": "Done",
+              "ItemSelector": {"i.$": "$$.Map.Item.Value.i"},
               "ItemProcessor": {"StartAt": "T", "States": {
                   "T": {"Type": "Task", "Resource": TASK, "ResultSelector": {"v.$": "$.v"},
                         "Retry": [{"ErrorEquals": ["Flaky"], "IntervalSeconds": 1, "MaxAttempts": 1}],
@@ -471,6 +472,7 @@ fn a_trace_shows_task_results_retries_catches_and_scopes() {
     assert_eq!(find("Recover", "M[1]")["status"], "succeeded");
     let m = find("M", "");
     assert_eq!(m["status"], "succeeded");
+    assert_eq!(m["stages"]["afterParameters"], json!([{"i": 1}, {"i": 2}]));
     assert_eq!(
         m["stages"]["result"],
         json!([{"v": 7}, {"i": 2, "err": {"Error": "Boom", "Cause": "twice"}}])
