@@ -697,22 +697,21 @@ fn history_pages_stay_exact_while_the_execution_grows() {
         s.wait_done(arn, Duration::from_secs(30))["status"],
         "SUCCEEDED"
     );
-    let mut seen = ids(&newest);
-    let mut token = newest["nextToken"].as_str().map(str::to_string);
-    while let Some(t) = token {
-        let p = page(Some(&t), true);
-        seen.extend(ids(&p));
-        token = p["nextToken"].as_str().map(str::to_string);
-    }
+    // Follows the tokens from a first page to the end.
+    let rest = |first: &Value, reverse: bool| -> Vec<u64> {
+        let mut all = ids(first);
+        let mut token = first["nextToken"].as_str().map(str::to_string);
+        while let Some(t) = token {
+            let p = page(Some(&t), reverse);
+            all.extend(ids(&p));
+            token = p["nextToken"].as_str().map(str::to_string);
+        }
+        all
+    };
+    let seen = rest(&newest, true);
     let expected: Vec<u64> = (1..=seen[0]).rev().collect();
     assert_eq!(seen, expected, "no event twice, none skipped");
-    let mut all = ids(&forward);
-    let mut token = forward["nextToken"].as_str().map(str::to_string);
-    while let Some(t) = token {
-        let p = page(Some(&t), false);
-        all.extend(ids(&p));
-        token = p["nextToken"].as_str().map(str::to_string);
-    }
+    let all = rest(&forward, false);
     let total = s.ok("GetExecutionHistory", json!({"executionArn": arn}))["events"]
         .as_array()
         .unwrap()

@@ -149,8 +149,6 @@ struct Laid {
     routes: Vec<Vec<[f64; 2]>>,
     /// Per edge: where its label goes, if it has one.
     labels: Vec<Option<[f64; 2]>>,
-    /// Crossings between consecutive layers, after ordering (for tests).
-    crossings: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -193,7 +191,6 @@ fn lay_out(scope: &Scope, budget: &mut usize) -> Laid {
         lanes,
         routes: placed.routes,
         labels: placed.labels,
-        crossings: placed.crossings,
     }
 }
 
@@ -311,7 +308,6 @@ struct Placed {
     rects: Vec<Rect>,
     routes: Vec<Vec<[f64; 2]>>,
     labels: Vec<Option<[f64; 2]>>,
-    crossings: usize,
 }
 
 /// A vertex of the layered graph: a node, or a dummy on an edge crossing a layer.
@@ -411,7 +407,7 @@ fn place(
     for row in &mut rows {
         row.sort_by(|&a, &b| get_seen(&vertices, a).total_cmp(&get_seen(&vertices, b)));
     }
-    let crossings = order(&mut rows, &up, &down, vertices.len());
+    order(&mut rows, &up, &down, vertices.len());
     let centres = columns(&rows, &vertices, &up, &down);
     // Rows top to bottom, each as tall as its tallest node.
     let mut tops = Vec::with_capacity(rows.len());
@@ -489,7 +485,6 @@ fn place(
         rects,
         routes,
         labels,
-        crossings,
     }
 }
 
