@@ -108,7 +108,7 @@ fn scheduler(store: &Store, machines: &[&(StateMachine, Revision)]) -> Scheduler
     for (m, r) in machines {
         store.machine_put(&tenant, m, Some(r)).expect("machine");
     }
-    Scheduler::new(Options::default(), store.clone(), Arc::new(NoTasks))
+    Scheduler::new(Options::default(), store.clone(), Arc::new(NoTasks)).expect("scheduler")
 }
 
 /// (a) Writes for `budget` from `threads` threads, each write made durable before the
@@ -251,6 +251,7 @@ fn express(budget: Duration) -> (f64, f64) {
         state_machine_name: "pass3x".into(),
         redrive_count: 0,
         timeout_seconds: Some(300),
+        limits: sandstep_engine::Limits::default(),
     };
     let began = Instant::now();
     let mut n = 0u64;
@@ -316,9 +317,9 @@ fn waiting(dir: &Path, count: u64) {
     let opened = began.elapsed();
     let rt = runtime();
     rt.block_on(async {
-        let s = Scheduler::new(Options::default(), store.clone(), Arc::new(NoTasks));
+        let s = Scheduler::new(Options::default(), store.clone(), Arc::new(NoTasks)).expect("scheduler");
         let began = Instant::now();
-        let resumed = s.recover().expect("recover");
+        let resumed = s.recover().await.expect("recover");
         let returned = began.elapsed();
         while s.timers_armed() < resumed {
             tokio::time::sleep(Duration::from_millis(1)).await;

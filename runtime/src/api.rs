@@ -116,7 +116,23 @@ impl App {
     }
 }
 
-/// The router. Tests call it with `oneshot`, no socket needed.
+/// The answer for a path no route serves.
+async fn no_route(method: axum::http::Method, uri: axum::http::Uri) -> error::Error {
+    error::Error::NotFound(format!("No resource at {method} {}", uri.path()))
+}
+
+/// The answer for a method a path does not take (axum adds `Allow`).
+async fn wrong_method(method: axum::http::Method, uri: axum::http::Uri) -> error::Error {
+    let hint = if uri.path() == "/" {
+        ": the AWS API is POST / with X-Amz-Target: AWSStepFunctions.<Action>"
+    } else {
+        ""
+    };
+    error::Error::MethodNotAllowed(format!("{method} is not supported on {}{hint}", uri.path()))
+}
+
+/// The router. Tests call it with `oneshot`, no socket needed. Every error it answers is
+/// AWS-shaped JSON (see [`error`]).
 pub fn router(app: Arc<App>) -> Router {
     let request_limit = app.config.max_request_bytes;
     let module_limit = app.config.max_module_bytes;
@@ -145,5 +161,9 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route("/v1/tenants", post(auth::create_tenant))
         .merge(crate::console::routes())
+        // After every route: it applies to the routes registered before it.
+        .method_not_allowed_fallback(wrong_method)
+        .fallback(no_route)
+        .layer(axum::middleware::map_response(error::aws_shaped))
         .with_state(app)
 }

@@ -13,6 +13,8 @@
 //! retention_days = 90
 //! max_tasks = 256
 //! max_tasks_per_tenant = 64
+//! engine_threads = 0               # threads for engine steps; 0: one per core
+//! engine_budget_seconds = 60       # engine time one execution may use
 //! ```
 
 use serde::Deserialize;
@@ -45,6 +47,10 @@ pub struct Config {
     pub max_tasks: usize,
     /// Tasks running at once, per tenant.
     pub max_tasks_per_tenant: usize,
+    /// Threads that run engine steps; 0 for one per core.
+    pub engine_threads: usize,
+    /// Engine time one execution may use before it fails with `States.Runtime`.
+    pub engine_budget_seconds: u64,
 }
 
 impl Default for Config {
@@ -61,6 +67,8 @@ impl Default for Config {
             retention_days: 90,
             max_tasks: 256,
             max_tasks_per_tenant: 64,
+            engine_threads: 0,
+            engine_budget_seconds: 60,
         }
     }
 }

@@ -112,10 +112,7 @@ async fn trace_of(
         ));
     }
     let scheduler = app.scheduler.clone();
-    let found = tokio::task::spawn_blocking(move || scheduler.trace(&key))
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))?
-        .map_err(scheduler_error)?;
+    let found = scheduler.trace(&key).await.map_err(scheduler_error)?;
     let Some((record, trace)) = found else {
         return Err(Error::ExecutionDoesNotExist(format!(
             "Execution Does Not Exist: '{arn}'"

@@ -64,6 +64,7 @@ pub fn run(
         state_machine_name: machine_name.to_string(),
         redrive_count: 0,
         timeout_seconds: None,
+        limits: sandstep_engine::Limits::default(),
     };
     let mut state = ExecutionState::new();
     let mut history = Vec::new();

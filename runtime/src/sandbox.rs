@@ -29,6 +29,10 @@
 //!   a [`CancelHandle`] stops the task within a tick.
 //! - **Memory**: linear memory, tables and instances per invocation ([`Limits`]) inside a
 //!   pooling allocator sized by [`Options`]; the wasm stack is capped engine-wide.
+//! - **Compilation**: before Cranelift sees an upload, one streaming pass measures every
+//!   function of every core module in it ([`CodeLimits`]: body size, nesting, branches,
+//!   locals, and totals) and refuses what would take too long or too much memory to
+//!   compile; the compiler runs in an engine of its own, dropped after each module.
 //! - **Data**: input and output sizes (`States.DataLimitExceeded`), stderr and log caps.
 //! - **Capabilities**: components import only `sandstep:host/*@0.1.0`, commands only
 //!   `wasi_snapshot_preview1` (no files, environment, arguments, sockets; virtual clocks);
@@ -39,6 +43,7 @@
 mod artifact;
 mod cache;
 mod clock;
+pub mod code_limits;
 mod command;
 mod component;
 mod engine;
@@ -49,6 +54,7 @@ pub mod limits;
 pub(crate) mod outcome;
 pub(crate) mod watch;
 
+pub use code_limits::CodeLimits;
 pub use inspect::{Inspection, RejectReason};
 pub use limits::{Limits, PAYLOAD_LIMIT};
 pub use outcome::{LogLevel, LogLine, TaskFailure, TaskOutcome};
@@ -88,6 +94,12 @@ pub struct Options {
     pub cache_entries: usize,
     /// Compile functions on several threads.
     pub parallel_compilation: bool,
+    /// What an upload's code may cost to compile, checked before compiling it.
+    pub code_limits: CodeLimits,
+    /// Called after every compile to give the memory the compiler freed back to the OS:
+    /// the global allocator's collect (e.g. mimalloc's `mi_collect(true)`), which keeps
+    /// freed pages otherwise. `None` leaves that to the allocator.
+    pub reclaim: Option<fn()>,
     /// The limits invocations start from.
     pub limits: Limits,
 }
@@ -103,6 +115,8 @@ impl Default for Options {
             max_module_bytes: 64 << 20,
             cache_entries: 1024,
             parallel_compilation: true,
+            code_limits: CodeLimits::default(),
+            reclaim: None,
             limits: Limits::default(),
         }
     }
@@ -332,11 +346,12 @@ impl Sandbox {
         &self.inner.engine
     }
 
-    /// Validates an upload: its kind, imports and exports, and whether the host can run it.
-    /// Compiles it (a few milliseconds to seconds, by size).
+    /// Validates an upload: its kind, its code's cost ([`Options::code_limits`]), imports
+    /// and exports, and whether the host can run it. Compiles it (a few milliseconds to
+    /// seconds, by size).
     ///
     /// # Errors
-    /// [`RejectReason`], naming the offending import or export when there is one.
+    /// [`RejectReason`], naming the offending limit and function, import or export.
     pub fn inspect(&self, bytes: &[u8]) -> Result<Inspection, RejectReason> {
         self.compile_checked(bytes)
             .map(|(inspection, _, _)| inspection)
@@ -351,7 +366,7 @@ impl Sandbox {
             });
         }
         let kind = inspect::kind_of(bytes)?;
-        let code = inspect::compile(&self.inner.engine, kind, bytes)?;
+        let code = inspect::compile(&self.inner.engine, &self.inner.options, kind, bytes)?;
         bump(&self.inner.counters.compiled);
         let (inspection, ready) = self.link(&code)?;
         Ok((inspection, code, ready))
@@ -523,7 +538,7 @@ impl Sandbox {
         if hex(&Sha256::digest(&bytes)) != module.sha256 {
             return Err(damaged());
         }
-        let code = inspect::compile(&self.inner.engine, module.kind, &bytes)?;
+        let code = inspect::compile(&self.inner.engine, &self.inner.options, module.kind, &bytes)?;
         bump(&self.inner.counters.compiled);
         let (_, ready) = self.link(&code)?;
         self.save_artifact(tenant, &module.sha256, module.kind, &code);

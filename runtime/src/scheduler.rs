@@ -6,6 +6,8 @@
 //! is either cached or rebuilt by replaying the stored steps. Executions that only wait
 //! on timers are evicted from the cache: a year-long Wait costs a heap entry.
 
+pub mod engine_pool;
+pub mod quarantine;
 pub mod runner;
 #[cfg(test)]
 mod tests;
@@ -15,10 +17,12 @@ use crate::store::executions::{
     Commit, Execution, ExecutionKey, MachineType, Revision, Started, StateMachine, Status, Step,
 };
 use crate::store::{self, Executions, StateMachines, Store, TenantId};
+use engine_pool::EnginePool;
+use quarantine::{Journal, Strikes};
 use runner::{TaskContext, TaskRunner};
 use sandstep_engine::{
-    step, Command, Definition, Event, EventKind, ExecutionState, Millis, Outcome, Start, TaskId,
-    TaskRequest, TimerId, Trace,
+    step, Command, Definition, Details, Event, EventKind, ExecutionState, HistoryEvent, Limits,
+    Millis, Outcome, Start, TaskId, TaskRequest, TimerId, Trace,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -39,6 +43,11 @@ pub struct Options {
     pub retention: Duration,
     /// The region in ARNs.
     pub region: String,
+    /// Threads that run engine steps (off the request-handling runtime).
+    pub engine_threads: usize,
+    /// Engine time one execution may use in this process before it fails with
+    /// `States.Runtime`: a runaway loop ends instead of taking a core for good.
+    pub engine_budget: Duration,
 }
 
 impl Default for Options {
@@ -49,6 +58,8 @@ impl Default for Options {
             express_limit_seconds: 300,
             retention: Duration::from_secs(90 * 24 * 3600),
             region: "us-east-1".into(),
+            engine_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            engine_budget: Duration::from_secs(60),
         }
     }
 }
@@ -75,6 +86,13 @@ pub enum Error {
     /// The tenant has as many open executions as its quota allows.
     #[error("{0}")]
     OpenLimit(String),
+    /// The engine pool did not return the step (a panic, a shutdown); nothing of the step
+    /// was committed.
+    #[error(transparent)]
+    Pool(#[from] engine_pool::Error),
+    /// The engine threads could not be started.
+    #[error("cannot start the engine threads: {0}")]
+    Start(String),
 }
 
 /// What a start request needs.
@@ -182,6 +200,10 @@ struct Live {
     tasks: HashMap<TaskId, Arc<AtomicBool>>,
     timers: HashMap<TimerId, Millis>,
     waiter: Option<oneshot::Sender<Execution>>,
+    /// Engine time spent on it in this process, against [`Options::engine_budget`].
+    engine_time: Duration,
+    /// Whether it has been told to end for using up its budget.
+    terminating: bool,
 }
 
 enum Slot {
@@ -246,6 +268,9 @@ struct Inner {
     /// Open (running) executions per tenant, for the quota.
     open: Mutex<HashMap<TenantId, u64>>,
     counters: Counters,
+    pool: EnginePool,
+    /// Executions the last run died working on, with their strikes (see `quarantine`).
+    strikes: Mutex<Strikes>,
 }
 
 /// A cheap handle on the scheduler.
@@ -290,10 +315,41 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Scheduler {
-    /// Creates the scheduler and starts its timer service. Call within a tokio runtime.
-    pub fn new(opts: Options, store: Store, runner: Arc<dyn TaskRunner>) -> Scheduler {
+    /// Creates the scheduler and starts its timer service and engine threads, without a
+    /// journal (for tests and tools: nothing to quarantine). Call within a tokio runtime.
+    ///
+    /// # Errors
+    /// [`Error::Start`] when the engine threads cannot be started.
+    pub fn new(
+        opts: Options,
+        store: Store,
+        runner: Arc<dyn TaskRunner>,
+    ) -> Result<Scheduler, Error> {
+        Scheduler::with_journal(opts, store, runner, None)
+    }
+
+    /// As [`new`](Self::new), with the in-flight journal of the data dir and the strikes
+    /// it counted (see [`quarantine::open`]): [`recover`](Self::recover) fails the
+    /// executions that are due for quarantine.
+    ///
+    /// # Errors
+    /// [`Error::Start`] when the engine threads cannot be started.
+    pub fn with_journal(
+        opts: Options,
+        store: Store,
+        runner: Arc<dyn TaskRunner>,
+        journal: Option<(Journal, Strikes)>,
+    ) -> Result<Scheduler, Error> {
+        let (journal, strikes) = match journal {
+            Some((j, s)) => (Some(j), s),
+            None => (None, Strikes::default()),
+        };
+        let pool = EnginePool::start(opts.engine_threads, journal)
+            .map_err(|e| Error::Start(e.to_string()))?;
         let (timers, mut fired) = timers::start(now);
         let inner = Inner {
+            pool,
+            strikes: Mutex::new(strikes),
             task_slots: Arc::new(Semaphore::new(opts.max_tasks)),
             opts,
             store,
@@ -322,7 +378,7 @@ impl Scheduler {
                 });
             }
         });
-        scheduler
+        Ok(scheduler)
     }
 
     /// The counters.
@@ -421,6 +477,11 @@ impl Scheduler {
             state_machine_name: req.machine.name.clone(),
             redrive_count: 0,
             timeout_seconds: express.then_some(self.inner.opts.express_limit_seconds),
+            limits: if express {
+                Limits::express()
+            } else {
+                Limits::standard()
+            },
         };
         let record = Execution {
             name: req.name,
@@ -448,13 +509,25 @@ impl Scheduler {
             tasks: HashMap::new(),
             timers: HashMap::new(),
             waiter: None,
+            engine_time: Duration::ZERO,
+            terminating: false,
         });
         let event = Event {
             at,
             entropy: entropy(),
             kind: EventKind::Started(start),
         };
-        let commands = step(&live.def, &mut live.state, &event)?;
+        let journaled = (!express).then(|| key.clone());
+        let ((mut live, event, commands), took) = self
+            .inner
+            .pool
+            .run(&key.tenant, journaled, move || {
+                let commands = step(&live.def, &mut live.state, &event);
+                (live, event, commands)
+            })
+            .await?;
+        let commands = commands?;
+        live.engine_time = took;
         let stays_open = !commands.iter().any(|c| matches!(c, Command::Finish(_)));
         let mut reservation =
             OpenReservation::take(&self.inner.open, &key.tenant, open_limit, stays_open)?;
@@ -540,7 +613,10 @@ impl Scheduler {
                     timers_ended.push((*timer, due));
                 }
             }
-            EventKind::Started(_) | EventKind::TaskStarted { .. } | EventKind::Stopped { .. } => {}
+            EventKind::Started(_)
+            | EventKind::TaskStarted { .. }
+            | EventKind::Stopped { .. }
+            | EventKind::Terminated { .. } => {}
         }
         let mut events = 0;
         for command in commands {
@@ -756,7 +832,7 @@ impl Scheduler {
                 continue;
             }
             if matches!(*guard, Slot::Empty) {
-                match self.load(key) {
+                match self.load_on_pool(key).await {
                     Ok(live) => *guard = Slot::Loaded(live),
                     Err(e) => {
                         self.forget(key, &slot, &mut guard);
@@ -764,10 +840,11 @@ impl Scheduler {
                     }
                 }
             }
-            let Slot::Loaded(live) = &mut *guard else {
+            let Slot::Loaded(live) = std::mem::replace(&mut *guard, Slot::Empty) else {
                 continue;
             };
             if run.is_some_and(|r| r != live.record.started) {
+                *guard = Slot::Loaded(live);
                 return Ok(None);
             }
             let event = Event {
@@ -775,15 +852,42 @@ impl Scheduler {
                 entropy: entropy(),
                 kind,
             };
-            let commands = match step(&live.def, &mut live.state, &event) {
-                Ok(c) => c,
+            let at = event.at;
+            // The step and its commit are built on the engine pool. The slot stays locked
+            // meanwhile and holds `Empty`: should this future be dropped, the next event
+            // reloads from the store, which holds nothing of this step.
+            let standard = live.record.machine_type == MachineType::Standard;
+            let me = self.clone();
+            let job = self
+                .inner
+                .pool
+                .run(&key.tenant, standard.then(|| key.clone()), move || {
+                    engine_pool::inject_fault(&live.key);
+                    let mut live = live;
+                    let absorbed = step(&live.def, &mut live.state, &event)
+                        .map(|commands| me.absorb(&mut live, event, commands));
+                    (live, absorbed)
+                })
+                .await;
+            let ((live, absorbed), took) = match job {
+                Ok(done) => done,
                 Err(e) => {
-                    // The state is unchanged for events that do not fit; keep it.
+                    self.forget(key, &slot, &mut guard);
                     return Err(e.into());
                 }
             };
-            let (commit, effects) = self.absorb(live, event, commands);
-            if live.record.machine_type == MachineType::Standard {
+            *guard = Slot::Loaded(live);
+            let Slot::Loaded(live) = &mut *guard else {
+                return Err(Error::NotRunning(key.name.clone())); // just stored: never
+            };
+            // An event that does not fit leaves the state unchanged: keep it.
+            let (commit, effects) = absorbed?;
+            live.engine_time += took;
+            let over_budget = !effects.finished
+                && !live.terminating
+                && live.engine_time > self.inner.opts.engine_budget;
+            live.terminating |= over_budget;
+            if standard {
                 let committed = match self.inner.store.execution_commit(&commit) {
                     Ok(durable) => durable.wait().await,
                     Err(e) => Err(e),
@@ -798,12 +902,17 @@ impl Scheduler {
                     return Err(e.into());
                 }
             }
+            if over_budget {
+                self.terminate_later(key.clone());
+            }
             if effects.finished {
                 release_open(&self.inner.open, &key.tenant);
             }
             let record = want_record.then(|| live.record.clone());
-            let waiting_only =
-                live.tasks.is_empty() && live.record.machine_type == MachineType::Standard;
+            // A Standard execution waiting only on timers leaves memory, unless one is due
+            // about now (a step that yielded, a short Wait): reloading would replay it all.
+            let due_soon = live.timers.values().any(|due| *due <= at + 1_000);
+            let waiting_only = live.tasks.is_empty() && standard && !due_soon;
             if effects.finished || waiting_only {
                 if let Slot::Loaded(done) = std::mem::replace(&mut *guard, Slot::Evicted) {
                     if let Some(w) = done.waiter {
@@ -816,6 +925,22 @@ impl Scheduler {
             self.run_effects(key, effects);
             return Ok(record);
         }
+    }
+
+    /// Ends an execution that used up its engine budget, as its next event.
+    fn terminate_later(&self, key: ExecutionKey) {
+        let seconds = self.inner.opts.engine_budget.as_secs_f64();
+        let me = self.clone();
+        tokio::spawn(async move {
+            let kind = EventKind::Terminated {
+                error: "States.Runtime".into(),
+                cause: format!(
+                    "The execution used more than {seconds} s of engine time, the server's \
+                     limit per execution (engine_budget_seconds)."
+                ),
+            };
+            me.deliver(key, kind).await;
+        });
     }
 
     /// The definition revision `record` runs (pinned at its start).
@@ -840,7 +965,20 @@ impl Scheduler {
     ///
     /// # Errors
     /// Store failures; a definition or history that no longer replays.
-    pub fn trace(&self, key: &ExecutionKey) -> Result<Option<(Execution, Trace)>, Error> {
+    pub async fn trace(&self, key: &ExecutionKey) -> Result<Option<(Execution, Trace)>, Error> {
+        let me = self.clone();
+        let traced = key.clone();
+        let (found, _) = self
+            .inner
+            .pool
+            .run(&key.tenant, Some(key.clone()), move || {
+                me.replay_traced(&traced)
+            })
+            .await?;
+        found
+    }
+
+    fn replay_traced(&self, key: &ExecutionKey) -> Result<Option<(Execution, Trace)>, Error> {
         let Some(record) = self.inner.store.execution_get(key)? else {
             return Ok(None);
         };
@@ -905,7 +1043,25 @@ impl Scheduler {
             tasks,
             timers,
             waiter: None,
+            engine_time: Duration::ZERO,
+            terminating: false,
         }))
+    }
+
+    /// [`load`](Self::load) on the engine pool: replay is engine work, and the journal
+    /// names the execution while it replays.
+    async fn load_on_pool(&self, key: &ExecutionKey) -> Result<Box<Live>, Error> {
+        let me = self.clone();
+        let loaded = key.clone();
+        let (live, _) = self
+            .inner
+            .pool
+            .run(&key.tenant, Some(key.clone()), move || {
+                engine_pool::inject_fault(&loaded);
+                me.load(&loaded)
+            })
+            .await?;
+        live
     }
 
     /// Stops a running execution: records `ExecutionAborted` and interrupts its tasks.
@@ -927,12 +1083,24 @@ impl Scheduler {
         .ok_or_else(|| Error::NotRunning(key.name.clone()))
     }
 
-    /// After a restart: re-arms every stored timer and runs again the tasks that were in
-    /// flight at the crash. Returns how many executions were resumed.
+    /// After a restart: fails the executions due for quarantine, re-arms every stored
+    /// timer and runs again the tasks that were in flight at the crash. Returns how many
+    /// executions were resumed.
     ///
     /// # Errors
     /// When the store fails.
-    pub fn recover(&self) -> Result<usize, Error> {
+    pub async fn recover(&self) -> Result<usize, Error> {
+        let due = lock(&self.inner.strikes).due();
+        for (key, strikes) in due {
+            match self.quarantine(&key, strikes).await {
+                Ok(true) => tracing::error!(tenant = %key.tenant, machine = %key.machine,
+                    execution = %key.name, strikes,
+                    "quarantined: failed an execution the server died working on"),
+                Ok(false) => {}
+                Err(e) => tracing::error!(tenant = %key.tenant, execution = %key.name,
+                    error = %e, "cannot quarantine this execution"),
+            }
+        }
         let store = &self.inner.store;
         let running = store.running_executions()?;
         for key in &running {
@@ -945,7 +1113,7 @@ impl Scheduler {
             if tasks.is_empty() {
                 continue;
             }
-            let live = match self.load(key) {
+            let live = match self.load_on_pool(key).await {
                 Ok(live) => live,
                 Err(e) => {
                     // One execution that cannot be rebuilt (a revision an older version
@@ -983,6 +1151,73 @@ impl Scheduler {
             self.inner.timers.add(t.due, t.execution, t.timer, t.run);
         }
         Ok(running.len())
+    }
+
+    /// Fails a running execution with the quarantine error without replaying it (its
+    /// replay may be what kills the process): one step, written from its record alone,
+    /// that ends its timers and tasks. Returns whether it was running.
+    async fn quarantine(&self, key: &ExecutionKey, strikes: u32) -> Result<bool, Error> {
+        let store = &self.inner.store;
+        let Some(mut record) = store.execution_get(key)? else {
+            return Ok(false);
+        };
+        if record.status != Status::Running || record.machine_type != MachineType::Standard {
+            return Ok(false);
+        }
+        let (error, cause) = quarantine::failure(strikes);
+        let at = now();
+        let failed = HistoryEvent {
+            id: record.events + 1,
+            previous_event_id: record.events,
+            timestamp: at,
+            kind: "ExecutionFailed",
+            details: Details::Fields(serde_json::Map::from_iter([
+                (
+                    "error".to_string(),
+                    serde_json::Value::String(error.clone()),
+                ),
+                (
+                    "cause".to_string(),
+                    serde_json::Value::String(cause.clone()),
+                ),
+            ])),
+        };
+        let timers_ended = store
+            .timers()?
+            .into_iter()
+            .filter(|t| &t.execution == key)
+            .map(|t| (t.timer, t.due))
+            .collect();
+        let tasks_ended = store.execution_tasks(key)?.iter().map(|t| t.id.0).collect();
+        record.status = Status::Failed;
+        record.error = Some(error.clone());
+        record.cause = Some(cause.clone());
+        record.stopped = Some(at);
+        record.steps += 1;
+        record.events += 1;
+        let commit = Commit {
+            key: key.clone(),
+            record,
+            step: Step {
+                event: Event {
+                    at,
+                    entropy: entropy(),
+                    kind: EventKind::Terminated { error, cause },
+                },
+                history: vec![failed.to_aws_json()],
+            },
+            timers_started: Vec::new(),
+            timers_ended,
+            tasks_started: Vec::new(),
+            tasks_ended,
+        };
+        store.execution_commit(&commit)?.wait().await?;
+        let c = &self.inner.counters;
+        if let Some(counter) = c.finished.get(1) {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+        c.tenant(&key.tenant, 2, 1);
+        Ok(true)
     }
 
     /// Deletes finished Standard executions that stopped before `now - retention`.

@@ -3,7 +3,7 @@
 use crate::api::{self, App, ModuleHost};
 use crate::config::Config;
 use crate::scheduler::runner::TaskRunner;
-use crate::scheduler::{Options, Scheduler};
+use crate::scheduler::{quarantine, Options, Scheduler};
 use crate::store::sled::Sled;
 use crate::store::Store;
 use std::net::SocketAddr;
@@ -40,11 +40,20 @@ pub async fn serve(
         max_tasks_per_tenant: config.max_tasks_per_tenant,
         retention: Duration::from_secs(config.retention_days * 24 * 3600),
         region: config.region.clone(),
+        engine_budget: Duration::from_secs(config.engine_budget_seconds),
         ..Options::default()
     };
-    let scheduler = Scheduler::new(options, store.clone(), runner);
+    let options = match config.engine_threads {
+        0 => options,
+        n => Options {
+            engine_threads: n,
+            ..options
+        },
+    };
+    let journal = quarantine::open(&config.data_dir)?;
+    let scheduler = Scheduler::with_journal(options, store.clone(), runner, Some(journal))?;
     let began = std::time::Instant::now();
-    let resumed = scheduler.recover()?;
+    let resumed = scheduler.recover().await?;
     tracing::info!(
         resumed,
         elapsed_ms = began.elapsed().as_millis() as u64,

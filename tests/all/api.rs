@@ -323,7 +323,7 @@ fn executions_describe_history_and_idempotency() {
     assert_eq!(e.1, "ExecutionDoesNotExist");
 }
 
-fn signed(
+pub(crate) fn signed(
     url: &str,
     action: &str,
     body: &Value,
@@ -631,7 +631,10 @@ fn readme_tour_runs_the_order_processing_example() {
         .unwrap();
     assert_eq!(item["item"]["stock"], 8);
     let r = ureq::get(&format!("{}/v1/kv/inventory/nothing", s.url)).call();
-    assert!(matches!(r, Err(ureq::Error::Status(400, _))));
+    assert!(
+        matches!(r, Err(ureq::Error::Status(404, _))),
+        "a missing item is 404 under /v1"
+    );
 }
 
 #[test]

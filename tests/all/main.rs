@@ -14,5 +14,10 @@ mod cases;
 mod cli;
 mod console;
 mod durability;
+#[path = "../../runtime/fuzz/src/server_regressions.rs"]
+mod fuzz;
+mod hardening;
+mod hardening_api;
+mod hardening_modules;
 mod sandbox;
 mod support;

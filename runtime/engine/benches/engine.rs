@@ -27,6 +27,7 @@ fn start(input: Value) -> Start {
         state_machine_name: "bench".into(),
         redrive_count: 0,
         timeout_seconds: None,
+        limits: sandstep_engine::Limits::default(),
     }
 }
 

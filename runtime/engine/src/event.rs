@@ -1,5 +1,6 @@
 //! The inputs of the engine: everything non-deterministic arrives as an [`Event`].
 
+use crate::limits::Limits;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -65,6 +66,14 @@ pub enum EventKind {
         /// Which timer.
         timer: TimerId,
     },
+    /// The runtime ends the execution as failed (a budget it used up, a quarantine after
+    /// it crashed the server): recorded as `ExecutionFailed`.
+    Terminated {
+        /// The error name, e.g. `States.Runtime`.
+        error: String,
+        /// Why.
+        cause: String,
+    },
     /// A user stopped the execution.
     Stopped {
         /// Optional error given to StopExecution.
@@ -115,4 +124,7 @@ pub struct Start {
     /// end after five minutes); the shorter of this and the definition's wins.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_seconds: Option<u64>,
+    /// The history and work limits it runs under (older records: as they ran).
+    #[serde(default = "Limits::recorded")]
+    pub limits: Limits,
 }

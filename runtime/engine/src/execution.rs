@@ -12,6 +12,7 @@ use crate::definition::{
 use crate::error::{Error, ErrorName, Failure};
 use crate::event::{Event, EventKind, Millis, Start, TaskId, TaskUsage, TimerId};
 use crate::history::{Details, HistoryEvent};
+use crate::limits::{self, Breach};
 use crate::rng::Rng;
 use crate::scope::{compact, ContextView, Scope, Vars};
 use crate::trace::{Stages, Trace, Visit, VisitStatus};
@@ -24,13 +25,7 @@ use std::sync::Arc;
 /// reference count, and a deep copy happens only where a value is modified.
 type Data = Arc<Value>;
 
-/// AWS's payload limit: inputs, outputs and results above it fail with
-/// `States.DataLimitExceeded`.
-pub const PAYLOAD_LIMIT_BYTES: usize = 256 * 1024;
-
-/// AWS's limit on history events per execution; beyond it the execution fails rather
-/// than looping forever.
-pub const HISTORY_LIMIT: u64 = 25_000;
+pub use crate::limits::{HISTORY_LIMIT, PAYLOAD_LIMIT_BYTES};
 
 type FrameId = u64;
 
@@ -48,6 +43,9 @@ pub struct ExecutionState {
     tasks: BTreeMap<TaskId, FrameId>,
     timers: BTreeMap<TimerId, TimerFor>,
     execution_timer: Option<TimerId>,
+    /// Frames ready to run when a step used up its work budget: the next step (the
+    /// resume timer) goes on with them.
+    runnable: VecDeque<FrameId>,
     /// Each state visit's data at every stage, when asked for with [`ExecutionState::traced`].
     trace: Option<Box<Trace>>,
 }
@@ -98,6 +96,8 @@ enum TimerFor {
     Wait(FrameId),
     Retry(FrameId),
     ExecutionTimeout,
+    /// Goes on with the frames a step left runnable when it yielded.
+    Resume,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -160,6 +160,7 @@ pub fn step(
         rng: Rng::new(event.entropy),
         out: Vec::new(),
         queue: VecDeque::new(),
+        work: 0,
     };
     if run.st.outcome.is_some() {
         return Err(Error::UnexpectedEvent(
@@ -186,6 +187,9 @@ pub fn step(
         )?,
         EventKind::TimerFired { timer } => run.timer_fired(*timer)?,
         EventKind::Stopped { error, cause } => run.stop(error.clone(), cause.clone()),
+        EventKind::Terminated { error, cause } => {
+            run.finish_failed(Some(error.clone()), Some(cause.clone()))
+        }
     }
     run.drain()?;
     Ok(run.out)
@@ -213,6 +217,8 @@ struct Run<'d, 's> {
     rng: Rng,
     out: Vec<Command>,
     queue: VecDeque<FrameId>,
+    /// Work done in this step, against the execution's [`Limits::step_work`].
+    work: u32,
 }
 
 /// What a state produced before the common output pipeline.
@@ -340,16 +346,58 @@ impl Run<'_, '_> {
             if !self.st.frames.contains_key(&frame) {
                 continue; // cancelled while queued
             }
-            if self.st.last_event_id >= HISTORY_LIMIT {
+            let limits = self.start_facts()?.limits;
+            if let Some(max) = limits
+                .history_events
+                .filter(|m| self.st.last_event_id >= *m)
+            {
                 self.finish_failed(
                     Some("States.Runtime".into()),
-                    Some(format!("The execution reached the maximum number of history events ({HISTORY_LIMIT}).")),
+                    Some(format!(
+                        "The execution reached the maximum number of history events ({max})."
+                    )),
                 );
                 break;
             }
+            if limits.step_work.is_some_and(|budget| self.work >= budget) {
+                self.yield_now(frame);
+                break;
+            }
+            self.work = self.work.saturating_add(1);
             self.enter(frame)?;
         }
         Ok(())
+    }
+
+    /// Parks `next` and the rest of the queue behind a timer due at once: the step has
+    /// used its work budget, and the driver serves others before it goes on.
+    fn yield_now(&mut self, next: FrameId) {
+        self.st.runnable.push_back(next);
+        self.st.runnable.extend(self.queue.drain(..));
+        if self.st.timers.values().any(|t| *t == TimerFor::Resume) {
+            return;
+        }
+        let timer = TimerId(self.id());
+        self.st.timers.insert(timer, TimerFor::Resume);
+        self.out.push(Command::StartTimer {
+            timer,
+            due: self.now,
+        });
+    }
+
+    /// Checks a state's data against the size and depth limits and meters its size as
+    /// work; `Some` is the failure of a breach.
+    fn over_limits(&mut self, value: &Value, state: &str) -> Option<Failure> {
+        match limits::check(value) {
+            Ok(bound) => {
+                let units = bound / limits::BYTES_PER_UNIT;
+                self.work = self
+                    .work
+                    .saturating_add(u32::try_from(units).unwrap_or(u32::MAX));
+                None
+            }
+            Err(breach) => Some(over_data_limit(state, breach)),
+        }
     }
 
     /// Builds the evaluation scope of a frame and runs `f` with it.
@@ -714,6 +762,10 @@ impl Run<'_, '_> {
             }
         };
         self.note(frame_id, |s| s.after_parameters = Some(input.clone()));
+        if let Some(failure) = self.over_limits(&input, &state.name) {
+            self.frame_mut(frame_id)?.pending = Pending::Idle;
+            return self.state_failed(frame_id, failure);
+        }
         let (resource_type, resource_name) = split_resource(resource);
         let mut details = Map::new();
         details.insert("resourceType".into(), Value::String(resource_type));
@@ -910,6 +962,10 @@ impl Run<'_, '_> {
                 self.frame_idle(frame_id);
                 self.act(frame_id)
             }
+            TimerFor::Resume => {
+                self.queue.extend(self.st.runnable.drain(..));
+                Ok(())
+            }
         }
     }
 
@@ -939,6 +995,7 @@ impl Run<'_, '_> {
         self.st.timers.clear();
         self.st.frames.clear();
         self.st.execution_timer = None;
+        self.st.runnable.clear();
         self.queue.clear();
     }
 
@@ -1373,8 +1430,8 @@ impl Run<'_, '_> {
         let state = def.state(fr.state)?;
         let raw = fr.input.clone();
         self.note(frame_id, |s| s.result = Some((*result).clone()));
-        if too_large(&result) {
-            return self.state_failed(frame_id, over_data_limit(&state.name));
+        if let Some(failure) = self.over_limits(&result, &state.name) {
+            return self.state_failed(frame_id, failure);
         }
         let selected = match &state.result_selector {
             Some(t) => match self.eval(frame_id, &result, None, |s, rng| s.template(t, rng))? {
@@ -1407,6 +1464,12 @@ impl Run<'_, '_> {
             },
             None => None,
         };
+        if let Some(failure) = assigned
+            .as_ref()
+            .and_then(|v| self.over_limits(v, &state.name))
+        {
+            return self.state_failed(frame_id, failure);
+        }
         let combined = match with_result_path {
             Some(()) => match apply_result_path(&state.result_path, base, result) {
                 Ok(v) => {
@@ -1422,8 +1485,8 @@ impl Run<'_, '_> {
                 Ok(v) => v,
                 Err(f) => return self.state_failed(frame_id, f),
             };
-        if too_large(&output) {
-            return self.state_failed(frame_id, over_data_limit(&state.name));
+        if let Some(failure) = self.over_limits(&output, &state.name) {
+            return self.state_failed(frame_id, failure);
         }
         self.note(frame_id, |s| {
             s.variables = assigned.clone();
@@ -1770,69 +1833,20 @@ fn apply_result_path(path: &ResultPath, input: Data, result: Data) -> Result<Dat
     }
 }
 
-/// The failure of a state whose result or output is over [`PAYLOAD_LIMIT_BYTES`], in
-/// AWS's words.
-fn over_data_limit(state: &str) -> Failure {
+/// The failure of a state whose result or output breaks a data limit, in AWS's words
+/// for the size limit.
+fn over_data_limit(state: &str, breach: Breach) -> Failure {
+    let what = match breach {
+        Breach::Size => "a size exceeding the maximum number of bytes service limit".to_string(),
+        Breach::Depth => format!(
+            "JSON nested deeper than the maximum of {} levels",
+            limits::MAX_DATA_NESTING
+        ),
+    };
     Failure::new(
         ErrorName::DataLimitExceeded,
-        format!(
-            "The state/task '{state}' returned a result with a size exceeding the maximum number of bytes service limit."
-        ),
+        format!("The state/task '{state}' returned a result with {what}."),
     )
-}
-
-fn too_large(value: &Value) -> bool {
-    struct Counter(usize);
-    impl std::io::Write for Counter {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len();
-            if self.0 > PAYLOAD_LIMIT_BYTES {
-                return Err(std::io::Error::other("limit"));
-            }
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    // Serializing to count is exact but slow; a quick upper bound settles almost every
-    // value, and only payloads that might be near the limit are counted exactly.
-    match size_upper_bound(value, PAYLOAD_LIMIT_BYTES) {
-        Some(bound) if bound <= PAYLOAD_LIMIT_BYTES => false,
-        _ => serde_json::to_writer(&mut Counter(0), value).is_err(),
-    }
-}
-
-/// An upper bound of `value`'s compact JSON size (every string character escaped as
-/// `\uXXXX`), or `None` once it passes `cap`.
-fn size_upper_bound(value: &Value, cap: usize) -> Option<usize> {
-    fn walk(value: &Value, total: &mut usize, cap: usize) -> bool {
-        *total += match value {
-            Value::Null | Value::Bool(_) => 5,
-            Value::Number(_) => 24,
-            Value::String(s) => s.len() * 6 + 2,
-            Value::Array(items) => {
-                for item in items {
-                    if !walk(item, total, cap) {
-                        return false;
-                    }
-                }
-                items.len() + 2
-            }
-            Value::Object(fields) => {
-                for (key, item) in fields {
-                    *total += key.len() * 6 + 4;
-                    if !walk(item, total, cap) {
-                        return false;
-                    }
-                }
-                2
-            }
-        };
-        *total <= cap
-    }
-    let mut total = 0;
-    walk(value, &mut total, cap).then_some(total)
 }
 
 fn nanos_to_millis(nanos: i128) -> Millis {

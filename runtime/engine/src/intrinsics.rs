@@ -26,10 +26,24 @@ mod parser;
 
 use serde_json::Value;
 
+/// How deeply intrinsic calls may nest in one field: `States.Array(States.Array(1))` is two
+/// levels deep.
+///
+/// AWS documents that a field can nest "up to 10 intrinsic functions"; deeper text is
+/// refused when it is parsed. Parsing and evaluation recurse once per level.
+pub const MAX_NESTING: usize = 10;
+
 /// A parsed intrinsic call such as `States.Format('{}', $.a)`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Call {
+    /// The whole text, kept once: nested calls hold no text of their own.
     text: String,
+    invocation: Invocation,
+}
+
+/// A function applied to its arguments, at any nesting level.
+#[derive(Debug, Clone, PartialEq)]
+struct Invocation {
     function: Function,
     args: Vec<Arg>,
 }
@@ -138,13 +152,21 @@ enum Arg {
     /// A path handed to [`Env::resolve`] as written.
     Path(String),
     /// A nested call.
-    Call(Call),
+    Call(Invocation),
 }
 
 /// Why an intrinsic text does not parse.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{0}")]
-pub struct ParseError(pub String);
+#[error("invalid intrinsic function '{text}': {reason}")]
+pub struct ParseError {
+    /// The text that failed.
+    pub text: String,
+    /// What is wrong with it.
+    pub reason: String,
+    /// True when the text is refused for going past a limit ([`MAX_NESTING`], or one of
+    /// [`crate::jsonpath`]'s in a path argument) rather than for its syntax.
+    pub limit: bool,
+}
 
 /// An evaluation failure: surfaces as `States.IntrinsicFailure` with this cause.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -173,10 +195,18 @@ impl Call {
     /// Argument counts and types are checked when the call is evaluated, as AWS does.
     ///
     /// # Errors
-    /// [`ParseError`] for unknown functions or bad syntax.
+    /// [`ParseError`] for unknown functions, bad syntax, or calls nested deeper than
+    /// [`MAX_NESTING`].
     pub fn parse(text: &str) -> Result<Call, ParseError> {
-        parser::parse(text)
-            .map_err(|reason| ParseError(format!("invalid intrinsic function '{text}': {reason}")))
+        let invocation = parser::parse(text).map_err(|refusal| ParseError {
+            text: text.to_string(),
+            reason: refusal.reason,
+            limit: refusal.limit,
+        })?;
+        Ok(Call {
+            text: text.to_string(),
+            invocation,
+        })
     }
 
     /// The text the call was parsed from.
@@ -186,14 +216,20 @@ impl Call {
 
     /// The function called.
     pub fn function(&self) -> Function {
-        self.function
+        self.invocation.function
     }
 
-    /// Evaluates the call.
+    /// Evaluates the call; nested calls first, at most [`MAX_NESTING`] deep.
     ///
     /// # Errors
     /// [`Failure`] for argument type or count errors and failed path resolution.
     pub fn evaluate(&self, env: &mut dyn Env) -> Result<Value, Failure> {
+        self.invocation.evaluate(env)
+    }
+}
+
+impl Invocation {
+    fn evaluate(&self, env: &mut dyn Env) -> Result<Value, Failure> {
         let mut values = Vec::with_capacity(self.args.len());
         for arg in &self.args {
             values.push(match arg {

@@ -18,7 +18,32 @@ use serde_json::{Map, Value};
 use parser::{Function, Selector, Step};
 
 pub(crate) use eval::values_equal;
+pub use eval::Budget;
 pub(crate) use parser::parse_number;
+
+/// How deeply filters, parentheses and `!` may nest in one path, counted together: a filter
+/// `[?(...)]` is two levels (the filter and its parentheses), so `$[?(!@.a)]` is three and
+/// filters can nest 32 deep.
+///
+/// Real definitions use two to four levels. The parser, the evaluator and the drop of a parsed
+/// path all recurse once per level, so this bound keeps them far inside a thread's stack.
+pub const MAX_NESTING: usize = 64;
+
+/// How many steps (`.name`, `[0]`, `..x`, `[?(...)]`, ...) one path may have; a path inside
+/// a filter counts on its own.
+///
+/// Real paths have a handful. Without a bound, a `ResultPath` of 100,000 names would build
+/// data 100,000 levels deep at run time.
+pub const MAX_STEPS: usize = 256;
+
+/// How much work one evaluation of a path may do alone, in nodes visited, tested or copied
+/// (see [`Budget`]).
+///
+/// A pass over the largest payload (256 KiB, at most about 130,000 nodes) costs that many
+/// units; a filter with a few conditions over 30,000 items, a few hundred thousand. Nested
+/// filters that look at `$` again, or repeated `..`, multiply the work by the size of the data
+/// per level, which no nesting limit bounds; this does, at about 0.2 s of CPU.
+pub const MAX_WORK: usize = 2_000_000;
 
 /// A parsed JSONPath rooted at `$`.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,6 +81,17 @@ pub struct Error {
     pub path: String,
     /// What is wrong with it.
     pub reason: String,
+    /// True when the text is refused for going past [`MAX_NESTING`] or [`MAX_STEPS`] rather
+    /// than for its syntax.
+    pub limit: bool,
+}
+
+/// Why [`Path::try_select`] gave up.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("evaluating the JSONPath '{path}' needs more work (nodes visited, tested or copied) than its budget allows")]
+pub struct SelectError {
+    /// The path that was evaluated.
+    pub path: String,
 }
 
 /// Why [`Path::set`] could not write.
@@ -82,9 +118,10 @@ impl Path {
     /// # Errors
     /// [`Error`] when the text is not valid JSONPath.
     pub fn parse(text: &str) -> Result<Path, Error> {
-        let (steps, function) = parser::parse(text).map_err(|reason| Error {
+        let (steps, function) = parser::parse(text).map_err(|refusal| Error {
             path: text.to_string(),
-            reason,
+            reason: refusal.reason,
+            limit: refusal.limit,
         })?;
         Ok(Path {
             text: text.to_string(),
@@ -116,8 +153,39 @@ impl Path {
     ///
     /// As in Jayway, a union of names as the last step (`$['a','b']`) gives one object with
     /// the members that exist, and a trailing `length()` gives the size of what precedes it.
+    ///
+    /// Also `None` when the evaluation needs more than [`MAX_WORK`];
+    /// [`Path::try_select`] tells that case apart.
     pub fn select(&self, root: &Value) -> Option<Value> {
-        eval::evaluate(&self.steps, self.function, root, root)
+        self.try_select(root).ok().flatten()
+    }
+
+    /// As [`Path::select`], within a budget of [`MAX_WORK`].
+    ///
+    /// # Errors
+    /// [`SelectError`] when the evaluation needs more work than that, as nested filters over
+    /// `$` or repeated `..` can: the work grows by a factor of the data's size per level.
+    pub fn try_select(&self, root: &Value) -> Result<Option<Value>, SelectError> {
+        self.select_within(root, &mut Budget::new(MAX_WORK))
+    }
+
+    /// As [`Path::select`], spending from `budget`, which the caller may share between all
+    /// the paths of a step so that many paths cannot add up to unbounded work.
+    ///
+    /// # Errors
+    /// [`SelectError`] when `budget` runs out (or already had).
+    pub fn select_within(
+        &self,
+        root: &Value,
+        budget: &mut Budget,
+    ) -> Result<Option<Value>, SelectError> {
+        let value = eval::evaluate(&self.steps, self.function, root, root, budget);
+        if budget.exhausted() {
+            return Err(SelectError {
+                path: self.text.clone(),
+            });
+        }
+        Ok(value)
     }
 
     /// Writes `value` at this reference path, creating missing object keys.
@@ -182,6 +250,7 @@ impl Reference {
         let error = |reason: &str| Error {
             path: text.to_string(),
             reason: reason.to_string(),
+            limit: false,
         };
         let rest = text
             .strip_prefix('$')

@@ -19,6 +19,7 @@
 //!     state_machine_name: "m".into(),
 //!     redrive_count: 0,
 //!     timeout_seconds: None,
+//!     limits: sandstep_engine::Limits::default(),
 //! };
 //! let commands = step(&def, &mut state, &Event { at: 0, entropy: 1, kind: EventKind::Started(start) })?;
 //! assert!(commands.contains(&Command::Finish(Outcome::Succeeded(std::sync::Arc::new(json!("hello"))))));
@@ -32,9 +33,12 @@ pub mod definition;
 pub mod error;
 pub mod event;
 pub mod execution;
+#[cfg(test)]
+mod fuzz_regressions;
 pub mod history;
 pub mod intrinsics;
 pub mod jsonpath;
+pub mod limits;
 pub mod rng;
 pub mod scope;
 pub mod simulate;
@@ -48,4 +52,5 @@ pub use error::{Error, ErrorName, Failure};
 pub use event::{Event, EventKind, Millis, Start, TaskId, TaskUsage, TimerId};
 pub use execution::{replay, step, ExecutionState};
 pub use history::{Details, HistoryEvent};
+pub use limits::Limits;
 pub use trace::{Stages, Trace, Visit, VisitStatus};

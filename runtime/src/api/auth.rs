@@ -57,6 +57,9 @@ pub struct Caller<'a> {
     pub headers: &'a HeaderMap,
     /// The body, for the signature's payload hash.
     pub body: &'a [u8],
+    /// The signing name of the service the request addresses (`states`): a SigV4 credential
+    /// must be scoped to it and to the server's region.
+    pub service: &'a str,
 }
 
 fn now_seconds() -> i64 {
@@ -64,6 +67,10 @@ fn now_seconds() -> i64 {
 }
 
 /// Finds the caller's tenant.
+///
+/// A server with no tenants checks no credentials at all, so a client configured for any
+/// region works from loopback; with tenants, a SigV4 credential must be scoped to the server's
+/// region and the caller's service, as on AWS.
 ///
 /// # Errors
 /// AWS's authentication errors: `MissingAuthenticationTokenException`,
@@ -112,7 +119,11 @@ pub fn authenticate(app: &App, caller: &Caller<'_>) -> Result<Tenant> {
         headers: &headers,
         body: caller.body,
     };
-    let verified = sigv4::verify(&request, now_seconds(), |key| {
+    let scope = sigv4::Scope {
+        region: &app.config.region,
+        service: caller.service,
+    };
+    let verified = sigv4::verify(&request, now_seconds(), scope, |key| {
         tenants
             .by_access_key
             .get(key)
@@ -203,7 +214,9 @@ pub async fn read_limited(req: Request) -> Result<(Parts, Bytes)> {
     Ok((parts, body))
 }
 
-/// What authentication looks at in a request.
+/// What authentication looks at in a request. Sandstep's own API (`/v1`) is served by the
+/// same endpoint as Step Functions, so its SigV4 credentials are scoped to `states` too; the
+/// AWS API sets the service its `X-Amz-Target` names.
 pub fn caller_of<'a>(parts: &'a Parts, body: &'a [u8]) -> Caller<'a> {
     Caller {
         peer: peer_of(parts),
@@ -211,6 +224,7 @@ pub fn caller_of<'a>(parts: &'a Parts, body: &'a [u8]) -> Caller<'a> {
         uri: &parts.uri,
         headers: &parts.headers,
         body,
+        service: super::aws::Service::StepFunctions.signing_name(),
     }
 }
 
@@ -264,21 +278,27 @@ pub struct CreateTenant {
 }
 
 /// `POST /v1/tenants` with `Authorization: Bearer <admin token>`: creates a tenant and
-/// returns its credentials (shown once).
+/// returns its credentials (shown once). The body is read as JSON whatever its
+/// `Content-Type` (`curl -d` sends a form type), after the admin token is checked.
 ///
 /// # Errors
-/// `AccessDeniedException` without the admin token; `ValidationException` for a bad or
-/// taken name.
+/// `AccessDeniedException` without the admin token; `ValidationException` for a body that
+/// is not a `CreateTenant` object, or a bad or taken name.
 pub async fn create_tenant(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    Json(body): Json<CreateTenant>,
+    req: Request,
 ) -> Result<Json<crate::tenants::Created>> {
-    if !is_admin(&app, &headers) {
+    let (parts, body) = read_limited(req).await?;
+    if !is_admin(&app, &parts.headers) {
         return Err(Error::AccessDenied(
             "Creating tenants needs the admin token (sandstep serve --admin-token)".into(),
         ));
     }
+    let body: CreateTenant = serde_json::from_slice(&body).map_err(|e| {
+        Error::Validation(format!(
+            "The body must be a JSON object {{\"name\": string, \"quotas\"?: object}}: {e}"
+        ))
+    })?;
     if !crate::grants::valid_name(&body.name) || body.name == "default" {
         return Err(Error::Validation(format!(
             "Invalid tenant name '{}'",
@@ -316,6 +336,127 @@ mod tests {
     async fn a_body_within_the_limit_is_read_whole() {
         let body = read_body(limited(10, 10)).await.unwrap();
         assert_eq!(body.as_ref(), [7u8; 10]);
+    }
+
+    use crate::api::modules::NoModules;
+    use crate::api::Config;
+    use crate::scheduler::{runner::NoTasks, Options, Scheduler};
+
+    /// An app with one tenant (so signatures are checked), in region `region`.
+    fn app(region: &str) -> (Arc<App>, crate::tenants::Created) {
+        let store = Store::memory();
+        let created = store.tenant_create("acme", Quotas::default()).unwrap();
+        let scheduler =
+            Scheduler::new(Options::default(), store.clone(), Arc::new(NoTasks)).unwrap();
+        let config = Config {
+            region: region.into(),
+            admin_token: Some("root".into()),
+            ..Config::default()
+        };
+        let app = App::new(store, scheduler, config, Arc::new(NoModules)).unwrap();
+        (Arc::new(app), created)
+    }
+
+    /// Authenticates a Step Functions call signed for `region` and `service`.
+    fn signed_call(
+        app: &App,
+        created: &crate::tenants::Created,
+        region: &str,
+        service: &str,
+    ) -> Result<Tenant> {
+        let mut headers = vec![
+            ("host".to_owned(), "127.0.0.1:8080".to_owned()),
+            (
+                "x-amz-target".to_owned(),
+                "AWSStepFunctions.ListStateMachines".to_owned(),
+            ),
+        ];
+        let req = sigv4::Request {
+            method: "POST",
+            path: "/",
+            query: "",
+            headers: &headers,
+            body: b"{}",
+        };
+        let added = sigv4::sign(
+            &req,
+            &created.access_key_id,
+            &created.secret_access_key,
+            region,
+            service,
+            now_seconds(),
+        );
+        headers.extend(added);
+        let mut map = HeaderMap::new();
+        for (k, v) in &headers {
+            map.insert(
+                axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        let uri: Uri = "/".parse().unwrap();
+        authenticate(
+            app,
+            &Caller {
+                peer: None,
+                method: &Method::POST,
+                uri: &uri,
+                headers: &map,
+                body: b"{}",
+                service: "states",
+            },
+        )
+    }
+
+    #[test]
+    fn credentials_are_scoped_to_the_servers_region_and_service() {
+        let (app, created) = app("eu-west-1");
+        let tenant = signed_call(&app, &created, "eu-west-1", "states").unwrap();
+        assert_eq!(tenant.access_key_id, created.access_key_id);
+        assert_eq!(
+            signed_call(&app, &created, "us-east-1", "states").unwrap_err(),
+            Error::InvalidSignature("Credential should be scoped to a valid region. ".into())
+        );
+        assert_eq!(
+            signed_call(&app, &created, "eu-west-1", "lambda").unwrap_err(),
+            Error::InvalidSignature(
+                "Credential should be scoped to correct service: 'states'. ".into()
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn a_tenant_body_that_is_not_json_is_a_validation_error() {
+        let (app, _) = app("us-east-1");
+        let post = |auth: &str, content_type: Option<&str>, body: &'static str| {
+            let mut req = axum::http::Request::post("/v1/tenants").header("authorization", auth);
+            if let Some(t) = content_type {
+                req = req.header("content-type", t);
+            }
+            req.body(Body::from(body)).unwrap()
+        };
+        for (content_type, body) in [
+            (Some("application/json"), "{not json"),
+            (Some("application/json"), r#"{"nom": "x"}"#),
+            (None, "[]"),
+        ] {
+            let answer = create_tenant(
+                State(Arc::clone(&app)),
+                post("Bearer root", content_type, body),
+            )
+            .await;
+            assert!(matches!(answer, Err(Error::Validation(_))), "{body}");
+        }
+        // Without a Content-Type (curl -d sends a form type): read as JSON all the same.
+        let created = create_tenant(
+            State(Arc::clone(&app)),
+            post("Bearer root", None, r#"{"name": "globex"}"#),
+        )
+        .await;
+        assert_eq!(created.unwrap().0.tenant, "globex");
+        // The admin token is checked before the body is looked at.
+        let denied = create_tenant(State(app), post("Bearer wrong", None, "{not json")).await;
+        assert!(matches!(denied, Err(Error::AccessDenied(_))));
     }
 
     #[tokio::test]

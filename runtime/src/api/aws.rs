@@ -18,6 +18,33 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use std::sync::Arc;
 
+/// An AWS service this endpoint answers, told apart by the prefix of `X-Amz-Target`.
+///
+/// Each has the signing name its SDK scopes credentials to; DynamoDB (`DynamoDB_20120810.`,
+/// `dynamodb`), SQS (`AmazonSQS.`, `sqs`) and EventBridge (`AWSEvents.`, `events`) join here
+/// when Sandstep serves them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    /// AWS Step Functions: `AWSStepFunctions.<Action>`.
+    StepFunctions,
+}
+
+impl Service {
+    /// The service an `X-Amz-Target` header addresses, and the action it names.
+    pub fn of_target(target: &str) -> Option<(Service, &str)> {
+        target
+            .strip_prefix("AWSStepFunctions.")
+            .map(|action| (Service::StepFunctions, action))
+    }
+
+    /// The name a SigV4 credential scope must carry for this service.
+    pub fn signing_name(self) -> &'static str {
+        match self {
+            Service::StepFunctions => "states",
+        }
+    }
+}
+
 /// `POST /`.
 pub async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
     let answered = match auth::read_limited(req).await {
@@ -40,12 +67,16 @@ async fn dispatch(app: &App, parts: &Parts, body: &[u8]) -> Result<Value> {
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let Some(action) = target.strip_prefix("AWSStepFunctions.") else {
+    let Some((service, action)) = Service::of_target(target) else {
         return Err(Error::UnknownOperation(format!(
             "Unknown operation: X-Amz-Target '{target}'"
         )));
     };
-    let tenant = auth::authenticate(app, &auth::caller_of(parts, body))?;
+    let caller = auth::Caller {
+        service: service.signing_name(),
+        ..auth::caller_of(parts, body)
+    };
+    let tenant = auth::authenticate(app, &caller)?;
     let p = Params::parse(body)?;
     let span = tracing::debug_span!("api.call", action, tenant = %tenant.id);
     let _enter = span.enter();

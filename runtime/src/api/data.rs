@@ -40,7 +40,7 @@ pub async fn put(
 /// `GET /v1/kv/{table}/{key}`: reads an item.
 ///
 /// # Errors
-/// `ResourceNotFound` when absent.
+/// `ResourceNotFound` (404) when absent.
 pub async fn get(
     State(app): State<Arc<App>>,
     Authenticated(tenant): Authenticated,
@@ -55,7 +55,7 @@ pub async fn get(
                 json!({"table": table, "key": key, "version": item.version, "item": value}),
             ))
         }
-        None => Err(Error::ResourceNotFound(format!(
+        None => Err(Error::NotFound(format!(
             "No item '{key}' in table '{table}'"
         ))),
     }

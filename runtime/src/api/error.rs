@@ -1,5 +1,13 @@
 //! The API's one error type, rendered in one place as AWS renders errors:
 //! HTTP 400 (or 5xx) with `{"__type": "<Name>", "message": "..."}`.
+//!
+//! Every error the server answers has that shape, on every path: the AWS API (`POST /`)
+//! answers 400 for everything the caller got wrong, exactly as AWS; Sandstep's own API under
+//! `/v1` answers 404 `ResourceNotFound` for a missing resource (a kv item, a module, a module
+//! version, an unknown path), 405 `UnknownOperationException` for a method a path does not
+//! take, 409 `ModuleInUse`, and 400 otherwise. What axum itself answers (a path or query that
+//! does not parse, a body over a route's limit) is rewritten into this shape by
+//! [`aws_shaped`].
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -49,9 +57,15 @@ pub enum Error {
     /// Too many open executions for the tenant.
     #[error("{0}")]
     ExecutionLimitExceeded(String),
-    /// No such resource (tags).
+    /// No such resource, in the AWS API (tags): 400, as AWS.
     #[error("{0}")]
     ResourceNotFound(String),
+    /// No such resource under `/v1` (a kv item, a module, a version) or no such path: 404.
+    #[error("{0}")]
+    NotFound(String),
+    /// The path exists but does not take this method: 405 (with `Allow`).
+    #[error("{0}")]
+    MethodNotAllowed(String),
     /// A quota or rate limit was reached.
     #[error("{0}")]
     Throttling(String),
@@ -76,9 +90,6 @@ pub enum Error {
     /// A module cannot be deleted while executions pin it.
     #[error("{0}")]
     ModuleInUse(String),
-    /// No such module.
-    #[error("{0}")]
-    ModuleNotFound(String),
     /// The body is too large.
     #[error("{0}")]
     PayloadTooLarge(String),
@@ -108,6 +119,8 @@ impl Error {
             ExecutionAlreadyExists(_) => ("ExecutionAlreadyExists", bad),
             ExecutionLimitExceeded(_) => ("ExecutionLimitExceeded", bad),
             ResourceNotFound(_) => ("ResourceNotFound", bad),
+            NotFound(_) => ("ResourceNotFound", StatusCode::NOT_FOUND),
+            MethodNotAllowed(_) => ("UnknownOperationException", StatusCode::METHOD_NOT_ALLOWED),
             Throttling(_) => ("ThrottlingException", bad),
             MissingAuthenticationToken(_) => {
                 ("MissingAuthenticationTokenException", StatusCode::FORBIDDEN)
@@ -118,7 +131,6 @@ impl Error {
             NotSupported(_) => ("NotSupported", bad),
             InvalidModule(_) => ("InvalidModule", bad),
             ModuleInUse(_) => ("ModuleInUse", StatusCode::CONFLICT),
-            ModuleNotFound(_) => ("ModuleNotFound", StatusCode::NOT_FOUND),
             PayloadTooLarge(_) => ("ValidationException", bad),
             Internal(_) => ("InternalFailure", StatusCode::INTERNAL_SERVER_ERROR),
         }
@@ -136,13 +148,68 @@ impl IntoResponse for Error {
             other => other.to_string(),
         };
         let body = serde_json::json!({"__type": name, "message": message});
-        (
-            status,
-            [("content-type", "application/x-amz-json-1.0")],
-            body.to_string(),
-        )
-            .into_response()
+        (status, [("content-type", CONTENT_TYPE)], body.to_string()).into_response()
     }
+}
+
+/// The content type of every error this module renders, by which [`aws_shaped`] knows them.
+const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
+
+/// The most of a foreign error body kept as the message (axum's rejections are one line).
+const MAX_FOREIGN_MESSAGE: usize = 4096;
+
+impl Error {
+    /// The error for a response some other layer made (axum's rejections are plain text):
+    /// its status decides the variant, its text becomes the message.
+    pub fn from_foreign(status: StatusCode, text: &str) -> Error {
+        let text = text.trim();
+        let message = |fallback: &str| {
+            if text.is_empty() {
+                fallback.to_string()
+            } else {
+                text.to_string()
+            }
+        };
+        match status {
+            StatusCode::NOT_FOUND => Error::NotFound(message("Not found")),
+            StatusCode::METHOD_NOT_ALLOWED => {
+                Error::MethodNotAllowed(message("Method not allowed"))
+            }
+            StatusCode::PAYLOAD_TOO_LARGE => Error::PayloadTooLarge(message(
+                "The request body is larger than this endpoint accepts",
+            )),
+            s if s.is_server_error() => Error::Internal(message("internal failure")),
+            // 400, 415 (no or another Content-Type), 422 (a body that does not
+            // deserialize) and the rest: the request is wrong, as AWS says it.
+            _ => Error::Validation(message("The request is not valid")),
+        }
+    }
+}
+
+/// Rewrites an error response that is not already AWS-shaped (axum's plain-text rejections,
+/// an empty 405) into `{"__type","message"}`, keeping its `Allow` header. Installed on the
+/// whole router with `axum::middleware::map_response`, so no route can leak another shape.
+pub async fn aws_shaped(response: Response) -> Response {
+    let status = response.status();
+    let ours = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == CONTENT_TYPE.as_bytes());
+    if ours || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = match axum::body::to_bytes(body, MAX_FOREIGN_MESSAGE).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(_) => String::new(),
+    };
+    let mut shaped = Error::from_foreign(status, &text).into_response();
+    if let Some(allow) = parts.headers.get(axum::http::header::ALLOW) {
+        shaped
+            .headers_mut()
+            .insert(axum::http::header::ALLOW, allow.clone());
+    }
+    shaped
 }
 
 impl From<crate::store::Error> for Error {
@@ -153,3 +220,101 @@ impl From<crate::store::Error> for Error {
 
 /// The result of API operations.
 pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::header::{ALLOW, CONTENT_TYPE as CT};
+
+    async fn shaped(response: Response) -> (StatusCode, Option<String>, serde_json::Value) {
+        let response = aws_shaped(response).await;
+        let status = response.status();
+        let allow = response
+            .headers()
+            .get(ALLOW)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        assert_eq!(
+            response.headers().get(CT).and_then(|v| v.to_str().ok()),
+            Some(CONTENT_TYPE)
+        );
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, allow, serde_json::from_slice(&body).unwrap())
+    }
+
+    #[tokio::test]
+    async fn axum_rejections_become_aws_errors() {
+        let rejected = (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Failed to deserialize the JSON body into the target type: missing field `name`",
+        )
+            .into_response();
+        let (status, _, body) = shaped(rejected).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["__type"], "ValidationException");
+        assert!(body["message"].as_str().unwrap().contains("missing field"));
+
+        let (status, _, body) = shaped(StatusCode::UNSUPPORTED_MEDIA_TYPE.into_response()).await;
+        assert_eq!(
+            (status, &body["__type"]),
+            (StatusCode::BAD_REQUEST, &"ValidationException".into())
+        );
+
+        let empty_405 = (StatusCode::METHOD_NOT_ALLOWED, [(ALLOW, "POST")]).into_response();
+        let (status, allow, body) = shaped(empty_405).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(allow.as_deref(), Some("POST"));
+        assert_eq!(body["__type"], "UnknownOperationException");
+
+        let (status, _, body) = shaped(StatusCode::NOT_FOUND.into_response()).await;
+        assert_eq!(
+            (status, &body["__type"]),
+            (StatusCode::NOT_FOUND, &"ResourceNotFound".into())
+        );
+
+        let (status, _, body) =
+            shaped((StatusCode::PAYLOAD_TOO_LARGE, "length limit exceeded").into_response()).await;
+        assert_eq!(
+            (status, &body["__type"]),
+            (StatusCode::BAD_REQUEST, &"ValidationException".into())
+        );
+
+        let (status, _, body) =
+            shaped((StatusCode::BAD_GATEWAY, "secret detail").into_response()).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            body["message"], "An internal error occurred.",
+            "5xx details are never sent"
+        );
+    }
+
+    #[tokio::test]
+    async fn our_errors_and_successes_pass_through() {
+        let ours = Error::Validation("kept".into()).into_response();
+        let (status, _, body) = shaped(ours).await;
+        assert_eq!(
+            (status, body["message"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("kept"))
+        );
+        let ok = aws_shaped("ok\n".into_response()).await;
+        assert_eq!(ok.status(), StatusCode::OK);
+        let body = axum::body::to_bytes(ok.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        assert_eq!(&body[..], b"ok\n");
+    }
+
+    #[test]
+    fn not_found_under_v1_is_404_but_the_aws_api_stays_400() {
+        assert_eq!(
+            Error::NotFound("x".into()).aws(),
+            ("ResourceNotFound", StatusCode::NOT_FOUND)
+        );
+        assert_eq!(
+            Error::ResourceNotFound("x".into()).aws(),
+            ("ResourceNotFound", StatusCode::BAD_REQUEST)
+        );
+    }
+}

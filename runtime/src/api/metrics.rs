@@ -165,7 +165,8 @@ mod tests {
                 .tenant_create(&format!("t{i}"), Quotas::default())
                 .unwrap();
         }
-        let scheduler = Scheduler::new(Options::default(), store.clone(), Arc::new(NoTasks));
+        let scheduler =
+            Scheduler::new(Options::default(), store.clone(), Arc::new(NoTasks)).unwrap();
         let config = Config {
             admin_token: Some("secret".into()),
             ..Config::default()

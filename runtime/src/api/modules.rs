@@ -7,6 +7,7 @@ use super::auth::{Authenticated, AuthenticatedBody};
 use super::error::{Error, Result};
 use super::App;
 use crate::grants::Grants;
+use crate::sandbox::{CodeLimits, RejectReason};
 use crate::store::executions::Status;
 use crate::store::modules::ModuleVersion;
 use crate::store::{Executions, Modules};
@@ -75,7 +76,8 @@ fn check_name(name: &str) -> Result<()> {
 ///
 /// # Errors
 /// `InvalidModule` for bytes that are not a valid module (nothing is stored),
-/// `ValidationException` for bad grants or names, `ThrottlingException` over the quota.
+/// `ValidationException` for bad grants or names and for code over the compile limits
+/// ([`CodeLimits`]), `ThrottlingException` over the quota.
 pub async fn upload(
     State(app): State<Arc<App>>,
     Path(name): Path<String>,
@@ -94,15 +96,22 @@ pub async fn upload(
         .map_err(|e| Error::Validation(e.to_string()))?;
     let modules = Arc::clone(&app.modules);
     let bytes = body.to_vec();
-    let registered =
-        tokio::task::spawn_blocking(move || modules.register(&tenant, &name, &bytes, grants))
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))?;
-    match registered {
-        Ok(m) => Ok(Json(render(&m))),
-        Err(RegisterError::Invalid(reason)) => Err(Error::InvalidModule(reason)),
-        Err(RegisterError::Store(e)) => Err(Error::Internal(e)),
-    }
+    let registered = tokio::task::spawn_blocking(move || {
+        // Code over the compile limits is a value out of range: ValidationException,
+        // naming the limit and the function, before anything is compiled. The sandbox
+        // checks its own configured limits again.
+        if let Err(over @ RejectReason::Limit { .. }) = CodeLimits::default().check(&bytes) {
+            return Err(Error::Validation(format!("Module refused: {over}")));
+        }
+        match modules.register(&tenant, &name, &bytes, grants) {
+            Ok(m) => Ok(m),
+            Err(RegisterError::Invalid(reason)) => Err(Error::InvalidModule(reason)),
+            Err(RegisterError::Store(e)) => Err(Error::Internal(e)),
+        }
+    })
+    .await
+    .map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(Json(render(&registered?)))
 }
 
 /// `GET /v1/modules`: the latest version of each module.
@@ -125,7 +134,7 @@ pub async fn list(
 /// `GET /v1/modules/{name}`: every version.
 ///
 /// # Errors
-/// `ModuleNotFound` when there is no such module.
+/// `ResourceNotFound` (404) when there is no such module.
 pub async fn describe(
     State(app): State<Arc<App>>,
     Authenticated(tenant): Authenticated,
@@ -133,9 +142,7 @@ pub async fn describe(
 ) -> Result<Json<Value>> {
     let versions = app.store.module_versions(&tenant.id, &name)?;
     if versions.is_empty() {
-        return Err(Error::ModuleNotFound(format!(
-            "Module '{name}' does not exist"
-        )));
+        return Err(Error::NotFound(format!("Module '{name}' does not exist")));
     }
     Ok(Json(
         json!({"name": name, "versions": versions.iter().map(render).collect::<Vec<_>>()}),
@@ -175,7 +182,7 @@ async fn remove(
     check_unpinned(app, tenant, name, version)?;
     let deleted = app.store.module_delete(&tenant.id, name, version)?;
     if deleted == 0 {
-        return Err(Error::ModuleNotFound(match version {
+        return Err(Error::NotFound(match version {
             Some(v) => format!("Module '{name}' has no version {v}"),
             None => format!("Module '{name}' does not exist"),
         }));
@@ -186,7 +193,7 @@ async fn remove(
 /// `DELETE /v1/modules/{name}`: every version.
 ///
 /// # Errors
-/// `ModuleInUse` while a running execution pins it, `ModuleNotFound`.
+/// `ModuleInUse` while a running execution pins it, `ResourceNotFound` (404).
 pub async fn delete(
     State(app): State<Arc<App>>,
     Authenticated(tenant): Authenticated,
@@ -198,7 +205,7 @@ pub async fn delete(
 /// `DELETE /v1/modules/{name}/versions/{version}`.
 ///
 /// # Errors
-/// `ModuleInUse` while a running execution pins it, `ModuleNotFound`.
+/// `ModuleInUse` while a running execution pins it, `ResourceNotFound` (404).
 pub async fn delete_version(
     State(app): State<Arc<App>>,
     Authenticated(tenant): Authenticated,

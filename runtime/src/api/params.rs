@@ -85,6 +85,43 @@ impl Params {
     }
 }
 
+/// AWS's wording for request fields that break the model's constraints: `1 validation error
+/// detected: Value '<value>' at '<field>' failed to satisfy constraint: Member must ...`, with
+/// the count and `; ` between several. A sensitive field's value (a definition) is not echoed,
+/// as AWS does not echo it.
+///
+/// # Errors
+/// `ValidationException` when `failed` is not empty.
+pub fn constraints(field: &str, value: &str, sensitive: bool, failed: &[String]) -> Result<()> {
+    if failed.is_empty() {
+        return Ok(());
+    }
+    let subject = if sensitive {
+        format!("Value at '{field}'")
+    } else {
+        format!("Value '{value}' at '{field}'")
+    };
+    let listed: Vec<String> = failed
+        .iter()
+        .map(|c| format!("{subject} failed to satisfy constraint: Member must {c}"))
+        .collect();
+    let count = match failed.len() {
+        1 => "1 validation error".to_string(),
+        n => format!("{n} validation errors"),
+    };
+    Err(Error::Validation(format!(
+        "{count} detected: {}",
+        listed.join("; ")
+    )))
+}
+
+/// The constraint a string breaks when it is longer than `max` characters, if it does.
+pub fn longer_than(value: &str, max: usize) -> Option<String> {
+    // Bytes bound characters from above: most values need no count.
+    (value.len() > max && value.chars().count() > max)
+        .then(|| format!("have length less than or equal to {max}"))
+}
+
 /// Pagination tokens: the hex of the last key returned (only ever used as a scan start
 /// inside the caller's own prefix, so a forged token reveals nothing).
 pub fn encode_token(key: &str) -> String {
@@ -127,6 +164,28 @@ mod tests {
         assert_eq!(decode_token(&encode_token("run-7")).unwrap(), "run-7");
         assert!(decode_token("zz").is_err());
         assert!(decode_token("abc").is_err());
+    }
+
+    #[test]
+    fn constraint_messages_are_awss() {
+        assert!(constraints("f", "v", false, &[]).is_ok());
+        let one = constraints(
+            "traceHeader",
+            "abc",
+            false,
+            &[longer_than("abc", 2).unwrap()],
+        );
+        assert_eq!(
+            one,
+            Err(Error::Validation("1 validation error detected: Value 'abc' at 'traceHeader' failed to satisfy constraint: Member must have length less than or equal to 2".into()))
+        );
+        let hidden = constraints("definition", "secret", true, &["a".into(), "b".into()]);
+        assert_eq!(
+            hidden,
+            Err(Error::Validation("2 validation errors detected: Value at 'definition' failed to satisfy constraint: Member must a; Value at 'definition' failed to satisfy constraint: Member must b".into()))
+        );
+        assert_eq!(longer_than("ééé", 3), None, "characters, not bytes");
+        assert!(longer_than("éééé", 3).is_some());
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! a lookup from access key to secret, and renders an [`Error`] with [`Error::aws_error`].
 //!
 //! ```
-//! use sandstep::api::sigv4::{sign, verify, Request};
+//! use sandstep::api::sigv4::{sign, verify, Request, Scope};
 //!
 //! let now = 1_705_314_600; // 2024-01-15T10:30:00Z
 //! let mut headers = vec![
@@ -22,8 +22,18 @@
 //! headers.extend(added);
 //!
 //! let req = Request { method: "POST", path: "/", query: "", headers: &headers, body: b"{}" };
-//! let caller = verify(&req, now, |key| (key == "AKID").then(|| "secret".to_owned())).unwrap();
+//! let scope = Scope { region: "us-east-1", service: "states" };
+//! let secret = |key: &str| (key == "AKID").then(|| "secret".to_owned());
+//! let caller = verify(&req, now, scope, secret).unwrap();
 //! assert_eq!((caller.access_key_id.as_str(), caller.service.as_str()), ("AKID", "states"));
+//!
+//! // Signed for another region: refused as AWS refuses it.
+//! let scope = Scope { region: "eu-west-1", service: "states" };
+//! let refused = verify(&req, now, scope, secret).unwrap_err();
+//! assert_eq!(
+//!     refused.aws_error(),
+//!     ("InvalidSignatureException", "Credential should be scoped to a valid region. ".to_owned())
+//! );
 //! ```
 //!
 //! Only header authentication (`Authorization: AWS4-HMAC-SHA256 ...`) is accepted: the SDKs use
@@ -82,6 +92,16 @@ pub struct Request<'a> {
     pub body: &'a [u8],
 }
 
+/// The credential scope a request must be signed for: the server's region and the signing
+/// name of the service the request addresses (`states` for Step Functions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scope<'a> {
+    /// The server's region, e.g. `us-east-1`.
+    pub region: &'a str,
+    /// The service's signing name, e.g. `states`.
+    pub service: &'a str,
+}
+
 /// A caller whose signature checked out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
@@ -122,6 +142,14 @@ pub enum Error {
     /// The `Authorization` header names another scheme than `AWS4-HMAC-SHA256`.
     #[error("unsupported authorization algorithm {0:?}")]
     UnsupportedAlgorithm(String),
+    /// The credential scope names another region or service than the request addresses.
+    #[error("the credential scope names another region or service")]
+    WrongScope {
+        /// Whether the scope's region is not the server's.
+        region: bool,
+        /// The service the request addresses, when the scope names another one.
+        service: Option<String>,
+    },
 }
 
 impl Error {
@@ -129,8 +157,10 @@ impl Error {
     ///
     /// The names and messages are the ones AWS sends (seen in SDK bug reports): an unsigned
     /// call to a JSON 1.0 service gets `MissingAuthenticationTokenException` "Request is missing
-    /// Authentication Token", an unknown key `UnrecognizedClientException`, a bad signature or
-    /// clock `InvalidSignatureException`, a malformed header `IncompleteSignatureException`.
+    /// Authentication Token", an unknown key `UnrecognizedClientException`, a bad signature,
+    /// clock or credential scope `InvalidSignatureException`, a malformed header
+    /// `IncompleteSignatureException`. A scope wrong in both region and service names both,
+    /// in that order, each sentence ending in a space, as AWS's JSON services do.
     pub fn aws_error(&self) -> (&'static str, String) {
         match self {
             Self::Missing => (
@@ -170,14 +200,27 @@ impl Error {
                 "IncompleteSignatureException",
                 format!("Unsupported AWS 'algorithm': '{algorithm}'. Use '{ALGORITHM}'."),
             ),
+            Self::WrongScope { region, service } => {
+                let mut message = String::new();
+                if *region {
+                    message.push_str("Credential should be scoped to a valid region. ");
+                }
+                if let Some(service) = service {
+                    message.push_str(&format!(
+                        "Credential should be scoped to correct service: '{service}'. "
+                    ));
+                }
+                ("InvalidSignatureException", message)
+            }
         }
     }
 }
 
 /// Verifies a header-signed request.
 ///
-/// `secret_for` maps an access key id to its secret (`None`: unknown key). `now` is seconds since
-/// the Unix epoch. The signature is compared in constant time; a declared body hash
+/// `scope` is what the credential scope must name: the server's region and the signing name of
+/// the service the request addresses. `secret_for` maps an access key id to its secret (`None`:
+/// unknown key). `now` is seconds since the Unix epoch. The signature is compared in constant time; a declared body hash
 /// (`X-Amz-Content-Sha256`) must match the body. `UNSIGNED-PAYLOAD` (the body left unhashed) is
 /// accepted only on PUT uploads, and `X-Amz-Target`, when sent, must be signed: otherwise a
 /// captured request could be replayed with another body or as another action.
@@ -187,10 +230,13 @@ impl Error {
 /// [`Error::Missing`] without an `Authorization` header, [`Error::UnsupportedAlgorithm`] for
 /// another scheme, [`Error::Malformed`] when the header, the date or a signed header is unusable
 /// (or `host` is not signed), [`Error::UnknownKey`], [`Error::Expired`] beyond 15 minutes of
-/// skew, and [`Error::Mismatch`] when the signature or the body hash differs.
+/// skew, [`Error::WrongScope`] when the credential is scoped to another region or service (checked
+/// before the key is looked up, so it answers the same for any key), and [`Error::Mismatch`] when
+/// the signature or the body hash differs.
 pub fn verify(
     req: &Request<'_>,
     now: i64,
+    scope: Scope<'_>,
     secret_for: impl Fn(&str) -> Option<String>,
 ) -> Result<Verified, Error> {
     let Some(header) = header_value(req.headers, "authorization") else {
@@ -239,6 +285,16 @@ pub fn verify(
             auth.date,
             amz_date.get(..8).unwrap_or_default(),
         )));
+    }
+    // A signature for another region or service is valid there, not here: without this check
+    // a request captured on its way to one endpoint could be replayed against another.
+    let wrong_region = auth.region != scope.region;
+    let wrong_service = auth.service != scope.service;
+    if wrong_region || wrong_service {
+        return Err(Error::WrongScope {
+            region: wrong_region,
+            service: wrong_service.then(|| scope.service.to_owned()),
+        });
     }
     let secret = secret_for(&auth.access_key_id)
         .ok_or_else(|| Error::UnknownKey(auth.access_key_id.clone()))?;
@@ -838,6 +894,16 @@ mod tests {
             .collect()
     }
 
+    /// The scope the AWS test suite signs for.
+    const SUITE_SCOPE: Scope<'static> = Scope {
+        region: "us-east-1",
+        service: "service",
+    };
+
+    fn scope<'a>(region: &'a str, service: &'a str) -> Scope<'a> {
+        Scope { region, service }
+    }
+
     fn suite_secret(key: &str) -> Option<String> {
         (key == SUITE_KEY).then(|| SUITE_SECRET.to_owned())
     }
@@ -852,7 +918,7 @@ mod tests {
             headers: &hs,
             body,
         };
-        let verified = verify(&req, SUITE_NOW, suite_secret).unwrap();
+        let verified = verify(&req, SUITE_NOW, SUITE_SCOPE, suite_secret).unwrap();
         assert_eq!(
             verified,
             Verified {
@@ -950,7 +1016,7 @@ mod tests {
                 headers: &hs,
                 body: b"",
             };
-            let verified = verify(&req, now, suite_secret).unwrap();
+            let verified = verify(&req, now, scope("us-east-1", "host"), suite_secret).unwrap();
             assert_eq!(verified.service, "host");
         }
     }
@@ -1038,7 +1104,7 @@ mod tests {
                 .then(|| "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".to_owned())
         };
         let now = 1_705_314_600 + 42;
-        let verified = verify(&req, now, secret).unwrap();
+        let verified = verify(&req, now, US_STATES, secret).unwrap();
         assert_eq!(
             verified,
             Verified {
@@ -1077,6 +1143,14 @@ mod tests {
     const KEY: &str = "AKIDSANDSTEP";
     const SECRET: &str = "sandstep-secret";
     const NOW: i64 = 1_705_314_600;
+    const US_STATES: Scope<'static> = Scope {
+        region: "us-east-1",
+        service: "states",
+    };
+    const EU_STATES: Scope<'static> = Scope {
+        region: "eu-west-1",
+        service: "states",
+    };
 
     fn secret(key: &str) -> Option<String> {
         (key == KEY).then(|| SECRET.to_owned())
@@ -1115,7 +1189,7 @@ mod tests {
             headers: hs,
             body,
         };
-        verify(&req, now, secret)
+        verify(&req, now, EU_STATES, secret)
     }
 
     fn replace(hs: &mut [(String, String)], name: &str, value: &str) {
@@ -1163,17 +1237,20 @@ mod tests {
             headers: &hs,
             body: b"",
         };
-        assert!(verify(&req, NOW, secret).is_ok());
+        assert!(verify(&req, NOW, US_STATES, secret).is_ok());
         let reordered = Request {
             query: "a=&a=%2F%20x&z=1",
             ..req
         };
-        assert!(verify(&reordered, NOW, secret).is_ok());
+        assert!(verify(&reordered, NOW, US_STATES, secret).is_ok());
         let other_query = Request {
             query: "a=&z=1",
             ..req
         };
-        assert_eq!(verify(&other_query, NOW, secret), Err(Error::Mismatch));
+        assert_eq!(
+            verify(&other_query, NOW, US_STATES, secret),
+            Err(Error::Mismatch)
+        );
     }
 
     #[test]
@@ -1216,7 +1293,9 @@ mod tests {
             body,
         };
         assert_eq!(
-            verify(&wrong_secret, NOW, |_| Some("not-the-secret".to_owned())),
+            verify(&wrong_secret, NOW, EU_STATES, |_| Some(
+                "not-the-secret".to_owned()
+            )),
             Err(Error::Mismatch),
             "secret"
         );
@@ -1295,9 +1374,64 @@ mod tests {
                 ..req
             },
             NOW,
+            scope("us-east-1", "s3"),
             secret
         )
         .is_ok());
+    }
+
+    #[test]
+    fn the_scope_must_name_this_region_and_service() {
+        let body: &[u8] = b"{}";
+        let signed_for = |region: &str, service: &str| {
+            let mut hs = headers(&[
+                ("Host", "127.0.0.1:8080"),
+                ("X-Amz-Target", "AWSStepFunctions.ListStateMachines"),
+            ]);
+            let req = Request {
+                method: "POST",
+                path: "/",
+                query: "",
+                headers: &hs,
+                body,
+            };
+            let added = sign(&req, KEY, SECRET, region, service, NOW);
+            hs.extend(added);
+            hs
+        };
+        let verify_as = |hs: &[(String, String)], lookup: fn(&str) -> Option<String>| {
+            let req = Request {
+                method: "POST",
+                path: "/",
+                query: "",
+                headers: hs,
+                body,
+            };
+            verify(&req, NOW, US_STATES, lookup)
+        };
+        assert!(verify_as(&signed_for("us-east-1", "states"), secret).is_ok());
+        let message =
+            |region: &str, service: &str| match verify_as(&signed_for(region, service), secret) {
+                Err(e @ Error::WrongScope { .. }) => {
+                    let (name, message) = e.aws_error();
+                    assert_eq!(name, "InvalidSignatureException");
+                    message
+                }
+                other => panic!("{region}/{service}: {other:?}"),
+            };
+        let region = "Credential should be scoped to a valid region. ";
+        let service = "Credential should be scoped to correct service: 'states'. ";
+        assert_eq!(message("eu-west-1", "states"), region);
+        assert_eq!(message("zz-nowhere-9", "states"), region);
+        assert_eq!(message("US-EAST-1", "states"), region, "regions are exact");
+        assert_eq!(message("us-east-1", "lambda"), service);
+        assert_eq!(message("us-east-1", "s3"), service);
+        assert_eq!(message("eu-west-1", "lambda"), format!("{region}{service}"));
+        // Checked before the key: the answer does not tell known keys from unknown ones.
+        assert!(matches!(
+            verify_as(&signed_for("eu-west-1", "states"), |_| None),
+            Err(Error::WrongScope { .. })
+        ));
     }
 
     #[test]
@@ -1311,7 +1445,7 @@ mod tests {
             body: b"{}",
         };
         assert_eq!(
-            verify(&req, NOW, |_| None),
+            verify(&req, NOW, EU_STATES, |_| None),
             Err(Error::UnknownKey(KEY.to_owned()))
         );
     }
@@ -1347,14 +1481,14 @@ mod tests {
             headers: &hs,
             body: b"",
         };
-        assert_eq!(verify(&req, NOW, secret), Err(Error::Missing));
+        assert_eq!(verify(&req, NOW, US_STATES, secret), Err(Error::Missing));
         assert_eq!(access_key_id(&hs), None);
         let presigned = Request {
             query: "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=00",
             ..req
         };
         assert!(matches!(
-            verify(&presigned, NOW, secret),
+            verify(&presigned, NOW, US_STATES, secret),
             Err(Error::Malformed(_))
         ));
     }
@@ -1372,7 +1506,7 @@ mod tests {
             headers: &hs,
             body: b"",
         };
-        verify(&req, NOW, secret)
+        verify(&req, NOW, US_STATES, secret)
     }
 
     #[test]

@@ -57,6 +57,28 @@ pub(crate) fn seal(identity: Identity<'_>, code: &Code) -> wasmtime::Result<Vec<
     Ok(out)
 }
 
+/// Loads what a compile-only engine of this process compiled a moment ago.
+pub(crate) fn load_precompiled(
+    engine: &Engine,
+    kind: ModuleKind,
+    precompiled: &[u8],
+) -> wasmtime::Result<Code> {
+    // SAFETY: `deserialize` trusts its input to be code that wasmtime compiled. These
+    // bytes are exactly what `Engine::precompile_module` / `precompile_component` of the
+    // compile-only engine (`engine::build_compiler`, the run engine's code settings
+    // without its pool) returned in this process for this module; they never left
+    // memory. Wasmtime checks the version and the code settings in their header against
+    // `engine` and refuses (an error, not undefined behaviour) what does not match.
+    unsafe {
+        match kind {
+            ModuleKind::Component => {
+                Component::deserialize(engine, precompiled).map(Code::Component)
+            }
+            ModuleKind::Command => Module::deserialize(engine, precompiled).map(Code::Command),
+        }
+    }
+}
+
 /// Loads a sealed artifact, or says why it was refused.
 pub(crate) fn open(
     engine: &Engine,

@@ -12,6 +12,31 @@ pub(crate) const WASMTIME_VERSION: &str = "48.0.8";
 
 /// Builds the engine. Everything a hostile module could abuse is fixed here.
 pub(crate) fn build(options: &Options) -> wasmtime::Result<Engine> {
+    let mut config = compiling(options);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool(options)));
+    Engine::new(&config)
+}
+
+/// Builds an engine that only compiles: the settings of [`build`] that shape code, so
+/// that what it compiles loads into the run engine, without the pool (which changes no
+/// code, and would reserve gigabytes of address space per compile).
+pub(crate) fn build_compiler(options: &Options) -> wasmtime::Result<Engine> {
+    Engine::new(&compiling(options))
+}
+
+fn compiling(options: &Options) -> Config {
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .wasm_threads(false)
+        .consume_fuel(true)
+        .epoch_interruption(true)
+        .max_wasm_stack(options.max_wasm_stack_bytes)
+        .parallel_compilation(options.parallel_compilation);
+    config
+}
+
+fn pool(options: &Options) -> PoolingAllocationConfig {
     let mut pool = PoolingAllocationConfig::new();
     let slots = options.pool_slots;
     pool.total_component_instances(slots)
@@ -28,16 +53,7 @@ pub(crate) fn build(options: &Options) -> wasmtime::Result<Engine> {
         .linear_memory_keep_resident(512 << 10)
         .table_keep_resident(64 << 10)
         .pagemap_scan(Enabled::Auto);
-    let mut config = Config::new();
-    config
-        .wasm_component_model(true)
-        .wasm_threads(false)
-        .consume_fuel(true)
-        .epoch_interruption(true)
-        .max_wasm_stack(options.max_wasm_stack_bytes)
-        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
-        .parallel_compilation(options.parallel_compilation);
-    Engine::new(&config)
+    pool
 }
 
 /// What an artifact must match to be loaded: the wasmtime version, the artifact layout

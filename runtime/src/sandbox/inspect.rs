@@ -1,8 +1,11 @@
-//! Checking uploads: what a module is, what it imports and exports, and whether the host
-//! can run it. A refusal names the offending import or export.
+//! Checking uploads: what a module is, what it costs to compile, what it imports and
+//! exports, and whether the host can run it. A refusal names the offending limit and
+//! function, import or export.
 
-use super::artifact::Code;
+use super::artifact::{self, Code};
+use super::code_limits::{Limit, Site};
 use super::command::CommandState;
+use super::Options;
 use crate::host::{self, HostState, TaskPre};
 use crate::store::modules::ModuleKind;
 use wasmtime::component::types::ComponentItem;
@@ -37,6 +40,18 @@ pub enum RejectReason {
     /// Malformed or failed validation.
     #[error("invalid WebAssembly: {0}")]
     Invalid(String),
+    /// Its code exceeds a [`CodeLimits`](super::CodeLimits) limit, checked before compiling.
+    #[error("{}", limit_message(*.limit, *.site, *.value, *.max))]
+    Limit {
+        /// Which limit.
+        limit: Limit,
+        /// The function, for a per-function limit or the function that crossed a total.
+        site: Option<Site>,
+        /// What the module has (at least: counting stops at the limit).
+        value: u64,
+        /// The limit.
+        max: u64,
+    },
     /// Imports something the host does not provide.
     #[error("unsupported import '{import}': {why}")]
     Import {
@@ -53,6 +68,16 @@ pub enum RejectReason {
         /// What is wrong.
         why: String,
     },
+}
+
+fn limit_message(limit: Limit, site: Option<Site>, value: u64, max: u64) -> String {
+    let what = limit.describe();
+    match site {
+        Some(Site { module, function }) => format!(
+            "function {function} of core module {module} exceeds the limit on {what}: {value} > {max}"
+        ),
+        None => format!("the module exceeds the limit on {what}: {value} > {max}"),
+    }
 }
 
 /// Compiled code linked against the host, ready to instantiate.
@@ -72,17 +97,49 @@ pub(crate) fn kind_of(bytes: &[u8]) -> Result<ModuleKind, RejectReason> {
     }
 }
 
-/// Compiles bytes of a known kind.
+/// Compiles bytes of a known kind, within the limits of `options.code_limits`.
+///
+/// Cranelift runs in a compile-only engine made for this module and dropped after it:
+/// wasmtime keeps each engine's compiler contexts, grown to the largest function it ever
+/// compiled, for the engine's life (hundreds of MB after a large module). The code is
+/// loaded into the run engine `engine` from the artifact, and `options.reclaim` (the
+/// allocator's collect) gives the freed memory back to the OS.
 pub(crate) fn compile(
     engine: &Engine,
+    options: &Options,
     kind: ModuleKind,
     bytes: &[u8],
 ) -> Result<Code, RejectReason> {
-    let compiled = match kind {
-        ModuleKind::Component => Component::new(engine, bytes).map(Code::Component),
-        ModuleKind::Command => Module::new(engine, bytes).map(Code::Command),
+    let stats = options.code_limits.check(bytes)?;
+    let started = std::time::Instant::now();
+    let compiled = compile_apart(options, kind, bytes);
+    if let Some(reclaim) = options.reclaim {
+        reclaim();
+    }
+    tracing::debug!(
+        functions = stats.functions,
+        code_bytes = stats.code_bytes,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "sandbox.compile"
+    );
+    let precompiled = compiled?;
+    artifact::load_precompiled(engine, kind, &precompiled)
+        .map_err(|e| RejectReason::Invalid(format!("the compiled code did not load: {e}")))
+}
+
+/// Compiles to an artifact in an engine of its own, dropped before returning.
+fn compile_apart(
+    options: &Options,
+    kind: ModuleKind,
+    bytes: &[u8],
+) -> Result<Vec<u8>, RejectReason> {
+    let compiler = super::engine::build_compiler(options)
+        .map_err(|e| RejectReason::Invalid(format!("the compiler could not start: {e:#}")))?;
+    let precompiled = match kind {
+        ModuleKind::Component => compiler.precompile_component(bytes),
+        ModuleKind::Command => compiler.precompile_module(bytes),
     };
-    compiled.map_err(|e| RejectReason::Invalid(format!("{e:#}")))
+    precompiled.map_err(|e| RejectReason::Invalid(format!("{e:#}")))
 }
 
 /// Checks compiled code against the host and links it.

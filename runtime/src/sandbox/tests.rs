@@ -180,6 +180,7 @@ fn sealed_artifacts_open_only_for_their_identity() {
     let s = sandbox();
     let code = inspect::compile(
         &s.inner.engine,
+        &s.inner.options,
         ModuleKind::Command,
         &wat(r#"(module (func (export "_start")))"#),
     )
@@ -237,4 +238,60 @@ fn prepare_follows_new_and_deleted_versions() {
         s.prepare(&t, "m", Some(1)),
         Err(Error::NotFound { .. })
     ));
+}
+
+static RECLAIMED: AtomicU64 = AtomicU64::new(0);
+
+fn count_reclaim() {
+    RECLAIMED.fetch_add(1, Ordering::SeqCst);
+}
+
+#[test]
+fn code_over_the_limits_is_refused_before_compiling() {
+    let s = Sandbox::new(
+        Options {
+            pool_slots: 8,
+            code_limits: CodeLimits {
+                nesting_depth: 2,
+                ..CodeLimits::default()
+            },
+            reclaim: Some(count_reclaim),
+            ..Options::default()
+        },
+        Store::memory(),
+    )
+    .unwrap();
+    let deep = wat(r#"(module (func (export "_start") (block (block (block)))))"#);
+    match s.inspect(&deep) {
+        Err(RejectReason::Limit {
+            limit: code_limits::Limit::NestingDepth,
+            site:
+                Some(code_limits::Site {
+                    module: 0,
+                    function: 0,
+                }),
+            value: 3,
+            max: 2,
+        }) => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        s.register(&tenant(), "deep", &deep, Grants::none()),
+        Err(Error::Rejected(RejectReason::Limit { .. }))
+    ));
+    assert_eq!(s.stats().compiled, 0);
+    assert_eq!(RECLAIMED.load(Ordering::SeqCst), 0, "nothing was compiled");
+    // At the limit: compiled apart, loaded into the run engine, and it runs.
+    let ok = wat(r#"(module
+      (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 0) "\10\00\00\00\02\00\00\00")
+      (data (i32.const 16) "{}")
+      (func (export "_start")
+        (block (block (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))))"#);
+    s.register(&tenant(), "ok", &ok, Grants::none()).unwrap();
+    assert_eq!(RECLAIMED.load(Ordering::SeqCst), 1);
+    let prepared = s.prepare(&tenant(), "ok", None).unwrap();
+    let outcome = s.run(&prepared, "{}", Invocation::new(TaskContext::default()));
+    assert!(outcome.result.is_ok(), "{:?}", outcome.result);
 }

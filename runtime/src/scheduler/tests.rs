@@ -102,7 +102,7 @@ fn wait_then_pass(store: &Store) -> StartRequest {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_start_whose_caller_goes_away_still_runs_its_effects() {
     let store = Store::on(SlowSync::new(Duration::from_millis(100)));
-    let scheduler = Scheduler::new(Options::default(), store.clone(), Arc::new(NoTasks));
+    let scheduler = Scheduler::new(Options::default(), store.clone(), Arc::new(NoTasks)).unwrap();
     let req = wait_then_pass(&store);
     let key = req.key();
     // The caller (an HTTP handler whose client disconnected) drops the start while its
@@ -152,7 +152,7 @@ async fn recovery_skips_an_execution_it_cannot_rebuild() {
     store
         .machine_put(&req.tenant, &req.machine, Some(&req.revision))
         .unwrap();
-    let first = Scheduler::new(Options::default(), store.clone(), Arc::new(SlowTasks));
+    let first = Scheduler::new(Options::default(), store.clone(), Arc::new(SlowTasks)).unwrap();
     first.start(req.clone(), false, u64::MAX).await.unwrap();
     // The stored revision no longer compiles (say, written by a more lenient version).
     let mut broken = req.revision.clone();
@@ -160,9 +160,9 @@ async fn recovery_skips_an_execution_it_cannot_rebuild() {
     store
         .machine_put(&req.tenant, &req.machine, Some(&broken))
         .unwrap();
-    let second = Scheduler::new(Options::default(), store.clone(), Arc::new(SlowTasks));
+    let second = Scheduler::new(Options::default(), store.clone(), Arc::new(SlowTasks)).unwrap();
     assert_eq!(
-        second.recover().unwrap(),
+        second.recover().await.unwrap(),
         1,
         "the server starts; the execution is counted as running"
     );
@@ -171,7 +171,7 @@ async fn recovery_skips_an_execution_it_cannot_rebuild() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stale_timer_does_not_fire_into_a_later_run_of_the_same_name() {
     let store = Store::memory();
-    let scheduler = Scheduler::new(Options::default(), store.clone(), Arc::new(NoTasks));
+    let scheduler = Scheduler::new(Options::default(), store.clone(), Arc::new(NoTasks)).unwrap();
     let first = wait_then_pass(&store);
     let key = first.key();
     // Run 1 waits 1 s; it is stopped and then deleted (as retention would), but its
@@ -207,7 +207,7 @@ async fn a_stale_timer_does_not_fire_into_a_later_run_of_the_same_name() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stop_during_a_start_waits_for_it_and_stays_stopped() {
     let store = Store::on(SlowSync::new(Duration::from_millis(100)));
-    let scheduler = Scheduler::new(Options::default(), store.clone(), Arc::new(SlowTasks));
+    let scheduler = Scheduler::new(Options::default(), store.clone(), Arc::new(SlowTasks)).unwrap();
     let mut req = wait_then_pass(&store);
     req.revision.id = "task".into();
     req.machine.revision_id = "task".into();
@@ -242,7 +242,7 @@ async fn a_stop_during_a_start_waits_for_it_and_stays_stopped() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stopping_an_express_execution_answers_its_record() {
     let store = Store::memory();
-    let scheduler = Scheduler::new(Options::default(), store.clone(), Arc::new(NoTasks));
+    let scheduler = Scheduler::new(Options::default(), store.clone(), Arc::new(NoTasks)).unwrap();
     let mut req = wait_then_pass(&store);
     req.machine.machine_type = MachineType::Express;
     let key = req.key();
@@ -255,7 +255,7 @@ async fn stopping_an_express_execution_answers_its_record() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_starts_cannot_overshoot_the_open_quota() {
     let store = Store::on(SlowSync::new(Duration::from_millis(100)));
-    let scheduler = Scheduler::new(Options::default(), store.clone(), Arc::new(NoTasks));
+    let scheduler = Scheduler::new(Options::default(), store.clone(), Arc::new(NoTasks)).unwrap();
     let req = wait_then_pass(&store);
     let starts: Vec<_> = (0..5)
         .map(|i| {

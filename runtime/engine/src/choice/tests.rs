@@ -552,3 +552,45 @@ fn parse_accepts_every_operator() {
         );
     }
 }
+
+/// A Choice state whose one rule is `depth` nested `Not`s around a test.
+fn not_chain(depth: usize) -> String {
+    let leaf = r#"{"Variable": "$.a", "IsPresent": true}"#;
+    let rule = format!("{}{leaf}{}", r#"{"Not": "#.repeat(depth), "}".repeat(depth));
+    let rule = rule.replacen(r#"{"Not": "#, r#"{"Next": "D", "Not": "#, 1);
+    format!(
+        r#"{{"StartAt": "C", "States": {{"C": {{"Type": "Choice", "Choices": [{rule}], "Default": "D"}}, "D": {{"Type": "Succeed"}}}}}}"#
+    )
+}
+
+#[test]
+fn rule_nesting_is_bounded_by_the_json_parser() {
+    // Definitions are read by serde_json with its default recursion limit of 128 arrays and
+    // objects, so a rule cannot nest deeper than that and parsing and evaluating rules
+    // recurse a bounded number of times. A chain just inside the limit works...
+    let deepest = not_chain(122);
+    let definition = crate::Definition::parse(&deepest).unwrap();
+    drop(definition);
+    assert!(crate::validate::validate(&deepest, crate::validate::MachineType::Standard).is_empty());
+    let value: Value = serde_json::from_str(&deepest).unwrap();
+    let rule = &value["States"]["C"]["Choices"][0];
+    let condition = Condition::parse(rule).unwrap();
+    // 122 `Not`s (even) around IsPresent.
+    assert_eq!(condition.evaluate(&Doc(json!({"a": 1}))), Ok(true));
+    assert_eq!(condition.evaluate(&Doc(json!({}))), Ok(false));
+
+    // ...and a deeper one is refused as a malformed document, not a crash.
+    let too_deep = not_chain(200);
+    let err = crate::Definition::parse(&too_deep).unwrap_err();
+    assert!(
+        err.to_string().contains("recursion limit exceeded"),
+        "{err}"
+    );
+    let diagnostics = crate::validate::validate(&too_deep, crate::validate::MachineType::Standard);
+    assert_eq!(diagnostics.len(), 1);
+    assert_eq!(
+        diagnostics[0].code,
+        crate::validate::INVALID_JSON_DESCRIPTION
+    );
+    assert!(diagnostics[0].message.contains("recursion limit exceeded"));
+}

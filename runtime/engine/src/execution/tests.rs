@@ -20,6 +20,7 @@ fn start_event(at: Millis, input: Value) -> Event {
             state_machine_name: "m".into(),
             redrive_count: 0,
             timeout_seconds: None,
+            limits: crate::Limits::default(),
         }),
     }
 }
@@ -552,5 +553,200 @@ fn a_retry_starts_the_trace_of_its_visit_over() {
         t["stages"]["afterParameters"],
         json!({}),
         "attempt 2's task input"
+    );
+}
+
+/// The loop of finding 3 of the hardening issue: each turn wraps the data one level deeper.
+fn wrapping_loop(turns: u64) -> Definition {
+    def(json!({"StartAt": "Wrap", "States": {
+        "Wrap": {"Type": "Pass",
+            "Parameters": {"n.$": "States.MathAdd($.n, 1)", "v": {"a.$": "$.v"}},
+            "Next": "Again"},
+        "Again": {"Type": "Choice",
+            "Choices": [{"Variable": "$.n", "NumericLessThan": turns, "Next": "Wrap"}],
+            "Default": "Done"},
+        "Done": {"Type": "Succeed"}}}))
+}
+
+/// Runs an execution to its end, firing every timer it asks for in due order (resume
+/// timers included); returns the outcome and how many steps it took.
+fn run_to_end(d: &Definition, first: Event) -> (Outcome, usize) {
+    let mut state = ExecutionState::new();
+    let mut commands = step(d, &mut state, &first).unwrap();
+    let mut pending: Vec<(TimerId, Millis)> = Vec::new();
+    let mut steps = 1;
+    loop {
+        if let Some(o) = finished(&commands) {
+            return (o.clone(), steps);
+        }
+        for c in &commands {
+            match c {
+                Command::StartTimer { timer, due } => pending.push((*timer, *due)),
+                Command::CancelTimer(t) => pending.retain(|(p, _)| p != t),
+                _ => {}
+            }
+        }
+        pending.sort_by_key(|(t, due)| (*due, t.0));
+        assert!(!pending.is_empty(), "stuck without a timer");
+        let (timer, due) = pending.remove(0);
+        commands = step(d, &mut state, &event(due, EventKind::TimerFired { timer })).unwrap();
+        steps += 1;
+    }
+}
+
+#[test]
+fn data_nested_deeper_than_the_limit_fails_the_state_instead_of_the_process() {
+    // Runs on the test thread's small stack: 6,000 levels used to abort the server.
+    let d = wrapping_loop(6_000);
+    let (outcome, _) = run_to_end(&d, start_event(0, json!({"n": 0, "v": 1})));
+    match outcome {
+        Outcome::Failed { error, cause } => {
+            assert_eq!(error.as_deref(), Some("States.DataLimitExceeded"));
+            assert!(cause.unwrap().contains("nested deeper"));
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
+
+#[test]
+fn data_at_the_nesting_limit_still_runs() {
+    let turns = limits::MAX_DATA_NESTING as u64 - 2; // {"n","v"} wraps v once per turn
+    let (outcome, _) = run_to_end(
+        &wrapping_loop(turns),
+        start_event(0, json!({"n": 0, "v": 1})),
+    );
+    assert!(matches!(outcome, Outcome::Succeeded(_)), "{outcome:?}");
+}
+
+fn counting_loop(turns: u64) -> Definition {
+    def(json!({"StartAt": "Count", "States": {
+        "Count": {"Type": "Pass", "Parameters": {"n.$": "States.MathAdd($.n, 1)"}, "Next": "Again"},
+        "Again": {"Type": "Choice",
+            "Choices": [{"Variable": "$.n", "NumericLessThan": turns, "Next": "Count"}],
+            "Default": "Done"},
+        "Done": {"Type": "Succeed"}}}))
+}
+
+#[test]
+fn a_long_step_yields_behind_a_timer_due_at_once_and_goes_on() {
+    let d = counting_loop(2_000);
+    let mut state = ExecutionState::new();
+    let commands = step(&d, &mut state, &start_event(5, json!({"n": 0}))).unwrap();
+    assert!(finished(&commands).is_none());
+    let entered = kinds(&commands)
+        .iter()
+        .filter(|k| k.ends_with("StateEntered"))
+        .count();
+    assert_eq!(
+        entered as u32,
+        limits::STEP_WORK,
+        "one unit per state entered"
+    );
+    assert_eq!(timers(&commands).len(), 1);
+    assert_eq!(timers(&commands)[0].1, 5, "due at once");
+    let (outcome, steps) = run_to_end(&d, start_event(5, json!({"n": 0})));
+    assert_eq!(*outcome_output(&outcome), json!({"n": 2000}));
+    assert_eq!(steps, 5, "4,001 states, 1,000 a step");
+}
+
+fn outcome_output(o: &Outcome) -> &Value {
+    match o {
+        Outcome::Succeeded(v) => v,
+        other => panic!("not a success: {other:?}"),
+    }
+}
+
+#[test]
+fn replay_yields_at_the_same_points() {
+    let d = counting_loop(1_500);
+    let mut live = ExecutionState::new();
+    let first = start_event(0, json!({"n": 0}));
+    let c1 = step(&d, &mut live, &first).unwrap();
+    let (timer, due) = timers(&c1)[0];
+    let second = event(due, EventKind::TimerFired { timer });
+    step(&d, &mut live, &second).unwrap();
+    let replayed = replay(&d, [&first, &second]).unwrap();
+    assert_eq!(replayed, live);
+}
+
+#[test]
+fn executions_recorded_without_a_budget_replay_in_one_step() {
+    let d = counting_loop(1_500);
+    let mut first = start_event(0, json!({"n": 0}));
+    if let EventKind::Started(s) = &mut first.kind {
+        s.limits = crate::Limits::recorded();
+    }
+    let mut state = ExecutionState::new();
+    let commands = step(&d, &mut state, &first).unwrap();
+    assert!(finished(&commands).is_some());
+}
+
+#[test]
+fn a_stop_while_yielded_cancels_the_resume_timer() {
+    let d = counting_loop(5_000);
+    let mut state = ExecutionState::new();
+    let c = step(&d, &mut state, &start_event(0, json!({"n": 0}))).unwrap();
+    let (timer, _) = timers(&c)[0];
+    let stop = EventKind::Stopped {
+        error: None,
+        cause: None,
+    };
+    let c = step(&d, &mut state, &event(1, stop)).unwrap();
+    assert!(c.contains(&Command::CancelTimer(timer)));
+    assert!(matches!(finished(&c), Some(Outcome::Aborted { .. })));
+}
+
+#[test]
+fn express_limits_have_no_history_limit() {
+    let d = counting_loop(13_000); // 26,001 states: over the Standard limit
+    let mut first = start_event(0, json!({"n": 0}));
+    let (standard, _) = run_to_end(&d, first.clone());
+    assert!(
+        matches!(&standard, Outcome::Failed { error, .. } if error.as_deref() == Some("States.Runtime"))
+    );
+    if let EventKind::Started(s) = &mut first.kind {
+        s.limits = crate::Limits::express();
+    }
+    let (express, _) = run_to_end(&d, first);
+    assert_eq!(*outcome_output(&express), json!({"n": 13000}));
+}
+
+#[test]
+fn a_terminated_execution_fails_with_the_given_error() {
+    let d = counting_loop(5_000);
+    let mut state = ExecutionState::new();
+    let c = step(&d, &mut state, &start_event(0, json!({"n": 0}))).unwrap();
+    let (timer, _) = timers(&c)[0];
+    let kind = EventKind::Terminated {
+        error: "States.Runtime".into(),
+        cause: "quarantined".into(),
+    };
+    let c = step(&d, &mut state, &event(1, kind)).unwrap();
+    assert!(c.contains(&Command::CancelTimer(timer)));
+    assert_eq!(kinds(&c), ["ExecutionFailed"]);
+    assert_eq!(
+        finished(&c),
+        Some(&Outcome::Failed {
+            error: Some("States.Runtime".into()),
+            cause: Some("quarantined".into())
+        })
+    );
+}
+
+#[test]
+fn a_task_input_nested_too_deep_fails_the_task_state() {
+    let d = def(
+        json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": TASK,
+        "Parameters": {"w": {"x": {"y.$": "$"}}}, "End": true}}}),
+    );
+    let mut input = json!(1);
+    for _ in 0..limits::MAX_DATA_NESTING - 1 {
+        input = json!([input]);
+    }
+    let mut state = ExecutionState::new();
+    let c = step(&d, &mut state, &start_event(0, input)).unwrap();
+    assert!(tasks(&c).is_empty());
+    assert!(
+        matches!(finished(&c), Some(Outcome::Failed { error, .. }) if error.as_deref() == Some("States.DataLimitExceeded"))
     );
 }

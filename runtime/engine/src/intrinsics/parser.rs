@@ -1,37 +1,60 @@
-//! Parses `States.Name(arg, ...)` text into a [`Call`].
+//! Parses `States.Name(arg, ...)` text into an [`Invocation`].
+//!
+//! Each character is read once and copied at most into the one argument it belongs to, so
+//! parsing is linear in the text; nesting stops at [`MAX_NESTING`].
 
 use serde_json::Value;
 
-use super::{Arg, Call, Function};
+use super::{Arg, Function, Invocation, MAX_NESTING};
 use crate::jsonpath::{self, Reference};
 
+/// Why a text is not an intrinsic call.
+#[derive(Debug)]
+pub(super) struct Refusal {
+    /// What is wrong, with its position.
+    pub(super) reason: String,
+    /// True when the text went past a nesting or path limit.
+    pub(super) limit: bool,
+}
+
 /// Parses a whole call; whitespace around it is allowed.
-pub(super) fn parse(text: &str) -> Result<Call, String> {
+pub(super) fn parse(text: &str) -> Result<Invocation, Refusal> {
     let mut parser = Parser {
         chars: text.chars().collect(),
         pos: 0,
+        depth: 0,
+        limit: false,
     };
-    parser.skip_ws();
-    let call = parser.call()?;
-    parser.skip_ws();
-    match parser.peek() {
-        None => Ok(Call {
-            text: text.to_string(),
-            ..call
-        }),
-        Some(c) => Err(format!(
-            "unexpected '{c}' after the call at position {}",
-            parser.pos
-        )),
-    }
+    let call = parser.whole();
+    call.map_err(|reason| Refusal {
+        reason,
+        limit: parser.limit,
+    })
 }
 
 struct Parser {
     chars: Vec<char>,
     pos: usize,
+    /// How many calls enclose the current position.
+    depth: usize,
+    /// Set when the text goes past a limit, so the error can say it is one.
+    limit: bool,
 }
 
 impl Parser {
+    fn whole(&mut self) -> Result<Invocation, String> {
+        self.skip_ws();
+        let call = self.call()?;
+        self.skip_ws();
+        match self.peek() {
+            None => Ok(call),
+            Some(c) => Err(format!(
+                "unexpected '{c}' after the call at position {}",
+                self.pos
+            )),
+        }
+    }
+
     fn peek(&self) -> Option<char> {
         self.chars.get(self.pos).copied()
     }
@@ -56,7 +79,22 @@ impl Parser {
             .collect()
     }
 
-    fn call(&mut self) -> Result<Call, String> {
+    /// A call, one nesting level deeper than where it appears.
+    fn call(&mut self) -> Result<Invocation, String> {
+        if self.depth >= MAX_NESTING {
+            self.limit = true;
+            return Err(format!(
+                "intrinsic functions nest deeper than the limit of {MAX_NESTING} levels at position {}",
+                self.pos
+            ));
+        }
+        self.depth += 1;
+        let call = self.invocation();
+        self.depth -= 1;
+        call
+    }
+
+    fn invocation(&mut self) -> Result<Invocation, String> {
         let start = self.pos;
         while self
             .peek()
@@ -98,11 +136,7 @@ impl Parser {
                 }
             }
         }
-        Ok(Call {
-            text: self.slice(start, self.pos),
-            function,
-            args,
-        })
+        Ok(Invocation { function, args })
     }
 
     fn arg(&mut self) -> Result<Arg, String> {
@@ -183,7 +217,10 @@ impl Parser {
             self.pos += 1;
         }
         let text = self.slice(start, self.pos).trim_end().to_string();
-        Reference::parse(&text).map_err(|e| e.to_string())?;
+        if let Err(e) = Reference::parse(&text) {
+            self.limit |= e.limit;
+            return Err(e.to_string());
+        }
         Ok(Arg::Path(text))
     }
 

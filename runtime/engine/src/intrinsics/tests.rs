@@ -84,8 +84,9 @@ fn hands_paths_to_env_as_written() {
         }
     }
     let call = Call::parse("States.Array($.a[?(@.b == 'x, y')], $$.Map.Item.Index ,$v)").unwrap();
-    let Call { args, .. } = &call;
-    let paths: Vec<&str> = args
+    let paths: Vec<&str> = call
+        .invocation
+        .args
         .iter()
         .filter_map(|a| match a {
             Arg::Path(p) => Some(p.as_str()),
@@ -121,7 +122,10 @@ fn rejects_bad_syntax_and_unknown_functions() {
         assert!(Call::parse(bad).is_err(), "{bad} parsed");
     }
     let err = Call::parse("States.Nope(1)").unwrap_err();
-    assert!(err.0.contains("unknown function 'States.Nope'"), "{err}");
+    assert!(
+        err.reason.contains("unknown function 'States.Nope'"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -479,4 +483,76 @@ fn nested_calls() {
 fn resolution_failures_pass_through() {
     assert_eq!(fails("States.Array($.missing)"), "no value at $.missing");
     assert_eq!(fails("States.Array($nope)"), "no variable nope");
+}
+
+// Limits. These run on the ordinary 2 MiB test thread, so a parser or evaluator that
+// recursed once per level again would crash the test binary, not just fail.
+
+/// `States.Format('x{}', ` × n + `'y'` + `)` × n: n calls, each inside the previous one.
+fn formats(n: usize) -> String {
+    format!("{}'y'{}", "States.Format('x{}', ".repeat(n), ")".repeat(n))
+}
+
+/// Every string the parsed tree holds, in characters.
+fn stored_chars(invocation: &Invocation) -> usize {
+    invocation
+        .args
+        .iter()
+        .map(|arg| match arg {
+            Arg::Literal(_) => 0,
+            Arg::Text { value, raw } => value.chars().count() + raw.chars().count(),
+            Arg::Path(path) => path.chars().count(),
+            Arg::Call(inner) => stored_chars(inner),
+        })
+        .sum()
+}
+
+#[test]
+fn deep_nesting_is_refused_early() {
+    // Issue 11, finding 2: 3,500 levels crashed the server, 3,000 cost ~90 MB.
+    for levels in [3000, 3500] {
+        let text = formats(levels);
+        let err = Call::parse(&text).unwrap_err();
+        assert!(err.limit);
+        // The parser stops at the eleventh call, long before the end of the text.
+        let eleventh = "States.Format('x{}', ".len() * MAX_NESTING;
+        assert!(
+            err.reason.ends_with(&format!(
+                "intrinsic functions nest deeper than the limit of {MAX_NESTING} levels at position {eleventh}"
+            )),
+            "{}",
+            err.reason
+        );
+    }
+    assert!(!Call::parse("States.Nope()").unwrap_err().limit);
+}
+
+#[test]
+fn nesting_up_to_the_limit_parses_and_evaluates() {
+    let call = Call::parse(&formats(MAX_NESTING)).unwrap();
+    assert_eq!(eval(&formats(MAX_NESTING)), json!("xxxxxxxxxxy"));
+    assert_eq!(call.function(), Function::Format);
+    assert!(Call::parse(&formats(MAX_NESTING + 1)).unwrap_err().limit);
+    // A path argument past JSONPath's limits makes the call refused for a limit too.
+    let deep_path = format!("States.Array($[?({}@.a)])", "!".repeat(4000));
+    assert!(Call::parse(&deep_path).unwrap_err().limit);
+}
+
+#[test]
+fn parsed_calls_hold_their_text_once() {
+    // 3,000 calls, three deep: each level's text used to be copied into its call, which
+    // made deep nesting quadratic. Now only the whole text is kept, and every argument
+    // holds just its own characters.
+    let one = "States.Format('{}-{}', States.Array('ab', $.a), States.ArrayLength($.list))";
+    let text = format!("States.Array({})", vec![one; 1000].join(", "));
+    let call = Call::parse(&text).unwrap();
+    assert_eq!(call.text(), text);
+    // Per `one`: '{}-{}' twice (value and raw), 'ab' twice, $.a and $.list.
+    let per_call = 2 * "{}-{}".len() + 2 * "ab".len() + "$.a".len() + "$.list".len();
+    assert_eq!(stored_chars(&call.invocation), 1000 * per_call);
+    assert!(stored_chars(&call.invocation) < text.len());
+    let out = call
+        .evaluate(&mut TestEnv::new(json!({"a": 1, "list": [1, 2]})))
+        .unwrap();
+    assert_eq!(out.as_array().unwrap().len(), 1000);
 }

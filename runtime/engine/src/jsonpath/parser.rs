@@ -2,8 +2,15 @@
 //!
 //! The grammar is Jayway's, as AWS uses it: dot and bracket notation, wildcards, deep scan,
 //! unions, slices without a step, filters, and the trailing `length()` function.
+//!
+//! The descent is recursive, so its depth is counted: filters, parentheses and `!` together
+//! nest at most [`MAX_NESTING`] levels, and a path has at most [`MAX_STEPS`] steps. Both
+//! bounds also hold for what is built from the text, so evaluating and dropping a parsed
+//! path recurse no deeper than parsing did.
 
 use serde_json::{Number, Value};
+
+use super::{MAX_NESTING, MAX_STEPS};
 
 /// One location step of a path.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,12 +53,15 @@ pub(crate) enum Function {
 }
 
 /// A filter expression.
+///
+/// `||` and `&&` chains are kept flat, so only `!`, parentheses and nested filters make the
+/// tree deeper, and those are bounded by [`MAX_NESTING`].
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Expr {
-    /// `a || b`.
-    Or(Box<Expr>, Box<Expr>),
-    /// `a && b`.
-    And(Box<Expr>, Box<Expr>),
+    /// `a || b || ...`: two or more terms.
+    Or(Vec<Expr>),
+    /// `a && b && ...`: two or more terms.
+    And(Vec<Expr>),
     /// `!a`.
     Not(Box<Expr>),
     /// `@.a < 3`.
@@ -85,29 +95,37 @@ pub(crate) enum Operand {
 /// A parsed path: its steps and an optional trailing function.
 pub(crate) type Parsed = (Vec<Step>, Option<Function>);
 
+/// Why a text is not a path.
+#[derive(Debug)]
+pub(crate) struct Refusal {
+    /// What is wrong, with its position.
+    pub(crate) reason: String,
+    /// True when the text went past [`MAX_NESTING`] or [`MAX_STEPS`].
+    pub(crate) limit: bool,
+}
+
 /// Parses a whole path; `text` must start with `$`.
-pub(crate) fn parse(text: &str) -> Result<Parsed, String> {
+pub(crate) fn parse(text: &str) -> Result<Parsed, Refusal> {
     let mut parser = Parser {
         chars: text.chars().collect(),
         pos: 0,
+        depth: 0,
+        limit: false,
     };
-    if parser.peek() != Some('$') {
-        return Err("a path must start with '$'".to_string());
-    }
-    parser.pos += 1;
-    let parsed = parser.steps(false)?;
-    match parser.peek() {
-        None => Ok(parsed),
-        Some(c) => Err(format!(
-            "unexpected character '{c}' at position {}",
-            parser.pos
-        )),
-    }
+    let parsed = parser.path();
+    parsed.map_err(|reason| Refusal {
+        reason,
+        limit: parser.limit,
+    })
 }
 
 struct Parser {
     chars: Vec<char>,
     pos: usize,
+    /// How many filters, parentheses and `!` enclose the current position.
+    depth: usize,
+    /// Set when the text goes past a limit, so the error can say it is one.
+    limit: bool,
 }
 
 /// Characters that end a dot-notation name inside a filter, where operators follow paths.
@@ -121,6 +139,21 @@ fn forbidden_in_name(c: char) -> bool {
 }
 
 impl Parser {
+    fn path(&mut self) -> Result<Parsed, String> {
+        if self.peek() != Some('$') {
+            return Err("a path must start with '$'".to_string());
+        }
+        self.pos += 1;
+        let parsed = self.steps(false)?;
+        match self.peek() {
+            None => Ok(parsed),
+            Some(c) => Err(format!(
+                "unexpected character '{c}' at position {}",
+                self.pos
+            )),
+        }
+    }
+
     fn peek(&self) -> Option<char> {
         self.chars.get(self.pos).copied()
     }
@@ -155,10 +188,35 @@ impl Parser {
         }
     }
 
+    /// Runs `parse` one nesting level deeper, refusing to go past [`MAX_NESTING`].
+    fn nested<T>(
+        &mut self,
+        parse: impl FnOnce(&mut Parser) -> Result<T, String>,
+    ) -> Result<T, String> {
+        if self.depth >= MAX_NESTING {
+            self.limit = true;
+            return Err(format!(
+                "filters, parentheses and '!' nest deeper than the limit of {MAX_NESTING} levels at position {}",
+                self.pos
+            ));
+        }
+        self.depth += 1;
+        let result = parse(self);
+        self.depth -= 1;
+        result
+    }
+
     /// Parses steps until the text ends or, in a filter, until something that is not a step.
     fn steps(&mut self, in_filter: bool) -> Result<Parsed, String> {
         let mut steps = Vec::new();
         loop {
+            if steps.len() > MAX_STEPS {
+                self.limit = true;
+                return Err(format!(
+                    "a path has more than the limit of {MAX_STEPS} steps at position {}",
+                    self.pos
+                ));
+            }
             match self.peek() {
                 None => return Ok((steps, None)),
                 Some('.') => {
@@ -281,7 +339,7 @@ impl Parser {
             Some('?') => {
                 self.pos += 1;
                 self.skip_ws();
-                let expr = self.or()?;
+                let expr = self.nested(Parser::or)?;
                 Selector::Filter(Box::new(expr))
             }
             Some(c) if c == '-' || c == ':' || c.is_ascii_digit() => self.indices()?,
@@ -383,29 +441,39 @@ impl Parser {
     }
 
     fn or(&mut self) -> Result<Expr, String> {
-        let mut left = self.and()?;
+        let first = self.and()?;
+        let mut rest = Vec::new();
         loop {
             self.skip_ws();
             if !self.starts_with("||") {
-                return Ok(left);
+                break;
             }
             self.pos += 2;
-            let right = self.and()?;
-            left = Expr::Or(Box::new(left), Box::new(right));
+            rest.push(self.and()?);
         }
+        Ok(if rest.is_empty() {
+            first
+        } else {
+            Expr::Or(std::iter::once(first).chain(rest).collect())
+        })
     }
 
     fn and(&mut self) -> Result<Expr, String> {
-        let mut left = self.unary()?;
+        let first = self.unary()?;
+        let mut rest = Vec::new();
         loop {
             self.skip_ws();
             if !self.starts_with("&&") {
-                return Ok(left);
+                break;
             }
             self.pos += 2;
-            let right = self.unary()?;
-            left = Expr::And(Box::new(left), Box::new(right));
+            rest.push(self.unary()?);
         }
+        Ok(if rest.is_empty() {
+            first
+        } else {
+            Expr::And(std::iter::once(first).chain(rest).collect())
+        })
     }
 
     fn unary(&mut self) -> Result<Expr, String> {
@@ -413,14 +481,16 @@ impl Parser {
         match self.peek() {
             Some('!') => {
                 self.pos += 1;
-                Ok(Expr::Not(Box::new(self.unary()?)))
+                self.nested(|p| Ok(Expr::Not(Box::new(p.unary()?))))
             }
             Some('(') => {
                 self.pos += 1;
-                let inner = self.or()?;
-                self.skip_ws();
-                self.expect(')')?;
-                Ok(inner)
+                self.nested(|p| {
+                    let inner = p.or()?;
+                    p.skip_ws();
+                    p.expect(')')?;
+                    Ok(inner)
+                })
             }
             _ => self.comparison(),
         }

@@ -398,3 +398,168 @@ fn references() {
     let err = Reference::parse("$$.a b").unwrap_err();
     assert_eq!(err.path, "$$.a b");
 }
+
+// Limits. Every test runs on the ordinary 2 MiB test thread, so a parser, evaluator or drop
+// that recursed once per character again would crash the test binary, not just fail.
+
+/// `$[?(` + `!` × n + `@.a)]`: a filter, its parentheses and n `!`, n + 2 levels.
+fn bangs(n: usize) -> String {
+    format!("$[?({}@.a)]", "!".repeat(n))
+}
+
+/// A filter, its parentheses and n more around its expression, n + 2 levels.
+fn parens(n: usize) -> String {
+    format!("$[?({}@.a{})]", "(".repeat(n), ")".repeat(n))
+}
+
+/// n filters with their parentheses, each inside the previous one's `@`, 2n levels.
+fn nested_filters(n: usize) -> String {
+    format!("${}.a{}", "[?(@".repeat(n), ")]".repeat(n))
+}
+
+fn refusal(text: &str) -> Error {
+    match Path::parse(text) {
+        Ok(_) => panic!("{} characters parsed", text.len()),
+        Err(err) => err,
+    }
+}
+
+#[test]
+fn four_thousand_bangs_are_refused_without_overflowing() {
+    // Issue 11, finding 1: this path in an InputPath crashed the server.
+    let err = refusal(&bangs(4000));
+    assert!(err.limit);
+    assert!(
+        err.reason
+            .contains(&format!("the limit of {MAX_NESTING} levels")),
+        "{}",
+        err.reason
+    );
+    for hostile in [parens(4000), nested_filters(4000), "$[?(!(".repeat(2000)] {
+        let err = refusal(&hostile);
+        assert!(err.limit, "{}", err.reason);
+    }
+}
+
+#[test]
+fn nesting_up_to_the_limit_parses_evaluates_and_drops() {
+    let doc = json!([{"a": 1}, {"b": 2}]);
+    // 62 `!` (even): 64 levels, the same as none.
+    let path = Path::parse(&bangs(MAX_NESTING - 2)).unwrap();
+    assert_eq!(path.select(&doc), Some(json!([{"a": 1}])));
+    let path = Path::parse(&parens(MAX_NESTING - 2)).unwrap();
+    assert_eq!(path.select(&doc), Some(json!([{"a": 1}])));
+    let nested = json!([[[1]]]);
+    let path = Path::parse(&nested_filters(MAX_NESTING / 2)).unwrap();
+    assert_eq!(path.select(&nested), Some(json!([])));
+    let copy = path.clone();
+    assert_eq!(copy, path);
+    drop((path, copy));
+
+    assert!(refusal(&bangs(MAX_NESTING - 1)).limit);
+    assert!(refusal(&parens(MAX_NESTING - 1)).limit);
+    assert!(refusal(&nested_filters(MAX_NESTING / 2 + 1)).limit);
+}
+
+#[test]
+fn long_or_and_chains_stay_flat() {
+    // `||` and `&&` do not nest, so 100,000 terms are as deep as one.
+    let terms = vec!["@.a == 2"; 100_000];
+    let or = format!("$[?({} || @.a == 1)]", terms.join(" || "));
+    let doc = json!([{"a": 1}, {"a": 3}]);
+    assert_eq!(sel(&or, &doc), Some(json!([{"a": 1}])));
+    let and = format!("$[?({} && @.a == 1)]", vec!["@.a"; 100_000].join(" && "));
+    assert_eq!(sel(&and, &doc), Some(json!([{"a": 1}])));
+}
+
+#[test]
+fn steps_are_limited() {
+    let at_limit = format!("${}", ".a".repeat(MAX_STEPS));
+    let path = Path::parse(&at_limit).unwrap();
+    assert!(path.is_reference());
+    let mut doc = json!({});
+    path.set(&mut doc, json!(1)).unwrap();
+    assert!(Path::parse(&format!("{at_limit}.length()")).is_ok());
+
+    let over = format!("${}", ".a".repeat(MAX_STEPS + 1));
+    let err = refusal(&over);
+    assert!(err.limit);
+    assert!(
+        err.reason
+            .contains(&format!("the limit of {MAX_STEPS} steps")),
+        "{}",
+        err.reason
+    );
+    // A ResultPath that would build data 100,000 levels deep.
+    assert!(refusal(&format!("${}", ".a".repeat(100_000))).limit);
+    assert!(refusal(&format!("$[?(@{})]", "[0]".repeat(MAX_STEPS + 1))).limit);
+    // Syntax errors are not limits.
+    assert!(!refusal("$.a b").limit);
+}
+
+#[test]
+fn work_is_limited_where_nesting_multiplies_it() {
+    // Each filter level walks all of `$.a` again: 200^4 tests, far past the budget.
+    let doc = json!({"a": vec![json!({"x": 1}); 200]});
+    let bomb = Path::parse("$.a[?($.a[?($.a[?($.a[?(@.x)])])])]").unwrap();
+    assert_eq!(
+        bomb.try_select(&doc),
+        Err(SelectError {
+            path: bomb.text().to_string()
+        })
+    );
+    assert_eq!(bomb.select(&doc), None);
+    // Repeated deep scans over a deep comb: the matches multiply by the depth per `..`.
+    let mut comb = json!(vec![0; 1000]);
+    for _ in 0..100 {
+        comb = json!({"a": comb, "b": 0});
+    }
+    let scans = Path::parse("$..*..*..*").unwrap();
+    assert!(scans.try_select(&comb).is_err());
+    drop(comb);
+
+    // One level of the same shapes is well inside the budget.
+    let once = Path::parse("$.a[?($.a[0].x == @.x)]").unwrap();
+    assert_eq!(
+        once.try_select(&doc)
+            .unwrap()
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        200
+    );
+    let items: Vec<Value> = (0..20_000).map(|i| json!({"i": i, "t": [i]})).collect();
+    let big = json!({"items": items});
+    let filter = Path::parse("$.items[?(@.i >= 10000 && @.t[0] > 0)].i").unwrap();
+    assert_eq!(
+        filter
+            .try_select(&big)
+            .unwrap()
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        10_000
+    );
+    assert!(Path::parse("$..t").unwrap().try_select(&big).is_ok());
+}
+
+#[test]
+fn a_budget_can_be_shared_between_evaluations() {
+    let doc = json!({"a": [1, 2, 3]});
+    let path = Path::parse("$.a[*]").unwrap();
+    let mut budget = Budget::new(20);
+    assert_eq!(
+        path.select_within(&doc, &mut budget),
+        Ok(Some(json!([1, 2, 3])))
+    );
+    let left = budget.remaining();
+    assert!(left < 20);
+    while !budget.exhausted() {
+        let _ = path.select_within(&doc, &mut budget);
+    }
+    // Once spent, it stays spent, even for a path that needs almost nothing.
+    let err = Path::parse("$").unwrap().select_within(&doc, &mut budget);
+    assert_eq!(err, Err(SelectError { path: "$".into() }));
+}

@@ -103,6 +103,30 @@ pub(super) fn is_intrinsic(text: &str) -> bool {
     text.starts_with("States.") && Call::parse(text).is_ok()
 }
 
+/// The parser's reason when `text` is refused for going past a nesting or length limit, so
+/// that the diagnostic names the limit; `None` for valid text and plain syntax errors.
+fn limit_reason(text: &str) -> Option<String> {
+    if text.starts_with("States.") {
+        Call::parse(text)
+            .err()
+            .filter(|e| e.limit)
+            .map(|e| e.reason)
+    } else {
+        Reference::parse(text)
+            .err()
+            .filter(|e| e.limit)
+            .map(|e| e.reason)
+    }
+}
+
+/// AWS's message for an invalid dynamic value, with the limit it went past if that is why.
+fn invalid_value(field: &str, what: &str, text: &str) -> String {
+    match limit_reason(text) {
+        Some(reason) => format!("The value for the field '{field}' must be {what}: {reason}"),
+        None => format!("The value for the field '{field}' must be {what}"),
+    }
+}
+
 /// Which values a path field takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum PathKind {
@@ -141,10 +165,7 @@ pub(super) fn path(c: &mut Checker, value: &Value, location: &str, field: &str, 
             PathKind::Result => "a valid reference path",
             PathKind::Nullable | PathKind::Plain => "a valid JSONPath",
         };
-        c.schema(
-            location,
-            format!("The value for the field '{field}' must be {what}"),
-        );
+        c.schema(location, invalid_value(field, what, text));
     }
 }
 
@@ -156,13 +177,16 @@ pub(super) fn template(c: &mut Checker, value: &Value, location: &str) {
         Value::Object(obj) => {
             for (key, inner) in obj {
                 if key.ends_with(".$") {
-                    let valid = inner
-                        .as_str()
-                        .is_some_and(|t| is_reference(t) || is_intrinsic(t));
+                    let text = inner.as_str();
+                    let valid = text.is_some_and(|t| is_reference(t) || is_intrinsic(t));
                     if !valid {
                         c.schema(
                             location,
-                            format!("The value for the field '{key}' must be a valid JSONPath or a valid intrinsic function call"),
+                            invalid_value(
+                                key,
+                                "a valid JSONPath or a valid intrinsic function call",
+                                text.unwrap_or_default(),
+                            ),
                         );
                     }
                 } else {

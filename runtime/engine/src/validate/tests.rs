@@ -775,3 +775,56 @@ fn jsonata_definitions_report_real_errors_first() {
     }});
     assert_eq!(check(&choice)[0].code, UNSUPPORTED_FEATURE);
 }
+
+#[test]
+fn paths_and_intrinsics_past_the_limits_are_schema_errors() {
+    // Issue 11, findings 1 and 2: these crashed the server when validated.
+    let bangs = format!("$[?({}@.a)]", "!".repeat(4000));
+    let diagnostics = check(&single(
+        json!({"Type": "Pass", "InputPath": bangs, "End": true}),
+    ));
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
+    assert_eq!(diagnostics[0].code, SCHEMA_VALIDATION_FAILED);
+    assert_eq!(diagnostics[0].location, "/States/S/InputPath");
+    assert!(
+        diagnostics[0].message.starts_with(
+            "The value for the field 'InputPath' must be a valid JSONPath: filters, parentheses and '!' nest deeper than the limit of 64 levels"
+        ),
+        "{}",
+        diagnostics[0].message
+    );
+
+    let formats = format!(
+        "{}'y'{}",
+        "States.Format('x{}', ".repeat(3500),
+        ")".repeat(3500)
+    );
+    let diagnostics = check(&single(
+        json!({"Type": "Pass", "Parameters": {"v.$": formats}, "End": true}),
+    ));
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
+    assert_eq!(diagnostics[0].code, SCHEMA_VALIDATION_FAILED);
+    assert_eq!(diagnostics[0].location, "/States/S/Parameters");
+    assert!(
+        diagnostics[0].message.starts_with(
+            "The value for the field 'v.$' must be a valid JSONPath or a valid intrinsic function call: intrinsic functions nest deeper than the limit of 10 levels"
+        ),
+        "{}",
+        diagnostics[0].message
+    );
+
+    let long = format!("${}", ".a".repeat(100_000));
+    assert_error(
+        single(json!({"Type": "Pass", "ResultPath": long, "End": true})),
+        SCHEMA_VALIDATION_FAILED,
+        "/States/S/ResultPath",
+    );
+    // A plain syntax error keeps AWS's message as it is.
+    let diagnostics = check(&single(
+        json!({"Type": "Pass", "OutputPath": "$.a b", "End": true}),
+    ));
+    assert_eq!(
+        diagnostics[0].message,
+        "The value for the field 'OutputPath' must be a valid JSONPath"
+    );
+}

@@ -3,7 +3,7 @@
 
 use super::{execution_key, machine_name, machines};
 use crate::api::error::{Error, Result};
-use crate::api::params::{decode_token, encode_token, epoch, Params};
+use crate::api::params::{constraints, decode_token, encode_token, epoch, longer_than, Params};
 use crate::api::App;
 use crate::arn;
 use crate::pins::modules_in;
@@ -19,7 +19,27 @@ struct Parsed {
     request: StartRequest,
 }
 
+/// The longest X-Ray `traceHeader` AWS accepts, in characters.
+pub const MAX_TRACE_HEADER_CHARS: usize = 256;
+
+/// Checks `traceHeader` against the API's constraints (at most 256 ASCII characters), in
+/// AWS's words. Sandstep does not trace, so a valid header is otherwise ignored.
+fn check_trace_header(p: &Params) -> Result<()> {
+    let Some(header) = p.opt_str("traceHeader")? else {
+        return Ok(());
+    };
+    let mut failed: Vec<String> = longer_than(header, MAX_TRACE_HEADER_CHARS)
+        .into_iter()
+        .collect();
+    if !header.is_ascii() {
+        failed.push("satisfy regular expression pattern: \\p{ASCII}*".into());
+    }
+    constraints("traceHeader", header, false, &failed)
+}
+
 fn prepare(app: &App, tenant: &Tenant, p: &Params) -> Result<Parsed> {
+    // The model's constraints come first, as on AWS: before the machine is looked up.
+    check_trace_header(p)?;
     let machine_arn = p.str("stateMachineArn")?;
     let (machine, revision) = machines::load_for_start(app, tenant, machine_arn)?;
     let name = match p.opt_str("name")? {
@@ -86,6 +106,8 @@ pub(crate) fn scheduler_error(e: scheduler::Error) -> Error {
         }
         scheduler::Error::OpenLimit(m) => Error::ExecutionLimitExceeded(m),
         scheduler::Error::Engine(e) => Error::Internal(e.to_string()),
+        scheduler::Error::Pool(e) => Error::Internal(e.to_string()),
+        scheduler::Error::Start(e) => Error::Internal(e),
     }
 }
 

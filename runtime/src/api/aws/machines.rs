@@ -3,7 +3,7 @@
 
 use super::machine_name;
 use crate::api::error::{Error, Result};
-use crate::api::params::{decode_token, encode_token, epoch, Params};
+use crate::api::params::{constraints, decode_token, encode_token, epoch, longer_than, Params};
 use crate::api::App;
 use crate::arn;
 use crate::store::data::hex;
@@ -21,6 +21,29 @@ fn machine_type(p: &Params) -> Result<MachineType> {
         Some(other) => Err(Error::Validation(format!(
             "1 validation error detected: Value '{other}' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [STANDARD, EXPRESS]"
         ))),
+    }
+}
+
+/// The longest definition AWS accepts, in characters (the API's length constraint; the
+/// Step Functions quota page calls it 1 MB).
+pub const MAX_DEFINITION_CHARS: usize = 1_048_576;
+
+/// The optional `definition` field, refused over [`MAX_DEFINITION_CHARS`] as AWS refuses it
+/// (a `ValidationException` that does not echo the definition) before anything parses it.
+fn opt_definition(p: &Params) -> Result<Option<&str>> {
+    let definition = p.opt_str("definition")?;
+    if let Some(d) = definition {
+        let failed: Vec<String> = longer_than(d, MAX_DEFINITION_CHARS).into_iter().collect();
+        constraints("definition", d, true, &failed)?;
+    }
+    Ok(definition)
+}
+
+/// The required `definition` field (see [`opt_definition`]).
+fn definition(p: &Params) -> Result<&str> {
+    match opt_definition(p)? {
+        Some(d) => Ok(d),
+        None => p.str("definition"),
     }
 }
 
@@ -82,10 +105,10 @@ fn logging(p: &Params) -> Option<Value> {
 
 pub(super) fn create(app: &App, tenant: &Tenant, p: &Params) -> Result<Value> {
     let name = p.str("name")?;
+    let definition = definition(p)?;
     if !arn::valid_name(name) {
         return Err(Error::InvalidName(format!("Invalid Name: '{name}'")));
     }
-    let definition = p.str("definition")?;
     let role = role_arn(p, "roleArn")?.ok_or_else(|| {
         Error::Validation("1 validation error detected: Value null at 'roleArn' failed to satisfy constraint: Member must not be null".into())
     })?;
@@ -192,8 +215,8 @@ pub(super) fn describe(app: &App, tenant: &Tenant, p: &Params) -> Result<Value> 
 }
 
 pub(super) fn update(app: &App, tenant: &Tenant, p: &Params) -> Result<Value> {
+    let definition = opt_definition(p)?;
     let (mut m, _) = load(app, tenant, p.str("stateMachineArn")?)?;
-    let definition = p.opt_str("definition")?;
     let role = role_arn(p, "roleArn")?;
     let logging = logging(p);
     let tracing = p.get("tracingConfiguration").cloned();
@@ -268,7 +291,7 @@ pub(super) fn list(app: &App, tenant: &Tenant, p: &Params) -> Result<Value> {
 }
 
 pub(super) fn validate(p: &Params) -> Result<Value> {
-    let definition = p.str("definition")?;
+    let definition = definition(p)?;
     let t = machine_type(p)?;
     let max = p.max_results()?;
     let diagnostics = validate::validate(definition, engine_type(t));

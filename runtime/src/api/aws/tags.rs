@@ -22,10 +22,20 @@ fn read(app: &App, tenant: &Tenant, arn: &str) -> Result<BTreeMap<String, String
     }
 }
 
+/// The prefix AWS reserves for its own tags (in any case): callers cannot set such keys.
+const RESERVED_PREFIX: &str = "aws:";
+
+/// Whether a tag key is one only AWS may set.
+fn reserved(key: &str) -> bool {
+    key.get(..RESERVED_PREFIX.len())
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case(RESERVED_PREFIX))
+}
+
 /// Reads AWS's `[{key, value}]` tag list, checking every tag.
 ///
 /// # Errors
-/// `ValidationException` for a malformed list or a tag out of bounds.
+/// `ValidationException` for a malformed list, a tag out of bounds or a key with the
+/// reserved `aws:` prefix.
 pub(super) fn parse(tags: &Value) -> Result<Vec<(String, String)>> {
     let malformed =
         || Error::Validation("Tags must be a list of {\"key\": string, \"value\": string}".into());
@@ -41,6 +51,11 @@ pub(super) fn parse(tags: &Value) -> Result<Vec<(String, String)>> {
         if k.is_empty() || k.len() > 128 || v.len() > 256 {
             return Err(Error::Validation(format!(
                 "Invalid tag '{k}': keys are 1-128 characters, values at most 256"
+            )));
+        }
+        if reserved(k) {
+            return Err(Error::Validation(format!(
+                "Invalid tag key '{k}': tag keys starting with '{RESERVED_PREFIX}' are reserved for AWS use"
             )));
         }
         out.push((k.to_string(), v.to_string()));
@@ -127,4 +142,23 @@ pub(super) fn list(app: &App, tenant: &Tenant, p: &Params) -> Result<Value> {
         .map(|(k, v)| json!({"key": k, "value": v}))
         .collect();
     Ok(json!({"tags": tags}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reserved_prefix_is_refused_in_any_case() {
+        for key in ["aws:cloudformation:stack-name", "AWS:x", "Aws:"] {
+            let refused = parse(&json!([{"key": key, "value": "v"}]));
+            assert!(
+                matches!(&refused, Err(Error::Validation(m)) if m.contains("reserved")),
+                "{key}: {refused:?}"
+            );
+        }
+        for key in ["aws", "awsx:y", "my:aws:z", "é"] {
+            assert!(parse(&json!([{"key": key, "value": "v"}])).is_ok(), "{key}");
+        }
+    }
 }
