@@ -408,8 +408,8 @@ mod tests {
         )
     }
 
-    #[test]
-    fn credentials_are_scoped_to_the_servers_region_and_service() {
+    #[tokio::test]
+    async fn credentials_are_scoped_to_the_servers_region_and_service() {
         let (app, created) = app("eu-west-1");
         let tenant = signed_call(&app, &created, "eu-west-1", "states").unwrap();
         assert_eq!(tenant.access_key_id, created.access_key_id);
