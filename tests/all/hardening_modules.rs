@@ -4,26 +4,9 @@
 //! of memory that later compiles reuse, the server answers `/healthz` at once throughout,
 //! and real modules still upload.
 
+use crate::hardening_api::healthy;
 use crate::support::{module, Server, TempDir};
 use std::time::{Duration, Instant};
-
-/// The server is up and quick: `/healthz` answers `ok` within 100 ms (best of three, so a
-/// busy test machine's scheduling hiccup is not a failure).
-fn healthy(s: &Server) {
-    let mut best = Duration::MAX;
-    for _ in 0..3 {
-        let began = Instant::now();
-        let body = ureq::get(&format!("{}/healthz", s.url))
-            .timeout(Duration::from_secs(5))
-            .call()
-            .expect("the server answers /healthz")
-            .into_string()
-            .unwrap();
-        assert_eq!(body, "ok\n");
-        best = best.min(began.elapsed());
-    }
-    assert!(best < Duration::from_millis(100), "/healthz took {best:?}");
-}
 
 /// A field of the server's `/proc/<pid>/status`, in MiB.
 fn memory(s: &Server, field: &str) -> u64 {
