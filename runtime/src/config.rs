@@ -15,6 +15,8 @@
 //! max_tasks_per_tenant = 64
 //! engine_threads = 0               # threads for engine steps; 0: one per core
 //! engine_budget_seconds = 60       # engine time one execution may use
+//! compile_memory_mib = 2048        # address space of the child process compiling an upload
+//! compile_timeout_seconds = 60     # time one upload may take to compile
 //! ```
 
 use serde::Deserialize;
@@ -51,6 +53,10 @@ pub struct Config {
     pub engine_threads: usize,
     /// Engine time one execution may use before it fails with `States.Runtime`.
     pub engine_budget_seconds: u64,
+    /// The address-space limit of the child process that compiles an upload, in MiB.
+    pub compile_memory_mib: u64,
+    /// How long one upload may take to compile before its compiler is killed.
+    pub compile_timeout_seconds: u64,
 }
 
 impl Default for Config {
@@ -69,6 +75,8 @@ impl Default for Config {
             max_tasks_per_tenant: 64,
             engine_threads: 0,
             engine_budget_seconds: 60,
+            compile_memory_mib: 2048,
+            compile_timeout_seconds: 60,
         }
     }
 }
@@ -124,6 +132,12 @@ impl Config {
         if self.max_module_mib > 1024 {
             return Err(Error::Invalid(
                 "max_module_mib is at most 1024 (a module is held in memory while it compiles)"
+                    .into(),
+            ));
+        }
+        if self.compile_memory_mib < 256 || self.compile_timeout_seconds == 0 {
+            return Err(Error::Invalid(
+                "compile_memory_mib must be at least 256 and compile_timeout_seconds at least 1"
                     .into(),
             ));
         }

@@ -14,14 +14,14 @@ mod log;
 mod queue;
 mod topic;
 
+use crate::clock::now as now_millis;
 use crate::grants::{Access, Resource};
 use crate::sandbox::limiter::Limiter;
 use crate::sandbox::outcome::LogLine;
 use crate::sandbox::watch::Watch;
 use crate::store::modules::ModuleVersion;
-use crate::store::{self, Millis, Store, TenantId};
+use crate::store::{self, Store, TenantId};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The generated bindings of `host-api/wit`, documented there.
 #[allow(missing_docs, missing_debug_implementations)]
@@ -142,13 +142,6 @@ fn check_prefix(prefix: &str) -> Result<(), HostError> {
 pub const MAX_LIST: usize = 1000;
 /// The longest key (kv, blob), in bytes.
 pub const MAX_KEY_BYTES: usize = 1024;
-
-fn now_millis() -> Millis {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
 
 /// The log lines of one invocation, bounded.
 #[derive(Debug, Default)]

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod arn;
+pub mod clock;
 pub mod config;
 pub mod console;
 pub mod grants;
@@ -25,8 +26,22 @@ pub mod worker;
 /// # Errors
 /// When the sandbox cannot be created (the pooling allocator cannot reserve memory).
 pub fn plugins(store: &store::Store, config: &config::Config) -> anyhow::Result<server::Plugins> {
+    use anyhow::Context as _;
+    // Uploads compile in a child of this very executable, so a module cannot take the
+    // server's memory or time (see `sandbox::compile_child`). `/proc/self/exe` is the
+    // running executable even after an upgrade replaced the file.
+    let exe = match std::path::Path::new("/proc/self/exe") {
+        linux if linux.exists() => linux.to_path_buf(),
+        _ => std::env::current_exe().context("cannot find the sandstep executable")?,
+    };
+    let compiler = sandbox::ChildCompiler {
+        exe,
+        memory_bytes: config.compile_memory_mib << 20,
+        timeout: std::time::Duration::from_secs(config.compile_timeout_seconds),
+    };
     let options = sandbox::Options {
         max_module_bytes: config.max_module_bytes(),
+        compiler: Some(compiler),
         ..sandbox::Options::default()
     };
     let sandbox = sandbox::Sandbox::new(options, store.clone())?;

@@ -1,6 +1,7 @@
 //! `sandstep run`: one execution in-process with a real clock and no server. Tasks run
 //! one at a time through the sandbox, on the modules registered in its (in-memory) store.
 
+use crate::clock::{entropy, now as now_millis};
 use crate::sandbox::{CancelHandle, Sandbox};
 use crate::store::TenantId;
 use crate::tasks;
@@ -10,7 +11,7 @@ use sandstep_engine::{
 };
 use serde_json::Value;
 use std::collections::{BTreeMap, VecDeque};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// The result of a local run.
 #[derive(Debug)]
@@ -19,22 +20,6 @@ pub struct Finished {
     pub outcome: Outcome,
     /// Every history event, in order.
     pub history: Vec<HistoryEvent>,
-}
-
-fn now_millis() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
-fn entropy() -> u64 {
-    let mut bytes = [0u8; 8];
-    // Entropy only seeds MathRandom, UUIDs and jitter: a clock-derived fallback is fine.
-    if getrandom::fill(&mut bytes).is_err() {
-        return now_millis() as u64 ^ 0x9E37_79B9_7F4A_7C15;
-    }
-    u64::from_le_bytes(bytes)
 }
 
 /// Runs `definition` with `input` to the end, sleeping through Wait states and retries;

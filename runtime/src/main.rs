@@ -85,6 +85,13 @@ enum Command {
         #[command(subcommand)]
         command: ModuleCommand,
     },
+    /// The server's module compiler, run as a child process with a memory limit: the
+    /// module on stdin, the compiled artifact on stdout.
+    #[command(name = "__compile-module", hide = true)]
+    CompileModule {
+        /// What `sandbox::compile_child::Job::to_args` wrote.
+        args: Vec<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -137,6 +144,9 @@ fn main() -> ExitCode {
 
 fn run() -> anyhow::Result<ExitCode> {
     match Cli::parse().command {
+        Command::CompileModule { args } => Ok(ExitCode::from(
+            sandstep::sandbox::compile_child::serve(&args),
+        )),
         Command::Serve {
             listen,
             data_dir,
@@ -237,11 +247,8 @@ fn init_tracing() {
 }
 
 fn parse_type(text: &str) -> anyhow::Result<MachineType> {
-    match text {
-        "STANDARD" => Ok(MachineType::Standard),
-        "EXPRESS" => Ok(MachineType::Express),
-        other => anyhow::bail!("--type must be STANDARD or EXPRESS, not {other}"),
-    }
+    MachineType::parse(text)
+        .ok_or_else(|| anyhow::anyhow!("--type must be STANDARD or EXPRESS, not {text}"))
 }
 
 /// Reads and validates a definition: its text, or the diagnostic lines.
@@ -324,11 +331,7 @@ fn load(
             Some(file) => std::fs::read(file).with_context(|| format!("reading {file}"))?,
             None => value.as_bytes().to_vec(),
         };
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-            .unwrap_or(0);
-        store.blob_put(tenant, bucket, key, &data, None, now)?;
+        store.blob_put(tenant, bucket, key, &data, None, sandstep::clock::now())?;
     }
     Ok(Ok(()))
 }

@@ -12,34 +12,13 @@ pub struct ModuleRef {
     pub version: Option<u32>,
 }
 
-/// Parses `name`, `name:version`, or a Lambda function ARN
-/// (`arn:aws:lambda:REGION:ACCOUNT:function:NAME[:VERSION]`).
+/// Parses a function name as Task resources give it: `name`, `name:version`,
+/// `name:$LATEST`, `account:function:name[:version]` or a Lambda function ARN. The grammar
+/// is the task runner's ([`crate::tasks::function_name`]), so that every reference that
+/// runs is also pinned.
 pub fn parse_function(text: &str) -> Option<ModuleRef> {
-    let (name, version) = match text.strip_prefix("arn:") {
-        Some(_) => {
-            let parts: Vec<&str> = text.split(':').collect();
-            match parts.as_slice() {
-                [_, _, "lambda", _, _, "function", name] => (*name, None),
-                [_, _, "lambda", _, _, "function", name, version] => (*name, Some(*version)),
-                _ => return None,
-            }
-        }
-        None => match text.split_once(':') {
-            Some((name, version)) => (name, Some(version)),
-            None => (text, None),
-        },
-    };
-    if name.is_empty() || !crate::grants::valid_name(name) {
-        return None;
-    }
-    let version = match version {
-        None | Some("$LATEST") => None,
-        Some(v) => Some(v.parse().ok()?),
-    };
-    Some(ModuleRef {
-        name: name.to_string(),
-        version,
-    })
+    let (name, version) = crate::tasks::function_name(text).ok()?;
+    Some(ModuleRef { name, version })
 }
 
 /// The module a Task resource names statically, if any.
@@ -144,5 +123,32 @@ mod tests {
         );
         assert_eq!(parse_function("echo:x"), None);
         assert_eq!(parse_function("arn:aws:s3:::bucket"), None);
+    }
+
+    /// The task runner accepts `account:function:name[:version]`; a reference it runs
+    /// must be pinned too (it used to run unpinned: two grammars disagreed).
+    #[test]
+    fn every_reference_the_runner_accepts_is_pinned() {
+        for text in [
+            "echo",
+            "echo:3",
+            "echo:$LATEST",
+            "123456789012:function:echo",
+            "123456789012:function:echo:3",
+            "arn:aws:lambda:us-east-1:123456789012:function:echo",
+            "arn:aws:lambda:us-east-1:123456789012:function:echo:3",
+        ] {
+            let runs = crate::tasks::function_name(text).ok();
+            let pinned = parse_function(text).map(|m| (m.name, m.version));
+            assert!(runs.is_some(), "{text}");
+            assert_eq!(pinned, runs, "{text}");
+        }
+        assert_eq!(
+            parse_function("123456789012:function:echo:3"),
+            Some(ModuleRef {
+                name: "echo".into(),
+                version: Some(3)
+            })
+        );
     }
 }

@@ -32,7 +32,8 @@
 //! - **Compilation**: before Cranelift sees an upload, one streaming pass measures every
 //!   function of every core module in it ([`CodeLimits`]: body size, nesting, branches,
 //!   locals, and totals) and refuses what would take too long or too much memory to
-//!   compile; the compiler runs in an engine of its own, dropped after each module.
+//!   compile; the server compiles in a child process under an address-space limit and a
+//!   deadline ([`ChildCompiler`]), which gives all of the compiler's memory back on exit.
 //! - **Data**: input and output sizes (`States.DataLimitExceeded`), stderr and log caps.
 //! - **Capabilities**: components import only `sandstep:host/*@0.1.0`, commands only
 //!   `wasi_snapshot_preview1` (no files, environment, arguments, sockets; virtual clocks);
@@ -45,6 +46,7 @@ mod cache;
 mod clock;
 pub mod code_limits;
 mod command;
+pub mod compile_child;
 mod component;
 mod engine;
 mod inspect;
@@ -55,11 +57,13 @@ pub(crate) mod outcome;
 pub(crate) mod watch;
 
 pub use code_limits::CodeLimits;
+pub use compile_child::ChildCompiler;
 pub use inspect::{Inspection, RejectReason};
 pub use limits::{Limits, PAYLOAD_LIMIT};
 pub use outcome::{LogLevel, LogLine, TaskFailure, TaskOutcome};
 pub use watch::{CancelHandle, Interrupt};
 
+use crate::clock::now as now_millis;
 use crate::grants::Grants;
 use crate::host::{self, Caller, HostState, Logs};
 use crate::store::modules::{ModuleKind, ModuleVersion};
@@ -96,10 +100,9 @@ pub struct Options {
     pub parallel_compilation: bool,
     /// What an upload's code may cost to compile, checked before compiling it.
     pub code_limits: CodeLimits,
-    /// Called after every compile to give the memory the compiler freed back to the OS:
-    /// the global allocator's collect (e.g. mimalloc's `mi_collect(true)`), which keeps
-    /// freed pages otherwise. `None` leaves that to the allocator.
-    pub reclaim: Option<fn()>,
+    /// Compile uploads in a child process with a memory and time budget (the server);
+    /// `None` compiles in this process (the CLI's `run`, tests).
+    pub compiler: Option<ChildCompiler>,
     /// The limits invocations start from.
     pub limits: Limits,
 }
@@ -116,7 +119,7 @@ impl Default for Options {
             cache_entries: 1024,
             parallel_compilation: true,
             code_limits: CodeLimits::default(),
-            reclaim: None,
+            compiler: None,
             limits: Limits::default(),
         }
     }
@@ -669,13 +672,6 @@ fn with_last_error_logged(ending: outcome::Ending, logs: &Logs) -> outcome::Endi
         }
         other => other,
     }
-}
-
-fn now_millis() -> store::Millis {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -285,30 +285,7 @@ impl std::fmt::Debug for Scheduler {
     }
 }
 
-/// Now, in milliseconds since the epoch.
-pub fn now() -> Millis {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
-/// Random bits for an engine event.
-pub fn entropy() -> u64 {
-    thread_local! {
-        static STATE: std::cell::Cell<u64> = std::cell::Cell::new({
-            let mut seed = [0u8; 8];
-            let _ = getrandom::fill(&mut seed);
-            u64::from_le_bytes(seed) | 1
-        });
-    }
-    STATE.with(|s| {
-        let mut rng = sandstep_engine::rng::Rng::new(s.get());
-        let v = rng.next_u64();
-        s.set(v);
-        v
-    })
-}
+pub use crate::clock::{entropy, now};
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())

@@ -85,8 +85,12 @@ pub fn resolve(request: &TaskRequest) -> Result<Target, TaskFailure> {
 }
 
 /// `name`, `name:version`, `name:$LATEST`, `account:function:name[:version]` or
-/// `arn:aws:lambda:region:account:function:name[:version]`.
-fn function_name(text: &str) -> Result<(String, Option<u32>), TaskFailure> {
+/// `arn:aws:lambda:region:account:function:name[:version]`: the one grammar of function
+/// names, shared by the pins taken at start ([`crate::pins`]).
+///
+/// # Errors
+/// [`NOT_FOUND`] naming what is wrong with the text.
+pub fn function_name(text: &str) -> Result<(String, Option<u32>), TaskFailure> {
     let parts: Vec<&str> = text.split(':').collect();
     let (name, qualifier) = match parts.as_slice() {
         ["arn", _, "lambda", _, _, "function", name] | [_, "function", name] | [name] => {

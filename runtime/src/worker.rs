@@ -75,6 +75,10 @@ impl ModuleHost for Worker {
             .register(&tenant.id, name, bytes, grants)
             .map_err(|e| match e {
                 sandbox::Error::Store(s) => RegisterError::Store(s.to_string()),
+                sandbox::Error::Rejected(
+                    over @ (sandbox::RejectReason::Limit { .. }
+                    | sandbox::RejectReason::CompileBudget { .. }),
+                ) => RegisterError::OverLimit(over.to_string()),
                 other => RegisterError::Invalid(other.to_string()),
             })
     }

@@ -14,10 +14,11 @@ use crate::event::{Event, EventKind, Millis, Start, TaskId, TaskUsage, TimerId};
 use crate::history::{Details, HistoryEvent};
 use crate::limits::{self, Breach};
 use crate::rng::Rng;
-use crate::scope::{compact, ContextView, Scope, Vars};
+use crate::scope::{compact, ContextView, PathWork, Scope, Vars};
 use crate::trace::{Stages, Trace, Visit, VisitStatus};
 use crate::{choice, jsonpath};
 use serde_json::{json, Map, Value};
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
@@ -153,6 +154,10 @@ pub fn step(
     state: &mut ExecutionState,
     event: &Event,
 ) -> Result<Vec<Command>, Error> {
+    let limits = match &event.kind {
+        EventKind::Started(start) => Some(start.limits),
+        _ => state.start.as_ref().map(|start| start.limits),
+    };
     let mut run = Run {
         def,
         st: state,
@@ -161,6 +166,7 @@ pub fn step(
         out: Vec::new(),
         queue: VecDeque::new(),
         work: 0,
+        paths: PathWork::new(limits.and_then(|l| l.path_work)),
     };
     if run.st.outcome.is_some() {
         return Err(Error::UnexpectedEvent(
@@ -217,8 +223,11 @@ struct Run<'d, 's> {
     rng: Rng,
     out: Vec<Command>,
     queue: VecDeque<FrameId>,
-    /// Work done in this step, against the execution's [`Limits::step_work`].
+    /// Work done in this step, against the execution's [`Limits::step_work`]; path
+    /// evaluation adds `paths.spent()` to it.
     work: u32,
+    /// What the step may still spend on JSONPath evaluation.
+    paths: PathWork,
 }
 
 /// What a state produced before the common output pipeline.
@@ -359,7 +368,10 @@ impl Run<'_, '_> {
                 );
                 break;
             }
-            if limits.step_work.is_some_and(|budget| self.work >= budget) {
+            if limits
+                .step_work
+                .is_some_and(|budget| self.work_done() >= budget)
+            {
                 self.yield_now(frame);
                 break;
             }
@@ -367,6 +379,11 @@ impl Run<'_, '_> {
             self.enter(frame)?;
         }
         Ok(())
+    }
+
+    /// The step's work so far: states entered, data output, and paths evaluated.
+    fn work_done(&self) -> u32 {
+        self.work.saturating_add(self.paths.units())
     }
 
     /// Parks `next` and the rest of the queue behind a timer due at once: the step has
@@ -436,10 +453,13 @@ impl Run<'_, '_> {
             map_item,
             task_token: token,
         };
+        let context_value = OnceCell::new();
         let scope = Scope {
             input,
             vars: &chain,
             context,
+            context_value: &context_value,
+            work: &self.paths,
         };
         Ok(f(&scope, &mut self.rng))
     }
@@ -603,7 +623,7 @@ impl Run<'_, '_> {
             PathField::Whole => Ok(value.clone()),
             PathField::Discard => Ok(Arc::new(Value::Object(Map::new()))),
             PathField::Path(r) => self.eval(frame_id, value, None, |s, _| {
-                s.resolve(r).map(Arc::new).ok_or_else(|| {
+                s.resolve(r)?.map(Arc::new).ok_or_else(|| {
                     Failure::runtime(format!(
                         "Invalid input for the field '{name}': the JSONPath '{}' could not be found in the input '{}'",
                         r.path.text(),
@@ -675,7 +695,10 @@ impl Run<'_, '_> {
             WaitFor::Seconds(s) => Ok(self.now.saturating_add((*s as i64).saturating_mul(1000))),
             WaitFor::Timestamp(nanos) => Ok(nanos_to_millis(*nanos)),
             WaitFor::SecondsPath(r) => {
-                let v = self.eval(frame_id, &effective, None, |s, _| s.resolve(r))?;
+                let v = match self.eval(frame_id, &effective, None, |s, _| s.resolve(r))? {
+                    Ok(v) => v,
+                    Err(f) => return self.state_failed(frame_id, f),
+                };
                 let text = r.path.text();
                 match v {
                     None => Err(Failure::runtime(format!("Invalid path '{text}': The path doesn't exist"))),
@@ -693,7 +716,10 @@ impl Run<'_, '_> {
                 }
             }
             WaitFor::TimestampPath(r) => {
-                let v = self.eval(frame_id, &effective, None, |s, _| s.resolve(r))?;
+                let v = match self.eval(frame_id, &effective, None, |s, _| s.resolve(r))? {
+                    Ok(v) => v,
+                    Err(f) => return self.state_failed(frame_id, f),
+                };
                 let text = r.path.text();
                 let parsed = v
                     .as_ref()
@@ -810,7 +836,7 @@ impl Run<'_, '_> {
             Some(Amount::Path(r)) => {
                 let v = self
                     .eval(frame_id, effective, None, |s, _| s.resolve(r))
-                    .map_err(|e| Failure::runtime(e.to_string()))?;
+                    .map_err(|e| Failure::runtime(e.to_string()))??;
                 match v.as_ref().and_then(Value::as_u64) {
                     Some(n) if n > 0 => Ok(Some(n)),
                     _ => Err(Failure::runtime(format!(
@@ -1076,9 +1102,10 @@ impl Run<'_, '_> {
         };
         let items = match items_path {
             None => Some(effective.clone()),
-            Some(r) => self
-                .eval(frame_id, &effective, None, |s, _| s.resolve(r))?
-                .map(Arc::new),
+            Some(r) => match self.eval(frame_id, &effective, None, |s, _| s.resolve(r))? {
+                Ok(v) => v.map(Arc::new),
+                Err(f) => return self.state_failed(frame_id, f),
+            },
         };
         let items = match items.as_deref() {
             Some(Value::Array(items)) => items,
@@ -1109,7 +1136,10 @@ impl Run<'_, '_> {
         let limit = match concurrency {
             Concurrency::Fixed(n) => Ok(*n as usize),
             Concurrency::Path(r) => {
-                let v = self.eval(frame_id, &effective, None, |s, _| s.resolve(r))?;
+                let v = match self.eval(frame_id, &effective, None, |s, _| s.resolve(r))? {
+                    Ok(v) => v,
+                    Err(f) => return self.state_failed(frame_id, f),
+                };
                 let n = v.as_ref().and_then(|v| match v {
                     Value::Number(n) => n.as_u64(),
                     Value::String(s) => s.parse::<u64>().ok(),
@@ -1222,7 +1252,7 @@ impl Run<'_, '_> {
             Some(Amount::Path(r)) => {
                 let v = self
                     .eval(frame_id, effective, None, |s, _| s.resolve(r))
-                    .map_err(|e| Failure::runtime(e.to_string()))?;
+                    .map_err(|e| Failure::runtime(e.to_string()))??;
                 match v.as_ref().and_then(Value::as_f64) {
                     Some(n) if n >= 0.0 => Ok(Some(n)),
                     _ => Err(Failure::runtime(format!(
@@ -1785,7 +1815,9 @@ struct ChoiceResolver<'a, 'b>(&'a Scope<'b>);
 impl choice::Resolve for ChoiceResolver<'_, '_> {
     fn resolve(&self, path: &str) -> Result<Option<Value>, choice::Error> {
         let r = jsonpath::Reference::parse(path).map_err(|e| choice::Error(e.to_string()))?;
-        Ok(self.0.resolve(&r))
+        self.0
+            .resolve(&r)
+            .map_err(|f| choice::Error(f.cause.unwrap_or_default()))
     }
 }
 

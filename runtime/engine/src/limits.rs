@@ -33,6 +33,16 @@ pub const STEP_WORK: u32 = 1_000;
 /// Bytes of state output that cost one unit of [`STEP_WORK`].
 pub const BYTES_PER_UNIT: usize = 4 * 1024;
 
+/// JSONPath nodes visited, tested or copied that cost one unit of [`STEP_WORK`]: about
+/// what entering a state costs.
+pub const PATH_NODES_PER_UNIT: usize = 1024;
+
+/// The path evaluation work of one step, in nodes ([`crate::scope::PathWork`]): four
+/// single evaluations at [`crate::jsonpath::MAX_WORK`], about a second of CPU. A step
+/// yields once its work (paths included) reaches [`STEP_WORK`], so a state always starts
+/// with at least `PATH_WORK - STEP_WORK * PATH_NODES_PER_UNIT` (7 million) nodes left.
+pub const PATH_WORK: usize = 4 * crate::jsonpath::MAX_WORK;
+
 /// The limits an execution runs under, fixed at its start and recorded with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -45,6 +55,11 @@ pub struct Limits {
     /// before steps had a budget replay as they ran).
     #[serde(default)]
     pub step_work: Option<u32>,
+    /// JSONPath nodes one step may evaluate ([`PATH_WORK`]), counted into its work;
+    /// `None` for executions recorded before paths were metered: each path alone is still
+    /// bounded by [`crate::jsonpath::MAX_WORK`], as then.
+    #[serde(default)]
+    pub path_work: Option<u64>,
 }
 
 fn default_history() -> Option<u64> {
@@ -57,6 +72,7 @@ impl Limits {
         Limits {
             history_events: Some(HISTORY_LIMIT),
             step_work: Some(STEP_WORK),
+            path_work: Some(PATH_WORK as u64),
         }
     }
 
@@ -65,6 +81,7 @@ impl Limits {
         Limits {
             history_events: None,
             step_work: Some(STEP_WORK),
+            path_work: Some(PATH_WORK as u64),
         }
     }
 
@@ -73,6 +90,7 @@ impl Limits {
         Limits {
             history_events: Some(HISTORY_LIMIT),
             step_work: None,
+            path_work: None,
         }
     }
 }

@@ -5,10 +5,11 @@ use crate::definition::{Expr, Template};
 use crate::error::{ErrorName, Failure};
 use crate::event::{Millis, Start};
 use crate::intrinsics;
-use crate::jsonpath::{Reference, Root};
+use crate::jsonpath::{self, Budget, Reference, Root};
 use crate::rng::Rng;
 use crate::timestamp;
 use serde_json::{Map, Value};
+use std::cell::{Cell, OnceCell};
 use std::collections::BTreeMap;
 
 /// Variables of one scope (the top level, a Parallel branch or a Map iteration).
@@ -99,6 +100,70 @@ impl ContextView<'_> {
     }
 }
 
+/// The path evaluation work a step may still do, shared by every path it evaluates.
+///
+/// One evaluation is bounded by [`jsonpath::MAX_WORK`], but a state may hold thousands of
+/// paths (a Parameters template, a Map's ItemSelector per item), each of which could use
+/// that much. Sharing one budget bounds what a step spends on paths, whatever their
+/// number; a path that needs more than is left fails its state with `States.Runtime`.
+/// Counted in nodes, not timed, so replay spends exactly the same.
+#[derive(Debug)]
+pub struct PathWork {
+    left: Cell<usize>,
+    spent: Cell<usize>,
+    /// Whether the step's budget is metered (executions recorded before it was are not).
+    metered: bool,
+    /// Set once a path ran out.
+    exhausted: Cell<bool>,
+}
+
+impl PathWork {
+    /// A budget of `nodes` for a step; `None` leaves only the per-path bound, as
+    /// executions recorded before paths were metered ran.
+    pub fn new(nodes: Option<u64>) -> PathWork {
+        PathWork {
+            left: Cell::new(nodes.map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX))),
+            spent: Cell::new(0),
+            metered: nodes.is_some(),
+            exhausted: Cell::new(false),
+        }
+    }
+
+    /// The step work units ([`crate::limits::PATH_NODES_PER_UNIT`]) spent so far; 0 when
+    /// not metered.
+    pub fn units(&self) -> u32 {
+        if !self.metered {
+            return 0;
+        }
+        u32::try_from(self.spent.get() / crate::limits::PATH_NODES_PER_UNIT).unwrap_or(u32::MAX)
+    }
+
+    /// Selects `path` from `value` with what is left (at most [`jsonpath::MAX_WORK`]).
+    fn select(&self, path: &jsonpath::Path, value: &Value) -> Result<Option<Value>, Failure> {
+        let allowed = self.left.get().min(jsonpath::MAX_WORK);
+        let mut budget = Budget::new(allowed);
+        let selected = path.select_within(value, &mut budget);
+        let used = allowed - budget.remaining();
+        if self.metered {
+            self.left.set(self.left.get() - used);
+        }
+        self.spent.set(self.spent.get().saturating_add(used));
+        selected.map_err(|_| {
+            self.exhausted.set(true);
+            self.failure(path.text())
+        })
+    }
+
+    fn failure(&self, path: &str) -> Failure {
+        Failure::runtime(format!(
+            "The JSONPath '{path}' needs more evaluation work than is left to this state \
+             (at most {} nodes per path, {} per step): it was stopped",
+            jsonpath::MAX_WORK,
+            crate::limits::PATH_WORK
+        ))
+    }
+}
+
 /// Everything a path may read.
 #[derive(Clone, Copy)]
 pub struct Scope<'a> {
@@ -108,6 +173,11 @@ pub struct Scope<'a> {
     pub vars: &'a dyn Variables,
     /// What `$$` means here.
     pub context: ContextView<'a>,
+    /// `context` as a value, built at the first `$$` path and shared by the rest (it holds
+    /// a copy of the execution input).
+    pub context_value: &'a OnceCell<Value>,
+    /// What the step may still spend on paths.
+    pub work: &'a PathWork,
 }
 
 impl std::fmt::Debug for Scope<'_> {
@@ -130,13 +200,24 @@ impl<'a> Scope<'a> {
         self.vars.variable(name)
     }
 
-    /// Resolves a reference; `None` when it matches nothing.
-    pub fn resolve(&self, reference: &Reference) -> Option<Value> {
-        match &reference.root {
-            Root::Input => reference.path.select(self.input),
-            Root::Context => reference.path.select(&self.context.to_value()),
-            Root::Variable(name) => reference.path.select(self.variable(name)?),
-        }
+    fn context_value(&self) -> &'a Value {
+        self.context_value.get_or_init(|| self.context.to_value())
+    }
+
+    /// Resolves a reference; `Ok(None)` when it matches nothing.
+    ///
+    /// # Errors
+    /// A `States.Runtime` failure when the step's path work ([`PathWork`]) runs out.
+    pub fn resolve(&self, reference: &Reference) -> Result<Option<Value>, Failure> {
+        let value = match &reference.root {
+            Root::Input => self.input,
+            Root::Context => self.context_value(),
+            Root::Variable(name) => match self.variable(name) {
+                Some(value) => value,
+                None => return Ok(None),
+            },
+        };
+        self.work.select(&reference.path, value)
     }
 
     /// Resolves a reference that must match, as for `InputPath` or a `key.$` field.
@@ -144,7 +225,7 @@ impl<'a> Scope<'a> {
     /// # Errors
     /// A `States.Runtime` failure naming the field and the data searched.
     pub fn require(&self, reference: &Reference, field: &str) -> Result<Value, Failure> {
-        self.resolve(reference)
+        self.resolve(reference)?
             .ok_or_else(|| self.missing(reference, field))
     }
 
@@ -154,7 +235,7 @@ impl<'a> Scope<'a> {
             Root::Input => (reference.path.text().to_string(), compact(self.input)),
             Root::Context => (
                 format!("${}", reference.path.text()),
-                compact(&self.context.to_value()),
+                compact(self.context_value()),
             ),
             Root::Variable(name) => (
                 format!("${name}{}", reference.path.text().trim_start_matches('$')),
@@ -177,8 +258,14 @@ impl<'a> Scope<'a> {
             Expr::Path(reference) => self.require(reference, field),
             Expr::Call(call) => {
                 let mut env = CallEnv { scope: *self, rng };
-                call.evaluate(&mut env)
-                    .map_err(|e| Failure::new(ErrorName::IntrinsicFailure, e.to_string()))
+                call.evaluate(&mut env).map_err(|e| {
+                    if self.work.exhausted.get() {
+                        // A path argument ran out of work: not the intrinsic's fault.
+                        self.work.failure(call.text())
+                    } else {
+                        Failure::new(ErrorName::IntrinsicFailure, e.to_string())
+                    }
+                })
             }
         }
     }
@@ -223,6 +310,7 @@ impl intrinsics::Env for CallEnv<'_, '_> {
         let reference = Reference::parse(path).map_err(|e| intrinsics::Failure(e.to_string()))?;
         self.scope
             .resolve(&reference)
+            .map_err(|f| intrinsics::Failure(f.cause.unwrap_or_default()))?
             .ok_or_else(|| intrinsics::Failure(format!("The JSONPath '{path}' could not be found")))
     }
 

@@ -18,15 +18,36 @@ mod fields;
 mod states;
 
 use serde_json::{Map, Value};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
-/// A state machine type: some rules apply to only one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// STANDARD or EXPRESS: some rules apply to only one. The one type for it, from the
+/// validator to the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
 pub enum MachineType {
-    /// Durable, exactly-once.
+    /// Durable, exactly-once transitions.
     Standard,
-    /// In-memory, at-least-once.
+    /// In memory, at most five minutes, at-least-once.
     Express,
+}
+
+impl MachineType {
+    /// AWS's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MachineType::Standard => "STANDARD",
+            MachineType::Express => "EXPRESS",
+        }
+    }
+
+    /// Reads AWS's spelling back.
+    pub fn parse(text: &str) -> Option<MachineType> {
+        match text {
+            "STANDARD" => Some(MachineType::Standard),
+            "EXPRESS" => Some(MachineType::Express),
+            _ => None,
+        }
+    }
 }
 
 /// How serious a diagnostic is.
@@ -330,7 +351,8 @@ impl Checker {
             None => return,
         };
 
-        let mut summaries: HashMap<&str, StateSummary> = HashMap::new();
+        // Ordered by name, so that diagnostics come out in the same order every time.
+        let mut summaries: BTreeMap<&str, StateSummary> = BTreeMap::new();
         for (name, state) in states {
             let state_location = at(&states_prefix, name);
             if name.chars().count() > 80 {
@@ -358,7 +380,7 @@ impl Checker {
         &mut self,
         prefix: &str,
         start_at: Option<&str>,
-        summaries: &HashMap<&str, StateSummary>,
+        summaries: &BTreeMap<&str, StateSummary>,
     ) {
         for summary in summaries.values() {
             for edge in &summary.edges {
@@ -394,14 +416,8 @@ impl Checker {
                 }
             }
         }
-        // Sorted so that diagnostics come out in the same order every time.
-        let mut unreachable: Vec<&str> = summaries
-            .keys()
-            .copied()
-            .filter(|n| !reached.contains(n))
-            .collect();
-        unreachable.sort_unstable();
-        for name in unreachable {
+        let unreachable = summaries.keys().filter(|n| !reached.contains(*n));
+        for &name in unreachable {
             self.report(
                 MISSING_TRANSITION_TARGET,
                 at(&at(prefix, "States"), name),

@@ -7,7 +7,6 @@ use super::auth::{Authenticated, AuthenticatedBody};
 use super::error::{Error, Result};
 use super::App;
 use crate::grants::Grants;
-use crate::sandbox::{CodeLimits, RejectReason};
 use crate::store::executions::Status;
 use crate::store::modules::ModuleVersion;
 use crate::store::{Executions, Modules};
@@ -24,6 +23,10 @@ pub enum RegisterError {
     /// The bytes are not an acceptable module; the message names the reason.
     #[error("{0}")]
     Invalid(String),
+    /// The module's code is over a compile limit or budget (a value out of range, so
+    /// `ValidationException`); the message names the limit.
+    #[error("{0}")]
+    OverLimit(String),
     /// Storing failed.
     #[error("{0}")]
     Store(String),
@@ -77,7 +80,7 @@ fn check_name(name: &str) -> Result<()> {
 /// # Errors
 /// `InvalidModule` for bytes that are not a valid module (nothing is stored),
 /// `ValidationException` for bad grants or names and for code over the compile limits
-/// ([`CodeLimits`]), `ThrottlingException` over the quota.
+/// ([`CodeLimits`](crate::sandbox::CodeLimits)) or budget, `ThrottlingException` over the quota.
 pub async fn upload(
     State(app): State<Arc<App>>,
     Path(name): Path<String>,
@@ -97,15 +100,12 @@ pub async fn upload(
     let modules = Arc::clone(&app.modules);
     let bytes = body.to_vec();
     let registered = tokio::task::spawn_blocking(move || {
-        // Code over the compile limits is a value out of range: ValidationException,
-        // naming the limit and the function, before anything is compiled. The sandbox
-        // checks its own configured limits again.
-        if let Err(over @ RejectReason::Limit { .. }) = CodeLimits::default().check(&bytes) {
-            return Err(Error::Validation(format!("Module refused: {over}")));
-        }
         match modules.register(&tenant, &name, &bytes, grants) {
             Ok(m) => Ok(m),
             Err(RegisterError::Invalid(reason)) => Err(Error::InvalidModule(reason)),
+            Err(RegisterError::OverLimit(reason)) => {
+                Err(Error::Validation(format!("Module refused: {reason}")))
+            }
             Err(RegisterError::Store(e)) => Err(Error::Internal(e)),
         }
     })

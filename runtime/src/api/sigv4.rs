@@ -40,6 +40,7 @@
 //! it for every Step Functions call, and presigned URLs are refused with [`Error::Malformed`].
 //! A session token (`X-Amz-Security-Token`) is signed like any other header but not checked.
 
+use crate::store::data::hex;
 use hmac::{Hmac, Mac};
 use sandstep_engine::timestamp::{civil_from_days, days_from_civil};
 use sha2::{Digest, Sha256};
@@ -758,10 +759,6 @@ fn header_value<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h s
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(name))
         .map(|(_, v)| v.as_str())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn hex_digit(byte: u8) -> Option<u8> {

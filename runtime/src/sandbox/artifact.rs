@@ -64,11 +64,15 @@ pub(crate) fn load_precompiled(
     precompiled: &[u8],
 ) -> wasmtime::Result<Code> {
     // SAFETY: `deserialize` trusts its input to be code that wasmtime compiled. These
-    // bytes are exactly what `Engine::precompile_module` / `precompile_component` of the
+    // bytes are exactly what `Engine::precompile_module` / `precompile_component` of a
     // compile-only engine (`engine::build_compiler`, the run engine's code settings
-    // without its pool) returned in this process for this module; they never left
-    // memory. Wasmtime checks the version and the code settings in their header against
-    // `engine` and refuses (an error, not undefined behaviour) what does not match.
+    // without its pool) returned for this module a moment ago: in this process, or in a
+    // child running this same executable (`compile_child`), which reads only the module
+    // from a pipe of ours and writes only wasmtime's output back on another; the bytes
+    // were never stored or seen by anyone else. Trusting that child is trusting Cranelift,
+    // as compiling in process would. Wasmtime checks the version and the code settings in
+    // their header against `engine` and refuses (an error, not undefined behaviour) what
+    // does not match, such as the output of an upgraded executable.
     unsafe {
         match kind {
             ModuleKind::Component => {

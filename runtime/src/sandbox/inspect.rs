@@ -5,6 +5,7 @@
 use super::artifact::{self, Code};
 use super::code_limits::{Limit, Site};
 use super::command::CommandState;
+use super::compile_child::{self, Budget};
 use super::Options;
 use crate::host::{self, HostState, TaskPre};
 use crate::store::modules::ModuleKind;
@@ -51,6 +52,16 @@ pub enum RejectReason {
         value: u64,
         /// The limit.
         max: u64,
+    },
+    /// Compiling it took more memory or time than [`ChildCompiler`] allows.
+    ///
+    /// [`ChildCompiler`]: super::ChildCompiler
+    #[error("compiling the module exceeded its {} budget of {limit} {}", .budget.describe().0, .budget.describe().1)]
+    CompileBudget {
+        /// Memory or time.
+        budget: Budget,
+        /// The budget, in MiB or seconds.
+        limit: u64,
     },
     /// Imports something the host does not provide.
     #[error("unsupported import '{import}': {why}")]
@@ -99,11 +110,12 @@ pub(crate) fn kind_of(bytes: &[u8]) -> Result<ModuleKind, RejectReason> {
 
 /// Compiles bytes of a known kind, within the limits of `options.code_limits`.
 ///
-/// Cranelift runs in a compile-only engine made for this module and dropped after it:
-/// wasmtime keeps each engine's compiler contexts, grown to the largest function it ever
-/// compiled, for the engine's life (hundreds of MB after a large module). The code is
-/// loaded into the run engine `engine` from the artifact, and `options.reclaim` (the
-/// allocator's collect) gives the freed memory back to the OS.
+/// Cranelift runs in a child process when `options.compiler` names one (the server), so
+/// that the compile has a memory and time budget and its memory is given back when the
+/// child exits; otherwise (the CLI's `run`, tests) in a compile-only engine made for this
+/// module and dropped after it, because wasmtime keeps each engine's compiler contexts,
+/// grown to the largest function it ever compiled, for the engine's life. Either way the
+/// code is loaded into the run engine `engine` from the artifact.
 pub(crate) fn compile(
     engine: &Engine,
     options: &Options,
@@ -112,34 +124,43 @@ pub(crate) fn compile(
 ) -> Result<Code, RejectReason> {
     let stats = options.code_limits.check(bytes)?;
     let started = std::time::Instant::now();
-    let compiled = compile_apart(options, kind, bytes);
-    if let Some(reclaim) = options.reclaim {
-        reclaim();
-    }
+    let precompiled = match &options.compiler {
+        Some(child) => compile_child::compile(
+            child,
+            compile_child::Job {
+                kind,
+                max_wasm_stack_bytes: options.max_wasm_stack_bytes,
+                parallel_compilation: options.parallel_compilation,
+                memory_bytes: child.memory_bytes,
+            },
+            bytes,
+        ),
+        None => precompile(options, kind, bytes).map_err(RejectReason::Invalid),
+    };
     tracing::debug!(
         functions = stats.functions,
         code_bytes = stats.code_bytes,
+        in_child = options.compiler.is_some(),
         elapsed_ms = started.elapsed().as_millis() as u64,
         "sandbox.compile"
     );
-    let precompiled = compiled?;
-    artifact::load_precompiled(engine, kind, &precompiled)
+    artifact::load_precompiled(engine, kind, &precompiled?)
         .map_err(|e| RejectReason::Invalid(format!("the compiled code did not load: {e}")))
 }
 
 /// Compiles to an artifact in an engine of its own, dropped before returning.
-fn compile_apart(
+pub(crate) fn precompile(
     options: &Options,
     kind: ModuleKind,
     bytes: &[u8],
-) -> Result<Vec<u8>, RejectReason> {
+) -> Result<Vec<u8>, String> {
     let compiler = super::engine::build_compiler(options)
-        .map_err(|e| RejectReason::Invalid(format!("the compiler could not start: {e:#}")))?;
+        .map_err(|e| format!("the compiler could not start: {e:#}"))?;
     let precompiled = match kind {
         ModuleKind::Component => compiler.precompile_component(bytes),
         ModuleKind::Command => compiler.precompile_module(bytes),
     };
-    precompiled.map_err(|e| RejectReason::Invalid(format!("{e:#}")))
+    precompiled.map_err(|e| format!("{e:#}"))
 }
 
 /// Checks compiled code against the host and links it.

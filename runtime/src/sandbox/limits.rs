@@ -33,8 +33,8 @@ pub struct Limits {
     pub log_line_bytes: usize,
 }
 
-/// 256 KiB: AWS Step Functions' payload limit.
-pub const PAYLOAD_LIMIT: usize = 256 * 1024;
+/// 256 KiB: AWS Step Functions' payload limit (the engine's, so there is one).
+pub const PAYLOAD_LIMIT: usize = sandstep_engine::limits::PAYLOAD_LIMIT_BYTES;
 
 impl Default for Limits {
     fn default() -> Limits {

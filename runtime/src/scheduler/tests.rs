@@ -2,7 +2,7 @@
 
 use super::runner::NoTasks;
 use super::*;
-use crate::store::backend::{Backend, Write};
+use crate::store::backend::{Backend, Guard, Write};
 use crate::store::durability::{GroupCommit, Pending};
 use crate::store::memory::Memory;
 
@@ -40,8 +40,8 @@ impl Backend for SlowSync {
     ) -> store::Result<bool> {
         self.data.compare_and_swap(key, old, new)
     }
-    fn apply_if_absent(&self, guard: &[u8], writes: Vec<Write>) -> store::Result<bool> {
-        self.data.apply_if_absent(guard, writes)
+    fn apply_guarded(&self, guards: &[Guard<'_>], writes: Vec<Write>) -> store::Result<bool> {
+        self.data.apply_guarded(guards, writes)
     }
     fn scan(
         &self,

@@ -13,6 +13,32 @@ pub enum Write {
     Delete(Vec<u8>),
 }
 
+/// What a guarded batch requires of a key ([`Backend::apply_guarded`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guard<'a> {
+    /// The key holds some value.
+    Present(&'a [u8]),
+    /// The key holds nothing.
+    Absent(&'a [u8]),
+}
+
+impl Guard<'_> {
+    /// The key guarded.
+    pub fn key(&self) -> &[u8] {
+        match self {
+            Guard::Present(k) | Guard::Absent(k) => k,
+        }
+    }
+
+    /// Whether `current` (the key's value) satisfies the guard.
+    pub fn holds(&self, current: Option<&[u8]>) -> bool {
+        match self {
+            Guard::Present(_) => current.is_some(),
+            Guard::Absent(_) => current.is_none(),
+        }
+    }
+}
+
 /// An ordered byte map.
 ///
 /// # Contract
@@ -40,12 +66,21 @@ pub trait Backend: Send + Sync + 'static {
         old: Option<&[u8]>,
         new: Option<Vec<u8>>,
     ) -> Result<bool>;
-    /// Applies `writes` atomically only if `guard` is absent; returns whether it did.
-    /// The check and the writes are one atomic step (create-if-not-exists).
+    /// Applies `writes` atomically only if every guard holds; returns whether it did. The
+    /// checks and the writes are one atomic step, also against other processes sharing
+    /// the backend: this is what fences two writers of the same execution step.
     ///
     /// # Errors
     /// When the backend fails; then nothing was applied.
-    fn apply_if_absent(&self, guard: &[u8], writes: Vec<Write>) -> Result<bool>;
+    fn apply_guarded(&self, guards: &[Guard<'_>], writes: Vec<Write>) -> Result<bool>;
+
+    /// Applies `writes` atomically only if `guard` is absent (create-if-not-exists).
+    ///
+    /// # Errors
+    /// When the backend fails; then nothing was applied.
+    fn apply_if_absent(&self, guard: &[u8], writes: Vec<Write>) -> Result<bool> {
+        self.apply_guarded(&[Guard::Absent(guard)], writes)
+    }
     /// Key-value pairs whose key starts with `prefix`, in key order, from `after`
     /// (exclusive) on, at most `limit`.
     ///

@@ -6,7 +6,7 @@
 //! in one atomic batch with the record and timer changes it implies: after a crash the
 //! store holds every step whose commit returned, and nothing of the others.
 
-use super::backend::Write;
+use super::backend::{Guard, Write};
 use super::codec::{decode, encode};
 use super::durability::Pending;
 use super::keys::{Key, Reader, Table};
@@ -28,25 +28,7 @@ pub enum Started {
     Existing(Box<Execution>, Pending),
 }
 
-/// STANDARD or EXPRESS.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum MachineType {
-    /// Durable, exactly-once transitions.
-    Standard,
-    /// In memory, at most five minutes.
-    Express,
-}
-
-impl MachineType {
-    /// AWS's spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MachineType::Standard => "STANDARD",
-            MachineType::Express => "EXPRESS",
-        }
-    }
-}
+pub use sandstep_engine::validate::MachineType;
 
 /// A state machine.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -421,8 +403,14 @@ pub trait Executions: Send + Sync {
     /// step is durable (and may be acted on) once the returned wait returns; many steps
     /// of many executions share one sync that way.
     ///
+    /// The commit is fenced: it is applied only if its step (`record.steps`) is the next
+    /// one of the execution, that is step `n - 1` is stored and step `n` is not. Two
+    /// writers that computed the same step from the same history (two processes after a
+    /// takeover, or a stale cache) cannot both commit it, and no step can be skipped.
+    ///
     /// # Errors
-    /// When the store fails; then nothing of the step is stored.
+    /// [`Error::ConditionFailed`] when the step is not the next one; otherwise when the
+    /// store fails. Either way nothing of the step is stored.
     fn execution_commit(&self, commit: &Commit) -> Result<Pending>;
 
     /// An execution's record.
@@ -512,7 +500,23 @@ impl Executions for Store {
     }
 
     fn execution_commit(&self, commit: &Commit) -> Result<Pending> {
-        self.backend.apply(self.commit_writes(commit)?)?;
+        let step = commit.record.steps;
+        let steps = commit.key.key(Table::Step);
+        let (this, previous) = (
+            steps.clone().number(step).into_bytes(),
+            steps.number(step.saturating_sub(1)).into_bytes(),
+        );
+        let fence = [Guard::Absent(&this), Guard::Present(&previous)];
+        if step < 2
+            || !self
+                .backend
+                .apply_guarded(&fence, self.commit_writes(commit)?)?
+        {
+            return Err(Error::ConditionFailed(format!(
+                "step {step} of execution '{}' is not the next one to commit",
+                commit.key.name
+            )));
+        }
         self.backend.durable_later()
     }
 
@@ -733,5 +737,99 @@ impl Store {
             ));
         }
         Ok(writes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sandstep_engine::EventKind;
+
+    fn record(steps: u64) -> Execution {
+        Execution {
+            name: "run".into(),
+            arn: "arn:aws:states:us-east-1:123456789012:execution:m:run".into(),
+            machine: "m".into(),
+            revision_id: "r1".into(),
+            modules: BTreeMap::new(),
+            machine_type: MachineType::Standard,
+            status: Status::Running,
+            input: "{}".into(),
+            output: None,
+            error: None,
+            cause: None,
+            started: 1,
+            stopped: None,
+            steps,
+            events: steps,
+        }
+    }
+
+    fn commit(steps: u64) -> Commit {
+        Commit {
+            key: ExecutionKey {
+                tenant: TenantId("t".into()),
+                machine: "m".into(),
+                name: "run".into(),
+            },
+            record: record(steps),
+            step: Step {
+                event: Event {
+                    at: steps as Millis,
+                    entropy: steps,
+                    kind: EventKind::TimerFired {
+                        timer: TimerId(steps),
+                    },
+                },
+                history: Vec::new(),
+            },
+            timers_started: Vec::new(),
+            timers_ended: Vec::new(),
+            tasks_started: Vec::new(),
+            tasks_ended: Vec::new(),
+        }
+    }
+
+    fn stale_steps_are_refused(store: &Store) {
+        assert!(matches!(
+            store.execution_start(&commit(1)).unwrap(),
+            Started::Created(_)
+        ));
+        // Step 3 before step 2: a gap.
+        assert!(matches!(
+            store.execution_commit(&commit(3)),
+            Err(Error::ConditionFailed(_))
+        ));
+        let _durable = store.execution_commit(&commit(2)).unwrap();
+        // Step 2 again: a second writer that computed it from the same history.
+        let again = store.execution_commit(&commit(2));
+        assert!(matches!(again, Err(Error::ConditionFailed(ref m)) if m.contains("step 2")));
+        // Step 1 through commit (only `execution_start` creates an execution).
+        assert!(matches!(
+            store.execution_commit(&commit(1)),
+            Err(Error::ConditionFailed(_))
+        ));
+        let _durable = store.execution_commit(&commit(3)).unwrap();
+        let key = commit(1).key;
+        assert_eq!(store.execution_get(&key).unwrap().unwrap().steps, 3);
+        let steps = store.execution_steps(&key).unwrap();
+        let entropies: Vec<u64> = steps.iter().map(|s| s.event.entropy).collect();
+        assert_eq!(entropies, [1, 2, 3], "the refused commits stored nothing");
+    }
+
+    #[test]
+    fn a_commit_that_is_not_the_next_step_is_refused_in_memory() {
+        stale_steps_are_refused(&Store::memory());
+    }
+
+    #[test]
+    fn a_commit_that_is_not_the_next_step_is_refused_on_sled() {
+        let dir = std::env::temp_dir().join(format!("sandstep-fence-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let sled =
+            crate::store::sled::Sled::open(&dir, crate::store::durability::Durability::default())
+                .unwrap();
+        stale_steps_are_refused(&Store::on(sled));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

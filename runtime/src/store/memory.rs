@@ -1,6 +1,6 @@
 //! The in-memory backend: for Express executions' scratch data, tests, and `sandstep run`.
 
-use super::backend::{Backend, Write};
+use super::backend::{Backend, Guard, Write};
 use super::Result;
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -45,9 +45,12 @@ impl Backend for Memory {
         Ok(())
     }
 
-    fn apply_if_absent(&self, guard: &[u8], writes: Vec<Write>) -> Result<bool> {
+    fn apply_guarded(&self, guards: &[Guard<'_>], writes: Vec<Write>) -> Result<bool> {
         let mut map = self.map();
-        if map.contains_key(guard) {
+        if !guards
+            .iter()
+            .all(|g| g.holds(map.get(g.key()).map(Vec::as_slice)))
+        {
             return Ok(false);
         }
         for w in writes {

@@ -26,6 +26,15 @@ impl ModuleKind {
             ModuleKind::Command => "command",
         }
     }
+
+    /// Reads [`ModuleKind::as_str`] back.
+    pub fn parse(name: &str) -> Option<ModuleKind> {
+        match name {
+            "component" => Some(ModuleKind::Component),
+            "command" => Some(ModuleKind::Command),
+            _ => None,
+        }
+    }
 }
 
 /// One immutable version of a module.

@@ -4,7 +4,7 @@
 //! power loss. So a durable commit here is `flush()` followed by `fdatasync` of sled's
 //! data file, and group commit shares that pair across every writer waiting at the time.
 
-use super::backend::{Backend, Write};
+use super::backend::{Backend, Guard, Write};
 use super::durability::{Durability, GroupCommit, Pending};
 use super::{Error, Result};
 use std::fs::File;
@@ -108,11 +108,13 @@ impl Backend for Sled {
         self.db.apply_batch(batch).map_err(backend)
     }
 
-    fn apply_if_absent(&self, guard: &[u8], writes: Vec<Write>) -> Result<bool> {
+    fn apply_guarded(&self, guards: &[Guard<'_>], writes: Vec<Write>) -> Result<bool> {
         use ::sled::transaction::{ConflictableTransactionError, TransactionError};
         let outcome = self.db.transaction(|tx| {
-            if tx.get(guard)?.is_some() {
-                return Err(ConflictableTransactionError::Abort(()));
+            for guard in guards {
+                if !guard.holds(tx.get(guard.key())?.as_deref()) {
+                    return Err(ConflictableTransactionError::Abort(()));
+                }
             }
             for w in &writes {
                 match w {

@@ -637,16 +637,17 @@ fn a_long_step_yields_behind_a_timer_due_at_once_and_goes_on() {
         .iter()
         .filter(|k| k.ends_with("StateEntered"))
         .count();
-    assert_eq!(
-        entered as u32,
-        limits::STEP_WORK,
-        "one unit per state entered"
+    // One unit per state entered, and one per 1,024 path nodes (a few per state here).
+    let entered = entered as u32;
+    assert!(
+        (limits::STEP_WORK * 9 / 10..limits::STEP_WORK).contains(&entered),
+        "{entered} states entered"
     );
     assert_eq!(timers(&commands).len(), 1);
     assert_eq!(timers(&commands)[0].1, 5, "due at once");
     let (outcome, steps) = run_to_end(&d, start_event(5, json!({"n": 0})));
     assert_eq!(*outcome_output(&outcome), json!({"n": 2000}));
-    assert_eq!(steps, 5, "4,001 states, 1,000 a step");
+    assert_eq!(steps, 5, "4,001 states, under 1,000 a step");
 }
 
 fn outcome_output(o: &Outcome) -> &Value {
@@ -749,4 +750,98 @@ fn a_task_input_nested_too_deep_fails_the_task_state() {
     assert!(
         matches!(finished(&c), Some(Outcome::Failed { error, .. }) if error.as_deref() == Some("States.DataLimitExceeded"))
     );
+}
+
+/// A Pass whose Parameters evaluate `$..*` over `items` (about 2 nodes each) `fields`
+/// times, then a Succeed.
+fn heavy_paths(fields: usize) -> Definition {
+    let params: Map<String, Value> = (0..fields)
+        .map(|i| (format!("f{i}.$"), json!("$..*.length()")))
+        .collect();
+    def(json!({"StartAt": "Heavy", "States": {
+        "Heavy": {"Type": "Pass", "Parameters": params, "Next": "Done"},
+        "Done": {"Type": "Succeed"}}}))
+}
+
+fn items(n: usize) -> Value {
+    json!({"items": (0..n).collect::<Vec<_>>()})
+}
+
+/// The nodes one `$..*.length()` over `input` costs.
+fn heavy_path_cost(input: &Value) -> usize {
+    let mut budget = jsonpath::Budget::new(jsonpath::MAX_WORK);
+    jsonpath::Path::parse("$..*.length()")
+        .unwrap()
+        .select_within(input, &mut budget)
+        .unwrap();
+    jsonpath::MAX_WORK - budget.remaining()
+}
+
+#[test]
+fn paths_of_one_step_share_a_work_budget_and_a_state_over_it_fails() {
+    // Paths of ~100,000 nodes each, together over the 8M of a step, though each alone is
+    // far under the 2M of one evaluation.
+    let input = items(20_000);
+    let cost = heavy_path_cost(&input);
+    assert!((20_000..400_000).contains(&cost), "{cost}");
+    let d = heavy_paths(limits::PATH_WORK / cost + 1);
+    let (outcome, _) = run_to_end(&d, start_event(0, input.clone()));
+    match &outcome {
+        Outcome::Failed { error, cause } => {
+            assert_eq!(error.as_deref(), Some("States.Runtime"));
+            let cause = cause.as_deref().unwrap_or_default();
+            assert!(cause.contains("evaluation work"), "{cause}");
+            assert!(cause.contains("$..*.length()"), "{cause}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Fewer fit, and the work they did makes the step yield before `Done`.
+    let d = heavy_paths(limits::PATH_WORK / cost / 2);
+    let mut state = ExecutionState::new();
+    let c = step(&d, &mut state, &start_event(0, input.clone())).unwrap();
+    assert!(finished(&c).is_none(), "{:?}", kinds(&c));
+    assert_eq!(timers(&c).len(), 1, "yielded behind a resume timer");
+    let (outcome, steps) = run_to_end(&d, start_event(0, input));
+    assert!(matches!(outcome, Outcome::Succeeded(_)), "{outcome:?}");
+    assert_eq!(steps, 2);
+}
+
+#[test]
+fn executions_recorded_before_paths_were_metered_replay_unmetered() {
+    let input = items(20_000);
+    let d = heavy_paths(limits::PATH_WORK / heavy_path_cost(&input) + 1);
+    let mut first = start_event(0, input);
+    if let EventKind::Started(s) = &mut first.kind {
+        s.limits = crate::Limits {
+            path_work: None,
+            ..crate::Limits::standard()
+        };
+    }
+    let (outcome, steps) = run_to_end(&d, first);
+    assert!(matches!(outcome, Outcome::Succeeded(_)), "{outcome:?}");
+    assert_eq!(steps, 1);
+}
+
+#[test]
+fn a_path_over_its_own_budget_in_a_choice_fails_the_state() {
+    // Each `..` multiplies the work by the data's size: one evaluation is over 2M nodes.
+    let d = def(json!({"StartAt": "Pick", "States": {
+        "Pick": {"Type": "Choice", "Choices": [
+            {"Variable": "$.items[?(@ > $..*.length())]", "IsPresent": true, "Next": "Done"}],
+            "Default": "Done"},
+        "Done": {"Type": "Succeed"}}}));
+    let (outcome, _) = run_to_end(&d, start_event(0, items(5_000)));
+    match &outcome {
+        Outcome::Failed { error, cause } => {
+            assert_eq!(error.as_deref(), Some("States.Runtime"), "{cause:?}");
+            assert!(
+                cause
+                    .as_deref()
+                    .unwrap_or_default()
+                    .contains("evaluation work"),
+                "{cause:?}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
 }

@@ -828,3 +828,64 @@ fn paths_and_intrinsics_past_the_limits_are_schema_errors() {
         "The value for the field 'OutputPath' must be a valid JSONPath"
     );
 }
+
+#[test]
+fn diagnostics_come_out_in_the_same_order_every_time() {
+    // Many states with missing targets: a hash map's order would differ between runs
+    // (each map has its own random seed), so twenty runs would not agree.
+    let states: serde_json::Map<String, Value> = (0..12)
+        .map(|i| {
+            (
+                format!("S{i:02}"),
+                json!({"Type": "Pass", "Next": format!("Missing{i:02}")}),
+            )
+        })
+        .collect();
+    let definition = json!({"StartAt": "S00", "States": states});
+    let first: Vec<String> = check(&definition)
+        .iter()
+        .map(|d| format!("{} {}", d.code, d.location))
+        .collect();
+    let missing: Vec<&String> = first
+        .iter()
+        .filter(|l| l.starts_with(MISSING_TRANSITION_TARGET) && l.contains("Next"))
+        .collect();
+    assert_eq!(missing.len(), 12, "{first:?}");
+    let mut sorted = missing.clone();
+    sorted.sort();
+    assert_eq!(missing, sorted, "by state name");
+    for _ in 0..20 {
+        let again: Vec<String> = check(&definition)
+            .iter()
+            .map(|d| format!("{} {}", d.code, d.location))
+            .collect();
+        assert_eq!(again, first);
+    }
+}
+
+/// Choice rules nest through `Not`/`And`/`Or`, and the parser, the validator and the
+/// evaluator recurse once per level: JSON's own nesting limit (128, what serde_json reads)
+/// bounds them, with AWS's code for unreadable JSON beyond it.
+#[test]
+fn choice_rules_nest_at_most_as_deep_as_json_allows() {
+    fn chain(levels: usize) -> String {
+        let mut rule = r#"{"Variable": "$.a", "IsPresent": true}"#.to_string();
+        for _ in 1..levels {
+            rule = format!(r#"{{"Not": {rule}}}"#);
+        }
+        let rule = format!(r#"{{"Not": {rule}, "Next": "B"}}"#);
+        format!(
+            r#"{{"StartAt": "A", "States": {{"A": {{"Type": "Choice", "Choices": [{rule}], "Default": "B"}}, "B": {{"Type": "Succeed"}}}}}}"#
+        )
+    }
+    let text = chain(100);
+    assert_eq!(validate(&text, MachineType::Standard), []);
+    let deep = chain(20_000);
+    let diagnostics = validate(&deep, MachineType::Standard);
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+    assert_eq!(diagnostics[0].code, INVALID_JSON_DESCRIPTION);
+    assert!(
+        diagnostics[0].message.contains("recursion limit"),
+        "{diagnostics:?}"
+    );
+}

@@ -47,17 +47,10 @@ fn definition(p: &Params) -> Result<&str> {
     }
 }
 
-fn engine_type(t: MachineType) -> validate::MachineType {
-    match t {
-        MachineType::Standard => validate::MachineType::Standard,
-        MachineType::Express => validate::MachineType::Express,
-    }
-}
-
 /// Checks a definition as CreateStateMachine does: validation diagnostics, then whether
 /// the engine can run it.
 fn check_definition(text: &str, t: MachineType) -> Result<()> {
-    let diagnostics: Vec<Diagnostic> = validate::validate(text, engine_type(t));
+    let diagnostics: Vec<Diagnostic> = validate::validate(text, t);
     if !diagnostics.is_empty() {
         let listed: Vec<String> = diagnostics
             .iter()
@@ -294,7 +287,7 @@ pub(super) fn validate(p: &Params) -> Result<Value> {
     let definition = definition(p)?;
     let t = machine_type(p)?;
     let max = p.max_results()?;
-    let diagnostics = validate::validate(definition, engine_type(t));
+    let diagnostics = validate::validate(definition, t);
     let listed: Vec<Value> = diagnostics
         .iter()
         .take(max)
