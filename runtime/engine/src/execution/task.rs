@@ -1,0 +1,228 @@
+//! Task states: scheduling a task with its resolved parameters, timeout and heartbeat, and
+//! the events that report on it (started, succeeded, failed).
+
+use super::*;
+
+impl Run<'_, '_> {
+    pub(super) fn schedule_task(
+        &mut self,
+        frame_id: FrameId,
+        resource: &str,
+        timeout: Option<&Amount>,
+        heartbeat: Option<&Amount>,
+        effective: Data,
+    ) -> Result<(), Error> {
+        let def = self.def;
+        let state = def.state(self.frame(frame_id)?.state)?;
+        let token = resource
+            .ends_with(".waitForTaskToken")
+            .then(|| self.rng.uuid());
+        let task = TaskId(self.id());
+        self.frame_mut(frame_id)?.pending = Pending::Task {
+            task,
+            resource: resource.to_string(),
+            token: token.clone(),
+        };
+        let parameters = match &state.parameters {
+            Some(p) => self.eval(frame_id, &effective, None, |s, rng| s.template(p, rng))?,
+            None => Ok((*effective).clone()),
+        };
+        let resolved = parameters.and_then(|p| {
+            let t = self.amount(frame_id, &effective, timeout, "TimeoutSecondsPath")?;
+            let h = self.amount(frame_id, &effective, heartbeat, "HeartbeatSecondsPath")?;
+            Ok((p, t, h))
+        });
+        let (input, timeout_seconds, heartbeat_seconds) = match resolved {
+            Ok(r) => r,
+            Err(f) => {
+                self.frame_mut(frame_id)?.pending = Pending::Idle;
+                return self.state_failed(frame_id, f);
+            }
+        };
+        self.note(frame_id, |s| s.after_parameters = Some(input.clone()));
+        if let Some(failure) = self.over_limits(&input, &state.name) {
+            self.frame_mut(frame_id)?.pending = Pending::Idle;
+            return self.state_failed(frame_id, failure);
+        }
+        let (resource_type, resource_name) = split_resource(resource);
+        let mut details = Map::new();
+        details.insert("resourceType".into(), Value::String(resource_type));
+        details.insert("resource".into(), Value::String(resource_name));
+        details.insert(
+            "region".into(),
+            Value::String(region_of(&self.start_facts()?.state_machine_arn)),
+        );
+        details.insert("parameters".into(), Value::String(compact(&input)));
+        if let Some(t) = timeout_seconds {
+            details.insert("timeoutInSeconds".into(), Value::from(t));
+        }
+        if let Some(h) = heartbeat_seconds {
+            details.insert("heartbeatInSeconds".into(), Value::from(h));
+        }
+        self.record(Some(frame_id), "TaskScheduled", Details::Fields(details));
+        self.st.tasks.insert(task, frame_id);
+        let attempt = self.frame(frame_id)?.retry_count;
+        self.out.push(Command::RunTask(TaskRequest {
+            id: task,
+            resource: resource.to_string(),
+            input,
+            timeout_seconds,
+            heartbeat_seconds,
+            attempt,
+            state_name: state.name.to_string(),
+            task_token: token,
+        }));
+        Ok(())
+    }
+
+    pub(super) fn amount(
+        &mut self,
+        frame_id: FrameId,
+        effective: &Value,
+        amount: Option<&Amount>,
+        field: &str,
+    ) -> Result<Option<u64>, Failure> {
+        match amount {
+            None => Ok(None),
+            Some(Amount::Fixed(n)) => Ok(Some(n.max(0.0) as u64)),
+            Some(Amount::Path(r)) => {
+                let v = self
+                    .eval(frame_id, effective, None, |s, _| s.resolve(r))
+                    .map_err(|e| Failure::runtime(e.to_string()))??;
+                match v.as_ref().and_then(Value::as_u64) {
+                    Some(n) if n > 0 => Ok(Some(n)),
+                    _ => Err(Failure::runtime(format!(
+                        "The {field} field refers to value {} which is not a positive integer: {}",
+                        v.map(|v| compact(&v)).unwrap_or_else(|| "null".into()),
+                        r.path.text()
+                    ))),
+                }
+            }
+        }
+    }
+
+    pub(super) fn task_frame(&mut self, task: TaskId) -> Result<FrameId, Error> {
+        self.st
+            .tasks
+            .get(&task)
+            .copied()
+            .ok_or_else(|| Error::UnexpectedEvent(format!("no running task {}", task.0)))
+    }
+
+    pub(super) fn task_details(&self, frame_id: FrameId) -> Result<Map<String, Value>, Error> {
+        let resource = match &self.frame(frame_id)?.pending {
+            Pending::Task { resource, .. } => resource.clone(),
+            _ => String::new(),
+        };
+        let (resource_type, resource_name) = split_resource(&resource);
+        let mut details = Map::new();
+        details.insert("resourceType".into(), Value::String(resource_type));
+        details.insert("resource".into(), Value::String(resource_name));
+        Ok(details)
+    }
+
+    pub(super) fn task_started(&mut self, task: TaskId) -> Result<(), Error> {
+        let frame_id = self.task_frame(task)?;
+        let details = self.task_details(frame_id)?;
+        self.record(Some(frame_id), "TaskStarted", Details::Fields(details));
+        Ok(())
+    }
+
+    pub(super) fn task_succeeded(
+        &mut self,
+        task: TaskId,
+        output: Value,
+        usage: Option<&TaskUsage>,
+    ) -> Result<(), Error> {
+        let frame_id = self.task_frame(task)?;
+        let mut details = self.task_details(frame_id)?;
+        add_usage(&mut details, usage);
+        details.insert("output".into(), Value::String(compact(&output)));
+        details.insert("outputDetails".into(), json!({"truncated": false}));
+        self.record(Some(frame_id), "TaskSucceeded", Details::Fields(details));
+        self.st.tasks.remove(&task);
+        self.complete(frame_id, Arc::new(output))?;
+        self.frame_idle(frame_id);
+        Ok(())
+    }
+
+    pub(super) fn task_failed(
+        &mut self,
+        task: TaskId,
+        failure: Failure,
+        usage: Option<&TaskUsage>,
+    ) -> Result<(), Error> {
+        let frame_id = self.task_frame(task)?;
+        let mut details = self.task_details(frame_id)?;
+        add_usage(&mut details, usage);
+        let timed_out = matches!(
+            failure.error,
+            Some(ErrorName::Timeout | ErrorName::HeartbeatTimeout)
+        );
+        details.insert(
+            "error".into(),
+            Value::String(
+                failure
+                    .error
+                    .as_ref()
+                    .map(|e| e.to_string())
+                    .unwrap_or_default(),
+            ),
+        );
+        details.insert(
+            "cause".into(),
+            Value::String(failure.cause.clone().unwrap_or_default()),
+        );
+        self.record(
+            Some(frame_id),
+            if timed_out {
+                "TaskTimedOut"
+            } else {
+                "TaskFailed"
+            },
+            Details::Fields(details),
+        );
+        self.st.tasks.remove(&task);
+        self.frame_idle(frame_id);
+        self.state_failed(frame_id, failure)?;
+        self.drain()
+    }
+
+    pub(super) fn frame_idle(&mut self, frame_id: FrameId) {
+        if let Some(fr) = self.st.frames.get_mut(&frame_id) {
+            if matches!(
+                fr.pending,
+                Pending::Task { .. } | Pending::Wait(_) | Pending::Retry(_)
+            ) {
+                fr.pending = Pending::Idle;
+            }
+        }
+    }
+}
+
+/// Sandstep's own addition to task events: which module version ran and its fuel. Kept
+/// under one key so AWS clients, which skip unknown fields, are not confused.
+pub(super) fn add_usage(details: &mut Map<String, Value>, usage: Option<&TaskUsage>) {
+    if let Some(u) = usage.and_then(|u| serde_json::to_value(u).ok()) {
+        details.insert("sandstepUsage".into(), u);
+    }
+}
+
+/// Splits a Task resource into AWS's `resourceType` and `resource` history fields:
+/// `arn:aws:states:::lambda:invoke` → (`lambda`, `invoke`),
+/// `arn:aws:lambda:us-east-1:1:function:f` → (`lambda`, `function:f`... as AWS).
+pub(super) fn split_resource(resource: &str) -> (String, String) {
+    let parts: Vec<&str> = resource.splitn(6, ':').collect();
+    match parts.as_slice() {
+        ["arn", _, "states", "", "", rest] => match rest.split_once(':') {
+            Some((service, action)) => (service.to_string(), action.to_string()),
+            None => (rest.to_string(), String::new()),
+        },
+        ["arn", _, service, _, _, rest] => (service.to_string(), rest.to_string()),
+        _ => (String::new(), resource.to_string()),
+    }
+}
+
+pub(super) fn region_of(arn: &str) -> String {
+    arn.split(':').nth(3).unwrap_or("us-east-1").to_string()
+}
