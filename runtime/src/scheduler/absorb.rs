@@ -1,0 +1,142 @@
+//! Turning a step's commands into a store commit and the effects to run once it is
+//! durable: history events, tasks, timers, the execution's end, and the counters.
+
+use super::*;
+
+impl Scheduler {
+    /// Turns a step's commands into its commit and the effects to run after it.
+    pub(super) fn absorb(
+        &self,
+        live: &mut Live,
+        event: Event,
+        commands: Vec<Command>,
+    ) -> (Commit, Effects) {
+        let c = &self.inner.counters;
+        c.steps.fetch_add(1, Ordering::Relaxed);
+        let standard = live.record.machine_type == MachineType::Standard;
+        let mut history = Vec::new();
+        let mut effects = Effects::default();
+        let mut tasks_started = Vec::new();
+        let mut tasks_ended = Vec::new();
+        let mut timers_ended = Vec::new();
+        match &event.kind {
+            EventKind::TaskSucceeded { task, usage, .. }
+            | EventKind::TaskFailed { task, usage, .. } => {
+                live.tasks.remove(task);
+                tasks_ended.push(task.0);
+                if let Some(u) = usage {
+                    c.task_millis.fetch_add(u.duration_ms, Ordering::Relaxed);
+                    c.task_fuel.fetch_add(u.fuel_consumed, Ordering::Relaxed);
+                    c.tenant(&live.key.tenant, 6, u.fuel_consumed);
+                }
+                c.tasks.fetch_add(1, Ordering::Relaxed);
+                c.tenant(&live.key.tenant, 5, 1);
+            }
+            EventKind::TimerFired { timer } => {
+                if let Some(due) = live.timers.remove(timer) {
+                    timers_ended.push((*timer, due));
+                }
+            }
+            EventKind::Started(_)
+            | EventKind::TaskStarted { .. }
+            | EventKind::Stopped { .. }
+            | EventKind::Terminated { .. } => {}
+        }
+        let mut events = 0;
+        for command in commands {
+            match command {
+                Command::Record(e) => {
+                    events += 1;
+                    if e.kind.ends_with("StateEntered") {
+                        c.transitions.fetch_add(1, Ordering::Relaxed);
+                    }
+                    if standard {
+                        history.push(e.to_aws_json());
+                    }
+                }
+                Command::RunTask(request) => {
+                    let cancelled = Arc::new(AtomicBool::new(false));
+                    live.tasks.insert(request.id, Arc::clone(&cancelled));
+                    if standard {
+                        tasks_started.push(request.clone());
+                    }
+                    effects.tasks.push(TaskContext {
+                        tenant: live.key.tenant.clone(),
+                        execution_arn: live.record.arn.clone(),
+                        pins: Arc::clone(&live.pins),
+                        request,
+                        cancelled,
+                    });
+                }
+                Command::CancelTask(task) => {
+                    if let Some(flag) = live.tasks.remove(&task) {
+                        flag.store(true, Ordering::SeqCst);
+                    }
+                    tasks_ended.push(task.0);
+                }
+                Command::StartTimer { timer, due } => {
+                    live.timers.insert(timer, due);
+                    effects.timers.push((timer, due));
+                }
+                Command::CancelTimer(timer) => {
+                    if let Some(due) = live.timers.remove(&timer) {
+                        timers_ended.push((timer, due));
+                    }
+                }
+                Command::Finish(outcome) => {
+                    effects.finished = true;
+                    let r = &mut live.record;
+                    r.stopped = Some(event.at);
+                    let (status, slot) = match &outcome {
+                        Outcome::Succeeded(output) => {
+                            r.output = Some(output.to_string());
+                            (Status::Succeeded, 0)
+                        }
+                        Outcome::Failed { error, cause } => {
+                            (r.error, r.cause) = (error.clone(), cause.clone());
+                            (Status::Failed, 1)
+                        }
+                        Outcome::TimedOut { error, cause } => {
+                            (r.error, r.cause) = (error.clone(), cause.clone());
+                            (Status::TimedOut, 2)
+                        }
+                        Outcome::Aborted { error, cause } => {
+                            (r.error, r.cause) = (error.clone(), cause.clone());
+                            (Status::Aborted, 3)
+                        }
+                    };
+                    r.status = status;
+                    if let Some(counter) = c.finished.get(slot) {
+                        counter.fetch_add(1, Ordering::Relaxed);
+                    }
+                    c.tenant(&live.key.tenant, 1 + slot, 1);
+                }
+            }
+        }
+        live.record.steps += 1;
+        live.record.events += events;
+        effects.run = live.record.started;
+        let timers_started = effects.timers.clone();
+        let commit = Commit {
+            key: live.key.clone(),
+            record: live.record.clone(),
+            step: Step { event, history },
+            timers_started,
+            timers_ended,
+            tasks_started,
+            tasks_ended,
+        };
+        (commit, effects)
+    }
+
+    pub(super) fn run_effects(&self, key: &ExecutionKey, effects: Effects) {
+        for (timer, due) in effects.timers {
+            self.inner
+                .timers
+                .add(due, key.clone(), timer, Some(effects.run));
+        }
+        for task in effects.tasks {
+            self.spawn_task(key.clone(), task);
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! Deleting finished executions after the retention period.
+
+use super::*;
+
+impl Scheduler {
+    /// Deletes finished Standard executions that stopped before `now - retention`.
+    /// Returns how many.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn sweep_retention(&self, now: Millis) -> Result<usize, Error> {
+        let cutoff = now - self.inner.opts.retention.as_millis() as i64;
+        let doomed = self.inner.store.finished_before(cutoff)?;
+        for key in &doomed {
+            self.inner.store.execution_delete(key)?;
+        }
+        Ok(doomed.len())
+    }
+}

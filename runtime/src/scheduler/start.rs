@@ -1,0 +1,192 @@
+//! Starting executions: the definition cache, the open-execution quota, and the first
+//! step of a Standard or Express execution.
+
+use super::*;
+
+impl Scheduler {
+    pub(super) fn definition(
+        &self,
+        tenant: &TenantId,
+        machine: &str,
+        revision: &Revision,
+    ) -> Result<Arc<Definition>, Error> {
+        let key = (tenant.clone(), machine.to_string(), revision.id.clone());
+        if let Some(d) = lock(&self.inner.definitions).get(&key) {
+            return Ok(Arc::clone(d));
+        }
+        let def = Arc::new(
+            Definition::parse(&revision.definition)
+                .map_err(|e| Error::Definition(e.to_string()))?,
+        );
+        lock(&self.inner.definitions).insert(key, Arc::clone(&def));
+        Ok(def)
+    }
+
+    /// Starts an execution. Standard: committed durably before this returns. Express:
+    /// runs in memory. With `wait`, returns once the execution has finished (sync Express).
+    ///
+    /// # Errors
+    /// [`Error::AlreadyExists`] for a Standard execution name in use, store failures.
+    pub async fn start(
+        &self,
+        req: StartRequest,
+        wait: bool,
+        open_limit: u64,
+    ) -> Result<Execution, Error> {
+        if req.machine.machine_type == MachineType::Express {
+            // No await point between the first step and its effects: nothing to detach.
+            return self.start_now(req, wait, open_limit).await;
+        }
+        self.detached(move |this| async move { this.start_now(req, wait, open_limit).await })
+            .await
+    }
+
+    pub(super) async fn start_now(
+        &self,
+        req: StartRequest,
+        wait: bool,
+        open_limit: u64,
+    ) -> Result<Execution, Error> {
+        let def = self.definition(&req.tenant, &req.machine.name, &req.revision)?;
+        let express = req.machine.machine_type == MachineType::Express;
+        let region = &self.inner.opts.region;
+        let kind = if express { "express" } else { "execution" };
+        let arn = format!(
+            "arn:aws:states:{region}:{}:{kind}:{}:{}",
+            req.account, req.machine.name, req.name
+        );
+        let key = req.key();
+        let at = now();
+        let start = Start {
+            input: req.input,
+            execution_arn: arn.clone(),
+            name: req.name.clone(),
+            role_arn: req.machine.role_arn.clone(),
+            state_machine_arn: req.machine.arn.clone(),
+            state_machine_name: req.machine.name.clone(),
+            redrive_count: 0,
+            timeout_seconds: express.then_some(self.inner.opts.express_limit_seconds),
+            limits: if express {
+                Limits::express()
+            } else {
+                Limits::standard()
+            },
+        };
+        let record = Execution {
+            name: req.name,
+            arn,
+            machine: req.machine.name.clone(),
+            revision_id: req.revision.id.clone(),
+            modules: req.pins.clone(),
+            machine_type: req.machine.machine_type,
+            status: Status::Running,
+            input: req.input_text,
+            output: None,
+            error: None,
+            cause: None,
+            started: at,
+            stopped: None,
+            steps: 0,
+            events: 0,
+        };
+        let mut live = Box::new(Live {
+            key: key.clone(),
+            def,
+            state: ExecutionState::new(),
+            record,
+            pins: Arc::new(req.pins),
+            tasks: HashMap::new(),
+            timers: HashMap::new(),
+            waiter: None,
+            engine_time: Duration::ZERO,
+            terminating: false,
+        });
+        let event = Event {
+            at,
+            entropy: entropy(),
+            kind: EventKind::Started(start),
+        };
+        let journaled = (!express).then(|| key.clone());
+        let ((mut live, event, commands), took) = self
+            .inner
+            .pool
+            .run(&key.tenant, journaled, move || {
+                let commands = step(&live.def, &mut live.state, &event);
+                (live, event, commands)
+            })
+            .await?;
+        let commands = commands?;
+        live.engine_time = took;
+        let stays_open = !commands.iter().any(|c| matches!(c, Command::Finish(_)));
+        let mut reservation =
+            OpenReservation::take(&self.inner.open, &key.tenant, open_limit, stays_open)?;
+        let (commit, effects) = self.absorb(&mut live, event, commands);
+        // An execution that stays open holds its slot from before its first step is
+        // written until its effects run: an event for it meanwhile (StopExecution) waits,
+        // then finds it. One that ended in its first step needs none: an event for it
+        // finds it finished in the store.
+        let mut held = match effects.finished {
+            true => None,
+            false => Some(self.claim(&key).await?),
+        };
+        if !express {
+            let started = match self.inner.store.execution_start(&commit) {
+                Ok(Started::Created(durable)) => durable.wait().await.map_err(Error::from),
+                Ok(Started::Existing(existing, durable)) => match durable.wait().await {
+                    Ok(()) => Err(Error::AlreadyExists(existing)),
+                    Err(e) => Err(e.into()),
+                },
+                Err(e) => Err(e.into()),
+            };
+            if let Err(e) = started {
+                if let Some((slot, guard)) = &mut held {
+                    self.forget(&key, slot, guard);
+                }
+                return Err(e);
+            }
+        }
+        self.inner.counters.started.fetch_add(1, Ordering::Relaxed);
+        self.inner.counters.tenant(&req.tenant, 0, 1);
+        let record = live.record.clone();
+        let Some((slot, mut guard)) = held else {
+            return Ok(record); // ended in its first step
+        };
+        reservation.keep();
+        let receiver = if wait {
+            let (tx, rx) = oneshot::channel();
+            live.waiter = Some(tx);
+            Some(rx)
+        } else {
+            None
+        };
+        let keep = express || !effects.tasks.is_empty();
+        if keep {
+            *guard = Slot::Loaded(live);
+        } else {
+            // Waiting only: nothing in memory until its timer fires.
+            self.forget(&key, &slot, &mut guard);
+        }
+        drop(guard);
+        self.run_effects(&key, effects);
+        match receiver {
+            Some(rx) => rx.await.map_err(|_| Error::NotRunning(record.arn.clone())),
+            None => Ok(record),
+        }
+    }
+
+    /// The definition revision `record` runs (pinned at its start).
+    pub(super) fn definition_of(
+        &self,
+        key: &ExecutionKey,
+        record: &Execution,
+    ) -> Result<Arc<Definition>, Error> {
+        let revision = self
+            .inner
+            .store
+            .revision_get(&key.tenant, &key.machine, &record.revision_id)?
+            .ok_or_else(|| {
+                Error::Definition(format!("revision {} is missing", record.revision_id))
+            })?;
+        self.definition(&key.tenant, &key.machine, &revision)
+    }
+}
