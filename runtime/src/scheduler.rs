@@ -13,6 +13,7 @@
 
 mod absorb;
 pub mod engine_pool;
+pub mod metrics;
 pub mod quarantine;
 mod recovery;
 mod retention;
@@ -24,6 +25,7 @@ mod tests;
 pub mod timers;
 mod trace;
 
+pub use metrics::Counters;
 pub use trace::history_of;
 
 use crate::store::executions::{
@@ -38,7 +40,7 @@ use sandstep_engine::{
     Millis, Outcome, Start, TaskId, TaskRequest, TimerId, Trace,
 };
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{oneshot, Semaphore};
@@ -236,37 +238,6 @@ struct Effects {
     /// The execution's run (its start time), for the timers.
     run: Millis,
     finished: bool,
-}
-
-/// Counters for `/metrics`.
-#[derive(Debug, Default)]
-pub struct Counters {
-    /// Executions started.
-    pub started: AtomicU64,
-    /// Executions finished, by status: SUCCEEDED, FAILED, TIMED_OUT, ABORTED.
-    pub finished: [AtomicU64; 4],
-    /// Engine steps applied.
-    pub steps: AtomicU64,
-    /// State transitions (states entered).
-    pub transitions: AtomicU64,
-    /// Tasks run.
-    pub tasks: AtomicU64,
-    /// Total task time in milliseconds.
-    pub task_millis: AtomicU64,
-    /// Total fuel consumed by tasks.
-    pub task_fuel: AtomicU64,
-    /// Per tenant: executions started, then finished by status (as in `finished`), tasks
-    /// run and their fuel.
-    pub per_tenant: Mutex<HashMap<TenantId, [u64; 7]>>,
-}
-
-impl Counters {
-    fn tenant(&self, tenant: &TenantId, slot: usize, n: u64) {
-        let mut map = lock(&self.per_tenant);
-        if let Some(v) = map.entry(tenant.clone()).or_default().get_mut(slot) {
-            *v += n;
-        }
-    }
 }
 
 struct Inner {

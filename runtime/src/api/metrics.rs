@@ -3,6 +3,7 @@
 use super::auth::{is_admin, Peer};
 use super::error::{Error, Result};
 use super::App;
+use crate::scheduler::metrics::TenantCounters;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use std::fmt::Write;
@@ -39,11 +40,11 @@ pub async fn handle(
         "Executions started.",
         &[("", load(&c.started))],
     );
-    let statuses = ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"];
-    let finished: Vec<(String, u64)> = statuses
+    let finished: Vec<(String, u64)> = c
+        .finished
+        .by_status()
         .iter()
-        .zip(c.finished.iter())
-        .map(|(s, n)| (format!("{{status=\"{s}\"}}"), load(n)))
+        .map(|(s, n)| (format!("{{status=\"{}\"}}", s.as_str()), load(n)))
         .collect();
     let finished_refs: Vec<(&str, u64)> = finished.iter().map(|(l, n)| (l.as_str(), *n)).collect();
     counter(
@@ -76,7 +77,7 @@ pub async fn handle(
         "Fuel consumed by tasks.",
         &[("", load(&c.task_fuel))],
     );
-    let per_tenant: Vec<(String, [u64; 7])> = c
+    let per_tenant: Vec<(String, TenantCounters)> = c
         .per_tenant
         .lock()
         .map(|m| {
@@ -85,7 +86,7 @@ pub async fn handle(
                 .collect()
         })
         .unwrap_or_default();
-    type Pick<'a> = &'a dyn Fn(&[u64; 7]) -> Vec<(String, u64)>;
+    type Pick<'a> = &'a dyn Fn(&TenantCounters) -> Vec<(String, u64)>;
     let mut tenant_metric = |name: &str, help: &str, pick: Pick<'_>| {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
         for (tenant, values) in &per_tenant {
@@ -97,33 +98,28 @@ pub async fn handle(
     tenant_metric(
         "sandstep_tenant_executions_started_total",
         "Executions started, per tenant.",
-        &|v| vec![(String::new(), v[0])],
+        &|v| vec![(String::new(), v.started)],
     );
     tenant_metric(
         "sandstep_tenant_executions_finished_total",
         "Executions finished, per tenant and status.",
         &|v| {
-            statuses
+            v.finished
+                .by_status()
                 .iter()
-                .enumerate()
-                .map(|(i, s)| {
-                    (
-                        format!(",status=\"{s}\""),
-                        v.get(1 + i).copied().unwrap_or(0),
-                    )
-                })
+                .map(|(s, n)| (format!(",status=\"{}\"", s.as_str()), **n))
                 .collect()
         },
     );
     tenant_metric(
         "sandstep_tenant_tasks_total",
         "Tasks run, per tenant.",
-        &|v| vec![(String::new(), v[5])],
+        &|v| vec![(String::new(), v.tasks)],
     );
     tenant_metric(
         "sandstep_tenant_task_fuel_total",
         "Fuel consumed by tasks, per tenant.",
-        &|v| vec![(String::new(), v[6])],
+        &|v| vec![(String::new(), v.task_fuel)],
     );
     let _ = writeln!(out, "# HELP sandstep_live_executions Executions held in memory.\n# TYPE sandstep_live_executions gauge");
     let _ = writeln!(

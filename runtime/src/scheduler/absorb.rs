@@ -24,13 +24,8 @@ impl Scheduler {
             | EventKind::TaskFailed { task, usage, .. } => {
                 live.tasks.remove(task);
                 tasks_ended.push(task.0);
-                if let Some(u) = usage {
-                    c.task_millis.fetch_add(u.duration_ms, Ordering::Relaxed);
-                    c.task_fuel.fetch_add(u.fuel_consumed, Ordering::Relaxed);
-                    c.tenant(&live.key.tenant, 6, u.fuel_consumed);
-                }
-                c.tasks.fetch_add(1, Ordering::Relaxed);
-                c.tenant(&live.key.tenant, 5, 1);
+                let usage = usage.as_ref().map(|u| (u.duration_ms, u.fuel_consumed));
+                c.task(&live.key.tenant, usage);
             }
             EventKind::TimerFired { timer } => {
                 if let Some(due) = live.timers.remove(timer) {
@@ -87,29 +82,26 @@ impl Scheduler {
                     effects.finished = true;
                     let r = &mut live.record;
                     r.stopped = Some(event.at);
-                    let (status, slot) = match &outcome {
+                    let status = match &outcome {
                         Outcome::Succeeded(output) => {
                             r.output = Some(output.to_string());
-                            (Status::Succeeded, 0)
+                            Status::Succeeded
                         }
                         Outcome::Failed { error, cause } => {
                             (r.error, r.cause) = (error.clone(), cause.clone());
-                            (Status::Failed, 1)
+                            Status::Failed
                         }
                         Outcome::TimedOut { error, cause } => {
                             (r.error, r.cause) = (error.clone(), cause.clone());
-                            (Status::TimedOut, 2)
+                            Status::TimedOut
                         }
                         Outcome::Aborted { error, cause } => {
                             (r.error, r.cause) = (error.clone(), cause.clone());
-                            (Status::Aborted, 3)
+                            Status::Aborted
                         }
                     };
                     r.status = status;
-                    if let Some(counter) = c.finished.get(slot) {
-                        counter.fetch_add(1, Ordering::Relaxed);
-                    }
-                    c.tenant(&live.key.tenant, 1 + slot, 1);
+                    c.finished(&live.key.tenant, status);
                 }
             }
         }

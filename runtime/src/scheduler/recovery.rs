@@ -207,10 +207,7 @@ impl Scheduler {
         };
         store.execution_commit(&commit)?.wait().await?;
         let c = &self.inner.counters;
-        if let Some(counter) = c.finished.get(1) {
-            counter.fetch_add(1, Ordering::Relaxed);
-        }
-        c.tenant(&key.tenant, 2, 1);
+        c.finished(&key.tenant, Status::Failed);
         Ok(true)
     }
 

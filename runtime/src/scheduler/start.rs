@@ -145,8 +145,7 @@ impl Scheduler {
                 return Err(e);
             }
         }
-        self.inner.counters.started.fetch_add(1, Ordering::Relaxed);
-        self.inner.counters.tenant(&req.tenant, 0, 1);
+        self.inner.counters.started(&req.tenant);
         let record = live.record.clone();
         let Some((slot, mut guard)) = held else {
             return Ok(record); // ended in its first step
