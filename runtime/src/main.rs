@@ -436,7 +436,11 @@ fn tenant_create(
                 )
                 .context("opening the data directory (is the server still running?)")?,
             );
-            serde_json::to_value(store.tenant_create(name, sandstep::tenants::Quotas::default())?)?
+            serde_json::to_value(sandstep::tenants::create(
+                &store,
+                name,
+                sandstep::tenants::Quotas::default(),
+            )?)?
         }
         (None, Some(endpoint)) => {
             let token = admin_token

@@ -13,6 +13,8 @@ pub mod keys;
 pub mod memory;
 pub mod modules;
 pub mod sled;
+pub mod tags;
+pub mod tenants;
 
 use backend::Backend;
 pub use executions::{Executions, StateMachines};
@@ -20,6 +22,8 @@ pub use modules::Modules;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::Arc;
+pub use tags::Tags;
+pub use tenants::Tenants;
 
 /// The store: every table, on one backend.
 #[derive(Clone)]
@@ -46,8 +50,8 @@ impl Store {
         }
     }
 
-    /// The backend, for tables written in other modules.
-    pub fn backend(&self) -> &dyn Backend {
+    /// The backend, for the tables of `store/`: nothing outside the store composes keys.
+    pub(crate) fn backend(&self) -> &dyn Backend {
         &*self.backend
     }
 }

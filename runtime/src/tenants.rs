@@ -4,58 +4,11 @@
 //! unauthenticated requests from loopback only. `sandstep tenant create` switches it to
 //! multi-tenant mode: every request must then be signed (SigV4) or carry an API key.
 
-use crate::store::backend::Write;
-use crate::store::keys::{Key, Table};
-use crate::store::{Error, Result, Store, TenantId};
-use serde::{Deserialize, Serialize};
+use crate::store::{Error, Result, Store, TenantId, Tenants as _};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-/// Per-tenant limits.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct Quotas {
-    /// Executions that may be open (RUNNING) at once.
-    pub max_open_executions: u64,
-    /// Tasks that may run at once.
-    pub max_concurrent_tasks: u64,
-    /// Fuel per task invocation.
-    pub fuel_per_task: u64,
-    /// Largest module upload, in bytes.
-    pub max_module_bytes: u64,
-    /// Linear memory per task, in bytes.
-    pub max_memory_bytes: u64,
-}
-
-impl Default for Quotas {
-    fn default() -> Quotas {
-        Quotas {
-            max_open_executions: 100_000,
-            max_concurrent_tasks: 64,
-            fuel_per_task: 10_000_000_000,
-            max_module_bytes: 64 * 1024 * 1024,
-            max_memory_bytes: 64 * 1024 * 1024,
-        }
-    }
-}
-
-/// A tenant.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Tenant {
-    /// Its id (the name given at creation).
-    pub id: TenantId,
-    /// Its 12-digit account id, used in ARNs.
-    pub account: String,
-    /// The access key id for SigV4.
-    pub access_key_id: String,
-    /// The secret for SigV4 (needed in clear to verify signatures).
-    pub secret_access_key: String,
-    /// SHA-256 of the API key for `Authorization: Bearer`; the key itself is shown once.
-    pub api_key_sha256: String,
-    /// Its limits.
-    #[serde(default)]
-    pub quotas: Quotas,
-}
+pub use crate::store::tenants::{Quotas, Tenant};
 
 /// A new tenant's credentials, shown once.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -108,62 +61,41 @@ pub fn api_key_hash(key: &str) -> String {
     crate::store::data::hex(&Sha256::digest(key.as_bytes()))
 }
 
-impl Store {
-    /// Creates a tenant with fresh credentials.
-    ///
-    /// # Errors
-    /// [`Error::ConditionFailed`] when the name is taken, or store failures.
-    pub fn tenant_create(&self, name: &str, quotas: Quotas) -> Result<Created> {
-        let digits = random_bytes::<12>()?;
-        let mut account: String = digits.iter().map(|d| char::from(b'0' + d % 10)).collect();
-        account.replace_range(0..1, "1"); // never all zeros: that is the default tenant's
-        let access_key_id = format!(
-            "AKSS{}",
-            alphabet(&random_bytes::<16>()?, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
-        );
-        let secret = alphabet(
-            &random_bytes::<40>()?,
-            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
-        );
-        let api_key = format!("ssk_{}", crate::store::data::hex(&random_bytes::<24>()?));
-        let tenant = Tenant {
-            id: TenantId(name.to_string()),
-            account: account.clone(),
-            access_key_id: access_key_id.clone(),
-            secret_access_key: secret.clone(),
-            api_key_sha256: api_key_hash(&api_key),
-            quotas,
-        };
-        let body = crate::store::codec::encode(&tenant)?;
-        let key = Key::table(Table::Tenant).text(name).into_bytes();
-        if !self
-            .backend()
-            .apply_if_absent(&key, vec![Write::Put(key.clone(), body)])?
-        {
-            return Err(Error::ConditionFailed(format!("tenant '{name}' exists")));
-        }
-        self.backend().durable()?;
-        Ok(Created {
-            tenant: name.to_string(),
-            account,
-            access_key_id,
-            secret_access_key: secret,
-            api_key,
-        })
+/// Creates a tenant with fresh credentials.
+///
+/// # Errors
+/// [`Error::ConditionFailed`] when the name is taken, or store failures.
+pub fn create(store: &Store, name: &str, quotas: Quotas) -> Result<Created> {
+    let digits = random_bytes::<12>()?;
+    let mut account: String = digits.iter().map(|d| char::from(b'0' + d % 10)).collect();
+    account.replace_range(0..1, "1"); // never all zeros: that is the default tenant's
+    let access_key_id = format!(
+        "AKSS{}",
+        alphabet(&random_bytes::<16>()?, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+    );
+    let secret = alphabet(
+        &random_bytes::<40>()?,
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+    );
+    let api_key = format!("ssk_{}", crate::store::data::hex(&random_bytes::<24>()?));
+    let tenant = Tenant {
+        id: TenantId(name.to_string()),
+        account: account.clone(),
+        access_key_id: access_key_id.clone(),
+        secret_access_key: secret.clone(),
+        api_key_sha256: api_key_hash(&api_key),
+        quotas,
+    };
+    if !store.tenant_insert(&tenant)? {
+        return Err(Error::ConditionFailed(format!("tenant '{name}' exists")));
     }
-
-    /// Every tenant.
-    ///
-    /// # Errors
-    /// When the store fails.
-    pub fn tenants(&self) -> Result<Vec<Tenant>> {
-        let prefix = Key::table(Table::Tenant).into_bytes();
-        self.backend()
-            .scan(&prefix, None, usize::MAX)?
-            .iter()
-            .map(|(_, v)| crate::store::codec::decode(v))
-            .collect()
-    }
+    Ok(Created {
+        tenant: name.to_string(),
+        account,
+        access_key_id,
+        secret_access_key: secret,
+        api_key,
+    })
 }
 
 #[cfg(test)]
@@ -173,13 +105,13 @@ mod tests {
     #[test]
     fn tenants_get_distinct_credentials() {
         let s = Store::memory();
-        let a = s.tenant_create("acme", Quotas::default()).unwrap();
-        let b = s.tenant_create("globex", Quotas::default()).unwrap();
-        assert!(s.tenant_create("acme", Quotas::default()).is_err());
+        let a = create(&s, "acme", Quotas::default()).unwrap();
+        let b = create(&s, "globex", Quotas::default()).unwrap();
+        assert!(create(&s, "acme", Quotas::default()).is_err());
         assert_ne!(a.account, b.account);
         assert_eq!(a.account.len(), 12);
         assert_ne!(a.access_key_id, b.access_key_id);
-        let all = s.tenants().unwrap();
+        let all = s.tenant_list().unwrap();
         assert_eq!(all.len(), 2);
         assert_eq!(all[0].api_key_sha256, api_key_hash(&a.api_key));
     }

@@ -38,9 +38,7 @@ impl Worker {
         if let Some(q) = cache.get(tenant) {
             return q.clone();
         }
-        let found = self
-            .store
-            .tenants()
+        let found = crate::store::Tenants::tenant_list(&self.store)
             .ok()
             .and_then(|all| all.into_iter().find(|t| &t.id == tenant))
             .map(|t| t.quotas);

@@ -30,7 +30,7 @@ impl Tenants {
     /// When the store fails.
     pub fn load(store: &Store) -> crate::store::Result<Tenants> {
         let mut t = Tenants::default();
-        for tenant in store.tenants()? {
+        for tenant in crate::store::Tenants::tenant_list(store)? {
             t.by_api_key
                 .insert(tenant.api_key_sha256.clone(), tenant.clone());
             t.by_access_key.insert(tenant.access_key_id.clone(), tenant);
@@ -305,13 +305,11 @@ pub async fn create_tenant(
             body.name
         )));
     }
-    let created = app
-        .store
-        .tenant_create(&body.name, body.quotas.unwrap_or_default())
+    let created = crate::tenants::create(&app.store, &body.name, body.quotas.unwrap_or_default())
         .map_err(|e| match e {
-            crate::store::Error::ConditionFailed(m) => Error::Validation(m),
-            other => other.into(),
-        })?;
+        crate::store::Error::ConditionFailed(m) => Error::Validation(m),
+        other => other.into(),
+    })?;
     app.reload_tenants()?;
     Ok(Json(created))
 }
@@ -345,7 +343,7 @@ mod tests {
     /// An app with one tenant (so signatures are checked), in region `region`.
     fn app(region: &str) -> (Arc<App>, crate::tenants::Created) {
         let store = Store::memory();
-        let created = store.tenant_create("acme", Quotas::default()).unwrap();
+        let created = crate::tenants::create(&store, "acme", Quotas::default()).unwrap();
         let scheduler =
             Scheduler::new(Options::default(), store.clone(), Arc::new(NoTasks)).unwrap();
         let config = Config {

@@ -157,9 +157,7 @@ mod tests {
     fn app(tenants: usize) -> Arc<App> {
         let store = Store::memory();
         for i in 0..tenants {
-            store
-                .tenant_create(&format!("t{i}"), Quotas::default())
-                .unwrap();
+            crate::tenants::create(&store, &format!("t{i}"), Quotas::default()).unwrap();
         }
         let scheduler =
             Scheduler::new(Options::default(), store.clone(), Arc::new(NoTasks)).unwrap();

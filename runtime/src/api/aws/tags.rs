@@ -4,22 +4,13 @@ use super::machine_name;
 use crate::api::error::{Error, Result};
 use crate::api::params::Params;
 use crate::api::App;
-use crate::store::backend::Write;
-use crate::store::keys::{Key, Table};
-use crate::store::StateMachines;
+use crate::store::{StateMachines, Tags as _};
 use crate::tenants::Tenant;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-fn key(tenant: &Tenant, arn: &str) -> Vec<u8> {
-    Key::of(Table::Tags, &tenant.id).text(arn).into_bytes()
-}
-
 fn read(app: &App, tenant: &Tenant, arn: &str) -> Result<BTreeMap<String, String>> {
-    match app.store.backend().get(&key(tenant, arn))? {
-        Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::Internal(e.to_string())),
-        None => Ok(BTreeMap::new()),
-    }
+    Ok(app.store.tags_get(&tenant.id, arn)?)
 }
 
 /// The prefix AWS reserves for its own tags (in any case): callers cannot set such keys.
@@ -86,18 +77,13 @@ pub(super) fn store_tags(
             "A resource can have at most 50 tags".into(),
         ));
     }
-    let body = serde_json::to_vec(&current).map_err(|e| Error::Internal(e.to_string()))?;
-    app.store
-        .backend()
-        .apply(vec![Write::Put(key(tenant, arn), body)])?;
+    app.store.tags_put(&tenant.id, arn, &current)?;
     Ok(())
 }
 
 /// Forgets a deleted resource's tags.
 pub(super) fn delete_tags(app: &App, tenant: &Tenant, arn: &str) -> Result<()> {
-    app.store
-        .backend()
-        .apply(vec![Write::Delete(key(tenant, arn))])?;
+    app.store.tags_delete(&tenant.id, arn)?;
     Ok(())
 }
 
