@@ -23,14 +23,8 @@ pub fn parse_function(text: &str) -> Option<ModuleRef> {
 
 /// The module a Task resource names statically, if any.
 pub fn task_module(resource: &str, parameters: Option<&Value>) -> Option<ModuleRef> {
-    if resource.starts_with("arn:aws:lambda:") {
-        return parse_function(resource);
-    }
-    if resource.starts_with("arn:aws:states:::lambda:invoke") {
-        let name = parameters?.get("FunctionName")?.as_str()?;
-        return parse_function(name);
-    }
-    None
+    crate::tasks::module_named(resource, parameters)
+        .map(|(name, version)| ModuleRef { name, version })
 }
 
 /// Every module a definition names statically, including inside Parallel and Map.

@@ -1,79 +1,38 @@
-//! Task resources: which module an ASL `Resource` runs, what it is given, and the shape of
-//! what comes back. The two Lambda forms run modules, so definitions written for AWS Lambda
-//! run unchanged once modules of those names are uploaded:
+//! Task resources: what an ASL `Resource` runs. One resolver reads every Task request and
+//! hands it to its integration, each a module of its own under `tasks/`; today the Lambda
+//! forms (`lambda`), played by modules. A resource no integration claims fails the task
+//! with `States.Runtime`, naming what is supported.
 //!
-//! - `arn:aws:states:::lambda:invoke` with `Parameters.FunctionName` (a module name,
-//!   `name:version`, or a Lambda function ARN) and `Parameters.Payload`; the result is
-//!   shaped like AWS's: `{"ExecutedVersion": "3", "Payload": <output>, "StatusCode": 200}`;
-//! - `arn:aws:lambda:<region>:<account>:function:<name>[:<version>]`: the input is the
-//!   payload and the result is the output itself.
+//! Adding an integration: a file here with `resolve` (its resources, `None` for others),
+//! `run`, and, if it names something to pin at start, `named_in`; one arm below in each.
 
-use crate::sandbox::{CancelHandle, Invocation, LogLine, Sandbox, TaskContext, TaskFailure};
+pub mod lambda;
+
+use crate::sandbox::{CancelHandle, LogLine, Sandbox, TaskFailure};
 use crate::store::TenantId;
 use crate::tenants::Quotas;
 use sandstep_engine::{ErrorName, EventKind, TaskRequest, TaskUsage};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// The optimized Lambda integration.
-pub const LAMBDA_INVOKE: &str = "arn:aws:states:::lambda:invoke";
-/// AWS's error for a function that does not exist.
-pub const NOT_FOUND: &str = "Lambda.ResourceNotFoundException";
-/// AWS's error for a failure of the service itself (retryable).
-pub const SERVICE_FAILURE: &str = "Lambda.ServiceException";
+pub use lambda::{function_name, LAMBDA_INVOKE, NOT_FOUND, SERVICE_FAILURE};
 
-/// How the result of a module is returned to the workflow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shape {
-    /// `lambda:invoke`: `{"ExecutedVersion", "Payload", "StatusCode"}`.
-    Invoke,
-    /// A function ARN: the output itself.
-    Output,
-}
-
-/// The module a Task state runs, and its input.
+/// What runs a Task state.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Target {
-    /// The module's name.
-    pub module: String,
-    /// A version, or the latest.
-    pub version: Option<u32>,
-    /// The module's input.
-    pub payload: Value,
-    /// How the result is returned.
-    pub shape: Shape,
+pub enum Integration {
+    /// A module, through one of the Lambda forms.
+    Lambda(lambda::Target),
 }
 
 /// Reads a Task state's resource and parameters.
 ///
 /// # Errors
-/// A [`TaskFailure`]: `States.Runtime` for a resource Sandstep does not run,
-/// [`NOT_FOUND`] for a function name it cannot read.
-pub fn resolve(request: &TaskRequest) -> Result<Target, TaskFailure> {
-    if request.resource == LAMBDA_INVOKE {
-        let Some(function) = request.input.get("FunctionName").and_then(Value::as_str) else {
-            return Err(TaskFailure::new(
-                ErrorName::Runtime,
-                format!("{LAMBDA_INVOKE} needs Parameters.FunctionName, a string"),
-            ));
-        };
-        let (module, version) = function_name(function)?;
-        return Ok(Target {
-            module,
-            version,
-            payload: request.input.get("Payload").cloned().unwrap_or(json!({})),
-            shape: Shape::Invoke,
-        });
-    }
-    if request.resource.starts_with("arn:aws:lambda:") {
-        let (module, version) = function_name(&request.resource)?;
-        return Ok(Target {
-            module,
-            version,
-            payload: request.input.clone(),
-            shape: Shape::Output,
-        });
+/// A [`TaskFailure`]: `States.Runtime` for a resource Sandstep does not run, or the
+/// integration's own error for parameters it cannot use.
+pub fn resolve(request: &TaskRequest) -> Result<Integration, TaskFailure> {
+    if let Some(target) = lambda::resolve(request) {
+        return target.map(Integration::Lambda);
     }
     Err(TaskFailure::new(
         ErrorName::Runtime,
@@ -84,46 +43,10 @@ pub fn resolve(request: &TaskRequest) -> Result<Target, TaskFailure> {
     ))
 }
 
-/// `name`, `name:version`, `name:$LATEST`, `account:function:name[:version]` or
-/// `arn:aws:lambda:region:account:function:name[:version]`: the one grammar of function
-/// names, shared by the pins taken at start ([`crate::pins`]).
-///
-/// # Errors
-/// [`NOT_FOUND`] naming what is wrong with the text.
-pub fn function_name(text: &str) -> Result<(String, Option<u32>), TaskFailure> {
-    let parts: Vec<&str> = text.split(':').collect();
-    let (name, qualifier) = match parts.as_slice() {
-        ["arn", _, "lambda", _, _, "function", name] | [_, "function", name] | [name] => {
-            (*name, None)
-        }
-        ["arn", _, "lambda", _, _, "function", name, q] | [_, "function", name, q] | [name, q] => {
-            (*name, Some(*q))
-        }
-        _ => return Err(not_found(text, "not a function name or ARN")),
-    };
-    if !crate::grants::valid_name(name) {
-        return Err(not_found(text, "not a valid function name"));
-    }
-    let version = match qualifier {
-        None | Some("$LATEST") => None,
-        Some(q) => match q.parse::<u32>() {
-            Ok(v) => Some(v),
-            Err(_) => {
-                return Err(not_found(
-                    text,
-                    "aliases are not supported: use a version number or $LATEST",
-                ))
-            }
-        },
-    };
-    Ok((name.to_string(), version))
-}
-
-fn not_found(function: &str, why: &str) -> TaskFailure {
-    TaskFailure::new(
-        ErrorName::Custom(NOT_FOUND.into()),
-        format!("Function not found: {function} ({why})"),
-    )
+/// The module a Task state names in its definition, if any: what an execution pins at
+/// its start.
+pub fn module_named(resource: &str, parameters: Option<&Value>) -> Option<(String, Option<u32>)> {
+    lambda::named_in(resource, parameters)
 }
 
 /// Everything about the task's invocation that is not in the request.
@@ -156,7 +79,7 @@ pub struct Done {
 }
 
 impl Done {
-    fn event(event: EventKind) -> Done {
+    pub(crate) fn event(event: EventKind) -> Done {
         Done {
             event,
             logs: Vec::new(),
@@ -168,94 +91,19 @@ impl Done {
 
 /// Runs a Task state's request to the event that answers it. Blocking.
 pub fn run(sandbox: &Sandbox, request: &TaskRequest, caller: Caller) -> Done {
-    let failed = |failure: TaskFailure, usage| EventKind::TaskFailed {
+    match resolve(request) {
+        Ok(Integration::Lambda(target)) => lambda::run(sandbox, request, caller, target),
+        Err(failure) => Done::event(failed(request, failure, None)),
+    }
+}
+
+/// The `TaskFailed` event of `request`.
+fn failed(request: &TaskRequest, failure: TaskFailure, usage: Option<TaskUsage>) -> EventKind {
+    EventKind::TaskFailed {
         task: request.id,
         error: failure.error.to_string(),
         cause: failure.cause,
         usage,
-    };
-    let target = match resolve(request) {
-        Ok(target) => target,
-        Err(failure) => return Done::event(failed(failure, None)),
-    };
-    let version = target
-        .version
-        .or_else(|| caller.pins.get(&target.module).map(|(v, _)| *v));
-    let prepared = match sandbox.prepare(&caller.tenant, &target.module, version) {
-        Ok(prepared) => prepared,
-        Err(crate::sandbox::Error::NotFound { .. }) => {
-            return Done::event(failed(
-                not_found(
-                    &target.module,
-                    &format!(
-                        "no module '{}'{} in tenant '{}'",
-                        target.module,
-                        target
-                            .version
-                            .map(|v| format!(" version {v}"))
-                            .unwrap_or_default(),
-                        caller.tenant
-                    ),
-                ),
-                None,
-            ))
-        }
-        Err(e) => {
-            return Done::event(failed(
-                TaskFailure::new(ErrorName::Custom(SERVICE_FAILURE.into()), e.to_string()),
-                None,
-            ))
-        }
-    };
-    let invocation = Invocation {
-        context: TaskContext {
-            execution_arn: caller.execution_arn,
-            state_name: request.state_name.clone(),
-            attempt: request.attempt,
-            task_token: request.task_token.clone(),
-        },
-        limits: {
-            let mut limits = sandbox.limits().clone().for_task(request);
-            if let Some(q) = &caller.quotas {
-                limits.fuel = limits.fuel.min(q.fuel_per_task);
-                limits.memory_bytes = limits
-                    .memory_bytes
-                    .min(usize::try_from(q.max_memory_bytes).unwrap_or(usize::MAX));
-            }
-            limits
-        },
-        cancel: caller.cancel,
-    };
-    let input = target.payload.to_string();
-    let outcome = sandbox.run(&prepared, &input, invocation);
-    let module = prepared.module();
-    let usage = Some(TaskUsage {
-        module: module.name.clone(),
-        version: module.version,
-        sha256: module.sha256.clone(),
-        fuel_consumed: outcome.fuel_consumed,
-        duration_ms: u64::try_from(outcome.duration.as_millis()).unwrap_or(u64::MAX),
-    });
-    let event = match outcome.result {
-        Ok(output) => EventKind::TaskSucceeded {
-            task: request.id,
-            output: match target.shape {
-                Shape::Output => output,
-                Shape::Invoke => json!({
-                    "ExecutedVersion": module.version.to_string(),
-                    "Payload": output,
-                    "StatusCode": 200,
-                }),
-            },
-            usage,
-        },
-        Err(failure) => failed(failure, usage),
-    };
-    Done {
-        event,
-        logs: outcome.logs,
-        logs_dropped: outcome.logs_dropped,
-        stderr: outcome.stderr,
     }
 }
 
@@ -263,60 +111,22 @@ pub fn run(sandbox: &Sandbox, request: &TaskRequest, caller: Caller) -> Done {
 mod tests {
     use super::*;
     use sandstep_engine::TaskId;
+    use serde_json::json;
 
-    fn request(resource: &str, input: Value) -> TaskRequest {
-        TaskRequest {
-            id: TaskId(7),
-            resource: resource.into(),
-            input,
+    #[test]
+    fn a_resource_no_integration_claims_is_a_runtime_failure() {
+        let request = TaskRequest {
+            id: TaskId(1),
+            resource: "arn:aws:states:::dynamodb:putItem".into(),
+            input: json!({}),
             timeout_seconds: None,
             heartbeat_seconds: None,
             attempt: 0,
             state_name: "T".into(),
             task_token: None,
-        }
-    }
-
-    #[test]
-    fn reads_both_lambda_forms() {
-        let t = resolve(&request(
-            LAMBDA_INVOKE,
-            json!({"FunctionName": "echo:3", "Payload": {"a": 1}}),
-        ))
-        .unwrap();
-        assert_eq!(
-            (t.module.as_str(), t.version, t.payload, t.shape),
-            ("echo", Some(3), json!({"a": 1}), Shape::Invoke)
-        );
-        let t = resolve(&request(
-            LAMBDA_INVOKE,
-            json!({"FunctionName": "arn:aws:lambda:us-east-1:000000000000:function:echo:$LATEST"}),
-        ))
-        .unwrap();
-        assert_eq!((t.module.as_str(), t.version), ("echo", None));
-        let t = resolve(&request(
-            "arn:aws:lambda:eu-west-1:123456789012:function:charge-payment:2",
-            json!({"x": 1}),
-        ))
-        .unwrap();
-        assert_eq!(
-            (t.module.as_str(), t.version, t.payload, t.shape),
-            ("charge-payment", Some(2), json!({"x": 1}), Shape::Output)
-        );
-    }
-
-    #[test]
-    fn refuses_what_it_cannot_run() {
-        let e = resolve(&request("arn:aws:states:::dynamodb:putItem", json!({}))).unwrap_err();
+        };
+        let e = resolve(&request).unwrap_err();
         assert_eq!(e.error, ErrorName::Runtime);
         assert!(e.cause.contains("resource not supported"), "{}", e.cause);
-        let e = resolve(&request(
-            LAMBDA_INVOKE,
-            json!({"FunctionName": "echo:live"}),
-        ))
-        .unwrap_err();
-        assert_eq!(e.error.as_str(), NOT_FOUND);
-        let e = resolve(&request(LAMBDA_INVOKE, json!({"Payload": {}}))).unwrap_err();
-        assert_eq!(e.error, ErrorName::Runtime);
     }
 }
