@@ -169,7 +169,7 @@ async fn start_many(
                     if i >= count || began.elapsed() >= budget {
                         return n;
                     }
-                    s.start(request(&m, format!("{prefix}-{i}")), false, u64::MAX)
+                    s.start(request(&m, format!("{prefix}-{i}")), false)
                         .await
                         .expect("start");
                     n += 1;
@@ -226,13 +226,13 @@ fn express(budget: Duration) -> (f64, f64) {
         let s = scheduler(&Store::memory(), &[&pass3]);
         let req = request(&pass3, "x".into());
         for _ in 0..10_000 {
-            s.start(req.clone(), true, u64::MAX).await.expect("start");
+            s.start(req.clone(), true).await.expect("start");
         }
         let began = Instant::now();
         let mut n = 0u64;
         while began.elapsed() < budget {
             for _ in 0..1000 {
-                let e = s.start(req.clone(), true, u64::MAX).await.expect("start");
+                let e = s.start(req.clone(), true).await.expect("start");
                 std::hint::black_box(e);
             }
             n += 1000;

@@ -13,6 +13,7 @@ pub mod grants;
 pub mod host;
 pub mod local;
 pub mod pins;
+pub mod quotas;
 pub mod sandbox;
 pub mod scheduler;
 pub mod server;

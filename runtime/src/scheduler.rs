@@ -28,6 +28,7 @@ mod trace;
 pub use metrics::Counters;
 pub use trace::history_of;
 
+use crate::quotas::QuotaPolicy;
 use crate::store::executions::{
     Commit, Execution, ExecutionKey, MachineType, Revision, Started, StateMachine, Status, Step,
 };
@@ -251,6 +252,8 @@ struct Inner {
     definitions: Mutex<HashMap<(TenantId, String, String), Arc<Definition>>>,
     /// Open (running) executions per tenant, for the quota.
     open: Mutex<HashMap<TenantId, u64>>,
+    /// Each tenant's quotas: open executions and concurrent tasks.
+    quotas: QuotaPolicy,
     counters: Counters,
     pool: EnginePool,
     /// Executions the last run died working on, with their strikes (see `quarantine`).
@@ -313,6 +316,7 @@ impl Scheduler {
             strikes: Mutex::new(strikes),
             task_slots: Arc::new(Semaphore::new(opts.max_tasks)),
             opts,
+            quotas: QuotaPolicy::new(store.clone()),
             store,
             runner,
             live: Mutex::new(HashMap::new()),

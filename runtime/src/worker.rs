@@ -4,52 +4,35 @@
 use crate::api::modules::RegisterError;
 use crate::api::ModuleHost;
 use crate::grants::Grants;
+use crate::quotas::QuotaPolicy;
 use crate::sandbox::{self, Sandbox};
 use crate::scheduler::runner::{TaskContext, TaskRunner};
 use crate::store::modules::ModuleVersion;
-use crate::store::{Store, TenantId};
+use crate::store::Store;
 use crate::tasks;
-use crate::tenants::{Quotas, Tenant};
+use crate::tenants::Tenant;
 use sandstep_engine::EventKind;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 
 /// Runs tasks and registers modules in one sandbox.
 #[derive(Debug, Clone)]
 pub struct Worker {
     sandbox: Sandbox,
-    store: Store,
-    quotas: Arc<Mutex<HashMap<TenantId, Option<Quotas>>>>,
+    quotas: QuotaPolicy,
 }
 
 impl Worker {
     /// A worker over `sandbox`, which shares `store` with the scheduler.
     pub fn new(sandbox: Sandbox, store: Store) -> Worker {
         Worker {
+            quotas: QuotaPolicy::new(store),
             sandbox,
-            store,
-            quotas: Arc::default(),
         }
-    }
-
-    /// The tenant's quotas, read once (the default tenant has none beyond the defaults).
-    fn quotas(&self, tenant: &TenantId) -> Option<Quotas> {
-        let mut cache = self.quotas.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(q) = cache.get(tenant) {
-            return q.clone();
-        }
-        let found = crate::store::Tenants::tenant_list(&self.store)
-            .ok()
-            .and_then(|all| all.into_iter().find(|t| &t.id == tenant))
-            .map(|t| t.quotas);
-        cache.insert(tenant.clone(), found.clone());
-        found
     }
 }
 
 impl TaskRunner for Worker {
     fn run(&self, task: TaskContext) -> EventKind {
-        let quotas = self.quotas(&task.tenant);
+        let quotas = self.quotas.configured(&task.tenant);
         let caller = tasks::Caller {
             tenant: task.tenant,
             execution_arn: task.execution_arn,

@@ -22,22 +22,19 @@ impl Scheduler {
         Ok(def)
     }
 
-    /// Starts an execution. Standard: committed durably before this returns. Express:
-    /// runs in memory. With `wait`, returns once the execution has finished (sync Express).
+    /// Starts an execution within its tenant's quota of open executions. Standard:
+    /// committed durably before this returns. Express: runs in memory. With `wait`,
+    /// returns once the execution has finished (sync Express).
     ///
     /// # Errors
-    /// [`Error::AlreadyExists`] for a Standard execution name in use, store failures.
-    pub async fn start(
-        &self,
-        req: StartRequest,
-        wait: bool,
-        open_limit: u64,
-    ) -> Result<Execution, Error> {
+    /// [`Error::AlreadyExists`] for a Standard execution name in use,
+    /// [`Error::OpenLimit`] over the quota, store failures.
+    pub async fn start(&self, req: StartRequest, wait: bool) -> Result<Execution, Error> {
         if req.machine.machine_type == MachineType::Express {
             // No await point between the first step and its effects: nothing to detach.
-            return self.start_now(req, wait, open_limit).await;
+            return self.start_now(req, wait).await;
         }
-        self.detached(move |this| async move { this.start_now(req, wait, open_limit).await })
+        self.detached(move |this| async move { this.start_now(req, wait).await })
             .await
     }
 
@@ -45,7 +42,6 @@ impl Scheduler {
         &self,
         req: StartRequest,
         wait: bool,
-        open_limit: u64,
     ) -> Result<Execution, Error> {
         let def = self.definition(&req.tenant, &req.machine.name, &req.revision)?;
         let express = req.machine.machine_type == MachineType::Express;
@@ -118,6 +114,7 @@ impl Scheduler {
         let commands = commands?;
         live.engine_time = took;
         let stays_open = !commands.iter().any(|c| matches!(c, Command::Finish(_)));
+        let open_limit = self.inner.quotas.of(&key.tenant).max_open_executions;
         let mut reservation =
             OpenReservation::take(&self.inner.open, &key.tenant, open_limit, stays_open)?;
         let (commit, effects) = self.absorb(&mut live, event, commands);

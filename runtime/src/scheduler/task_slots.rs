@@ -4,27 +4,18 @@
 use super::*;
 
 impl Scheduler {
-    /// Sets how many tasks `tenant` may run at once (its quota); the server's own limit
-    /// per tenant still applies. Takes effect for the tenant's next tasks.
-    pub fn limit_tenant_tasks(&self, tenant: &TenantId, max: u64) {
-        let wanted = usize::try_from(max)
-            .unwrap_or(usize::MAX)
-            .clamp(1, self.inner.opts.max_tasks_per_tenant);
-        let mut slots = lock(&self.inner.tenant_slots);
-        let current = slots.get(tenant).map(|s| s.available_permits());
-        // Only a fresh semaphore is resized: one with tasks in flight keeps its size until idle.
-        if current.is_none() || current == Some(self.inner.opts.max_tasks_per_tenant) {
-            slots.insert(tenant.clone(), Arc::new(Semaphore::new(wanted)));
-        }
-    }
-
+    /// The tenant's task slots: its quota of concurrent tasks, within the server's own
+    /// limit per tenant. Sized from the quota policy when first needed, by a start or a
+    /// recovery alike.
     pub(super) fn tenant_slots(&self, tenant: &TenantId) -> Arc<Semaphore> {
         let mut slots = lock(&self.inner.tenant_slots);
-        Arc::clone(
-            slots
-                .entry(tenant.clone())
-                .or_insert_with(|| Arc::new(Semaphore::new(self.inner.opts.max_tasks_per_tenant))),
-        )
+        Arc::clone(slots.entry(tenant.clone()).or_insert_with(|| {
+            let quota = self.inner.quotas.of(tenant).max_concurrent_tasks;
+            let size = usize::try_from(quota)
+                .unwrap_or(usize::MAX)
+                .clamp(1, self.inner.opts.max_tasks_per_tenant);
+            Arc::new(Semaphore::new(size))
+        }))
     }
 
     pub(super) fn spawn_task(&self, key: ExecutionKey, task: TaskContext) {

@@ -108,7 +108,7 @@ async fn a_start_whose_caller_goes_away_still_runs_its_effects() {
     // The caller (an HTTP handler whose client disconnected) drops the start while its
     // first step waits for the 100 ms sync.
     tokio::select! {
-        _ = scheduler.start(req, false, u64::MAX) => panic!("the sync takes 100 ms"),
+        _ = scheduler.start(req, false) => panic!("the sync takes 100 ms"),
         () = tokio::time::sleep(Duration::from_millis(20)) => {}
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -153,7 +153,7 @@ async fn recovery_skips_an_execution_it_cannot_rebuild() {
         .machine_put(&req.tenant, &req.machine, Some(&req.revision))
         .unwrap();
     let first = Scheduler::new(Options::default(), store.clone(), Arc::new(SlowTasks)).unwrap();
-    first.start(req.clone(), false, u64::MAX).await.unwrap();
+    first.start(req.clone(), false).await.unwrap();
     // The stored revision no longer compiles (say, written by a more lenient version).
     let mut broken = req.revision.clone();
     broken.definition = r#"{"StartAt": "T", "States": {}}"#.into();
@@ -176,10 +176,7 @@ async fn a_stale_timer_does_not_fire_into_a_later_run_of_the_same_name() {
     let key = first.key();
     // Run 1 waits 1 s; it is stopped and then deleted (as retention would), but its
     // timer stays in the heap until due.
-    scheduler
-        .start(first.clone(), false, u64::MAX)
-        .await
-        .unwrap();
+    scheduler.start(first.clone(), false).await.unwrap();
     scheduler.stop(&key, None, None).await.unwrap();
     store.execution_delete(&key).unwrap();
     // Run 2, same name, waits 30 s: its first timer has the same engine id.
@@ -194,7 +191,7 @@ async fn a_stale_timer_does_not_fire_into_a_later_run_of_the_same_name() {
     store
         .machine_put(&second.tenant, &second.machine, Some(&second.revision))
         .unwrap();
-    scheduler.start(second, false, u64::MAX).await.unwrap();
+    scheduler.start(second, false).await.unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let record = store.execution_get(&key).unwrap().unwrap();
     assert_eq!(
@@ -220,7 +217,7 @@ async fn a_stop_during_a_start_waits_for_it_and_stays_stopped() {
     let key = req.key();
     let starting = {
         let s = scheduler.clone();
-        tokio::spawn(async move { s.start(req, false, u64::MAX).await })
+        tokio::spawn(async move { s.start(req, false).await })
     };
     // The first step is written and waits for its 100 ms sync: stop it now.
     tokio::time::sleep(Duration::from_millis(30)).await;
@@ -246,7 +243,7 @@ async fn stopping_an_express_execution_answers_its_record() {
     let mut req = wait_then_pass(&store);
     req.machine.machine_type = MachineType::Express;
     let key = req.key();
-    scheduler.start(req, false, u64::MAX).await.unwrap();
+    scheduler.start(req, false).await.unwrap();
     let stopped = scheduler.stop(&key, None, None).await.unwrap();
     assert_eq!(stopped.status, Status::Aborted);
     assert!(stopped.stopped.is_some());
@@ -257,12 +254,21 @@ async fn concurrent_starts_cannot_overshoot_the_open_quota() {
     let store = Store::on(SlowSync::new(Duration::from_millis(100)));
     let scheduler = Scheduler::new(Options::default(), store.clone(), Arc::new(NoTasks)).unwrap();
     let req = wait_then_pass(&store);
+    // The tenant's quota comes from the tenants table, wherever the start comes from.
+    let tenant = crate::tenants::Tenant {
+        quotas: crate::tenants::Quotas {
+            max_open_executions: 2,
+            ..crate::tenants::Quotas::default()
+        },
+        ..crate::tenants::default_tenant()
+    };
+    assert!(crate::store::Tenants::tenant_insert(&store, &tenant).unwrap());
     let starts: Vec<_> = (0..5)
         .map(|i| {
             let s = scheduler.clone();
             let mut r = req.clone();
             r.name = format!("e{i}");
-            tokio::spawn(async move { s.start(r, false, 2).await })
+            tokio::spawn(async move { s.start(r, false).await })
         })
         .collect();
     let mut admitted = 0;
@@ -274,4 +280,66 @@ async fn concurrent_starts_cannot_overshoot_the_open_quota() {
         }
     }
     assert_eq!(admitted, 2, "the quota is 2 open executions");
+}
+
+/// Records how many tasks run at once.
+#[derive(Default)]
+struct CountingTasks {
+    running: std::sync::atomic::AtomicUsize,
+    most: std::sync::atomic::AtomicUsize,
+}
+
+impl TaskRunner for CountingTasks {
+    fn run(&self, task: TaskContext) -> EventKind {
+        let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most.fetch_max(now, Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(100));
+        self.running.fetch_sub(1, Ordering::SeqCst);
+        EventKind::TaskSucceeded {
+            task: task.request.id,
+            output: serde_json::json!({}),
+            usage: None,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tenants_task_quota_holds_without_anyone_pushing_it() {
+    let store = Store::memory();
+    let tenant = crate::tenants::Tenant {
+        quotas: crate::tenants::Quotas {
+            max_concurrent_tasks: 1,
+            ..crate::tenants::Quotas::default()
+        },
+        ..crate::tenants::default_tenant()
+    };
+    assert!(crate::store::Tenants::tenant_insert(&store, &tenant).unwrap());
+    let runner = Arc::new(CountingTasks::default());
+    let scheduler = Scheduler::new(Options::default(), store.clone(), runner.clone()).unwrap();
+    let mut req = wait_then_pass(&store);
+    req.revision.definition = r#"{"StartAt": "T", "States": {"T": {"Type": "Task",
+        "Resource": "arn:aws:lambda:us-east-1:000000000000:function:f", "End": true}}}"#
+        .into();
+    store
+        .machine_put(&req.tenant, &req.machine, Some(&req.revision))
+        .unwrap();
+    let mut keys = Vec::new();
+    for i in 0..4 {
+        let mut r = req.clone();
+        r.name = format!("t{i}");
+        keys.push(r.key());
+        scheduler.start(r, false).await.unwrap();
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    for key in &keys {
+        while store.execution_get(key).unwrap().unwrap().status == Status::Running {
+            assert!(std::time::Instant::now() < deadline, "tasks did not finish");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    assert_eq!(
+        runner.most.load(Ordering::SeqCst),
+        1,
+        "the tenant's quota is one task"
+    );
 }

@@ -113,11 +113,8 @@ pub(crate) fn scheduler_error(e: scheduler::Error) -> Error {
 
 pub(super) async fn start(app: &App, tenant: &Tenant, p: &Params) -> Result<Value> {
     let parsed = prepare(app, tenant, p)?;
-    app.scheduler
-        .limit_tenant_tasks(&tenant.id, tenant.quotas.max_concurrent_tasks);
     let input_text = parsed.request.input_text.clone();
-    let limit = tenant.quotas.max_open_executions;
-    match app.scheduler.start(parsed.request, false, limit).await {
+    match app.scheduler.start(parsed.request, false).await {
         Ok(e) => Ok(json!({"executionArn": e.arn, "startDate": epoch(e.started)})),
         // StartExecution is idempotent by name for a running execution with the same input.
         Err(scheduler::Error::AlreadyExists(existing))
@@ -136,12 +133,10 @@ pub(super) async fn start_sync(app: &App, tenant: &Tenant, p: &Params) -> Result
             "This operation is only supported for EXPRESS state machines".into(),
         ));
     }
-    app.scheduler
-        .limit_tenant_tasks(&tenant.id, tenant.quotas.max_concurrent_tasks);
     let machine_arn = parsed.request.machine.arn.clone();
     let e = app
         .scheduler
-        .start(parsed.request, true, tenant.quotas.max_open_executions)
+        .start(parsed.request, true)
         .await
         .map_err(scheduler_error)?;
     let mut out = json!({
