@@ -78,6 +78,13 @@ pub fn state_machine(region: &str, account: &str, name: &str) -> String {
     format!("arn:aws:states:{region}:{account}:stateMachine:{name}")
 }
 
+/// An execution's ARN; an Express execution's has `express` where a Standard one has
+/// `execution`.
+pub fn execution(region: &str, account: &str, machine: &str, name: &str, express: bool) -> String {
+    let kind = if express { "express" } else { "execution" };
+    format!("arn:aws:states:{region}:{account}:{kind}:{machine}:{name}")
+}
+
 fn valid_account(account: &str) -> bool {
     account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())
 }

@@ -7,7 +7,6 @@ use super::auth::{Authenticated, AuthenticatedBody};
 use super::error::{Error, Result};
 use super::App;
 use crate::grants::Grants;
-use crate::store::executions::Status;
 use crate::store::modules::ModuleVersion;
 use crate::store::{Executions, Modules};
 use crate::tenants::Tenant;
@@ -149,28 +148,22 @@ pub async fn describe(
     ))
 }
 
-/// Refuses while a running execution of the tenant pins `name` (at `version`, or any).
+/// Refuses while a running execution of the tenant pins `name` (at `version`, or any):
+/// one lookup in the store's pin index.
 fn check_unpinned(app: &App, tenant: &Tenant, name: &str, version: Option<u32>) -> Result<()> {
-    for key in app
-        .store
-        .running_executions()?
-        .into_iter()
-        .filter(|k| k.tenant == tenant.id)
-    {
-        if let Some(e) = app.store.execution_get(&key)? {
-            let pinned = e
-                .modules
-                .get(name)
-                .is_some_and(|(v, _)| version.is_none_or(|want| *v == want));
-            if e.status == Status::Running && pinned {
-                return Err(Error::ModuleInUse(format!(
-                    "Module '{name}' is pinned by the running execution {}",
-                    e.arn
-                )));
-            }
-        }
+    match app.store.pinned_by(&tenant.id, name, version)? {
+        Some(key) => Err(Error::ModuleInUse(format!(
+            "Module '{name}' is pinned by the running execution {}",
+            crate::arn::execution(
+                &app.config.region,
+                &tenant.account,
+                &key.machine,
+                &key.name,
+                false
+            )
+        ))),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 async fn remove(

@@ -96,6 +96,10 @@ impl Scheduler {
             }
         }
         let store = &self.inner.store;
+        let indexed = store.pins_index()?;
+        if indexed > 0 {
+            tracing::info!(indexed, "indexed the module pins of running executions");
+        }
         let running = store.running_executions()?;
         for key in &running {
             *lock(&self.inner.open)

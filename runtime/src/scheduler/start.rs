@@ -45,11 +45,12 @@ impl Scheduler {
     ) -> Result<Execution, Error> {
         let def = self.definition(&req.tenant, &req.machine.name, &req.revision)?;
         let express = req.machine.machine_type == MachineType::Express;
-        let region = &self.inner.opts.region;
-        let kind = if express { "express" } else { "execution" };
-        let arn = format!(
-            "arn:aws:states:{region}:{}:{kind}:{}:{}",
-            req.account, req.machine.name, req.name
+        let arn = crate::arn::execution(
+            &self.inner.opts.region,
+            &req.account,
+            &req.machine.name,
+            &req.name,
+            express,
         );
         let key = req.key();
         let at = now();

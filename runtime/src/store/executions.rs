@@ -222,6 +222,29 @@ fn by_start(key: &ExecutionKey, started: Millis) -> Vec<u8> {
         .into_bytes()
 }
 
+/// The row saying that the running execution `key` pins `module` at `version`.
+fn pin_key(key: &ExecutionKey, module: &str, version: u32) -> Vec<u8> {
+    Key::of(Table::Pin, &key.tenant)
+        .text(module)
+        .number(u64::from(version))
+        .text(&key.machine)
+        .text(&key.name)
+        .into_bytes()
+}
+
+/// Writes (or, with `pinned` false, removes) the pin rows of an execution's modules.
+fn pin_writes(key: &ExecutionKey, record: &Execution, pinned: bool) -> Result<Vec<Write>> {
+    let mut writes = Vec::with_capacity(record.modules.len());
+    for (module, (version, _)) in &record.modules {
+        let row = pin_key(key, module, *version);
+        writes.push(match pinned {
+            true => Write::Put(row, encode(key)?),
+            false => Write::Delete(row),
+        });
+    }
+    Ok(writes)
+}
+
 fn timer_key(due: Millis, key: &ExecutionKey, timer: TimerId) -> Vec<u8> {
     Key::table(Table::Timer)
         .time(due)
@@ -474,6 +497,26 @@ pub trait Executions: Send + Sync {
     /// When the store fails.
     fn finished_before(&self, cutoff: Millis) -> Result<Vec<ExecutionKey>>;
 
+    /// A running execution of `tenant` that pins `module` (at `version`, or at any
+    /// version), if there is one: what a module delete must not pull from under it.
+    ///
+    /// # Errors
+    /// When the store fails.
+    fn pinned_by(
+        &self,
+        tenant: &TenantId,
+        module: &str,
+        version: Option<u32>,
+    ) -> Result<Option<ExecutionKey>>;
+
+    /// Writes the pin rows of every running execution once, for stores written before
+    /// there were pin rows (a marker makes later calls free); returns how many
+    /// executions it indexed.
+    ///
+    /// # Errors
+    /// When the store fails; a later call starts over.
+    fn pins_index(&self) -> Result<usize>;
+
     /// Deletes a finished execution and everything stored with it (retention).
     ///
     /// # Errors
@@ -670,6 +713,42 @@ impl Executions for Store {
         Ok(out)
     }
 
+    fn pinned_by(
+        &self,
+        tenant: &TenantId,
+        module: &str,
+        version: Option<u32>,
+    ) -> Result<Option<ExecutionKey>> {
+        let prefix = Key::of(Table::Pin, tenant).text(module);
+        let prefix = match version {
+            Some(v) => prefix.number(u64::from(v)),
+            None => prefix,
+        };
+        match self.backend.scan(&prefix.into_bytes(), None, 1)?.first() {
+            Some((_, value)) => Ok(Some(decode(value)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn pins_index(&self) -> Result<usize> {
+        let marker = Key::table(Table::Meta).text("pins-indexed").into_bytes();
+        if self.backend.get(&marker)?.is_some() {
+            return Ok(0);
+        }
+        let mut indexed = 0;
+        for key in self.running_executions()? {
+            if let Some(record) = self.execution_get(&key)? {
+                if record.status == Status::Running && !record.modules.is_empty() {
+                    self.backend.apply(pin_writes(&key, &record, true)?)?;
+                    indexed += 1;
+                }
+            }
+        }
+        self.backend.apply(vec![Write::Put(marker, Vec::new())])?;
+        self.backend.durable()?;
+        Ok(indexed)
+    }
+
     fn execution_delete(&self, key: &ExecutionKey) -> Result<()> {
         let mut writes = vec![
             Write::Delete(key.key(Table::Execution).into_bytes()),
@@ -677,6 +756,7 @@ impl Executions for Store {
         ];
         if let Some(e) = self.execution_get(key)? {
             writes.push(Write::Delete(by_start(key, e.started)));
+            writes.extend(pin_writes(key, &e, false)?);
         }
         for table in [Table::Step, Table::InFlight] {
             for (k, _) in self
@@ -711,9 +791,11 @@ impl Store {
         if commit.record.status == Status::Running {
             if commit.record.steps == 1 {
                 writes.push(Write::Put(running, Vec::new()));
+                writes.extend(pin_writes(k, &commit.record, true)?);
             }
         } else if commit.record.steps > 1 {
             writes.push(Write::Delete(running));
+            writes.extend(pin_writes(k, &commit.record, false)?);
         }
         for (timer, due) in &commit.timers_started {
             // The value is the run (the start time): see `DueTimer::run`.
@@ -815,6 +897,54 @@ mod tests {
         let steps = store.execution_steps(&key).unwrap();
         let entropies: Vec<u64> = steps.iter().map(|s| s.event.entropy).collect();
         assert_eq!(entropies, [1, 2, 3], "the refused commits stored nothing");
+    }
+
+    #[test]
+    fn running_executions_pin_their_modules_until_they_end() {
+        let store = Store::memory();
+        let tenant = TenantId("t".into());
+        let mut first = commit(1);
+        first
+            .record
+            .modules
+            .insert("echo".into(), (3, "sha".into()));
+        assert!(matches!(
+            store.execution_start(&first).unwrap(),
+            Started::Created(_)
+        ));
+        let pinned = store.pinned_by(&tenant, "echo", None).unwrap();
+        assert_eq!(pinned.as_ref().map(|k| k.name.as_str()), Some("run"));
+        assert!(store.pinned_by(&tenant, "echo", Some(3)).unwrap().is_some());
+        assert!(store.pinned_by(&tenant, "echo", Some(2)).unwrap().is_none());
+        assert!(store.pinned_by(&tenant, "ech", None).unwrap().is_none());
+        assert!(store
+            .pinned_by(&TenantId("other".into()), "echo", None)
+            .unwrap()
+            .is_none());
+        let mut end = commit(2);
+        end.record.modules = first.record.modules.clone();
+        end.record.status = Status::Succeeded;
+        let _durable = store.execution_commit(&end).unwrap();
+        assert!(store.pinned_by(&tenant, "echo", None).unwrap().is_none());
+    }
+
+    #[test]
+    fn stores_from_before_the_pin_index_are_indexed_once() {
+        let store = Store::memory();
+        let mut first = commit(1);
+        first
+            .record
+            .modules
+            .insert("echo".into(), (1, "sha".into()));
+        let _durable = store.execution_start(&first).unwrap();
+        // As an older version stored it: no pin rows.
+        let row = pin_key(&first.key, "echo", 1);
+        store.backend.apply(vec![Write::Delete(row)]).unwrap();
+        let tenant = TenantId("t".into());
+        assert!(store.pinned_by(&tenant, "echo", None).unwrap().is_none());
+        assert_eq!(store.pins_index().unwrap(), 1);
+        assert!(store.pinned_by(&tenant, "echo", None).unwrap().is_some());
+        assert_eq!(store.pins_index().unwrap(), 0, "once");
     }
 
     #[test]

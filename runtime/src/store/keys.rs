@@ -50,6 +50,9 @@ pub enum Table {
     Running = 19,
     /// executions newest first: tenant, machine, negated start time, execution.
     ByStart = 20,
+    /// module versions pinned by running executions: tenant, module, version, machine,
+    /// execution (the in-use check of a module delete).
+    Pin = 21,
 }
 
 /// A key under construction.
