@@ -66,17 +66,25 @@ pub async fn serve(
         ..api::Config::default()
     };
     let app = Arc::new(App::new(store, scheduler.clone(), api_config, modules)?);
-    let sweeper = scheduler.clone();
-    tokio::spawn(async move {
-        loop {
-            match sweeper.sweep_retention(crate::scheduler::now()) {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(deleted = n, "retention: deleted finished executions"),
-                Err(e) => tracing::warn!(error = %e, "retention sweep failed"),
-            }
-            tokio::time::sleep(Duration::from_secs(3600)).await;
-        }
-    });
+    // One shutdown signal for the HTTP server and the scheduler's loops.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let signalled = async move {
+        shutdown().await;
+        let _ = stop.send(true);
+    };
+    let until_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    tokio::spawn(signalled);
+    let retention = {
+        let scheduler = scheduler.clone();
+        let stopped = until_stopped(stopped.clone());
+        tokio::spawn(async move {
+            scheduler
+                .run_retention(Duration::from_secs(3600), stopped)
+                .await;
+        })
+    };
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let local = listener.local_addr()?;
     tracing::info!(%local, data_dir = %config.data_dir.display(), "sandstep serving");
@@ -86,8 +94,9 @@ pub async fn serve(
         listener,
         api::router(app).into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown())
+    .with_graceful_shutdown(until_stopped(stopped))
     .await?;
+    let _ = retention.await;
     tracing::info!("stopped; running executions resume on the next start");
     Ok(())
 }

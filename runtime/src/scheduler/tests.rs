@@ -343,3 +343,43 @@ async fn the_tenants_task_quota_holds_without_anyone_pushing_it() {
         "the tenant's quota is one task"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_retention_loop_sweeps_then_ends_on_shutdown() {
+    let store = Store::memory();
+    let opts = Options {
+        retention: Duration::ZERO,
+        ..Options::default()
+    };
+    let scheduler = Scheduler::new(opts, store.clone(), Arc::new(NoTasks)).unwrap();
+    let mut req = wait_then_pass(&store);
+    req.revision.definition =
+        r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#.into();
+    store
+        .machine_put(&req.tenant, &req.machine, Some(&req.revision))
+        .unwrap();
+    let key = req.key();
+    scheduler.start(req, false).await.unwrap();
+    assert!(store.execution_get(&key).unwrap().is_some());
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let looping = {
+        let s = scheduler.clone();
+        tokio::spawn(async move {
+            s.run_retention(Duration::from_secs(3600), async {
+                let _ = stopped.await;
+            })
+            .await;
+        })
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while store.execution_get(&key).unwrap().is_some() {
+        assert!(std::time::Instant::now() < deadline, "not swept");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), looping)
+        .await
+        .expect("the loop ends on shutdown")
+        .unwrap();
+}
