@@ -128,12 +128,45 @@ async fn a_start_whose_caller_goes_away_still_runs_its_effects() {
     }
 }
 
-/// Answers every task after 300 ms.
-struct SlowTasks;
+/// `req` running a machine of one Lambda Task state instead, stored.
+fn one_task(store: &Store, mut req: StartRequest) -> StartRequest {
+    req.revision.definition = r#"{"StartAt": "T", "States": {"T": {"Type": "Task",
+        "Resource": "arn:aws:lambda:us-east-1:000000000000:function:f", "End": true}}}"#
+        .into();
+    store
+        .machine_put(&req.tenant, &req.machine, Some(&req.revision))
+        .unwrap();
+    req
+}
+
+/// Answers every task after a while, counting how many run at once.
+#[derive(Default)]
+struct SlowTasks {
+    millis: u64,
+    running: std::sync::atomic::AtomicUsize,
+    most: std::sync::atomic::AtomicUsize,
+}
+
+impl SlowTasks {
+    /// Tasks of 300 ms.
+    fn new() -> SlowTasks {
+        SlowTasks::taking(300)
+    }
+
+    fn taking(millis: u64) -> SlowTasks {
+        SlowTasks {
+            millis,
+            ..SlowTasks::default()
+        }
+    }
+}
 
 impl TaskRunner for SlowTasks {
     fn run(&self, task: TaskContext) -> EventKind {
-        std::thread::sleep(Duration::from_millis(300));
+        let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most.fetch_max(now, Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(self.millis));
+        self.running.fetch_sub(1, Ordering::SeqCst);
         EventKind::TaskSucceeded {
             task: task.request.id,
             output: serde_json::json!({}),
@@ -145,14 +178,13 @@ impl TaskRunner for SlowTasks {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recovery_skips_an_execution_it_cannot_rebuild() {
     let store = Store::memory();
-    let mut req = wait_then_pass(&store);
-    req.revision.definition = r#"{"StartAt": "T", "States": {"T": {"Type": "Task",
-        "Resource": "arn:aws:lambda:us-east-1:000000000000:function:f", "End": true}}}"#
-        .into();
-    store
-        .machine_put(&req.tenant, &req.machine, Some(&req.revision))
-        .unwrap();
-    let first = Scheduler::new(Options::default(), store.clone(), Arc::new(SlowTasks)).unwrap();
+    let req = one_task(&store, wait_then_pass(&store));
+    let first = Scheduler::new(
+        Options::default(),
+        store.clone(),
+        Arc::new(SlowTasks::new()),
+    )
+    .unwrap();
     first.start(req.clone(), false).await.unwrap();
     // The stored revision no longer compiles (say, written by a more lenient version).
     let mut broken = req.revision.clone();
@@ -160,7 +192,12 @@ async fn recovery_skips_an_execution_it_cannot_rebuild() {
     store
         .machine_put(&req.tenant, &req.machine, Some(&broken))
         .unwrap();
-    let second = Scheduler::new(Options::default(), store.clone(), Arc::new(SlowTasks)).unwrap();
+    let second = Scheduler::new(
+        Options::default(),
+        store.clone(),
+        Arc::new(SlowTasks::new()),
+    )
+    .unwrap();
     assert_eq!(
         second.recover().await.unwrap(),
         1,
@@ -204,16 +241,16 @@ async fn a_stale_timer_does_not_fire_into_a_later_run_of_the_same_name() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stop_during_a_start_waits_for_it_and_stays_stopped() {
     let store = Store::on(SlowSync::new(Duration::from_millis(100)));
-    let scheduler = Scheduler::new(Options::default(), store.clone(), Arc::new(SlowTasks)).unwrap();
+    let scheduler = Scheduler::new(
+        Options::default(),
+        store.clone(),
+        Arc::new(SlowTasks::new()),
+    )
+    .unwrap();
     let mut req = wait_then_pass(&store);
     req.revision.id = "task".into();
     req.machine.revision_id = "task".into();
-    req.revision.definition = r#"{"StartAt": "T", "States": {"T": {"Type": "Task",
-        "Resource": "arn:aws:lambda:us-east-1:000000000000:function:f", "End": true}}}"#
-        .into();
-    store
-        .machine_put(&req.tenant, &req.machine, Some(&req.revision))
-        .unwrap();
+    let req = one_task(&store, req);
     let key = req.key();
     let starting = {
         let s = scheduler.clone();
@@ -282,27 +319,6 @@ async fn concurrent_starts_cannot_overshoot_the_open_quota() {
     assert_eq!(admitted, 2, "the quota is 2 open executions");
 }
 
-/// Records how many tasks run at once.
-#[derive(Default)]
-struct CountingTasks {
-    running: std::sync::atomic::AtomicUsize,
-    most: std::sync::atomic::AtomicUsize,
-}
-
-impl TaskRunner for CountingTasks {
-    fn run(&self, task: TaskContext) -> EventKind {
-        let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
-        self.most.fetch_max(now, Ordering::SeqCst);
-        std::thread::sleep(Duration::from_millis(100));
-        self.running.fetch_sub(1, Ordering::SeqCst);
-        EventKind::TaskSucceeded {
-            task: task.request.id,
-            output: serde_json::json!({}),
-            usage: None,
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_tenants_task_quota_holds_without_anyone_pushing_it() {
     let store = Store::memory();
@@ -314,15 +330,9 @@ async fn the_tenants_task_quota_holds_without_anyone_pushing_it() {
         ..crate::tenants::default_tenant()
     };
     assert!(crate::store::Tenants::tenant_insert(&store, &tenant).unwrap());
-    let runner = Arc::new(CountingTasks::default());
+    let runner = Arc::new(SlowTasks::taking(100));
     let scheduler = Scheduler::new(Options::default(), store.clone(), runner.clone()).unwrap();
-    let mut req = wait_then_pass(&store);
-    req.revision.definition = r#"{"StartAt": "T", "States": {"T": {"Type": "Task",
-        "Resource": "arn:aws:lambda:us-east-1:000000000000:function:f", "End": true}}}"#
-        .into();
-    store
-        .machine_put(&req.tenant, &req.machine, Some(&req.revision))
-        .unwrap();
+    let req = one_task(&store, wait_then_pass(&store));
     let mut keys = Vec::new();
     for i in 0..4 {
         let mut r = req.clone();
