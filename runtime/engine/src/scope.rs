@@ -109,8 +109,9 @@ impl ContextView<'_> {
 /// Counted in nodes, not timed, so replay spends exactly the same.
 #[derive(Debug)]
 pub struct PathWork {
+    /// The budget the step started with (`usize::MAX` when not metered).
+    initial: usize,
     left: Cell<usize>,
-    spent: Cell<usize>,
     /// Whether the step's budget is metered (executions recorded before it was are not).
     metered: bool,
     /// Set once a path ran out.
@@ -121,9 +122,10 @@ impl PathWork {
     /// A budget of `nodes` for a step; `None` leaves only the per-path bound, as
     /// executions recorded before paths were metered ran.
     pub fn new(nodes: Option<u64>) -> PathWork {
+        let initial = nodes.map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
         PathWork {
-            left: Cell::new(nodes.map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX))),
-            spent: Cell::new(0),
+            initial,
+            left: Cell::new(initial),
             metered: nodes.is_some(),
             exhausted: Cell::new(false),
         }
@@ -135,7 +137,8 @@ impl PathWork {
         if !self.metered {
             return 0;
         }
-        u32::try_from(self.spent.get() / crate::limits::PATH_NODES_PER_UNIT).unwrap_or(u32::MAX)
+        let spent = self.initial - self.left.get();
+        u32::try_from(spent / crate::limits::PATH_NODES_PER_UNIT).unwrap_or(u32::MAX)
     }
 
     /// Selects `path` from `value` with what is left (at most [`jsonpath::MAX_WORK`]).
@@ -147,7 +150,6 @@ impl PathWork {
         if self.metered {
             self.left.set(self.left.get() - used);
         }
-        self.spent.set(self.spent.get().saturating_add(used));
         selected.map_err(|_| {
             self.exhausted.set(true);
             self.failure(path.text())

@@ -128,6 +128,15 @@ async fn a_start_whose_caller_goes_away_still_runs_its_effects() {
     }
 }
 
+/// Stores the default tenant with `quotas`.
+fn default_tenant_with(store: &Store, quotas: crate::tenants::Quotas) {
+    let tenant = crate::tenants::Tenant {
+        quotas,
+        ..crate::tenants::default_tenant()
+    };
+    assert!(crate::store::Tenants::tenant_insert(store, &tenant).unwrap());
+}
+
 /// `req` running a machine of one Lambda Task state instead, stored.
 fn one_task(store: &Store, mut req: StartRequest) -> StartRequest {
     req.revision.definition = r#"{"StartAt": "T", "States": {"T": {"Type": "Task",
@@ -292,14 +301,13 @@ async fn concurrent_starts_cannot_overshoot_the_open_quota() {
     let scheduler = Scheduler::new(Options::default(), store.clone(), Arc::new(NoTasks)).unwrap();
     let req = wait_then_pass(&store);
     // The tenant's quota comes from the tenants table, wherever the start comes from.
-    let tenant = crate::tenants::Tenant {
-        quotas: crate::tenants::Quotas {
+    default_tenant_with(
+        &store,
+        crate::tenants::Quotas {
             max_open_executions: 2,
             ..crate::tenants::Quotas::default()
         },
-        ..crate::tenants::default_tenant()
-    };
-    assert!(crate::store::Tenants::tenant_insert(&store, &tenant).unwrap());
+    );
     let starts: Vec<_> = (0..5)
         .map(|i| {
             let s = scheduler.clone();
@@ -322,14 +330,13 @@ async fn concurrent_starts_cannot_overshoot_the_open_quota() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_tenants_task_quota_holds_without_anyone_pushing_it() {
     let store = Store::memory();
-    let tenant = crate::tenants::Tenant {
-        quotas: crate::tenants::Quotas {
+    default_tenant_with(
+        &store,
+        crate::tenants::Quotas {
             max_concurrent_tasks: 1,
             ..crate::tenants::Quotas::default()
         },
-        ..crate::tenants::default_tenant()
-    };
-    assert!(crate::store::Tenants::tenant_insert(&store, &tenant).unwrap());
+    );
     let runner = Arc::new(SlowTasks::taking(100));
     let scheduler = Scheduler::new(Options::default(), store.clone(), runner.clone()).unwrap();
     let req = one_task(&store, wait_then_pass(&store));
