@@ -87,6 +87,7 @@ fn invocation() -> Invocation {
         },
         limits: Limits::default(),
         cancel: CancelHandle::new(),
+        heartbeats: Default::default(),
     }
 }
 

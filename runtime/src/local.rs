@@ -3,6 +3,7 @@
 
 use crate::clock::{entropy, now as now_millis};
 use crate::sandbox::{CancelHandle, Sandbox};
+use crate::scheduler::runner::Progress;
 use crate::store::TenantId;
 use crate::tasks;
 use sandstep_engine::{
@@ -80,6 +81,7 @@ pub fn run(
             match command {
                 Command::Record(e) => history.push(e),
                 Command::RunTask(task) => {
+                    let (progress, mut reports) = Progress::channel(&task);
                     let done = tasks::run(
                         sandbox,
                         &task,
@@ -89,8 +91,13 @@ pub fn run(
                             cancel: CancelHandle::new(),
                             pins: Default::default(),
                             quotas: None,
+                            progress,
                         },
                     );
+                    // The task's start and heartbeats come before its result.
+                    while let Ok(report) = reports.try_recv() {
+                        inbox.push_back(report);
+                    }
                     // stdout carries only the result: what modules say goes to stderr.
                     for line in &done.logs {
                         eprintln!(

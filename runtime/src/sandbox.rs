@@ -61,7 +61,7 @@ pub use compile_child::ChildCompiler;
 pub use inspect::{Inspection, RejectReason};
 pub use limits::{Limits, PAYLOAD_LIMIT};
 pub use outcome::{LogLevel, LogLine, TaskFailure, TaskOutcome};
-pub use watch::{CancelHandle, Interrupt};
+pub use watch::{BeatListener, CancelHandle, Interrupt};
 
 use crate::clock::now as now_millis;
 use crate::grants::Grants;
@@ -266,6 +266,8 @@ pub struct Invocation {
     pub limits: Limits,
     /// Stops it from another thread.
     pub cancel: CancelHandle,
+    /// Hears its heartbeats.
+    pub heartbeats: BeatListener,
 }
 
 impl Invocation {
@@ -275,6 +277,7 @@ impl Invocation {
             context,
             limits: Limits::default(),
             cancel: CancelHandle::new(),
+            heartbeats: BeatListener::default(),
         }
     }
 }
@@ -588,7 +591,8 @@ impl Sandbox {
             }
         } else {
             let watch =
-                watch::Watch::new(started, limits.timeout, limits.heartbeat, invocation.cancel);
+                watch::Watch::new(started, limits.timeout, limits.heartbeat, invocation.cancel)
+                    .heard_by(invocation.heartbeats);
             let limiter =
                 limiter::Limiter::new(limits.memory_bytes, limits.table_elements, limits.instances);
             match &*prepared.ready {

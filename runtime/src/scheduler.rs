@@ -35,7 +35,7 @@ use crate::store::executions::{
 use crate::store::{self, Executions, StateMachines, Store, TenantId};
 use engine_pool::EnginePool;
 use quarantine::{Journal, Strikes};
-use runner::{TaskContext, TaskRunner};
+use runner::{Progress, TaskContext, TaskRunner};
 use sandstep_engine::{
     step, Command, Definition, Details, Event, EventKind, ExecutionState, HistoryEvent, Limits,
     Millis, Outcome, Start, TaskId, TaskRequest, TimerId, Trace,

@@ -9,6 +9,7 @@
 pub mod lambda;
 
 use crate::sandbox::{CancelHandle, LogLine, Sandbox, TaskFailure};
+use crate::scheduler::runner::Progress;
 use crate::store::TenantId;
 use crate::tenants::Quotas;
 use sandstep_engine::{ErrorName, EventKind, TaskRequest, TaskUsage};
@@ -63,6 +64,8 @@ pub struct Caller {
     pub pins: Arc<BTreeMap<String, (u32, String)>>,
     /// The tenant's quotas, which cap the sandbox's limits.
     pub quotas: Option<Quotas>,
+    /// Where the task says it started and is alive.
+    pub progress: Progress,
 }
 
 /// A task's answer, and what the module said on the way.

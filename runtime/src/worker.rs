@@ -39,6 +39,7 @@ impl TaskRunner for Worker {
             cancel: task.cancelled.into(),
             pins: task.pins,
             quotas,
+            progress: task.progress,
         };
         tasks::run(&self.sandbox, &task.request, caller).event
     }

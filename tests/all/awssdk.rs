@@ -715,7 +715,16 @@ fn sdk_express_and_lambda_invoke_task() {
             .unwrap()
             .events;
         let kinds: Vec<&HistoryEventType> = events.iter().map(|e| e.r#type()).collect();
-        assert!(kinds.contains(&&HistoryEventType::TaskScheduled), "{kinds:?}");
+        let at = |kind: HistoryEventType| kinds.iter().position(|k| **k == kind);
+        let order = [
+            at(HistoryEventType::TaskScheduled),
+            at(HistoryEventType::TaskStarted),
+            at(HistoryEventType::TaskSucceeded),
+        ];
+        assert!(
+            order.iter().all(Option::is_some) && order.is_sorted(),
+            "TaskStarted is recorded between the two, as on AWS: {kinds:?}"
+        );
         let scheduled = events
             .iter()
             .find_map(|e| e.task_scheduled_event_details())

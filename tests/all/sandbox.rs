@@ -6,6 +6,7 @@ use sandstep::sandbox::{
     CancelHandle, Invocation, Limits, Options, Prepared, RejectReason, Sandbox, TaskContext,
     TaskOutcome,
 };
+use sandstep::scheduler::runner::Progress;
 use sandstep::store::modules::ModuleKind;
 use sandstep::store::{Blobs, Kv, Modules, Store, TenantId};
 use sandstep::tasks;
@@ -83,6 +84,7 @@ fn invocation(limits: Limits) -> Invocation {
         context: context(),
         limits,
         cancel: CancelHandle::new(),
+        heartbeats: Default::default(),
     }
 }
 
@@ -334,6 +336,7 @@ fn a_cancel_handle_stops_a_running_task() {
                 context: context(),
                 limits: short(Duration::from_secs(60)),
                 cancel: handle,
+                heartbeats: Default::default(),
             },
         )
     });
@@ -404,6 +407,7 @@ fn grants_and_data_stay_inside_the_tenant() {
         cancel: CancelHandle::new(),
         pins: Default::default(),
         quotas: None,
+        progress: Progress::ignored(request.id),
     };
     match tasks::run(&sandbox, &request, caller(&tenant("c"))).event {
         EventKind::TaskFailed { error, usage, .. } => {
@@ -466,6 +470,7 @@ fn lambda_invoke_results_are_shaped_like_aws() {
         cancel: CancelHandle::new(),
         pins: Default::default(),
         quotas: None,
+        progress: Progress::ignored(TaskId(3)),
     };
     let order = json!({"orderId": "o-1", "amount": 10, "card": "4111111111111111"});
     match tasks::run(

@@ -39,6 +39,12 @@ pub enum EventKind {
         /// Which task.
         task: TaskId,
     },
+    /// A running task said it is alive: its heartbeat clock starts again. Not recorded
+    /// in the history AWS clients read (AWS records none either).
+    TaskHeartbeat {
+        /// Which task.
+        task: TaskId,
+    },
     /// A task returned its output.
     TaskSucceeded {
         /// Which task.

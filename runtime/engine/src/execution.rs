@@ -104,6 +104,11 @@ enum TimerFor {
     ExecutionTimeout,
     /// Goes on with the frames a step left runnable when it yielded.
     Resume,
+    /// A task ran past its `TimeoutSeconds`, counted from when it was scheduled.
+    TaskTimeout(TaskId),
+    /// A task sent no heartbeat within its `HeartbeatSeconds`, counted from its start
+    /// and from each heartbeat.
+    TaskHeartbeat(TaskId),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -127,10 +132,25 @@ enum Pending {
         task: TaskId,
         resource: String,
         token: Option<String>,
+        clock: TaskClock,
     },
     Wait(TimerId),
     Retry(TimerId),
     Fanout(Box<Fanout>),
+}
+
+/// A running task's engine timers. They time out whatever runs the task (a module, a
+/// worker, a callback), and live in the history, so a restart re-arms them.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct TaskClock {
+    /// `TimeoutSeconds`, resolved, with its timer.
+    timeout: Option<(u64, TimerId)>,
+    /// `HeartbeatSeconds`, resolved.
+    heartbeat_seconds: Option<u64>,
+    /// The heartbeat timer, armed once the task has started.
+    heartbeat: Option<TimerId>,
+    /// Whether `TaskStarted` has been recorded.
+    started: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -181,6 +201,7 @@ pub fn step(
     match &event.kind {
         EventKind::Started(start) => run.start(start)?,
         EventKind::TaskStarted { task } => run.task_started(*task)?,
+        EventKind::TaskHeartbeat { task } => run.task_heartbeat(*task)?,
         EventKind::TaskSucceeded {
             task,
             output,
@@ -311,13 +332,8 @@ impl Run<'_, '_> {
             (a, b) => a.or(b),
         };
         if let Some(seconds) = limit {
-            let timer = TimerId(self.id());
-            self.st.timers.insert(timer, TimerFor::ExecutionTimeout);
+            let timer = self.arm(TimerFor::ExecutionTimeout, seconds);
             self.st.execution_timer = Some(timer);
-            self.out.push(Command::StartTimer {
-                timer,
-                due: self.now + seconds as i64 * 1000,
-            });
         }
         let root = self.def.machine(self.def.root())?.start;
         let frame = self.new_frame(None, root, input);

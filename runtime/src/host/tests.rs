@@ -145,3 +145,21 @@ fn bounds_and_store_errors_are_answers() {
         Err(HostError::ConditionFailed(_))
     ));
 }
+
+#[test]
+fn a_heartbeat_is_heard_beyond_the_sandbox() {
+    let store = Store::memory();
+    let heard = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut s = state(&store, "a", &[]);
+    let counter = Arc::clone(&heard);
+    s.watch = s.watch.heard_by(crate::sandbox::BeatListener::new(move || {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }));
+    heartbeat::Host::beat(&mut s).unwrap().unwrap();
+    heartbeat::Host::beat(&mut s).unwrap().unwrap();
+    assert_eq!(
+        heard.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "the scheduler's engine timer hears every beat (and paces them itself)"
+    );
+}

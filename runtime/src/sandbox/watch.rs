@@ -38,6 +38,34 @@ impl CancelHandle {
     }
 }
 
+/// Hears a module's heartbeats as they happen: the scheduler passes them on to the
+/// engine's heartbeat timer, which outlives this invocation.
+#[derive(Clone, Default)]
+pub struct BeatListener(Option<Arc<dyn Fn() + Send + Sync>>);
+
+impl BeatListener {
+    /// Calls `heard` on every heartbeat, on the module's thread: keep it cheap.
+    pub fn new(heard: impl Fn() + Send + Sync + 'static) -> BeatListener {
+        BeatListener(Some(Arc::new(heard)))
+    }
+
+    fn heard(&self) {
+        if let Some(heard) = &self.0 {
+            heard();
+        }
+    }
+}
+
+impl std::fmt::Debug for BeatListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "BeatListener(listening)"
+        } else {
+            "BeatListener(none)"
+        })
+    }
+}
+
 /// Why the watch stopped a module.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Interrupt {
@@ -60,6 +88,7 @@ pub(crate) struct Watch {
     heartbeat: Option<Duration>,
     last_beat: Instant,
     cancel: CancelHandle,
+    listener: BeatListener,
     /// Set by the epoch callback when it stops the module: the reliable way to learn
     /// why a call ended, whatever wraps the error on its way out.
     pub(crate) fired: Option<Interrupt>,
@@ -78,13 +107,20 @@ impl Watch {
             heartbeat,
             last_beat: started,
             cancel,
+            listener: BeatListener::default(),
             fired: None,
         }
+    }
+
+    /// The watch also tells `listener` of each heartbeat.
+    pub(crate) fn heard_by(self, listener: BeatListener) -> Watch {
+        Watch { listener, ..self }
     }
 
     /// A heartbeat: the heartbeat clock starts again.
     pub(crate) fn beat(&mut self, now: Instant) {
         self.last_beat = now;
+        self.listener.heard();
     }
 
     /// Whether the module must stop now, and why. Records the reason.

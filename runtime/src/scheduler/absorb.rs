@@ -34,6 +34,7 @@ impl Scheduler {
             }
             EventKind::Started(_)
             | EventKind::TaskStarted { .. }
+            | EventKind::TaskHeartbeat { .. }
             | EventKind::Stopped { .. }
             | EventKind::Terminated { .. } => {}
         }
@@ -59,6 +60,7 @@ impl Scheduler {
                         tenant: live.key.tenant.clone(),
                         execution_arn: live.record.arn.clone(),
                         pins: Arc::clone(&live.pins),
+                        progress: Progress::ignored(request.id),
                         request,
                         cancelled,
                     });

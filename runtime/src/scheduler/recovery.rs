@@ -131,6 +131,7 @@ impl Scheduler {
                         tenant: key.tenant.clone(),
                         execution_arn: live.record.arn.clone(),
                         pins: Arc::clone(&live.pins),
+                        progress: Progress::ignored(request.id),
                         request,
                         cancelled,
                     })

@@ -18,7 +18,9 @@ impl Scheduler {
         }))
     }
 
-    pub(super) fn spawn_task(&self, key: ExecutionKey, task: TaskContext) {
+    /// Runs a task once a slot is free, passing on its progress reports and then its
+    /// result, in that order.
+    pub(super) fn spawn_task(&self, key: ExecutionKey, mut task: TaskContext) {
         let me = self.clone();
         tokio::spawn(async move {
             let tenant_slots = me.tenant_slots(&task.tenant);
@@ -33,7 +35,20 @@ impl Scheduler {
             }
             let runner = Arc::clone(&me.inner.runner);
             let id = task.request.id;
-            let result = tokio::task::spawn_blocking(move || runner.run(task)).await;
+            let (progress, mut reports) = Progress::channel(&task.request);
+            task.progress = progress;
+            let running = tokio::task::spawn_blocking(move || runner.run(task));
+            tokio::pin!(running);
+            let result = loop {
+                tokio::select! {
+                    biased;
+                    Some(report) = reports.recv() => me.deliver(key.clone(), report).await,
+                    done = &mut running => break done,
+                }
+            };
+            while let Ok(report) = reports.try_recv() {
+                me.deliver(key.clone(), report).await;
+            }
             let kind = result.unwrap_or_else(|e| EventKind::TaskFailed {
                 task: id,
                 error: "States.TaskFailed".into(),

@@ -400,3 +400,156 @@ async fn the_retention_loop_sweeps_then_ends_on_shutdown() {
         .expect("the loop ends on shutdown")
         .unwrap();
 }
+
+/// Says the task started, then never answers until the task is cancelled (or `release`
+/// is set, which ends a test's stray threads).
+#[derive(Default)]
+struct Silent {
+    runs: std::sync::atomic::AtomicUsize,
+    release: Arc<AtomicBool>,
+}
+
+impl TaskRunner for Silent {
+    fn run(&self, task: TaskContext) -> EventKind {
+        self.runs.fetch_add(1, Ordering::SeqCst);
+        task.progress.started();
+        while !task.cancelled.load(Ordering::SeqCst) && !self.release.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        EventKind::TaskFailed {
+            task: task.request.id,
+            error: "Silent.Cancelled".into(),
+            cause: String::new(),
+            usage: None,
+        }
+    }
+}
+
+/// `req` running one Task state with `limits` (`"TimeoutSeconds": 1`, ...), stored.
+fn one_silent_task(store: &Store, mut req: StartRequest, limits: &str) -> StartRequest {
+    req.revision.definition = format!(
+        r#"{{"StartAt": "T", "States": {{"T": {{"Type": "Task",
+        "Resource": "arn:aws:lambda:us-east-1:000000000000:function:f", {limits}, "End": true}}}}}}"#
+    );
+    store
+        .machine_put(&req.tenant, &req.machine, Some(&req.revision))
+        .unwrap();
+    req
+}
+
+/// Waits until the execution has ended, and answers its record and history kinds.
+async fn ended(store: &Store, key: &ExecutionKey) -> (Execution, Vec<String>) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let record = store.execution_get(key).unwrap().unwrap();
+        if record.status != Status::Running {
+            let kinds = history_of(store, key)
+                .unwrap()
+                .iter()
+                .map(|e| e["type"].as_str().unwrap_or_default().to_string())
+                .collect();
+            return (record, kinds);
+        }
+        assert!(std::time::Instant::now() < deadline, "still running");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_that_never_answers_times_out_on_the_engine_timer() {
+    let store = Store::memory();
+    let runner = Arc::new(Silent::default());
+    let scheduler = Scheduler::new(Options::default(), store.clone(), runner.clone()).unwrap();
+    let req = one_silent_task(&store, wait_then_pass(&store), r#""TimeoutSeconds": 1"#);
+    let key = req.key();
+    scheduler.start(req, false).await.unwrap();
+    let (record, kinds) = ended(&store, &key).await;
+    assert_eq!(record.status, Status::Failed);
+    assert_eq!(record.error.as_deref(), Some("States.Timeout"));
+    assert_eq!(
+        kinds,
+        [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskTimedOut",
+            "ExecutionFailed"
+        ],
+        "TaskStarted is recorded when the runner says the task began"
+    );
+    assert_eq!(scheduler.timers_armed(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_started_task_without_heartbeats_fails_with_a_heartbeat_timeout() {
+    let store = Store::memory();
+    let runner = Arc::new(Silent::default());
+    let scheduler = Scheduler::new(Options::default(), store.clone(), runner.clone()).unwrap();
+    let req = one_silent_task(
+        &store,
+        wait_then_pass(&store),
+        r#""TimeoutSeconds": 60, "HeartbeatSeconds": 1"#,
+    );
+    let key = req.key();
+    let began = std::time::Instant::now();
+    scheduler.start(req, false).await.unwrap();
+    let (record, _) = ended(&store, &key).await;
+    assert_eq!(record.error.as_deref(), Some("States.HeartbeatTimeout"));
+    assert!(began.elapsed() < Duration::from_secs(10));
+}
+
+/// A scheduler in a runtime of its own: shutting that runtime down is a crash (its
+/// timers and task loops vanish; what it committed stays in the store).
+fn crashable(store: &Store, runner: Arc<Silent>) -> (tokio::runtime::Runtime, Scheduler) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let scheduler = rt
+        .block_on(async { Scheduler::new(Options::default(), store.clone(), runner) })
+        .unwrap();
+    (rt, scheduler)
+}
+
+#[test]
+fn task_timers_are_rearmed_by_recovery_and_fire_when_first_due() {
+    let store = Store::memory();
+    let first_runner = Arc::new(Silent::default());
+    let (first_rt, first) = crashable(&store, first_runner.clone());
+    let req = one_silent_task(&store, wait_then_pass(&store), r#""TimeoutSeconds": 2"#);
+    let key = req.key();
+    let began = std::time::Instant::now();
+    first_rt.block_on(async {
+        first.start(req, false).await.unwrap();
+        while !history_of(&store, &key)
+            .unwrap()
+            .iter()
+            .any(|e| e["type"] == "TaskStarted")
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    });
+    first_rt.shutdown_background();
+
+    let second_runner = Arc::new(Silent::default());
+    let (second_rt, second) = crashable(&store, second_runner.clone());
+    let (record, kinds) = second_rt.block_on(async {
+        assert_eq!(second.recover().await.unwrap(), 1);
+        ended(&store, &key).await
+    });
+    let took = began.elapsed();
+    first_runner.release.store(true, Ordering::SeqCst);
+    assert_eq!(record.error.as_deref(), Some("States.Timeout"));
+    assert_eq!(second_runner.runs.load(Ordering::SeqCst), 1, "run again");
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "TaskStarted").count(),
+        1,
+        "a task run again is not started twice in the history: {kinds:?}"
+    );
+    assert!(
+        took < Duration::from_secs(4),
+        "the timer kept its first due time (2 s after scheduling), took {took:?}"
+    );
+}

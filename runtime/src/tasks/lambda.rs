@@ -8,7 +8,7 @@
 //!   payload and the result is the output itself.
 
 use super::{Caller, Done};
-use crate::sandbox::{Invocation, Sandbox, TaskContext, TaskFailure};
+use crate::sandbox::{BeatListener, Invocation, Sandbox, TaskContext, TaskFailure};
 use sandstep_engine::{ErrorName, EventKind, TaskRequest, TaskUsage};
 use serde_json::{json, Value};
 
@@ -186,8 +186,13 @@ pub(super) fn run(
             limits
         },
         cancel: caller.cancel,
+        heartbeats: {
+            let progress = caller.progress.clone();
+            BeatListener::new(move || progress.beat())
+        },
     };
     let input = target.payload.to_string();
+    caller.progress.started();
     let outcome = sandbox.run(&prepared, &input, invocation);
     let module = prepared.module();
     let usage = Some(TaskUsage {

@@ -47,9 +47,13 @@ impl Run<'_, '_> {
             return;
         };
         match fr.pending {
-            Pending::Task { task, .. } => {
+            Pending::Task { task, clock, .. } => {
                 self.st.tasks.remove(&task);
                 self.out.push(Command::CancelTask(task));
+                let timers = [clock.timeout.map(|(_, t)| t), clock.heartbeat];
+                for timer in timers.into_iter().flatten() {
+                    self.disarm(timer);
+                }
             }
             Pending::Wait(timer) | Pending::Retry(timer) => {
                 self.st.timers.remove(&timer);

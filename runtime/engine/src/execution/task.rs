@@ -1,5 +1,11 @@
-//! Task states: scheduling a task with its resolved parameters, timeout and heartbeat, and
-//! the events that report on it (started, succeeded, failed).
+//! Task states: scheduling a task with its resolved parameters, the engine's timeout and
+//! heartbeat timers, and the events that report on it (started, heartbeat, succeeded,
+//! failed, timed out).
+//!
+//! The timers are the engine's, not the runner's: a task a worker or a callback answers
+//! has nothing else to time it out. `TimeoutSeconds` counts from `TaskScheduled` (time
+//! spent waiting for a free slot or a worker counts, as on AWS); `HeartbeatSeconds` from
+//! `TaskStarted` and each heartbeat. The sandbox keeps its own deadline as a second line.
 
 use super::*;
 
@@ -22,6 +28,7 @@ impl Run<'_, '_> {
             task,
             resource: resource.to_string(),
             token: token.clone(),
+            clock: TaskClock::default(),
         };
         let parameters = match &state.parameters {
             Some(p) => self.eval(frame_id, &effective, None, |s, rng| s.template(p, rng))?,
@@ -61,6 +68,10 @@ impl Run<'_, '_> {
         }
         self.record(Some(frame_id), "TaskScheduled", Details::Fields(details));
         self.st.tasks.insert(task, frame_id);
+        let timeout = timeout_seconds.map(|t| (t, self.arm(TimerFor::TaskTimeout(task), t)));
+        let clock = self.clock_mut(frame_id)?;
+        clock.timeout = timeout;
+        clock.heartbeat_seconds = heartbeat_seconds;
         let attempt = self.frame(frame_id)?.retry_count;
         self.out.push(Command::RunTask(TaskRequest {
             id: task,
@@ -121,11 +132,85 @@ impl Run<'_, '_> {
         Ok(details)
     }
 
+    /// The task's runner began it. Recorded once; a task run again after a restart
+    /// starts its heartbeat clock again without a second `TaskStarted`.
     pub(super) fn task_started(&mut self, task: TaskId) -> Result<(), Error> {
         let frame_id = self.task_frame(task)?;
-        let details = self.task_details(frame_id)?;
-        self.record(Some(frame_id), "TaskStarted", Details::Fields(details));
+        if !self.clock_mut(frame_id)?.started {
+            let details = self.task_details(frame_id)?;
+            self.record(Some(frame_id), "TaskStarted", Details::Fields(details));
+            self.clock_mut(frame_id)?.started = true;
+        }
+        self.rearm_heartbeat(frame_id, task)
+    }
+
+    /// The task said it is alive: its heartbeat clock starts again.
+    pub(super) fn task_heartbeat(&mut self, task: TaskId) -> Result<(), Error> {
+        let frame_id = self.task_frame(task)?;
+        self.rearm_heartbeat(frame_id, task)
+    }
+
+    fn rearm_heartbeat(&mut self, frame_id: FrameId, task: TaskId) -> Result<(), Error> {
+        let clock = self.clock_mut(frame_id)?;
+        let Some(seconds) = clock.heartbeat_seconds else {
+            return Ok(());
+        };
+        if let Some(old) = clock.heartbeat.take() {
+            self.disarm(old);
+        }
+        let timer = self.arm(TimerFor::TaskHeartbeat(task), seconds);
+        self.clock_mut(frame_id)?.heartbeat = Some(timer);
         Ok(())
+    }
+
+    /// A task's timeout or heartbeat timer fired: the task is cancelled and fails with
+    /// `States.Timeout` or `States.HeartbeatTimeout`, which Retry and Catch see as any
+    /// other error.
+    pub(super) fn task_timed_out(&mut self, task: TaskId, heartbeat: bool) -> Result<(), Error> {
+        let Some(&frame_id) = self.st.tasks.get(&task) else {
+            return Ok(()); // its timers went with it; nothing is left to time out
+        };
+        let clock = self.clock_mut(frame_id)?;
+        let failure = if heartbeat {
+            clock.heartbeat = None;
+            let seconds = clock.heartbeat_seconds.unwrap_or_default();
+            Failure::new(
+                ErrorName::HeartbeatTimeout,
+                format!("the task sent no heartbeat within its HeartbeatSeconds ({seconds} s)"),
+            )
+        } else {
+            let seconds = clock.timeout.take().map(|(s, _)| s).unwrap_or_default();
+            Failure::new(
+                ErrorName::Timeout,
+                format!("the task did not finish within its TimeoutSeconds ({seconds} s)"),
+            )
+        };
+        self.out.push(Command::CancelTask(task));
+        self.task_failed(task, failure, None)
+    }
+
+    fn clock_mut(&mut self, frame_id: FrameId) -> Result<&mut TaskClock, Error> {
+        match &mut self.frame_mut(frame_id)?.pending {
+            Pending::Task { clock, .. } => Ok(clock),
+            _ => Err(Error::UnexpectedEvent(format!(
+                "frame {frame_id} runs no task"
+            ))),
+        }
+    }
+
+    /// Cancels the timers of a task that has ended, however it ended.
+    pub(super) fn stop_task_clock(&mut self, frame_id: FrameId) {
+        let Some(Frame {
+            pending: Pending::Task { clock, .. },
+            ..
+        }) = self.st.frames.get_mut(&frame_id)
+        else {
+            return;
+        };
+        let timers = [clock.timeout.take().map(|(_, t)| t), clock.heartbeat.take()];
+        for timer in timers.into_iter().flatten() {
+            self.disarm(timer);
+        }
     }
 
     pub(super) fn task_succeeded(
@@ -141,6 +226,7 @@ impl Run<'_, '_> {
         details.insert("outputDetails".into(), json!({"truncated": false}));
         self.record(Some(frame_id), "TaskSucceeded", Details::Fields(details));
         self.st.tasks.remove(&task);
+        self.stop_task_clock(frame_id);
         self.complete(frame_id, Arc::new(output))?;
         self.frame_idle(frame_id);
         Ok(())
@@ -183,6 +269,7 @@ impl Run<'_, '_> {
             Details::Fields(details),
         );
         self.st.tasks.remove(&task);
+        self.stop_task_clock(frame_id);
         self.frame_idle(frame_id);
         self.state_failed(frame_id, failure)?;
         self.drain()

@@ -845,3 +845,5 @@ fn a_path_over_its_own_budget_in_a_choice_fails_the_state() {
         other => panic!("{other:?}"),
     }
 }
+
+mod task_timers;

@@ -66,6 +66,26 @@ impl Run<'_, '_> {
         }
     }
 
+    /// Starts a timer `seconds` from now.
+    pub(super) fn arm(&mut self, purpose: TimerFor, seconds: u64) -> TimerId {
+        let timer = TimerId(self.id());
+        self.st.timers.insert(timer, purpose);
+        let millis = i64::try_from(seconds)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1000);
+        self.out.push(Command::StartTimer {
+            timer,
+            due: self.now.saturating_add(millis),
+        });
+        timer
+    }
+
+    /// Cancels a timer that has not fired.
+    pub(super) fn disarm(&mut self, timer: TimerId) {
+        self.st.timers.remove(&timer);
+        self.out.push(Command::CancelTimer(timer));
+    }
+
     pub(super) fn finish_wait(&mut self, frame_id: FrameId, effective: Data) -> Result<(), Error> {
         self.exit(frame_id, effective.clone(), effective, None)
     }
@@ -115,6 +135,8 @@ impl Run<'_, '_> {
                 self.queue.extend(self.st.runnable.drain(..));
                 Ok(())
             }
+            TimerFor::TaskTimeout(task) => self.task_timed_out(task, false),
+            TimerFor::TaskHeartbeat(task) => self.task_timed_out(task, true),
         }
     }
 }
