@@ -4,6 +4,8 @@
 
 use crate::store::Millis;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+use tokio::sync::Notify;
 
 /// Where "now" and random bits come from.
 pub trait Clock: Send + Sync + std::fmt::Debug {
@@ -11,6 +13,12 @@ pub trait Clock: Send + Sync + std::fmt::Debug {
     fn now(&self) -> Millis;
     /// Random bits for an engine event (they seed `States.MathRandom`, UUIDs, jitter).
     fn entropy(&self) -> u64;
+
+    /// Signalled when the clock jumps (a test moved it): whoever sleeps until a due time
+    /// must look again. `None` for a clock that only moves with real time.
+    fn jumps(&self) -> Option<Arc<Notify>> {
+        None
+    }
 }
 
 /// The system's wall clock and the OS's randomness.
@@ -62,6 +70,7 @@ pub fn entropy() -> u64 {
 pub struct ManualClock {
     now: AtomicI64,
     entropy: AtomicU64,
+    jumped: Arc<Notify>,
 }
 
 impl ManualClock {
@@ -70,12 +79,15 @@ impl ManualClock {
         ManualClock {
             now: AtomicI64::new(now),
             entropy: AtomicU64::new(1),
+            jumped: Arc::new(Notify::new()),
         }
     }
 
     /// Moves the clock forward by `millis`.
     pub fn advance(&self, millis: Millis) {
         self.now.fetch_add(millis, Ordering::SeqCst);
+        // One waiter (the timer service); a permit is kept if it is not waiting yet.
+        self.jumped.notify_one();
     }
 }
 
@@ -86,6 +98,10 @@ impl Clock for ManualClock {
 
     fn entropy(&self) -> u64 {
         self.entropy.fetch_add(1, Ordering::SeqCst)
+    }
+
+    fn jumps(&self) -> Option<Arc<Notify>> {
+        Some(Arc::clone(&self.jumped))
     }
 }
 

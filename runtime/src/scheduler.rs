@@ -6,10 +6,15 @@
 //! is either cached or rebuilt by replaying the stored steps. Executions that only wait
 //! on timers are evicted from the cache: a year-long Wait costs a heap entry.
 //!
+//! The shape is Options + Service + Handle: [`Scheduler::build`] takes [`Options`] and
+//! answers the cheap, clonable handle callers use ([`Scheduler`]) and its loops, not yet
+//! running ([`Service`]: timers and retention), which the server runs until shutdown.
+//! Time and entropy come from the [`Clock`] in the options, so tests drive time.
+//!
 //! This file holds the scheduler's state and the delivery of events under each
 //! execution's lock; its other concerns are parts of their own: `start`, `absorb` (a
-//! step's commands into a commit and effects), `task_slots`, `recovery`, `trace` and
-//! `retention`.
+//! step's commands into a commit and effects), `task_slots`, `recovery`, `trace`,
+//! `retention` and `service` (the loops).
 
 mod absorb;
 pub mod engine_pool;
@@ -18,6 +23,7 @@ pub mod quarantine;
 mod recovery;
 mod retention;
 pub mod runner;
+mod service;
 mod start;
 mod task_slots;
 #[cfg(test)]
@@ -26,8 +32,10 @@ pub mod timers;
 mod trace;
 
 pub use metrics::Counters;
+pub use service::Service;
 pub use trace::history_of;
 
+use crate::clock::{Clock, SystemClock};
 use crate::quotas::QuotaPolicy;
 use crate::store::executions::{
     Commit, Execution, ExecutionKey, MachineType, Revision, Started, StateMachine, Status, Step,
@@ -49,6 +57,10 @@ use tokio::sync::{oneshot, Semaphore};
 /// Scheduler settings.
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// Where now and entropy come from: the system's, or a test's [`ManualClock`].
+    ///
+    /// [`ManualClock`]: crate::clock::ManualClock
+    pub clock: Arc<dyn Clock>,
     /// Tasks running at once, in total.
     pub max_tasks: usize,
     /// Tasks running at once, per tenant.
@@ -57,6 +69,8 @@ pub struct Options {
     pub express_limit_seconds: u64,
     /// How long finished Standard executions are kept.
     pub retention: Duration,
+    /// How often the service looks for executions past their retention.
+    pub retention_every: Duration,
     /// The region in ARNs.
     pub region: String,
     /// Threads that run engine steps (off the request-handling runtime).
@@ -69,10 +83,12 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Options {
         Options {
+            clock: Arc::new(SystemClock),
             max_tasks: 256,
             max_tasks_per_tenant: 64,
             express_limit_seconds: 300,
             retention: Duration::from_secs(90 * 24 * 3600),
+            retention_every: Duration::from_secs(3600),
             region: "us-east-1".into(),
             engine_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             engine_budget: Duration::from_secs(60),
@@ -279,8 +295,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Scheduler {
-    /// Creates the scheduler and starts its timer service and engine threads, without a
-    /// journal (for tests and tools: nothing to quarantine). Call within a tokio runtime.
+    /// Creates the scheduler and runs its service in the background until the scheduler
+    /// is dropped, without a journal (for tests and tools: nothing to quarantine). Call
+    /// within a tokio runtime.
     ///
     /// # Errors
     /// [`Error::Start`] when the engine threads cannot be started.
@@ -289,28 +306,31 @@ impl Scheduler {
         store: Store,
         runner: Arc<dyn TaskRunner>,
     ) -> Result<Scheduler, Error> {
-        Scheduler::with_journal(opts, store, runner, None)
+        let (scheduler, service) = Scheduler::build(opts, store, runner, None)?;
+        tokio::spawn(service.run(std::future::pending()));
+        Ok(scheduler)
     }
 
-    /// As [`new`](Self::new), with the in-flight journal of the data dir and the strikes
+    /// Creates the scheduler, with the in-flight journal of the data dir and the strikes
     /// it counted (see [`quarantine::open`]): [`recover`](Self::recover) fails the
-    /// executions that are due for quarantine.
+    /// executions that are due for quarantine. Starts the engine threads; the timers and
+    /// the retention sweep run once the caller runs the [`Service`].
     ///
     /// # Errors
     /// [`Error::Start`] when the engine threads cannot be started.
-    pub fn with_journal(
+    pub fn build(
         opts: Options,
         store: Store,
         runner: Arc<dyn TaskRunner>,
         journal: Option<(Journal, Strikes)>,
-    ) -> Result<Scheduler, Error> {
+    ) -> Result<(Scheduler, Service), Error> {
         let (journal, strikes) = match journal {
             Some((j, s)) => (Some(j), s),
             None => (None, Strikes::default()),
         };
         let pool = EnginePool::start(opts.engine_threads, journal)
             .map_err(|e| Error::Start(e.to_string()))?;
-        let (timers, mut fired) = timers::start(now);
+        let (timers, timer_loop, fired) = timers::new(Arc::clone(&opts.clock));
         let inner = Inner {
             pool,
             strikes: Mutex::new(strikes),
@@ -329,21 +349,18 @@ impl Scheduler {
         let scheduler = Scheduler {
             inner: Arc::new(inner),
         };
-        // Due timers become events; a weak handle lets the scheduler go away.
-        let weak = Arc::downgrade(&scheduler.inner);
-        tokio::spawn(async move {
-            while let Some(t) = fired.recv().await {
-                let Some(inner) = weak.upgrade() else { return };
-                let s = Scheduler { inner };
-                tokio::spawn(async move {
-                    let fired = EventKind::TimerFired { timer: t.timer };
-                    if let Err(e) = s.deliver_event(&t.execution, fired, false, t.run).await {
-                        tracing::debug!(execution = %t.execution.name, error = %e, "timer dropped");
-                    }
-                });
-            }
-        });
-        Ok(scheduler)
+        let service = Service::new(&scheduler, timer_loop, fired);
+        Ok((scheduler, service))
+    }
+
+    /// Now, on the scheduler's clock.
+    pub fn now(&self) -> Millis {
+        self.inner.opts.clock.now()
+    }
+
+    /// Random bits, from the scheduler's clock.
+    pub fn entropy(&self) -> u64 {
+        self.inner.opts.clock.entropy()
     }
 
     /// The counters.
@@ -463,8 +480,8 @@ impl Scheduler {
                 return Ok(None);
             }
             let event = Event {
-                at: now(),
-                entropy: entropy(),
+                at: self.now(),
+                entropy: self.entropy(),
                 kind,
             };
             let at = event.at;

@@ -51,7 +51,7 @@ pub async fn serve(
         },
     };
     let journal = quarantine::open(&config.data_dir)?;
-    let scheduler = Scheduler::with_journal(options, store.clone(), runner, Some(journal))?;
+    let (scheduler, service) = Scheduler::build(options, store.clone(), runner, Some(journal))?;
     let began = std::time::Instant::now();
     let resumed = scheduler.recover().await?;
     tracing::info!(
@@ -76,15 +76,8 @@ pub async fn serve(
         let _ = rx.wait_for(|s| *s).await;
     };
     tokio::spawn(signalled);
-    let retention = {
-        let scheduler = scheduler.clone();
-        let stopped = until_stopped(stopped.clone());
-        tokio::spawn(async move {
-            scheduler
-                .run_retention(Duration::from_secs(3600), stopped)
-                .await;
-        })
-    };
+    // Timers and retention run until shutdown; timers armed by recovery fire from here.
+    let loops = tokio::spawn(service.run(until_stopped(stopped.clone())));
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let local = listener.local_addr()?;
     tracing::info!(%local, data_dir = %config.data_dir.display(), "sandstep serving");
@@ -96,7 +89,7 @@ pub async fn serve(
     )
     .with_graceful_shutdown(until_stopped(stopped))
     .await?;
-    let _ = retention.await;
+    let _ = loops.await;
     tracing::info!("stopped; running executions resume on the next start");
     Ok(())
 }

@@ -164,7 +164,7 @@ impl Scheduler {
             return Ok(false);
         }
         let (error, cause) = quarantine::failure(strikes);
-        let at = now();
+        let at = self.now();
         let failed = HistoryEvent {
             id: record.events + 1,
             previous_event_id: record.events,
@@ -200,7 +200,7 @@ impl Scheduler {
             step: Step {
                 event: Event {
                     at,
-                    entropy: entropy(),
+                    entropy: self.entropy(),
                     kind: EventKind::Terminated { error, cause },
                 },
                 history: vec![failed.to_aws_json()],

@@ -16,25 +16,4 @@ impl Scheduler {
         }
         Ok(doomed.len())
     }
-
-    /// Sweeps every `every` until `shutdown` resolves: the retention loop of
-    /// `sandstep serve`. A failed sweep is logged and tried again next time.
-    pub async fn run_retention(
-        &self,
-        every: Duration,
-        shutdown: impl std::future::Future<Output = ()>,
-    ) {
-        tokio::pin!(shutdown);
-        loop {
-            match self.sweep_retention(now()) {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(deleted = n, "retention: deleted finished executions"),
-                Err(e) => tracing::warn!(error = %e, "retention sweep failed"),
-            }
-            tokio::select! {
-                () = &mut shutdown => return,
-                () = tokio::time::sleep(every) => {}
-            }
-        }
-    }
 }

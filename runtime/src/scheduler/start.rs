@@ -53,7 +53,7 @@ impl Scheduler {
             express,
         );
         let key = req.key();
-        let at = now();
+        let at = self.now();
         let start = Start {
             input: req.input,
             execution_arn: arn.clone(),
@@ -100,7 +100,7 @@ impl Scheduler {
         });
         let event = Event {
             at,
-            entropy: entropy(),
+            entropy: self.entropy(),
             kind: EventKind::Started(start),
         };
         let journaled = (!express).then(|| key.clone());

@@ -368,7 +368,8 @@ async fn the_retention_loop_sweeps_then_ends_on_shutdown() {
         retention: Duration::ZERO,
         ..Options::default()
     };
-    let scheduler = Scheduler::new(opts, store.clone(), Arc::new(NoTasks)).unwrap();
+    let (scheduler, service) =
+        Scheduler::build(opts, store.clone(), Arc::new(NoTasks), None).unwrap();
     let mut req = wait_then_pass(&store);
     req.revision.definition =
         r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#.into();
@@ -380,15 +381,9 @@ async fn the_retention_loop_sweeps_then_ends_on_shutdown() {
     assert!(store.execution_get(&key).unwrap().is_some());
     tokio::time::sleep(Duration::from_millis(5)).await;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let looping = {
-        let s = scheduler.clone();
-        tokio::spawn(async move {
-            s.run_retention(Duration::from_secs(3600), async {
-                let _ = stopped.await;
-            })
-            .await;
-        })
-    };
+    let looping = tokio::spawn(service.run(async {
+        let _ = stopped.await;
+    }));
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while store.execution_get(&key).unwrap().is_some() {
         assert!(std::time::Instant::now() < deadline, "not swept");
@@ -552,4 +547,47 @@ fn task_timers_are_rearmed_by_recovery_and_fire_when_first_due() {
         took < Duration::from_secs(4),
         "the timer kept its first due time (2 s after scheduling), took {took:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_test_clock_drives_waits_and_task_timeouts_without_waiting() {
+    let clock = Arc::new(crate::clock::ManualClock::at(1_700_000_000_000));
+    let opts = Options {
+        clock: clock.clone(),
+        ..Options::default()
+    };
+    let store = Store::memory();
+    let runner = Arc::new(Silent::default());
+    let scheduler = Scheduler::new(opts, store.clone(), runner.clone()).unwrap();
+    let mut req = wait_then_pass(&store);
+    req.revision.definition = r#"{"StartAt": "W", "States": {
+        "W": {"Type": "Wait", "Seconds": 3600, "Next": "T"},
+        "T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:000000000000:function:f",
+              "TimeoutSeconds": 86400, "End": true}}}"#
+        .into();
+    store
+        .machine_put(&req.tenant, &req.machine, Some(&req.revision))
+        .unwrap();
+    let key = req.key();
+    let began = std::time::Instant::now();
+    scheduler.start(req, false).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(runner.runs.load(Ordering::SeqCst), 0, "still waiting");
+    clock.advance(3_600_000);
+    while runner.runs.load(Ordering::SeqCst) == 0 {
+        assert!(
+            began.elapsed() < Duration::from_secs(10),
+            "the Wait did not end"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    clock.advance(86_400_000);
+    let (record, _) = ended(&store, &key).await;
+    assert_eq!(record.error.as_deref(), Some("States.Timeout"));
+    assert_eq!(
+        record.stopped.unwrap() - record.started,
+        3_600_000 + 86_400_000,
+        "a day and an hour on the test's clock"
+    );
+    assert!(began.elapsed() < Duration::from_secs(10));
 }

@@ -1,6 +1,7 @@
 //! The timer service: one task holding every pending timer in a heap, sleeping until the
 //! earliest. A waiting execution costs one heap entry, no task and no thread.
 
+use crate::clock::Clock;
 use crate::store::executions::ExecutionKey;
 use sandstep_engine::{Millis, TimerId};
 use std::cmp::Reverse;
@@ -32,7 +33,8 @@ pub struct Handle(mpsc::UnboundedSender<Fired>, Arc<AtomicUsize>);
 impl Handle {
     /// Schedules a timer; a due time in the past fires at once.
     pub fn add(&self, due: Millis, execution: ExecutionKey, timer: TimerId, run: Option<Millis>) {
-        // The service only stops with the runtime; a timer added then is moot.
+        // The service stops only at shutdown; a timer added then is moot (recovery
+        // re-arms it from the store).
         let _ = self.0.send(Fired {
             due,
             execution,
@@ -48,41 +50,64 @@ impl Handle {
     }
 }
 
-/// Starts the service; due timers come out of the returned receiver.
-pub fn start(
-    now: impl Fn() -> Millis + Send + 'static,
-) -> (Handle, mpsc::UnboundedReceiver<Fired>) {
-    let (tx, mut rx) = mpsc::unbounded_channel::<Fired>();
+/// The service's loop, not yet running: see [`Service::run`].
+#[derive(Debug)]
+pub struct Service {
+    added: mpsc::UnboundedReceiver<Fired>,
+    fire: mpsc::UnboundedSender<Fired>,
+    armed: Arc<AtomicUsize>,
+    clock: Arc<dyn Clock>,
+}
+
+/// The service on `clock`: a handle to add timers, its loop, and where due timers come
+/// out.
+pub fn new(clock: Arc<dyn Clock>) -> (Handle, Service, mpsc::UnboundedReceiver<Fired>) {
+    let (tx, added) = mpsc::unbounded_channel::<Fired>();
     let (fire, fired) = mpsc::unbounded_channel::<Fired>();
     let armed = Arc::new(AtomicUsize::new(0));
-    let count = Arc::clone(&armed);
-    tokio::spawn(async move {
+    let service = Service {
+        added,
+        fire,
+        armed: Arc::clone(&armed),
+        clock,
+    };
+    (Handle(tx, armed), service, fired)
+}
+
+impl Service {
+    /// Sleeps until the earliest timer is due and sends it out; ends when every handle
+    /// or the receiver of due timers is gone. A clock that jumps wakes it up early.
+    pub async fn run(mut self) {
         let mut heap: BinaryHeap<Reverse<Fired>> = BinaryHeap::new();
+        let jumps = self.clock.jumps();
         loop {
-            count.store(heap.len(), Ordering::Relaxed);
-            let wait = heap.peek().map(|Reverse(t)| t.due - now());
-            match wait {
-                Some(ms) if ms <= 0 => {
-                    if let Some(Reverse(t)) = heap.pop() {
-                        if fire.send(t).is_err() {
-                            return; // nobody listens any more
-                        }
+            self.armed.store(heap.len(), Ordering::Relaxed);
+            let wait = heap.peek().map(|Reverse(t)| t.due - self.clock.now());
+            if wait.is_some_and(|ms| ms <= 0) {
+                if let Some(Reverse(t)) = heap.pop() {
+                    if self.fire.send(t).is_err() {
+                        return; // nobody listens any more
                     }
-                    continue;
                 }
-                _ => {}
+                continue;
             }
             let sleep = tokio::time::sleep(Duration::from_millis(
                 wait.map(|ms| ms as u64).unwrap_or(3_600_000),
             ));
+            let jumped = async {
+                match &jumps {
+                    Some(jumps) => jumps.notified().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
-                added = rx.recv() => match added {
+                added = self.added.recv() => match added {
                     Some(t) => heap.push(Reverse(t)),
                     None => return,
                 },
                 () = sleep => {}
+                () = jumped => {}
             }
         }
-    });
-    (Handle(tx, armed), fired)
+    }
 }
