@@ -574,6 +574,14 @@ impl Sandbox {
     /// Runs a prepared module on `input` (JSON text) to its end. Blocking: call it from a
     /// thread that may block (`spawn_blocking`). Never panics on anything the module does.
     pub fn run(&self, prepared: &Prepared, input: &str, invocation: Invocation) -> TaskOutcome {
+        let _span = tracing::debug_span!(
+            "sandbox.run",
+            tenant = %prepared.tenant,
+            module = %prepared.module.name,
+            version = prepared.module.version,
+            execution = %invocation.context.execution_arn
+        )
+        .entered();
         let started = Instant::now();
         let options = &self.inner.options;
         let mut limits = invocation.limits;

@@ -450,6 +450,8 @@ impl Scheduler {
     /// the event (for StopExecution, including Express executions, which are not stored).
     /// With `run`, the event is dropped unless the execution is that run (a stale timer
     /// of an earlier execution with the same name).
+    #[tracing::instrument(name = "scheduler.deliver", level = "debug", skip_all,
+        fields(tenant = %key.tenant, execution = %key.name))]
     async fn deliver_event(
         &self,
         key: &ExecutionKey,

@@ -24,6 +24,8 @@ fn meta(m: crate::store::ObjectMeta) -> ObjectMeta {
 }
 
 impl Host for HostState {
+    #[tracing::instrument(name = "host.blob.put", level = "debug", skip_all,
+        fields(tenant = %self.caller.tenant, execution = %self.caller.execution_arn))]
     fn put(
         &mut self,
         bucket: String,
@@ -60,6 +62,8 @@ impl Host for HostState {
         }))
     }
 
+    #[tracing::instrument(name = "host.blob.get", level = "debug", skip_all,
+        fields(tenant = %self.caller.tenant, execution = %self.caller.execution_arn))]
     fn get(
         &mut self,
         bucket: String,
@@ -75,6 +79,8 @@ impl Host for HostState {
         }))
     }
 
+    #[tracing::instrument(name = "host.blob.head", level = "debug", skip_all,
+        fields(tenant = %self.caller.tenant, execution = %self.caller.execution_arn))]
     fn head(
         &mut self,
         bucket: String,
@@ -91,6 +97,8 @@ impl Host for HostState {
         }))
     }
 
+    #[tracing::instrument(name = "host.blob.list", level = "debug", skip_all,
+        fields(tenant = %self.caller.tenant, execution = %self.caller.execution_arn))]
     fn list(
         &mut self,
         bucket: String,
@@ -110,6 +118,8 @@ impl Host for HostState {
             }))
     }
 
+    #[tracing::instrument(name = "host.blob.delete", level = "debug", skip_all,
+        fields(tenant = %self.caller.tenant, execution = %self.caller.execution_arn))]
     fn delete(&mut self, bucket: String, key: String) -> wasmtime::Result<Result<bool, HostError>> {
         if let Some(denied) = self.denied(Resource::Blob, &bucket, Access::Write) {
             return Ok(Err(denied));

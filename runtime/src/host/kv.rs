@@ -41,6 +41,8 @@ impl HostState {
 }
 
 impl Host for HostState {
+    #[tracing::instrument(name = "host.kv.get", level = "debug", skip_all,
+        fields(tenant = %self.caller.tenant, execution = %self.caller.execution_arn))]
     fn get(
         &mut self,
         table: String,
@@ -57,6 +59,8 @@ impl Host for HostState {
         }))
     }
 
+    #[tracing::instrument(name = "host.kv.put", level = "debug", skip_all,
+        fields(tenant = %self.caller.tenant, execution = %self.caller.execution_arn))]
     fn put(
         &mut self,
         table: String,
@@ -69,6 +73,8 @@ impl Host for HostState {
         Ok(self.kv_write(&table, &key, &value, Expect::Any))
     }
 
+    #[tracing::instrument(name = "host.kv.put_if", level = "debug", skip_all,
+        fields(tenant = %self.caller.tenant, execution = %self.caller.execution_arn))]
     fn put_if(
         &mut self,
         table: String,
@@ -83,6 +89,8 @@ impl Host for HostState {
         Ok(self.kv_write(&table, &key, &value, expect))
     }
 
+    #[tracing::instrument(name = "host.kv.delete", level = "debug", skip_all,
+        fields(tenant = %self.caller.tenant, execution = %self.caller.execution_arn))]
     fn delete(&mut self, table: String, key: String) -> wasmtime::Result<Result<bool, HostError>> {
         if let Some(denied) = self.denied(Resource::Kv, &table, Access::Write) {
             return Ok(Err(denied));
@@ -94,6 +102,8 @@ impl Host for HostState {
         }))
     }
 
+    #[tracing::instrument(name = "host.kv.query", level = "debug", skip_all,
+        fields(tenant = %self.caller.tenant, execution = %self.caller.execution_arn))]
     fn query(
         &mut self,
         table: String,

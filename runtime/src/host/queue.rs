@@ -13,6 +13,8 @@ pub const MAX_RECEIVE: u32 = 10;
 pub const MAX_VISIBILITY_SECONDS: u32 = 43_200;
 
 impl Host for HostState {
+    #[tracing::instrument(name = "host.queue.send", level = "debug", skip_all,
+        fields(tenant = %self.caller.tenant, execution = %self.caller.execution_arn))]
     fn send(&mut self, queue: String, body: String) -> wasmtime::Result<Result<String, HostError>> {
         if let Some(denied) = self.denied(Resource::Queue, &queue, Access::Write) {
             return Ok(Err(denied));
@@ -24,6 +26,8 @@ impl Host for HostState {
         }))
     }
 
+    #[tracing::instrument(name = "host.queue.receive", level = "debug", skip_all,
+        fields(tenant = %self.caller.tenant, execution = %self.caller.execution_arn))]
     fn receive(
         &mut self,
         queue: String,
@@ -66,6 +70,8 @@ impl Host for HostState {
             .map_err(unavailable))
     }
 
+    #[tracing::instrument(name = "host.queue.delete", level = "debug", skip_all,
+        fields(tenant = %self.caller.tenant, execution = %self.caller.execution_arn))]
     fn delete(
         &mut self,
         queue: String,

@@ -11,6 +11,8 @@ pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
 pub const MAX_SUBJECT_BYTES: usize = 100;
 
 impl Host for HostState {
+    #[tracing::instrument(name = "host.topic.publish", level = "debug", skip_all,
+        fields(tenant = %self.caller.tenant, execution = %self.caller.execution_arn))]
     fn publish(
         &mut self,
         topic: String,

@@ -83,6 +83,7 @@ impl Scheduler {
     ///
     /// # Errors
     /// When the store fails.
+    #[tracing::instrument(name = "scheduler.recover", skip_all)]
     pub async fn recover(&self) -> Result<usize, Error> {
         let due = lock(&self.inner.strikes).due();
         for (key, strikes) in due {

@@ -29,6 +29,8 @@ impl Scheduler {
     /// # Errors
     /// [`Error::AlreadyExists`] for a Standard execution name in use,
     /// [`Error::OpenLimit`] over the quota, store failures.
+    #[tracing::instrument(name = "scheduler.start", level = "debug", skip_all,
+        fields(tenant = %req.tenant, execution = %req.name))]
     pub async fn start(&self, req: StartRequest, wait: bool) -> Result<Execution, Error> {
         if req.machine.machine_type == MachineType::Express {
             // No await point between the first step and its effects: nothing to detach.

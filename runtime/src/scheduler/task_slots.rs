@@ -2,6 +2,7 @@
 //! an event.
 
 use super::*;
+use tracing::Instrument;
 
 impl Scheduler {
     /// The tenant's task slots: its quota of concurrent tasks, within the server's own
@@ -22,40 +23,49 @@ impl Scheduler {
     /// result, in that order.
     pub(super) fn spawn_task(&self, key: ExecutionKey, mut task: TaskContext) {
         let me = self.clone();
-        tokio::spawn(async move {
-            let tenant_slots = me.tenant_slots(&task.tenant);
-            let (Ok(_tenant_permit), Ok(_permit)) = (
-                tenant_slots.acquire_owned().await,
-                Arc::clone(&me.inner.task_slots).acquire_owned().await,
-            ) else {
-                return;
-            };
-            if task.cancelled.load(Ordering::SeqCst) {
-                return;
-            }
-            let runner = Arc::clone(&me.inner.runner);
-            let id = task.request.id;
-            let (progress, mut reports) = Progress::channel(&task.request);
-            task.progress = progress;
-            let running = tokio::task::spawn_blocking(move || runner.run(task));
-            tokio::pin!(running);
-            let result = loop {
-                tokio::select! {
-                    biased;
-                    Some(report) = reports.recv() => me.deliver(key.clone(), report).await,
-                    done = &mut running => break done,
+        let span = tracing::debug_span!(
+            "scheduler.task",
+            tenant = %key.tenant,
+            execution = %key.name,
+            state = %task.request.state_name
+        );
+        tokio::spawn(
+            async move {
+                let tenant_slots = me.tenant_slots(&task.tenant);
+                let (Ok(_tenant_permit), Ok(_permit)) = (
+                    tenant_slots.acquire_owned().await,
+                    Arc::clone(&me.inner.task_slots).acquire_owned().await,
+                ) else {
+                    return;
+                };
+                if task.cancelled.load(Ordering::SeqCst) {
+                    return;
                 }
-            };
-            while let Ok(report) = reports.try_recv() {
-                me.deliver(key.clone(), report).await;
+                let runner = Arc::clone(&me.inner.runner);
+                let id = task.request.id;
+                let (progress, mut reports) = Progress::channel(&task.request);
+                task.progress = progress;
+                let running = tokio::task::spawn_blocking(move || runner.run(task));
+                tokio::pin!(running);
+                let result = loop {
+                    tokio::select! {
+                        biased;
+                        Some(report) = reports.recv() => me.deliver(key.clone(), report).await,
+                        done = &mut running => break done,
+                    }
+                };
+                while let Ok(report) = reports.try_recv() {
+                    me.deliver(key.clone(), report).await;
+                }
+                let kind = result.unwrap_or_else(|e| EventKind::TaskFailed {
+                    task: id,
+                    error: "States.TaskFailed".into(),
+                    cause: format!("the task runner failed: {e}"),
+                    usage: None,
+                });
+                me.deliver(key, kind).await;
             }
-            let kind = result.unwrap_or_else(|e| EventKind::TaskFailed {
-                task: id,
-                error: "States.TaskFailed".into(),
-                cause: format!("the task runner failed: {e}"),
-                usage: None,
-            });
-            me.deliver(key, kind).await;
-        });
+            .instrument(span),
+        );
     }
 }
