@@ -19,11 +19,11 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+use sandstep::model::{MachineType, Revision, StateMachine};
 use sandstep::scheduler::runner::NoTasks;
 use sandstep::scheduler::{Options, Scheduler, StartRequest};
 use sandstep::store::backend::{Backend, Write};
 use sandstep::store::durability::Durability;
-use sandstep::store::executions::{MachineType, Revision, StateMachine};
 use sandstep::store::sled::Sled;
 use sandstep::store::{StateMachines, Store, TenantId, Tenants as _};
 use sandstep_engine::{step, Definition, Event, EventKind, ExecutionState, Start};

@@ -12,6 +12,7 @@ pub mod console;
 pub mod grants;
 pub mod host;
 pub mod local;
+pub mod model;
 pub mod pins;
 pub mod quotas;
 pub mod sandbox;

@@ -36,10 +36,9 @@ pub use service::Service;
 pub use trace::history_of;
 
 use crate::clock::{Clock, SystemClock};
+use crate::model::{Execution, ExecutionKey, MachineType, Revision, StateMachine, Status};
 use crate::quotas::QuotaPolicy;
-use crate::store::executions::{
-    Commit, Execution, ExecutionKey, MachineType, Revision, Started, StateMachine, Status, Step,
-};
+use crate::store::executions::{Commit, Started, Step};
 use crate::store::{self, Executions, StateMachines, Store, TenantId};
 use engine_pool::EnginePool;
 use quarantine::{Journal, Strikes};

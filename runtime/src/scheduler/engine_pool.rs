@@ -13,7 +13,7 @@
 //! a job that takes the process down is known at the next start.
 
 use super::quarantine::Journal;
-use crate::store::executions::ExecutionKey;
+use crate::model::ExecutionKey;
 use crate::store::TenantId;
 use std::collections::{HashMap, VecDeque};
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -1,7 +1,7 @@
 //! The scheduler's counters for `/metrics`: totals, and the same by tenant.
 
 use super::lock;
-use crate::store::executions::Status;
+use crate::model::Status;
 use crate::store::TenantId;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

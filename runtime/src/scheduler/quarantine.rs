@@ -13,7 +13,7 @@
 //!
 //! The journal belongs to one process and its data dir, as the embedded store does.
 
-use crate::store::executions::ExecutionKey;
+use crate::model::ExecutionKey;
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;

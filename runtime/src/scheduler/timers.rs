@@ -2,7 +2,7 @@
 //! earliest. A waiting execution costs one heap entry, no task and no thread.
 
 use crate::clock::Clock;
-use crate::store::executions::ExecutionKey;
+use crate::model::ExecutionKey;
 use sandstep_engine::{Millis, TimerId};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;

@@ -14,7 +14,6 @@ use super::{Error, Millis, Result, Store, TenantId};
 use sandstep_engine::{Event, TaskRequest, TimerId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::BTreeMap;
 
 /// What starting an execution found.
 #[derive(Debug)]
@@ -28,131 +27,7 @@ pub enum Started {
     Existing(Box<Execution>, Pending),
 }
 
-pub use sandstep_engine::validate::MachineType;
-
-/// A state machine.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StateMachine {
-    /// Its name.
-    pub name: String,
-    /// Its ARN.
-    pub arn: String,
-    /// STANDARD or EXPRESS.
-    #[serde(rename = "type")]
-    pub machine_type: MachineType,
-    /// The role ARN given at creation.
-    pub role_arn: String,
-    /// The current definition revision.
-    pub revision_id: String,
-    /// When it was created.
-    pub created: Millis,
-    /// When it was last updated.
-    pub updated: Millis,
-    /// The description of the current revision, if any.
-    #[serde(default)]
-    pub description: Option<String>,
-    /// Logging configuration as given, returned as is.
-    #[serde(default)]
-    pub logging: Option<Value>,
-    /// Tracing configuration as given, returned as is.
-    #[serde(default)]
-    pub tracing: Option<Value>,
-}
-
-/// One immutable revision of a definition: executions pin the one they started with.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Revision {
-    /// The revision id.
-    pub id: String,
-    /// The definition text as given.
-    pub definition: String,
-    /// Hex SHA-256 of the text.
-    pub sha256: String,
-    /// When it was created.
-    pub created: Millis,
-}
-
-/// An execution's status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Status {
-    /// Still going.
-    Running,
-    /// Finished with an output.
-    Succeeded,
-    /// Finished with an error.
-    Failed,
-    /// Ran past its TimeoutSeconds.
-    TimedOut,
-    /// Stopped by StopExecution.
-    Aborted,
-}
-
-impl Status {
-    /// AWS's spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Running => "RUNNING",
-            Status::Succeeded => "SUCCEEDED",
-            Status::Failed => "FAILED",
-            Status::TimedOut => "TIMED_OUT",
-            Status::Aborted => "ABORTED",
-        }
-    }
-
-    /// Parses AWS's spelling.
-    pub fn parse(text: &str) -> Option<Status> {
-        [
-            Status::Running,
-            Status::Succeeded,
-            Status::Failed,
-            Status::TimedOut,
-            Status::Aborted,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == text)
-    }
-}
-
-/// An execution's record.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Execution {
-    /// The execution's name.
-    pub name: String,
-    /// Its ARN.
-    pub arn: String,
-    /// The state machine's name.
-    pub machine: String,
-    /// The definition revision it runs (pinned at start).
-    pub revision_id: String,
-    /// Module versions pinned at start: name → (version, sha256).
-    #[serde(default)]
-    pub modules: BTreeMap<String, (u32, String)>,
-    /// STANDARD or EXPRESS.
-    #[serde(rename = "type")]
-    pub machine_type: MachineType,
-    /// Its status.
-    pub status: Status,
-    /// The input as given.
-    pub input: String,
-    /// The output, once succeeded.
-    pub output: Option<String>,
-    /// The error, once failed.
-    pub error: Option<String>,
-    /// The cause, once failed.
-    pub cause: Option<String>,
-    /// When it started.
-    pub started: Millis,
-    /// When it stopped.
-    pub stopped: Option<Millis>,
-    /// Steps committed so far.
-    pub steps: u64,
-    /// History events recorded so far.
-    pub events: u64,
-}
+pub use crate::model::{Execution, ExecutionKey, MachineType, Revision, StateMachine, Status};
 
 /// One applied engine event and the AWS history events it produced.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -163,23 +38,11 @@ pub struct Step {
     pub history: Vec<Value>,
 }
 
-/// Identifies an execution: tenant, state machine, execution name.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct ExecutionKey {
-    /// The tenant.
-    pub tenant: TenantId,
-    /// The state machine's name.
-    pub machine: String,
-    /// The execution's name.
-    pub name: String,
-}
-
-impl ExecutionKey {
-    fn key(&self, table: Table) -> Key {
-        Key::of(table, &self.tenant)
-            .text(&self.machine)
-            .text(&self.name)
-    }
+/// Where an execution's rows live.
+fn execution_key(key: &ExecutionKey, table: Table) -> Key {
+    Key::of(table, &key.tenant)
+        .text(&key.machine)
+        .text(&key.name)
 }
 
 /// A timer as stored: due first, so that a scan returns them in time order.
@@ -526,7 +389,7 @@ pub trait Executions: Send + Sync {
 
 impl Executions for Store {
     fn execution_start(&self, commit: &Commit) -> Result<Started> {
-        let key = commit.key.key(Table::Execution).into_bytes();
+        let key = execution_key(&commit.key, Table::Execution).into_bytes();
         if !self
             .backend
             .apply_if_absent(&key, self.commit_writes(commit)?)?
@@ -544,7 +407,7 @@ impl Executions for Store {
 
     fn execution_commit(&self, commit: &Commit) -> Result<Pending> {
         let step = commit.record.steps;
-        let steps = commit.key.key(Table::Step);
+        let steps = execution_key(&commit.key, Table::Step);
         let (this, previous) = (
             steps.clone().number(step).into_bytes(),
             steps.number(step.saturating_sub(1)).into_bytes(),
@@ -565,7 +428,7 @@ impl Executions for Store {
 
     fn execution_get(&self, key: &ExecutionKey) -> Result<Option<Execution>> {
         self.backend
-            .get(&key.key(Table::Execution).into_bytes())?
+            .get(&execution_key(key, Table::Execution).into_bytes())?
             .map(|b| decode(&b))
             .transpose()
     }
@@ -633,7 +496,7 @@ impl Executions for Store {
     }
 
     fn execution_steps(&self, key: &ExecutionKey) -> Result<Vec<Step>> {
-        let prefix = key.key(Table::Step).into_bytes();
+        let prefix = execution_key(key, Table::Step).into_bytes();
         self.backend
             .scan(&prefix, None, usize::MAX)?
             .iter()
@@ -642,7 +505,7 @@ impl Executions for Store {
     }
 
     fn execution_tasks(&self, key: &ExecutionKey) -> Result<Vec<TaskRequest>> {
-        let prefix = key.key(Table::InFlight).into_bytes();
+        let prefix = execution_key(key, Table::InFlight).into_bytes();
         self.backend
             .scan(&prefix, None, usize::MAX)?
             .iter()
@@ -751,17 +614,17 @@ impl Executions for Store {
 
     fn execution_delete(&self, key: &ExecutionKey) -> Result<()> {
         let mut writes = vec![
-            Write::Delete(key.key(Table::Execution).into_bytes()),
-            Write::Delete(key.key(Table::Running).into_bytes()),
+            Write::Delete(execution_key(key, Table::Execution).into_bytes()),
+            Write::Delete(execution_key(key, Table::Running).into_bytes()),
         ];
         if let Some(e) = self.execution_get(key)? {
             writes.push(Write::Delete(by_start(key, e.started)));
             writes.extend(pin_writes(key, &e, false)?);
         }
         for table in [Table::Step, Table::InFlight] {
-            for (k, _) in self
-                .backend
-                .scan(&key.key(table).into_bytes(), None, usize::MAX)?
+            for (k, _) in
+                self.backend
+                    .scan(&execution_key(key, table).into_bytes(), None, usize::MAX)?
             {
                 writes.push(Write::Delete(k));
             }
@@ -777,17 +640,19 @@ impl Store {
         let mut writes =
             Vec::with_capacity(4 + commit.timers_started.len() + commit.tasks_started.len());
         writes.push(Write::Put(
-            k.key(Table::Execution).into_bytes(),
+            execution_key(k, Table::Execution).into_bytes(),
             encode(&commit.record)?,
         ));
         writes.push(Write::Put(
-            k.key(Table::Step).number(commit.record.steps).into_bytes(),
+            execution_key(k, Table::Step)
+                .number(commit.record.steps)
+                .into_bytes(),
             encode(&commit.step)?,
         ));
         if commit.record.steps == 1 {
             writes.push(Write::Put(by_start(k, commit.record.started), Vec::new()));
         }
-        let running = k.key(Table::Running).into_bytes();
+        let running = execution_key(k, Table::Running).into_bytes();
         if commit.record.status == Status::Running {
             if commit.record.steps == 1 {
                 writes.push(Write::Put(running, Vec::new()));
@@ -809,13 +674,17 @@ impl Store {
         }
         for task in &commit.tasks_started {
             writes.push(Write::Put(
-                k.key(Table::InFlight).number(task.id.0).into_bytes(),
+                execution_key(k, Table::InFlight)
+                    .number(task.id.0)
+                    .into_bytes(),
                 encode(task)?,
             ));
         }
         for task in &commit.tasks_ended {
             writes.push(Write::Delete(
-                k.key(Table::InFlight).number(*task).into_bytes(),
+                execution_key(k, Table::InFlight)
+                    .number(*task)
+                    .into_bytes(),
             ));
         }
         Ok(writes)
@@ -833,7 +702,7 @@ mod tests {
             arn: "arn:aws:states:us-east-1:123456789012:execution:m:run".into(),
             machine: "m".into(),
             revision_id: "r1".into(),
-            modules: BTreeMap::new(),
+            modules: std::collections::BTreeMap::new(),
             machine_type: MachineType::Standard,
             status: Status::Running,
             input: "{}".into(),

@@ -1,0 +1,145 @@
+//! The domain's nouns that every layer shares: state machines, their revisions, and
+//! executions with their status. The store persists them, the scheduler runs them, the
+//! services answer with them; none of them knows how it is stored.
+
+use crate::store::{Millis, TenantId};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+pub use sandstep_engine::validate::MachineType;
+
+/// A state machine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StateMachine {
+    /// Its name.
+    pub name: String,
+    /// Its ARN.
+    pub arn: String,
+    /// STANDARD or EXPRESS.
+    #[serde(rename = "type")]
+    pub machine_type: MachineType,
+    /// The role ARN given at creation.
+    pub role_arn: String,
+    /// The current definition revision.
+    pub revision_id: String,
+    /// When it was created.
+    pub created: Millis,
+    /// When it was last updated.
+    pub updated: Millis,
+    /// The description of the current revision, if any.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Logging configuration as given, returned as is.
+    #[serde(default)]
+    pub logging: Option<Value>,
+    /// Tracing configuration as given, returned as is.
+    #[serde(default)]
+    pub tracing: Option<Value>,
+}
+
+/// One immutable revision of a definition: executions pin the one they started with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Revision {
+    /// The revision id.
+    pub id: String,
+    /// The definition text as given.
+    pub definition: String,
+    /// Hex SHA-256 of the text.
+    pub sha256: String,
+    /// When it was created.
+    pub created: Millis,
+}
+
+/// An execution's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    /// Still going.
+    Running,
+    /// Finished with an output.
+    Succeeded,
+    /// Finished with an error.
+    Failed,
+    /// Ran past its TimeoutSeconds.
+    TimedOut,
+    /// Stopped by StopExecution.
+    Aborted,
+}
+
+impl Status {
+    /// AWS's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Running => "RUNNING",
+            Status::Succeeded => "SUCCEEDED",
+            Status::Failed => "FAILED",
+            Status::TimedOut => "TIMED_OUT",
+            Status::Aborted => "ABORTED",
+        }
+    }
+
+    /// Parses AWS's spelling.
+    pub fn parse(text: &str) -> Option<Status> {
+        [
+            Status::Running,
+            Status::Succeeded,
+            Status::Failed,
+            Status::TimedOut,
+            Status::Aborted,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}
+
+/// An execution's record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Execution {
+    /// The execution's name.
+    pub name: String,
+    /// Its ARN.
+    pub arn: String,
+    /// The state machine's name.
+    pub machine: String,
+    /// The definition revision it runs (pinned at start).
+    pub revision_id: String,
+    /// Module versions pinned at start: name → (version, sha256).
+    #[serde(default)]
+    pub modules: BTreeMap<String, (u32, String)>,
+    /// STANDARD or EXPRESS.
+    #[serde(rename = "type")]
+    pub machine_type: MachineType,
+    /// Its status.
+    pub status: Status,
+    /// The input as given.
+    pub input: String,
+    /// The output, once succeeded.
+    pub output: Option<String>,
+    /// The error, once failed.
+    pub error: Option<String>,
+    /// The cause, once failed.
+    pub cause: Option<String>,
+    /// When it started.
+    pub started: Millis,
+    /// When it stopped.
+    pub stopped: Option<Millis>,
+    /// Steps committed so far.
+    pub steps: u64,
+    /// History events recorded so far.
+    pub events: u64,
+}
+
+/// Identifies an execution: tenant, state machine, execution name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ExecutionKey {
+    /// The tenant.
+    pub tenant: TenantId,
+    /// The state machine's name.
+    pub machine: String,
+    /// The execution's name.
+    pub name: String,
+}
