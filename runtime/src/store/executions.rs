@@ -682,9 +682,7 @@ impl Store {
         }
         for task in &commit.tasks_ended {
             writes.push(Write::Delete(
-                execution_key(k, Table::InFlight)
-                    .number(*task)
-                    .into_bytes(),
+                execution_key(k, Table::InFlight).number(*task).into_bytes(),
             ));
         }
         Ok(writes)
