@@ -1,6 +1,8 @@
 //! The layout's promises: no overlaps, edges flowing down, loops on the side, containers
 //! around their contents, few crossings, the same picture every time.
 
+use super::coordinates::pack;
+use super::layers::crossings;
 use super::*;
 use crate::console::graph::of_definition;
 use serde_json::{json, Map};
