@@ -30,41 +30,19 @@ pub fn task_module(resource: &str, parameters: Option<&Value>) -> Option<ModuleR
 /// Every module a definition names statically, including inside Parallel and Map.
 pub fn modules_in(definition: &Value) -> Vec<ModuleRef> {
     let mut out = Vec::new();
-    walk(definition, &mut out);
+    if let Some(root) = definition.as_object() {
+        sandstep_engine::tree::states(root, &mut |found| {
+            if found.state.get("Type").and_then(Value::as_str) != Some("Task") {
+                return;
+            }
+            if let Some(resource) = found.state.get("Resource").and_then(Value::as_str) {
+                out.extend(task_module(resource, found.state.get("Parameters")));
+            }
+        });
+    }
     out.sort();
     out.dedup();
     out
-}
-
-fn walk(machine: &Value, out: &mut Vec<ModuleRef>) {
-    let Some(states) = machine.get("States").and_then(Value::as_object) else {
-        return;
-    };
-    for state in states.values() {
-        match state.get("Type").and_then(Value::as_str) {
-            Some("Task") => {
-                if let Some(resource) = state.get("Resource").and_then(Value::as_str) {
-                    out.extend(task_module(resource, state.get("Parameters")));
-                }
-            }
-            Some("Parallel") => {
-                for branch in state
-                    .get("Branches")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    walk(branch, out);
-                }
-            }
-            Some("Map") => {
-                if let Some(p) = state.get("ItemProcessor").or_else(|| state.get("Iterator")) {
-                    walk(p, out);
-                }
-            }
-            _ => {}
-        }
-    }
 }
 
 #[cfg(test)]

@@ -507,7 +507,7 @@ impl Compiler {
             "Parallel" => {
                 let mut branches = Vec::new();
                 let list = f
-                    .get("Branches")
+                    .get(crate::tree::BRANCHES)
                     .and_then(Value::as_array)
                     .cloned()
                     .unwrap_or_default();
@@ -585,10 +585,11 @@ impl Compiler {
     }
 
     fn map(&mut self, f: &Map<String, Value>, at: &str) -> Result<Kind, Error> {
-        let (field, processor) = match (f.get("ItemProcessor"), f.get("Iterator")) {
-            (Some(p), _) => ("ItemProcessor", p),
-            (None, Some(p)) => ("Iterator", p),
-            (None, None) => return Err(bad(at, "a Map state needs ItemProcessor")),
+        let Some((field, processor)) = crate::tree::PROCESSOR_FIELDS
+            .into_iter()
+            .find_map(|field| Some((field, f.get(field)?)))
+        else {
+            return Err(bad(at, "a Map state needs ItemProcessor"));
         };
         let here = format!("{at}/{field}");
         let fields = obj(processor, &here)?;

@@ -44,6 +44,7 @@ pub mod scope;
 pub mod simulate;
 pub mod timestamp;
 pub mod trace;
+pub mod tree;
 pub mod validate;
 
 pub use command::{Command, Outcome, TaskRequest};

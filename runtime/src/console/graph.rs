@@ -6,6 +6,7 @@
 //! diagnostics while the user is fixing them. Whatever cannot be drawn (a `Next` naming
 //! no state) is left out.
 
+use sandstep_engine::tree::{self, escape};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
@@ -205,44 +206,23 @@ fn edge(from: usize, to: usize, kind: EdgeKind, label: Option<String>) -> Edge {
     }
 }
 
-/// A Parallel's branches or a Map's processor (`ItemProcessor`, or the older `Iterator`).
+/// A Parallel's branches or a Map's processor, each a lane of its own.
 fn lanes(state: &Value, id: &str) -> Vec<Lane> {
-    let kind = state.get("Type").and_then(Value::as_str);
-    if kind == Some("Parallel") {
-        let Some(branches) = state.get("Branches").and_then(Value::as_array) else {
-            return Vec::new();
-        };
-        return branches
-            .iter()
-            .enumerate()
-            .filter_map(|(i, b)| {
-                Some(Lane {
-                    label: format!("Branch {}", i + 1),
-                    scope: scope(b.as_object()?, &format!("{id}/Branches/{i}"))?,
-                })
-            })
-            .collect();
-    }
-    if kind != Some("Map") {
+    let Some(state) = state.as_object() else {
         return Vec::new();
-    }
-    for field in ["ItemProcessor", "Iterator"] {
-        if let Some(processor) = state.get(field).and_then(Value::as_object) {
-            return scope(processor, &format!("{id}/{field}"))
-                .map(|scope| Lane {
-                    label: "Item processor".into(),
-                    scope,
-                })
-                .into_iter()
-                .collect();
-        }
-    }
-    Vec::new()
-}
-
-/// A JSON-pointer token (RFC 6901): `~` and `/` in state names are escaped.
-fn escape(name: &str) -> String {
-    name.replace('~', "~0").replace('/', "~1")
+    };
+    tree::nested(state)
+        .into_iter()
+        .filter_map(|inner| {
+            Some(Lane {
+                label: match inner.index {
+                    Some(i) => format!("Branch {}", i + 1),
+                    None => "Item processor".into(),
+                },
+                scope: scope(inner.machine, &format!("{id}/{}", inner.pointer()))?,
+            })
+        })
+        .collect()
 }
 
 /// The longest label drawn on an edge; the full rule is in the state's JSON.

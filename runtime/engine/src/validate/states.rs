@@ -790,11 +790,11 @@ fn choice_rule(c: &mut Checker, rule: &Value, location: &str, top: bool) {
 }
 
 fn parallel(c: &mut Checker, ctx: Ctx<'_>) {
-    if !c.required_fields(ctx.obj, ctx.location, &["Branches"]) {
+    if !c.required_fields(ctx.obj, ctx.location, &[crate::tree::BRANCHES]) {
         return;
     }
-    let location = ctx.loc("Branches");
-    let Some(branches) = ctx.obj.get("Branches").and_then(Value::as_array) else {
+    let location = ctx.loc(crate::tree::BRANCHES);
+    let Some(branches) = ctx.obj.get(crate::tree::BRANCHES).and_then(Value::as_array) else {
         c.schema(location, "The field 'Branches' must be an array");
         return;
     };
@@ -848,7 +848,7 @@ fn map(c: &mut Checker, ctx: Ctx<'_>) {
     if !ctx.obj.contains_key("ItemProcessor") && !ctx.obj.contains_key("Iterator") {
         c.schema(ctx.location, "These fields are required: [ItemProcessor]");
     }
-    for field in ["ItemProcessor", "Iterator"] {
+    for field in crate::tree::PROCESSOR_FIELDS {
         if let Some(value) = ctx.obj.get(field) {
             match value {
                 Value::Object(machine) => {
