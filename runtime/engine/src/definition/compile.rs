@@ -1,0 +1,507 @@
+//! Compiling ASL JSON into a [`Definition`]: each state's fields read once, into the
+//! typed form the executor runs.
+
+use super::*;
+
+/// Compiles a definition's JSON (see [`Definition::from_value`]).
+pub(super) fn compile(value: &Value) -> Result<Definition, Error> {
+    let mut compiler = Compiler {
+        machines: Vec::new(),
+        states: Vec::new(),
+    };
+    let root = obj(value, "")?;
+    check_query_language(root, "")?;
+    let timeout_seconds = match root.get("TimeoutSeconds") {
+        None => None,
+        Some(v) => Some(
+            v.as_u64()
+                .ok_or_else(|| bad("/TimeoutSeconds", "must be a positive integer"))?,
+        ),
+    };
+    compiler.machine(root, "")?;
+    Ok(Definition {
+        machines: compiler.machines,
+        states: compiler.states,
+        timeout_seconds,
+    })
+}
+
+fn bad(location: &str, message: impl Into<String>) -> Error {
+    let location = if location.is_empty() {
+        "/".to_string()
+    } else {
+        location.to_string()
+    };
+    Error::Definition {
+        location,
+        message: message.into(),
+    }
+}
+
+fn obj<'a>(value: &'a Value, at: &str) -> Result<&'a Map<String, Value>, Error> {
+    value
+        .as_object()
+        .ok_or_else(|| bad(at, "must be a JSON object"))
+}
+
+fn check_query_language(fields: &Map<String, Value>, at: &str) -> Result<(), Error> {
+    match fields.get("QueryLanguage").and_then(Value::as_str) {
+        Some("JSONata") => Err(Error::Unsupported(format!(
+            "QueryLanguage JSONata (at {at}/QueryLanguage) is not supported yet; only JSONPath definitions run"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+struct Compiler {
+    machines: Vec<Machine>,
+    states: Vec<State>,
+}
+
+impl Compiler {
+    /// Compiles `{StartAt, States}` at JSON location `at`; returns its id.
+    fn machine(&mut self, fields: &Map<String, Value>, at: &str) -> Result<MachineId, Error> {
+        let id = MachineId(self.machines.len() as u32);
+        self.machines.push(Machine { start: StateId(0) });
+        let states = obj(
+            fields.get("States").unwrap_or(&Value::Null),
+            &format!("{at}/States"),
+        )?;
+        // Ids are assigned before compiling so that `Next` can point forward.
+        let first = self.states.len() as u32;
+        let ids: BTreeMap<&str, StateId> = states
+            .keys()
+            .enumerate()
+            .map(|(i, name)| (name.as_str(), StateId(first + i as u32)))
+            .collect();
+        for name in states.keys() {
+            self.states.push(placeholder(name));
+        }
+        let start_name = fields.get("StartAt").and_then(Value::as_str).unwrap_or("");
+        let start = *ids.get(start_name).ok_or_else(|| {
+            bad(
+                &format!("{at}/StartAt"),
+                format!("StartAt '{start_name}' is not a state"),
+            )
+        })?;
+        if let Some(m) = self.machines.get_mut(id.0 as usize) {
+            m.start = start;
+        }
+        for (name, body) in states {
+            let here = format!("{at}/States/{name}");
+            let state = self.state(name, obj(body, &here)?, &ids, &here)?;
+            let slot = ids
+                .get(name.as_str())
+                .map(|s| s.0 as usize)
+                .unwrap_or(usize::MAX);
+            if let Some(s) = self.states.get_mut(slot) {
+                *s = state;
+            }
+        }
+        Ok(id)
+    }
+
+    fn state(
+        &mut self,
+        name: &str,
+        f: &Map<String, Value>,
+        ids: &BTreeMap<&str, StateId>,
+        at: &str,
+    ) -> Result<State, Error> {
+        check_query_language(f, at)?;
+        let target = |field: &str, v: Option<&Value>| -> Result<Option<StateId>, Error> {
+            match v {
+                None => Ok(None),
+                Some(v) => {
+                    let n = v
+                        .as_str()
+                        .ok_or_else(|| bad(&format!("{at}/{field}"), "must be a string"))?;
+                    ids.get(n).copied().map(Some).ok_or_else(|| {
+                        bad(
+                            &format!("{at}/{field}"),
+                            format!("missing transition target '{n}'"),
+                        )
+                    })
+                }
+            }
+        };
+        let type_name = f.get("Type").and_then(Value::as_str).unwrap_or("");
+        let kind = match type_name {
+            "Pass" => Kind::Pass {
+                result: f.get("Result").cloned().map(Arc::new),
+            },
+            "Task" => Kind::Task {
+                resource: f
+                    .get("Resource")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+                timeout: amount(f, "TimeoutSeconds", at)?,
+                heartbeat: amount(f, "HeartbeatSeconds", at)?,
+            },
+            "Choice" => {
+                let mut rules = Vec::new();
+                let choices = f
+                    .get("Choices")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                for (i, rule) in choices.iter().enumerate() {
+                    let here = format!("{at}/Choices/{i}");
+                    let condition =
+                        Condition::parse(rule).map_err(|e| bad(&here, e.to_string()))?;
+                    let next = target(&format!("Choices/{i}/Next"), rule.get("Next"))?
+                        .ok_or_else(|| bad(&here, "a Choice rule needs Next"))?;
+                    let assign = rule
+                        .get("Assign")
+                        .map(|a| template(a, &format!("{here}/Assign")))
+                        .transpose()?;
+                    rules.push(ChoiceRule {
+                        condition,
+                        next,
+                        assign,
+                    });
+                }
+                Kind::Choice {
+                    rules,
+                    default: target("Default", f.get("Default"))?,
+                }
+            }
+            "Wait" => Kind::Wait(wait_for(f, at)?),
+            "Succeed" => Kind::Succeed,
+            "Fail" => Kind::Fail {
+                error: text(f, "Error", at)?,
+                cause: text(f, "Cause", at)?,
+            },
+            "Parallel" => {
+                let mut branches = Vec::new();
+                let list = f
+                    .get(crate::tree::BRANCHES)
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                for (i, branch) in list.iter().enumerate() {
+                    let here = format!("{at}/Branches/{i}");
+                    branches.push(self.machine(obj(branch, &here)?, &here)?);
+                }
+                Kind::Parallel { branches }
+            }
+            "Map" => self.map(f, at)?,
+            other => {
+                return Err(bad(
+                    &format!("{at}/Type"),
+                    format!("unknown state type '{other}'"),
+                ))
+            }
+        };
+        let parameters = match (&kind, f.get("ItemSelector"), f.get("Parameters")) {
+            (Kind::Map { .. }, Some(sel), _) => Some(template(sel, &format!("{at}/ItemSelector"))?),
+            (_, _, Some(p)) => Some(template(p, &format!("{at}/Parameters"))?),
+            _ => None,
+        };
+        let mut retry = Vec::new();
+        for (i, r) in f
+            .get("Retry")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            retry.push(retrier(r, &format!("{at}/Retry/{i}"))?);
+        }
+        let mut catch = Vec::new();
+        for (i, c) in f
+            .get("Catch")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            let here = format!("{at}/Catch/{i}");
+            let fields = obj(c, &here)?;
+            catch.push(Catcher {
+                error_equals: error_equals(fields, &here)?,
+                next: target(&format!("Catch/{i}/Next"), fields.get("Next"))?
+                    .ok_or_else(|| bad(&here, "a Catcher needs Next"))?,
+                result_path: result_path(fields.get("ResultPath"), &format!("{here}/ResultPath"))?,
+                assign: fields
+                    .get("Assign")
+                    .map(|a| template(a, &format!("{here}/Assign")))
+                    .transpose()?,
+            });
+        }
+        Ok(State {
+            name: name.into(),
+            input_path: path_field(f.get("InputPath"), &format!("{at}/InputPath"))?,
+            output_path: path_field(f.get("OutputPath"), &format!("{at}/OutputPath"))?,
+            parameters,
+            result_selector: f
+                .get("ResultSelector")
+                .map(|t| template(t, &format!("{at}/ResultSelector")))
+                .transpose()?,
+            result_path: result_path(f.get("ResultPath"), &format!("{at}/ResultPath"))?,
+            assign: f
+                .get("Assign")
+                .map(|a| template(a, &format!("{at}/Assign")))
+                .transpose()?,
+            retry,
+            catch,
+            next: target("Next", f.get("Next"))?,
+            kind,
+        })
+    }
+
+    fn map(&mut self, f: &Map<String, Value>, at: &str) -> Result<Kind, Error> {
+        let Some((field, processor)) = crate::tree::PROCESSOR_FIELDS
+            .into_iter()
+            .find_map(|field| Some((field, f.get(field)?)))
+        else {
+            return Err(bad(at, "a Map state needs ItemProcessor"));
+        };
+        let here = format!("{at}/{field}");
+        let fields = obj(processor, &here)?;
+        // A DISTRIBUTED Map over items in the state input runs like an inline one (its
+        // iterations are child frames either way); reading items from or writing results
+        // to object storage is what the engine does not do.
+        for field in ["ItemReader", "ResultWriter", "ItemBatcher"] {
+            if f.contains_key(field) {
+                return Err(Error::Unsupported(format!(
+                    "Map {field} (at {at}/{field}) is not supported yet: the items must come from the state input"
+                )));
+            }
+        }
+        let processor = self.machine(fields, &here)?;
+        let concurrency = match (f.get("MaxConcurrency"), f.get("MaxConcurrencyPath")) {
+            (_, Some(p)) => Concurrency::Path(reference(p, &format!("{at}/MaxConcurrencyPath"))?),
+            (Some(n), None) => Concurrency::Fixed(n.as_u64().ok_or_else(|| {
+                bad(
+                    &format!("{at}/MaxConcurrency"),
+                    "must be a non-negative integer",
+                )
+            })?),
+            (None, None) => Concurrency::Fixed(0),
+        };
+        Ok(Kind::Map {
+            processor,
+            items_path: f
+                .get("ItemsPath")
+                .map(|p| reference(p, &format!("{at}/ItemsPath")))
+                .transpose()?,
+            concurrency,
+            tolerated_count: amount(f, "ToleratedFailureCount", at)?,
+            tolerated_percentage: amount(f, "ToleratedFailurePercentage", at)?,
+        })
+    }
+}
+
+fn placeholder(name: &str) -> State {
+    State {
+        name: name.into(),
+        kind: Kind::Succeed,
+        input_path: PathField::Whole,
+        output_path: PathField::Whole,
+        parameters: None,
+        result_selector: None,
+        result_path: ResultPath::Replace,
+        assign: None,
+        retry: Vec::new(),
+        catch: Vec::new(),
+        next: None,
+    }
+}
+
+fn reference(v: &Value, at: &str) -> Result<Reference, Error> {
+    let s = v.as_str().ok_or_else(|| bad(at, "must be a path string"))?;
+    Reference::parse(s).map_err(|e| bad(at, e.to_string()))
+}
+
+fn path_field(v: Option<&Value>, at: &str) -> Result<PathField, Error> {
+    match v {
+        None => Ok(PathField::Whole),
+        Some(Value::Null) => Ok(PathField::Discard),
+        Some(Value::String(s)) if s == "$" => Ok(PathField::Whole),
+        Some(v) => Ok(PathField::Path(reference(v, at)?)),
+    }
+}
+
+fn result_path(v: Option<&Value>, at: &str) -> Result<ResultPath, Error> {
+    match v {
+        None => Ok(ResultPath::Replace),
+        Some(Value::Null) => Ok(ResultPath::Discard),
+        Some(Value::String(s)) if s == "$" => Ok(ResultPath::Replace),
+        Some(Value::String(s)) => Ok(ResultPath::Path(
+            Path::parse(s).map_err(|e| bad(at, e.to_string()))?,
+        )),
+        Some(_) => Err(bad(at, "must be a path string or null")),
+    }
+}
+
+/// Parses `NAME` / `NAMEPath` pairs such as `TimeoutSeconds` / `TimeoutSecondsPath`.
+fn amount(f: &Map<String, Value>, name: &str, at: &str) -> Result<Option<Amount>, Error> {
+    let path_name = format!("{name}Path");
+    match (f.get(name), f.get(&path_name)) {
+        (Some(v), _) => {
+            Ok(Some(Amount::Fixed(v.as_f64().ok_or_else(|| {
+                bad(&format!("{at}/{name}"), "must be a number")
+            })?)))
+        }
+        (None, Some(p)) => Ok(Some(Amount::Path(reference(
+            p,
+            &format!("{at}/{path_name}"),
+        )?))),
+        (None, None) => Ok(None),
+    }
+}
+
+fn text(f: &Map<String, Value>, name: &str, at: &str) -> Result<Option<Text>, Error> {
+    let path_name = format!("{name}Path");
+    match (f.get(name), f.get(&path_name)) {
+        (Some(v), _) => Ok(Some(Text::Fixed(
+            v.as_str()
+                .ok_or_else(|| bad(&format!("{at}/{name}"), "must be a string"))?
+                .to_string(),
+        ))),
+        (None, Some(p)) => {
+            let here = format!("{at}/{path_name}");
+            let s = p.as_str().ok_or_else(|| bad(&here, "must be a string"))?;
+            Ok(Some(Text::Dynamic(expr(s, &here)?)))
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+fn wait_for(f: &Map<String, Value>, at: &str) -> Result<WaitFor, Error> {
+    if let Some(v) = f.get("Seconds") {
+        return v
+            .as_u64()
+            .map(WaitFor::Seconds)
+            .ok_or_else(|| bad(&format!("{at}/Seconds"), "must be a non-negative integer"));
+    }
+    if let Some(v) = f.get("SecondsPath") {
+        return Ok(WaitFor::SecondsPath(reference(
+            v,
+            &format!("{at}/SecondsPath"),
+        )?));
+    }
+    if let Some(v) = f.get("Timestamp") {
+        let here = format!("{at}/Timestamp");
+        let s = v.as_str().ok_or_else(|| bad(&here, "must be a string"))?;
+        return crate::timestamp::parse_nanos(s)
+            .map(WaitFor::Timestamp)
+            .ok_or_else(|| bad(&here, "not an ISO-8601 timestamp"));
+    }
+    if let Some(v) = f.get("TimestampPath") {
+        return Ok(WaitFor::TimestampPath(reference(
+            v,
+            &format!("{at}/TimestampPath"),
+        )?));
+    }
+    Err(bad(
+        at,
+        "a Wait state needs Seconds, SecondsPath, Timestamp or TimestampPath",
+    ))
+}
+
+fn error_equals(f: &Map<String, Value>, at: &str) -> Result<Vec<ErrorName>, Error> {
+    let list = f
+        .get("ErrorEquals")
+        .and_then(Value::as_array)
+        .ok_or_else(|| {
+            bad(
+                &format!("{at}/ErrorEquals"),
+                "must be a list of error names",
+            )
+        })?;
+    list.iter()
+        .map(|v| {
+            v.as_str()
+                .map(ErrorName::parse)
+                .ok_or_else(|| bad(&format!("{at}/ErrorEquals"), "must hold strings"))
+        })
+        .collect()
+}
+
+fn retrier(v: &Value, at: &str) -> Result<Retrier, Error> {
+    let f = obj(v, at)?;
+    let num = |name: &str, default: f64| -> Result<f64, Error> {
+        match f.get(name) {
+            None => Ok(default),
+            Some(v) => v
+                .as_f64()
+                .ok_or_else(|| bad(&format!("{at}/{name}"), "must be a number")),
+        }
+    };
+    Ok(Retrier {
+        error_equals: error_equals(f, at)?,
+        interval_seconds: num("IntervalSeconds", 1.0)?,
+        max_attempts: num("MaxAttempts", 3.0)?.max(0.0) as u32,
+        backoff_rate: num("BackoffRate", 2.0)?,
+        max_delay_seconds: f.get("MaxDelaySeconds").and_then(Value::as_f64),
+        full_jitter: f.get("JitterStrategy").and_then(Value::as_str) == Some("FULL"),
+    })
+}
+
+/// Compiles a dynamic value: an intrinsic call or a path.
+fn expr(s: &str, at: &str) -> Result<Expr, Error> {
+    if intrinsics::looks_like_call(s) {
+        return Call::parse(s)
+            .map(Expr::Call)
+            .map_err(|e| bad(at, e.to_string()));
+    }
+    Reference::parse(s)
+        .map(Expr::Path)
+        .map_err(|e| bad(at, e.to_string()))
+}
+
+/// Compiles a payload template; values under keys ending in `.$` become expressions.
+pub fn template(v: &Value, at: &str) -> Result<Template, Error> {
+    let compiled = match v {
+        Value::Object(fields) => {
+            let mut out = Vec::with_capacity(fields.len());
+            let mut dynamic = false;
+            for (key, value) in fields {
+                let here = format!("{at}/{key}");
+                let t = match key.strip_suffix(".$") {
+                    Some(name) => {
+                        let s = value.as_str().ok_or_else(|| {
+                            bad(&here, format!("the value of '{key}' must be a path string"))
+                        })?;
+                        dynamic = true;
+                        out.push((
+                            name.to_string(),
+                            Template::Dynamic {
+                                field: key.clone(),
+                                expr: expr(s, &here)?,
+                            },
+                        ));
+                        continue;
+                    }
+                    None => template(value, &here)?,
+                };
+                dynamic |= !matches!(t, Template::Literal(_));
+                out.push((key.clone(), t));
+            }
+            if dynamic {
+                Template::Object(out)
+            } else {
+                Template::Literal(v.clone())
+            }
+        }
+        Value::Array(items) => {
+            let out: Vec<Template> = items
+                .iter()
+                .enumerate()
+                .map(|(i, x)| template(x, &format!("{at}/{i}")))
+                .collect::<Result<_, _>>()?;
+            if out.iter().all(|t| matches!(t, Template::Literal(_))) {
+                Template::Literal(v.clone())
+            } else {
+                Template::Array(out)
+            }
+        }
+        other => Template::Literal(other.clone()),
+    };
+    Ok(compiled)
+}
