@@ -43,17 +43,14 @@ impl Run<'_, '_> {
                 v.exited_at = Some(now);
             }
         });
+        self.stop_task_clock(frame_id);
         let Some(fr) = self.st.frames.remove(&frame_id) else {
             return;
         };
         match fr.pending {
-            Pending::Task { task, clock, .. } => {
+            Pending::Task { task, .. } => {
                 self.st.tasks.remove(&task);
                 self.out.push(Command::CancelTask(task));
-                let timers = [clock.timeout.map(|(_, t)| t), clock.heartbeat];
-                for timer in timers.into_iter().flatten() {
-                    self.disarm(timer);
-                }
             }
             Pending::Wait(timer) | Pending::Retry(timer) => {
                 self.st.timers.remove(&timer);

@@ -212,3 +212,39 @@ fn a_task_without_timeouts_arms_no_timer() {
     let out = step(&d, &mut st, &event(5, EventKind::TaskHeartbeat { task })).unwrap();
     assert!(out.is_empty(), "no heartbeat timer to restart: {out:?}");
 }
+
+#[test]
+fn a_task_cancelled_with_its_branch_takes_its_timers_along() {
+    let d = def(
+        json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true,
+        "Branches": [
+            {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": TASK,
+                "TimeoutSeconds": 30, "End": true}}},
+            {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "Next": "F"},
+                "F": {"Type": "Fail", "Error": "Boom"}}}]}}}),
+    );
+    let mut st = ExecutionState::new();
+    let out = step(&d, &mut st, &start_event(0, json!({}))).unwrap();
+    let task = tasks(&out)[0].id;
+    let armed = timers(&out);
+    assert_eq!(armed.len(), 2, "the task's timeout and the Wait: {out:?}");
+    let (timeout, _) = armed
+        .iter()
+        .find(|(_, due)| *due == 30_000)
+        .copied()
+        .unwrap();
+    let (wait, due) = armed
+        .iter()
+        .find(|(_, due)| *due == 1_000)
+        .copied()
+        .unwrap();
+    let out = step(
+        &d,
+        &mut st,
+        &event(due, EventKind::TimerFired { timer: wait }),
+    )
+    .unwrap();
+    assert_eq!(cancelled_tasks(&out), [task]);
+    assert_eq!(cancelled_timers(&out), [timeout]);
+    assert_eq!(st.pending_timers().count(), 0);
+}
