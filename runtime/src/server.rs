@@ -1,14 +1,29 @@
-//! `sandstep serve`: the store, the scheduler and the HTTP API, with graceful shutdown.
+//! `sandstep serve`: the store, the scheduler and the HTTP API, with graceful shutdown;
+//! and [`router`], where the API's routes and the console's are joined.
 
-use crate::api::{self, App, ModuleHost};
+use crate::api::{self, App};
 use crate::config::Config;
 use crate::scheduler::runner::TaskRunner;
 use crate::scheduler::{quarantine, Options, Scheduler};
+use crate::service::ModuleHost;
 use crate::store::sled::Sled;
 use crate::store::Store;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// The whole HTTP surface: the API's routes and the console's, with one answer for an
+/// unknown path or method and every error AWS-shaped. Tests call it with `oneshot`, no
+/// socket needed.
+pub fn router(app: Arc<App>) -> axum::Router {
+    api::routes(&app.config)
+        .merge(crate::console::routes())
+        // After every route: they apply to the routes registered before them.
+        .method_not_allowed_fallback(api::wrong_method)
+        .fallback(api::no_route)
+        .layer(axum::middleware::map_response(api::error::aws_shaped))
+        .with_state(app)
+}
 
 /// What the server runs tasks and registers modules with.
 #[allow(missing_debug_implementations)]
@@ -92,7 +107,7 @@ pub async fn serve(
     println!("listening on http://{local}");
     axum::serve(
         listener,
-        api::router(app).into_make_service_with_connect_info::<SocketAddr>(),
+        router(app).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(until_stopped(stopped))
     .await?;
