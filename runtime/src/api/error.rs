@@ -213,12 +213,6 @@ pub async fn aws_shaped(response: Response) -> Response {
     shaped
 }
 
-impl From<crate::store::Error> for Error {
-    fn from(e: crate::store::Error) -> Error {
-        Error::Internal(e.to_string())
-    }
-}
-
 /// The one table from the use cases' errors to the API's: each keeps its message (AWS's
 /// words where AWS has them) and gets its AWS error name and status here.
 impl From<service::Error> for Error {
