@@ -1,7 +1,8 @@
 //! The HTTP layer: the AWS Step Functions JSON 1.0 protocol on `POST /`, the module API
 //! under `/v1/modules`, tenants under `/v1/tenants` (admin), `/healthz` and `/metrics`.
-//! It authenticates the caller's tenant, decodes the request, calls the use case and
-//! renders errors as AWS does (see [`error::Error`]).
+//! Every handler authenticates the caller's tenant, decodes the request into a typed
+//! input, calls the use case in [`crate::service`] and renders its result, or its error as
+//! AWS does (see [`error::Error`]). `server::router` joins these routes to the console's.
 
 pub mod auth;
 pub mod aws;
@@ -13,8 +14,8 @@ pub mod params;
 pub mod sigv4;
 
 use crate::scheduler::Scheduler;
+use crate::service::{ModuleHost, Services};
 use crate::store::Store;
-use crate::tenants::Tenant;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
@@ -44,31 +45,12 @@ impl Default for Config {
     }
 }
 
-/// Inspects and registers uploaded modules (the sandbox, in the server).
-pub trait ModuleHost: Send + Sync + 'static {
-    /// Validates and compiles `bytes`, then stores them as a new version of `name`.
-    ///
-    /// # Errors
-    /// A message naming what is wrong (invalid bytes, an unknown import, ...).
-    fn register(
-        &self,
-        tenant: &Tenant,
-        name: &str,
-        bytes: &[u8],
-        grants: crate::grants::Grants,
-    ) -> Result<crate::store::modules::ModuleVersion, modules::RegisterError>;
-}
-
-/// What every handler can reach.
+/// What every handler can reach: the use cases, the settings, and the credential index.
 pub struct App {
-    /// The store.
-    pub store: Store,
-    /// The scheduler.
-    pub scheduler: Scheduler,
+    /// The use cases.
+    pub services: Services,
     /// Settings.
     pub config: Config,
-    /// Module registration.
-    pub modules: Arc<dyn ModuleHost>,
     tenants: RwLock<auth::Tenants>,
 }
 
@@ -90,13 +72,12 @@ impl App {
         scheduler: Scheduler,
         config: Config,
         modules: Arc<dyn ModuleHost>,
-    ) -> Result<App, crate::store::Error> {
-        let tenants = auth::Tenants::load(&store)?;
+    ) -> Result<App, crate::service::Error> {
+        let services = Services::new(store, scheduler, &config.region, modules);
+        let tenants = auth::Tenants::load(&services.tenants)?;
         Ok(App {
-            store,
-            scheduler,
+            services,
             config,
-            modules,
             tenants: RwLock::new(tenants),
         })
     }
@@ -105,8 +86,8 @@ impl App {
     ///
     /// # Errors
     /// When the store fails.
-    pub fn reload_tenants(&self) -> Result<(), crate::store::Error> {
-        let fresh = auth::Tenants::load(&self.store)?;
+    pub fn reload_tenants(&self) -> Result<(), crate::service::Error> {
+        let fresh = auth::Tenants::load(&self.services.tenants)?;
         *self.tenants.write().unwrap_or_else(|p| p.into_inner()) = fresh;
         Ok(())
     }
@@ -117,12 +98,12 @@ impl App {
 }
 
 /// The answer for a path no route serves.
-async fn no_route(method: axum::http::Method, uri: axum::http::Uri) -> error::Error {
+pub async fn no_route(method: axum::http::Method, uri: axum::http::Uri) -> error::Error {
     error::Error::NotFound(format!("No resource at {method} {}", uri.path()))
 }
 
 /// The answer for a method a path does not take (axum adds `Allow`).
-async fn wrong_method(method: axum::http::Method, uri: axum::http::Uri) -> error::Error {
+pub async fn wrong_method(method: axum::http::Method, uri: axum::http::Uri) -> error::Error {
     let hint = if uri.path() == "/" {
         ": the AWS API is POST / with X-Amz-Target: AWSStepFunctions.<Action>"
     } else {
@@ -131,15 +112,14 @@ async fn wrong_method(method: axum::http::Method, uri: axum::http::Uri) -> error
     error::Error::MethodNotAllowed(format!("{method} is not supported on {}{hint}", uri.path()))
 }
 
-/// The router. Tests call it with `oneshot`, no socket needed. Every error it answers is
-/// AWS-shaped JSON (see [`error`]).
-pub fn router(app: Arc<App>) -> Router {
-    let request_limit = app.config.max_request_bytes;
-    let module_limit = app.config.max_module_bytes;
+/// The API's routes, each under its body limit. `server::router` adds the console's, the
+/// fallbacks for unknown paths and methods, and the layer that keeps every error
+/// AWS-shaped.
+pub fn routes(config: &Config) -> Router<Arc<App>> {
     Router::new()
         .route(
             "/",
-            post(aws::handle).layer(DefaultBodyLimit::max(request_limit)),
+            post(aws::handle).layer(DefaultBodyLimit::max(config.max_request_bytes)),
         )
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics::handle))
@@ -149,7 +129,7 @@ pub fn router(app: Arc<App>) -> Router {
             get(modules::describe)
                 .put(modules::upload)
                 .delete(modules::delete)
-                .layer(DefaultBodyLimit::max(module_limit)),
+                .layer(DefaultBodyLimit::max(config.max_module_bytes)),
         )
         .route(
             "/v1/modules/{name}/versions/{version}",
@@ -160,10 +140,4 @@ pub fn router(app: Arc<App>) -> Router {
             get(data::get).put(data::put).delete(data::delete),
         )
         .route("/v1/tenants", post(auth::create_tenant))
-        .merge(crate::console::routes())
-        // After every route: it applies to the routes registered before it.
-        .method_not_allowed_fallback(wrong_method)
-        .fallback(no_route)
-        .layer(axum::middleware::map_response(error::aws_shaped))
-        .with_state(app)
 }

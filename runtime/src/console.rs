@@ -3,24 +3,26 @@
 //! build time (see `build.rs`), so the one binary serves it offline. The console talks
 //! to the same AWS JSON API as any SDK, plus two endpoints of its own: a laid-out graph
 //! with diagnostics for a definition (`POST /v1/console/graph`), and the data-flow trace
-//! of an execution (`GET /v1/console/trace`).
+//! of an execution (`GET /v1/console/trace`). It shares the API's authentication and
+//! errors, and its endpoints call the same use cases (`service`); `server::router` joins
+//! its routes to the API's.
 
 pub mod assets;
 pub mod graph;
 pub mod layout;
 
 use crate::api::auth::{Authenticated, AuthenticatedBody};
-use crate::api::aws::execution_key;
-use crate::api::aws::executions::scheduler_error;
 use crate::api::error::{Error, Result};
 use crate::api::App;
+use crate::service::machines;
 use axum::extract::{Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use sandstep_engine::validate::{validate, MachineType, Severity};
+use sandstep_engine::validate::{MachineType, Severity};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
+use tracing::Instrument as _;
 
 /// The console's routes: its files and its two endpoints.
 pub fn routes() -> Router<Arc<App>> {
@@ -52,16 +54,19 @@ async fn graph_of(
             )))
         }
     };
+    let span = tracing::info_span!("api.console_graph", tenant = %request.tenant.id);
     // Validation and layout are CPU work on user input: off the async workers.
-    tokio::task::spawn_blocking(move || Json(describe(&request.body, machine_type)))
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))
+    tokio::task::spawn_blocking(move || {
+        span.in_scope(|| Json(describe(&request.body, machine_type)))
+    })
+    .await
+    .map_err(|e| Error::Internal(e.to_string()))
 }
 
 /// The graph endpoint's answer for `body`.
 fn describe(body: &[u8], machine_type: MachineType) -> Value {
     let text = String::from_utf8_lossy(body);
-    let diagnostics: Vec<Value> = validate(&text, machine_type)
+    let diagnostics: Vec<Value> = machines::diagnostics(&text, machine_type)
         .iter()
         .map(|d| {
             json!({
@@ -105,19 +110,13 @@ async fn trace_of(
     let arn = query
         .get("executionArn")
         .ok_or_else(|| Error::Validation("executionArn is required".into()))?;
-    let (key, express) = execution_key(&app, &tenant, arn)?;
-    if express {
-        return Err(Error::StateMachineTypeNotSupported(
-            "This operation is not supported by EXPRESS state machines".into(),
-        ));
-    }
-    let scheduler = app.scheduler.clone();
-    let found = scheduler.trace(&key).await.map_err(scheduler_error)?;
-    let Some((record, trace)) = found else {
-        return Err(Error::ExecutionDoesNotExist(format!(
-            "Execution Does Not Exist: '{arn}'"
-        )));
-    };
+    let span = tracing::info_span!("api.console_trace", tenant = %tenant.id);
+    let (record, trace) = app
+        .services
+        .executions
+        .trace(&tenant, arn)
+        .instrument(span)
+        .await?;
     // Polling wants the visits only; the inspector asks for one visit's stages.
     let only: Option<u64> = match query.get("visit") {
         Some(v) => Some(

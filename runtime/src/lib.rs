@@ -18,6 +18,7 @@ pub mod quotas;
 pub mod sandbox;
 pub mod scheduler;
 pub mod server;
+pub mod service;
 pub mod store;
 pub mod tasks;
 pub mod tenants;

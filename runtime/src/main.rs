@@ -4,8 +4,9 @@ use clap::{Parser, Subcommand};
 use sandstep::grants::Grants;
 use sandstep::local;
 use sandstep::sandbox::{Options, Sandbox};
+use sandstep::service::machines::diagnostics;
 use sandstep::store::{Blobs as _, Expect, Kv as _, Store, TenantId};
-use sandstep_engine::validate::{validate, MachineType};
+use sandstep_engine::validate::MachineType;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -258,11 +259,11 @@ fn read_definition(
 ) -> anyhow::Result<Result<String, Vec<String>>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let diagnostics = validate(&text, machine_type);
-    if diagnostics.is_empty() {
+    let found = diagnostics(&text, machine_type);
+    if found.is_empty() {
         return Ok(Ok(text));
     }
-    Ok(Err(diagnostics
+    Ok(Err(found
         .iter()
         .map(|d| format!("{}: {} at {}", d.code, d.message, d.location))
         .collect()))
@@ -436,11 +437,8 @@ fn tenant_create(
                 )
                 .context("opening the data directory (is the server still running?)")?,
             );
-            serde_json::to_value(sandstep::tenants::create(
-                &store,
-                name,
-                sandstep::tenants::Quotas::default(),
-            )?)?
+            let tenants = sandstep::service::Tenants::new(store);
+            serde_json::to_value(tenants.create(name, sandstep::tenants::Quotas::default())?)?
         }
         (None, Some(endpoint)) => {
             let token = admin_token

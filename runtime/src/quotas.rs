@@ -38,8 +38,7 @@ impl QuotaPolicy {
         if let Some(q) = cache.get(tenant) {
             return q.clone();
         }
-        let all = self.store.tenant_list().ok()?;
-        let quotas = all.into_iter().find(|t| &t.id == tenant).map(|t| t.quotas);
+        let quotas = self.store.tenant_get(tenant).ok()?.map(|t| t.quotas);
         cache.insert(tenant.clone(), quotas.clone());
         quotas
     }
@@ -56,7 +55,9 @@ mod tests {
             max_concurrent_tasks: 3,
             ..Quotas::default()
         };
-        crate::tenants::create(&store, "acme", quotas.clone()).unwrap();
+        crate::service::Tenants::new(store.clone())
+            .create("acme", quotas.clone())
+            .unwrap();
         let policy = QuotaPolicy::new(store);
         assert_eq!(policy.of(&TenantId("acme".into())), quotas);
         assert_eq!(policy.of(&TenantId("default".into())), Quotas::default());

@@ -1,14 +1,29 @@
-//! `sandstep serve`: the store, the scheduler and the HTTP API, with graceful shutdown.
+//! `sandstep serve`: the store, the scheduler and the HTTP API, with graceful shutdown;
+//! and [`router`], where the API's routes and the console's are joined.
 
-use crate::api::{self, App, ModuleHost};
+use crate::api::{self, App};
 use crate::config::Config;
 use crate::scheduler::runner::TaskRunner;
 use crate::scheduler::{quarantine, Options, Scheduler};
+use crate::service::ModuleHost;
 use crate::store::sled::Sled;
 use crate::store::Store;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// The whole HTTP surface: the API's routes and the console's, with one answer for an
+/// unknown path or method and every error AWS-shaped. Tests call it with `oneshot`, no
+/// socket needed.
+pub fn router(app: Arc<App>) -> axum::Router {
+    api::routes(&app.config)
+        .merge(crate::console::routes())
+        // After every route: they apply to the routes registered before them.
+        .method_not_allowed_fallback(api::wrong_method)
+        .fallback(api::no_route)
+        .layer(axum::middleware::map_response(api::error::aws_shaped))
+        .with_state(app)
+}
 
 /// What the server runs tasks and registers modules with.
 #[allow(missing_debug_implementations)]
@@ -85,7 +100,7 @@ pub async fn serve(
     println!("listening on http://{local}");
     axum::serve(
         listener,
-        api::router(app).into_make_service_with_connect_info::<SocketAddr>(),
+        router(app).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(until_stopped(stopped))
     .await?;
@@ -112,5 +127,112 @@ async fn shutdown() {
     tokio::select! {
         () = ctrl_c => {},
         () = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scheduler::runner::NoTasks;
+    use crate::service::modules::NoModules;
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use serde_json::{json, Value};
+    use tower::ServiceExt as _;
+
+    const PASS: &str = r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}"#;
+
+    fn app() -> Arc<App> {
+        let store = Store::memory();
+        let scheduler = Scheduler::new(Options::default(), store.clone(), Arc::new(NoTasks))
+            .expect("scheduler");
+        let app = App::new(
+            store,
+            scheduler,
+            api::Config::default(),
+            Arc::new(NoModules),
+        )
+        .expect("app");
+        Arc::new(app)
+    }
+
+    async fn send(app: &Arc<App>, request: Request<Body>) -> (StatusCode, Value) {
+        let response = router(Arc::clone(app))
+            .oneshot(request)
+            .await
+            .expect("answer");
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+    }
+
+    async fn call(app: &Arc<App>, action: &str, body: Value) -> (StatusCode, Value) {
+        let request = Request::post("/")
+            .header("x-amz-target", format!("AWSStepFunctions.{action}"))
+            .body(Body::from(body.to_string()))
+            .expect("request");
+        send(app, request).await
+    }
+
+    #[tokio::test]
+    async fn the_api_and_the_console_answer_on_one_router() {
+        let app = app();
+        let role = "arn:aws:iam::000000000000:role/r";
+        let (status, created) = call(
+            &app,
+            "CreateStateMachine",
+            json!({"name": "m", "definition": PASS, "roleArn": role, "unknownField": 1}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{created}");
+        let arn = created["stateMachineArn"]
+            .as_str()
+            .expect("arn")
+            .to_string();
+        let (status, started) = call(
+            &app,
+            "StartExecution",
+            json!({"stateMachineArn": arn, "name": "r1"}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{started}");
+
+        // Decoding keeps AWS's words; a service error gets its AWS name.
+        let (status, e) = call(&app, "StartExecution", json!({"stateMachineArn": 7})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(e["__type"], "ValidationException");
+        assert_eq!(e["message"], "1 validation error detected: Value at 'stateMachineArn' failed to satisfy constraint: Member must be a string");
+        let (_, e) = call(
+            &app,
+            "DescribeExecution",
+            json!({"executionArn": format!("{}x", started["executionArn"].as_str().expect("arn"))}),
+        )
+        .await;
+        assert_eq!(e["__type"], "ExecutionDoesNotExist");
+
+        // The console's endpoint is on the same router, with the same errors.
+        let trace = Request::get("/v1/console/trace?executionArn=nope")
+            .body(Body::empty())
+            .expect("request");
+        let (status, e) = send(&app, trace).await;
+        assert_eq!(
+            (status, &e["__type"]),
+            (StatusCode::BAD_REQUEST, &json!("InvalidArn"))
+        );
+
+        // Unknown paths and methods are answered in the same shape.
+        let missing = Request::get("/nowhere")
+            .body(Body::empty())
+            .expect("request");
+        let (status, e) = send(&app, missing).await;
+        assert_eq!(
+            (status, &e["__type"]),
+            (StatusCode::NOT_FOUND, &json!("ResourceNotFound"))
+        );
+        let wrong = Request::get("/").body(Body::empty()).expect("request");
+        let (status, e) = send(&app, wrong).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{e}");
     }
 }

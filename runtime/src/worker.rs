@@ -1,12 +1,11 @@
 //! The server's task runner and module host, both backed by the sandbox: the scheduler
 //! hands it tasks, the module API hands it uploads.
 
-use crate::api::modules::RegisterError;
-use crate::api::ModuleHost;
 use crate::grants::Grants;
 use crate::quotas::QuotaPolicy;
 use crate::sandbox::{self, Sandbox};
 use crate::scheduler::runner::{TaskContext, TaskRunner};
+use crate::service::modules::{ModuleHost, RegisterError};
 use crate::store::modules::ModuleVersion;
 use crate::store::Store;
 use crate::tasks;

@@ -266,16 +266,16 @@ fn app() -> Arc<sandstep::api::App> {
 #[derive(Debug)]
 struct NoModules;
 
-impl sandstep::api::ModuleHost for NoModules {
+impl sandstep::service::ModuleHost for NoModules {
     fn register(
         &self,
         _: &sandstep::tenants::Tenant,
         _: &str,
         _: &[u8],
         _: sandstep::grants::Grants,
-    ) -> Result<sandstep::store::modules::ModuleVersion, sandstep::api::modules::RegisterError>
+    ) -> Result<sandstep::store::modules::ModuleVersion, sandstep::service::modules::RegisterError>
     {
-        Err(sandstep::api::modules::RegisterError::Invalid(
+        Err(sandstep::service::modules::RegisterError::Invalid(
             "the fuzz harness accepts no modules".into(),
         ))
     }

@@ -4,7 +4,6 @@
 use super::error::{Error, Result};
 use super::sigv4;
 use super::App;
-use crate::store::Store;
 use crate::tenants::{api_key_hash, default_tenant, Quotas, Tenant};
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request, State};
@@ -24,13 +23,13 @@ pub struct Tenants {
 }
 
 impl Tenants {
-    /// Reads every tenant from the store.
+    /// Reads every tenant.
     ///
     /// # Errors
     /// When the store fails.
-    pub fn load(store: &Store) -> crate::store::Result<Tenants> {
+    pub fn load(tenants: &crate::service::Tenants) -> crate::service::Result<Tenants> {
         let mut t = Tenants::default();
-        for tenant in crate::store::Tenants::tenant_list(store)? {
+        for tenant in tenants.list()? {
             t.by_api_key
                 .insert(tenant.api_key_sha256.clone(), tenant.clone());
             t.by_access_key.insert(tenant.access_key_id.clone(), tenant);
@@ -287,7 +286,7 @@ pub struct CreateTenant {
 pub async fn create_tenant(
     State(app): State<Arc<App>>,
     req: Request,
-) -> Result<Json<crate::tenants::Created>> {
+) -> Result<Json<crate::service::tenants::Created>> {
     let (parts, body) = read_limited(req).await?;
     if !is_admin(&app, &parts.headers) {
         return Err(Error::AccessDenied(
@@ -299,17 +298,11 @@ pub async fn create_tenant(
             "The body must be a JSON object {{\"name\": string, \"quotas\"?: object}}: {e}"
         ))
     })?;
-    if !crate::grants::valid_name(&body.name) || body.name == "default" {
-        return Err(Error::Validation(format!(
-            "Invalid tenant name '{}'",
-            body.name
-        )));
-    }
-    let created = crate::tenants::create(&app.store, &body.name, body.quotas.unwrap_or_default())
-        .map_err(|e| match e {
-        crate::store::Error::ConditionFailed(m) => Error::Validation(m),
-        other => other.into(),
-    })?;
+    let _span = tracing::info_span!("api.create_tenant", tenant = %body.name).entered();
+    let created = app
+        .services
+        .tenants
+        .create(&body.name, body.quotas.unwrap_or_default())?;
     app.reload_tenants()?;
     Ok(Json(created))
 }
@@ -336,14 +329,18 @@ mod tests {
         assert_eq!(body.as_ref(), [7u8; 10]);
     }
 
-    use crate::api::modules::NoModules;
     use crate::api::Config;
     use crate::scheduler::{runner::NoTasks, Options, Scheduler};
+    use crate::service::modules::NoModules;
+    use crate::service::tenants::Created;
+    use crate::store::Store;
 
     /// An app with one tenant (so signatures are checked), in region `region`.
-    fn app(region: &str) -> (Arc<App>, crate::tenants::Created) {
+    fn app(region: &str) -> (Arc<App>, Created) {
         let store = Store::memory();
-        let created = crate::tenants::create(&store, "acme", Quotas::default()).unwrap();
+        let created = crate::service::Tenants::new(store.clone())
+            .create("acme", Quotas::default())
+            .unwrap();
         let scheduler =
             Scheduler::new(Options::default(), store.clone(), Arc::new(NoTasks)).unwrap();
         let config = Config {
@@ -356,12 +353,7 @@ mod tests {
     }
 
     /// Authenticates a Step Functions call signed for `region` and `service`.
-    fn signed_call(
-        app: &App,
-        created: &crate::tenants::Created,
-        region: &str,
-        service: &str,
-    ) -> Result<Tenant> {
+    fn signed_call(app: &App, created: &Created, region: &str, service: &str) -> Result<Tenant> {
         let mut headers = vec![
             ("host".to_owned(), "127.0.0.1:8080".to_owned()),
             (

@@ -1,7 +1,9 @@
 //! The AWS Step Functions JSON 1.0 protocol: `POST /` with
-//! `X-Amz-Target: AWSStepFunctions.<Action>`, bodies as in the AWS API reference.
+//! `X-Amz-Target: AWSStepFunctions.<Action>`, bodies as in the AWS API reference. One
+//! file per family of actions, each with the actions' typed inputs, the call of the use
+//! case, and the rendering of its result.
 
-pub(crate) mod executions;
+mod executions;
 mod history;
 mod machines;
 mod tags;
@@ -10,13 +12,12 @@ use super::auth;
 use super::error::{Error, Result};
 use super::params::Params;
 use super::App;
-use crate::arn::Arn;
-use crate::tenants::Tenant;
 use axum::extract::{Request, State};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use std::sync::Arc;
+use tracing::Instrument as _;
 
 /// An AWS service this endpoint answers, told apart by the prefix of `X-Amz-Target`.
 ///
@@ -61,6 +62,16 @@ pub async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
     }
 }
 
+/// Runs one action's handler inside its `api.<action>` span (a span's name is fixed where
+/// it is written, hence one arm per action).
+macro_rules! traced {
+    ($name:literal, $tenant:expr, $call:expr) => {
+        $call
+            .instrument(tracing::info_span!($name, tenant = %$tenant.id))
+            .await
+    };
+}
+
 async fn dispatch(app: &App, parts: &Parts, body: &[u8]) -> Result<Value> {
     let target = parts
         .headers
@@ -78,25 +89,30 @@ async fn dispatch(app: &App, parts: &Parts, body: &[u8]) -> Result<Value> {
     };
     let tenant = auth::authenticate(app, &caller)?;
     let p = Params::parse(body)?;
-    let span = tracing::debug_span!("api.call", action, tenant = %tenant.id);
-    let _enter = span.enter();
+    let t = &tenant;
     match action {
-        "CreateStateMachine" => machines::create(app, &tenant, &p),
-        "DescribeStateMachine" => machines::describe(app, &tenant, &p),
-        "UpdateStateMachine" => machines::update(app, &tenant, &p),
-        "DeleteStateMachine" => machines::delete(app, &tenant, &p),
-        "ListStateMachines" => machines::list(app, &tenant, &p),
-        "ValidateStateMachineDefinition" => machines::validate(&p),
-        "StartExecution" => executions::start(app, &tenant, &p).await,
-        "StartSyncExecution" => executions::start_sync(app, &tenant, &p).await,
-        "StopExecution" => executions::stop(app, &tenant, &p).await,
-        "DescribeExecution" => executions::describe(app, &tenant, &p),
-        "DescribeStateMachineForExecution" => executions::describe_machine(app, &tenant, &p),
-        "ListExecutions" => executions::list(app, &tenant, &p),
-        "GetExecutionHistory" => history::get(app, &tenant, &p),
-        "TagResource" => tags::tag(app, &tenant, &p),
-        "UntagResource" => tags::untag(app, &tenant, &p),
-        "ListTagsForResource" => tags::list(app, &tenant, &p),
+        "CreateStateMachine" => traced!("api.create_state_machine", t, machines::create(app, t, p)),
+        "DescribeStateMachine" => traced!("api.describe_state_machine", t, machines::describe(app, t, p)),
+        "UpdateStateMachine" => traced!("api.update_state_machine", t, machines::update(app, t, p)),
+        "DeleteStateMachine" => traced!("api.delete_state_machine", t, machines::delete(app, t, p)),
+        "ListStateMachines" => traced!("api.list_state_machines", t, machines::list(app, t, p)),
+        "ValidateStateMachineDefinition" => {
+            traced!("api.validate_state_machine_definition", t, machines::validate(p))
+        }
+        "StartExecution" => traced!("api.start_execution", t, executions::start(app, t, p)),
+        "StartSyncExecution" => traced!("api.start_sync_execution", t, executions::start_sync(app, t, p)),
+        "StopExecution" => traced!("api.stop_execution", t, executions::stop(app, t, p)),
+        "DescribeExecution" => traced!("api.describe_execution", t, executions::describe(app, t, p)),
+        "DescribeStateMachineForExecution" => traced!(
+            "api.describe_state_machine_for_execution",
+            t,
+            executions::describe_machine(app, t, p)
+        ),
+        "ListExecutions" => traced!("api.list_executions", t, executions::list(app, t, p)),
+        "GetExecutionHistory" => traced!("api.get_execution_history", t, history::get(app, t, p)),
+        "TagResource" => traced!("api.tag_resource", t, tags::tag(app, t, p)),
+        "UntagResource" => traced!("api.untag_resource", t, tags::untag(app, t, p)),
+        "ListTagsForResource" => traced!("api.list_tags_for_resource", t, tags::list(app, t, p)),
         "CreateActivity" | "DeleteActivity" | "DescribeActivity" | "ListActivities" | "GetActivityTask" | "SendTaskSuccess"
         | "SendTaskFailure" | "SendTaskHeartbeat" | "RedriveExecution" | "PublishStateMachineVersion"
         | "DeleteStateMachineVersion" | "ListStateMachineVersions" | "CreateStateMachineAlias" | "DescribeStateMachineAlias"
@@ -108,50 +124,7 @@ async fn dispatch(app: &App, parts: &Parts, body: &[u8]) -> Result<Value> {
     }
 }
 
-/// The state machine an ARN names, if it is the caller's (another tenant's or region's
-/// ARN reads as absent: nothing leaks across tenants).
-fn machine_name(app: &App, tenant: &Tenant, arn: &str) -> Result<String> {
-    match Arn::parse(arn).map_err(|e| Error::InvalidArn(e.to_string()))? {
-        Arn::StateMachine {
-            region,
-            account,
-            name,
-        } if region == app.config.region && account == tenant.account => Ok(name),
-        Arn::StateMachine { .. } => Err(Error::StateMachineDoesNotExist(format!(
-            "State Machine Does Not Exist: '{arn}'"
-        ))),
-        Arn::Execution { .. } => Err(Error::InvalidArn(format!(
-            "Invalid Arn: 'Resource type not valid in this context: execution' ({arn})"
-        ))),
-    }
-}
-
-/// The execution an ARN names, if it is the caller's.
-pub(crate) fn execution_key(
-    app: &App,
-    tenant: &Tenant,
-    arn: &str,
-) -> Result<(crate::store::executions::ExecutionKey, bool)> {
-    match Arn::parse(arn).map_err(|e| Error::InvalidArn(e.to_string()))? {
-        Arn::Execution {
-            region,
-            account,
-            machine,
-            name,
-            express,
-        } if region == app.config.region && account == tenant.account => Ok((
-            crate::store::executions::ExecutionKey {
-                tenant: tenant.id.clone(),
-                machine,
-                name,
-            },
-            express,
-        )),
-        Arn::Execution { .. } => Err(Error::ExecutionDoesNotExist(format!(
-            "Execution Does Not Exist: '{arn}'"
-        ))),
-        Arn::StateMachine { .. } => Err(Error::InvalidArn(format!(
-            "Invalid Arn: 'Resource type not valid in this context: stateMachine' ({arn})"
-        ))),
-    }
+/// Epoch seconds, as the JSON protocol sends timestamps.
+fn epoch(ms: i64) -> Value {
+    serde_json::json!(ms as f64 / 1000.0)
 }

@@ -2,20 +2,12 @@
 //! read and write: `PUT /v1/kv/{table}/{key}` (body: a JSON item), `GET`, `DELETE`.
 
 use super::auth::{Authenticated, AuthenticatedBody};
-use super::error::{Error, Result};
+use super::error::Result;
 use super::App;
-use crate::store::{Expect, Kv};
 use axum::extract::{Path, State};
 use axum::Json;
 use serde_json::{json, Value};
 use std::sync::Arc;
-
-fn names(table: &str, key: &str) -> Result<()> {
-    if !crate::grants::valid_name(table) || key.is_empty() || key.len() > 1024 {
-        return Err(Error::Validation(format!("Invalid table '{table}' or key (tables: 1-128 letters, digits, '-', '_', '.'; keys: 1-1024 bytes)")));
-    }
-    Ok(())
-}
 
 /// `PUT /v1/kv/{table}/{key}`: writes an item; answers its new version.
 ///
@@ -26,12 +18,8 @@ pub async fn put(
     Path((table, key)): Path<(String, String)>,
     AuthenticatedBody { tenant, body }: AuthenticatedBody,
 ) -> Result<Json<Value>> {
-    names(&table, &key)?;
-    let item: Value = serde_json::from_slice(&body)
-        .map_err(|e| Error::Validation(format!("The item is not JSON: {e}")))?;
-    let version = app
-        .store
-        .kv_put(&tenant.id, &table, &key, &item.to_string(), Expect::Any)?;
+    let _span = tracing::info_span!("api.put_item", tenant = %tenant.id).entered();
+    let version = app.services.data.put(&tenant, &table, &key, &body)?;
     Ok(Json(
         json!({"table": table, "key": key, "version": version}),
     ))
@@ -46,19 +34,11 @@ pub async fn get(
     Authenticated(tenant): Authenticated,
     Path((table, key)): Path<(String, String)>,
 ) -> Result<Json<Value>> {
-    names(&table, &key)?;
-    match app.store.kv_get(&tenant.id, &table, &key)? {
-        Some(item) => {
-            let value: Value =
-                serde_json::from_str(&item.value).unwrap_or(Value::String(item.value));
-            Ok(Json(
-                json!({"table": table, "key": key, "version": item.version, "item": value}),
-            ))
-        }
-        None => Err(Error::NotFound(format!(
-            "No item '{key}' in table '{table}'"
-        ))),
-    }
+    let _span = tracing::info_span!("api.get_item", tenant = %tenant.id).entered();
+    let item = app.services.data.get(&tenant, &table, &key)?;
+    Ok(Json(
+        json!({"table": table, "key": key, "version": item.version, "item": item.value}),
+    ))
 }
 
 /// `DELETE /v1/kv/{table}/{key}`.
@@ -70,7 +50,7 @@ pub async fn delete(
     Authenticated(tenant): Authenticated,
     Path((table, key)): Path<(String, String)>,
 ) -> Result<Json<Value>> {
-    names(&table, &key)?;
-    let existed = app.store.kv_delete(&tenant.id, &table, &key)?;
+    let _span = tracing::info_span!("api.delete_item", tenant = %tenant.id).entered();
+    let existed = app.services.data.delete(&tenant, &table, &key)?;
     Ok(Json(json!({"deleted": existed})))
 }

@@ -9,6 +9,7 @@
 //! does not parse, a body over a route's limit) is rewritten into this shape by
 //! [`aws_shaped`].
 
+use crate::service;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
@@ -212,9 +213,45 @@ pub async fn aws_shaped(response: Response) -> Response {
     shaped
 }
 
-impl From<crate::store::Error> for Error {
-    fn from(e: crate::store::Error) -> Error {
-        Error::Internal(e.to_string())
+/// The one table from the use cases' errors to the API's: each keeps its message (AWS's
+/// words where AWS has them) and gets its AWS error name and status here.
+impl From<service::Error> for Error {
+    fn from(e: service::Error) -> Error {
+        use service::Error as S;
+        let message = e.to_string();
+        match e {
+            S::InvalidArn(_) | S::WrongResource { .. } => Error::InvalidArn(message),
+            S::InvalidName(_) => Error::InvalidName(message),
+            S::InvalidDefinition(_) => Error::InvalidDefinition(message),
+            S::InputTooLarge { .. } | S::InputNotJson(_) => Error::InvalidExecutionInput(message),
+            S::InvalidToken(_) => Error::InvalidToken(message),
+            S::NothingToUpdate => Error::MissingRequiredParameter(message),
+            S::StateMachineDoesNotExist(_) => Error::StateMachineDoesNotExist(message),
+            S::StateMachineAlreadyExists(_) => Error::StateMachineAlreadyExists(message),
+            S::ExpressOnly | S::NotForExpress => Error::StateMachineTypeNotSupported(message),
+            S::ExecutionDoesNotExist(_) => Error::ExecutionDoesNotExist(message),
+            S::ExecutionAlreadyExists(_) => Error::ExecutionAlreadyExists(message),
+            S::ExecutionLimitExceeded(_) => Error::ExecutionLimitExceeded(message),
+            S::ResourceNotFound(_) => Error::ResourceNotFound(message),
+            S::ModuleOverQuota { .. } => Error::Throttling(message),
+            S::InvalidModule(_) => Error::InvalidModule(message),
+            S::ModuleDoesNotExist(_)
+            | S::ModuleVersionDoesNotExist { .. }
+            | S::ItemDoesNotExist { .. } => Error::NotFound(message),
+            S::ModuleInUse { .. } => Error::ModuleInUse(message),
+            S::PublishNotSupported
+            | S::TagOutOfBounds(_)
+            | S::ReservedTagKey { .. }
+            | S::TooManyTags(_)
+            | S::InvalidModuleName(_)
+            | S::InvalidGrants(_)
+            | S::ModuleOverLimit(_)
+            | S::InvalidTenantName(_)
+            | S::TenantExists(_)
+            | S::InvalidItemName(_)
+            | S::ItemNotJson(_) => Error::Validation(message),
+            S::Store(_) | S::Internal(_) => Error::Internal(message),
+        }
     }
 }
 
@@ -304,6 +341,50 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(&body[..], b"ok\n");
+    }
+
+    #[test]
+    fn service_errors_keep_their_message_and_get_awss_name() {
+        let cases = [
+            (
+                service::Error::StateMachineDoesNotExist("arn:x".into()),
+                "StateMachineDoesNotExist",
+                "State Machine Does Not Exist: 'arn:x'",
+            ),
+            (
+                service::Error::NotForExpress,
+                "StateMachineTypeNotSupported",
+                "This operation is not supported by EXPRESS state machines",
+            ),
+            (
+                service::Error::InvalidDefinition("UNSUPPORTED_FEATURE: x".into()),
+                "InvalidDefinition",
+                "Invalid State Machine Definition: 'UNSUPPORTED_FEATURE: x'",
+            ),
+            (
+                service::Error::InvalidToken("zz".into()),
+                "InvalidToken",
+                "Invalid Token: 'zz'",
+            ),
+            (
+                service::Error::TenantExists("acme".into()),
+                "ValidationException",
+                "tenant 'acme' exists",
+            ),
+        ];
+        for (from, name, message) in cases {
+            let e = Error::from(from);
+            assert_eq!((e.aws().0, e.to_string().as_str()), (name, message));
+        }
+        let in_use = Error::from(service::Error::ModuleInUse {
+            name: "m".into(),
+            execution: "arn:e".into(),
+        });
+        assert_eq!(in_use.aws(), ("ModuleInUse", StatusCode::CONFLICT));
+        let gone = Error::from(service::Error::ModuleDoesNotExist("m".into()));
+        assert_eq!(gone.aws(), ("ResourceNotFound", StatusCode::NOT_FOUND));
+        let internal = Error::from(service::Error::Internal("detail".into()));
+        assert_eq!(internal, Error::Internal("detail".into()));
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub async fn handle(
             "Metrics name every tenant: scrape from loopback or with the admin token".into(),
         ));
     }
-    let c = app.scheduler.counters();
+    let c = app.services.executions.counters();
     let mut out = String::new();
     let mut counter = |name: &str, help: &str, samples: &[(&str, u64)]| {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
@@ -125,7 +125,7 @@ pub async fn handle(
     let _ = writeln!(
         out,
         "sandstep_live_executions {}",
-        app.scheduler.live_count()
+        app.services.executions.live_count()
     );
     Ok(([("content-type", "text/plain; version=0.0.4")], out))
 }
@@ -133,31 +133,18 @@ pub async fn handle(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::modules::RegisterError;
-    use crate::api::{Config, ModuleHost};
+    use crate::api::Config;
     use crate::scheduler::{runner::NoTasks, Options, Scheduler};
-    use crate::store::modules::ModuleVersion;
+    use crate::service::modules::NoModules;
     use crate::store::Store;
-    use crate::tenants::{Quotas, Tenant};
-
-    struct NoModules;
-
-    impl ModuleHost for NoModules {
-        fn register(
-            &self,
-            _: &Tenant,
-            _: &str,
-            _: &[u8],
-            _: crate::grants::Grants,
-        ) -> std::result::Result<ModuleVersion, RegisterError> {
-            Err(RegisterError::Invalid("no modules here".into()))
-        }
-    }
+    use crate::tenants::Quotas;
 
     fn app(tenants: usize) -> Arc<App> {
         let store = Store::memory();
         for i in 0..tenants {
-            crate::tenants::create(&store, &format!("t{i}"), Quotas::default()).unwrap();
+            crate::service::Tenants::new(store.clone())
+                .create(&format!("t{i}"), Quotas::default())
+                .unwrap();
         }
         let scheduler =
             Scheduler::new(Options::default(), store.clone(), Arc::new(NoTasks)).unwrap();

@@ -1,7 +1,66 @@
-//! Reading request fields the way the AWS API validates them.
+//! Reading request bodies the way the AWS API validates them: every action's typed input
+//! struct says, in [`Input::check`], which fields it reads and of which type, and
+//! [`decode`] runs those checks (with AWS's messages, which serde's own would not match)
+//! before serde reads the struct. Fields no struct names are ignored, as on AWS.
 
 use super::error::{Error, Result};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
+
+/// A typed AWS request body.
+pub trait Input: DeserializeOwned {
+    /// Checks the type of every field the struct reads, and the model's constraints on
+    /// them (lengths, enum values), in the order AWS reports them: serde can then read
+    /// the struct without failing.
+    ///
+    /// # Errors
+    /// `ValidationException` in AWS's words.
+    fn check(p: &Params) -> Result<()>;
+}
+
+/// Reads a request body into its typed input: [`Input::check`], then serde.
+///
+/// # Errors
+/// What [`Input::check`] finds.
+pub fn decode<T: Input>(p: Params) -> Result<T> {
+    T::check(&p)?;
+    serde_json::from_value(Value::Object(p.0))
+        .map_err(|e| Error::Validation(format!("The request does not match its action: {e}")))
+}
+
+/// `maxResults` (1–1000, 0 or absent meaning the default of 100), once
+/// [`Params::max_results`] has checked it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MaxResults(pub usize);
+
+impl Default for MaxResults {
+    fn default() -> MaxResults {
+        MaxResults(crate::service::paging::DEFAULT_LIMIT)
+    }
+}
+
+impl<'de> Deserialize<'de> for MaxResults {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<MaxResults, D::Error> {
+        match Option::<u64>::deserialize(d)? {
+            None | Some(0) => Ok(MaxResults::default()),
+            Some(n) if n <= 1000 => Ok(MaxResults(n as usize)),
+            Some(_) => Err(serde::de::Error::custom("maxResults is above 1000")),
+        }
+    }
+}
+
+/// The strings of a JSON array, skipping anything else; not an array reads as none. For
+/// lists AWS's clients always send well formed, where Sandstep has always been lenient.
+pub fn strings_only<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<String>, D::Error> {
+    let value = Value::deserialize(d)?;
+    Ok(value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|k| k.as_str().map(str::to_string))
+        .collect())
+}
 
 /// A request body: a JSON object.
 #[derive(Debug)]
@@ -68,9 +127,9 @@ impl Params {
     /// `ValidationException` when out of range.
     pub fn max_results(&self) -> Result<usize> {
         match self.0.get("maxResults") {
-            None | Some(Value::Null) => Ok(100),
+            None | Some(Value::Null) => Ok(MaxResults::default().0),
             Some(v) => match v.as_u64() {
-                Some(0) => Ok(100),
+                Some(0) => Ok(MaxResults::default().0),
                 Some(n) if n <= 1000 => Ok(n as usize),
                 _ => Err(Error::Validation(
                     "1 validation error detected: Value at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 1000".into(),
@@ -122,49 +181,9 @@ pub fn longer_than(value: &str, max: usize) -> Option<String> {
         .then(|| format!("have length less than or equal to {max}"))
 }
 
-/// Pagination tokens: the hex of the last key returned (only ever used as a scan start
-/// inside the caller's own prefix, so a forged token reveals nothing).
-pub fn encode_token(key: &str) -> String {
-    crate::store::data::hex(key.as_bytes())
-}
-
-/// Reads a token made by [`encode_token`].
-///
-/// # Errors
-/// `InvalidToken` when it is not one.
-pub fn decode_token(token: &str) -> Result<String> {
-    let invalid = || Error::InvalidToken(format!("Invalid Token: '{token}'"));
-    if !token.len().is_multiple_of(2) || token.len() > 2048 {
-        return Err(invalid());
-    }
-    let bytes: Option<Vec<u8>> = (0..token.len())
-        .step_by(2)
-        .map(|i| {
-            token
-                .get(i..i + 2)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        })
-        .collect();
-    bytes
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(invalid)
-}
-
-/// Epoch seconds as the JSON protocol sends timestamps.
-pub fn epoch(ms: i64) -> Value {
-    serde_json::json!(ms as f64 / 1000.0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tokens_round_trip_and_refuse_junk() {
-        assert_eq!(decode_token(&encode_token("run-7")).unwrap(), "run-7");
-        assert!(decode_token("zz").is_err());
-        assert!(decode_token("abc").is_err());
-    }
 
     #[test]
     fn constraint_messages_are_awss() {
@@ -197,5 +216,48 @@ mod tests {
         assert!(p.max_results().is_err());
         assert!(Params::parse(b"[]").is_err());
         assert_eq!(Params::parse(b"").unwrap().0.len(), 0);
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Example {
+        name: String,
+        #[serde(default)]
+        max_results: MaxResults,
+        #[serde(default, deserialize_with = "strings_only")]
+        keys: Vec<String>,
+    }
+
+    impl Input for Example {
+        fn check(p: &Params) -> Result<()> {
+            p.str("name")?;
+            p.max_results()?;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn decode_checks_first_with_awss_words_then_reads_the_struct() {
+        let body = |text: &str| Params::parse(text.as_bytes()).unwrap();
+        let read: Example = decode(body(
+            r#"{"name": "x", "maxResults": 0, "keys": ["a", 1], "other": true}"#,
+        ))
+        .unwrap();
+        assert_eq!(
+            (read.name.as_str(), read.max_results, read.keys),
+            ("x", MaxResults(100), vec!["a".to_string()])
+        );
+        let read: Example =
+            decode(body(r#"{"name": "x", "maxResults": null, "keys": "a"}"#)).unwrap();
+        assert_eq!((read.max_results, read.keys.len()), (MaxResults(100), 0));
+        assert_eq!(
+            decode::<Example>(body(r#"{"name": 7}"#)).unwrap_err(),
+            Error::Validation("1 validation error detected: Value at 'name' failed to satisfy constraint: Member must be a string".into())
+        );
+        assert_eq!(
+            decode::<Example>(body(r#"{"maxResults": 5}"#)).unwrap_err(),
+            Error::Validation("1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null".into())
+        );
+        assert!(decode::<Example>(body(r#"{"name": "x", "maxResults": 1001}"#)).is_err());
     }
 }

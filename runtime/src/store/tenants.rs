@@ -70,6 +70,13 @@ pub trait Tenants: Send + Sync {
     /// # Errors
     /// When the store fails.
     fn tenant_list(&self) -> Result<Vec<Tenant>>;
+
+    /// One tenant, if it has a record (the default tenant of a server without tenants
+    /// has none).
+    ///
+    /// # Errors
+    /// When the store fails.
+    fn tenant_get(&self, id: &TenantId) -> Result<Option<Tenant>>;
 }
 
 impl Tenants for Store {
@@ -86,6 +93,11 @@ impl Tenants for Store {
         Ok(true)
     }
 
+    fn tenant_get(&self, id: &TenantId) -> Result<Option<Tenant>> {
+        let key = Key::table(Table::Tenant).text(&id.0).into_bytes();
+        self.backend().get(&key)?.map(|b| decode(&b)).transpose()
+    }
+
     fn tenant_list(&self) -> Result<Vec<Tenant>> {
         let prefix = Key::table(Table::Tenant).into_bytes();
         self.backend()
@@ -93,5 +105,33 @@ impl Tenants for Store {
             .iter()
             .map(|(_, v)| decode(v))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tenant(name: &str) -> Tenant {
+        Tenant {
+            id: TenantId(name.into()),
+            account: "123456789012".into(),
+            access_key_id: format!("AK{name}"),
+            secret_access_key: "s".into(),
+            api_key_sha256: "h".into(),
+            quotas: Quotas::default(),
+        }
+    }
+
+    #[test]
+    fn a_tenant_is_found_by_its_id_and_inserted_once() {
+        let store = Store::memory();
+        assert!(store.tenant_insert(&tenant("acme")).unwrap());
+        assert!(!store.tenant_insert(&tenant("acme")).unwrap());
+        assert!(store.tenant_insert(&tenant("acme-2")).unwrap());
+        let found = store.tenant_get(&TenantId("acme".into())).unwrap();
+        assert_eq!(found, Some(tenant("acme")));
+        assert_eq!(store.tenant_get(&TenantId("acm".into())).unwrap(), None);
+        assert_eq!(store.tenant_list().unwrap().len(), 2);
     }
 }

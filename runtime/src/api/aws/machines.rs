@@ -1,183 +1,146 @@
 //! CreateStateMachine, DescribeStateMachine, UpdateStateMachine, DeleteStateMachine,
-//! ListStateMachines, ValidateStateMachineDefinition.
+//! ListStateMachines, ValidateStateMachineDefinition: typed inputs, the use cases in
+//! [`crate::service::machines`], AWS's answers.
 
-use super::machine_name;
+use super::epoch;
+use super::tags::{check_tags_shape, TagInput};
 use crate::api::error::{Error, Result};
-use crate::api::params::{constraints, decode_token, encode_token, epoch, longer_than, Params};
+use crate::api::params::{constraints, decode, longer_than, Input, MaxResults, Params};
 use crate::api::App;
-use crate::arn;
-use crate::store::data::hex;
-use crate::store::executions::{MachineType, Revision, StateMachine};
-use crate::store::StateMachines;
+use crate::service::machines::{diagnostics, Changes, NewMachine};
+use crate::store::executions::{MachineType, StateMachine};
 use crate::tenants::Tenant;
-use sandstep_engine::validate::{self, Diagnostic};
+use sandstep_engine::validate::Severity;
+use serde::Deserialize;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
-fn machine_type(p: &Params) -> Result<MachineType> {
+/// The longest definition AWS accepts, in characters (the API's length constraint; the
+/// Step Functions quota page calls it 1 MB).
+pub const MAX_DEFINITION_CHARS: usize = 1_048_576;
+
+/// Checks the `type` field: a string, STANDARD or EXPRESS.
+fn check_type(p: &Params) -> Result<()> {
     match p.opt_str("type")? {
-        None | Some("STANDARD") => Ok(MachineType::Standard),
-        Some("EXPRESS") => Ok(MachineType::Express),
+        None | Some("STANDARD" | "EXPRESS") => Ok(()),
         Some(other) => Err(Error::Validation(format!(
             "1 validation error detected: Value '{other}' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [STANDARD, EXPRESS]"
         ))),
     }
 }
 
-/// The longest definition AWS accepts, in characters (the API's length constraint; the
-/// Step Functions quota page calls it 1 MB).
-pub const MAX_DEFINITION_CHARS: usize = 1_048_576;
-
-/// The optional `definition` field, refused over [`MAX_DEFINITION_CHARS`] as AWS refuses it
-/// (a `ValidationException` that does not echo the definition) before anything parses it.
-fn opt_definition(p: &Params) -> Result<Option<&str>> {
+/// Checks the optional `definition` field, refused over [`MAX_DEFINITION_CHARS`] as AWS
+/// refuses it (a `ValidationException` that does not echo the definition) before
+/// anything parses it.
+fn check_opt_definition(p: &Params) -> Result<bool> {
     let definition = p.opt_str("definition")?;
     if let Some(d) = definition {
         let failed: Vec<String> = longer_than(d, MAX_DEFINITION_CHARS).into_iter().collect();
         constraints("definition", d, true, &failed)?;
     }
-    Ok(definition)
+    Ok(definition.is_some())
 }
 
-/// The required `definition` field (see [`opt_definition`]).
-fn definition(p: &Params) -> Result<&str> {
-    match opt_definition(p)? {
-        Some(d) => Ok(d),
-        None => p.str("definition"),
+/// Checks the required `definition` field (see [`check_opt_definition`]).
+fn check_definition(p: &Params) -> Result<()> {
+    if !check_opt_definition(p)? {
+        p.str("definition")?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateStateMachineInput {
+    name: String,
+    definition: String,
+    role_arn: String,
+    #[serde(rename = "type")]
+    machine_type: Option<MachineType>,
+    publish: Option<bool>,
+    version_description: Option<String>,
+    logging_configuration: Option<Value>,
+    tracing_configuration: Option<Value>,
+    tags: Option<Vec<TagInput>>,
+}
+
+impl Input for CreateStateMachineInput {
+    fn check(p: &Params) -> Result<()> {
+        p.str("name")?;
+        check_definition(p)?;
+        p.str("roleArn")?;
+        check_type(p)?;
+        p.opt_bool("publish")?;
+        p.opt_str("versionDescription")?;
+        check_tags_shape(p)
     }
 }
 
-/// Checks a definition as CreateStateMachine does: validation diagnostics, then whether
-/// the engine can run it.
-fn check_definition(text: &str, t: MachineType) -> Result<()> {
-    let diagnostics: Vec<Diagnostic> = validate::validate(text, t);
-    if !diagnostics.is_empty() {
-        let listed: Vec<String> = diagnostics
-            .iter()
-            .map(|d| format!("{}: {} at {}", d.code, d.message, d.location))
-            .collect();
-        return Err(Error::InvalidDefinition(format!(
-            "Invalid State Machine Definition: '{}'",
-            listed.join(", ")
-        )));
-    }
-    sandstep_engine::Definition::parse(text)
-        .map(|_| ())
-        .map_err(|e| match e {
-            sandstep_engine::Error::Unsupported(m) => Error::InvalidDefinition(format!(
-                "Invalid State Machine Definition: 'UNSUPPORTED_FEATURE: {m}'"
-            )),
-            other => Error::InvalidDefinition(format!(
-                "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: {other}'"
-            )),
-        })
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StateMachineArnInput {
+    state_machine_arn: String,
 }
 
-fn role_arn(p: &Params, field: &str) -> Result<Option<String>> {
-    match p.opt_str(field)? {
-        None => Ok(None),
-        Some(r) if r.starts_with("arn:") && r.split(':').count() >= 6 => Ok(Some(r.to_string())),
-        Some(r) => Err(Error::InvalidArn(format!("Invalid Arn: '{r}'"))),
+impl Input for StateMachineArnInput {
+    fn check(p: &Params) -> Result<()> {
+        p.str("stateMachineArn").map(|_| ())
     }
 }
 
-fn new_revision(definition: &str, now: i64) -> Revision {
-    let sha256 = hex(&Sha256::digest(definition.as_bytes()));
-    let id = sandstep_engine::rng::Rng::new(crate::scheduler::entropy()).uuid();
-    Revision {
-        id,
-        definition: definition.to_string(),
-        sha256,
-        created: now,
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UpdateStateMachineInput {
+    state_machine_arn: String,
+    definition: Option<String>,
+    role_arn: Option<String>,
+    logging_configuration: Option<Value>,
+    tracing_configuration: Option<Value>,
+    publish: Option<bool>,
+}
+
+impl Input for UpdateStateMachineInput {
+    fn check(p: &Params) -> Result<()> {
+        check_opt_definition(p)?;
+        p.str("stateMachineArn")?;
+        p.opt_str("roleArn")?;
+        p.opt_bool("publish")?;
+        Ok(())
     }
 }
 
-fn logging(p: &Params) -> Option<Value> {
-    p.get("loggingConfiguration").cloned()
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListStateMachinesInput {
+    #[serde(default)]
+    max_results: MaxResults,
+    next_token: Option<String>,
 }
 
-pub(super) fn create(app: &App, tenant: &Tenant, p: &Params) -> Result<Value> {
-    let name = p.str("name")?;
-    let definition = definition(p)?;
-    if !arn::valid_name(name) {
-        return Err(Error::InvalidName(format!("Invalid Name: '{name}'")));
+impl Input for ListStateMachinesInput {
+    fn check(p: &Params) -> Result<()> {
+        p.max_results()?;
+        p.opt_str("nextToken")?;
+        Ok(())
     }
-    let role = role_arn(p, "roleArn")?.ok_or_else(|| {
-        Error::Validation("1 validation error detected: Value null at 'roleArn' failed to satisfy constraint: Member must not be null".into())
-    })?;
-    let t = machine_type(p)?;
-    if p.opt_bool("publish")? == Some(true) {
-        return Err(Error::Validation(
-            "Publishing state machine versions (publish: true) is not supported by Sandstep yet"
-                .into(),
-        ));
-    }
-    check_definition(definition, t)?;
-    let now = crate::scheduler::now();
-    let machine_arn = arn::state_machine(&app.config.region, &tenant.account, name);
-    let revision = new_revision(definition, now);
-    let machine = StateMachine {
-        name: name.to_string(),
-        arn: machine_arn.clone(),
-        machine_type: t,
-        role_arn: role,
-        revision_id: revision.id.clone(),
-        created: now,
-        updated: now,
-        description: p.opt_str("versionDescription")?.map(str::to_string),
-        logging: logging(p),
-        tracing: p.get("tracingConfiguration").cloned(),
-    };
-    // Bad tags are refused before anything is created.
-    let tags = p.get("tags").map(super::tags::parse).transpose()?;
-    if !app.store.machine_create(&tenant.id, &machine, &revision)? {
-        let existing = app.store.machine_get(&tenant.id, name)?;
-        let same = match &existing {
-            Some(e) => {
-                let current = app.store.revision_get(&tenant.id, name, &e.revision_id)?;
-                e.machine_type == t
-                    && e.role_arn == machine.role_arn
-                    && current.is_some_and(|r| r.definition == definition)
-            }
-            None => false,
-        };
-        return match existing {
-            Some(e) if same => {
-                Ok(json!({"stateMachineArn": e.arn, "creationDate": epoch(e.created)}))
-            }
-            _ => Err(Error::StateMachineAlreadyExists(format!(
-                "State Machine Already Exists: '{machine_arn}'"
-            ))),
-        };
-    }
-    if let Some(tags) = tags {
-        super::tags::store_tags(app, tenant, &machine_arn, &tags, &[])?;
-    }
-    Ok(json!({"stateMachineArn": machine_arn, "creationDate": epoch(now)}))
 }
 
-fn load(app: &App, tenant: &Tenant, arn: &str) -> Result<(StateMachine, Revision)> {
-    let name = machine_name(app, tenant, arn)?;
-    let missing =
-        || Error::StateMachineDoesNotExist(format!("State Machine Does Not Exist: '{arn}'"));
-    let machine = app
-        .store
-        .machine_get(&tenant.id, &name)?
-        .ok_or_else(missing)?;
-    let revision = app
-        .store
-        .revision_get(&tenant.id, &name, &machine.revision_id)?
-        .ok_or_else(missing)?;
-    Ok((machine, revision))
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ValidateStateMachineDefinitionInput {
+    definition: String,
+    #[serde(rename = "type")]
+    machine_type: Option<MachineType>,
+    #[serde(default)]
+    max_results: MaxResults,
 }
 
-/// A machine for StartExecution: the record and the revision to pin.
-pub(super) fn load_for_start(
-    app: &App,
-    tenant: &Tenant,
-    arn: &str,
-) -> Result<(StateMachine, Revision)> {
-    load(app, tenant, arn)
+impl Input for ValidateStateMachineDefinitionInput {
+    fn check(p: &Params) -> Result<()> {
+        check_definition(p)?;
+        check_type(p)?;
+        p.max_results()?;
+        Ok(())
+    }
 }
 
 /// The `loggingConfiguration` AWS returns when none was given.
@@ -187,8 +150,31 @@ pub(super) fn logging_or_default(m: &StateMachine) -> Value {
         .unwrap_or_else(|| json!({"level": "OFF", "includeExecutionData": false}))
 }
 
-pub(super) fn describe(app: &App, tenant: &Tenant, p: &Params) -> Result<Value> {
-    let (m, r) = load(app, tenant, p.str("stateMachineArn")?)?;
+pub(super) async fn create(app: &App, tenant: &Tenant, p: Params) -> Result<Value> {
+    let input: CreateStateMachineInput = decode(p)?;
+    let new = NewMachine {
+        name: input.name,
+        definition: input.definition,
+        role_arn: input.role_arn,
+        machine_type: input.machine_type.unwrap_or(MachineType::Standard),
+        publish: input.publish.unwrap_or(false),
+        description: input.version_description,
+        logging: input.logging_configuration,
+        tracing: input.tracing_configuration,
+        tags: input
+            .tags
+            .map(|tags| tags.into_iter().map(TagInput::pair).collect()),
+    };
+    let m = app.services.machines.create(tenant, new)?;
+    Ok(json!({"stateMachineArn": m.arn, "creationDate": epoch(m.created)}))
+}
+
+pub(super) async fn describe(app: &App, tenant: &Tenant, p: Params) -> Result<Value> {
+    let input: StateMachineArnInput = decode(p)?;
+    let (m, r) = app
+        .services
+        .machines
+        .describe(tenant, &input.state_machine_arn)?;
     let mut out = json!({
         "stateMachineArn": m.arn,
         "name": m.name,
@@ -207,102 +193,66 @@ pub(super) fn describe(app: &App, tenant: &Tenant, p: &Params) -> Result<Value> 
     Ok(out)
 }
 
-pub(super) fn update(app: &App, tenant: &Tenant, p: &Params) -> Result<Value> {
-    let definition = opt_definition(p)?;
-    let (mut m, _) = load(app, tenant, p.str("stateMachineArn")?)?;
-    let role = role_arn(p, "roleArn")?;
-    let logging = logging(p);
-    let tracing = p.get("tracingConfiguration").cloned();
-    if definition.is_none() && role.is_none() && logging.is_none() && tracing.is_none() {
-        return Err(Error::MissingRequiredParameter(
-            "Either the definition, the roleArn, the loggingConfiguration or the tracingConfiguration must be specified".into(),
-        ));
-    }
-    if p.opt_bool("publish")? == Some(true) {
-        return Err(Error::Validation(
-            "Publishing state machine versions (publish: true) is not supported by Sandstep yet"
-                .into(),
-        ));
-    }
-    let now = crate::scheduler::now();
-    let revision = match definition {
-        Some(d) => {
-            check_definition(d, m.machine_type)?;
-            let r = new_revision(d, now);
-            m.revision_id = r.id.clone();
-            Some(r)
-        }
-        None => None,
+pub(super) async fn update(app: &App, tenant: &Tenant, p: Params) -> Result<Value> {
+    let input: UpdateStateMachineInput = decode(p)?;
+    let changes = Changes {
+        definition: input.definition,
+        role_arn: input.role_arn,
+        logging: input.logging_configuration,
+        tracing: input.tracing_configuration,
+        publish: input.publish.unwrap_or(false),
     };
-    if let Some(r) = role {
-        m.role_arn = r;
-    }
-    if logging.is_some() {
-        m.logging = logging;
-    }
-    if tracing.is_some() {
-        m.tracing = tracing;
-    }
-    m.updated = now;
-    app.store.machine_put(&tenant.id, &m, revision.as_ref())?;
-    Ok(json!({"updateDate": epoch(now), "revisionId": m.revision_id}))
+    let m = app
+        .services
+        .machines
+        .update(tenant, &input.state_machine_arn, changes)?;
+    Ok(json!({"updateDate": epoch(m.updated), "revisionId": m.revision_id}))
 }
 
-pub(super) fn delete(app: &App, tenant: &Tenant, p: &Params) -> Result<Value> {
-    let arn = p.str("stateMachineArn")?;
-    let name = machine_name(app, tenant, arn)?;
-    // AWS answers success for a machine that is already gone.
-    if let Some(machine) = app.store.machine_get(&tenant.id, &name)? {
-        app.store.machine_delete(&tenant.id, &name)?;
-        // Tags are kept under the machine's own ARN, not the spelling the caller used.
-        super::tags::delete_tags(app, tenant, &machine.arn)?;
-    }
+pub(super) async fn delete(app: &App, tenant: &Tenant, p: Params) -> Result<Value> {
+    let input: StateMachineArnInput = decode(p)?;
+    app.services
+        .machines
+        .delete(tenant, &input.state_machine_arn)?;
     Ok(json!({}))
 }
 
-pub(super) fn list(app: &App, tenant: &Tenant, p: &Params) -> Result<Value> {
-    let limit = p.max_results()?;
-    let after = p.opt_str("nextToken")?.map(decode_token).transpose()?;
-    let mut machines = app
-        .store
-        .machine_list(&tenant.id, after.as_deref(), limit + 1)?;
-    let next = if machines.len() > limit {
-        machines.truncate(limit);
-        machines.last().map(|m| encode_token(&m.name))
-    } else {
-        None
-    };
-    let items: Vec<Value> = machines
+pub(super) async fn list(app: &App, tenant: &Tenant, p: Params) -> Result<Value> {
+    let input: ListStateMachinesInput = decode(p)?;
+    let page =
+        app.services
+            .machines
+            .list(tenant, input.max_results.0, input.next_token.as_deref())?;
+    let items: Vec<Value> = page
+        .items
         .iter()
         .map(|m| json!({"stateMachineArn": m.arn, "name": m.name, "type": m.machine_type.as_str(), "creationDate": epoch(m.created)}))
         .collect();
     let mut out = json!({"stateMachines": items});
-    if let (Some(n), Some(o)) = (next, out.as_object_mut()) {
+    if let (Some(n), Some(o)) = (page.next_token, out.as_object_mut()) {
         o.insert("nextToken".into(), json!(n));
     }
     Ok(out)
 }
 
-pub(super) fn validate(p: &Params) -> Result<Value> {
-    let definition = definition(p)?;
-    let t = machine_type(p)?;
-    let max = p.max_results()?;
-    let diagnostics = validate::validate(definition, t);
-    let listed: Vec<Value> = diagnostics
+pub(super) async fn validate(p: Params) -> Result<Value> {
+    let input: ValidateStateMachineDefinitionInput = decode(p)?;
+    let max = input.max_results.0;
+    let t = input.machine_type.unwrap_or(MachineType::Standard);
+    let found = diagnostics(&input.definition, t);
+    let listed: Vec<Value> = found
         .iter()
         .take(max)
         .map(|d| {
             let severity = match d.severity {
-                validate::Severity::Error => "ERROR",
-                validate::Severity::Warning => "WARNING",
+                Severity::Error => "ERROR",
+                Severity::Warning => "WARNING",
             };
             json!({"severity": severity, "code": d.code, "message": d.message, "location": d.location})
         })
         .collect();
-    let errors = diagnostics
-        .iter()
-        .any(|d| d.severity == validate::Severity::Error);
+    let errors = found.iter().any(|d| d.severity == Severity::Error);
     Ok(
-        json!({"result": if errors { "FAIL" } else { "OK" }, "diagnostics": listed, "truncated": diagnostics.len() > max}),
+        json!({"result": if errors { "FAIL" } else { "OK" }, "diagnostics": listed, "truncated": found.len() > max}),
     )
 }

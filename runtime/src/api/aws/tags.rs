@@ -1,129 +1,110 @@
-//! TagResource, UntagResource, ListTagsForResource (on state machines).
+//! TagResource, UntagResource, ListTagsForResource (on state machines): typed inputs, the
+//! use cases in [`crate::service::tags`], AWS's answers.
 
-use super::machine_name;
 use crate::api::error::{Error, Result};
-use crate::api::params::Params;
+use crate::api::params::{decode, strings_only, Input, Params};
 use crate::api::App;
-use crate::store::{StateMachines, Tags as _};
 use crate::tenants::Tenant;
+use serde::Deserialize;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 
-fn read(app: &App, tenant: &Tenant, arn: &str) -> Result<BTreeMap<String, String>> {
-    Ok(app.store.tags_get(&tenant.id, arn)?)
+/// A tag as AWS's JSON protocol spells it.
+#[derive(Debug, Deserialize)]
+pub(super) struct TagInput {
+    key: String,
+    value: String,
 }
 
-/// The prefix AWS reserves for its own tags (in any case): callers cannot set such keys.
-const RESERVED_PREFIX: &str = "aws:";
-
-/// Whether a tag key is one only AWS may set.
-fn reserved(key: &str) -> bool {
-    key.get(..RESERVED_PREFIX.len())
-        .is_some_and(|prefix| prefix.eq_ignore_ascii_case(RESERVED_PREFIX))
-}
-
-/// Reads AWS's `[{key, value}]` tag list, checking every tag.
-///
-/// # Errors
-/// `ValidationException` for a malformed list, a tag out of bounds or a key with the
-/// reserved `aws:` prefix.
-pub(super) fn parse(tags: &Value) -> Result<Vec<(String, String)>> {
-    let malformed =
-        || Error::Validation("Tags must be a list of {\"key\": string, \"value\": string}".into());
-    let list = tags.as_array().ok_or_else(malformed)?;
-    let mut out = Vec::with_capacity(list.len());
-    for tag in list {
-        let (Some(k), Some(v)) = (
-            tag.get("key").and_then(Value::as_str),
-            tag.get("value").and_then(Value::as_str),
-        ) else {
-            return Err(malformed());
-        };
-        if k.is_empty() || k.len() > 128 || v.len() > 256 {
-            return Err(Error::Validation(format!(
-                "Invalid tag '{k}': keys are 1-128 characters, values at most 256"
-            )));
-        }
-        if reserved(k) {
-            return Err(Error::Validation(format!(
-                "Invalid tag key '{k}': tag keys starting with '{RESERVED_PREFIX}' are reserved for AWS use"
-            )));
-        }
-        out.push((k.to_string(), v.to_string()));
-    }
-    if out.len() > 50 {
-        return Err(Error::Validation(
-            "A resource can have at most 50 tags".into(),
-        ));
-    }
-    Ok(out)
-}
-
-/// Adds `tags` and removes `remove` from a resource's tags.
-pub(super) fn store_tags(
-    app: &App,
-    tenant: &Tenant,
-    arn: &str,
-    tags: &[(String, String)],
-    remove: &[String],
-) -> Result<()> {
-    let mut current = read(app, tenant, arn)?;
-    current.extend(tags.iter().cloned());
-    for k in remove {
-        current.remove(k);
-    }
-    if current.len() > 50 {
-        return Err(Error::Validation(
-            "A resource can have at most 50 tags".into(),
-        ));
-    }
-    app.store.tags_put(&tenant.id, arn, &current)?;
-    Ok(())
-}
-
-/// Forgets a deleted resource's tags.
-pub(super) fn delete_tags(app: &App, tenant: &Tenant, arn: &str) -> Result<()> {
-    app.store.tags_delete(&tenant.id, arn)?;
-    Ok(())
-}
-
-fn existing(app: &App, tenant: &Tenant, p: &Params) -> Result<String> {
-    let arn = p.str("resourceArn")?;
-    let not_found = || Error::ResourceNotFound(format!("Resource not found: '{arn}'"));
-    // Another tenant's (or region's) machine is a resource not found, as a missing one.
-    let name = machine_name(app, tenant, arn).map_err(|e| match e {
-        Error::StateMachineDoesNotExist(_) => not_found(),
-        other => other,
-    })?;
-    match app.store.machine_get(&tenant.id, &name)? {
-        Some(m) => Ok(m.arn),
-        None => Err(not_found()),
+impl TagInput {
+    pub(super) fn pair(self) -> (String, String) {
+        (self.key, self.value)
     }
 }
 
-pub(super) fn tag(app: &App, tenant: &Tenant, p: &Params) -> Result<Value> {
-    let arn = existing(app, tenant, p)?;
-    let tags = parse(p.get("tags").unwrap_or(&json!([])))?;
-    store_tags(app, tenant, &arn, &tags, &[])?;
-    Ok(json!({}))
+/// Checks that `tags`, when given, is a list of `{key, value}` string pairs.
+pub(super) fn check_tags_shape(p: &Params) -> Result<()> {
+    let Some(tags) = p.get("tags") else {
+        return Ok(());
+    };
+    let pair = |tag: &Value| {
+        tag.get("key").is_some_and(Value::is_string)
+            && tag.get("value").is_some_and(Value::is_string)
+    };
+    match tags.as_array() {
+        Some(list) if list.iter().all(pair) => Ok(()),
+        _ => Err(Error::Validation(
+            "Tags must be a list of {\"key\": string, \"value\": string}".into(),
+        )),
+    }
 }
 
-pub(super) fn untag(app: &App, tenant: &Tenant, p: &Params) -> Result<Value> {
-    let arn = existing(app, tenant, p)?;
-    let keys: Vec<String> = p
-        .get("tagKeys")
-        .and_then(Value::as_array)
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TagResourceInput {
+    resource_arn: String,
+    tags: Option<Vec<TagInput>>,
+}
+
+impl Input for TagResourceInput {
+    fn check(p: &Params) -> Result<()> {
+        p.str("resourceArn")?;
+        check_tags_shape(p)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UntagResourceInput {
+    resource_arn: String,
+    /// Not a list, or entries that are not strings, have always been skipped.
+    #[serde(default, deserialize_with = "strings_only")]
+    tag_keys: Vec<String>,
+}
+
+impl Input for UntagResourceInput {
+    fn check(p: &Params) -> Result<()> {
+        p.str("resourceArn").map(|_| ())
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListTagsForResourceInput {
+    resource_arn: String,
+}
+
+impl Input for ListTagsForResourceInput {
+    fn check(p: &Params) -> Result<()> {
+        p.str("resourceArn").map(|_| ())
+    }
+}
+
+pub(super) async fn tag(app: &App, tenant: &Tenant, p: Params) -> Result<Value> {
+    let input: TagResourceInput = decode(p)?;
+    let tags: Vec<(String, String)> = input
+        .tags
+        .unwrap_or_default()
         .into_iter()
-        .flatten()
-        .filter_map(|k| k.as_str().map(str::to_string))
+        .map(TagInput::pair)
         .collect();
-    store_tags(app, tenant, &arn, &[], &keys)?;
+    app.services.tags.tag(tenant, &input.resource_arn, &tags)?;
     Ok(json!({}))
 }
 
-pub(super) fn list(app: &App, tenant: &Tenant, p: &Params) -> Result<Value> {
-    let arn = existing(app, tenant, p)?;
-    let tags: Vec<Value> = read(app, tenant, &arn)?
+pub(super) async fn untag(app: &App, tenant: &Tenant, p: Params) -> Result<Value> {
+    let input: UntagResourceInput = decode(p)?;
+    app.services
+        .tags
+        .untag(tenant, &input.resource_arn, &input.tag_keys)?;
+    Ok(json!({}))
+}
+
+pub(super) async fn list(app: &App, tenant: &Tenant, p: Params) -> Result<Value> {
+    let input: ListTagsForResourceInput = decode(p)?;
+    let tags: Vec<Value> = app
+        .services
+        .tags
+        .list(tenant, &input.resource_arn)?
         .into_iter()
         .map(|(k, v)| json!({"key": k, "value": v}))
         .collect();
@@ -135,16 +116,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reserved_prefix_is_refused_in_any_case() {
-        for key in ["aws:cloudformation:stack-name", "AWS:x", "Aws:"] {
-            let refused = parse(&json!([{"key": key, "value": "v"}]));
+    fn tags_must_be_key_value_string_pairs() {
+        let body = |text: &str| Params::parse(text.as_bytes()).unwrap();
+        for bad in [
+            r#"{"tags": {}}"#,
+            r#"{"tags": ["k"]}"#,
+            r#"{"tags": [{"key": "k"}]}"#,
+            r#"{"tags": [{"key": "k", "value": 1}]}"#,
+        ] {
             assert!(
-                matches!(&refused, Err(Error::Validation(m)) if m.contains("reserved")),
-                "{key}: {refused:?}"
+                matches!(check_tags_shape(&body(bad)), Err(Error::Validation(m)) if m.starts_with("Tags must be")),
+                "{bad}"
             );
         }
-        for key in ["aws", "awsx:y", "my:aws:z", "é"] {
-            assert!(parse(&json!([{"key": key, "value": "v"}])).is_ok(), "{key}");
+        for good in [
+            r#"{}"#,
+            r#"{"tags": null}"#,
+            r#"{"tags": [{"key": "k", "value": "v", "x": 1}]}"#,
+        ] {
+            assert!(check_tags_shape(&body(good)).is_ok(), "{good}");
         }
     }
 }

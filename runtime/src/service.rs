@@ -1,0 +1,70 @@
+//! The use cases, between the front ends (the HTTP API, the console, the CLI) and the
+//! scheduler and store: what a request may do, checked against the domain's rules, and
+//! what it returns, as typed results or a [`service::Error`](Error).
+//!
+//! Front ends decode their own wire formats and render the results; nothing here knows
+//! about HTTP, JSON request bodies or AWS's error shapes. One file per family of use
+//! cases: [`executions`] (and their [`history`]), [`machines`], [`tags`], [`modules`],
+//! [`tenants`], [`data`]. Every use case runs in a `service.<name>` span with the tenant.
+
+pub mod arns;
+pub mod data;
+pub mod error;
+pub mod executions;
+pub mod history;
+pub mod machines;
+pub mod modules;
+pub mod paging;
+pub mod tags;
+pub mod tenants;
+
+pub use data::Data;
+pub use error::{Error, Result};
+pub use executions::Executions;
+pub use machines::Machines;
+pub use modules::{ModuleHost, Modules};
+pub use paging::Page;
+pub use tags::Tags;
+pub use tenants::Tenants;
+
+use crate::scheduler::Scheduler;
+use crate::store::Store;
+use std::sync::Arc;
+
+/// Every family of use cases, over one store and scheduler. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Services {
+    /// Starting, stopping, describing and listing executions, and reading their history.
+    pub executions: Executions,
+    /// State machines.
+    pub machines: Machines,
+    /// The tags of state machines.
+    pub tags: Tags,
+    /// Uploaded modules.
+    pub modules: Modules,
+    /// Tenants and their credentials.
+    pub tenants: Tenants,
+    /// The tenant's key-value items, seeded and inspected from outside.
+    pub data: Data,
+}
+
+impl Services {
+    /// The use cases of a server in `region`, with `host` registering uploaded modules.
+    pub fn new(
+        store: Store,
+        scheduler: Scheduler,
+        region: &str,
+        host: Arc<dyn ModuleHost>,
+    ) -> Services {
+        let tags = Tags::new(store.clone(), region);
+        let machines = Machines::new(store.clone(), region, tags.clone());
+        Services {
+            executions: Executions::new(store.clone(), scheduler, region, machines.clone()),
+            machines,
+            tags,
+            modules: Modules::new(store.clone(), region, host),
+            tenants: Tenants::new(store.clone()),
+            data: Data::new(store),
+        }
+    }
+}

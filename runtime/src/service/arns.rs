@@ -1,0 +1,97 @@
+//! Which of the caller's resources an ARN names. Another tenant's or region's ARN reads as
+//! absent, never as forbidden: nothing leaks across tenants, not even existence.
+
+use super::{Error, Result};
+use crate::arn::Arn;
+use crate::store::executions::ExecutionKey;
+use crate::tenants::Tenant;
+
+/// The name of the state machine `arn` names, if it is the caller's.
+///
+/// # Errors
+/// [`Error::InvalidArn`], [`Error::WrongResource`] for an execution ARN,
+/// [`Error::StateMachineDoesNotExist`] for another tenant's or region's.
+pub fn machine_name(region: &str, tenant: &Tenant, arn: &str) -> Result<String> {
+    match Arn::parse(arn)? {
+        Arn::StateMachine {
+            region: r,
+            account,
+            name,
+        } if r == region && account == tenant.account => Ok(name),
+        Arn::StateMachine { .. } => Err(Error::StateMachineDoesNotExist(arn.to_string())),
+        Arn::Execution { .. } => Err(Error::WrongResource {
+            kind: "execution",
+            arn: arn.to_string(),
+        }),
+    }
+}
+
+/// The key of the execution `arn` names, if it is the caller's, and whether it is an
+/// Express execution (those are not stored).
+///
+/// # Errors
+/// [`Error::InvalidArn`], [`Error::WrongResource`] for a state machine ARN,
+/// [`Error::ExecutionDoesNotExist`] for another tenant's or region's.
+pub fn execution_key(region: &str, tenant: &Tenant, arn: &str) -> Result<(ExecutionKey, bool)> {
+    match Arn::parse(arn)? {
+        Arn::Execution {
+            region: r,
+            account,
+            machine,
+            name,
+            express,
+        } if r == region && account == tenant.account => Ok((
+            ExecutionKey {
+                tenant: tenant.id.clone(),
+                machine,
+                name,
+            },
+            express,
+        )),
+        Arn::Execution { .. } => Err(Error::ExecutionDoesNotExist(arn.to_string())),
+        Arn::StateMachine { .. } => Err(Error::WrongResource {
+            kind: "stateMachine",
+            arn: arn.to_string(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tenants::default_tenant;
+
+    #[test]
+    fn other_tenants_and_regions_read_as_absent() {
+        let me = default_tenant();
+        let mine = "arn:aws:states:us-east-1:000000000000:stateMachine:orders";
+        assert_eq!(machine_name("us-east-1", &me, mine).unwrap(), "orders");
+        let theirs = "arn:aws:states:us-east-1:123456789012:stateMachine:orders";
+        assert_eq!(
+            machine_name("us-east-1", &me, theirs)
+                .unwrap_err()
+                .to_string(),
+            format!("State Machine Does Not Exist: '{theirs}'")
+        );
+        assert!(matches!(
+            machine_name("eu-west-1", &me, mine),
+            Err(Error::StateMachineDoesNotExist(_))
+        ));
+        let run = "arn:aws:states:us-east-1:000000000000:express:orders:r1";
+        let (key, express) = execution_key("us-east-1", &me, run).unwrap();
+        assert_eq!(
+            (key.machine.as_str(), key.name.as_str(), express),
+            ("orders", "r1", true)
+        );
+        assert_eq!(
+            machine_name("us-east-1", &me, run).unwrap_err().to_string(),
+            format!("Invalid Arn: 'Resource type not valid in this context: execution' ({run})")
+        );
+        assert_eq!(
+            execution_key("us-east-1", &me, "nope")
+                .unwrap_err()
+                .to_string(),
+            "Invalid Arn: 'nope'"
+        );
+    }
+}

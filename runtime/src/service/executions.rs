@@ -1,0 +1,331 @@
+//! StartExecution, StartSyncExecution, StopExecution, DescribeExecution,
+//! DescribeStateMachineForExecution, ListExecutions, and the console's data-flow trace.
+//!
+//! A start pins what the execution will run: the machine's current revision and the
+//! module versions its Task states name, so that later updates and uploads do not change
+//! an execution under way (and a module delete can ask the store's pin index whether a
+//! running execution still needs it).
+
+use super::{arns, paging, Error, Machines, Page, Result};
+use crate::arn;
+use crate::pins::modules_in;
+use crate::scheduler::{Counters, Scheduler, StartRequest};
+use crate::store::executions::{Execution, MachineType, Revision, StateMachine, Status};
+use crate::store::{Executions as _, Modules as _, StateMachines as _, Store};
+use crate::tenants::Tenant;
+use sandstep_engine::execution::PAYLOAD_LIMIT_BYTES;
+use sandstep_engine::Trace;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// An execution to start.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewExecution {
+    /// The state machine to run.
+    pub state_machine_arn: String,
+    /// Its name; a fresh UUID when `None`.
+    pub name: Option<String>,
+    /// The input as JSON text; `{}` when `None`.
+    pub input: Option<String>,
+}
+
+/// An execution's record with its state machine's ARN.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Described {
+    /// The record.
+    pub execution: Execution,
+    /// The ARN of the state machine it runs.
+    pub machine_arn: String,
+}
+
+/// The state machine an execution runs: the revision it pinned, and the machine's current
+/// record unless the machine was deleted since.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PinnedMachine {
+    /// The machine's name.
+    pub name: String,
+    /// The machine's ARN.
+    pub arn: String,
+    /// The revision the execution pinned.
+    pub revision: Revision,
+    /// The machine as it is now, if it still exists.
+    pub machine: Option<StateMachine>,
+}
+
+/// Which page of an execution's history to read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryQuery {
+    /// The most events to return.
+    pub limit: usize,
+    /// Newest first.
+    pub reverse: bool,
+    /// Keep inputs and outputs in the events' details.
+    pub include_data: bool,
+    /// Where to continue, from a previous page.
+    pub next_token: Option<String>,
+}
+
+/// A ListExecutions position: `<start millis>|<name>` (see `execution_list_newest`).
+/// Checked here so that a crafted token is `InvalidToken`, never a store error.
+fn newest_first_position(token: &str) -> Result<String> {
+    let position = paging::decode_token(token)?;
+    match position.split_once('|') {
+        Some((started, name))
+            if !name.is_empty() && started.parse::<i64>().is_ok_and(|ms| ms >= 0) =>
+        {
+            Ok(position)
+        }
+        _ => Err(Error::InvalidToken(token.to_string())),
+    }
+}
+
+/// The tenant's executions.
+#[derive(Debug, Clone)]
+pub struct Executions {
+    pub(super) store: Store,
+    scheduler: Scheduler,
+    pub(super) region: String,
+    machines: Machines,
+}
+
+impl Executions {
+    /// The executions `scheduler` runs over `store`, with ARNs in `region`; `machines`
+    /// are what they start.
+    pub fn new(store: Store, scheduler: Scheduler, region: &str, machines: Machines) -> Executions {
+        Executions {
+            store,
+            scheduler,
+            region: region.to_string(),
+            machines,
+        }
+    }
+
+    /// What the scheduler has counted (for `/metrics`).
+    pub fn counters(&self) -> &Counters {
+        self.scheduler.counters()
+    }
+
+    /// Executions held in memory right now (for `/metrics`).
+    pub fn live_count(&self) -> usize {
+        self.scheduler.live_count()
+    }
+
+    /// The start request for `new`: the machine and its revision, a valid name, JSON
+    /// input within the payload limit, and the module versions pinned now.
+    fn prepare(&self, tenant: &Tenant, new: NewExecution) -> Result<StartRequest> {
+        let (machine, revision) = self.machines.load(tenant, &new.state_machine_arn)?;
+        let name = match new.name {
+            Some(n) if arn::valid_name(&n) => n,
+            Some(n) => return Err(Error::InvalidName(n)),
+            None => sandstep_engine::rng::Rng::new(crate::clock::entropy()).uuid(),
+        };
+        tracing::Span::current().record("execution", name.as_str());
+        let input_text = new.input.unwrap_or_else(|| "{}".to_string());
+        if input_text.len() > PAYLOAD_LIMIT_BYTES {
+            return Err(Error::InputTooLarge {
+                bytes: input_text.len(),
+                limit: PAYLOAD_LIMIT_BYTES,
+            });
+        }
+        let input: Value =
+            serde_json::from_str(&input_text).map_err(|e| Error::InputNotJson(e.to_string()))?;
+        let definition: Value = serde_json::from_str(&revision.definition).unwrap_or(Value::Null);
+        let mut pins = BTreeMap::new();
+        for m in modules_in(&definition) {
+            if let Some(v) = self.store.module_version(&tenant.id, &m.name, m.version)? {
+                pins.insert(m.name, (v.version, v.sha256));
+            }
+        }
+        Ok(StartRequest {
+            tenant: tenant.id.clone(),
+            account: tenant.account.clone(),
+            machine,
+            revision,
+            name,
+            input,
+            input_text,
+            pins,
+        })
+    }
+
+    /// Starts an execution. Starting a running Standard execution again with the same
+    /// name and input answers that execution (StartExecution is idempotent by name).
+    ///
+    /// # Errors
+    /// [`Error::StateMachineDoesNotExist`], [`Error::InvalidName`], the input errors,
+    /// [`Error::ExecutionAlreadyExists`], [`Error::ExecutionLimitExceeded`], failures.
+    #[tracing::instrument(name = "service.start_execution", skip_all, fields(tenant = %tenant.id, machine = %new.state_machine_arn, execution = tracing::field::Empty))]
+    pub async fn start(&self, tenant: &Tenant, new: NewExecution) -> Result<Execution> {
+        let request = self.prepare(tenant, new)?;
+        let input_text = request.input_text.clone();
+        match self.scheduler.start(request, false).await {
+            Ok(e) => Ok(e),
+            Err(crate::scheduler::Error::AlreadyExists(existing))
+                if existing.status == Status::Running && existing.input == input_text =>
+            {
+                Ok(*existing)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Runs an Express execution to its end and answers it.
+    ///
+    /// # Errors
+    /// As [`start`](Self::start), and [`Error::ExpressOnly`] for a Standard machine.
+    #[tracing::instrument(name = "service.start_sync_execution", skip_all, fields(tenant = %tenant.id, machine = %new.state_machine_arn, execution = tracing::field::Empty))]
+    pub async fn start_sync(&self, tenant: &Tenant, new: NewExecution) -> Result<Described> {
+        let request = self.prepare(tenant, new)?;
+        if request.machine.machine_type != MachineType::Express {
+            return Err(Error::ExpressOnly);
+        }
+        let machine_arn = request.machine.arn.clone();
+        let execution = self.scheduler.start(request, true).await?;
+        Ok(Described {
+            execution,
+            machine_arn,
+        })
+    }
+
+    /// A stored (Standard) execution's record.
+    fn load(&self, tenant: &Tenant, arn: &str) -> Result<Execution> {
+        let (key, express) = arns::execution_key(&self.region, tenant, arn)?;
+        if express {
+            return Err(Error::NotForExpress);
+        }
+        self.store
+            .execution_get(&key)?
+            .ok_or_else(|| Error::ExecutionDoesNotExist(arn.to_string()))
+    }
+
+    /// Stops an execution and answers when it stopped; one that has already finished is
+    /// left as it is, and answers when it finished.
+    ///
+    /// # Errors
+    /// [`Error::ExecutionDoesNotExist`], failures.
+    #[tracing::instrument(name = "service.stop_execution", skip_all, fields(tenant = %tenant.id, execution = %arn))]
+    pub async fn stop(
+        &self,
+        tenant: &Tenant,
+        arn: &str,
+        error: Option<String>,
+        cause: Option<String>,
+    ) -> Result<i64> {
+        let (key, express) = arns::execution_key(&self.region, tenant, arn)?;
+        if express {
+            // Express executions live in memory only: not running is not there.
+            return match self.scheduler.stop(&key, error, cause).await {
+                Ok(e) => Ok(e.stopped.unwrap_or_else(crate::clock::now)),
+                Err(_) => Err(Error::ExecutionDoesNotExist(arn.to_string())),
+            };
+        }
+        let existing = self.load(tenant, arn)?;
+        if existing.status != Status::Running {
+            return Ok(existing.stopped.unwrap_or(existing.started));
+        }
+        let e = self.scheduler.stop(&key, error, cause).await?;
+        Ok(e.stopped.unwrap_or_else(crate::clock::now))
+    }
+
+    /// A Standard execution's record.
+    ///
+    /// # Errors
+    /// [`Error::ExecutionDoesNotExist`], [`Error::NotForExpress`], failures.
+    #[tracing::instrument(name = "service.describe_execution", skip_all, fields(tenant = %tenant.id, execution = %arn))]
+    pub fn describe(&self, tenant: &Tenant, arn: &str) -> Result<Described> {
+        let execution = self.load(tenant, arn)?;
+        let machine_arn = arn::state_machine(&self.region, &tenant.account, &execution.machine);
+        Ok(Described {
+            execution,
+            machine_arn,
+        })
+    }
+
+    /// The state machine revision a Standard execution runs.
+    ///
+    /// # Errors
+    /// [`Error::ExecutionDoesNotExist`], [`Error::NotForExpress`], failures.
+    #[tracing::instrument(name = "service.describe_state_machine_for_execution", skip_all, fields(tenant = %tenant.id, execution = %arn))]
+    pub fn machine_of(&self, tenant: &Tenant, arn: &str) -> Result<PinnedMachine> {
+        let e = self.load(tenant, arn)?;
+        let revision = self
+            .store
+            .revision_get(&tenant.id, &e.machine, &e.revision_id)?
+            .ok_or_else(|| Error::ExecutionDoesNotExist(arn.to_string()))?;
+        let machine = self.store.machine_get(&tenant.id, &e.machine)?;
+        Ok(PinnedMachine {
+            arn: arn::state_machine(&self.region, &tenant.account, &e.machine),
+            name: e.machine,
+            revision,
+            machine,
+        })
+    }
+
+    /// A state machine's Standard executions, newest first, optionally of one status.
+    ///
+    /// # Errors
+    /// [`Error::StateMachineDoesNotExist`], [`Error::InvalidToken`], failures.
+    #[tracing::instrument(name = "service.list_executions", skip_all, fields(tenant = %tenant.id, machine = %machine_arn))]
+    pub fn list(
+        &self,
+        tenant: &Tenant,
+        machine_arn: &str,
+        status: Option<Status>,
+        limit: usize,
+        next_token: Option<&str>,
+    ) -> Result<Page<Execution>> {
+        let name = arns::machine_name(&self.region, tenant, machine_arn)?;
+        if self.store.machine_get(&tenant.id, &name)?.is_none() {
+            return Err(Error::StateMachineDoesNotExist(machine_arn.to_string()));
+        }
+        let mut cursor = next_token.map(newest_first_position).transpose()?;
+        let mut items: Vec<(String, Execution)> = Vec::new();
+        let mut more = false;
+        // Newest first, filtered; scan pages until the page is full.
+        'scan: loop {
+            let page =
+                self.store
+                    .execution_list_newest(&tenant.id, &name, cursor.as_deref(), 256)?;
+            if page.is_empty() {
+                break;
+            }
+            for (position, e) in page {
+                cursor = Some(position.clone());
+                if status.is_some_and(|s| s != e.status) {
+                    continue;
+                }
+                if items.len() == limit {
+                    more = true;
+                    break 'scan;
+                }
+                items.push((position, e));
+            }
+        }
+        // The token marks the last item returned, so the next page starts after it.
+        let next_token = items
+            .last()
+            .filter(|_| more)
+            .map(|(position, _)| paging::encode_token(position));
+        Ok(Page {
+            items: items.into_iter().map(|(_, e)| e).collect(),
+            next_token,
+        })
+    }
+
+    /// A Standard execution's data-flow trace, replayed from its history (the console's
+    /// inspector).
+    ///
+    /// # Errors
+    /// [`Error::ExecutionDoesNotExist`], [`Error::NotForExpress`], failures.
+    #[tracing::instrument(name = "service.trace_execution", skip_all, fields(tenant = %tenant.id, execution = %arn))]
+    pub async fn trace(&self, tenant: &Tenant, arn: &str) -> Result<(Execution, Trace)> {
+        let (key, express) = arns::execution_key(&self.region, tenant, arn)?;
+        if express {
+            return Err(Error::NotForExpress);
+        }
+        self.scheduler
+            .trace(&key)
+            .await?
+            .ok_or_else(|| Error::ExecutionDoesNotExist(arn.to_string()))
+    }
+}
