@@ -287,8 +287,6 @@ impl std::fmt::Debug for Scheduler {
     }
 }
 
-pub use crate::clock::{entropy, now};
-
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -350,6 +348,11 @@ impl Scheduler {
         };
         let service = Service::new(&scheduler, timer_loop, fired);
         Ok((scheduler, service))
+    }
+
+    /// The clock the scheduler runs on, for the use cases around it.
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        Arc::clone(&self.inner.opts.clock)
     }
 
     /// Now, on the scheduler's clock.

@@ -57,7 +57,7 @@ impl Services {
         host: Arc<dyn ModuleHost>,
     ) -> Services {
         let tags = Tags::new(store.clone(), region);
-        let machines = Machines::new(store.clone(), region, tags.clone());
+        let machines = Machines::new(store.clone(), region, tags.clone(), scheduler.clock());
         Services {
             executions: Executions::new(store.clone(), scheduler, region, machines.clone()),
             machines,

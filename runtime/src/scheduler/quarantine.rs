@@ -227,7 +227,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!(
             "sandstep-quarantine-{}-{}",
             std::process::id(),
-            crate::scheduler::entropy()
+            crate::clock::entropy()
         ));
         std::fs::create_dir_all(&dir).unwrap();
         dir

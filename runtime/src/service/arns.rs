@@ -3,7 +3,7 @@
 
 use super::{Error, Result};
 use crate::arn::Arn;
-use crate::store::executions::ExecutionKey;
+use crate::model::ExecutionKey;
 use crate::tenants::Tenant;
 
 /// The name of the state machine `arn` names, if it is the caller's.

@@ -8,9 +8,9 @@
 
 use super::{arns, paging, Error, Machines, Page, Result};
 use crate::arn;
+use crate::model::{Execution, MachineType, Revision, StateMachine, Status};
 use crate::pins::modules_in;
 use crate::scheduler::{Counters, Scheduler, StartRequest};
-use crate::store::executions::{Execution, MachineType, Revision, StateMachine, Status};
 use crate::store::{Executions as _, Modules as _, StateMachines as _, Store};
 use crate::tenants::Tenant;
 use sandstep_engine::execution::PAYLOAD_LIMIT_BYTES;
@@ -117,7 +117,7 @@ impl Executions {
         let name = match new.name {
             Some(n) if arn::valid_name(&n) => n,
             Some(n) => return Err(Error::InvalidName(n)),
-            None => sandstep_engine::rng::Rng::new(crate::clock::entropy()).uuid(),
+            None => sandstep_engine::rng::Rng::new(self.scheduler.entropy()).uuid(),
         };
         tracing::Span::current().record("execution", name.as_str());
         let input_text = new.input.unwrap_or_else(|| "{}".to_string());
@@ -215,7 +215,7 @@ impl Executions {
         if express {
             // Express executions live in memory only: not running is not there.
             return match self.scheduler.stop(&key, error, cause).await {
-                Ok(e) => Ok(e.stopped.unwrap_or_else(crate::clock::now)),
+                Ok(e) => Ok(e.stopped.unwrap_or_else(|| self.scheduler.now())),
                 Err(_) => Err(Error::ExecutionDoesNotExist(arn.to_string())),
             };
         }
@@ -224,7 +224,7 @@ impl Executions {
             return Ok(existing.stopped.unwrap_or(existing.started));
         }
         let e = self.scheduler.stop(&key, error, cause).await?;
-        Ok(e.stopped.unwrap_or_else(crate::clock::now))
+        Ok(e.stopped.unwrap_or_else(|| self.scheduler.now()))
     }
 
     /// A Standard execution's record.

@@ -4,13 +4,15 @@
 
 use super::{arns, paging, Error, Page, Result, Tags};
 use crate::arn;
+use crate::clock::Clock;
+use crate::model::{MachineType, Revision, StateMachine};
 use crate::store::data::hex;
-use crate::store::executions::{MachineType, Revision, StateMachine};
 use crate::store::{StateMachines as _, Store};
 use crate::tenants::Tenant;
 use sandstep_engine::validate::{self, Diagnostic};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 
 /// A state machine to create.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,9 +96,9 @@ fn refuse_publish(publish: bool) -> Result<()> {
     }
 }
 
-fn new_revision(definition: &str, now: i64) -> Revision {
+fn new_revision(definition: &str, now: i64, entropy: u64) -> Revision {
     let sha256 = hex(&Sha256::digest(definition.as_bytes()));
-    let id = sandstep_engine::rng::Rng::new(crate::clock::entropy()).uuid();
+    let id = sandstep_engine::rng::Rng::new(entropy).uuid();
     Revision {
         id,
         definition: definition.to_string(),
@@ -111,15 +113,17 @@ pub struct Machines {
     store: Store,
     region: String,
     tags: Tags,
+    clock: Arc<dyn Clock>,
 }
 
 impl Machines {
     /// The state machines in `store`, with ARNs in `region`; their tags are in `tags`.
-    pub fn new(store: Store, region: &str, tags: Tags) -> Machines {
+    pub fn new(store: Store, region: &str, tags: Tags, clock: Arc<dyn Clock>) -> Machines {
         Machines {
             store,
             region: region.to_string(),
             tags,
+            clock,
         }
     }
 
@@ -141,9 +145,9 @@ impl Machines {
         if let Some(tags) = &new.tags {
             super::tags::check(tags)?;
         }
-        let now = crate::clock::now();
+        let now = self.clock.now();
         let machine_arn = arn::state_machine(&self.region, &tenant.account, &new.name);
-        let revision = new_revision(&new.definition, now);
+        let revision = new_revision(&new.definition, now, self.clock.entropy());
         let machine = StateMachine {
             name: new.name.clone(),
             arn: machine_arn.clone(),
@@ -234,11 +238,11 @@ impl Machines {
             return Err(Error::NothingToUpdate);
         }
         refuse_publish(changes.publish)?;
-        let now = crate::clock::now();
+        let now = self.clock.now();
         let revision = match &changes.definition {
             Some(d) => {
                 check_definition(d, m.machine_type)?;
-                let r = new_revision(d, now);
+                let r = new_revision(d, now, self.clock.entropy());
                 m.revision_id = r.id.clone();
                 Some(r)
             }
@@ -308,7 +312,12 @@ mod tests {
 
     fn machines() -> Machines {
         let store = Store::memory();
-        Machines::new(store.clone(), "us-east-1", Tags::new(store, "us-east-1"))
+        Machines::new(
+            store.clone(),
+            "us-east-1",
+            Tags::new(store, "us-east-1"),
+            Arc::new(crate::clock::SystemClock),
+        )
     }
 
     fn new(name: &str, definition: &str) -> NewMachine {

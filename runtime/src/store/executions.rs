@@ -27,7 +27,7 @@ pub enum Started {
     Existing(Box<Execution>, Pending),
 }
 
-pub use crate::model::{Execution, ExecutionKey, MachineType, Revision, StateMachine, Status};
+use crate::model::{Execution, ExecutionKey, Revision, StateMachine, Status};
 
 /// One applied engine event and the AWS history events it produced.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -701,7 +701,7 @@ mod tests {
             machine: "m".into(),
             revision_id: "r1".into(),
             modules: std::collections::BTreeMap::new(),
-            machine_type: MachineType::Standard,
+            machine_type: crate::model::MachineType::Standard,
             status: Status::Running,
             input: "{}".into(),
             output: None,
