@@ -54,7 +54,7 @@ async fn graph_of(
             )))
         }
     };
-    let span = tracing::info_span!("api.console_graph", tenant = %request.tenant.id);
+    let span = tracing::debug_span!("api.console_graph", tenant = %request.tenant.id);
     // Validation and layout are CPU work on user input: off the async workers.
     tokio::task::spawn_blocking(move || {
         span.in_scope(|| Json(describe(&request.body, machine_type)))
@@ -110,7 +110,7 @@ async fn trace_of(
     let arn = query
         .get("executionArn")
         .ok_or_else(|| Error::Validation("executionArn is required".into()))?;
-    let span = tracing::info_span!("api.console_trace", tenant = %tenant.id);
+    let span = tracing::debug_span!("api.console_trace", tenant = %tenant.id);
     let (record, trace) = app
         .services
         .executions

@@ -299,7 +299,7 @@ pub async fn create_tenant(
             "The body must be a JSON object {{\"name\": string, \"quotas\"?: object}}: {e}"
         ))
     })?;
-    let _span = tracing::info_span!("api.create_tenant", tenant = %body.name).entered();
+    let _span = tracing::debug_span!("api.create_tenant", tenant = %body.name).entered();
     let created = app
         .services
         .tenants

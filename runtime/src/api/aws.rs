@@ -67,7 +67,7 @@ pub async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
 macro_rules! traced {
     ($name:literal, $tenant:expr, $call:expr) => {
         $call
-            .instrument(tracing::info_span!($name, tenant = %$tenant.id))
+            .instrument(tracing::debug_span!($name, tenant = %$tenant.id))
             .await
     };
 }

@@ -18,7 +18,7 @@ pub async fn put(
     Path((table, key)): Path<(String, String)>,
     AuthenticatedBody { tenant, body }: AuthenticatedBody,
 ) -> Result<Json<Value>> {
-    let _span = tracing::info_span!("api.put_item", tenant = %tenant.id).entered();
+    let _span = tracing::debug_span!("api.put_item", tenant = %tenant.id).entered();
     let version = app.services.data.put(&tenant, &table, &key, &body)?;
     Ok(Json(
         json!({"table": table, "key": key, "version": version}),
@@ -34,7 +34,7 @@ pub async fn get(
     Authenticated(tenant): Authenticated,
     Path((table, key)): Path<(String, String)>,
 ) -> Result<Json<Value>> {
-    let _span = tracing::info_span!("api.get_item", tenant = %tenant.id).entered();
+    let _span = tracing::debug_span!("api.get_item", tenant = %tenant.id).entered();
     let item = app.services.data.get(&tenant, &table, &key)?;
     Ok(Json(
         json!({"table": table, "key": key, "version": item.version, "item": item.value}),
@@ -50,7 +50,7 @@ pub async fn delete(
     Authenticated(tenant): Authenticated,
     Path((table, key)): Path<(String, String)>,
 ) -> Result<Json<Value>> {
-    let _span = tracing::info_span!("api.delete_item", tenant = %tenant.id).entered();
+    let _span = tracing::debug_span!("api.delete_item", tenant = %tenant.id).entered();
     let existed = app.services.data.delete(&tenant, &table, &key)?;
     Ok(Json(json!({"deleted": existed})))
 }

@@ -42,7 +42,7 @@ pub async fn upload(
     Query(query): Query<HashMap<String, String>>,
     AuthenticatedBody { tenant, body }: AuthenticatedBody,
 ) -> Result<Json<Value>> {
-    let span = tracing::info_span!("api.upload_module", tenant = %tenant.id);
+    let span = tracing::debug_span!("api.upload_module", tenant = %tenant.id);
     let grants = query.get("grants").map(String::as_str);
     let registered = app
         .services
@@ -61,7 +61,7 @@ pub async fn list(
     State(app): State<Arc<App>>,
     Authenticated(tenant): Authenticated,
 ) -> Result<Json<Value>> {
-    let _span = tracing::info_span!("api.list_modules", tenant = %tenant.id).entered();
+    let _span = tracing::debug_span!("api.list_modules", tenant = %tenant.id).entered();
     let modules: Vec<Value> = app
         .services
         .modules
@@ -81,7 +81,7 @@ pub async fn describe(
     Authenticated(tenant): Authenticated,
     Path(name): Path<String>,
 ) -> Result<Json<Value>> {
-    let _span = tracing::info_span!("api.describe_module", tenant = %tenant.id).entered();
+    let _span = tracing::debug_span!("api.describe_module", tenant = %tenant.id).entered();
     let versions = app.services.modules.versions(&tenant, &name)?;
     Ok(Json(
         json!({"name": name, "versions": versions.iter().map(render).collect::<Vec<_>>()}),
@@ -97,7 +97,7 @@ pub async fn delete(
     Authenticated(tenant): Authenticated,
     Path(name): Path<String>,
 ) -> Result<Json<Value>> {
-    let _span = tracing::info_span!("api.delete_module", tenant = %tenant.id).entered();
+    let _span = tracing::debug_span!("api.delete_module", tenant = %tenant.id).entered();
     let deleted = app.services.modules.delete(&tenant, &name, None)?;
     Ok(Json(json!({"deleted": deleted})))
 }
@@ -111,7 +111,7 @@ pub async fn delete_version(
     Authenticated(tenant): Authenticated,
     Path((name, version)): Path<(String, u32)>,
 ) -> Result<Json<Value>> {
-    let _span = tracing::info_span!("api.delete_module_version", tenant = %tenant.id).entered();
+    let _span = tracing::debug_span!("api.delete_module_version", tenant = %tenant.id).entered();
     let deleted = app.services.modules.delete(&tenant, &name, Some(version))?;
     Ok(Json(json!({"deleted": deleted})))
 }

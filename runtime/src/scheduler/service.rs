@@ -77,10 +77,12 @@ async fn deliver_timers(inner: Weak<Inner>, mut fired: UnboundedReceiver<timers:
     }
 }
 
-/// Deletes finished executions past their retention, every `every`. A failed sweep is
-/// logged and tried again next time.
+/// Deletes finished executions past their retention, every `every`, the first time
+/// `every` after the start: a sweep scans every execution, and at the start it would
+/// compete with recovery. A failed sweep is logged and tried again next time.
 async fn sweep_retention(inner: Weak<Inner>, every: Duration) {
     loop {
+        tokio::time::sleep(every).await;
         let Some(inner) = inner.upgrade() else { return };
         let s = Scheduler { inner };
         match s.sweep_retention(s.now()) {
@@ -88,7 +90,5 @@ async fn sweep_retention(inner: Weak<Inner>, every: Duration) {
             Ok(n) => tracing::info!(deleted = n, "retention: deleted finished executions"),
             Err(e) => tracing::warn!(error = %e, "retention sweep failed"),
         }
-        drop(s);
-        tokio::time::sleep(every).await;
     }
 }

@@ -366,6 +366,7 @@ async fn the_retention_loop_sweeps_then_ends_on_shutdown() {
     let store = Store::memory();
     let opts = Options {
         retention: Duration::ZERO,
+        retention_every: Duration::from_millis(20),
         ..Options::default()
     };
     let (scheduler, service) =

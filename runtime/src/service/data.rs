@@ -38,7 +38,7 @@ impl Data {
     ///
     /// # Errors
     /// [`Error::InvalidItemName`], [`Error::ItemNotJson`], store failures.
-    #[tracing::instrument(name = "service.put_item", skip_all, fields(tenant = %tenant.id, table = %table))]
+    #[tracing::instrument(level = "debug", name = "service.put_item", skip_all, fields(tenant = %tenant.id, table = %table))]
     pub fn put(&self, tenant: &Tenant, table: &str, key: &str, body: &[u8]) -> Result<u64> {
         check_names(table, key)?;
         let item: Value =
@@ -52,7 +52,7 @@ impl Data {
     ///
     /// # Errors
     /// [`Error::InvalidItemName`], [`Error::ItemDoesNotExist`], store failures.
-    #[tracing::instrument(name = "service.get_item", skip_all, fields(tenant = %tenant.id, table = %table))]
+    #[tracing::instrument(level = "debug", name = "service.get_item", skip_all, fields(tenant = %tenant.id, table = %table))]
     pub fn get(&self, tenant: &Tenant, table: &str, key: &str) -> Result<Item> {
         check_names(table, key)?;
         match self.store.kv_get(&tenant.id, table, key)? {
@@ -71,7 +71,7 @@ impl Data {
     ///
     /// # Errors
     /// [`Error::InvalidItemName`], store failures.
-    #[tracing::instrument(name = "service.delete_item", skip_all, fields(tenant = %tenant.id, table = %table))]
+    #[tracing::instrument(level = "debug", name = "service.delete_item", skip_all, fields(tenant = %tenant.id, table = %table))]
     pub fn delete(&self, tenant: &Tenant, table: &str, key: &str) -> Result<bool> {
         check_names(table, key)?;
         Ok(self.store.kv_delete(&tenant.id, table, key)?)

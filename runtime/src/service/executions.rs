@@ -154,7 +154,7 @@ impl Executions {
     /// # Errors
     /// [`Error::StateMachineDoesNotExist`], [`Error::InvalidName`], the input errors,
     /// [`Error::ExecutionAlreadyExists`], [`Error::ExecutionLimitExceeded`], failures.
-    #[tracing::instrument(name = "service.start_execution", skip_all, fields(tenant = %tenant.id, machine = %new.state_machine_arn, execution = tracing::field::Empty))]
+    #[tracing::instrument(level = "debug", name = "service.start_execution", skip_all, fields(tenant = %tenant.id, machine = %new.state_machine_arn, execution = tracing::field::Empty))]
     pub async fn start(&self, tenant: &Tenant, new: NewExecution) -> Result<Execution> {
         let request = self.prepare(tenant, new)?;
         let input_text = request.input_text.clone();
@@ -173,7 +173,7 @@ impl Executions {
     ///
     /// # Errors
     /// As [`start`](Self::start), and [`Error::ExpressOnly`] for a Standard machine.
-    #[tracing::instrument(name = "service.start_sync_execution", skip_all, fields(tenant = %tenant.id, machine = %new.state_machine_arn, execution = tracing::field::Empty))]
+    #[tracing::instrument(level = "debug", name = "service.start_sync_execution", skip_all, fields(tenant = %tenant.id, machine = %new.state_machine_arn, execution = tracing::field::Empty))]
     pub async fn start_sync(&self, tenant: &Tenant, new: NewExecution) -> Result<Described> {
         let request = self.prepare(tenant, new)?;
         if request.machine.machine_type != MachineType::Express {
@@ -203,7 +203,7 @@ impl Executions {
     ///
     /// # Errors
     /// [`Error::ExecutionDoesNotExist`], failures.
-    #[tracing::instrument(name = "service.stop_execution", skip_all, fields(tenant = %tenant.id, execution = %arn))]
+    #[tracing::instrument(level = "debug", name = "service.stop_execution", skip_all, fields(tenant = %tenant.id, execution = %arn))]
     pub async fn stop(
         &self,
         tenant: &Tenant,
@@ -231,7 +231,7 @@ impl Executions {
     ///
     /// # Errors
     /// [`Error::ExecutionDoesNotExist`], [`Error::NotForExpress`], failures.
-    #[tracing::instrument(name = "service.describe_execution", skip_all, fields(tenant = %tenant.id, execution = %arn))]
+    #[tracing::instrument(level = "debug", name = "service.describe_execution", skip_all, fields(tenant = %tenant.id, execution = %arn))]
     pub fn describe(&self, tenant: &Tenant, arn: &str) -> Result<Described> {
         let execution = self.load(tenant, arn)?;
         let machine_arn = arn::state_machine(&self.region, &tenant.account, &execution.machine);
@@ -245,7 +245,7 @@ impl Executions {
     ///
     /// # Errors
     /// [`Error::ExecutionDoesNotExist`], [`Error::NotForExpress`], failures.
-    #[tracing::instrument(name = "service.describe_state_machine_for_execution", skip_all, fields(tenant = %tenant.id, execution = %arn))]
+    #[tracing::instrument(level = "debug", name = "service.describe_state_machine_for_execution", skip_all, fields(tenant = %tenant.id, execution = %arn))]
     pub fn machine_of(&self, tenant: &Tenant, arn: &str) -> Result<PinnedMachine> {
         let e = self.load(tenant, arn)?;
         let revision = self
@@ -265,7 +265,7 @@ impl Executions {
     ///
     /// # Errors
     /// [`Error::StateMachineDoesNotExist`], [`Error::InvalidToken`], failures.
-    #[tracing::instrument(name = "service.list_executions", skip_all, fields(tenant = %tenant.id, machine = %machine_arn))]
+    #[tracing::instrument(level = "debug", name = "service.list_executions", skip_all, fields(tenant = %tenant.id, machine = %machine_arn))]
     pub fn list(
         &self,
         tenant: &Tenant,
@@ -317,7 +317,7 @@ impl Executions {
     ///
     /// # Errors
     /// [`Error::ExecutionDoesNotExist`], [`Error::NotForExpress`], failures.
-    #[tracing::instrument(name = "service.trace_execution", skip_all, fields(tenant = %tenant.id, execution = %arn))]
+    #[tracing::instrument(level = "debug", name = "service.trace_execution", skip_all, fields(tenant = %tenant.id, execution = %arn))]
     pub async fn trace(&self, tenant: &Tenant, arn: &str) -> Result<(Execution, Trace)> {
         let (key, express) = arns::execution_key(&self.region, tenant, arn)?;
         if express {

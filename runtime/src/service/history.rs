@@ -39,7 +39,7 @@ impl Executions {
     /// # Errors
     /// [`Error::ExecutionDoesNotExist`], [`Error::NotForExpress`], [`Error::InvalidToken`],
     /// failures.
-    #[tracing::instrument(name = "service.get_execution_history", skip_all, fields(tenant = %tenant.id, execution = %arn))]
+    #[tracing::instrument(level = "debug", name = "service.get_execution_history", skip_all, fields(tenant = %tenant.id, execution = %arn))]
     pub fn history(&self, tenant: &Tenant, arn: &str, query: HistoryQuery) -> Result<Page<Value>> {
         let (key, express) = arns::execution_key(&self.region, tenant, arn)?;
         if express {

@@ -134,7 +134,7 @@ impl Machines {
     /// # Errors
     /// [`Error::InvalidName`], [`Error::InvalidArn`] (role), [`Error::PublishNotSupported`],
     /// [`Error::InvalidDefinition`], the tag errors, [`Error::StateMachineAlreadyExists`].
-    #[tracing::instrument(name = "service.create_state_machine", skip_all, fields(tenant = %tenant.id, machine = %new.name))]
+    #[tracing::instrument(level = "debug", name = "service.create_state_machine", skip_all, fields(tenant = %tenant.id, machine = %new.name))]
     pub fn create(&self, tenant: &Tenant, new: NewMachine) -> Result<StateMachine> {
         if !arn::valid_name(&new.name) {
             return Err(Error::InvalidName(new.name));
@@ -212,7 +212,7 @@ impl Machines {
     ///
     /// # Errors
     /// [`Error::InvalidArn`], [`Error::StateMachineDoesNotExist`], store failures.
-    #[tracing::instrument(name = "service.describe_state_machine", skip_all, fields(tenant = %tenant.id, machine = %arn))]
+    #[tracing::instrument(level = "debug", name = "service.describe_state_machine", skip_all, fields(tenant = %tenant.id, machine = %arn))]
     pub fn describe(&self, tenant: &Tenant, arn: &str) -> Result<(StateMachine, Revision)> {
         self.load(tenant, arn)
     }
@@ -224,7 +224,7 @@ impl Machines {
     /// [`Error::StateMachineDoesNotExist`], [`Error::InvalidArn`] (role),
     /// [`Error::NothingToUpdate`], [`Error::PublishNotSupported`],
     /// [`Error::InvalidDefinition`], store failures.
-    #[tracing::instrument(name = "service.update_state_machine", skip_all, fields(tenant = %tenant.id, machine = %arn))]
+    #[tracing::instrument(level = "debug", name = "service.update_state_machine", skip_all, fields(tenant = %tenant.id, machine = %arn))]
     pub fn update(&self, tenant: &Tenant, arn: &str, changes: Changes) -> Result<StateMachine> {
         let (mut m, _) = self.load(tenant, arn)?;
         if let Some(role) = &changes.role_arn {
@@ -267,7 +267,7 @@ impl Machines {
     ///
     /// # Errors
     /// [`Error::InvalidArn`], store failures.
-    #[tracing::instrument(name = "service.delete_state_machine", skip_all, fields(tenant = %tenant.id, machine = %arn))]
+    #[tracing::instrument(level = "debug", name = "service.delete_state_machine", skip_all, fields(tenant = %tenant.id, machine = %arn))]
     pub fn delete(&self, tenant: &Tenant, arn: &str) -> Result<()> {
         let name = arns::machine_name(&self.region, tenant, arn)?;
         if let Some(machine) = self.store.machine_get(&tenant.id, &name)? {
@@ -282,7 +282,7 @@ impl Machines {
     ///
     /// # Errors
     /// [`Error::InvalidToken`], store failures.
-    #[tracing::instrument(name = "service.list_state_machines", skip_all, fields(tenant = %tenant.id))]
+    #[tracing::instrument(level = "debug", name = "service.list_state_machines", skip_all, fields(tenant = %tenant.id))]
     pub fn list(
         &self,
         tenant: &Tenant,

@@ -108,7 +108,7 @@ impl Modules {
     /// # Errors
     /// [`Error::InvalidModuleName`], [`Error::ModuleOverQuota`], [`Error::InvalidGrants`],
     /// [`Error::InvalidModule`] (nothing is stored), [`Error::ModuleOverLimit`], failures.
-    #[tracing::instrument(name = "service.upload_module", skip_all, fields(tenant = %tenant.id, module = %name, bytes = bytes.len()))]
+    #[tracing::instrument(level = "debug", name = "service.upload_module", skip_all, fields(tenant = %tenant.id, module = %name, bytes = bytes.len()))]
     pub async fn upload(
         &self,
         tenant: &Tenant,
@@ -136,7 +136,7 @@ impl Modules {
     ///
     /// # Errors
     /// Store failures.
-    #[tracing::instrument(name = "service.list_modules", skip_all, fields(tenant = %tenant.id))]
+    #[tracing::instrument(level = "debug", name = "service.list_modules", skip_all, fields(tenant = %tenant.id))]
     pub fn list(&self, tenant: &Tenant) -> Result<Vec<ModuleVersion>> {
         Ok(self.store.module_list(&tenant.id)?)
     }
@@ -145,7 +145,7 @@ impl Modules {
     ///
     /// # Errors
     /// [`Error::ModuleDoesNotExist`], store failures.
-    #[tracing::instrument(name = "service.describe_module", skip_all, fields(tenant = %tenant.id, module = %name))]
+    #[tracing::instrument(level = "debug", name = "service.describe_module", skip_all, fields(tenant = %tenant.id, module = %name))]
     pub fn versions(&self, tenant: &Tenant, name: &str) -> Result<Vec<ModuleVersion>> {
         let versions = self.store.module_versions(&tenant.id, name)?;
         if versions.is_empty() {
@@ -159,7 +159,7 @@ impl Modules {
     /// # Errors
     /// [`Error::ModuleInUse`] while a running execution pins it,
     /// [`Error::ModuleDoesNotExist`], [`Error::ModuleVersionDoesNotExist`], failures.
-    #[tracing::instrument(name = "service.delete_module", skip_all, fields(tenant = %tenant.id, module = %name, version))]
+    #[tracing::instrument(level = "debug", name = "service.delete_module", skip_all, fields(tenant = %tenant.id, module = %name, version))]
     pub fn delete(&self, tenant: &Tenant, name: &str, version: Option<u32>) -> Result<usize> {
         if let Some(v) = version {
             tracing::Span::current().record("version", v);

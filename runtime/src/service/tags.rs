@@ -75,7 +75,7 @@ impl Tags {
     ///
     /// # Errors
     /// [`Error::ResourceNotFound`], the errors of [`check`], store failures.
-    #[tracing::instrument(name = "service.tag_resource", skip_all, fields(tenant = %tenant.id, resource = %arn))]
+    #[tracing::instrument(level = "debug", name = "service.tag_resource", skip_all, fields(tenant = %tenant.id, resource = %arn))]
     pub fn tag(&self, tenant: &Tenant, arn: &str, tags: &[(String, String)]) -> Result<()> {
         let arn = self.existing(tenant, arn)?;
         check(tags)?;
@@ -86,7 +86,7 @@ impl Tags {
     ///
     /// # Errors
     /// [`Error::ResourceNotFound`], store failures.
-    #[tracing::instrument(name = "service.untag_resource", skip_all, fields(tenant = %tenant.id, resource = %arn))]
+    #[tracing::instrument(level = "debug", name = "service.untag_resource", skip_all, fields(tenant = %tenant.id, resource = %arn))]
     pub fn untag(&self, tenant: &Tenant, arn: &str, keys: &[String]) -> Result<()> {
         let arn = self.existing(tenant, arn)?;
         self.change(tenant, &arn, &[], keys)
@@ -96,7 +96,7 @@ impl Tags {
     ///
     /// # Errors
     /// [`Error::ResourceNotFound`], store failures.
-    #[tracing::instrument(name = "service.list_tags", skip_all, fields(tenant = %tenant.id, resource = %arn))]
+    #[tracing::instrument(level = "debug", name = "service.list_tags", skip_all, fields(tenant = %tenant.id, resource = %arn))]
     pub fn list(&self, tenant: &Tenant, arn: &str) -> Result<TagMap> {
         let arn = self.existing(tenant, arn)?;
         Ok(self.store.tags_get(&tenant.id, &arn)?)

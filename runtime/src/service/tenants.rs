@@ -58,7 +58,7 @@ impl Tenants {
     ///
     /// # Errors
     /// [`Error::InvalidTenantName`], [`Error::TenantExists`], failures.
-    #[tracing::instrument(name = "service.create_tenant", skip_all, fields(tenant = %name))]
+    #[tracing::instrument(level = "debug", name = "service.create_tenant", skip_all, fields(tenant = %name))]
     pub fn create(&self, name: &str, quotas: Quotas) -> Result<Created> {
         if !crate::grants::valid_name(name) || name == "default" {
             return Err(Error::InvalidTenantName(name.to_string()));
