@@ -262,6 +262,7 @@ fn express(budget: Duration) -> (f64, f64) {
         redrive_count: 0,
         timeout_seconds: Some(300),
         limits: sandstep_engine::Limits::default(),
+        token_key: None,
     };
     let began = Instant::now();
     let mut n = 0u64;

@@ -65,6 +65,19 @@ pub fn entropy() -> u64 {
     })
 }
 
+/// A new secret of 128 random bits from the OS, in hex: the key an execution's task
+/// tokens are derived from. Should the OS refuse, two draws of [`entropy`] stand in (the
+/// server then logs it: tokens are less unguessable).
+pub fn secret() -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        tracing::warn!("the OS gave no randomness for a task-token key");
+        bytes[..8].copy_from_slice(&entropy().to_le_bytes());
+        bytes[8..].copy_from_slice(&entropy().to_le_bytes());
+    }
+    crate::store::data::hex(&bytes)
+}
+
 /// A clock that moves only when told, with entropy that counts up: for tests.
 #[derive(Debug)]
 pub struct ManualClock {

@@ -51,6 +51,7 @@ pub fn run(
         redrive_count: 0,
         timeout_seconds: None,
         limits: sandstep_engine::Limits::default(),
+        token_key: None,
     };
     let mut state = ExecutionState::new();
     let mut history = Vec::new();

@@ -563,6 +563,26 @@ impl Scheduler {
         }
     }
 
+    /// Applies an answer from outside (`SendTaskSuccess`, `SendTaskFailure`,
+    /// `SendTaskHeartbeat`) to a task waiting for its token. `Ok(false)` when the task no
+    /// longer waits: it ended (answered, timed out, cancelled) or its execution did.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn answer(&self, key: &ExecutionKey, kind: EventKind) -> Result<bool, Error> {
+        let answered = key.clone();
+        let delivered = self
+            .detached(
+                move |this| async move { this.deliver_event(&answered, kind, false, None).await },
+            )
+            .await;
+        match delivered {
+            Ok(_) => Ok(true),
+            Err(Error::Engine(_) | Error::NotRunning(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Stops a running execution: records `ExecutionAborted` and interrupts its tasks.
     ///
     /// # Errors

@@ -8,6 +8,7 @@
 //! [`tenants`], [`data`]. Every use case runs in a `service.<name>` span with the tenant.
 
 pub mod arns;
+pub mod callbacks;
 pub mod data;
 pub mod error;
 pub mod executions;
@@ -18,6 +19,7 @@ pub mod paging;
 pub mod tags;
 pub mod tenants;
 
+pub use callbacks::Callbacks;
 pub use data::Data;
 pub use error::{Error, Result};
 pub use executions::Executions;
@@ -46,6 +48,8 @@ pub struct Services {
     pub tenants: Tenants,
     /// The tenant's key-value items, seeded and inspected from outside.
     pub data: Data,
+    /// Answers to tasks that wait for their token.
+    pub callbacks: Callbacks,
 }
 
 impl Services {
@@ -59,6 +63,7 @@ impl Services {
         let tags = Tags::new(store.clone(), region);
         let machines = Machines::new(store.clone(), region, tags.clone(), scheduler.clock());
         Services {
+            callbacks: Callbacks::new(store.clone(), scheduler.clone()),
             executions: Executions::new(store.clone(), scheduler, region, machines.clone()),
             machines,
             tags,

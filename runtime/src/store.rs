@@ -15,6 +15,7 @@ pub mod modules;
 pub mod sled;
 pub mod tags;
 pub mod tenants;
+pub mod tokens;
 
 use backend::Backend;
 pub use executions::{Executions, StateMachines};
@@ -24,6 +25,7 @@ use std::fmt;
 use std::sync::Arc;
 pub use tags::Tags;
 pub use tenants::Tenants;
+pub use tokens::Tokens;
 
 /// The store: every table, on one backend.
 #[derive(Clone)]

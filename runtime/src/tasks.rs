@@ -17,7 +17,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-pub use lambda::{function_name, LAMBDA_INVOKE, NOT_FOUND, SERVICE_FAILURE};
+pub use lambda::{function_name, LAMBDA_INVOKE, LAMBDA_INVOKE_WAIT, NOT_FOUND, SERVICE_FAILURE};
 
 /// What runs a Task state.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,7 +38,7 @@ pub fn resolve(request: &TaskRequest) -> Result<Integration, TaskFailure> {
     Err(TaskFailure::new(
         ErrorName::Runtime,
         format!(
-            "resource not supported: '{}' (Sandstep runs modules through {LAMBDA_INVOKE} and arn:aws:lambda:<region>:<account>:function:<name>)",
+            "resource not supported: '{}' (Sandstep runs modules through {LAMBDA_INVOKE}, {LAMBDA_INVOKE}.waitForTaskToken and arn:aws:lambda:<region>:<account>:function:<name>)",
             request.resource
         ),
     ))

@@ -874,3 +874,5 @@ fn sdk_tenants_are_isolated_and_signed() {
         assert_eq!(code(&e), "UnrecognizedClientException", "{e:?}");
     });
 }
+
+mod callbacks;

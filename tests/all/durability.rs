@@ -338,7 +338,8 @@ fn retention_deletes_old_finished_executions() {
         .to_string();
     server.wait_done(&arn, Duration::from_secs(5));
     std::thread::sleep(Duration::from_millis(20));
-    // The sweep runs at start: a restart applies the zero-day retention.
+    // The first sweep runs a second after the start: a restart applies the zero-day
+    // retention.
     server.crash_and_restart();
     let began = Instant::now();
     loop {

@@ -28,6 +28,7 @@ fn start(input: Value) -> Start {
         redrive_count: 0,
         timeout_seconds: None,
         limits: sandstep_engine::Limits::default(),
+        token_key: None,
     }
 }
 

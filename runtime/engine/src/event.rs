@@ -45,6 +45,15 @@ pub enum EventKind {
         /// Which task.
         task: TaskId,
     },
+    /// A task that waits for its token (`.waitForTaskToken`) was handed over: its
+    /// integration answered `output`, and the task now waits for `SendTaskSuccess` or
+    /// `SendTaskFailure` with its token.
+    TaskSubmitted {
+        /// Which task.
+        task: TaskId,
+        /// What the integration answered (a module's output, an ARN, ...).
+        output: Value,
+    },
     /// A task returned its output.
     TaskSucceeded {
         /// Which task.
@@ -133,4 +142,10 @@ pub struct Start {
     /// The history and work limits it runs under (older records: as they ran).
     #[serde(default = "Limits::recorded")]
     pub limits: Limits,
+    /// The secret task tokens are derived from (hex, at least 128 random bits from the
+    /// runtime): `$$.Task.Token` is then unguessable, and the same on replay. Without one
+    /// (records from before tokens were completed from outside), tokens come from the
+    /// step's entropy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_key: Option<String>,
 }

@@ -202,6 +202,7 @@ pub fn step(
         EventKind::Started(start) => run.start(start)?,
         EventKind::TaskStarted { task } => run.task_started(*task)?,
         EventKind::TaskHeartbeat { task } => run.task_heartbeat(*task)?,
+        EventKind::TaskSubmitted { task, output } => run.task_submitted(*task, output)?,
         EventKind::TaskSucceeded {
             task,
             output,

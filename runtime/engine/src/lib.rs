@@ -20,6 +20,7 @@
 //!     redrive_count: 0,
 //!     timeout_seconds: None,
 //!     limits: sandstep_engine::Limits::default(),
+//!     token_key: None,
 //! };
 //! let commands = step(&def, &mut state, &Event { at: 0, entropy: 1, kind: EventKind::Started(start) })?;
 //! assert!(commands.contains(&Command::Finish(Outcome::Succeeded(std::sync::Arc::new(json!("hello"))))));

@@ -3,6 +3,7 @@
 //! file per family of actions, each with the actions' typed inputs, the call of the use
 //! case, and the rendering of its result.
 
+mod callbacks;
 mod executions;
 mod history;
 mod machines;
@@ -113,8 +114,11 @@ async fn dispatch(app: &App, parts: &Parts, body: &[u8]) -> Result<Value> {
         "TagResource" => traced!("api.tag_resource", t, tags::tag(app, t, p)),
         "UntagResource" => traced!("api.untag_resource", t, tags::untag(app, t, p)),
         "ListTagsForResource" => traced!("api.list_tags_for_resource", t, tags::list(app, t, p)),
-        "CreateActivity" | "DeleteActivity" | "DescribeActivity" | "ListActivities" | "GetActivityTask" | "SendTaskSuccess"
-        | "SendTaskFailure" | "SendTaskHeartbeat" | "RedriveExecution" | "PublishStateMachineVersion"
+        "SendTaskSuccess" => traced!("api.send_task_success", t, callbacks::success(app, t, p)),
+        "SendTaskFailure" => traced!("api.send_task_failure", t, callbacks::failure(app, t, p)),
+        "SendTaskHeartbeat" => traced!("api.send_task_heartbeat", t, callbacks::heartbeat(app, t, p)),
+        "CreateActivity" | "DeleteActivity" | "DescribeActivity" | "ListActivities" | "GetActivityTask"
+        | "RedriveExecution" | "PublishStateMachineVersion"
         | "DeleteStateMachineVersion" | "ListStateMachineVersions" | "CreateStateMachineAlias" | "DescribeStateMachineAlias"
         | "UpdateStateMachineAlias" | "DeleteStateMachineAlias" | "ListStateMachineAliases" | "DescribeMapRun" | "ListMapRuns"
         | "UpdateMapRun" | "TestState" => {

@@ -37,9 +37,18 @@ pub enum Error {
     /// The execution input is not JSON or too large.
     #[error("{0}")]
     InvalidExecutionInput(String),
-    /// A pagination token is invalid.
+    /// A pagination token or a task token is invalid.
     #[error("{0}")]
     InvalidToken(String),
+    /// A task token names no task of the caller's.
+    #[error("{0}")]
+    TaskDoesNotExist(String),
+    /// A task token's task no longer waits.
+    #[error("{0}")]
+    TaskTimedOut(String),
+    /// A task's output is not JSON or too large.
+    #[error("{0}")]
+    InvalidOutput(String),
     /// No such state machine.
     #[error("{0}")]
     StateMachineDoesNotExist(String),
@@ -113,6 +122,9 @@ impl Error {
             InvalidDefinition(_) => ("InvalidDefinition", bad),
             InvalidExecutionInput(_) => ("InvalidExecutionInput", bad),
             InvalidToken(_) => ("InvalidToken", bad),
+            TaskDoesNotExist(_) => ("TaskDoesNotExist", bad),
+            TaskTimedOut(_) => ("TaskTimedOut", bad),
+            InvalidOutput(_) => ("InvalidOutput", bad),
             StateMachineDoesNotExist(_) => ("StateMachineDoesNotExist", bad),
             StateMachineAlreadyExists(_) => ("StateMachineAlreadyExists", bad),
             StateMachineTypeNotSupported(_) => ("StateMachineTypeNotSupported", bad),
@@ -224,7 +236,10 @@ impl From<service::Error> for Error {
             S::InvalidName(_) => Error::InvalidName(message),
             S::InvalidDefinition(_) => Error::InvalidDefinition(message),
             S::InputTooLarge { .. } | S::InputNotJson(_) => Error::InvalidExecutionInput(message),
-            S::InvalidToken(_) => Error::InvalidToken(message),
+            S::InvalidToken(_) | S::InvalidTaskToken(_) => Error::InvalidToken(message),
+            S::TaskDoesNotExist => Error::TaskDoesNotExist(message),
+            S::TaskTimedOut => Error::TaskTimedOut(message),
+            S::InvalidOutput(_) => Error::InvalidOutput(message),
             S::NothingToUpdate => Error::MissingRequiredParameter(message),
             S::StateMachineDoesNotExist(_) => Error::StateMachineDoesNotExist(message),
             S::StateMachineAlreadyExists(_) => Error::StateMachineAlreadyExists(message),

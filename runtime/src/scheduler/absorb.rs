@@ -27,6 +27,13 @@ impl Scheduler {
                 let usage = usage.as_ref().map(|u| (u.duration_ms, u.fuel_consumed));
                 c.task(&live.key.tenant, usage);
             }
+            EventKind::TaskSubmitted { task, .. } => {
+                // The runner is done; the task waits for its token, which any later
+                // event may bring. Nothing runs it again after a restart, and an
+                // execution waiting only for tokens leaves memory.
+                live.tasks.remove(task);
+                tasks_ended.push(task.0);
+            }
             EventKind::TimerFired { timer } => {
                 if let Some(due) = live.timers.remove(timer) {
                     timers_ended.push((*timer, due));

@@ -40,7 +40,9 @@ impl Scheduler {
                 EventKind::TimerFired { timer } => {
                     timers.remove(timer);
                 }
-                EventKind::TaskSucceeded { task, .. } | EventKind::TaskFailed { task, .. } => {
+                EventKind::TaskSucceeded { task, .. }
+                | EventKind::TaskFailed { task, .. }
+                | EventKind::TaskSubmitted { task, .. } => {
                     tasks.remove(task);
                 }
                 _ => {}

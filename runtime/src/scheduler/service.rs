@@ -77,18 +77,26 @@ async fn deliver_timers(inner: Weak<Inner>, mut fired: UnboundedReceiver<timers:
     }
 }
 
-/// Deletes finished executions past their retention, every `every`, the first time
-/// `every` after the start: a sweep scans every execution, and at the start it would
-/// compete with recovery. A failed sweep is logged and tried again next time.
+/// How long after the start the first retention sweep waits (at most one interval): a
+/// sweep scans every execution, and the start belongs to recovery and the timers it arms.
+const FIRST_SWEEP_AFTER: Duration = Duration::from_secs(1);
+
+/// Deletes finished executions past their retention: soon after the start (so a restart
+/// applies a shortened retention at once), then every `every`. A sweep is blocking store
+/// work and runs off the async workers; a failed one is logged and tried again next time.
 async fn sweep_retention(inner: Weak<Inner>, every: Duration) {
+    let mut wait = every.min(FIRST_SWEEP_AFTER);
     loop {
-        tokio::time::sleep(every).await;
+        tokio::time::sleep(wait).await;
+        wait = every;
         let Some(inner) = inner.upgrade() else { return };
         let s = Scheduler { inner };
-        match s.sweep_retention(s.now()) {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(deleted = n, "retention: deleted finished executions"),
-            Err(e) => tracing::warn!(error = %e, "retention sweep failed"),
+        let swept = tokio::task::spawn_blocking(move || s.sweep_retention(s.now())).await;
+        match swept {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!(deleted = n, "retention: deleted finished executions"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "retention sweep failed"),
+            Err(e) => tracing::warn!(error = %e, "retention sweep was lost"),
         }
     }
 }

@@ -70,6 +70,8 @@ impl Scheduler {
             } else {
                 Limits::standard()
             },
+            // Only Standard executions wait for tokens (AWS allows no callbacks in Express).
+            token_key: (!express).then(crate::clock::secret),
         };
         let record = Execution {
             name: req.name,

@@ -144,6 +144,18 @@ pub enum Error {
         /// The key.
         key: String,
     },
+    /// Text that is not a task token this server makes.
+    #[error("Invalid Token: '{0}'")]
+    InvalidTaskToken(String),
+    /// A token the caller's tenant never had (or whose execution is gone).
+    #[error("Task Does Not Exist: 'Provided task does not exist'")]
+    TaskDoesNotExist,
+    /// The token's task no longer waits: answered, timed out or cancelled.
+    #[error("Task Timed Out: 'Provided task does not exist anymore'")]
+    TaskTimedOut,
+    /// A task output that is not JSON or is too large.
+    #[error("Invalid Output: '{0}'")]
+    InvalidOutput(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] store::Error),

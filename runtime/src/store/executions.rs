@@ -621,6 +621,7 @@ impl Executions for Store {
             writes.push(Write::Delete(by_start(key, e.started)));
             writes.extend(pin_writes(key, &e, false)?);
         }
+        writes.extend(self.token_deletes(key)?);
         for table in [Table::Step, Table::InFlight] {
             for (k, _) in
                 self.backend
@@ -679,6 +680,7 @@ impl Store {
                     .into_bytes(),
                 encode(task)?,
             ));
+            writes.extend(super::tokens::token_writes(k, task)?);
         }
         for task in &commit.tasks_ended {
             writes.push(Write::Delete(

@@ -53,6 +53,11 @@ pub enum Table {
     /// module versions pinned by running executions: tenant, module, version, machine,
     /// execution (the in-use check of a module delete).
     Pin = 21,
+    /// task tokens: tenant, token (the task a token completes).
+    Token = 22,
+    /// the tokens of an execution: tenant, machine, execution, task id (to delete them
+    /// with it).
+    ExecutionToken = 23,
 }
 
 /// A key under construction.

@@ -4,6 +4,10 @@
 //! - `arn:aws:states:::lambda:invoke` with `Parameters.FunctionName` (a module name,
 //!   `name:version`, or a Lambda function ARN) and `Parameters.Payload`; the result is
 //!   shaped like AWS's: `{"ExecutedVersion": "3", "Payload": <output>, "StatusCode": 200}`;
+//! - `arn:aws:states:::lambda:invoke.waitForTaskToken`: the same call, whose answer is
+//!   recorded as `TaskSubmitted`; the task then waits until its token (`$$.Task.Token`,
+//!   which the payload passes along) is answered with `SendTaskSuccess` or
+//!   `SendTaskFailure`, or its timers run out;
 //! - `arn:aws:lambda:<region>:<account>:function:<name>[:<version>]`: the input is the
 //!   payload and the result is the output itself.
 
@@ -14,6 +18,8 @@ use serde_json::{json, Value};
 
 /// The optimized Lambda integration.
 pub const LAMBDA_INVOKE: &str = "arn:aws:states:::lambda:invoke";
+/// The Lambda integration that then waits for the task's token.
+pub const LAMBDA_INVOKE_WAIT: &str = "arn:aws:states:::lambda:invoke.waitForTaskToken";
 /// AWS's error for a function that does not exist.
 pub const NOT_FOUND: &str = "Lambda.ResourceNotFoundException";
 /// AWS's error for a failure of the service itself (retryable).
@@ -39,6 +45,8 @@ pub struct Target {
     pub payload: Value,
     /// How the result is returned.
     pub shape: Shape,
+    /// Whether the task then waits for its token (`.waitForTaskToken`).
+    pub waits_for_token: bool,
 }
 
 /// Reads a Lambda Task's resource and parameters; `None` when the resource is not one of
@@ -48,7 +56,8 @@ pub struct Target {
 /// A [`TaskFailure`]: `States.Runtime` for `lambda:invoke` without a `FunctionName`,
 /// [`NOT_FOUND`] for a function name it cannot read.
 pub fn resolve(request: &TaskRequest) -> Option<Result<Target, TaskFailure>> {
-    if request.resource == LAMBDA_INVOKE {
+    let waits_for_token = request.resource == LAMBDA_INVOKE_WAIT;
+    if request.resource == LAMBDA_INVOKE || waits_for_token {
         let Some(function) = request.input.get("FunctionName").and_then(Value::as_str) else {
             return Some(Err(TaskFailure::new(
                 ErrorName::Runtime,
@@ -60,6 +69,7 @@ pub fn resolve(request: &TaskRequest) -> Option<Result<Target, TaskFailure>> {
             version,
             payload: request.input.get("Payload").cloned().unwrap_or(json!({})),
             shape: Shape::Invoke,
+            waits_for_token,
         }));
     }
     if request.resource.starts_with("arn:aws:lambda:") {
@@ -69,6 +79,7 @@ pub fn resolve(request: &TaskRequest) -> Option<Result<Target, TaskFailure>> {
                 version,
                 payload: request.input.clone(),
                 shape: Shape::Output,
+                waits_for_token: false,
             }),
         );
     }
@@ -203,18 +214,28 @@ pub(super) fn run(
         duration_ms: u64::try_from(outcome.duration.as_millis()).unwrap_or(u64::MAX),
     });
     let event = match outcome.result {
-        Ok(output) => EventKind::TaskSucceeded {
-            task: request.id,
-            output: match target.shape {
+        Ok(output) => {
+            let output = match target.shape {
                 Shape::Output => output,
                 Shape::Invoke => json!({
                     "ExecutedVersion": module.version.to_string(),
                     "Payload": output,
                     "StatusCode": 200,
                 }),
-            },
-            usage,
-        },
+            };
+            if target.waits_for_token {
+                EventKind::TaskSubmitted {
+                    task: request.id,
+                    output,
+                }
+            } else {
+                EventKind::TaskSucceeded {
+                    task: request.id,
+                    output,
+                    usage,
+                }
+            }
+        }
         Err(failure) => failed(failure, usage),
     };
     Done {

@@ -20,10 +20,11 @@ impl Run<'_, '_> {
     ) -> Result<(), Error> {
         let def = self.def;
         let state = def.state(self.frame(frame_id)?.state)?;
-        let token = resource
-            .ends_with(".waitForTaskToken")
-            .then(|| self.rng.uuid());
         let task = TaskId(self.id());
+        let token = match resource.ends_with(".waitForTaskToken") {
+            true => Some(self.task_token(task)?),
+            false => None,
+        };
         self.frame_mut(frame_id)?.pending = Pending::Task {
             task,
             resource: resource.to_string(),
@@ -142,6 +143,29 @@ impl Run<'_, '_> {
             self.clock_mut(frame_id)?.started = true;
         }
         self.rearm_heartbeat(frame_id, task)
+    }
+
+    /// `$$.Task.Token` of a task: 128 bits of SHA-256 over the execution's token key and
+    /// the task's id, so each attempt (a retry is a new task) has its own token, nobody
+    /// without the key can guess one, and a replay derives the same.
+    fn task_token(&mut self, task: TaskId) -> Result<String, Error> {
+        use sha2::{Digest, Sha256};
+        let Some(key) = self.start_facts()?.token_key.as_deref() else {
+            return Ok(self.rng.uuid());
+        };
+        let digest = Sha256::digest(format!("{key}:{}", task.0).as_bytes());
+        Ok(digest.iter().take(16).map(|b| format!("{b:02x}")).collect())
+    }
+
+    /// The task's integration handed it over and it now waits for its token: recorded
+    /// as `TaskSubmitted`; the task goes on waiting (its timers too).
+    pub(super) fn task_submitted(&mut self, task: TaskId, output: &Value) -> Result<(), Error> {
+        let frame_id = self.task_frame(task)?;
+        let mut details = self.task_details(frame_id)?;
+        details.insert("output".into(), Value::String(compact(output)));
+        details.insert("outputDetails".into(), json!({"truncated": false}));
+        self.record(Some(frame_id), "TaskSubmitted", Details::Fields(details));
+        Ok(())
     }
 
     /// The task said it is alive: its heartbeat clock starts again.

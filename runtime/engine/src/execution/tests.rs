@@ -21,6 +21,7 @@ fn start_event(at: Millis, input: Value) -> Event {
             redrive_count: 0,
             timeout_seconds: None,
             limits: crate::Limits::default(),
+            token_key: None,
         }),
     }
 }
@@ -847,3 +848,5 @@ fn a_path_over_its_own_budget_in_a_choice_fails_the_state() {
 }
 
 mod task_timers;
+
+mod callbacks;
