@@ -89,8 +89,18 @@ fn state_machine_lifecycle_and_errors() {
     assert_eq!(e.1, "InvalidArn");
     let e = s.call("NoSuchAction", json!({})).unwrap_err();
     assert_eq!(e.1, "UnknownOperationException");
-    let e = s.call("SendTaskSuccess", json!({})).unwrap_err();
+    let e = s.call("GetActivityTask", json!({})).unwrap_err();
     assert_eq!(e.1, "NotSupported");
+    let e = s
+        .call("SendTaskSuccess", json!({"output": "{}"}))
+        .unwrap_err();
+    assert_eq!(
+        (e.1.as_str(), e.2.as_str()),
+        (
+            "ValidationException",
+            "1 validation error detected: Value null at 'taskToken' failed to satisfy constraint: Member must not be null"
+        )
+    );
 
     let v = s.ok(
         "ValidateStateMachineDefinition",
