@@ -53,6 +53,9 @@ pub enum EventKind {
         task: TaskId,
         /// What the integration answered (a module's output, an ARN, ...).
         output: Value,
+        /// What running it cost, when a module ran it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        usage: Option<TaskUsage>,
     },
     /// A task returned its output.
     TaskSucceeded {

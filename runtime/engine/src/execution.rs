@@ -202,7 +202,11 @@ pub fn step(
         EventKind::Started(start) => run.start(start)?,
         EventKind::TaskStarted { task } => run.task_started(*task)?,
         EventKind::TaskHeartbeat { task } => run.task_heartbeat(*task)?,
-        EventKind::TaskSubmitted { task, output } => run.task_submitted(*task, output)?,
+        EventKind::TaskSubmitted {
+            task,
+            output,
+            usage,
+        } => run.task_submitted(*task, output, usage.as_ref())?,
         EventKind::TaskSucceeded {
             task,
             output,

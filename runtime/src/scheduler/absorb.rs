@@ -27,12 +27,15 @@ impl Scheduler {
                 let usage = usage.as_ref().map(|u| (u.duration_ms, u.fuel_consumed));
                 c.task(&live.key.tenant, usage);
             }
-            EventKind::TaskSubmitted { task, .. } => {
+            EventKind::TaskSubmitted { task, usage, .. } => {
                 // The runner is done; the task waits for its token, which any later
                 // event may bring. Nothing runs it again after a restart, and an
-                // execution waiting only for tokens leaves memory.
+                // execution waiting only for tokens leaves memory. The module's run is
+                // metered now; the task is counted when it ends.
                 live.tasks.remove(task);
                 tasks_ended.push(task.0);
+                let usage = usage.as_ref().map(|u| (u.duration_ms, u.fuel_consumed));
+                c.usage(&live.key.tenant, usage);
             }
             EventKind::TimerFired { timer } => {
                 if let Some(due) = live.timers.remove(timer) {

@@ -104,14 +104,19 @@ impl Counters {
     /// Counts a task that ended, with its time and fuel when known.
     pub(super) fn task(&self, tenant: &TenantId, usage: Option<(u64, u64)>) {
         self.tasks.fetch_add(1, Ordering::Relaxed);
-        if let Some((millis, fuel)) = usage {
-            self.task_millis.fetch_add(millis, Ordering::Relaxed);
-            self.task_fuel.fetch_add(fuel, Ordering::Relaxed);
-        }
-        self.tenant(tenant, |t| {
-            t.tasks += 1;
-            t.task_fuel += usage.map_or(0, |(_, fuel)| fuel);
-        });
+        self.tenant(tenant, |t| t.tasks += 1);
+        self.usage(tenant, usage);
+    }
+
+    /// What a module's run cost, `(millis, fuel)`, without counting a task: a task that
+    /// waits for its token ran its module before it ends.
+    pub(super) fn usage(&self, tenant: &TenantId, usage: Option<(u64, u64)>) {
+        let Some((millis, fuel)) = usage else {
+            return;
+        };
+        self.task_millis.fetch_add(millis, Ordering::Relaxed);
+        self.task_fuel.fetch_add(fuel, Ordering::Relaxed);
+        self.tenant(tenant, |t| t.task_fuel += fuel);
     }
 
     fn tenant(&self, tenant: &TenantId, count: impl FnOnce(&mut TenantCounters)) {
@@ -131,12 +136,16 @@ mod tests {
         c.finished(&a, Status::TimedOut);
         c.task(&b, Some((5, 700)));
         c.task(&b, None);
+        // A task that waits for its token: its module's run, then its end.
+        c.usage(&b, Some((3, 50)));
+        c.task(&b, None);
         assert_eq!(c.finished.timed_out.load(Ordering::Relaxed), 1);
-        assert_eq!(c.task_fuel.load(Ordering::Relaxed), 700);
+        assert_eq!(c.task_fuel.load(Ordering::Relaxed), 750);
+        assert_eq!(c.tasks.load(Ordering::Relaxed), 3);
         let tenants = lock(&c.per_tenant);
         assert_eq!(tenants[&a].started, 1);
         assert_eq!(tenants[&a].finished.timed_out, 1);
         assert_eq!(tenants[&a].finished.failed, 0);
-        assert_eq!((tenants[&b].tasks, tenants[&b].task_fuel), (2, 700));
+        assert_eq!((tenants[&b].tasks, tenants[&b].task_fuel), (3, 750));
     }
 }

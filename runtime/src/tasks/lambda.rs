@@ -227,6 +227,7 @@ pub(super) fn run(
                 EventKind::TaskSubmitted {
                     task: request.id,
                     output,
+                    usage,
                 }
             } else {
                 EventKind::TaskSucceeded {

@@ -159,9 +159,15 @@ impl Run<'_, '_> {
 
     /// The task's integration handed it over and it now waits for its token: recorded
     /// as `TaskSubmitted`; the task goes on waiting (its timers too).
-    pub(super) fn task_submitted(&mut self, task: TaskId, output: &Value) -> Result<(), Error> {
+    pub(super) fn task_submitted(
+        &mut self,
+        task: TaskId,
+        output: &Value,
+        usage: Option<&TaskUsage>,
+    ) -> Result<(), Error> {
         let frame_id = self.task_frame(task)?;
         let mut details = self.task_details(frame_id)?;
+        add_usage(&mut details, usage);
         details.insert("output".into(), Value::String(compact(output)));
         details.insert("outputDetails".into(), json!({"truncated": false}));
         self.record(Some(frame_id), "TaskSubmitted", Details::Fields(details));

@@ -50,11 +50,29 @@ fn tokens_are_derived_from_the_key_differ_per_attempt_and_replay_the_same() {
         EventKind::TaskSubmitted {
             task: first.id,
             output: json!({"StatusCode": 200}),
+            usage: Some(TaskUsage {
+                module: "notify".into(),
+                version: 2,
+                sha256: "ab".into(),
+                fuel_consumed: 1234,
+                duration_ms: 3,
+            }),
         },
     );
     let out = step(&d, &mut st, &submitted).unwrap();
     log.push(submitted);
     assert_eq!(kinds(&out), ["TaskSubmitted"]);
+    let Some(Command::Record(HistoryEvent {
+        details: Details::Fields(details),
+        ..
+    })) = out.first()
+    else {
+        panic!("{out:?}")
+    };
+    assert_eq!(
+        details["sandstepUsage"]["fuelConsumed"], 1234,
+        "the module's run is metered where it ran"
+    );
     assert!(finished(&out).is_none());
     assert_eq!(st.pending_tasks().collect::<Vec<_>>(), [first.id]);
 
