@@ -32,6 +32,8 @@ pub struct Config {
     pub max_request_bytes: usize,
     /// The largest module upload (a tenant's quota may be lower).
     pub max_module_bytes: usize,
+    /// How long GetActivityTask waits for a task (60 s, as AWS).
+    pub activity_poll: std::time::Duration,
 }
 
 impl Default for Config {
@@ -41,6 +43,7 @@ impl Default for Config {
             admin_token: None,
             max_request_bytes: 4 * 1024 * 1024,
             max_module_bytes: 64 * 1024 * 1024,
+            activity_poll: crate::service::activities::POLL,
         }
     }
 }
@@ -73,7 +76,8 @@ impl App {
         config: Config,
         modules: Arc<dyn ModuleHost>,
     ) -> Result<App, crate::service::Error> {
-        let services = Services::new(store, scheduler, &config.region, modules);
+        let mut services = Services::new(store, scheduler, &config.region, modules);
+        services.activities = services.activities.with_poll(config.activity_poll);
         let tenants = auth::Tenants::load(&services.tenants)?;
         Ok(App {
             services,

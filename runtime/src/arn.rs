@@ -25,6 +25,15 @@ pub enum Arn {
         /// Whether it is an Express execution ARN.
         express: bool,
     },
+    /// `arn:aws:states:REGION:ACCOUNT:activity:NAME`.
+    Activity {
+        /// The region.
+        region: String,
+        /// The 12-digit account.
+        account: String,
+        /// The activity's name.
+        name: String,
+    },
 }
 
 /// Why an ARN was refused.
@@ -36,7 +45,7 @@ impl Arn {
     /// Parses an ARN.
     ///
     /// # Errors
-    /// [`Error`] for anything that is not a state machine or execution ARN.
+    /// [`Error`] for anything that is not a state machine, execution or activity ARN.
     pub fn parse(text: &str) -> Result<Arn, Error> {
         let bad = || Error(text.to_string());
         let parts: Vec<&str> = text.split(':').collect();
@@ -48,6 +57,18 @@ impl Arn {
                     && valid_name(name) =>
             {
                 Ok(Arn::StateMachine {
+                    region: region.to_string(),
+                    account: account.to_string(),
+                    name: name.to_string(),
+                })
+            }
+            ["arn", partition, "states", region, account, "activity", name]
+                if partition.starts_with("aws")
+                    && valid_account(account)
+                    && !region.is_empty()
+                    && valid_name(name) =>
+            {
+                Ok(Arn::Activity {
                     region: region.to_string(),
                     account: account.to_string(),
                     name: name.to_string(),
@@ -76,6 +97,11 @@ impl Arn {
 /// A state machine's ARN.
 pub fn state_machine(region: &str, account: &str, name: &str) -> String {
     format!("arn:aws:states:{region}:{account}:stateMachine:{name}")
+}
+
+/// An activity's ARN.
+pub fn activity(region: &str, account: &str, name: &str) -> String {
+    format!("arn:aws:states:{region}:{account}:activity:{name}")
 }
 
 /// An execution's ARN; an Express execution's has `express` where a Standard one has

@@ -17,6 +17,7 @@
 //! engine_budget_seconds = 60       # engine time one execution may use
 //! compile_memory_mib = 2048        # address space of the child process compiling an upload
 //! compile_timeout_seconds = 60     # time one upload may take to compile
+//! activity_poll_seconds = 60       # how long GetActivityTask waits for a task (1-60)
 //! ```
 
 use serde::Deserialize;
@@ -57,6 +58,8 @@ pub struct Config {
     pub compile_memory_mib: u64,
     /// How long one upload may take to compile before its compiler is killed.
     pub compile_timeout_seconds: u64,
+    /// How long GetActivityTask waits for a task before an empty answer (AWS: 60 s).
+    pub activity_poll_seconds: u64,
 }
 
 impl Default for Config {
@@ -77,6 +80,7 @@ impl Default for Config {
             engine_budget_seconds: 60,
             compile_memory_mib: 2048,
             compile_timeout_seconds: 60,
+            activity_poll_seconds: 60,
         }
     }
 }
@@ -138,6 +142,12 @@ impl Config {
         if self.compile_memory_mib < 256 || self.compile_timeout_seconds == 0 {
             return Err(Error::Invalid(
                 "compile_memory_mib must be at least 256 and compile_timeout_seconds at least 1"
+                    .into(),
+            ));
+        }
+        if !(1..=60).contains(&self.activity_poll_seconds) {
+            return Err(Error::Invalid(
+                "activity_poll_seconds must be 1 to 60 (SDKs time a poll out after about 65 s)"
                     .into(),
             ));
         }

@@ -17,6 +17,8 @@
 //! `retention` and `service` (the loops).
 
 mod absorb;
+mod activities;
+pub mod doorbells;
 pub mod engine_pool;
 pub mod metrics;
 pub mod quarantine;
@@ -39,7 +41,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::model::{Execution, ExecutionKey, MachineType, Revision, StateMachine, Status};
 use crate::quotas::QuotaPolicy;
 use crate::store::executions::{Commit, Started, Step};
-use crate::store::{self, Executions, StateMachines, Store, TenantId};
+use crate::store::{self, Activities as _, Executions, StateMachines, Store, TenantId};
 use engine_pool::EnginePool;
 use quarantine::{Journal, Strikes};
 use runner::{Progress, TaskContext, TaskRunner};
@@ -251,6 +253,8 @@ type SlotRef = Arc<tokio::sync::Mutex<Slot>>;
 struct Effects {
     tasks: Vec<TaskContext>,
     timers: Vec<(TimerId, Millis)>,
+    /// Activities whose queue got a task: their waiting workers are woken.
+    queued: Vec<String>,
     /// The execution's run (its start time), for the timers.
     run: Millis,
     finished: bool,
@@ -273,6 +277,8 @@ struct Inner {
     pool: EnginePool,
     /// Executions the last run died working on, with their strikes (see `quarantine`).
     strikes: Mutex<Strikes>,
+    /// Workers waiting for activity tasks.
+    doorbells: doorbells::Doorbells,
 }
 
 /// A cheap handle on the scheduler.
@@ -342,12 +348,18 @@ impl Scheduler {
             definitions: Mutex::new(HashMap::new()),
             open: Mutex::new(HashMap::new()),
             counters: Counters::default(),
+            doorbells: doorbells::Doorbells::default(),
         };
         let scheduler = Scheduler {
             inner: Arc::new(inner),
         };
         let service = Service::new(&scheduler, timer_loop, fired);
         Ok((scheduler, service))
+    }
+
+    /// Where workers wait for activity tasks: rung when a step queues one.
+    pub fn doorbells(&self) -> &doorbells::Doorbells {
+        &self.inner.doorbells
     }
 
     /// The clock the scheduler runs on, for the use cases around it.

@@ -78,13 +78,17 @@ pub async fn serve(
         region: config.region.clone(),
         admin_token: config.admin_token.clone(),
         max_module_bytes: config.max_module_bytes(),
+        activity_poll: Duration::from_secs(config.activity_poll_seconds),
         ..api::Config::default()
     };
     let app = Arc::new(App::new(store, scheduler.clone(), api_config, modules)?);
     // One shutdown signal for the HTTP server and the scheduler's loops.
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let activities = app.services.activities.clone();
     let signalled = async move {
         shutdown().await;
+        // Workers waiting in a long poll get their empty answer now, not in 60 s.
+        activities.close();
         let _ = stop.send(true);
     };
     let until_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {

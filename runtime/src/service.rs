@@ -5,8 +5,10 @@
 //! Front ends decode their own wire formats and render the results; nothing here knows
 //! about HTTP, JSON request bodies or AWS's error shapes. One file per family of use
 //! cases: [`executions`] (and their [`history`]), [`machines`], [`tags`], [`modules`],
-//! [`tenants`], [`data`]. Every use case runs in a `service.<name>` span with the tenant.
+//! [`tenants`], [`data`], [`callbacks`], [`activities`]. Every use case runs in a
+//! `service.<name>` span with the tenant.
 
+pub mod activities;
 pub mod arns;
 pub mod callbacks;
 pub mod data;
@@ -19,6 +21,7 @@ pub mod paging;
 pub mod tags;
 pub mod tenants;
 
+pub use activities::Activities;
 pub use callbacks::Callbacks;
 pub use data::Data;
 pub use error::{Error, Result};
@@ -50,6 +53,8 @@ pub struct Services {
     pub data: Data,
     /// Answers to tasks that wait for their token.
     pub callbacks: Callbacks,
+    /// Activities and the workers that poll them.
+    pub activities: Activities,
 }
 
 impl Services {
@@ -64,6 +69,7 @@ impl Services {
         let machines = Machines::new(store.clone(), region, tags.clone(), scheduler.clock());
         Services {
             callbacks: Callbacks::new(store.clone(), scheduler.clone()),
+            activities: Activities::new(store.clone(), scheduler.clone(), region, tags.clone()),
             executions: Executions::new(store.clone(), scheduler, region, machines.clone()),
             machines,
             tags,

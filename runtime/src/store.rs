@@ -4,6 +4,7 @@
 //! Nothing above these traits may assume a single process: the embedded sled store is the
 //! default, and a networked backend can implement the same contracts.
 
+pub mod activities;
 pub mod backend;
 pub mod codec;
 pub mod data;
@@ -17,6 +18,7 @@ pub mod tags;
 pub mod tenants;
 pub mod tokens;
 
+pub use activities::Activities;
 use backend::Backend;
 pub use executions::{Executions, StateMachines};
 pub use modules::Modules;

@@ -875,4 +875,5 @@ fn sdk_tenants_are_isolated_and_signed() {
     });
 }
 
+mod activities;
 mod callbacks;

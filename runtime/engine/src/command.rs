@@ -51,6 +51,13 @@ pub struct TaskRequest {
     pub task_token: Option<String>,
 }
 
+impl TaskRequest {
+    /// The activity this task is for, when its resource is an activity ARN.
+    pub fn activity(&self) -> Option<crate::ActivityArn<'_>> {
+        crate::activity_arn(&self.resource)
+    }
+}
+
 /// How an execution ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {

@@ -38,6 +38,9 @@ pub enum EventKind {
     TaskStarted {
         /// Which task.
         task: TaskId,
+        /// The name an activity worker gave when it took the task (`ActivityStarted`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        worker: Option<String>,
     },
     /// A running task said it is alive: its heartbeat clock starts again. Not recorded
     /// in the history AWS clients read (AWS records none either).
@@ -78,6 +81,15 @@ pub enum EventKind {
         /// What running it cost, when a module ran it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         usage: Option<TaskUsage>,
+    },
+    /// The runtime could not hand the task to what should run it (an activity that does
+    /// not exist): the execution fails with `States.Runtime`, which no Catch matches, and
+    /// the task records no result of its own (as on AWS).
+    TaskRejected {
+        /// Which task.
+        task: TaskId,
+        /// Why, e.g. `The activity <arn> does not exist.`
+        cause: String,
     },
     /// A timer the engine asked for is due.
     TimerFired {

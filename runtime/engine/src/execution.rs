@@ -200,7 +200,8 @@ pub fn step(
     }
     match &event.kind {
         EventKind::Started(start) => run.start(start)?,
-        EventKind::TaskStarted { task } => run.task_started(*task)?,
+        EventKind::TaskStarted { task, worker } => run.task_started(*task, worker.as_deref())?,
+        EventKind::TaskRejected { task, cause } => run.task_rejected(*task, cause)?,
         EventKind::TaskHeartbeat { task } => run.task_heartbeat(*task)?,
         EventKind::TaskSubmitted {
             task,

@@ -28,6 +28,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod activity;
 pub mod choice;
 pub mod command;
 pub mod definition;
@@ -48,6 +49,7 @@ pub mod trace;
 pub mod tree;
 pub mod validate;
 
+pub use activity::{activity_arn, ActivityArn};
 pub use command::{Command, Outcome, TaskRequest};
 pub use definition::Definition;
 pub use error::{Error, ErrorName, Failure};

@@ -3,6 +3,7 @@
 //! file per family of actions, each with the actions' typed inputs, the call of the use
 //! case, and the rendering of its result.
 
+mod activities;
 mod callbacks;
 mod executions;
 mod history;
@@ -117,8 +118,12 @@ async fn dispatch(app: &App, parts: &Parts, body: &[u8]) -> Result<Value> {
         "SendTaskSuccess" => traced!("api.send_task_success", t, callbacks::success(app, t, p)),
         "SendTaskFailure" => traced!("api.send_task_failure", t, callbacks::failure(app, t, p)),
         "SendTaskHeartbeat" => traced!("api.send_task_heartbeat", t, callbacks::heartbeat(app, t, p)),
-        "CreateActivity" | "DeleteActivity" | "DescribeActivity" | "ListActivities" | "GetActivityTask"
-        | "RedriveExecution" | "PublishStateMachineVersion"
+        "CreateActivity" => traced!("api.create_activity", t, activities::create(app, t, p)),
+        "DescribeActivity" => traced!("api.describe_activity", t, activities::describe(app, t, p)),
+        "ListActivities" => traced!("api.list_activities", t, activities::list(app, t, p)),
+        "DeleteActivity" => traced!("api.delete_activity", t, activities::delete(app, t, p)),
+        "GetActivityTask" => traced!("api.get_activity_task", t, activities::get_task(app, t, p)),
+        "RedriveExecution" | "PublishStateMachineVersion"
         | "DeleteStateMachineVersion" | "ListStateMachineVersions" | "CreateStateMachineAlias" | "DescribeStateMachineAlias"
         | "UpdateStateMachineAlias" | "DeleteStateMachineAlias" | "ListStateMachineAliases" | "DescribeMapRun" | "ListMapRuns"
         | "UpdateMapRun" | "TestState" => {

@@ -67,6 +67,15 @@ pub enum Error {
     /// Too many open executions for the tenant.
     #[error("{0}")]
     ExecutionLimitExceeded(String),
+    /// No such activity.
+    #[error("{0}")]
+    ActivityDoesNotExist(String),
+    /// Too many activities for the tenant.
+    #[error("{0}")]
+    ActivityLimitExceeded(String),
+    /// Too many workers polling at once.
+    #[error("{0}")]
+    ActivityWorkerLimitExceeded(String),
     /// No such resource, in the AWS API (tags): 400, as AWS.
     #[error("{0}")]
     ResourceNotFound(String),
@@ -131,6 +140,9 @@ impl Error {
             ExecutionDoesNotExist(_) => ("ExecutionDoesNotExist", bad),
             ExecutionAlreadyExists(_) => ("ExecutionAlreadyExists", bad),
             ExecutionLimitExceeded(_) => ("ExecutionLimitExceeded", bad),
+            ActivityDoesNotExist(_) => ("ActivityDoesNotExist", bad),
+            ActivityLimitExceeded(_) => ("ActivityLimitExceeded", bad),
+            ActivityWorkerLimitExceeded(_) => ("ActivityWorkerLimitExceeded", bad),
             ResourceNotFound(_) => ("ResourceNotFound", bad),
             NotFound(_) => ("ResourceNotFound", StatusCode::NOT_FOUND),
             MethodNotAllowed(_) => ("UnknownOperationException", StatusCode::METHOD_NOT_ALLOWED),
@@ -248,6 +260,9 @@ impl From<service::Error> for Error {
             S::ExecutionAlreadyExists(_) => Error::ExecutionAlreadyExists(message),
             S::ExecutionLimitExceeded(_) => Error::ExecutionLimitExceeded(message),
             S::ResourceNotFound(_) => Error::ResourceNotFound(message),
+            S::ActivityDoesNotExist(_) => Error::ActivityDoesNotExist(message),
+            S::ActivityLimitExceeded(_) => Error::ActivityLimitExceeded(message),
+            S::ActivityWorkerLimitExceeded(_) => Error::ActivityWorkerLimitExceeded(message),
             S::ModuleOverQuota { .. } => Error::Throttling(message),
             S::InvalidModule(_) => Error::InvalidModule(message),
             S::ModuleDoesNotExist(_)

@@ -18,6 +18,7 @@ impl Scheduler {
         let mut effects = Effects::default();
         let mut tasks_started = Vec::new();
         let mut tasks_ended = Vec::new();
+        let mut tasks_queued = Vec::new();
         let mut timers_ended = Vec::new();
         match &event.kind {
             EventKind::TaskSucceeded { task, usage, .. }
@@ -26,6 +27,11 @@ impl Scheduler {
                 tasks_ended.push(task.0);
                 let usage = usage.as_ref().map(|u| (u.duration_ms, u.fuel_consumed));
                 c.task(&live.key.tenant, usage);
+            }
+            EventKind::TaskRejected { task, .. } => {
+                live.tasks.remove(task);
+                tasks_ended.push(task.0);
+                c.task(&live.key.tenant, None);
             }
             EventKind::TaskSubmitted { task, usage, .. } => {
                 // The runner is done; the task waits for its token, which any later
@@ -59,6 +65,14 @@ impl Scheduler {
                     if standard {
                         history.push(e.to_aws_json());
                     }
+                }
+                Command::RunTask(request) if self.queueable(live, &request) => {
+                    // It waits in its activity's queue, written with this step; nothing
+                    // runs it here, and the execution may leave memory meanwhile.
+                    if let Some(activity) = request.activity() {
+                        effects.queued.push(activity.name.to_string());
+                    }
+                    tasks_queued.push(request);
                 }
                 Command::RunTask(request) => {
                     let cancelled = Arc::new(AtomicBool::new(false));
@@ -129,6 +143,7 @@ impl Scheduler {
             timers_ended,
             tasks_started,
             tasks_ended,
+            tasks_queued,
         };
         (commit, effects)
     }
@@ -138,6 +153,9 @@ impl Scheduler {
             self.inner
                 .timers
                 .add(due, key.clone(), timer, Some(effects.run));
+        }
+        for activity in &effects.queued {
+            self.inner.doorbells.ring(&key.tenant, activity);
         }
         for task in effects.tasks {
             self.spawn_task(key.clone(), task);

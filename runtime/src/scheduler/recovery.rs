@@ -27,9 +27,12 @@ impl Scheduler {
                     Command::CancelTimer(timer) => {
                         timers.remove(&timer);
                     }
-                    Command::RunTask(t) => {
+                    // An activity task waits in its queue, not here (one that was rejected
+                    // is answered again by `recover`).
+                    Command::RunTask(t) if t.activity().is_none() => {
                         tasks.insert(t.id, Arc::new(AtomicBool::new(false)));
                     }
+                    Command::RunTask(_) => {}
                     Command::CancelTask(t) => {
                         tasks.remove(&t);
                     }
@@ -42,7 +45,8 @@ impl Scheduler {
                 }
                 EventKind::TaskSucceeded { task, .. }
                 | EventKind::TaskFailed { task, .. }
-                | EventKind::TaskSubmitted { task, .. } => {
+                | EventKind::TaskSubmitted { task, .. }
+                | EventKind::TaskRejected { task, .. } => {
                     tasks.remove(task);
                 }
                 _ => {}
@@ -126,9 +130,15 @@ impl Scheduler {
                     continue;
                 }
             };
+            let mut live = live;
             let contexts: Vec<TaskContext> = tasks
                 .into_iter()
                 .filter_map(|request: TaskRequest| {
+                    // An activity task in flight is one that was rejected before the
+                    // rejection was stored: it is answered again.
+                    if request.activity().is_some() {
+                        live.tasks.entry(request.id).or_default();
+                    }
                     let cancelled = live.tasks.get(&request.id)?.clone();
                     Some(TaskContext {
                         tenant: key.tenant.clone(),
@@ -212,6 +222,7 @@ impl Scheduler {
             timers_ended,
             tasks_started: Vec::new(),
             tasks_ended,
+            tasks_queued: Vec::new(),
         };
         store.execution_commit(&commit)?.wait().await?;
         let c = &self.inner.counters;

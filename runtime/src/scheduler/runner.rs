@@ -65,7 +65,10 @@ impl Progress {
 
     /// The task really starts now (its module is loaded and about to run).
     pub fn started(&self) {
-        self.send(EventKind::TaskStarted { task: self.task });
+        self.send(EventKind::TaskStarted {
+            task: self.task,
+            worker: None,
+        });
     }
 
     /// The task is alive: its heartbeat clock starts again.
@@ -143,7 +146,10 @@ mod tests {
         }
         assert_eq!(
             reports.try_recv().unwrap(),
-            EventKind::TaskStarted { task: TaskId(4) }
+            EventKind::TaskStarted {
+                task: TaskId(4),
+                worker: None
+            }
         );
         assert_eq!(
             reports.try_recv().unwrap(),
@@ -159,7 +165,10 @@ mod tests {
         progress.started();
         assert_eq!(
             reports.try_recv().unwrap(),
-            EventKind::TaskStarted { task: TaskId(4) }
+            EventKind::TaskStarted {
+                task: TaskId(4),
+                worker: None
+            }
         );
         assert!(
             reports.try_recv().is_err(),

@@ -31,6 +31,11 @@ impl Scheduler {
         );
         tokio::spawn(
             async move {
+                if task.request.activity().is_some() {
+                    // Activity tasks come here only to be rejected (see `activities`).
+                    me.deliver(key, Scheduler::reject(&task)).await;
+                    return;
+                }
                 let tenant_slots = me.tenant_slots(&task.tenant);
                 let (Ok(_tenant_permit), Ok(_permit)) = (
                     tenant_slots.acquire_owned().await,

@@ -23,6 +23,34 @@ pub fn machine_name(region: &str, tenant: &Tenant, arn: &str) -> Result<String> 
             kind: "execution",
             arn: arn.to_string(),
         }),
+        Arn::Activity { .. } => Err(Error::WrongResource {
+            kind: "activity",
+            arn: arn.to_string(),
+        }),
+    }
+}
+
+/// The name of the activity `arn` names, if it is the caller's.
+///
+/// # Errors
+/// [`Error::InvalidArn`], [`Error::WrongResource`] for another kind of ARN,
+/// [`Error::ActivityDoesNotExist`] for another tenant's or region's.
+pub fn activity_name(region: &str, tenant: &Tenant, arn: &str) -> Result<String> {
+    match Arn::parse(arn)? {
+        Arn::Activity {
+            region: r,
+            account,
+            name,
+        } if r == region && account == tenant.account => Ok(name),
+        Arn::Activity { .. } => Err(Error::ActivityDoesNotExist(arn.to_string())),
+        Arn::StateMachine { .. } => Err(Error::WrongResource {
+            kind: "stateMachine",
+            arn: arn.to_string(),
+        }),
+        Arn::Execution { .. } => Err(Error::WrongResource {
+            kind: "execution",
+            arn: arn.to_string(),
+        }),
     }
 }
 
@@ -51,6 +79,10 @@ pub fn execution_key(region: &str, tenant: &Tenant, arn: &str) -> Result<(Execut
         Arn::Execution { .. } => Err(Error::ExecutionDoesNotExist(arn.to_string())),
         Arn::StateMachine { .. } => Err(Error::WrongResource {
             kind: "stateMachine",
+            arn: arn.to_string(),
+        }),
+        Arn::Activity { .. } => Err(Error::WrongResource {
+            kind: "activity",
             arn: arn.to_string(),
         }),
     }

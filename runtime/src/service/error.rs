@@ -68,6 +68,15 @@ pub enum Error {
     /// The tenant has as many open executions as its quota allows.
     #[error("{0}")]
     ExecutionLimitExceeded(String),
+    /// No such activity (or another tenant's or region's).
+    #[error("Activity Does Not Exist: '{0}'")]
+    ActivityDoesNotExist(String),
+    /// The tenant has as many activities as it may.
+    #[error("{0}")]
+    ActivityLimitExceeded(String),
+    /// As many workers poll the tenant's activities as may.
+    #[error("{0}")]
+    ActivityWorkerLimitExceeded(String),
     /// The resource a tag call names does not exist (or is another tenant's).
     #[error("Resource not found: '{0}'")]
     ResourceNotFound(String),

@@ -1,9 +1,9 @@
 //! TagResource, UntagResource, ListTagsForResource: the tags of the caller's state
-//! machines, kept under the machine's own ARN within AWS's bounds.
+//! machines and activities, kept under the resource's own ARN within AWS's bounds.
 
 use super::{arns, Error, Result};
 use crate::store::tags::TagMap;
-use crate::store::{StateMachines as _, Store, Tags as _};
+use crate::store::{Activities as _, StateMachines as _, Store, Tags as _};
 use crate::tenants::Tenant;
 
 /// The prefix AWS reserves for its own tags (in any case): callers cannot set such keys.
@@ -61,14 +61,23 @@ impl Tags {
     /// is a resource not found, as a missing one.
     fn existing(&self, tenant: &Tenant, arn: &str) -> Result<String> {
         let not_found = || Error::ResourceNotFound(arn.to_string());
-        let name = arns::machine_name(&self.region, tenant, arn).map_err(|e| match e {
-            Error::StateMachineDoesNotExist(_) => not_found(),
+        let absent_as_not_found = |e| match e {
+            Error::StateMachineDoesNotExist(_) | Error::ActivityDoesNotExist(_) => not_found(),
             other => other,
-        })?;
-        match self.store.machine_get(&tenant.id, &name)? {
-            Some(m) => Ok(m.arn),
-            None => Err(not_found()),
-        }
+        };
+        let stored = match crate::arn::Arn::parse(arn)? {
+            crate::arn::Arn::Activity { .. } => {
+                let name =
+                    arns::activity_name(&self.region, tenant, arn).map_err(absent_as_not_found)?;
+                self.store.activity_get(&tenant.id, &name)?.map(|a| a.arn)
+            }
+            _ => {
+                let name =
+                    arns::machine_name(&self.region, tenant, arn).map_err(absent_as_not_found)?;
+                self.store.machine_get(&tenant.id, &name)?.map(|m| m.arn)
+            }
+        };
+        stored.ok_or_else(not_found)
     }
 
     /// Adds tags to a state machine.

@@ -75,6 +75,8 @@ pub struct Commit {
     pub tasks_started: Vec<TaskRequest>,
     /// Tasks the step answered or cancelled.
     pub tasks_ended: Vec<u64>,
+    /// Activity tasks the step put in their activity's queue.
+    pub tasks_queued: Vec<TaskRequest>,
 }
 
 fn by_start(key: &ExecutionKey, started: Millis) -> Vec<u8> {
@@ -682,6 +684,14 @@ impl Store {
             ));
             writes.extend(super::tokens::token_writes(k, task)?);
         }
+        for task in &commit.tasks_queued {
+            writes.extend(super::tokens::token_writes(k, task)?);
+            writes.extend(super::activities::queue_writes(
+                k,
+                task,
+                commit.step.event.at,
+            )?);
+        }
         for task in &commit.tasks_ended {
             writes.push(Write::Delete(
                 execution_key(k, Table::InFlight).number(*task).into_bytes(),
@@ -738,6 +748,7 @@ mod tests {
             timers_ended: Vec::new(),
             tasks_started: Vec::new(),
             tasks_ended: Vec::new(),
+            tasks_queued: Vec::new(),
         }
     }
 

@@ -58,6 +58,11 @@ pub enum Table {
     /// the tokens of an execution: tenant, machine, execution, task id (to delete them
     /// with it).
     ExecutionToken = 23,
+    /// activities: tenant, name.
+    Activity = 24,
+    /// tasks waiting for an activity worker: tenant, activity, scheduled time, machine,
+    /// execution, task id (oldest first).
+    ActivityTask = 25,
 }
 
 /// A key under construction.

@@ -21,7 +21,10 @@ impl Run<'_, '_> {
         let def = self.def;
         let state = def.state(self.frame(frame_id)?.state)?;
         let task = TaskId(self.id());
-        let token = match resource.ends_with(".waitForTaskToken") {
+        let activity = crate::activity_arn(resource).is_some();
+        // A worker answers an activity task with its token, as a callback answers a
+        // `.waitForTaskToken` one.
+        let token = match activity || resource.ends_with(".waitForTaskToken") {
             true => Some(self.task_token(task)?),
             false => None,
         };
@@ -52,22 +55,32 @@ impl Run<'_, '_> {
             self.frame_mut(frame_id)?.pending = Pending::Idle;
             return self.state_failed(frame_id, failure);
         }
-        let (resource_type, resource_name) = split_resource(resource);
         let mut details = Map::new();
-        details.insert("resourceType".into(), Value::String(resource_type));
-        details.insert("resource".into(), Value::String(resource_name));
-        details.insert(
-            "region".into(),
-            Value::String(region_of(&self.start_facts()?.state_machine_arn)),
-        );
-        details.insert("parameters".into(), Value::String(compact(&input)));
+        if activity {
+            details.insert("resource".into(), Value::String(resource.to_string()));
+            details.insert("input".into(), Value::String(compact(&input)));
+            details.insert("inputDetails".into(), json!({"truncated": false}));
+        } else {
+            let (resource_type, resource_name) = split_resource(resource);
+            details.insert("resourceType".into(), Value::String(resource_type));
+            details.insert("resource".into(), Value::String(resource_name));
+            details.insert(
+                "region".into(),
+                Value::String(region_of(&self.start_facts()?.state_machine_arn)),
+            );
+            details.insert("parameters".into(), Value::String(compact(&input)));
+        }
         if let Some(t) = timeout_seconds {
             details.insert("timeoutInSeconds".into(), Value::from(t));
         }
         if let Some(h) = heartbeat_seconds {
             details.insert("heartbeatInSeconds".into(), Value::from(h));
         }
-        self.record(Some(frame_id), "TaskScheduled", Details::Fields(details));
+        let kind = match activity {
+            true => "ActivityScheduled",
+            false => "TaskScheduled",
+        };
+        self.record(Some(frame_id), kind, Details::Fields(details));
         self.st.tasks.insert(task, frame_id);
         let timeout = timeout_seconds.map(|t| (t, self.arm(TimerFor::TaskTimeout(task), t)));
         let clock = self.clock_mut(frame_id)?;
@@ -121,28 +134,71 @@ impl Run<'_, '_> {
             .ok_or_else(|| Error::UnexpectedEvent(format!("no running task {}", task.0)))
     }
 
+    /// The fields every event of a task carries: its resource, split as AWS does. An
+    /// activity's events carry none (`ActivityScheduled` names the ARN).
     pub(super) fn task_details(&self, frame_id: FrameId) -> Result<Map<String, Value>, Error> {
         let resource = match &self.frame(frame_id)?.pending {
             Pending::Task { resource, .. } => resource.clone(),
             _ => String::new(),
         };
-        let (resource_type, resource_name) = split_resource(&resource);
         let mut details = Map::new();
-        details.insert("resourceType".into(), Value::String(resource_type));
-        details.insert("resource".into(), Value::String(resource_name));
+        if crate::activity_arn(&resource).is_none() {
+            let (resource_type, resource_name) = split_resource(&resource);
+            details.insert("resourceType".into(), Value::String(resource_type));
+            details.insert("resource".into(), Value::String(resource_name));
+        }
         Ok(details)
     }
 
-    /// The task's runner began it. Recorded once; a task run again after a restart
-    /// starts its heartbeat clock again without a second `TaskStarted`.
-    pub(super) fn task_started(&mut self, task: TaskId) -> Result<(), Error> {
+    /// Whether the task running in `frame_id` is an activity's.
+    fn runs_activity(&self, frame_id: FrameId) -> Result<bool, Error> {
+        Ok(matches!(
+            &self.frame(frame_id)?.pending,
+            Pending::Task { resource, .. } if crate::activity_arn(resource).is_some()
+        ))
+    }
+
+    /// The event type of a task's `Task...` event, or its `Activity...` twin.
+    fn task_event(&self, frame_id: FrameId, what: &'static str) -> Result<&'static str, Error> {
+        let activity = self.runs_activity(frame_id)?;
+        Ok(match (what, activity) {
+            ("Started", false) => "TaskStarted",
+            ("Started", true) => "ActivityStarted",
+            ("Succeeded", false) => "TaskSucceeded",
+            ("Succeeded", true) => "ActivitySucceeded",
+            ("Failed", false) => "TaskFailed",
+            ("Failed", true) => "ActivityFailed",
+            ("TimedOut", false) => "TaskTimedOut",
+            _ => "ActivityTimedOut",
+        })
+    }
+
+    /// The task's runner (or an activity worker, `worker` naming it) began it. Recorded
+    /// once; a task run again after a restart starts its heartbeat clock again without a
+    /// second `TaskStarted`.
+    pub(super) fn task_started(&mut self, task: TaskId, worker: Option<&str>) -> Result<(), Error> {
         let frame_id = self.task_frame(task)?;
         if !self.clock_mut(frame_id)?.started {
-            let details = self.task_details(frame_id)?;
-            self.record(Some(frame_id), "TaskStarted", Details::Fields(details));
+            let mut details = self.task_details(frame_id)?;
+            if let Some(worker) = worker {
+                details.insert("workerName".into(), Value::String(worker.to_string()));
+            }
+            let kind = self.task_event(frame_id, "Started")?;
+            self.record(Some(frame_id), kind, Details::Fields(details));
             self.clock_mut(frame_id)?.started = true;
         }
         self.rearm_heartbeat(frame_id, task)
+    }
+
+    /// The runtime could not hand the task over: the execution fails with
+    /// `States.Runtime`, and the task records nothing of its own.
+    pub(super) fn task_rejected(&mut self, task: TaskId, cause: &str) -> Result<(), Error> {
+        let frame_id = self.task_frame(task)?;
+        self.st.tasks.remove(&task);
+        self.stop_task_clock(frame_id);
+        self.frame_idle(frame_id);
+        self.state_failed(frame_id, Failure::runtime(cause))?;
+        self.drain()
     }
 
     /// `$$.Task.Token` of a task: 128 bits of SHA-256 over the execution's token key and
@@ -254,7 +310,8 @@ impl Run<'_, '_> {
         add_usage(&mut details, usage);
         details.insert("output".into(), Value::String(compact(&output)));
         details.insert("outputDetails".into(), json!({"truncated": false}));
-        self.record(Some(frame_id), "TaskSucceeded", Details::Fields(details));
+        let kind = self.task_event(frame_id, "Succeeded")?;
+        self.record(Some(frame_id), kind, Details::Fields(details));
         self.st.tasks.remove(&task);
         self.stop_task_clock(frame_id);
         self.complete(frame_id, Arc::new(output))?;
@@ -275,29 +332,23 @@ impl Run<'_, '_> {
             failure.error,
             Some(ErrorName::Timeout | ErrorName::HeartbeatTimeout)
         );
-        details.insert(
-            "error".into(),
-            Value::String(
-                failure
-                    .error
-                    .as_ref()
-                    .map(|e| e.to_string())
-                    .unwrap_or_default(),
-            ),
-        );
-        details.insert(
-            "cause".into(),
-            Value::String(failure.cause.clone().unwrap_or_default()),
-        );
-        self.record(
-            Some(frame_id),
-            if timed_out {
-                "TaskTimedOut"
-            } else {
-                "TaskFailed"
-            },
-            Details::Fields(details),
-        );
+        let error = failure.error.as_ref().map(|e| e.to_string());
+        let cause = failure.cause.clone();
+        if self.runs_activity(frame_id)? {
+            // AWS leaves out what the worker did not give.
+            let given = |v: Option<String>| v.filter(|v| !v.is_empty());
+            if let Some(error) = given(error) {
+                details.insert("error".into(), Value::String(error));
+            }
+            if let Some(cause) = given(cause) {
+                details.insert("cause".into(), Value::String(cause));
+            }
+        } else {
+            details.insert("error".into(), Value::String(error.unwrap_or_default()));
+            details.insert("cause".into(), Value::String(cause.unwrap_or_default()));
+        }
+        let kind = self.task_event(frame_id, if timed_out { "TimedOut" } else { "Failed" })?;
+        self.record(Some(frame_id), kind, Details::Fields(details));
         self.st.tasks.remove(&task);
         self.stop_task_clock(frame_id);
         self.frame_idle(frame_id);

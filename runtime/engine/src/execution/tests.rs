@@ -98,7 +98,13 @@ fn a_task_state_schedules_its_task_with_resolved_limits() {
     let out = step(
         &d,
         &mut st,
-        &event(2000, EventKind::TaskStarted { task: id }),
+        &event(
+            2000,
+            EventKind::TaskStarted {
+                task: id,
+                worker: None,
+            },
+        ),
     )
     .unwrap();
     assert_eq!(kinds(&out), ["TaskStarted"]);
@@ -849,4 +855,5 @@ fn a_path_over_its_own_budget_in_a_choice_fails_the_state() {
 
 mod task_timers;
 
+mod activities;
 mod callbacks;

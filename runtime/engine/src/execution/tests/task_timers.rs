@@ -80,7 +80,7 @@ fn a_started_task_that_stops_beating_fails_with_a_heartbeat_timeout_that_catch_s
         &d,
         &mut st,
         &mut log,
-        event(2000, EventKind::TaskStarted { task }),
+        event(2000, EventKind::TaskStarted { task, worker: None }),
     );
     assert_eq!(kinds(&out), ["TaskStarted"]);
     let [(first_beat, due)] = timers(&out)[..] else {
@@ -106,7 +106,7 @@ fn a_started_task_that_stops_beating_fails_with_a_heartbeat_timeout_that_catch_s
         &d,
         &mut st,
         &mut log,
-        event(4500, EventKind::TaskStarted { task }),
+        event(4500, EventKind::TaskStarted { task, worker: None }),
     );
     assert!(kinds(&out).is_empty());
     assert_eq!(cancelled_timers(&out), [beat]);
@@ -162,7 +162,12 @@ fn a_task_that_finishes_cancels_its_timers_and_a_retry_arms_new_ones() {
     let [(timeout, _)] = timers(&out)[..] else {
         panic!("{out:?}")
     };
-    let out = step(&d, &mut st, &event(10, EventKind::TaskStarted { task })).unwrap();
+    let out = step(
+        &d,
+        &mut st,
+        &event(10, EventKind::TaskStarted { task, worker: None }),
+    )
+    .unwrap();
     let [(beat, _)] = timers(&out)[..] else {
         panic!("{out:?}")
     };
