@@ -99,6 +99,7 @@ fn request(m: &(StateMachine, Revision), name: String) -> StartRequest {
         input: serde_json::from_str(INPUT).expect("json"),
         input_text: INPUT.into(),
         pins: Default::default(),
+        parent: None,
     }
 }
 

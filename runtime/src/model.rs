@@ -131,6 +131,33 @@ pub struct Execution {
     pub steps: u64,
     /// History events recorded so far.
     pub events: u64,
+    /// The execution whose Task state started this one (`states:startExecution`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<Parent>,
+}
+
+/// The Task of another execution that started an execution (a nested execution).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Parent {
+    /// The parent execution's ARN.
+    pub arn: String,
+    /// The parent execution.
+    pub key: ExecutionKey,
+    /// The parent's task.
+    pub task: sandstep_engine::TaskId,
+    /// Whether and how the parent's task waits for this execution's end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waits: Option<ChildWait>,
+}
+
+/// How a parent's `.sync` task takes a nested execution's result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChildWait {
+    /// `startExecution.sync`: the child's input and output as JSON text.
+    Sync,
+    /// `startExecution.sync:2`: the child's input and output as JSON.
+    Sync2,
 }
 
 /// Identifies an execution: tenant, state machine, execution name.

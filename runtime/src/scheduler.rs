@@ -21,6 +21,7 @@ mod activities;
 pub mod doorbells;
 pub mod engine_pool;
 pub mod metrics;
+pub mod nested;
 pub mod quarantine;
 mod recovery;
 mod retention;
@@ -147,6 +148,8 @@ pub struct StartRequest {
     pub input_text: String,
     /// Module versions to pin.
     pub pins: BTreeMap<String, (u32, String)>,
+    /// The parent's task, for a nested execution.
+    pub parent: Option<crate::model::Parent>,
 }
 
 /// A tenant's open-execution slot, taken with the quota check under one lock so that
@@ -255,10 +258,20 @@ struct Effects {
     timers: Vec<(TimerId, Millis)>,
     /// Activities whose queue got a task: their waiting workers are woken.
     queued: Vec<String>,
+    /// Tasks the step cancelled: nested executions they wait for are stopped.
+    cancelled: Vec<TaskId>,
+    /// The execution's ARN, when tasks were cancelled (it names the parent to children).
+    arn: String,
+    /// A nested execution ended: its parent's task gets this answer (stored with the
+    /// step when the child is a Standard execution).
+    notice: Option<HeldNotice>,
     /// The execution's run (its start time), for the timers.
     run: Millis,
     finished: bool,
 }
+
+/// A child's answer held for its parent's task, and whether it is stored.
+type HeldNotice = (store::children::Notice, bool);
 
 struct Inner {
     opts: Options,
@@ -279,6 +292,12 @@ struct Inner {
     strikes: Mutex<Strikes>,
     /// Workers waiting for activity tasks.
     doorbells: doorbells::Doorbells,
+    /// Starts nested executions (`states:startExecution`): the service layer, bound once
+    /// it exists (it sits above the scheduler).
+    children: std::sync::OnceLock<Arc<dyn nested::ChildStarter>>,
+    /// Parent tasks whose `TaskSubmitted` is not delivered yet, with an answer their
+    /// child already owes them (held back so that it comes after the submission).
+    gates: Mutex<HashMap<(ExecutionKey, TaskId), Option<HeldNotice>>>,
 }
 
 /// A cheap handle on the scheduler.
@@ -349,6 +368,8 @@ impl Scheduler {
             open: Mutex::new(HashMap::new()),
             counters: Counters::default(),
             doorbells: doorbells::Doorbells::default(),
+            children: std::sync::OnceLock::new(),
+            gates: Mutex::new(HashMap::new()),
         };
         let scheduler = Scheduler {
             inner: Arc::new(inner),

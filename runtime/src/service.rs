@@ -17,6 +17,7 @@ pub mod executions;
 pub mod history;
 pub mod machines;
 pub mod modules;
+pub mod nested;
 pub mod paging;
 pub mod tags;
 pub mod tenants;
@@ -67,10 +68,14 @@ impl Services {
     ) -> Services {
         let tags = Tags::new(store.clone(), region);
         let machines = Machines::new(store.clone(), region, tags.clone(), scheduler.clock());
+        let executions =
+            Executions::new(store.clone(), scheduler.clone(), region, machines.clone());
+        // Nested executions start through the same checks as StartExecution.
+        scheduler.bind_children(Arc::new(executions.clone()));
         Services {
             callbacks: Callbacks::new(store.clone(), scheduler.clone()),
             activities: Activities::new(store.clone(), scheduler.clone(), region, tags.clone()),
-            executions: Executions::new(store.clone(), scheduler, region, machines.clone()),
+            executions,
             machines,
             tags,
             modules: Modules::new(store.clone(), region, host),

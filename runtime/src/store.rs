@@ -6,6 +6,7 @@
 
 pub mod activities;
 pub mod backend;
+pub mod children;
 pub mod codec;
 pub mod data;
 pub mod durability;
@@ -20,6 +21,7 @@ pub mod tokens;
 
 pub use activities::Activities;
 use backend::Backend;
+pub use children::Children;
 pub use executions::{Executions, StateMachines};
 pub use modules::Modules;
 use serde::{Deserialize, Serialize};

@@ -89,8 +89,10 @@ fn state_machine_lifecycle_and_errors() {
     assert_eq!(e.1, "InvalidArn");
     let e = s.call("NoSuchAction", json!({})).unwrap_err();
     assert_eq!(e.1, "UnknownOperationException");
-    let e = s.call("GetActivityTask", json!({})).unwrap_err();
+    let e = s.call("TestState", json!({})).unwrap_err();
     assert_eq!(e.1, "NotSupported");
+    let e = s.call("GetActivityTask", json!({})).unwrap_err();
+    assert_eq!(e.1, "ValidationException", "{e:?}");
     let e = s
         .call("SendTaskSuccess", json!({"output": "{}"}))
         .unwrap_err();

@@ -877,3 +877,4 @@ fn sdk_tenants_are_isolated_and_signed() {
 
 mod activities;
 mod callbacks;
+mod nested;

@@ -94,6 +94,7 @@ impl Scheduler {
                         flag.store(true, Ordering::SeqCst);
                     }
                     tasks_ended.push(task.0);
+                    effects.cancelled.push(task);
                 }
                 Command::StartTimer { timer, due } => {
                     live.timers.insert(timer, due);
@@ -133,6 +134,16 @@ impl Scheduler {
         }
         live.record.steps += 1;
         live.record.events += events;
+        if !effects.cancelled.is_empty() {
+            effects.arn = live.record.arn.clone();
+        }
+        // A nested execution that ended owes its waiting parent an answer: stored with
+        // this step, delivered after it.
+        let notice = match effects.finished {
+            true => Scheduler::notice_of(&live.record),
+            false => None,
+        };
+        effects.notice = notice.clone().map(|n| (n, standard));
         effects.run = live.record.started;
         let timers_started = effects.timers.clone();
         let commit = Commit {
@@ -144,6 +155,7 @@ impl Scheduler {
             tasks_started,
             tasks_ended,
             tasks_queued,
+            notice: notice.filter(|_| standard),
         };
         (commit, effects)
     }
@@ -153,6 +165,12 @@ impl Scheduler {
             self.inner
                 .timers
                 .add(due, key.clone(), timer, Some(effects.run));
+        }
+        if !effects.cancelled.is_empty() {
+            self.stop_children(key, effects.cancelled, effects.arn);
+        }
+        if let Some((notice, stored)) = effects.notice {
+            self.deliver_notice(notice, stored);
         }
         for activity in &effects.queued {
             self.inner.doorbells.ring(&key.tenant, activity);

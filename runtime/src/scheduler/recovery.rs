@@ -2,6 +2,7 @@
 //! resuming every running execution after a restart, quarantining poison ones first.
 
 use super::*;
+use crate::store::Children as _;
 
 impl Scheduler {
     /// Rebuilds a running Standard execution from its stored steps.
@@ -157,6 +158,10 @@ impl Scheduler {
                 self.spawn_task(key.clone(), task);
             }
         }
+        // Answers ended nested executions still owe their parents.
+        for notice in store.notices()? {
+            self.deliver_notice(notice, true);
+        }
         // Timers last: a due one fires at once on another worker, and must find the
         // executions with tasks in flight already in the live map, not load a second copy.
         for t in store.timers()? {
@@ -207,6 +212,7 @@ impl Scheduler {
         record.stopped = Some(at);
         record.steps += 1;
         record.events += 1;
+        let notice = Scheduler::notice_of(&record);
         let commit = Commit {
             key: key.clone(),
             record,
@@ -223,8 +229,12 @@ impl Scheduler {
             tasks_started: Vec::new(),
             tasks_ended,
             tasks_queued: Vec::new(),
+            notice: notice.clone(),
         };
         store.execution_commit(&commit)?.wait().await?;
+        if let Some(notice) = notice {
+            self.deliver_notice(notice, true);
+        }
         let c = &self.inner.counters;
         c.finished(&key.tenant, Status::Failed);
         Ok(true)

@@ -89,6 +89,7 @@ impl Scheduler {
             stopped: None,
             steps: 0,
             events: 0,
+            parent: req.parent,
         };
         let mut live = Box::new(Live {
             key: key.clone(),

@@ -36,6 +36,14 @@ impl Scheduler {
                     me.deliver(key, Scheduler::reject(&task)).await;
                     return;
                 }
+                if let Some(mode) = nested::mode_of(&task.request.resource) {
+                    // Starting a child is a store write and an engine step, not a
+                    // sandbox run: no task slot.
+                    let answer = me.run_nested(&key, &task, mode).await;
+                    me.deliver(key.clone(), answer).await;
+                    me.open_gate(&key, task.request.id);
+                    return;
+                }
                 let tenant_slots = me.tenant_slots(&task.tenant);
                 let (Ok(_tenant_permit), Ok(_permit)) = (
                     tenant_slots.acquire_owned().await,

@@ -96,6 +96,7 @@ fn wait_then_pass(store: &Store) -> StartRequest {
         input: serde_json::json!({"k": 1}),
         input_text: r#"{"k": 1}"#.into(),
         pins: BTreeMap::new(),
+        parent: None,
     }
 }
 

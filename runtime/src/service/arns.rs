@@ -12,12 +12,20 @@ use crate::tenants::Tenant;
 /// [`Error::InvalidArn`], [`Error::WrongResource`] for an execution ARN,
 /// [`Error::StateMachineDoesNotExist`] for another tenant's or region's.
 pub fn machine_name(region: &str, tenant: &Tenant, arn: &str) -> Result<String> {
+    machine_name_in(region, &tenant.account, arn)
+}
+
+/// [`machine_name`] for the tenant with `account`.
+///
+/// # Errors
+/// As [`machine_name`].
+pub fn machine_name_in(region: &str, account: &str, arn: &str) -> Result<String> {
     match Arn::parse(arn)? {
         Arn::StateMachine {
             region: r,
-            account,
+            account: a,
             name,
-        } if r == region && account == tenant.account => Ok(name),
+        } if r == region && a == account => Ok(name),
         Arn::StateMachine { .. } => Err(Error::StateMachineDoesNotExist(arn.to_string())),
         Arn::Execution { .. } => Err(Error::WrongResource {
             kind: "execution",

@@ -11,7 +11,7 @@ use crate::arn;
 use crate::model::{Execution, MachineType, Revision, StateMachine, Status};
 use crate::pins::modules_in;
 use crate::scheduler::{Counters, Scheduler, StartRequest};
-use crate::store::{Executions as _, Modules as _, StateMachines as _, Store};
+use crate::store::{Executions as _, Modules as _, StateMachines as _, Store, TenantId};
 use crate::tenants::Tenant;
 use sandstep_engine::execution::PAYLOAD_LIMIT_BYTES;
 use sandstep_engine::Trace;
@@ -113,7 +113,19 @@ impl Executions {
     /// The start request for `new`: the machine and its revision, a valid name, JSON
     /// input within the payload limit, and the module versions pinned now.
     fn prepare(&self, tenant: &Tenant, new: NewExecution) -> Result<StartRequest> {
-        let (machine, revision) = self.machines.load(tenant, &new.state_machine_arn)?;
+        self.prepare_for(&tenant.id, &tenant.account, new)
+    }
+
+    /// [`prepare`](Self::prepare) for the tenant `id` with `account`.
+    pub(super) fn prepare_for(
+        &self,
+        id: &TenantId,
+        account: &str,
+        new: NewExecution,
+    ) -> Result<StartRequest> {
+        let (machine, revision) = self
+            .machines
+            .load_for(id, account, &new.state_machine_arn)?;
         let name = match new.name {
             Some(n) if arn::valid_name(&n) => n,
             Some(n) => return Err(Error::InvalidName(n)),
@@ -132,13 +144,14 @@ impl Executions {
         let definition: Value = serde_json::from_str(&revision.definition).unwrap_or(Value::Null);
         let mut pins = BTreeMap::new();
         for m in modules_in(&definition) {
-            if let Some(v) = self.store.module_version(&tenant.id, &m.name, m.version)? {
+            if let Some(v) = self.store.module_version(id, &m.name, m.version)? {
                 pins.insert(m.name, (v.version, v.sha256));
             }
         }
         Ok(StartRequest {
-            tenant: tenant.id.clone(),
-            account: tenant.account.clone(),
+            tenant: id.clone(),
+            account: account.to_string(),
+            parent: None,
             machine,
             revision,
             name,
@@ -146,6 +159,11 @@ impl Executions {
             input_text,
             pins,
         })
+    }
+
+    /// The scheduler the executions run on.
+    pub(super) fn scheduler(&self) -> &Scheduler {
+        &self.scheduler
     }
 
     /// Starts an execution. Starting a running Standard execution again with the same

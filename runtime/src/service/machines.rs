@@ -7,7 +7,7 @@ use crate::arn;
 use crate::clock::Clock;
 use crate::model::{MachineType, Revision, StateMachine};
 use crate::store::data::hex;
-use crate::store::{StateMachines as _, Store};
+use crate::store::{StateMachines as _, Store, TenantId};
 use crate::tenants::Tenant;
 use sandstep_engine::validate::{self, Diagnostic};
 use serde_json::Value;
@@ -195,15 +195,22 @@ impl Machines {
     /// # Errors
     /// [`Error::InvalidArn`], [`Error::StateMachineDoesNotExist`], store failures.
     pub(crate) fn load(&self, tenant: &Tenant, arn: &str) -> Result<(StateMachine, Revision)> {
-        let name = arns::machine_name(&self.region, tenant, arn)?;
+        self.load_for(&tenant.id, &tenant.account, arn)
+    }
+
+    /// [`load`](Self::load) for the tenant `id` with `account`.
+    pub(crate) fn load_for(
+        &self,
+        id: &TenantId,
+        account: &str,
+        arn: &str,
+    ) -> Result<(StateMachine, Revision)> {
+        let name = arns::machine_name_in(&self.region, account, arn)?;
         let missing = || Error::StateMachineDoesNotExist(arn.to_string());
-        let machine = self
-            .store
-            .machine_get(&tenant.id, &name)?
-            .ok_or_else(missing)?;
+        let machine = self.store.machine_get(id, &name)?.ok_or_else(missing)?;
         let revision = self
             .store
-            .revision_get(&tenant.id, &name, &machine.revision_id)?
+            .revision_get(id, &name, &machine.revision_id)?
             .ok_or_else(missing)?;
         Ok((machine, revision))
     }

@@ -77,6 +77,9 @@ pub struct Commit {
     pub tasks_ended: Vec<u64>,
     /// Activity tasks the step put in their activity's queue.
     pub tasks_queued: Vec<TaskRequest>,
+    /// The answer a nested execution that ended owes its parent's task, kept until the
+    /// parent has it (see `store/children.rs`).
+    pub notice: Option<super::children::Notice>,
 }
 
 fn by_start(key: &ExecutionKey, started: Millis) -> Vec<u8> {
@@ -624,6 +627,7 @@ impl Executions for Store {
             writes.extend(pin_writes(key, &e, false)?);
         }
         writes.extend(self.token_deletes(key)?);
+        writes.extend(self.child_deletes(key)?);
         for table in [Table::Step, Table::InFlight] {
             for (k, _) in
                 self.backend
@@ -684,6 +688,9 @@ impl Store {
             ));
             writes.extend(super::tokens::token_writes(k, task)?);
         }
+        if let Some(notice) = &commit.notice {
+            writes.push(super::children::notice_write(notice)?);
+        }
         for task in &commit.tasks_queued {
             writes.extend(super::tokens::token_writes(k, task)?);
             writes.extend(super::activities::queue_writes(
@@ -723,6 +730,7 @@ mod tests {
             stopped: None,
             steps,
             events: steps,
+            parent: None,
         }
     }
 
@@ -749,6 +757,7 @@ mod tests {
             tasks_started: Vec::new(),
             tasks_ended: Vec::new(),
             tasks_queued: Vec::new(),
+            notice: None,
         }
     }
 

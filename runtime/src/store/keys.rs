@@ -63,6 +63,11 @@ pub enum Table {
     /// tasks waiting for an activity worker: tenant, activity, scheduled time, machine,
     /// execution, task id (oldest first).
     ActivityTask = 25,
+    /// the execution a parent's task started: tenant, parent machine, parent, task id.
+    Child = 26,
+    /// answers ended nested executions owe their parents' tasks: tenant, parent machine,
+    /// parent, task id (not per tenant first: recovery reads them all).
+    Notice = 27,
 }
 
 /// A key under construction.

@@ -197,6 +197,11 @@ pub(super) async fn describe(app: &App, tenant: &Tenant, p: Params) -> Result<Va
         if let Some(stopped) = e.stopped {
             o.insert("stopDate".into(), epoch(stopped));
         }
+        // Sandstep's own field (AWS clients skip unknown fields): the execution whose
+        // `states:startExecution` task started this one.
+        if let Some(parent) = &e.parent {
+            o.insert("sandstepParentExecutionArn".into(), json!(parent.arn));
+        }
         finished_fields(o, e);
     }
     Ok(out)
