@@ -1,5 +1,6 @@
 //! Capabilities a tenant grants to one module version: which kv tables, blob buckets,
-//! queues and topics it may use, and whether to read, write or both.
+//! queues and topics it may use, and whether to read, write or both; and the state
+//! machines whose waiting tasks it may answer (`callback`).
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -17,6 +18,8 @@ pub enum Resource {
     Queue,
     /// A topic.
     Topic,
+    /// Answering the task tokens of a state machine's executions (`*`: any machine).
+    Callback,
 }
 
 impl Resource {
@@ -26,6 +29,7 @@ impl Resource {
             "blob" => Some(Resource::Blob),
             "queue" => Some(Resource::Queue),
             "topic" => Some(Resource::Topic),
+            "callback" => Some(Resource::Callback),
             _ => None,
         }
     }
@@ -37,6 +41,7 @@ impl Resource {
             Resource::Blob => "blob",
             Resource::Queue => "queue",
             Resource::Topic => "topic",
+            Resource::Callback => "callback",
         }
     }
 }
@@ -108,9 +113,10 @@ impl Grants {
             let kind = parts
                 .next()
                 .and_then(Resource::parse)
-                .ok_or_else(|| bad("the kind must be kv, blob, queue or topic"))?;
+                .ok_or_else(|| bad("the kind must be kv, blob, queue, topic or callback"))?;
             let name = parts.next().ok_or_else(|| bad("expected kind:name"))?;
-            if !valid_name(name) {
+            let any_machine = kind == Resource::Callback && name == ANY;
+            if !any_machine && !valid_name(name) {
                 return Err(bad(
                     "names are 1-128 characters of letters, digits, '-', '_' and '.'",
                 ));
@@ -136,12 +142,14 @@ impl Grants {
         entry.insert(name.to_string(), merged);
     }
 
-    /// Whether `access` to the `kind` resource `name` is granted.
+    /// Whether `access` to the `kind` resource `name` is granted (for callbacks, `*`
+    /// grants every state machine).
     pub fn allows(&self, kind: Resource, name: &str, access: Access) -> bool {
-        self.0
-            .get(&kind)
-            .and_then(|m| m.get(name))
-            .is_some_and(|a| a.allows(access))
+        let Some(names) = self.0.get(&kind) else {
+            return false;
+        };
+        let any = kind == Resource::Callback && names.get(ANY).is_some_and(|a| a.allows(access));
+        any || names.get(name).is_some_and(|a| a.allows(access))
     }
 
     /// The grants as strings, the form `parse` reads.
@@ -164,6 +172,9 @@ impl fmt::Display for Grants {
         f.write_str(&self.to_strings().join(","))
     }
 }
+
+/// The callback grant's name for every state machine of the tenant.
+pub const ANY: &str = "*";
 
 /// Resource names: what S3, DynamoDB and SQS allow in common.
 pub fn valid_name(name: &str) -> bool {
@@ -201,6 +212,17 @@ mod tests {
         assert!(
             g.allows(Resource::Kv, "t", Access::Read) && g.allows(Resource::Kv, "t", Access::Write)
         );
+    }
+
+    #[test]
+    fn callbacks_are_granted_per_machine_or_for_all() {
+        let one = Grants::parse(["callback:approval"]).unwrap();
+        assert!(one.allows(Resource::Callback, "approval", Access::Write));
+        assert!(!one.allows(Resource::Callback, "payroll", Access::Write));
+        let all = Grants::parse(["callback:*"]).unwrap();
+        assert!(all.allows(Resource::Callback, "payroll", Access::Write));
+        assert!(!all.allows(Resource::Kv, "payroll", Access::Write));
+        assert!(Grants::parse(["kv:*"]).is_err(), "only callbacks take *");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! `access-denied("kv:secrets read")`.
 
 mod blob;
+pub mod callback;
 mod heartbeat;
 mod kv;
 mod log;
@@ -56,6 +57,8 @@ pub(crate) struct HostState {
     pub(crate) watch: Watch,
     pub(crate) limiter: Limiter,
     pub(crate) logs: Logs,
+    /// Where answers to task tokens go; `None` where nothing takes them (`sandstep run`).
+    pub(crate) answers: Option<Arc<dyn callback::TokenAnswers>>,
 }
 
 impl std::fmt::Debug for HostState {
@@ -162,7 +165,7 @@ pub(crate) fn add_to_linker(
 }
 
 /// The interfaces the host provides, as components import them.
-pub const INTERFACES: [&str; 7] = [
+pub const INTERFACES: [&str; 8] = [
     "sandstep:host/types@0.1.0",
     "sandstep:host/kv@0.1.0",
     "sandstep:host/blob@0.1.0",
@@ -170,6 +173,7 @@ pub const INTERFACES: [&str; 7] = [
     "sandstep:host/topic@0.1.0",
     "sandstep:host/log@0.1.0",
     "sandstep:host/heartbeat@0.1.0",
+    "sandstep:host/callback@0.1.0",
 ];
 
 #[cfg(test)]

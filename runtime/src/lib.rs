@@ -42,9 +42,11 @@ pub fn plugins(store: &store::Store, config: &config::Config) -> anyhow::Result<
         memory_bytes: config.compile_memory_mib << 20,
         timeout: std::time::Duration::from_secs(config.compile_timeout_seconds),
     };
+    let answers = host::callback::AnswerSlot::default();
     let options = sandbox::Options {
         max_module_bytes: config.max_module_bytes(),
         compiler: Some(compiler),
+        answers: answers.clone(),
         ..sandbox::Options::default()
     };
     let sandbox = sandbox::Sandbox::new(options, store.clone())?;
@@ -52,5 +54,6 @@ pub fn plugins(store: &store::Store, config: &config::Config) -> anyhow::Result<
     Ok(server::Plugins {
         runner: worker.clone(),
         modules: worker,
+        answers,
     })
 }

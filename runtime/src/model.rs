@@ -160,6 +160,23 @@ pub enum ChildWait {
     Sync2,
 }
 
+/// An answer to a task that waits for its token (SendTaskSuccess, SendTaskFailure,
+/// SendTaskHeartbeat, or a module's `callback` calls).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    /// The task succeeded with this output (JSON text).
+    Success(String),
+    /// The task failed.
+    Failure {
+        /// The error name, for Retry and Catch.
+        error: Option<String>,
+        /// The cause.
+        cause: Option<String>,
+    },
+    /// The task is alive: its heartbeat clock starts again.
+    Heartbeat,
+}
+
 /// Identifies an execution: tenant, state machine, execution name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ExecutionKey {

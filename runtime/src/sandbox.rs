@@ -105,6 +105,8 @@ pub struct Options {
     pub compiler: Option<ChildCompiler>,
     /// The limits invocations start from.
     pub limits: Limits,
+    /// Where modules' answers to task tokens go (`callback`), once the server binds it.
+    pub answers: crate::host::callback::AnswerSlot,
 }
 
 impl Default for Options {
@@ -121,6 +123,7 @@ impl Default for Options {
             code_limits: CodeLimits::default(),
             compiler: None,
             limits: Limits::default(),
+            answers: crate::host::callback::AnswerSlot::default(),
         }
     }
 }
@@ -619,6 +622,7 @@ impl Sandbox {
                             },
                             module: prepared.module.clone(),
                             store: self.inner.store.clone(),
+                            answers: self.inner.options.answers.get().cloned(),
                             watch,
                             limiter,
                             logs: Logs {

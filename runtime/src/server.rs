@@ -32,6 +32,9 @@ pub struct Plugins {
     pub runner: Arc<dyn TaskRunner>,
     /// Registers uploaded modules.
     pub modules: Arc<dyn ModuleHost>,
+    /// Where modules' answers to task tokens go: bound to the service layer once it
+    /// exists.
+    pub answers: crate::host::callback::AnswerSlot,
 }
 
 /// Opens the store, recovers running executions, and serves until SIGTERM or Ctrl-C.
@@ -49,7 +52,11 @@ pub async fn serve(
         config.durability(),
         config.cache_mib << 20,
     )?);
-    let Plugins { runner, modules } = plugins(&store, &config)?;
+    let Plugins {
+        runner,
+        modules,
+        answers,
+    } = plugins(&store, &config)?;
     let options = Options {
         max_tasks: config.max_tasks,
         max_tasks_per_tenant: config.max_tasks_per_tenant,
@@ -84,6 +91,11 @@ pub async fn serve(
     let app = Arc::new(App::new(store, scheduler.clone(), api_config, modules)?);
     // One shutdown signal for the HTTP server and the scheduler's loops.
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let callbacks = app
+        .services
+        .callbacks
+        .blocking(tokio::runtime::Handle::current());
+    let _ = answers.set(Arc::new(callbacks));
     let activities = app.services.activities.clone();
     let signalled = async move {
         shutdown().await;

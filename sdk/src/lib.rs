@@ -41,8 +41,10 @@
 //!   token and the deadline.
 //! - Host services, each checked against what the tenant granted the module: [`kv`]
 //!   (DynamoDB-like items), [`blob`] (S3-like objects), [`queue`] (SQS-like), [`topic`]
-//!   (SNS-like), [`log`] and [`heartbeat`]. Their failures are [`HostError`] answers, never
-//!   traps; `?` turns them into a [`TaskError`] of the same name (`AccessDenied`, ...).
+//!   (SNS-like), [`log`], [`heartbeat`] and [`callback`] (answers to other tasks'
+//!   tokens). Their failures are [`HostError`] (or [`callback::CallbackError`]) answers,
+//!   never traps; `?` turns them into a [`TaskError`] of the same name (`AccessDenied`,
+//!   ...).
 //!
 //! A component imports only the host interfaces it calls (plus `log`, which the panic
 //! hook uses): a module that calls no host service needs no grant.
@@ -63,6 +65,7 @@
 use std::fmt;
 
 pub mod blob;
+pub mod callback;
 pub mod heartbeat;
 pub mod kv;
 pub mod log;

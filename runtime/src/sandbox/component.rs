@@ -29,6 +29,7 @@ pub(crate) struct Call<'a> {
     /// The module version, with its grants.
     pub(crate) module: Arc<ModuleVersion>,
     pub(crate) store: Store,
+    pub(crate) answers: Option<Arc<dyn crate::host::callback::TokenAnswers>>,
     pub(crate) watch: Watch,
     pub(crate) limiter: Limiter,
     pub(crate) logs: Logs,
@@ -41,6 +42,7 @@ pub(crate) fn run(call: Call<'_>, input: &str) -> Ran {
         caller: call.caller,
         module: call.module,
         store: call.store,
+        answers: call.answers,
         watch: call.watch,
         limiter: call.limiter,
         logs: call.logs,

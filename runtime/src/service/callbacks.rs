@@ -1,12 +1,14 @@
 //! SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat: answers from outside to tasks that
-//! wait for their token (`.waitForTaskToken`). A token is looked up in the caller's
-//! tenant only, so another tenant's token answers exactly as one that never existed.
+//! wait for their token (`.waitForTaskToken` and activity tasks), from API clients and
+//! from modules (`sandstep:host/callback`). A token is looked up in the caller's tenant
+//! only, so another tenant's token answers exactly as one that never existed.
 
 use super::{Error, Result};
+use crate::host::callback::{Refused, TokenAnswers};
 use crate::model::ExecutionKey;
 use crate::scheduler::Scheduler;
 use crate::store::tokens::TokenTask;
-use crate::store::{Store, Tokens as _};
+use crate::store::{Store, TenantId, Tokens as _};
 use crate::tenants::Tenant;
 use sandstep_engine::execution::PAYLOAD_LIMIT_BYTES;
 use sandstep_engine::EventKind;
@@ -16,21 +18,7 @@ pub const MAX_ERROR_CHARS: usize = 256;
 /// The longest `cause` AWS accepts, in characters.
 pub const MAX_CAUSE_CHARS: usize = 32_768;
 
-/// What an answer says.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Answer {
-    /// The task succeeded with this output (JSON text).
-    Success(String),
-    /// The task failed.
-    Failure {
-        /// The error name, for Retry and Catch.
-        error: Option<String>,
-        /// The cause.
-        cause: Option<String>,
-    },
-    /// The task is alive: its heartbeat clock starts again.
-    Heartbeat,
-}
+pub use crate::model::Answer;
 
 /// The answers to waiting tasks.
 #[derive(Debug, Clone)]
@@ -55,6 +43,14 @@ impl Callbacks {
     #[tracing::instrument(level = "debug", name = "service.send_task_answer", skip_all,
         fields(tenant = %tenant.id))]
     pub async fn send(&self, tenant: &Tenant, token: &str, answer: Answer) -> Result<()> {
+        self.send_in(&tenant.id, token, answer).await
+    }
+
+    /// [`send`](Self::send) within the tenant `tenant`.
+    ///
+    /// # Errors
+    /// As [`send`](Self::send).
+    pub async fn send_in(&self, tenant: &TenantId, token: &str, answer: Answer) -> Result<()> {
         if !well_formed(token) {
             return Err(Error::InvalidTaskToken(token.chars().take(64).collect()));
         }
@@ -74,11 +70,20 @@ impl Callbacks {
                 Answer::Heartbeat => EventKind::TaskHeartbeat { task },
             })
         };
-        let Some(TokenTask { execution, task }) = self.store.token_task(&tenant.id, token)? else {
+        let Some(TokenTask { execution, task }) = self.store.token_task(tenant, token)? else {
             return Err(Error::TaskDoesNotExist);
         };
         let kind = kind_of(task)?;
         self.deliver(&execution, kind).await
+    }
+
+    /// These answers for module calls, which run on blocking threads: each waits on
+    /// `runtime` for its delivery.
+    pub fn blocking(&self, runtime: tokio::runtime::Handle) -> BlockingCallbacks {
+        BlockingCallbacks {
+            callbacks: self.clone(),
+            runtime,
+        }
     }
 
     async fn deliver(&self, execution: &ExecutionKey, kind: EventKind) -> Result<()> {
@@ -86,6 +91,36 @@ impl Callbacks {
             true => Ok(()),
             false => Err(Error::TaskTimedOut),
         }
+    }
+}
+
+/// [`Callbacks`] for modules (`sandstep:host/callback`), called from blocking threads.
+#[derive(Debug, Clone)]
+pub struct BlockingCallbacks {
+    callbacks: Callbacks,
+    runtime: tokio::runtime::Handle,
+}
+
+impl TokenAnswers for BlockingCallbacks {
+    fn answer(
+        &self,
+        tenant: &TenantId,
+        token: &str,
+        answer: Answer,
+    ) -> std::result::Result<(), Refused> {
+        let sent = self
+            .runtime
+            .block_on(self.callbacks.send_in(tenant, token, answer));
+        sent.map_err(|e| {
+            let message = e.to_string();
+            match e {
+                Error::InvalidTaskToken(_) => Refused::InvalidToken(message),
+                Error::TaskDoesNotExist => Refused::TaskDoesNotExist(message),
+                Error::TaskTimedOut => Refused::TaskTimedOut(message),
+                Error::InvalidOutput(_) => Refused::InvalidOutput(message),
+                _ => Refused::Unavailable(message),
+            }
+        })
     }
 }
 

@@ -378,3 +378,99 @@ fn sdk_the_human_approval_sample_waits_only_above_the_limit() {
         }
     });
 }
+
+/// Runs `approver` (a module answering tokens) as a one-Task workflow named `decide`.
+fn decider(module: &str) -> String {
+    json!({"StartAt": "Decide", "States": {"Decide": {"Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": module, "Payload.$": "$"},
+        "OutputPath": "$.Payload", "End": true}}})
+    .to_string()
+}
+
+#[test]
+fn a_granted_module_answers_another_executions_token() {
+    let dir = TempDir::new("module-callbacks");
+    let s = Server::start(&dir.0, &[]);
+    s.upload("echo", &module("echo"), "").unwrap();
+    s.upload("approver", &module("approver"), "callback:approval")
+        .unwrap();
+    s.upload("meddler", &module("approver"), "callback:payroll")
+        .unwrap();
+    runtime().block_on(async {
+        let c = client(&s);
+        let machine = create(
+            &c,
+            "approval",
+            &approval(json!({})),
+            StateMachineType::Standard,
+        )
+        .await;
+        let decide = create(
+            &c,
+            "decide",
+            &decider("approver"),
+            StateMachineType::Standard,
+        )
+        .await;
+        let meddle = create(
+            &c,
+            "meddle",
+            &decider("meddler"),
+            StateMachineType::Standard,
+        )
+        .await;
+        let decide_on = |machine: String, token: String, approved: bool| {
+            let c = c.clone();
+            async move {
+                let run = c
+                    .start_execution()
+                    .state_machine_arn(machine)
+                    .input(
+                        json!({"token": token, "approved": approved, "comment": "ok by me"})
+                            .to_string(),
+                    )
+                    .send()
+                    .await
+                    .unwrap()
+                    .execution_arn;
+                wait_done(&c, &run).await
+            }
+        };
+
+        // Approved by the module: the waiting order goes on with its decision.
+        let order = start(&c, &machine, 1).await;
+        let token = token_of(&c, &order).await;
+        // A module without the grant for this machine is refused, and changes nothing.
+        let refused = decide_on(meddle.clone(), token.clone(), true).await;
+        assert_eq!(refused.status(), &ExecutionStatus::Failed);
+        assert_eq!(refused.error(), Some("AccessDenied"), "{refused:?}");
+        assert!(refused
+            .cause()
+            .unwrap_or_default()
+            .contains("callback:approval"));
+        let decided = decide_on(decide.clone(), token.clone(), true).await;
+        assert_eq!(decided.status(), &ExecutionStatus::Succeeded, "{decided:?}");
+        let done = wait_done(&c, &order).await;
+        assert_eq!(done.status(), &ExecutionStatus::Succeeded, "{done:?}");
+        assert_eq!(
+            json_of(done.output()),
+            json!({"approved": true, "comment": "ok by me"})
+        );
+        // The token is spent: the module hears TaskTimedOut, as an API client would.
+        let late = decide_on(decide.clone(), token, true).await;
+        assert_eq!(late.error(), Some("TaskTimedOut"), "{late:?}");
+
+        // Rejected by the module: the waiting workflow catches `Rejected`.
+        let order = start(&c, &machine, 2).await;
+        let token = token_of(&c, &order).await;
+        decide_on(decide.clone(), token, false).await;
+        let done = wait_done(&c, &order).await;
+        assert_eq!(done.status(), &ExecutionStatus::Failed);
+        assert_eq!(done.error(), Some("OrderDenied"));
+
+        // A token that never existed.
+        let unknown = decide_on(decide, "0".repeat(32), true).await;
+        assert_eq!(unknown.error(), Some("TaskDoesNotExist"), "{unknown:?}");
+    });
+}
