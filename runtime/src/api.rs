@@ -8,6 +8,7 @@ pub mod auth;
 pub mod aws;
 pub mod data;
 pub mod error;
+pub mod jobs;
 pub mod metrics;
 pub mod modules;
 pub mod params;
@@ -143,5 +144,16 @@ pub fn routes(config: &Config) -> Router<Arc<App>> {
             "/v1/kv/{table}/{key}",
             get(data::get).put(data::put).delete(data::delete),
         )
+        .route("/v1/job-queues", get(jobs::list_queues))
+        .route(
+            "/v1/job-queues/{name}",
+            get(jobs::get_queue)
+                .put(jobs::put_queue)
+                .delete(jobs::delete_queue),
+        )
+        .route("/v1/jobs", get(jobs::list))
+        .route("/v1/jobs/{id}", get(jobs::describe))
+        .route("/v1/jobs/{id}/cancel", post(jobs::cancel))
+        .route("/v1/jobs/{id}/logs", get(jobs::logs))
         .route("/v1/tenants", post(auth::create_tenant))
 }

@@ -53,6 +53,7 @@ pub fn plugins(store: &store::Store, config: &config::Config) -> anyhow::Result<
     let worker = std::sync::Arc::new(worker::Worker::new(sandbox, store.clone()));
     Ok(server::Plugins {
         runner: worker.clone(),
+        jobs: worker.clone(),
         modules: worker,
         answers,
     })

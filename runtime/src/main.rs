@@ -1,4 +1,6 @@
 //! The `sandstep` command line.
+mod cli_jobs;
+
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use sandstep::grants::Grants;
@@ -85,6 +87,17 @@ enum Command {
     Module {
         #[command(subcommand)]
         command: ModuleCommand,
+    },
+    /// Manages Batch job queues on a server.
+    #[command(name = "job-queue")]
+    JobQueue {
+        #[command(subcommand)]
+        command: cli_jobs::QueueCommand,
+    },
+    /// Lists, describes and cancels Batch jobs on a server, and prints their logs.
+    Job {
+        #[command(subcommand)]
+        command: cli_jobs::JobCommand,
     },
     /// The server's module compiler, run as a child process with a memory limit: the
     /// module on stdin, the compiled artifact on stdout.
@@ -234,6 +247,8 @@ fn run() -> anyhow::Result<ExitCode> {
                     api_key,
                 },
         } => module_upload(&name, &path, &grants, &endpoint, api_key.as_deref()),
+        Command::JobQueue { command } => cli_jobs::queue(command),
+        Command::Job { command } => cli_jobs::job(command),
     }
 }
 

@@ -659,7 +659,13 @@ impl Sandbox {
             }
         };
         let ending = with_last_error_logged(ran.ending, &ran.logs);
+        let exit_code = match (&ending, &*prepared.ready) {
+            (outcome::Ending::Exited { code, .. }, _) => Some(*code),
+            (outcome::Ending::Returned(_), Ready::Command(_)) => Some(0),
+            _ => None,
+        };
         TaskOutcome {
+            exit_code,
             result: outcome::judge(ending, &limits),
             fuel_consumed: ran.fuel_used.unwrap_or(limits.fuel),
             duration: started.elapsed(),

@@ -20,6 +20,7 @@ mod absorb;
 mod activities;
 pub mod doorbells;
 pub mod engine_pool;
+pub mod jobs;
 pub mod metrics;
 pub mod nested;
 pub mod quarantine;
@@ -298,6 +299,12 @@ struct Inner {
     /// Parent tasks whose `TaskSubmitted` is not delivered yet, with an answer their
     /// child already owes them (held back so that it comes after the submission).
     gates: Mutex<HashMap<(ExecutionKey, TaskId), Option<HeldNotice>>>,
+    /// Runs Batch jobs: the sandbox, bound once it exists.
+    job_runner: std::sync::OnceLock<Arc<dyn jobs::JobRunner>>,
+    /// Jobs waiting in their queues' lines and running, in this process.
+    jobs: Mutex<jobs::Board>,
+    /// Serializes the read-change-write of job rows (a cancel against a start or an end).
+    job_writes: Mutex<()>,
 }
 
 /// A cheap handle on the scheduler.
@@ -370,6 +377,9 @@ impl Scheduler {
             doorbells: doorbells::Doorbells::default(),
             children: std::sync::OnceLock::new(),
             gates: Mutex::new(HashMap::new()),
+            job_runner: std::sync::OnceLock::new(),
+            jobs: Mutex::new(jobs::Board::default()),
+            job_writes: Mutex::new(()),
         };
         let scheduler = Scheduler {
             inner: Arc::new(inner),

@@ -30,6 +30,8 @@ pub fn router(app: Arc<App>) -> axum::Router {
 pub struct Plugins {
     /// Runs tasks.
     pub runner: Arc<dyn TaskRunner>,
+    /// Runs Batch jobs.
+    pub jobs: Arc<dyn crate::scheduler::jobs::JobRunner>,
     /// Registers uploaded modules.
     pub modules: Arc<dyn ModuleHost>,
     /// Where modules' answers to task tokens go: bound to the service layer once it
@@ -54,6 +56,7 @@ pub async fn serve(
     )?);
     let Plugins {
         runner,
+        jobs,
         modules,
         answers,
     } = plugins(&store, &config)?;
@@ -74,6 +77,7 @@ pub async fn serve(
     };
     let journal = quarantine::open(&config.data_dir)?;
     let (scheduler, service) = Scheduler::build(options, store.clone(), runner, Some(journal))?;
+    scheduler.bind_jobs(jobs);
     let began = std::time::Instant::now();
     let resumed = scheduler.recover().await?;
     tracing::info!(

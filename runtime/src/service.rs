@@ -5,7 +5,7 @@
 //! Front ends decode their own wire formats and render the results; nothing here knows
 //! about HTTP, JSON request bodies or AWS's error shapes. One file per family of use
 //! cases: [`executions`] (and their [`history`]), [`machines`], [`tags`], [`modules`],
-//! [`tenants`], [`data`], [`callbacks`], [`activities`]. Every use case runs in a
+//! [`tenants`], [`data`], [`callbacks`], [`activities`], [`jobs`]. Every use case runs in a
 //! `service.<name>` span with the tenant.
 
 pub mod activities;
@@ -15,6 +15,7 @@ pub mod data;
 pub mod error;
 pub mod executions;
 pub mod history;
+pub mod jobs;
 pub mod machines;
 pub mod modules;
 pub mod nested;
@@ -27,6 +28,7 @@ pub use callbacks::Callbacks;
 pub use data::Data;
 pub use error::{Error, Result};
 pub use executions::Executions;
+pub use jobs::Jobs;
 pub use machines::Machines;
 pub use modules::{ModuleHost, Modules};
 pub use paging::Page;
@@ -56,6 +58,8 @@ pub struct Services {
     pub callbacks: Callbacks,
     /// Activities and the workers that poll them.
     pub activities: Activities,
+    /// Batch job queues and jobs.
+    pub jobs: Jobs,
 }
 
 impl Services {
@@ -74,6 +78,7 @@ impl Services {
         scheduler.bind_children(Arc::new(executions.clone()));
         Services {
             callbacks: Callbacks::new(store.clone(), scheduler.clone()),
+            jobs: Jobs::new(store.clone(), scheduler.clone()),
             activities: Activities::new(store.clone(), scheduler.clone(), region, tags.clone()),
             executions,
             machines,

@@ -1,11 +1,12 @@
 //! Task resources: what an ASL `Resource` runs. One resolver reads every Task request and
-//! hands it to its integration, each a module of its own under `tasks/`; today the Lambda
-//! forms (`lambda`), played by modules. A resource no integration claims fails the task
+//! hands it to its integration, each a module of its own under `tasks/`: the Lambda forms
+//! (`lambda`) and Batch jobs (`batch`), played by modules. A resource no integration claims fails the task
 //! with `States.Runtime`, naming what is supported.
 //!
 //! Adding an integration: a file here with `resolve` (its resources, `None` for others),
 //! `run`, and, if it names something to pin at start, `named_in`; one arm below in each.
 
+pub mod batch;
 pub mod lambda;
 
 use crate::sandbox::{CancelHandle, LogLine, Sandbox, TaskFailure};
@@ -38,7 +39,7 @@ pub fn resolve(request: &TaskRequest) -> Result<Integration, TaskFailure> {
     Err(TaskFailure::new(
         ErrorName::Runtime,
         format!(
-            "resource not supported: '{}' (Sandstep runs modules through {LAMBDA_INVOKE}, {LAMBDA_INVOKE}.waitForTaskToken and arn:aws:lambda:<region>:<account>:function:<name>, activities, and arn:aws:states:::states:startExecution[.sync|.sync:2|.waitForTaskToken])",
+            "resource not supported: '{}' (Sandstep runs modules through {LAMBDA_INVOKE}, {LAMBDA_INVOKE}.waitForTaskToken and arn:aws:lambda:<region>:<account>:function:<name>, activities, arn:aws:states:::states:startExecution[.sync|.sync:2|.waitForTaskToken] and arn:aws:states:::batch:submitJob[.sync])",
             request.resource
         ),
     ))
@@ -47,7 +48,7 @@ pub fn resolve(request: &TaskRequest) -> Result<Integration, TaskFailure> {
 /// The module a Task state names in its definition, if any: what an execution pins at
 /// its start.
 pub fn module_named(resource: &str, parameters: Option<&Value>) -> Option<(String, Option<u32>)> {
-    lambda::named_in(resource, parameters)
+    lambda::named_in(resource, parameters).or_else(|| batch::named_in(resource, parameters))
 }
 
 /// Everything about the task's invocation that is not in the request.

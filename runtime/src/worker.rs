@@ -1,14 +1,17 @@
-//! The server's task runner and module host, both backed by the sandbox: the scheduler
-//! hands it tasks, the module API hands it uploads.
+//! The server's task runner, job runner and module host, all backed by the sandbox: the
+//! scheduler hands it tasks and Batch jobs, the module API hands it uploads.
 
 use crate::grants::Grants;
 use crate::quotas::QuotaPolicy;
 use crate::sandbox::{self, Sandbox};
+use crate::scheduler::jobs::JobRunner;
 use crate::scheduler::runner::{TaskContext, TaskRunner};
 use crate::service::modules::{ModuleHost, RegisterError};
+use crate::store::jobs::{Job, JobQueue};
 use crate::store::modules::ModuleVersion;
 use crate::store::Store;
 use crate::tasks;
+use crate::tasks::batch::{JobEnd, JobRun};
 use crate::tenants::Tenant;
 use sandstep_engine::EventKind;
 
@@ -41,6 +44,12 @@ impl TaskRunner for Worker {
             progress: task.progress,
         };
         tasks::run(&self.sandbox, &task.request, caller).event
+    }
+}
+
+impl JobRunner for Worker {
+    fn run_job(&self, job: &Job, queue: &JobQueue, run: JobRun) -> JobEnd {
+        tasks::batch::run(&self.sandbox, job, queue, run)
     }
 }
 

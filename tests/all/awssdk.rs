@@ -876,5 +876,6 @@ fn sdk_tenants_are_isolated_and_signed() {
 }
 
 mod activities;
+mod batch;
 mod callbacks;
 mod nested;

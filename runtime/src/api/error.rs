@@ -109,6 +109,9 @@ pub enum Error {
     /// A module cannot be deleted while executions pin it.
     #[error("{0}")]
     ModuleInUse(String),
+    /// Something still uses the resource a delete names: 409.
+    #[error("{0}")]
+    ResourceInUse(String),
     /// The body is too large.
     #[error("{0}")]
     PayloadTooLarge(String),
@@ -156,6 +159,7 @@ impl Error {
             NotSupported(_) => ("NotSupported", bad),
             InvalidModule(_) => ("InvalidModule", bad),
             ModuleInUse(_) => ("ModuleInUse", StatusCode::CONFLICT),
+            ResourceInUse(_) => ("ResourceInUseException", StatusCode::CONFLICT),
             PayloadTooLarge(_) => ("ValidationException", bad),
             Internal(_) => ("InternalFailure", StatusCode::INTERNAL_SERVER_ERROR),
         }
@@ -267,7 +271,10 @@ impl From<service::Error> for Error {
             S::InvalidModule(_) => Error::InvalidModule(message),
             S::ModuleDoesNotExist(_)
             | S::ModuleVersionDoesNotExist { .. }
-            | S::ItemDoesNotExist { .. } => Error::NotFound(message),
+            | S::ItemDoesNotExist { .. }
+            | S::JobQueueDoesNotExist(_)
+            | S::JobDoesNotExist(_) => Error::NotFound(message),
+            S::JobQueueInUse(_) => Error::ResourceInUse(message),
             S::ModuleInUse { .. } => Error::ModuleInUse(message),
             S::PublishNotSupported
             | S::TagOutOfBounds(_)
@@ -279,7 +286,8 @@ impl From<service::Error> for Error {
             | S::InvalidTenantName(_)
             | S::TenantExists(_)
             | S::InvalidItemName(_)
-            | S::ItemNotJson(_) => Error::Validation(message),
+            | S::ItemNotJson(_)
+            | S::InvalidJobQueue(_) => Error::Validation(message),
             S::Store(_) | S::Internal(_) => Error::Internal(message),
         }
     }

@@ -80,6 +80,9 @@ pub struct TaskOutcome {
     pub logs_dropped: u64,
     /// A command's stderr (at most [`Limits::stderr_bytes`]); empty for components.
     pub stderr: String,
+    /// A command's exit status (0 when it succeeded); `None` for components and for a
+    /// command that did not exit (stopped, trapped).
+    pub exit_code: Option<i32>,
 }
 
 /// How a module's run ended, before it is judged.

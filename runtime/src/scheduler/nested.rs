@@ -259,6 +259,7 @@ impl Scheduler {
         let key = key.clone();
         tokio::spawn(async move {
             for task in tasks {
+                me.cancel_job_of(&key, task, &parent_arn);
                 let child = match me.inner.store.child_get(&key, task) {
                     Ok(Some(child)) => child,
                     Ok(None) => continue,
@@ -278,8 +279,14 @@ impl Scheduler {
 /// A child's name when the parent gives none: a UUID derived from the parent and its
 /// task, so that the task run again after a crash finds the child it started.
 fn derived_name(parent_arn: &str, task: TaskId) -> String {
+    derived_uuid(&format!("{parent_arn}:{}", task.0))
+}
+
+/// A UUID derived from `seed`: the same seed, the same UUID (what a task run again after
+/// a crash uses to find what it started).
+pub(super) fn derived_uuid(seed: &str) -> String {
     use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(format!("{parent_arn}:{}", task.0).as_bytes());
+    let digest = Sha256::digest(seed.as_bytes());
     let mut seed = [0u8; 8];
     seed.copy_from_slice(digest.get(..8).unwrap_or(&[0; 8]));
     sandstep_engine::rng::Rng::new(u64::from_be_bytes(seed)).uuid()

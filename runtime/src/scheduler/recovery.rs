@@ -158,9 +158,13 @@ impl Scheduler {
                 self.spawn_task(key.clone(), task);
             }
         }
-        // Answers ended nested executions still owe their parents.
+        // Answers ended nested executions and jobs still owe their parents.
         for notice in store.notices()? {
             self.deliver_notice(notice, true);
+        }
+        let jobs = self.recover_jobs()?;
+        if jobs > 0 {
+            tracing::info!(jobs, "jobs a stop interrupted wait to run again");
         }
         // Timers last: a due one fires at once on another worker, and must find the
         // executions with tasks in flight already in the live map, not load a second copy.

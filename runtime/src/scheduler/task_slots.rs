@@ -44,6 +44,14 @@ impl Scheduler {
                     me.open_gate(&key, task.request.id);
                     return;
                 }
+                if let Some(waits) = crate::tasks::batch::mode_of(&task.request.resource) {
+                    // Submitting a job is a store write: no task slot. The job runs in
+                    // its queue's own slots.
+                    let answer = me.submit_job(&key, &task, waits);
+                    me.deliver(key.clone(), answer).await;
+                    me.open_gate(&key, task.request.id);
+                    return;
+                }
                 let tenant_slots = me.tenant_slots(&task.tenant);
                 let (Ok(_tenant_permit), Ok(_permit)) = (
                     tenant_slots.acquire_owned().await,

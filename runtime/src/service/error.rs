@@ -165,6 +165,18 @@ pub enum Error {
     /// A task output that is not JSON or is too large.
     #[error("Invalid Output: '{0}'")]
     InvalidOutput(String),
+    /// No such job queue.
+    #[error("Job queue '{0}' does not exist")]
+    JobQueueDoesNotExist(String),
+    /// A job queue's name or settings out of bounds; the text says which.
+    #[error("{0}")]
+    InvalidJobQueue(String),
+    /// A queue that still has jobs waiting or running cannot be deleted.
+    #[error("Job queue '{0}' has jobs waiting or running: cancel them or wait for their end")]
+    JobQueueInUse(String),
+    /// No such job.
+    #[error("Job '{0}' does not exist")]
+    JobDoesNotExist(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] store::Error),

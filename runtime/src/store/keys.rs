@@ -68,6 +68,14 @@ pub enum Table {
     /// answers ended nested executions owe their parents' tasks: tenant, parent machine,
     /// parent, task id (not per tenant first: recovery reads them all).
     Notice = 27,
+    /// job queues: tenant, name.
+    JobQueue = 28,
+    /// jobs: tenant, job id.
+    Job = 29,
+    /// jobs not yet ended: tenant, job id (recovery reads them all).
+    OpenJob = 30,
+    /// what jobs logged: tenant, job id, line number.
+    JobLog = 31,
 }
 
 /// A key under construction.
