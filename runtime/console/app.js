@@ -5,6 +5,7 @@ import { changeKey } from './auth.js';
 import { report } from './banner.js';
 import { editorView } from './views/editor.js';
 import { executionView } from './views/execution.js';
+import { jobsView } from './views/jobs.js';
 import { machineList, machinePage } from './views/machines.js';
 import { modulesView } from './views/modules.js';
 
@@ -14,6 +15,7 @@ const ROUTES = {
   editor: [editorView, editorView],
   executions: [machineList, executionView],
   modules: [modulesView, modulesView],
+  jobs: [jobsView, jobsView],
 };
 
 let current = null; // { controller, cleanup } of the mounted view

@@ -661,3 +661,58 @@ fn the_console_colours_a_retried_task() {
     assert_eq!(stage("result")["Payload"], json!({"hi": 1}));
     b.screenshot("execution-retried");
 }
+
+#[test]
+fn the_console_lists_jobs_and_cancels_one() {
+    let dir = TempDir::new("console-jobs");
+    let s = Server::start(&dir.0, &[]);
+    s.upload("crunch", &crate::support::module("crunch"), "")
+        .unwrap();
+    let b = Browser::start();
+    // The views redraw every 2 s: read them in one script each, never through a held element.
+    let read =
+        |script: &str| -> Option<String> { b.run(script, json!([])).as_str().map(str::to_string) };
+    b.goto(&format!("{}/console#/jobs", s.url));
+    b.type_text(&b.wait("#queue-name"), "nightly");
+    b.click(&b.wait("#queue-save"));
+    b.wait_for("the new queue", || {
+        read("return [...document.querySelectorAll('#job-queues tbody tr')].map(r => r.textContent).join('|')")
+            .filter(|rows| rows.contains("nightly"))
+    });
+    let machine = s.create_machine(
+        "long",
+        &json!({"StartAt": "Job", "States": {"Job": {"Type": "Task",
+            "Resource": "arn:aws:states:::batch:submitJob.sync",
+            "Parameters": {"JobName": "forever", "JobQueue": "nightly", "JobDefinition": "crunch",
+                "Parameters": {"rounds": 1_000_000_000u64}}, "End": true}}}),
+        "STANDARD",
+    );
+    let run = s.ok("StartExecution", json!({"stateMachineArn": machine}))["executionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The list refreshes by itself; the running job shows up, with a link to its page.
+    let href = b.wait_for("the running job", || {
+        read("const row = [...document.querySelectorAll('#jobs tbody tr')].find(r => r.textContent.includes('RUNNING')); return row ? row.querySelector('a').getAttribute('href') : null")
+    });
+    b.goto(&format!("{}/console{href}", s.url));
+    b.wait_for("the job's page", || {
+        read("return document.querySelector('#job-status')?.textContent ?? null")
+            .filter(|status| status == "RUNNING")
+    });
+    b.click(&b.wait("#job-cancel"));
+    b.wait_for("the cancelled job", || {
+        read("return document.querySelector('#job-status')?.textContent ?? null")
+            .filter(|status| status == "FAILED")
+    });
+    let done = s.wait_done(&run, std::time::Duration::from_secs(30));
+    assert_eq!(done["status"], "FAILED", "{done}");
+    assert!(
+        done["cause"]
+            .as_str()
+            .unwrap()
+            .contains("Cancelled from the console"),
+        "{done}"
+    );
+    b.screenshot("jobs");
+}

@@ -359,8 +359,12 @@ fn a_job_outlives_a_restart_and_runs_again() {
         );
         std::thread::sleep(Duration::from_millis(50));
     };
-    // The checkpoint is written at the start of the run.
-    std::thread::sleep(Duration::from_millis(300));
+    // Crash once the run has written its checkpoint (at its start).
+    let began = Instant::now();
+    while v1(&s, "GET", "/v1/kv/checkpoints/crunch-job", None).0 != 200 {
+        assert!(began.elapsed() < Duration::from_secs(30), "no checkpoint");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     s.crash_and_restart();
     let done = s.wait_done(&run, Duration::from_secs(60));
     assert_eq!(done["status"], "SUCCEEDED", "{done}");
