@@ -365,6 +365,9 @@ fn a_job_outlives_a_restart_and_runs_again() {
         assert!(began.elapsed() < Duration::from_secs(30), "no checkpoint");
         std::thread::sleep(Duration::from_millis(20));
     }
+    // A module's kv write is durable with the next durable write of the store (as a
+    // task's are with its step's commit): one now, so that the crash cannot take it.
+    assert_eq!(v1(&s, "PUT", "/v1/job-queues/other", None).0, 200);
     s.crash_and_restart();
     let done = s.wait_done(&run, Duration::from_secs(60));
     assert_eq!(done["status"], "SUCCEEDED", "{done}");
