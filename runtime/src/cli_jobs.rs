@@ -219,12 +219,5 @@ pub fn job(command: JobCommand) -> anyhow::Result<ExitCode> {
 
 /// Percent-encodes a path or query part (names and ids are plain, but a typo is not).
 fn urlencoding(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
+    sandstep::api::sigv4::uri_encode(text.as_bytes(), true)
 }

@@ -62,6 +62,21 @@ impl Store {
     pub(crate) fn backend(&self) -> &dyn Backend {
         &*self.backend
     }
+
+    /// The records under `prefix`, decoded, in key order from `after` (exclusive) on, at
+    /// most `limit`.
+    fn records<T: for<'de> Deserialize<'de>>(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<T>> {
+        self.backend
+            .scan(prefix, after, limit)?
+            .iter()
+            .map(|(_, v)| codec::decode(v))
+            .collect()
+    }
 }
 
 /// A tenant's id (`default` when the server runs without configuration).

@@ -228,8 +228,7 @@ pub async fn cancel(
             v.get("reason").and_then(Value::as_str).map(str::to_string)
         }
     };
-    let job = app.services.jobs.cancel(&tenant, &id, reason.as_deref())?;
-    let view = app.services.jobs.describe(&tenant, &job.id)?;
+    let view = app.services.jobs.cancel(&tenant, &id, reason.as_deref())?;
     Ok(Json(render_job(&app.config.region, &view)))
 }
 

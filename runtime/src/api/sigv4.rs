@@ -44,6 +44,7 @@ use crate::store::data::hex;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
+pub use canonical::uri_encode;
 use canonical::*;
 use dates::*;
 

@@ -31,7 +31,6 @@ pub trait JobRunner: Send + Sync + 'static {
 #[derive(Debug, Clone, Default)]
 pub(super) struct LiveJob {
     cancel: Arc<AtomicBool>,
-    reason: Arc<Mutex<Option<String>>>,
     heartbeats: Arc<AtomicU64>,
 }
 
@@ -68,12 +67,7 @@ impl Scheduler {
         waits: bool,
     ) -> EventKind {
         let id = task.request.id;
-        let failed = |error: &str, cause: String| EventKind::TaskFailed {
-            task: id,
-            error: error.to_string(),
-            cause,
-            usage: None,
-        };
+        let failed = |error: &str, cause: String| nested::task_failed(id, error, cause);
         let spec = match batch::spec(&task.request.input) {
             Ok(spec) => spec,
             Err(batch::Refused(why)) => return failed(CLIENT_ERROR, why),
@@ -140,7 +134,7 @@ impl Scheduler {
         if waits {
             // A quick job may end before this task's submission is delivered: its answer
             // waits at the gate until `open_gate`.
-            lock(&self.inner.gates).insert((key.clone(), id), None);
+            self.close_gate(key, id);
         }
         let (job, new) = match store.job_submit(&job) {
             Ok(stored) => stored,
@@ -150,11 +144,9 @@ impl Scheduler {
             self.enqueue(&job);
         } else if waits && job.status.ended() {
             // The task run again after a crash, its job ended meanwhile.
-            let notice = self.notice_for(&job);
-            if let (Some(notice), Some(held)) =
-                (notice, lock(&self.inner.gates).get_mut(&(key.clone(), id)))
-            {
-                *held = Some((notice, false));
+            // The gate holds it until the submission is delivered.
+            if let Some(notice) = self.notice_for(&job) {
+                self.deliver_notice(notice, false);
             }
         }
         let output = batch::submitted(&self.inner.opts.region, &job);
@@ -304,9 +296,7 @@ impl Scheduler {
             }
         };
         // A cancel asked for wins over what the run said: it was stopped for it.
-        let cancel_reason = live
-            .and_then(|l| lock(&l.reason).clone())
-            .or_else(|| job.cancel.clone());
+        let cancel_reason = job.cancel.clone();
         let mut lines = Vec::new();
         let attempt_no = u32::try_from(job.attempts.len()).unwrap_or(u32::MAX);
         let (status, reason, exit_code) = match (&end, cancel_reason) {
@@ -438,23 +428,15 @@ impl Scheduler {
             }
             board.live.get(&(tenant.clone(), id.to_string())).cloned()
         };
+        // Remembered first: the end reads the reason from the job, and a crash before the
+        // end does not run it again.
+        self.update_job(tenant, id, |job| {
+            job.cancel = Some(reason.to_string());
+            !job.status.ended()
+        });
         match running {
-            Some(live) => {
-                *lock(&live.reason) = Some(reason.to_string());
-                live.cancel.store(true, Ordering::SeqCst);
-                // Remembered, so that a crash before the end does not run it again.
-                self.update_job(tenant, id, |job| {
-                    job.cancel = Some(reason.to_string());
-                    true
-                });
-            }
-            None => {
-                self.update_job(tenant, id, |job| {
-                    job.cancel = Some(reason.to_string());
-                    true
-                });
-                self.end_job(tenant, id, None, None);
-            }
+            Some(live) => live.cancel.store(true, Ordering::SeqCst),
+            None => self.end_job(tenant, id, None, None),
         }
         Ok(self
             .inner
@@ -479,9 +461,9 @@ impl Scheduler {
         Ok(self
             .inner
             .store
-            .open_jobs()?
+            .open_jobs(Some(tenant))?
             .iter()
-            .any(|j| &j.tenant == tenant && j.queue == queue))
+            .any(|j| j.queue == queue))
     }
 
     /// Cancels the job a cancelled `.sync` task of `key` waits for (its execution stopped
@@ -501,7 +483,7 @@ impl Scheduler {
     /// Puts the jobs a stop interrupted back in their queues' lines: a job that was
     /// running runs again, unless a cancel was asked for. Returns how many wait.
     pub(super) fn recover_jobs(&self) -> Result<usize, store::Error> {
-        let mut open = self.inner.store.open_jobs()?;
+        let mut open = self.inner.store.open_jobs(None)?;
         open.sort_by_key(|j| j.created);
         let now = self.inner.opts.clock.now();
         let mut queues = Vec::new();

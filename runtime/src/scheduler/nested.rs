@@ -97,12 +97,7 @@ impl Scheduler {
         mode: Mode,
     ) -> EventKind {
         let id = task.request.id;
-        let failed = |error: &str, cause: String| EventKind::TaskFailed {
-            task: id,
-            error: error.to_string(),
-            cause,
-            usage: None,
-        };
+        let failed = |error: &str, cause: String| task_failed(id, error, cause);
         let Some(starter) = self.inner.children.get() else {
             return failed(
                 "States.Runtime",
@@ -155,7 +150,7 @@ impl Scheduler {
         if waits.is_some() {
             // A quick child may end before this task's submission is delivered: its
             // answer waits at the gate until `open_gate`.
-            lock(&self.inner.gates).insert((key.clone(), id), None);
+            self.close_gate(key, id);
         }
         let child = match starter.start_child(child).await {
             Ok(child) => child,
@@ -191,9 +186,8 @@ impl Scheduler {
                         task: id,
                         answer: answer_for(&child, wait, id),
                     };
-                    if let Some(held) = lock(&self.inner.gates).get_mut(&(key.clone(), id)) {
-                        *held = Some((notice, false));
-                    }
+                    // The gate holds it (see `close_gate` above).
+                    self.deliver_notice(notice, false);
                 }
                 EventKind::TaskSubmitted {
                     task: id,
@@ -241,6 +235,12 @@ impl Scheduler {
         });
     }
 
+    /// Holds back answers to `key`'s `task` until [`open_gate`](Self::open_gate): the task
+    /// waits for something that may end before the task's own submission is delivered.
+    pub(super) fn close_gate(&self, key: &ExecutionKey, task: TaskId) {
+        lock(&self.inner.gates).insert((key.clone(), task), None);
+    }
+
     /// The parent's task has its answer from [`run_nested`](Self::run_nested): an answer
     /// its child owed meanwhile goes now.
     pub(super) fn open_gate(&self, key: &ExecutionKey, task: TaskId) {
@@ -273,6 +273,16 @@ impl Scheduler {
                 let _ = me.stop(&child, None, Some(cause)).await;
             }
         });
+    }
+}
+
+/// The `TaskFailed` answer of `task`, for integrations that run no module.
+pub(super) fn task_failed(task: TaskId, error: &str, cause: String) -> EventKind {
+    EventKind::TaskFailed {
+        task,
+        error: error.to_string(),
+        cause,
+        usage: None,
     }
 }
 

@@ -228,11 +228,16 @@ impl Jobs {
             .store
             .job_get(&tenant.id, id)?
             .ok_or_else(|| Error::JobDoesNotExist(id.to_string()))?;
+        Ok(self.view(job))
+    }
+
+    /// A job with the heartbeats of its run in progress, when it runs here.
+    fn view(&self, job: Job) -> JobView {
         let heartbeats = self
             .scheduler
-            .job_heartbeats(&tenant.id, id)
+            .job_heartbeats(&job.tenant, &job.id)
             .unwrap_or(job.heartbeats);
-        Ok(JobView { job, heartbeats })
+        JobView { job, heartbeats }
     }
 
     /// Cancels a job (AWS Batch's TerminateJob): a waiting job ends at once, a running one
@@ -242,12 +247,12 @@ impl Jobs {
     /// # Errors
     /// [`Error::JobDoesNotExist`], store failures.
     #[tracing::instrument(level = "debug", name = "service.cancel_job", skip_all, fields(tenant = %tenant.id, job = %id))]
-    pub fn cancel(&self, tenant: &Tenant, id: &str, reason: Option<&str>) -> Result<Job> {
+    pub fn cancel(&self, tenant: &Tenant, id: &str, reason: Option<&str>) -> Result<JobView> {
         let reason = reason
             .filter(|r| !r.trim().is_empty())
             .unwrap_or("Cancelled by the user");
         match self.scheduler.cancel_job(&tenant.id, id, reason)? {
-            Cancelled::Job(job) => Ok(*job),
+            Cancelled::Job(job) => Ok(self.view(*job)),
             Cancelled::Missing => Err(Error::JobDoesNotExist(id.to_string())),
         }
     }

@@ -229,11 +229,11 @@ pub trait Jobs: Send + Sync {
     /// When the store fails; then nothing changed.
     fn job_finish(&self, job: &Job, logs: &[JobLogLine], notice: Option<&Notice>) -> Result<()>;
 
-    /// Every job not yet ended, of every tenant (after a restart).
+    /// The jobs not yet ended of `tenant`, or of every tenant (after a restart).
     ///
     /// # Errors
     /// When the store fails.
-    fn open_jobs(&self) -> Result<Vec<Job>>;
+    fn open_jobs(&self, tenant: Option<&TenantId>) -> Result<Vec<Job>>;
 
     /// A job's log lines after line `after`, at most `limit`.
     ///
@@ -284,12 +284,11 @@ impl Jobs for Store {
     }
 
     fn job_queue_list(&self, tenant: &TenantId) -> Result<Vec<JobQueue>> {
-        let prefix = Key::of(Table::JobQueue, tenant).into_bytes();
-        self.backend
-            .scan(&prefix, None, usize::MAX)?
-            .iter()
-            .map(|(_, v)| decode(v))
-            .collect()
+        self.records(
+            &Key::of(Table::JobQueue, tenant).into_bytes(),
+            None,
+            usize::MAX,
+        )
     }
 
     fn job_queue_delete(&self, tenant: &TenantId, name: &str) -> Result<bool> {
@@ -327,13 +326,12 @@ impl Jobs for Store {
     }
 
     fn job_list(&self, tenant: &TenantId, after: Option<&str>, limit: usize) -> Result<Vec<Job>> {
-        let prefix = Key::of(Table::Job, tenant).into_bytes();
         let after = after.map(|a| job_key(tenant, a));
-        self.backend
-            .scan(&prefix, after.as_deref(), limit)?
-            .iter()
-            .map(|(_, v)| decode(v))
-            .collect()
+        self.records(
+            &Key::of(Table::Job, tenant).into_bytes(),
+            after.as_deref(),
+            limit,
+        )
     }
 
     fn job_update(&self, job: &Job) -> Result<()> {
@@ -362,8 +360,12 @@ impl Jobs for Store {
         self.backend.durable()
     }
 
-    fn open_jobs(&self) -> Result<Vec<Job>> {
-        let prefix = Key::table(Table::OpenJob).into_bytes();
+    fn open_jobs(&self, tenant: Option<&TenantId>) -> Result<Vec<Job>> {
+        let prefix = match tenant {
+            Some(tenant) => Key::of(Table::OpenJob, tenant),
+            None => Key::table(Table::OpenJob),
+        }
+        .into_bytes();
         let mut jobs = Vec::new();
         for (key, _) in self.backend.scan(&prefix, None, usize::MAX)? {
             let mut reader = super::keys::Reader::new(&key);
@@ -386,20 +388,14 @@ impl Jobs for Store {
     ) -> Result<Vec<JobLogLine>> {
         let prefix = Key::of(Table::JobLog, tenant).text(id).into_bytes();
         let after = after.map(|seq| log_key(tenant, id, seq));
-        self.backend
-            .scan(&prefix, after.as_deref(), limit)?
-            .iter()
-            .map(|(_, v)| decode(v))
-            .collect()
+        self.records(&prefix, after.as_deref(), limit)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn job(tenant: &str, id: &str) -> Job {
+impl Job {
+    /// A job waiting in queue `q`, for tests.
+    pub(crate) fn example(tenant: &str, id: &str) -> Job {
         Job {
             tenant: TenantId(tenant.into()),
             account: "000000000000".into(),
@@ -408,7 +404,7 @@ mod tests {
             queue: "q".into(),
             module: "m".into(),
             version: 1,
-            parameters: json!({"n": 1}),
+            parameters: serde_json::json!({"n": 1}),
             environment: vec![("A".into(), "b".into())],
             status: JobStatus::Runnable,
             status_reason: None,
@@ -425,6 +421,15 @@ mod tests {
             log_lines: 0,
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(tenant: &str, id: &str) -> Job {
+        Job::example(tenant, id)
+    }
 
     #[test]
     fn a_job_is_open_from_its_submission_to_its_finish_and_keeps_its_logs() {
@@ -435,7 +440,8 @@ mod tests {
         again.name = "other".into();
         assert_eq!(s.job_submit(&again).unwrap(), (a.clone(), false));
         s.job_submit(&job("b", "j1")).unwrap();
-        assert_eq!(s.open_jobs().unwrap().len(), 2);
+        assert_eq!(s.open_jobs(None).unwrap().len(), 2);
+        assert_eq!(s.open_jobs(Some(&a.tenant)).unwrap(), vec![a.clone()]);
         assert_eq!(
             s.job_list(&TenantId("a".into()), None, 10).unwrap(),
             vec![a.clone()]
@@ -452,7 +458,7 @@ mod tests {
             })
             .collect();
         s.job_finish(&ended, &lines, None).unwrap();
-        let open = s.open_jobs().unwrap();
+        let open = s.open_jobs(None).unwrap();
         assert_eq!(open.len(), 1);
         assert_eq!(open[0].tenant, TenantId("b".into()));
         assert_eq!(s.job_get(&a.tenant, "j1").unwrap(), Some(ended));

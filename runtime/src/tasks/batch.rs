@@ -382,7 +382,6 @@ pub fn run(sandbox: &Sandbox, job: &Job, queue: &JobQueue, run: JobRun) -> JobEn
 mod tests {
     use super::*;
     use crate::store::jobs::Attempt;
-    use crate::store::TenantId;
 
     #[test]
     fn parameters_become_a_job_spec() {
@@ -428,11 +427,7 @@ mod tests {
     #[test]
     fn an_ended_job_answers_in_batchs_shape() {
         let mut job = Job {
-            tenant: TenantId("t".into()),
-            account: "000000000000".into(),
-            id: "0f0e".into(),
             name: "j".into(),
-            queue: "q".into(),
             module: "crunch".into(),
             version: 3,
             parameters: json!({}),
@@ -449,12 +444,7 @@ mod tests {
                 reason: None,
             }],
             output: Some("{}".into()),
-            error: None,
-            heartbeats: 0,
-            fuel_consumed: 0,
-            cancel: None,
-            parent: None,
-            log_lines: 0,
+            ..Job::example("t", "0f0e")
         };
         let EventKind::TaskSucceeded { output, .. } = answer_for("us-east-1", &job, TaskId(1))
         else {

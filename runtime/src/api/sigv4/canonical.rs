@@ -95,7 +95,7 @@ pub(super) fn canonical_query(query: &str) -> String {
 
 /// URI-encodes per SigV4: unreserved characters (`A-Za-z0-9-_.~`) stay, `/` stays unless
 /// `encode_slash`, every other byte becomes `%XX` in upper case.
-pub(super) fn uri_encode(bytes: &[u8], encode_slash: bool) -> String {
+pub fn uri_encode(bytes: &[u8], encode_slash: bool) -> String {
     let mut out = String::with_capacity(bytes.len());
     for &byte in bytes {
         if byte.is_ascii_alphanumeric()
