@@ -19,108 +19,30 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use sandstep::model::{MachineType, Revision, StateMachine};
+mod common;
+
+use common::{
+    env_or, machine, park, request, runtime, scheduler, scratch, standard_rate, threads, INPUT,
+    PASS3, STARTERS, WAIT,
+};
+use sandstep::model::MachineType;
 use sandstep::scheduler::runner::NoTasks;
-use sandstep::scheduler::{Options, Scheduler, StartRequest};
+use sandstep::scheduler::{Options, Scheduler};
 use sandstep::store::backend::{Backend, Write};
 use sandstep::store::durability::Durability;
 use sandstep::store::sled::Sled;
-use sandstep::store::{StateMachines, Store, TenantId, Tenants as _};
+use sandstep::store::Store;
 use sandstep_engine::{step, Definition, Event, EventKind, ExecutionState, Start};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const PASS3: &str = r#"{"StartAt":"P1","States":{"P1":{"Type":"Pass","Next":"P2"},"P2":{"Type":"Pass","Next":"P3"},"P3":{"Type":"Pass","End":true}}}"#;
-const WAIT: &str = r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":3600,"Next":"Done"},"Done":{"Type":"Succeed"}}}"#;
-const INPUT: &str = r#"{"n":1,"s":"hello"}"#;
-/// Writer threads (a) and concurrent starts (b, d).
+/// Writer threads (a).
 const WRITERS: usize = 64;
-const STARTERS: usize = 256;
 /// Bytes per record in (a): about one 3-Pass Standard commit (record + step + indexes).
 const RECORD: usize = 1500;
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let base = std::env::var_os("SANDSTEP_BENCH_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
-    let dir = base.join(format!("sandstep-bench-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .expect("procfs")
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS")
-}
-
-fn machine(name: &str, definition: &str, kind: MachineType) -> (StateMachine, Revision) {
-    let machine = StateMachine {
-        name: name.into(),
-        arn: format!("arn:aws:states:us-east-1:000000000000:stateMachine:{name}"),
-        machine_type: kind,
-        role_arn: "arn:aws:iam::000000000000:role/bench".into(),
-        revision_id: "r1".into(),
-        created: 0,
-        updated: 0,
-        description: None,
-        logging: None,
-        tracing: None,
-    };
-    let revision = Revision {
-        id: "r1".into(),
-        definition: definition.into(),
-        sha256: String::new(),
-        created: 0,
-    };
-    (machine, revision)
-}
-
-fn request(m: &(StateMachine, Revision), name: String) -> StartRequest {
-    StartRequest {
-        tenant: TenantId("default".into()),
-        account: "000000000000".into(),
-        machine: m.0.clone(),
-        revision: m.1.clone(),
-        name,
-        input: serde_json::from_str(INPUT).expect("json"),
-        input_text: INPUT.into(),
-        pins: Default::default(),
-        parent: None,
-    }
-}
-
-/// A scheduler on `store`, with the revisions stored (recovery reads them) and a tenant
-/// whose quota of open executions does not stop the benchmark's 100,000 waiting ones.
-fn scheduler(store: &Store, machines: &[&(StateMachine, Revision)]) -> Scheduler {
-    let tenant = TenantId("default".into());
-    for (m, r) in machines {
-        store.machine_put(&tenant, m, Some(r)).expect("machine");
-    }
-    let unbounded = sandstep::tenants::Tenant {
-        quotas: sandstep::tenants::Quotas {
-            max_open_executions: u64::MAX,
-            ..sandstep::tenants::Quotas::default()
-        },
-        ..sandstep::tenants::default_tenant()
-    };
-    // Already there when the store is reopened for recovery.
-    let _ = store.tenant_insert(&unbounded).expect("tenant");
-    Scheduler::new(Options::default(), store.clone(), Arc::new(NoTasks)).expect("scheduler")
-}
 
 /// (a) Writes for `budget` from `threads` threads, each write made durable before the
 /// next; returns records/s.
@@ -157,74 +79,6 @@ fn floor(durability: Durability, threads: usize, budget: Duration) -> f64 {
     rate
 }
 
-/// Starts executions of `m` from `concurrency` tasks until `count` have started or
-/// `budget` has passed; returns (started, elapsed).
-async fn start_many(
-    s: &Scheduler,
-    m: &(StateMachine, Revision),
-    prefix: &str,
-    concurrency: usize,
-    count: u64,
-    budget: Duration,
-) -> (u64, Duration) {
-    let next = Arc::new(AtomicU64::new(0));
-    let began = Instant::now();
-    let tasks: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let (s, m, next, prefix) =
-                (s.clone(), m.clone(), Arc::clone(&next), prefix.to_string());
-            tokio::spawn(async move {
-                let mut n = 0u64;
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= count || began.elapsed() >= budget {
-                        return n;
-                    }
-                    s.start(request(&m, format!("{prefix}-{i}")), false)
-                        .await
-                        .expect("start");
-                    n += 1;
-                }
-            })
-        })
-        .collect();
-    let mut started = 0;
-    for t in tasks {
-        started += t.await.expect("starter");
-    }
-    (started, began.elapsed())
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    // What `sandstep serve` runs on: the default multi-thread runtime.
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
-/// (b) Standard 3-Pass executions through the scheduler on sled with group commit.
-/// Returns transitions/s.
-fn standard(budget: Duration) -> (f64, f64) {
-    let dir = scratch("standard");
-    let store = Store::on(Sled::open(&dir, Durability::default()).expect("sled"));
-    let pass3 = machine("pass3", PASS3, MachineType::Standard);
-    let rt = runtime();
-    let (executions, transitions, elapsed) = rt.block_on(async {
-        let s = scheduler(&store, &[&pass3]);
-        start_many(&s, &pass3, "warm", STARTERS, 2_000, budget).await;
-        let before = s.counters().transitions.load(Ordering::Relaxed);
-        let (n, elapsed) = start_many(&s, &pass3, "run", STARTERS, u64::MAX, budget).await;
-        let transitions = s.counters().transitions.load(Ordering::Relaxed) - before;
-        (n, transitions, elapsed)
-    });
-    drop(rt);
-    drop(store);
-    let _ = std::fs::remove_dir_all(&dir);
-    let secs = elapsed.as_secs_f64();
-    (executions as f64 / secs, transitions as f64 / secs)
-}
-
 /// (c) Express sync, one thread: (executions/s through the scheduler, bare engine
 /// executions/s).
 fn express(budget: Duration) -> (f64, f64) {
@@ -234,7 +88,7 @@ fn express(budget: Duration) -> (f64, f64) {
         .build()
         .expect("runtime");
     let through = rt.block_on(async {
-        let s = scheduler(&Store::memory(), &[&pass3]);
+        let s = scheduler(&Store::memory(), &[&pass3], Arc::new(NoTasks));
         let req = request(&pass3, "x".into());
         for _ in 0..10_000 {
             s.start(req.clone(), true).await.expect("start");
@@ -291,37 +145,19 @@ fn waiting(dir: &Path, count: u64) {
         let store = Store::on(Sled::open(dir, Durability::default()).expect("sled"));
         let rt = runtime();
         rt.block_on(async {
-            let s = scheduler(&store, &[&wait]);
-            // As `sandstep serve` does on a new data dir: nothing to recover, and the
-            // store is marked as keeping the pin index from the start.
-            s.recover().await.expect("recover");
-            // Warm up allocator, caches and runtime, then take the baseline.
-            start_many(&s, &wait, "warm", STARTERS, 1_000, Duration::from_secs(60)).await;
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            let base = rss_kib();
-            let (n, elapsed) = start_many(
-                &s,
-                &wait,
-                "w",
-                STARTERS,
-                count,
-                Duration::from_secs(600),
-            )
-            .await;
-            while s.timers_armed() < (n + 1_000) as usize {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-            let after = rss_kib();
-            let threads = std::fs::read_to_string("/proc/self/status")
-                .ok()
-                .and_then(|t| t.lines().find_map(|l| l.strip_prefix("Threads:")).map(|v| v.trim().to_string()))
-                .unwrap_or_default();
-            let per = (after.saturating_sub(base)) as f64 * 1024.0 / n as f64;
+            let s = scheduler(&store, &[&wait], Arc::new(NoTasks));
+            let armed = |s: &Scheduler, all| s.timers_armed() >= all as usize;
+            let p = park(&s, &wait, count, armed, Duration::ZERO).await;
             println!(
-                "(d) memory: {n} Standard executions in Wait 3600 s (started at {:.0}/s): RSS {base} KiB -> {after} KiB, {per:.0} B/execution ({:.2} KiB; goal <= 2 KiB), {} live in the scheduler cache, {threads} threads",
-                n as f64 / elapsed.as_secs_f64(),
-                per / 1024.0,
-                s.live_count()
+                "(d) memory: {} Standard executions in Wait 3600 s (started at {:.0}/s): RSS {} KiB -> {} KiB, {:.0} B/execution ({:.2} KiB; goal <= 2 KiB), {} live in the scheduler cache, {} threads",
+                p.n,
+                p.start_rate(),
+                p.base,
+                p.after,
+                p.per_execution(),
+                p.per_execution() / 1024.0,
+                s.live_count(),
+                threads()
             );
         });
         // Drop the runtime (its tasks hold the scheduler) before the store.
@@ -373,7 +209,7 @@ fn main() {
         "(a) sled floor, {RECORD}-byte records: fsync per write {fsync:.0} records/s (1 writer); group commit {group:.0} records/s ({WRITERS} writers), {:.1}x",
         group / fsync
     );
-    let (executions, transitions) = standard(budget);
+    let (executions, transitions) = standard_rate(budget);
     println!(
         "(b) Standard pass3 via Scheduler, sled group commit, {STARTERS} concurrent starts: {executions:.0} executions/s = {transitions:.0} transitions/s; commits/s vs group floor {:.0}% (goal >= 50%); transitions/s vs group floor {:.0}%",
         100.0 * executions / group,
