@@ -9,6 +9,7 @@ pub mod arn;
 pub mod clock;
 pub mod config;
 pub mod console;
+pub mod dynamo;
 pub mod grants;
 pub mod host;
 pub mod local;
