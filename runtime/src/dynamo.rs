@@ -5,5 +5,7 @@
 
 pub mod eval;
 pub mod expr;
+pub mod key;
 pub mod number;
+pub mod ops;
 pub mod value;

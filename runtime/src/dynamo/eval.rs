@@ -390,7 +390,7 @@ mod tests {
     }
 
     fn check(item: &Item, text: &str, v: &BTreeMap<String, Value>) -> bool {
-        let mut h = Placeholders::new(None, Some(v));
+        let mut h = Placeholders::new(None, Some(v.clone()));
         holds(item, &h.condition(Kind::Condition, text).unwrap()).unwrap()
     }
 
@@ -428,7 +428,7 @@ mod tests {
         ] {
             assert_eq!(check(&item, text, &v), expected, "{text}");
         }
-        let mut h = Placeholders::new(None, Some(&v));
+        let mut h = Placeholders::new(None, Some(v.clone()));
         let bad = h
             .condition(Kind::Condition, "attribute_type(n, :a)")
             .unwrap();
@@ -446,7 +446,7 @@ mod tests {
         .unwrap();
         let v = values(json!({":one": {"N": "1"}, ":more": {"L": [{"N": "4"}]},
             ":b": {"SS": ["b"]}, ":a": {"SS": ["a"]}, ":zero": {"N": "0"}}));
-        let mut h = Placeholders::new(None, Some(&v));
+        let mut h = Placeholders::new(None, Some(v.clone()));
         let actions = h
             .update("SET stock = stock - :one, l = list_append(l, :more), m.new = if_not_exists(m.new, :zero), count = :one ADD tags :b, hits :one REMOVE l[0]")
             .unwrap_err();

@@ -140,19 +140,19 @@ impl Kind {
 
 /// The placeholders of a request, and which of them its expressions used.
 #[derive(Debug, Default)]
-pub struct Placeholders<'a> {
-    names: Option<&'a BTreeMap<String, String>>,
-    values: Option<&'a BTreeMap<String, Value>>,
+pub struct Placeholders {
+    names: Option<BTreeMap<String, String>>,
+    values: Option<BTreeMap<String, Value>>,
     used_names: BTreeSet<String>,
     used_values: BTreeSet<String>,
 }
 
-impl<'a> Placeholders<'a> {
+impl Placeholders {
     /// The request's `ExpressionAttributeNames` and `ExpressionAttributeValues`.
     pub fn new(
-        names: Option<&'a BTreeMap<String, String>>,
-        values: Option<&'a BTreeMap<String, Value>>,
-    ) -> Placeholders<'a> {
+        names: Option<BTreeMap<String, String>>,
+        values: Option<BTreeMap<String, Value>>,
+    ) -> Placeholders {
         Placeholders {
             names,
             values,
@@ -172,14 +172,20 @@ impl<'a> Placeholders<'a> {
                 .cloned()
                 .collect()
         };
-        let names = unused(self.names.map(|m| m.keys().collect()), &self.used_names);
+        let names = unused(
+            self.names.as_ref().map(|m| m.keys().collect()),
+            &self.used_names,
+        );
         if !names.is_empty() {
             return Err(format!(
                 "Value provided in ExpressionAttributeNames unused in expressions: keys: {{{}}}",
                 names.join(", ")
             ));
         }
-        let values = unused(self.values.map(|m| m.keys().collect()), &self.used_values);
+        let values = unused(
+            self.values.as_ref().map(|m| m.keys().collect()),
+            &self.used_values,
+        );
         if !values.is_empty() {
             return Err(format!(
                 "Value provided in ExpressionAttributeValues unused in expressions: keys: {{{}}}",
@@ -413,16 +419,16 @@ fn near(chars: &[char], at: usize) -> String {
     chars.get(from..to).unwrap_or_default().iter().collect()
 }
 
-struct Parser<'p, 'a> {
-    holders: &'p mut Placeholders<'a>,
+struct Parser<'p> {
+    holders: &'p mut Placeholders,
     kind: Kind,
     tokens: Vec<Token>,
     at: usize,
     depth: usize,
 }
 
-impl<'p, 'a> Parser<'p, 'a> {
-    fn new(holders: &'p mut Placeholders<'a>, kind: Kind, text: &str) -> Result<Self, String> {
+impl<'p> Parser<'p> {
+    fn new(holders: &'p mut Placeholders, kind: Kind, text: &str) -> Result<Self, String> {
         Ok(Parser {
             tokens: tokens(kind, text)?,
             holders,
@@ -637,6 +643,7 @@ impl<'p, 'a> Parser<'p, 'a> {
         let found = self
             .holders
             .values
+            .as_ref()
             .and_then(|m| m.get(placeholder))
             .cloned();
         match found {
@@ -676,7 +683,7 @@ impl<'p, 'a> Parser<'p, 'a> {
             }
             Some(Token::NamePlaceholder(h)) => {
                 self.at += 1;
-                match self.holders.names.and_then(|m| m.get(&h)).cloned() {
+                match self.holders.names.as_ref().and_then(|m| m.get(&h)).cloned() {
                     Some(n) => {
                         self.holders.used_names.insert(h);
                         Ok(n)
@@ -808,7 +815,7 @@ mod tests {
     #[test]
     fn conditions_parse_with_precedence_and_placeholders() {
         let (names, values) = maps();
-        let mut h = Placeholders::new(Some(&names), Some(&values));
+        let mut h = Placeholders::new(Some(names.clone()), Some(values.clone()));
         let c = h
             .condition(
                 Kind::Condition,
@@ -862,12 +869,12 @@ mod tests {
             ("a = $", "Invalid token: \"$\""),
             ("a BETWEEN :one", "Syntax error"),
         ] {
-            let mut h = Placeholders::new(Some(&names), Some(&values));
+            let mut h = Placeholders::new(Some(names.clone()), Some(values.clone()));
             let e = h.condition(Kind::Condition, text).unwrap_err();
             assert!(e.contains(says), "{text:?}: {e}");
         }
         let deep = format!("{}a = :one{}", "(".repeat(100), ")".repeat(100));
-        let mut h = Placeholders::new(Some(&names), Some(&values));
+        let mut h = Placeholders::new(Some(names.clone()), Some(values.clone()));
         assert!(h
             .condition(Kind::Condition, &deep)
             .unwrap_err()
@@ -877,7 +884,7 @@ mod tests {
     #[test]
     fn updates_and_projections_parse() {
         let (names, values) = maps();
-        let mut h = Placeholders::new(Some(&names), Some(&values));
+        let mut h = Placeholders::new(Some(names.clone()), Some(values.clone()));
         let actions = h
             .update(
                 "SET n = n - :one, l = list_append(if_not_exists(l, :l), :l) REMOVE #s ADD c :one",
@@ -893,11 +900,11 @@ mod tests {
             ("ADD a b", "Syntax error"),
             ("UPSERT a = :one", "Syntax error"),
         ] {
-            let mut h = Placeholders::new(Some(&names), Some(&values));
+            let mut h = Placeholders::new(Some(names.clone()), Some(values.clone()));
             let e = h.update(text).unwrap_err();
             assert!(e.contains(says), "{text:?}: {e}");
         }
-        let mut h = Placeholders::new(Some(&names), None);
+        let mut h = Placeholders::new(Some(names.clone()), None);
         assert_eq!(
             h.projection("id, #n, items[1].sku").unwrap(),
             vec![

@@ -76,6 +76,10 @@ pub enum Table {
     OpenJob = 30,
     /// what jobs logged: tenant, job id, line number.
     JobLog = 31,
+    /// DynamoDB-style tables: tenant, name.
+    DynamoTable = 32,
+    /// their items: tenant, table, partition key bytes, sort key bytes.
+    DynamoItem = 33,
 }
 
 /// A key under construction.
