@@ -1,12 +1,13 @@
 //! Task resources: what an ASL `Resource` runs. One resolver reads every Task request and
 //! hands it to its integration, each a module of its own under `tasks/`: the Lambda forms
-//! (`lambda`) and Batch jobs (`batch`), played by modules. A resource no integration claims fails the task
+//! (`lambda`) and Batch jobs (`batch`), played by modules, and DynamoDB (`dynamodb`) on the tenant's tables. A resource no integration claims fails the task
 //! with `States.Runtime`, naming what is supported.
 //!
 //! Adding an integration: a file here with `resolve` (its resources, `None` for others),
 //! `run`, and, if it names something to pin at start, `named_in`; one arm below in each.
 
 pub mod batch;
+pub mod dynamodb;
 pub mod lambda;
 
 use crate::sandbox::{CancelHandle, LogLine, Sandbox, TaskFailure};
@@ -39,7 +40,7 @@ pub fn resolve(request: &TaskRequest) -> Result<Integration, TaskFailure> {
     Err(TaskFailure::new(
         ErrorName::Runtime,
         format!(
-            "resource not supported: '{}' (Sandstep runs modules through {LAMBDA_INVOKE}, {LAMBDA_INVOKE}.waitForTaskToken and arn:aws:lambda:<region>:<account>:function:<name>, activities, arn:aws:states:::states:startExecution[.sync|.sync:2|.waitForTaskToken] and arn:aws:states:::batch:submitJob[.sync])",
+            "resource not supported: '{}' (Sandstep runs modules through {LAMBDA_INVOKE}, {LAMBDA_INVOKE}.waitForTaskToken and arn:aws:lambda:<region>:<account>:function:<name>, activities, arn:aws:states:::states:startExecution[.sync|.sync:2|.waitForTaskToken], arn:aws:states:::batch:submitJob[.sync], arn:aws:states:::dynamodb:putItem|getItem|updateItem|deleteItem and arn:aws:states:::aws-sdk:dynamodb:putItem|getItem|updateItem|deleteItem|query|scan|createTable|describeTable|listTables|deleteTable)",
             request.resource
         ),
     ))
@@ -121,7 +122,7 @@ mod tests {
     fn a_resource_no_integration_claims_is_a_runtime_failure() {
         let request = TaskRequest {
             id: TaskId(1),
-            resource: "arn:aws:states:::dynamodb:putItem".into(),
+            resource: "arn:aws:states:::ecs:runTask".into(),
             input: json!({}),
             timeout_seconds: None,
             heartbeat_seconds: None,

@@ -19,5 +19,6 @@ mod fuzz;
 mod hardening;
 mod hardening_api;
 mod hardening_modules;
+mod integrations;
 mod sandbox;
 mod support;

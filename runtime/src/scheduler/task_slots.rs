@@ -52,6 +52,13 @@ impl Scheduler {
                     me.open_gate(&key, task.request.id);
                     return;
                 }
+                if let Some(call) = crate::tasks::dynamodb::resolve(&task.request.resource) {
+                    // A call on the tenant's tables is a store read or write: no task
+                    // slot, but off the runtime's threads (a Scan reads a whole table).
+                    let answer = me.run_dynamodb(&key, &task, call).await;
+                    me.deliver(key, answer).await;
+                    return;
+                }
                 let tenant_slots = me.tenant_slots(&task.tenant);
                 let (Ok(_tenant_permit), Ok(_permit)) = (
                     tenant_slots.acquire_owned().await,
@@ -88,5 +95,56 @@ impl Scheduler {
             }
             .instrument(span),
         );
+    }
+}
+
+impl Scheduler {
+    /// Runs a DynamoDB task on the tenant's tables; its answer.
+    async fn run_dynamodb(
+        &self,
+        key: &ExecutionKey,
+        task: &TaskContext,
+        call: crate::tasks::dynamodb::Call,
+    ) -> EventKind {
+        let id = task.request.id;
+        let Ok(crate::arn::Arn::Execution {
+            region, account, ..
+        }) = crate::arn::Arn::parse(&task.execution_arn)
+        else {
+            return nested::task_failed(
+                id,
+                "States.Runtime",
+                "the execution's ARN does not parse".into(),
+            );
+        };
+        let (store, tenant, request, now) = (
+            self.inner.store.clone(),
+            key.tenant.clone(),
+            task.request.clone(),
+            self.now(),
+        );
+        let ran = tokio::task::spawn_blocking(move || {
+            let place = crate::tasks::dynamodb::Place {
+                tenant: &tenant,
+                region: &region,
+                account: &account,
+                now,
+            };
+            crate::tasks::dynamodb::run(&store, &place, &call, &request)
+        })
+        .await;
+        match ran {
+            Ok(Ok(output)) => EventKind::TaskSucceeded {
+                task: id,
+                output,
+                usage: None,
+            },
+            Ok(Err((error, cause))) => nested::task_failed(id, &error, cause),
+            Err(e) => nested::task_failed(
+                id,
+                "States.Runtime",
+                format!("the DynamoDB call failed: {e}"),
+            ),
+        }
     }
 }

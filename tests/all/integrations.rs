@@ -1,0 +1,134 @@
+//! AWS service integrations on Sandstep's own stores, end to end through `sandstep
+//! serve`: definitions written for AWS, run unchanged against the tenant's tables.
+
+use crate::support::{Server, TempDir};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// Starts `definition` as a Standard machine with `input`; the finished execution.
+fn run(s: &Server, name: &str, definition: &Value, input: Value) -> Value {
+    let machine = s.create_machine(name, definition, "STANDARD");
+    let started = s.ok(
+        "StartExecution",
+        json!({"stateMachineArn": machine, "input": input.to_string()}),
+    );
+    s.wait_done(
+        started["executionArn"].as_str().unwrap(),
+        Duration::from_secs(30),
+    )
+}
+
+fn output(done: &Value) -> Value {
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    serde_json::from_str(done["output"].as_str().unwrap()).unwrap()
+}
+
+#[test]
+fn dynamodb_tables_are_created_written_conditionally_and_read_from_asl() {
+    let dir = TempDir::new("dynamodb-asl");
+    let s = Server::start(&dir.0.join("data"), &[]);
+    let setup = json!({
+        "StartAt": "Create",
+        "States": {
+            "Create": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:dynamodb:createTable",
+                "Parameters": {
+                    "TableName": "stock",
+                    "AttributeDefinitions": [{"AttributeName": "sku", "AttributeType": "S"}],
+                    "KeySchema": [{"AttributeName": "sku", "KeyType": "HASH"}],
+                    "BillingMode": "PAY_PER_REQUEST"
+                },
+                "ResultSelector": {"arn.$": "$.TableDescription.TableArn"},
+                "Next": "Stock"
+            },
+            "Stock": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::dynamodb:putItem",
+                "Parameters": {"TableName": "stock", "Item": {"sku": {"S": "pen"}, "count": {"N": "1"}}},
+                "ResultPath": null,
+                "End": true
+            }
+        }
+    });
+    let out = output(&run(&s, "setup", &setup, json!({})));
+    assert_eq!(
+        out["arn"],
+        "arn:aws:dynamodb:us-east-1:000000000000:table/stock"
+    );
+
+    // The order workflow as written for AWS: take one from stock, or say it is out.
+    let order = json!({
+        "StartAt": "Take",
+        "States": {
+            "Take": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::dynamodb:updateItem",
+                "Parameters": {
+                    "TableName": "stock",
+                    "Key": {"sku": {"S.$": "$.sku"}},
+                    "UpdateExpression": "SET #c = #c - :one",
+                    "ConditionExpression": "#c >= :one",
+                    "ExpressionAttributeNames": {"#c": "count"},
+                    "ExpressionAttributeValues": {":one": {"N": "1"}},
+                    "ReturnValues": "UPDATED_NEW"
+                },
+                "ResultPath": "$.taken",
+                "Catch": [{"ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"], "ResultPath": "$.error", "Next": "Out"}],
+                "Next": "Read"
+            },
+            "Out": {"Type": "Pass", "Result": "out of stock", "ResultPath": "$.said", "Next": "Read"},
+            "Read": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::dynamodb:getItem",
+                "Parameters": {"TableName": "stock", "Key": {"sku": {"S.$": "$.sku"}}},
+                "ResultSelector": {"left.$": "$.Item.count.N"},
+                "ResultPath": "$.stock",
+                "End": true
+            }
+        }
+    });
+    let first = output(&run(&s, "order", &order, json!({"sku": "pen"})));
+    assert_eq!(first["taken"], json!({"Attributes": {"count": {"N": "0"}}}));
+    assert_eq!(first["stock"]["left"], "0");
+    let machine = "arn:aws:states:us-east-1:000000000000:stateMachine:order";
+    let second = s.ok(
+        "StartExecution",
+        json!({"stateMachineArn": machine, "input": "{\"sku\":\"pen\"}"}),
+    );
+    let second = output(&s.wait_done(
+        second["executionArn"].as_str().unwrap(),
+        Duration::from_secs(30),
+    ));
+    assert_eq!(second["said"], "out of stock");
+    assert_eq!(
+        second["error"]["Error"],
+        "DynamoDB.ConditionalCheckFailedException"
+    );
+    assert_eq!(second["error"]["Cause"], "The conditional request failed");
+
+    // The SDK form names its errors DynamoDb.*; a missing table is one of them.
+    let missing = json!({
+        "StartAt": "Get",
+        "States": {"Get": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::aws-sdk:dynamodb:getItem",
+            "Parameters": {"TableName": "nothing", "Key": {"sku": {"S": "pen"}}},
+            "End": true
+        }}
+    });
+    let failed = run(&s, "missing", &missing, json!({}));
+    assert_eq!(failed["status"], "FAILED");
+    assert_eq!(failed["error"], "DynamoDb.ResourceNotFoundException");
+    let history = s.ok(
+        "GetExecutionHistory",
+        json!({"executionArn": failed["executionArn"]}),
+    );
+    let types: Vec<&str> = history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert!(types.contains(&"TaskFailed"), "{types:?}");
+}
