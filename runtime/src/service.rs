@@ -5,13 +5,14 @@
 //! Front ends decode their own wire formats and render the results; nothing here knows
 //! about HTTP, JSON request bodies or AWS's error shapes. One file per family of use
 //! cases: [`executions`] (and their [`history`]), [`machines`], [`tags`], [`modules`],
-//! [`tenants`], [`data`], [`callbacks`], [`activities`], [`jobs`]. Every use case runs in a
+//! [`tenants`], [`data`], [`callbacks`], [`activities`], [`jobs`], [`dynamodb`]. Every use case runs in a
 //! `service.<name>` span with the tenant.
 
 pub mod activities;
 pub mod arns;
 pub mod callbacks;
 pub mod data;
+pub mod dynamodb;
 pub mod error;
 pub mod executions;
 pub mod history;
@@ -26,6 +27,7 @@ pub mod tenants;
 pub use activities::Activities;
 pub use callbacks::Callbacks;
 pub use data::Data;
+pub use dynamodb::DynamoDb;
 pub use error::{Error, Result};
 pub use executions::Executions;
 pub use jobs::Jobs;
@@ -60,6 +62,8 @@ pub struct Services {
     pub activities: Activities,
     /// Batch job queues and jobs.
     pub jobs: Jobs,
+    /// The tenants' DynamoDB tables.
+    pub dynamodb: DynamoDb,
 }
 
 impl Services {
@@ -85,6 +89,7 @@ impl Services {
             tags,
             modules: Modules::new(store.clone(), region, host),
             tenants: Tenants::new(store.clone()),
+            dynamodb: DynamoDb::new(store.clone(), region, scheduler.clock()),
             data: Data::new(store),
         }
     }

@@ -40,7 +40,7 @@ pub fn resolve(request: &TaskRequest) -> Result<Integration, TaskFailure> {
     Err(TaskFailure::new(
         ErrorName::Runtime,
         format!(
-            "resource not supported: '{}' (Sandstep runs modules through {LAMBDA_INVOKE}, {LAMBDA_INVOKE}.waitForTaskToken and arn:aws:lambda:<region>:<account>:function:<name>, activities, arn:aws:states:::states:startExecution[.sync|.sync:2|.waitForTaskToken], arn:aws:states:::batch:submitJob[.sync], arn:aws:states:::dynamodb:putItem|getItem|updateItem|deleteItem and arn:aws:states:::aws-sdk:dynamodb:putItem|getItem|updateItem|deleteItem|query|scan|createTable|describeTable|listTables|deleteTable)",
+            "resource not supported: '{}' (Sandstep runs modules through {LAMBDA_INVOKE}, {LAMBDA_INVOKE}.waitForTaskToken and arn:aws:lambda:<region>:<account>:function:<name>, activities, arn:aws:states:::states:startExecution[.sync|.sync:2|.waitForTaskToken], arn:aws:states:::batch:submitJob[.sync], arn:aws:states:::dynamodb:putItem|getItem|updateItem|deleteItem and arn:aws:states:::aws-sdk:dynamodb:putItem|getItem|updateItem|deleteItem|query|scan|batchGetItem|batchWriteItem|transactWriteItems|createTable|describeTable|listTables|deleteTable)",
             request.resource
         ),
     ))

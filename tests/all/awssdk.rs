@@ -878,4 +878,5 @@ fn sdk_tenants_are_isolated_and_signed() {
 mod activities;
 mod batch;
 mod callbacks;
+mod dynamodb;
 mod nested;

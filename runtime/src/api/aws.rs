@@ -23,18 +23,22 @@ use tracing::Instrument as _;
 
 /// An AWS service this endpoint answers, told apart by the prefix of `X-Amz-Target`.
 ///
-/// Each has the signing name its SDK scopes credentials to; DynamoDB (`DynamoDB_20120810.`,
-/// `dynamodb`), SQS (`AmazonSQS.`, `sqs`) and EventBridge (`AWSEvents.`, `events`) join here
-/// when Sandstep serves them.
+/// Each has the signing name its SDK scopes credentials to; SQS (`AmazonSQS.`, `sqs`) and
+/// EventBridge (`AWSEvents.`, `events`) join here when Sandstep serves them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Service {
     /// AWS Step Functions: `AWSStepFunctions.<Action>`.
     StepFunctions,
+    /// DynamoDB on the tenant's tables: `DynamoDB_20120810.<Action>`.
+    DynamoDb,
 }
 
 impl Service {
     /// The service an `X-Amz-Target` header addresses, and the action it names.
     pub fn of_target(target: &str) -> Option<(Service, &str)> {
+        if let Some(action) = target.strip_prefix("DynamoDB_20120810.") {
+            return Some((Service::DynamoDb, action));
+        }
         target
             .strip_prefix("AWSStepFunctions.")
             .map(|action| (Service::StepFunctions, action))
@@ -44,6 +48,7 @@ impl Service {
     pub fn signing_name(self) -> &'static str {
         match self {
             Service::StepFunctions => "states",
+            Service::DynamoDb => "dynamodb",
         }
     }
 }
@@ -90,6 +95,9 @@ async fn dispatch(app: &App, parts: &Parts, body: &[u8]) -> Result<Value> {
         ..auth::caller_of(parts, body)
     };
     let tenant = auth::authenticate(app, &caller)?;
+    if service == Service::DynamoDb {
+        return dynamodb(app, &tenant, action, body).await;
+    }
     let p = Params::parse(body)?;
     let t = &tenant;
     match action {
@@ -131,6 +139,22 @@ async fn dispatch(app: &App, parts: &Parts, body: &[u8]) -> Result<Value> {
         }
         other => Err(Error::UnknownOperation(format!("Unknown operation: {other}"))),
     }
+}
+
+/// A DynamoDB action: its request is the body, its answer the service's document.
+async fn dynamodb(
+    app: &App,
+    tenant: &crate::tenants::Tenant,
+    action: &str,
+    body: &[u8],
+) -> Result<Value> {
+    let request = Value::Object(Params::parse(body)?.0);
+    app.services
+        .dynamodb
+        .call(tenant, action, request)
+        .instrument(tracing::debug_span!("api.dynamodb", tenant = %tenant.id, action = %action))
+        .await
+        .map_err(Error::DynamoDb)
 }
 
 /// Epoch seconds, as the JSON protocol sends timestamps.

@@ -115,6 +115,9 @@ pub enum Error {
     /// The body is too large.
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// DynamoDB's own errors, named as the DynamoDB API names them.
+    #[error("{0}")]
+    DynamoDb(crate::dynamo::ops::Error),
     /// Something failed on our side; details are logged, not sent.
     #[error("internal failure")]
     Internal(String),
@@ -161,8 +164,42 @@ impl Error {
             ModuleInUse(_) => ("ModuleInUse", StatusCode::CONFLICT),
             ResourceInUse(_) => ("ResourceInUseException", StatusCode::CONFLICT),
             PayloadTooLarge(_) => ("ValidationException", bad),
+            DynamoDb(e) => dynamodb_error(e),
             Internal(_) => ("InternalFailure", StatusCode::INTERNAL_SERVER_ERROR),
         }
+    }
+}
+
+/// DynamoDB's `__type` is the exception's shape id; its SDKs read the name after `#`.
+fn dynamodb_error(e: &crate::dynamo::ops::Error) -> (&'static str, StatusCode) {
+    use crate::dynamo::ops::Error as D;
+    let bad = StatusCode::BAD_REQUEST;
+    match e {
+        D::Validation(_) => ("com.amazon.coral.validate#ValidationException", bad),
+        D::ResourceNotFound(_) => (
+            "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException",
+            bad,
+        ),
+        D::ResourceInUse(_) => (
+            "com.amazonaws.dynamodb.v20120810#ResourceInUseException",
+            bad,
+        ),
+        D::ConditionalCheckFailed => (
+            "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException",
+            bad,
+        ),
+        D::TransactionCanceled(_) => (
+            "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+            bad,
+        ),
+        D::Unsupported(_) => (
+            "com.amazonaws.dynamodb.v20120810#UnknownOperationException",
+            bad,
+        ),
+        D::Internal(_) => (
+            "com.amazonaws.dynamodb.v20120810#InternalServerError",
+            StatusCode::INTERNAL_SERVER_ERROR,
+        ),
     }
 }
 
@@ -170,7 +207,8 @@ impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let (name, status) = self.aws();
         let message = match &self {
-            Error::Internal(detail) => {
+            Error::Internal(detail)
+            | Error::DynamoDb(crate::dynamo::ops::Error::Internal(detail)) => {
                 tracing::error!(error = %detail, "internal failure");
                 "An internal error occurred.".to_string()
             }

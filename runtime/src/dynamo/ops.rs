@@ -5,10 +5,10 @@
 //! the item it replaces.
 
 use super::eval::{apply, holds, project};
-use super::expr::{Condition, Kind, Path, Placeholders};
+use super::expr::{Action, Condition, Kind, Path, Placeholders};
 use super::key::{KeyAttribute, KeySchema, KeyType, StoredKey};
 use super::value::{item_from_json, item_size, item_to_json, Item, Value};
-use crate::store::tables::{StoredItem, TableDef, Tables};
+use crate::store::tables::{Change, EffectOf, StoredItem, Swap, TableDef, Tables};
 use crate::store::TenantId;
 use sandstep_engine::Millis;
 use serde_json::{json, Value as Json};
@@ -29,6 +29,12 @@ pub enum Error {
     /// A `ConditionExpression` did not hold.
     #[error("The conditional request failed")]
     ConditionalCheckFailed,
+    /// A transaction's condition did not hold: the message names the reasons, item by item.
+    #[error("{0}")]
+    TransactionCanceled(String),
+    /// An action Sandstep's DynamoDB does not offer (yet).
+    #[error("{0}")]
+    Unsupported(String),
     /// The store failed.
     #[error("{0}")]
     Internal(String),
@@ -43,6 +49,8 @@ impl Error {
             Error::ResourceNotFound(_) => "ResourceNotFoundException",
             Error::ResourceInUse(_) => "ResourceInUseException",
             Error::ConditionalCheckFailed => "ConditionalCheckFailedException",
+            Error::TransactionCanceled(_) => "TransactionCanceledException",
+            Error::Unsupported(_) => "UnknownOperationException",
             Error::Internal(_) => "InternalServerError",
         }
     }
@@ -75,6 +83,9 @@ pub struct Tenant<'a> {
     pub account: &'a str,
     /// Now (epoch ms), for creation times.
     pub now: Millis,
+    /// The workflow task the call is made for, if it is one: its answer is stored with
+    /// its write.
+    pub effect: Option<&'a EffectOf>,
 }
 
 impl std::fmt::Debug for Tenant<'_> {
@@ -92,6 +103,7 @@ impl Tenant<'_> {
     /// The operation's [`Error`]; `Validation` for an action Sandstep does not offer.
     pub fn call(&self, action: &str, request: &Json) -> Result<Json> {
         let r = Request(request);
+        r.refuse_unsupported()?;
         match action.to_ascii_lowercase().as_str() {
             "createtable" => self.create_table(&r),
             "describetable" => self.describe_table(&r),
@@ -101,10 +113,13 @@ impl Tenant<'_> {
             "getitem" => self.get_item(&r),
             "updateitem" => self.update_item(&r),
             "deleteitem" => self.delete_item(&r),
+            "batchgetitem" => self.batch_get(&r),
+            "batchwriteitem" => self.batch_write(&r),
+            "transactwriteitems" => self.transact_write(&r),
             "query" => self.query(&r, true),
             "scan" => self.query(&r, false),
-            _ => Err(Error::Validation(format!(
-                "The action {action} is not supported by Sandstep's DynamoDB"
+            _ => Err(Error::Unsupported(format!(
+                "{action} is not supported by Sandstep's DynamoDB yet (see the README's list of unsupported features)"
             ))),
         }
     }
@@ -269,8 +284,13 @@ impl Tenant<'_> {
         let mut holders = r.placeholders()?;
         let condition = r.condition(&mut holders)?;
         holders.check_all_used().map_err(Error::Validation)?;
-        let old = self.write(&def, &key, condition.as_ref(), |_| Ok(Some(item.clone())))?;
-        Ok(attributes(returns, old.as_ref(), None))
+        self.write(
+            &def,
+            &key,
+            condition.as_ref(),
+            |_| Ok(Some(item.clone())),
+            |old, _| attributes(returns, old, None),
+        )
     }
 
     fn delete_item(&self, r: &Request<'_>) -> Result<Json> {
@@ -283,8 +303,13 @@ impl Tenant<'_> {
         let mut holders = r.placeholders()?;
         let condition = r.condition(&mut holders)?;
         holders.check_all_used().map_err(Error::Validation)?;
-        let old = self.write(&def, &key, condition.as_ref(), |_| Ok(None))?;
-        Ok(attributes(returns, old.as_ref(), None))
+        self.write(
+            &def,
+            &key,
+            condition.as_ref(),
+            |_| Ok(None),
+            |old, _| attributes(returns, old, None),
+        )
     }
 
     fn update_item(&self, r: &Request<'_>) -> Result<Json> {
@@ -299,18 +324,6 @@ impl Tenant<'_> {
         };
         let condition = r.condition(&mut holders)?;
         holders.check_all_used().map_err(Error::Validation)?;
-        let key_names: Vec<&str> = def.schema.attributes().map(|a| a.name.as_str()).collect();
-        let mut new = None;
-        let old = self.write(&def, &key, condition.as_ref(), |old| {
-            let base = old.cloned().unwrap_or_else(|| key_item.clone());
-            let updated = apply(&base, &actions).map_err(|e| Error::Validation(format!("Invalid UpdateExpression: {e}")))?;
-            if let Some(changed) = key_names.iter().find(|k| updated.get(**k) != base.get(**k)) {
-                return Err(Error::Validation(format!("One or more parameter values were invalid: Cannot update attribute {changed}. This attribute is part of the key")));
-            }
-            check_size(&updated)?;
-            new = Some(updated.clone());
-            Ok(Some(updated))
-        })?;
         let touched: Vec<&str> = actions
             .iter()
             .filter_map(|a| match a {
@@ -323,23 +336,27 @@ impl Tenant<'_> {
                 },
             })
             .collect();
-        Ok(attributes(
-            returns,
-            old.as_ref(),
-            new.as_ref().map(|n| (n, touched.as_slice())),
-        ))
+        self.write(
+            &def,
+            &key,
+            condition.as_ref(),
+            |old| updated(&def, &key_item, &actions, old).map(Some),
+            |old, new| attributes(returns, old, new.map(|n| (n, touched.as_slice()))),
+        )
     }
 
     /// Reads the item, checks `condition` on it, writes what `change` makes of it (`None`
-    /// deletes), and does it again if another writer changed the item in between.
-    /// Returns the item as it was.
+    /// deletes), and does it again if another writer changed the item in between. The
+    /// answer, made of the item before and after, is stored with the write when the call
+    /// is a workflow task's (so that the task, run again, answers it without writing).
     fn write(
         &self,
         def: &TableDef,
         key: &StoredKey,
         condition: Option<&Condition>,
         mut change: impl FnMut(Option<&Item>) -> Result<Option<Item>>,
-    ) -> Result<Option<Item>> {
+        answer: impl Fn(Option<&Item>, Option<&Item>) -> Json,
+    ) -> Result<Json> {
         for _ in 0..MAX_SWAPS {
             let stored = self.store.item_get(self.tenant, &def.name, key)?;
             let old = stored.as_ref().map(decode).transpose()?;
@@ -350,17 +367,19 @@ impl Tenant<'_> {
                 }
             }
             let new = change(old.as_ref())?;
+            let answered = answer(old.as_ref(), new.as_ref());
             let text = new.as_ref().map(|i| item_to_json(i).to_string());
             if stored.is_none() && text.is_none() {
-                return Ok(None);
+                return Ok(answered);
             }
             let version = stored.as_ref().map(|s| s.version);
+            let effect = self.effect.map(|of| (of, answered.to_string()));
             if self
                 .store
-                .item_swap(self.tenant, &def.name, key, version, text)?
+                .item_swap(self.tenant, &def.name, key, version, text, effect)?
                 .is_some()
             {
-                return Ok(old);
+                return Ok(answered);
             }
         }
         Err(Error::Internal(
@@ -395,6 +414,16 @@ impl Tenant<'_> {
         };
         let projection = r.projection(&mut holders)?;
         holders.check_all_used().map_err(Error::Validation)?;
+        let count_only = match r.0.get("Select").and_then(Json::as_str) {
+            None | Some("ALL_ATTRIBUTES") => false,
+            Some("SPECIFIC_ATTRIBUTES") if projection.is_some() => false,
+            Some("COUNT") if projection.is_none() => true,
+            Some(other) => {
+                return Err(Error::Validation(format!(
+                    "Select {other} is not valid here (Sandstep's tables have no indexes; SPECIFIC_ATTRIBUTES needs a ProjectionExpression, COUNT none)"
+                )))
+            }
+        };
         let partition = match &key_condition {
             Some(c) => Some(partition_of(&def.schema, c)?),
             None => None,
@@ -475,17 +504,288 @@ impl Tenant<'_> {
                 });
             }
         }
-        let mut out = json!({
-            "Items": items.iter().map(item_to_json).collect::<Vec<_>>(),
-            "Count": items.len(),
-            "ScannedCount": scanned,
-        });
+        let mut out = json!({"Count": items.len(), "ScannedCount": scanned});
+        if !count_only {
+            set(
+                &mut out,
+                "Items",
+                Json::Array(items.iter().map(item_to_json).collect()),
+            );
+        }
         if more {
             if let Some(last) = last {
                 set(&mut out, "LastEvaluatedKey", item_to_json(&last));
             }
         }
         Ok(out)
+    }
+}
+
+/// The item `actions` make of `old` (or, when absent, of its key alone).
+fn updated(
+    def: &TableDef,
+    key_item: &Item,
+    actions: &[Action],
+    old: Option<&Item>,
+) -> Result<Item> {
+    let base = old.cloned().unwrap_or_else(|| key_item.clone());
+    let new = apply(&base, actions)
+        .map_err(|e| Error::Validation(format!("Invalid UpdateExpression: {e}")))?;
+    if let Some(changed) = def
+        .schema
+        .attributes()
+        .find(|a| new.get(&a.name) != base.get(&a.name))
+    {
+        return Err(Error::Validation(format!(
+            "One or more parameter values were invalid: Cannot update attribute {}. This attribute is part of the key",
+            changed.name
+        )));
+    }
+    check_size(&new)?;
+    Ok(new)
+}
+
+/// The most items of one BatchGetItem, BatchWriteItem and TransactWriteItems.
+const MAX_BATCH_GET: usize = 100;
+const MAX_BATCH_WRITE: usize = 25;
+const MAX_TRANSACT: usize = 100;
+
+/// One item of a TransactWriteItems or BatchWriteItem, parsed.
+struct Op {
+    def: TableDef,
+    key: StoredKey,
+    key_item: Item,
+    kind: OpKind,
+    condition: Option<Condition>,
+}
+
+enum OpKind {
+    Put(Item),
+    Update(Vec<Action>),
+    Delete,
+    Check,
+}
+
+impl Tenant<'_> {
+    fn batch_get(&self, r: &Request<'_>) -> Result<Json> {
+        let tables = r.object("RequestItems")?;
+        let total: usize = tables
+            .values()
+            .map(|t| t.get("Keys").and_then(Json::as_array).map_or(0, Vec::len))
+            .sum();
+        if total > MAX_BATCH_GET {
+            return Err(Error::Validation(
+                "Too many items requested for the BatchGetItem call".into(),
+            ));
+        }
+        let mut responses = serde_json::Map::new();
+        for (name, spec) in tables {
+            let def = self.table(name)?;
+            let sub = Request(spec);
+            let mut holders = sub.placeholders()?;
+            let projection = sub.projection(&mut holders)?;
+            holders.check_all_used().map_err(Error::Validation)?;
+            let mut seen = std::collections::BTreeSet::new();
+            let mut found = Vec::new();
+            for k in sub.array("Keys")? {
+                let key = def
+                    .schema
+                    .key_of(&item_from_json(k).map_err(Error::Validation)?)
+                    .map_err(Error::Validation)?;
+                if !seen.insert(key.clone()) {
+                    return Err(Error::Validation(
+                        "Provided list of item keys contains duplicates".into(),
+                    ));
+                }
+                if let Some(stored) = self.store.item_get(self.tenant, &def.name, &key)? {
+                    let item = decode(&stored)?;
+                    let item = match &projection {
+                        Some(paths) => project(&item, paths),
+                        None => item,
+                    };
+                    found.push(item_to_json(&item));
+                }
+            }
+            responses.insert(name.clone(), Json::Array(found));
+        }
+        Ok(json!({"Responses": responses, "UnprocessedKeys": {}}))
+    }
+
+    fn batch_write(&self, r: &Request<'_>) -> Result<Json> {
+        let tables = r.object("RequestItems")?;
+        let mut ops = Vec::new();
+        for (name, requests) in tables {
+            let def = self.table(name)?;
+            let Some(requests) = requests.as_array() else {
+                return Err(Error::Validation(format!(
+                    "The requests for table {name} must be a list"
+                )));
+            };
+            for request in requests {
+                let (kind, key_item) = match (request.get("PutRequest"), request.get("DeleteRequest")) {
+                    (Some(put), None) => {
+                        let item = Request(put).item("Item")?;
+                        check_size(&item)?;
+                        (OpKind::Put(item.clone()), item)
+                    }
+                    (None, Some(delete)) => (OpKind::Delete, Request(delete).item("Key")?),
+                    _ => return Err(Error::Validation("Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes: each request is a PutRequest or a DeleteRequest".into())),
+                };
+                let key = match &kind {
+                    OpKind::Put(item) => def.schema.key_of_item(item),
+                    _ => def.schema.key_of(&key_item),
+                }
+                .map_err(Error::Validation)?;
+                ops.push(Op {
+                    def: def.clone(),
+                    key,
+                    key_item,
+                    kind,
+                    condition: None,
+                });
+            }
+        }
+        if ops.is_empty() || ops.len() > MAX_BATCH_WRITE {
+            return Err(Error::Validation(format!(
+                "1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to {MAX_BATCH_WRITE}, Member must have length greater than or equal to 1]"
+            )));
+        }
+        self.swap_all(
+            &ops,
+            "Provided list of item keys contains duplicates",
+            json!({"UnprocessedItems": {}}),
+        )
+    }
+
+    fn transact_write(&self, r: &Request<'_>) -> Result<Json> {
+        let items = r.array("TransactItems")?;
+        if items.is_empty() || items.len() > MAX_TRANSACT {
+            return Err(Error::Validation(format!(
+                "1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length less than or equal to {MAX_TRANSACT} and greater than or equal to 1"
+            )));
+        }
+        let mut ops = Vec::with_capacity(items.len());
+        for entry in items {
+            let Some((verb, spec)) = entry.as_object().and_then(|o| {
+                let mut it = o.iter();
+                match (it.next(), it.next()) {
+                    (Some(one), None) => Some(one),
+                    _ => None,
+                }
+            }) else {
+                return Err(Error::Validation(
+                    "TransactItems can only contain one of Check, Put, Update or Delete".into(),
+                ));
+            };
+            let sub = Request(spec);
+            sub.refuse_unsupported()?;
+            let def = self.table(sub.table_name()?)?;
+            let mut holders = sub.placeholders()?;
+            let (kind, key_item) = match verb.as_str() {
+                "Put" => {
+                    let item = sub.item("Item")?;
+                    check_size(&item)?;
+                    (OpKind::Put(item.clone()), item)
+                }
+                "Update" => {
+                    let text = sub.0.get("UpdateExpression").and_then(Json::as_str).ok_or_else(|| {
+                        Error::Validation("1 validation error detected: Value null at 'transactItems.member.update.updateExpression' failed to satisfy constraint: Member must not be null".into())
+                    })?;
+                    (
+                        OpKind::Update(holders.update(text).map_err(Error::Validation)?),
+                        sub.item("Key")?,
+                    )
+                }
+                "Delete" => (OpKind::Delete, sub.item("Key")?),
+                "ConditionCheck" => (OpKind::Check, sub.item("Key")?),
+                other => {
+                    return Err(Error::Validation(format!(
+                        "Unknown TransactItems member: {other}"
+                    )))
+                }
+            };
+            let condition = sub.condition(&mut holders)?;
+            if matches!(kind, OpKind::Check) && condition.is_none() {
+                return Err(Error::Validation("1 validation error detected: Value null at 'transactItems.member.conditionCheck.conditionExpression' failed to satisfy constraint: Member must not be null".into()));
+            }
+            holders.check_all_used().map_err(Error::Validation)?;
+            let key = match &kind {
+                OpKind::Put(item) => def.schema.key_of_item(item),
+                _ => def.schema.key_of(&key_item),
+            }
+            .map_err(Error::Validation)?;
+            ops.push(Op {
+                def,
+                key,
+                key_item,
+                kind,
+                condition,
+            });
+        }
+        self.swap_all(
+            &ops,
+            "Transaction request cannot include multiple operations on one item",
+            json!({}),
+        )
+    }
+
+    /// Reads every item of `ops`, checks their conditions (all of them: a failure cancels
+    /// the whole), and writes them in one atomic batch; again if another writer got in.
+    fn swap_all(&self, ops: &[Op], duplicate: &str, answer: Json) -> Result<Json> {
+        let mut seen = std::collections::BTreeSet::new();
+        if ops
+            .iter()
+            .any(|op| !seen.insert((op.def.name.as_str(), &op.key)))
+        {
+            return Err(Error::Validation(duplicate.into()));
+        }
+        for _ in 0..MAX_SWAPS {
+            let mut swaps = Vec::with_capacity(ops.len());
+            let mut reasons = Vec::with_capacity(ops.len());
+            for op in ops {
+                let stored = self.store.item_get(self.tenant, &op.def.name, &op.key)?;
+                let old = stored.as_ref().map(decode).transpose()?;
+                let holds_now = match &op.condition {
+                    Some(c) => {
+                        holds(old.as_ref().unwrap_or(&Item::new()), c).map_err(Error::Validation)?
+                    }
+                    None => true,
+                };
+                reasons.push(if holds_now {
+                    "None"
+                } else {
+                    "ConditionalCheckFailed"
+                });
+                let change = match &op.kind {
+                    OpKind::Put(item) => Change::Put(item_to_json(item).to_string()),
+                    OpKind::Update(actions) => Change::Put(
+                        item_to_json(&updated(&op.def, &op.key_item, actions, old.as_ref())?)
+                            .to_string(),
+                    ),
+                    OpKind::Delete => Change::Delete,
+                    OpKind::Check => Change::Keep,
+                };
+                swaps.push(Swap {
+                    table: op.def.name.clone(),
+                    key: op.key.clone(),
+                    version: stored.map(|s| s.version),
+                    change,
+                });
+            }
+            if reasons.iter().any(|r| *r != "None") {
+                return Err(Error::TransactionCanceled(format!(
+                    "Transaction cancelled, please refer cancellation reasons for specific reasons [{}]",
+                    reasons.join(", ")
+                )));
+            }
+            let effect = self.effect.map(|of| (of, answer.to_string()));
+            if self.store.items_swap(self.tenant, &swaps, effect)? {
+                return Ok(answer);
+            }
+        }
+        Err(Error::Internal(
+            "the items kept changing under concurrent writes; try again".into(),
+        ))
     }
 }
 
@@ -561,13 +861,47 @@ fn attributes(returns: &str, old: Option<&Item>, new: Option<(&Item, &[&str])>) 
 /// A request's fields, read with DynamoDB's messages.
 struct Request<'a>(&'a Json);
 
+/// Parameters of the legacy API (before expressions) and of features Sandstep's tables
+/// do not have: refused, never ignored.
+const UNSUPPORTED: [&str; 9] = [
+    "Expected",
+    "KeyConditions",
+    "AttributesToGet",
+    "QueryFilter",
+    "ScanFilter",
+    "AttributeUpdates",
+    "ConditionalOperator",
+    "Segment",
+    "TotalSegments",
+];
+
 impl Request<'_> {
+    fn refuse_unsupported(&self) -> Result<()> {
+        if let Some(index) = self.0.get("IndexName").and_then(Json::as_str) {
+            return Err(Error::Validation(format!(
+                "The table does not have the specified index: {index}"
+            )));
+        }
+        match UNSUPPORTED.iter().find(|p| self.0.get(**p).is_some()) {
+            Some(p) => Err(Error::Validation(format!(
+                "{p} is not supported by Sandstep's DynamoDB: use the expression parameters (ConditionExpression, KeyConditionExpression, FilterExpression, ProjectionExpression, UpdateExpression)"
+            ))),
+            None => Ok(()),
+        }
+    }
+
     fn table_name(&self) -> Result<&str> {
         match self.0.get("TableName").and_then(Json::as_str) {
             Some(n) if (3..=255).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b)) => Ok(n),
             Some(n) => Err(Error::Validation(format!("1 validation error detected: Value '{n}' at 'tableName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+ and have length between 3 and 255"))),
             None => Err(Error::Validation("1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null".into())),
         }
+    }
+
+    fn object(&self, field: &str) -> Result<&serde_json::Map<String, Json>> {
+        self.0.get(field).and_then(Json::as_object).ok_or_else(|| {
+            Error::Validation(format!("1 validation error detected: Value null at '{}' failed to satisfy constraint: Member must not be null", lower_first(field)))
+        })
     }
 
     fn array(&self, field: &str) -> Result<&Vec<Json>> {
@@ -689,6 +1023,7 @@ mod tests {
             region: "us-east-1",
             account: "000000000000",
             now: 1_700_000_000_000,
+            effect: None,
         };
         t.call(action, &request)
     }
@@ -888,5 +1223,96 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("missed key schema element: pk"));
+    }
+
+    #[test]
+    fn batches_and_transactions() {
+        let s = Store::memory();
+        orders(&s);
+        let put = |pk: &str, n: &str| json!({"PutRequest": {"Item": {"pk": {"S": pk}, "n": {"N": n}, "stock": {"N": "1"}}}});
+        let written = call(
+            &s,
+            "BatchWriteItem",
+            json!({"RequestItems": {"orders": [put("a", "1"), put("a", "2"), put("b", "1")]}}),
+        )
+        .unwrap();
+        assert_eq!(written, json!({"UnprocessedItems": {}}));
+        let twice = call(
+            &s,
+            "BatchWriteItem",
+            json!({"RequestItems": {"orders": [put("a", "1"), put("a", "1")]}}),
+        );
+        assert!(twice.unwrap_err().to_string().contains("duplicates"));
+        let got = call(
+            &s,
+            "BatchGetItem",
+            json!({"RequestItems": {"orders": {
+            "Keys": [{"pk": {"S": "a"}, "n": {"N": "1"}}, {"pk": {"S": "zz"}, "n": {"N": "1"}}],
+            "ProjectionExpression": "n"}}}),
+        )
+        .unwrap();
+        assert_eq!(got["Responses"]["orders"], json!([{"n": {"N": "1"}}]));
+
+        // Take one of each: both or neither.
+        let take = |pk: &str| {
+            json!({"Update": {"TableName": "orders", "Key": {"pk": {"S": pk}, "n": {"N": "1"}},
+            "UpdateExpression": "SET stock = stock - :one", "ConditionExpression": "stock >= :one",
+            "ExpressionAttributeValues": {":one": {"N": "1"}}}})
+        };
+        assert_eq!(
+            call(
+                &s,
+                "TransactWriteItems",
+                json!({"TransactItems": [take("a"), take("b")]})
+            )
+            .unwrap(),
+            json!({})
+        );
+        call(&s, "PutItem", json!({"TableName": "orders", "Item": {"pk": {"S": "a"}, "n": {"N": "1"}, "stock": {"N": "1"}}})).unwrap();
+        let e = call(
+            &s,
+            "TransactWriteItems",
+            json!({"TransactItems": [take("a"), take("b")]}),
+        )
+        .unwrap_err();
+        assert_eq!(e.name(), "TransactionCanceledException");
+        assert!(
+            e.to_string().ends_with("[None, ConditionalCheckFailed]"),
+            "{e}"
+        );
+        let a = call(
+            &s,
+            "GetItem",
+            json!({"TableName": "orders", "Key": {"pk": {"S": "a"}, "n": {"N": "1"}}}),
+        )
+        .unwrap();
+        assert_eq!(
+            a["Item"]["stock"],
+            json!({"N": "1"}),
+            "a was not taken: the transaction did nothing"
+        );
+        let same = call(
+            &s,
+            "TransactWriteItems",
+            json!({"TransactItems": [take("a"), take("a")]}),
+        )
+        .unwrap_err();
+        assert!(same.to_string().contains("multiple operations on one item"));
+        let check = json!({"TransactItems": [
+            {"ConditionCheck": {"TableName": "orders", "Key": {"pk": {"S": "b"}, "n": {"N": "1"}}, "ConditionExpression": "stock = :zero", "ExpressionAttributeValues": {":zero": {"N": "0"}}}},
+            {"Delete": {"TableName": "orders", "Key": {"pk": {"S": "a"}, "n": {"N": "2"}}}}
+        ]});
+        call(&s, "TransactWriteItems", check).unwrap();
+        let left = call(&s, "Scan", json!({"TableName": "orders"})).unwrap();
+        assert_eq!(left["Count"], 2);
+        let legacy = call(
+            &s,
+            "PutItem",
+            json!({"TableName": "orders", "Item": {}, "Expected": {}}),
+        );
+        assert!(legacy
+            .unwrap_err()
+            .to_string()
+            .contains("Expected is not supported"));
     }
 }

@@ -108,7 +108,10 @@ impl Scheduler {
     ) -> EventKind {
         let id = task.request.id;
         let Ok(crate::arn::Arn::Execution {
-            region, account, ..
+            region,
+            account,
+            express,
+            ..
         }) = crate::arn::Arn::parse(&task.execution_arn)
         else {
             return nested::task_failed(
@@ -117,6 +120,13 @@ impl Scheduler {
                 "the execution's ARN does not parse".into(),
             );
         };
+        // A Standard execution's write is stored with its answer: run again after a
+        // crash, the task answers that instead of writing twice. Express executions are
+        // not run again, and keep nothing.
+        let effect = (!express).then(|| crate::store::tables::EffectOf {
+            execution: key.clone(),
+            task: id.0,
+        });
         let (store, tenant, request, now) = (
             self.inner.store.clone(),
             key.tenant.clone(),
@@ -129,6 +139,7 @@ impl Scheduler {
                 region: &region,
                 account: &account,
                 now,
+                effect: effect.as_ref(),
             };
             crate::tasks::dynamodb::run(&store, &place, &call, &request)
         })

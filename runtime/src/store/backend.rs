@@ -20,13 +20,15 @@ pub enum Guard<'a> {
     Present(&'a [u8]),
     /// The key holds nothing.
     Absent(&'a [u8]),
+    /// The key holds exactly this value (a compare-and-swap inside a batch).
+    Equals(&'a [u8], &'a [u8]),
 }
 
 impl Guard<'_> {
     /// The key guarded.
     pub fn key(&self) -> &[u8] {
         match self {
-            Guard::Present(k) | Guard::Absent(k) => k,
+            Guard::Present(k) | Guard::Absent(k) | Guard::Equals(k, _) => k,
         }
     }
 
@@ -35,6 +37,7 @@ impl Guard<'_> {
         match self {
             Guard::Present(_) => current.is_some(),
             Guard::Absent(_) => current.is_none(),
+            Guard::Equals(_, value) => current == Some(*value),
         }
     }
 }

@@ -628,7 +628,7 @@ impl Executions for Store {
         }
         writes.extend(self.token_deletes(key)?);
         writes.extend(self.child_deletes(key)?);
-        for table in [Table::Step, Table::InFlight] {
+        for table in [Table::Step, Table::InFlight, Table::TaskEffect] {
             for (k, _) in
                 self.backend
                     .scan(&execution_key(key, table).into_bytes(), None, usize::MAX)?

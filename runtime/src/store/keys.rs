@@ -80,6 +80,9 @@ pub enum Table {
     DynamoTable = 32,
     /// their items: tenant, table, partition key bytes, sort key bytes.
     DynamoItem = 33,
+    /// what a workflow task's write answered, stored with the write: tenant, machine,
+    /// execution, task id (deleted with the execution).
+    TaskEffect = 34,
 }
 
 /// A key under construction.

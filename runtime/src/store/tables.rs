@@ -5,11 +5,12 @@
 //! it, so a conditional write (evaluated on the version read) is atomic against every
 //! other writer: integrations, the DynamoDB API and modules alike.
 
-use super::backend::Write;
+use super::backend::{Guard, Write};
 use super::codec::{decode, encode};
 use super::keys::{Key, Table};
 use super::{Result, Store, TenantId};
 use crate::dynamo::key::{KeySchema, StoredKey};
+use crate::model::ExecutionKey;
 use sandstep_engine::Millis;
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +32,42 @@ pub struct StoredItem {
     pub item: String,
     /// Starts at 1; every write adds one.
     pub version: u64,
+}
+
+/// The workflow task a write is made for. Its answer is stored in the same atomic batch
+/// as the write, so that the task, run again after a crash, finds the answer instead of
+/// writing twice: a task's write happens exactly once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EffectOf {
+    /// The execution.
+    pub execution: ExecutionKey,
+    /// The task's id in it.
+    pub task: u64,
+}
+
+/// What a transaction does to one item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Writes the item (DynamoDB JSON).
+    Put(String),
+    /// Deletes it.
+    Delete,
+    /// Leaves it, but only if it is still at the version read (a ConditionCheck).
+    Keep,
+}
+
+/// One item of a transaction: where, the version it was read at (`None`: absent), and
+/// what becomes of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Swap {
+    /// The table.
+    pub table: String,
+    /// The item's key.
+    pub key: StoredKey,
+    /// The version read.
+    pub version: Option<u64>,
+    /// The change.
+    pub change: Change,
 }
 
 /// Items are deleted with their table in batches of this many.
@@ -78,7 +115,8 @@ pub trait Tables: Send + Sync {
         key: &StoredKey,
     ) -> Result<Option<StoredItem>>;
     /// Writes `item` (DynamoDB JSON; `None` deletes) if the item is at `version` (`None`:
-    /// absent). Returns the new version (0 for a delete), or `None` when the item changed.
+    /// absent), with `effect`'s answer in the same atomic batch. Returns the new version (0
+    /// for a delete), or `None` when the item changed.
     ///
     /// # Errors
     /// When the store fails.
@@ -89,7 +127,24 @@ pub trait Tables: Send + Sync {
         key: &StoredKey,
         version: Option<u64>,
         item: Option<String>,
+        effect: Option<(&EffectOf, String)>,
     ) -> Result<Option<u64>>;
+    /// Applies every swap, with `effect`'s answer, as one atomic batch, only if every item
+    /// is still at the version read; returns whether it did.
+    ///
+    /// # Errors
+    /// When the store fails.
+    fn items_swap(
+        &self,
+        tenant: &TenantId,
+        swaps: &[Swap],
+        effect: Option<(&EffectOf, String)>,
+    ) -> Result<bool>;
+    /// The answer a task's write stored ([`EffectOf`]), if it made one.
+    ///
+    /// # Errors
+    /// When the store fails.
+    fn effect_get(&self, of: &EffectOf) -> Result<Option<String>>;
     /// Items in key order: of one partition when `partition` is given, after `after`
     /// (exclusive), at most `limit`.
     ///
@@ -103,6 +158,14 @@ pub trait Tables: Send + Sync {
         after: Option<&StoredKey>,
         limit: usize,
     ) -> Result<Vec<StoredItem>>;
+}
+
+fn effect_key(of: &EffectOf) -> Vec<u8> {
+    Key::of(Table::TaskEffect, &of.execution.tenant)
+        .text(&of.execution.machine)
+        .text(&of.execution.name)
+        .number(of.task)
+        .into_bytes()
 }
 
 fn def_key(tenant: &TenantId, name: &str) -> Vec<u8> {
@@ -182,6 +245,7 @@ impl Tables for Store {
         key: &StoredKey,
         version: Option<u64>,
         item: Option<String>,
+        effect: Option<(&EffectOf, String)>,
     ) -> Result<Option<u64>> {
         let k = item_key(tenant, table, key);
         let current = self.backend().get(&k)?;
@@ -201,11 +265,81 @@ impl Tables for Store {
             })?),
             None => None,
         };
-        let deleted = new.is_none();
-        let swapped = self
+        let written = if new.is_some() { next } else { 0 };
+        let swapped = match effect {
+            None => self
+                .backend()
+                .compare_and_swap(&k, current.as_deref(), new)?,
+            Some((of, answer)) => {
+                let guard = match current.as_deref() {
+                    Some(bytes) => Guard::Equals(&k, bytes),
+                    None => Guard::Absent(&k),
+                };
+                let write = match new {
+                    Some(bytes) => Write::Put(k.clone(), bytes),
+                    None => Write::Delete(k.clone()),
+                };
+                let answer = Write::Put(effect_key(of), answer.into_bytes());
+                self.backend()
+                    .apply_guarded(&[guard], vec![write, answer])?
+            }
+        };
+        Ok(swapped.then_some(written))
+    }
+
+    fn items_swap(
+        &self,
+        tenant: &TenantId,
+        swaps: &[Swap],
+        effect: Option<(&EffectOf, String)>,
+    ) -> Result<bool> {
+        let mut keys = Vec::with_capacity(swaps.len());
+        let mut currents = Vec::with_capacity(swaps.len());
+        let mut writes = Vec::with_capacity(swaps.len() + 1);
+        for swap in swaps {
+            let k = item_key(tenant, &swap.table, &swap.key);
+            let current = self.backend().get(&k)?;
+            let found = current
+                .as_deref()
+                .map(decode::<StoredItem>)
+                .transpose()?
+                .map(|i| i.version);
+            if found != swap.version {
+                return Ok(false);
+            }
+            match &swap.change {
+                Change::Put(item) => writes.push(Write::Put(
+                    k.clone(),
+                    encode(&StoredItem {
+                        item: item.clone(),
+                        version: swap.version.unwrap_or(0) + 1,
+                    })?,
+                )),
+                Change::Delete => writes.push(Write::Delete(k.clone())),
+                Change::Keep => {}
+            }
+            keys.push(k);
+            currents.push(current);
+        }
+        if let Some((of, answer)) = effect {
+            writes.push(Write::Put(effect_key(of), answer.into_bytes()));
+        }
+        let guards: Vec<Guard<'_>> = keys
+            .iter()
+            .zip(&currents)
+            .map(|(k, current)| match current.as_deref() {
+                Some(bytes) => Guard::Equals(k, bytes),
+                None => Guard::Absent(k),
+            })
+            .collect();
+        self.backend().apply_guarded(&guards, writes)
+    }
+
+    fn effect_get(&self, of: &EffectOf) -> Result<Option<String>> {
+        Ok(self
             .backend()
-            .compare_and_swap(&k, current.as_deref(), new)?;
-        Ok(swapped.then_some(if deleted { 0 } else { next }))
+            .get(&effect_key(of))?
+            .map(|b| String::from_utf8_lossy(&b).into_owned()))
     }
 
     fn items(
@@ -261,18 +395,18 @@ mod tests {
         assert_eq!(s.table_get(&b, "orders").unwrap(), None);
         let k = key("o-1", b"");
         assert_eq!(
-            s.item_swap(&a, "orders", &k, None, Some("{}".into()))
+            s.item_swap(&a, "orders", &k, None, Some("{}".into()), None)
                 .unwrap(),
             Some(1)
         );
         assert_eq!(
-            s.item_swap(&a, "orders", &k, None, Some("{}".into()))
+            s.item_swap(&a, "orders", &k, None, Some("{}".into()), None)
                 .unwrap(),
             None,
             "no longer absent"
         );
         assert_eq!(
-            s.item_swap(&a, "orders", &k, Some(1), Some("{\"x\":1}".into()))
+            s.item_swap(&a, "orders", &k, Some(1), Some("{\"x\":1}".into()), None)
                 .unwrap(),
             Some(2)
         );
@@ -283,10 +417,24 @@ mod tests {
             None,
             "a table's name is not a prefix"
         );
-        s.item_swap(&a, "orders", &key("o-2", b""), None, Some("{}".into()))
-            .unwrap();
-        s.item_swap(&a, "orders2", &key("o-3", b""), None, Some("{}".into()))
-            .unwrap();
+        s.item_swap(
+            &a,
+            "orders",
+            &key("o-2", b""),
+            None,
+            Some("{}".into()),
+            None,
+        )
+        .unwrap();
+        s.item_swap(
+            &a,
+            "orders2",
+            &key("o-3", b""),
+            None,
+            Some("{}".into()),
+            None,
+        )
+        .unwrap();
         assert_eq!(s.items(&a, "orders", None, None, 10).unwrap().len(), 2);
         assert_eq!(s.items(&a, "orders", None, Some(&k), 10).unwrap().len(), 1);
         assert_eq!(
@@ -306,9 +454,63 @@ mod tests {
         assert!(s.items(&a, "orders", None, None, 10).unwrap().is_empty());
         assert_eq!(s.items(&a, "orders2", None, None, 10).unwrap().len(), 1);
         assert_eq!(
-            s.item_swap(&a, "orders2", &key("o-3", b""), Some(1), None)
+            s.item_swap(&a, "orders2", &key("o-3", b""), Some(1), None, None)
                 .unwrap(),
             Some(0)
         );
+    }
+
+    #[test]
+    fn a_tasks_write_and_its_answer_are_one_batch() {
+        use crate::store::Executions as _;
+        let s = Store::memory();
+        let a = TenantId("a".into());
+        s.table_create(&a, &def("t")).unwrap();
+        let of = EffectOf {
+            execution: ExecutionKey {
+                tenant: a.clone(),
+                machine: "m".into(),
+                name: "e".into(),
+            },
+            task: 3,
+        };
+        assert_eq!(s.effect_get(&of).unwrap(), None);
+        let answer = Some((&of, "{\"ok\":1}".to_string()));
+        let k = key("k", b"");
+        assert_eq!(
+            s.item_swap(&a, "t", &k, None, Some("{}".into()), answer)
+                .unwrap(),
+            Some(1)
+        );
+        assert_eq!(s.effect_get(&of).unwrap().as_deref(), Some("{\"ok\":1}"));
+        let other = EffectOf {
+            task: 4,
+            ..of.clone()
+        };
+        let lost = s
+            .item_swap(
+                &a,
+                "t",
+                &k,
+                None,
+                Some("{}".into()),
+                Some((&other, "x".into())),
+            )
+            .unwrap();
+        assert_eq!(lost, None, "the item is there: nothing is written");
+        assert_eq!(s.effect_get(&other).unwrap(), None, "nor the answer");
+        assert_eq!(
+            s.item_swap(&a, "t", &k, Some(1), None, Some((&other, "{}".into())))
+                .unwrap(),
+            Some(0)
+        );
+        assert_eq!(s.item_get(&a, "t", &k).unwrap(), None);
+        s.execution_delete(&of.execution).unwrap();
+        assert_eq!(
+            s.effect_get(&of).unwrap(),
+            None,
+            "answers go with their execution"
+        );
+        assert_eq!(s.effect_get(&other).unwrap(), None);
     }
 }

@@ -3,9 +3,12 @@
 //! `arn:aws:states:::aws-sdk:dynamodb:<action>`. Parameters are the DynamoDB request,
 //! the output its response (`dynamo::ops` answers both, as the DynamoDB API does). A
 //! DynamoDB error fails the task as `DynamoDB.<Exception>` (optimized) or
-//! `DynamoDb.<Exception>` (SDK), AWS's names, so Retry and Catch match them.
+//! `DynamoDb.<Exception>` (SDK), AWS's names, so Retry and Catch match them. A Standard
+//! execution's write happens exactly once: its answer is stored with it, and the task,
+//! run again after a crash, answers that (reads are simply made again).
 
 use crate::dynamo::ops::{Error, Tenant};
+use crate::store::tables::{EffectOf, Tables as _};
 use crate::store::{Store, TenantId};
 use sandstep_engine::{Millis, TaskRequest};
 use serde_json::Value;
@@ -15,7 +18,7 @@ const SDK: &str = "arn:aws:states:::aws-sdk:dynamodb:";
 /// The optimized integration's actions.
 const OPTIMIZED_ACTIONS: [&str; 4] = ["putItem", "getItem", "updateItem", "deleteItem"];
 /// The SDK integration's actions Sandstep runs.
-const SDK_ACTIONS: [&str; 10] = [
+const SDK_ACTIONS: [&str; 13] = [
     "putItem",
     "getItem",
     "updateItem",
@@ -26,6 +29,9 @@ const SDK_ACTIONS: [&str; 10] = [
     "describeTable",
     "listTables",
     "deleteTable",
+    "batchGetItem",
+    "batchWriteItem",
+    "transactWriteItems",
 ];
 
 /// A DynamoDB call a Task state makes.
@@ -59,6 +65,9 @@ pub struct Place<'a> {
     pub account: &'a str,
     /// Now (epoch ms).
     pub now: Millis,
+    /// The task of a Standard execution the call is made for: a write stores its answer
+    /// with it, and a task run again answers that.
+    pub effect: Option<&'a EffectOf>,
 }
 
 /// Runs `call` with the task's input as the request: the response, or the error name
@@ -72,12 +81,27 @@ pub fn run(
     call: &Call,
     request: &TaskRequest,
 ) -> Result<Value, (String, String)> {
+    if let Some(of) = place.effect {
+        let stored = store
+            .effect_get(of)
+            .map_err(|e| ("DynamoDB.InternalServerError".to_string(), e.to_string()))?;
+        if let Some(answer) = stored {
+            // This task wrote before a crash cut its run short: its answer stands.
+            return serde_json::from_str(&answer).map_err(|e| {
+                (
+                    "States.Runtime".to_string(),
+                    format!("a stored answer is corrupt: {e}"),
+                )
+            });
+        }
+    }
     let tables = Tenant {
         store,
         tenant: place.tenant,
         region: place.region,
         account: place.account,
         now: place.now,
+        effect: place.effect,
     };
     tables.call(call.action, &request.input).map_err(|e| {
         let service = match call.sdk {
@@ -95,6 +119,74 @@ pub fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ExecutionKey;
+    use sandstep_engine::TaskId;
+    use serde_json::json;
+
+    fn task(resource: &str, input: Value) -> TaskRequest {
+        TaskRequest {
+            id: TaskId(7),
+            resource: resource.into(),
+            input,
+            timeout_seconds: None,
+            heartbeat_seconds: None,
+            attempt: 0,
+            state_name: "Count".into(),
+            task_token: None,
+        }
+    }
+
+    #[test]
+    fn a_task_run_again_after_a_crash_writes_once() {
+        let store = Store::memory();
+        let tenant = TenantId("t".into());
+        let of = EffectOf {
+            execution: ExecutionKey {
+                tenant: tenant.clone(),
+                machine: "m".into(),
+                name: "e".into(),
+            },
+            task: 7,
+        };
+        let place = |effect| Place {
+            tenant: &tenant,
+            region: "us-east-1",
+            account: "000000000000",
+            now: 0,
+            effect,
+        };
+        let create = task(
+            "arn:aws:states:::aws-sdk:dynamodb:createTable",
+            json!({"TableName": "hits", "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+                   "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}]}),
+        );
+        let sdk = resolve(&create.resource).unwrap();
+        run(&store, &place(None), &sdk, &create).unwrap();
+        let count = task(
+            "arn:aws:states:::dynamodb:updateItem",
+            json!({"TableName": "hits", "Key": {"id": {"S": "home"}}, "UpdateExpression": "ADD n :one",
+                   "ExpressionAttributeValues": {":one": {"N": "1"}}, "ReturnValues": "UPDATED_NEW"}),
+        );
+        let call = resolve(&count.resource).unwrap();
+        let first = run(&store, &place(Some(&of)), &call, &count).unwrap();
+        let again = run(&store, &place(Some(&of)), &call, &count).unwrap();
+        assert_eq!(first, json!({"Attributes": {"n": {"N": "1"}}}));
+        assert_eq!(again, first, "the stored answer, not a second write");
+        let express = run(&store, &place(None), &call, &count).unwrap();
+        assert_eq!(
+            express,
+            json!({"Attributes": {"n": {"N": "2"}}}),
+            "without an effect, a write"
+        );
+        let missing = task(
+            "arn:aws:states:::aws-sdk:dynamodb:getItem",
+            json!({"TableName": "nope", "Key": {}}),
+        );
+        let sdk_get = resolve(&missing.resource).unwrap();
+        let (error, cause) = run(&store, &place(None), &sdk_get, &missing).unwrap_err();
+        assert_eq!(error, "DynamoDb.ResourceNotFoundException");
+        assert_eq!(cause, "Requested resource not found");
+    }
 
     #[test]
     fn resources_name_the_actions_sandstep_runs() {
