@@ -102,6 +102,7 @@ fn unavailable(e: store::Error) -> HostError {
         store::Error::Corrupt(why) => {
             HostError::Unavailable(format!("stored data is corrupt: {why}"))
         }
+        store::Error::Invalid(why) => HostError::InvalidInput(why),
     }
 }
 

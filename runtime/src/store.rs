@@ -13,6 +13,7 @@ pub mod durability;
 pub mod executions;
 pub mod jobs;
 pub mod keys;
+pub mod kv;
 pub mod memory;
 pub mod modules;
 pub mod sled;
@@ -106,6 +107,9 @@ pub enum Error {
     /// A stored value could not be decoded.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The request does not fit what is stored (a kv call on a table keyed otherwise).
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// The result of store operations.
@@ -131,7 +135,8 @@ pub enum Expect {
     Version(u64),
 }
 
-/// Key-value tables: the DynamoDB-like store behind the `kv` host interface.
+/// Key-value items: the items of the tenant's DynamoDB tables as the `kv` host interface
+/// sees them (`store/kv.rs`).
 ///
 /// # Contract
 /// A conditional put is atomic with its check; versions increase by one per write.

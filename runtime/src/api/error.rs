@@ -325,6 +325,7 @@ impl From<service::Error> for Error {
             | S::TenantExists(_)
             | S::InvalidItemName(_)
             | S::ItemNotJson(_)
+            | S::ItemRefused(_)
             | S::InvalidJobQueue(_) => Error::Validation(message),
             S::Store(_) | S::Internal(_) => Error::Internal(message),
         }

@@ -104,6 +104,10 @@ impl Scheduler {
             }
         }
         let store = &self.inner.store;
+        let moved = store.kv_migrate()?;
+        if moved > 0 {
+            tracing::info!(moved, "moved kv items into DynamoDB tables");
+        }
         let indexed = store.pins_index()?;
         if indexed > 0 {
             tracing::info!(indexed, "indexed the module pins of running executions");

@@ -15,6 +15,14 @@ pub struct Item {
     pub value: Value,
 }
 
+/// A store error as the caller's: a table keyed otherwise refuses the item.
+fn refused(e: crate::store::Error) -> Error {
+    match e {
+        crate::store::Error::Invalid(why) => Error::ItemRefused(why),
+        other => Error::Store(other),
+    }
+}
+
 fn check_names(table: &str, key: &str) -> Result<()> {
     if !crate::grants::valid_name(table) || key.is_empty() || key.len() > 1024 {
         return Err(Error::InvalidItemName(table.to_string()));
@@ -43,9 +51,9 @@ impl Data {
         check_names(table, key)?;
         let item: Value =
             serde_json::from_slice(body).map_err(|e| Error::ItemNotJson(e.to_string()))?;
-        Ok(self
-            .store
-            .kv_put(&tenant.id, table, key, &item.to_string(), Expect::Any)?)
+        self.store
+            .kv_put(&tenant.id, table, key, &item.to_string(), Expect::Any)
+            .map_err(refused)
     }
 
     /// Reads an item.
@@ -55,7 +63,7 @@ impl Data {
     #[tracing::instrument(level = "debug", name = "service.get_item", skip_all, fields(tenant = %tenant.id, table = %table))]
     pub fn get(&self, tenant: &Tenant, table: &str, key: &str) -> Result<Item> {
         check_names(table, key)?;
-        match self.store.kv_get(&tenant.id, table, key)? {
+        match self.store.kv_get(&tenant.id, table, key).map_err(refused)? {
             Some(item) => Ok(Item {
                 version: item.version,
                 value: serde_json::from_str(&item.value).unwrap_or(Value::String(item.value)),
@@ -74,6 +82,8 @@ impl Data {
     #[tracing::instrument(level = "debug", name = "service.delete_item", skip_all, fields(tenant = %tenant.id, table = %table))]
     pub fn delete(&self, tenant: &Tenant, table: &str, key: &str) -> Result<bool> {
         check_names(table, key)?;
-        Ok(self.store.kv_delete(&tenant.id, table, key)?)
+        self.store
+            .kv_delete(&tenant.id, table, key)
+            .map_err(refused)
     }
 }

@@ -142,6 +142,9 @@ pub enum Error {
     /// A kv table or key outside the grammar.
     #[error("Invalid table '{0}' or key (tables: 1-128 letters, digits, '-', '_', '.'; keys: 1-1024 bytes)")]
     InvalidItemName(String),
+    /// A kv item the table cannot take (a table keyed otherwise).
+    #[error("{0}")]
+    ItemRefused(String),
     /// A kv item that is not JSON; the text is the parser's.
     #[error("The item is not JSON: {0}")]
     ItemNotJson(String),

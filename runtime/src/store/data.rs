@@ -1,102 +1,14 @@
-//! The tenant data tables behind the host interfaces: kv, blob, queue, topic.
+//! The tenant data tables behind the host interfaces: blob, queue, topic (kv items live
+//! in the DynamoDB tables: `kv.rs`).
 
 use super::backend::Write;
 use super::codec::{decode, encode};
 use super::keys::{Key, Reader, Table};
 use super::{
-    Blobs, Error, Expect, Item, Kv, Millis, ObjectMeta, Published, Queues, Received, Result, Store,
-    TenantId, Topics,
+    Blobs, Error, Millis, ObjectMeta, Published, Queues, Received, Result, Store, TenantId, Topics,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-
-impl Kv for Store {
-    fn kv_get(&self, tenant: &TenantId, table: &str, key: &str) -> Result<Option<Item>> {
-        let k = Key::of(Table::Kv, tenant)
-            .text(table)
-            .text(key)
-            .into_bytes();
-        self.backend.get(&k)?.map(|b| decode(&b)).transpose()
-    }
-
-    fn kv_put(
-        &self,
-        tenant: &TenantId,
-        table: &str,
-        key: &str,
-        value: &str,
-        expect: Expect,
-    ) -> Result<u64> {
-        let k = Key::of(Table::Kv, tenant)
-            .text(table)
-            .text(key)
-            .into_bytes();
-        loop {
-            let current = self.backend.get(&k)?;
-            let version = match &current {
-                Some(bytes) => Some(decode::<Item>(bytes)?.version),
-                None => None,
-            };
-            let holds = match expect {
-                Expect::Any => true,
-                Expect::Absent => version.is_none(),
-                Expect::Version(v) => version == Some(v),
-            };
-            if !holds {
-                return Err(Error::ConditionFailed(match version {
-                    Some(v) => format!("item '{key}' is at version {v}"),
-                    None => format!("item '{key}' does not exist"),
-                }));
-            }
-            let next = version.unwrap_or(0) + 1;
-            let item = encode(&Item {
-                value: value.to_string(),
-                version: next,
-            })?;
-            if self
-                .backend
-                .compare_and_swap(&k, current.as_deref(), Some(item))?
-            {
-                return Ok(next);
-            }
-        }
-    }
-
-    fn kv_delete(&self, tenant: &TenantId, table: &str, key: &str) -> Result<bool> {
-        let k = Key::of(Table::Kv, tenant)
-            .text(table)
-            .text(key)
-            .into_bytes();
-        loop {
-            let Some(current) = self.backend.get(&k)? else {
-                return Ok(false);
-            };
-            if self.backend.compare_and_swap(&k, Some(&current), None)? {
-                return Ok(true);
-            }
-        }
-    }
-
-    fn kv_query(
-        &self,
-        tenant: &TenantId,
-        table: &str,
-        prefix: &str,
-        limit: usize,
-    ) -> Result<Vec<(String, Item)>> {
-        let p = Key::of(Table::Kv, tenant).text(table).text_prefix(prefix);
-        self.backend
-            .scan(&p, None, limit)?
-            .into_iter()
-            .map(|(k, v)| {
-                let mut r = Reader::new(&k);
-                let (_tenant, _table, key) = (r.text(), r.text(), r.text());
-                let key = key.ok_or_else(|| Error::Corrupt("kv key".into()))?;
-                Ok((key, decode(&v)?))
-            })
-            .collect()
-    }
-}
 
 impl Blobs for Store {
     fn blob_put(
@@ -381,45 +293,6 @@ mod tests {
 
     fn t(name: &str) -> TenantId {
         TenantId(name.into())
-    }
-
-    #[test]
-    fn kv_conditional_puts_and_queries() {
-        let s = Store::memory();
-        let (a, b) = (t("a"), t("b"));
-        assert_eq!(
-            s.kv_put(&a, "inv", "sku-1", "{\"n\":5}", Expect::Absent)
-                .unwrap(),
-            1
-        );
-        assert!(matches!(
-            s.kv_put(&a, "inv", "sku-1", "{}", Expect::Absent),
-            Err(Error::ConditionFailed(_))
-        ));
-        assert!(matches!(
-            s.kv_put(&a, "inv", "sku-1", "{}", Expect::Version(7)),
-            Err(Error::ConditionFailed(_))
-        ));
-        assert_eq!(
-            s.kv_put(&a, "inv", "sku-1", "{\"n\":4}", Expect::Version(1))
-                .unwrap(),
-            2
-        );
-        s.kv_put(&a, "inv", "sku-2", "{}", Expect::Any).unwrap();
-        s.kv_put(&a, "inv", "other", "{}", Expect::Any).unwrap();
-        let found = s.kv_query(&a, "inv", "sku-", 10).unwrap();
-        assert_eq!(
-            found.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
-            ["sku-1", "sku-2"]
-        );
-        assert_eq!(
-            s.kv_get(&b, "inv", "sku-1").unwrap(),
-            None,
-            "tenants do not share tables"
-        );
-        assert!(s.kv_query(&b, "inv", "", 10).unwrap().is_empty());
-        assert!(s.kv_delete(&a, "inv", "sku-1").unwrap());
-        assert!(!s.kv_delete(&a, "inv", "sku-1").unwrap());
     }
 
     #[test]

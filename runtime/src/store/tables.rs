@@ -32,6 +32,10 @@ pub struct StoredItem {
     pub item: String,
     /// Starts at 1; every write adds one.
     pub version: u64,
+    /// The JSON text a module's `kv` write stored, which `kv` reads give back exactly
+    /// (the item holds its DynamoDB form); none after a DynamoDB write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plain: Option<String>,
 }
 
 /// The workflow task a write is made for. Its answer is stored in the same atomic batch
@@ -172,11 +176,11 @@ fn def_key(tenant: &TenantId, name: &str) -> Vec<u8> {
     Key::of(Table::DynamoTable, tenant).text(name).into_bytes()
 }
 
-fn table_prefix(tenant: &TenantId, table: &str) -> Key {
+pub(super) fn table_prefix(tenant: &TenantId, table: &str) -> Key {
     Key::of(Table::DynamoItem, tenant).text(table)
 }
 
-fn item_key(tenant: &TenantId, table: &str, key: &StoredKey) -> Vec<u8> {
+pub(super) fn item_key(tenant: &TenantId, table: &str, key: &StoredKey) -> Vec<u8> {
     table_prefix(tenant, table)
         .bytes(&key.partition)
         .bytes(&key.sort)
@@ -262,6 +266,7 @@ impl Tables for Store {
             Some(item) => Some(encode(&StoredItem {
                 item,
                 version: next,
+                plain: None,
             })?),
             None => None,
         };
@@ -313,6 +318,7 @@ impl Tables for Store {
                     encode(&StoredItem {
                         item: item.clone(),
                         version: swap.version.unwrap_or(0) + 1,
+                        plain: None,
                     })?,
                 )),
                 Change::Delete => writes.push(Write::Delete(k.clone())),

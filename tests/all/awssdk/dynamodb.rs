@@ -378,3 +378,71 @@ fn sdk_dynamodb_tenants_see_only_their_own_tables() {
         );
     });
 }
+
+#[test]
+fn a_module_and_the_sdk_share_the_same_items() {
+    let dir = TempDir::new("sdk-dynamodb-kv");
+    let server = Server::start(&dir.0.join("data"), &[]);
+    server
+        .upload(
+            "reserve-inventory",
+            &module("reserve-inventory"),
+            "kv:inventory",
+        )
+        .unwrap();
+    runtime().block_on(async {
+        let db = dynamodb(&server);
+        db.create_table()
+            .table_name("inventory")
+            .attribute_definitions(AttributeDefinition::builder().attribute_name("sku").attribute_type(ScalarAttributeType::S).build().unwrap())
+            .key_schema(KeySchemaElement::builder().attribute_name("sku").key_type(KeyType::Hash).build().unwrap())
+            .send()
+            .await
+            .unwrap();
+        db.put_item()
+            .table_name("inventory")
+            .item("sku", s("WIDGET-A"))
+            .item("stock", n("5"))
+            .send()
+            .await
+            .unwrap();
+        // The module reads and conditionally writes the item through its kv calls.
+        let definition = json!({
+            "StartAt": "Reserve",
+            "States": {"Reserve": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": "reserve-inventory", "Payload": {"orderId": "o-1", "items": [{"sku": "WIDGET-A", "quantity": 2}]}},
+                "OutputPath": "$.Payload",
+                "End": true
+            }}
+        });
+        let c = client(&server);
+        let machine = c
+            .create_state_machine()
+            .name("reserve")
+            .definition(definition.to_string())
+            .role_arn(ROLE)
+            .send()
+            .await
+            .unwrap();
+        let started = c
+            .start_execution()
+            .state_machine_arn(machine.state_machine_arn())
+            .send()
+            .await
+            .unwrap();
+        let done = server.wait_done(started.execution_arn(), Duration::from_secs(30));
+        assert_eq!(done["status"], "SUCCEEDED", "{done}");
+        let output: Value = serde_json::from_str(done["output"].as_str().unwrap()).unwrap();
+        assert_eq!(output["reserved"][0]["remaining"], 3);
+        let item = db
+            .get_item()
+            .table_name("inventory")
+            .key("sku", s("WIDGET-A"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(item.item().unwrap()["stock"], n("3"), "the module's write, read by the SDK");
+    });
+}
