@@ -1,11 +1,8 @@
-//! DynamoDB's data model, pure: attribute values and exact numbers, the expression
-//! languages (conditions, updates, projections) and their evaluation. The store keeps
-//! items; the integrations and the DynamoDB API use this module to read requests and
-//! compute results, so that both answer alike.
+//! DynamoDB in Sandstep: the pure data model is the `sandstep-dynamo` crate (values,
+//! numbers, keys, expressions and their evaluation), re-exported here; [`ops`] runs
+//! DynamoDB's actions with it over the store's `Tables`, one implementation for the
+//! integrations and the DynamoDB API, so that both answer alike.
 
-pub mod eval;
-pub mod expr;
-pub mod key;
-pub mod number;
+pub use sandstep_dynamo::{eval, expr, key, number, value};
+
 pub mod ops;
-pub mod value;

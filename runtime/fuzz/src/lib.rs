@@ -1,6 +1,7 @@
 //! The bodies of Sandstep's fuzz targets, kept apart from the `fuzz_target!` shells in
 //! `fuzz_targets/` so that the regression tests replay inputs through the same code:
-//! `runtime/engine/src/fuzz_regressions.rs` includes [`engine`], and the integration test binary
+//! `runtime/engine/src/fuzz_regressions.rs` includes [`engine`],
+//! `runtime/dynamo/src/fuzz_regressions.rs` includes [`dynamo`], and the integration test binary
 //! includes `server.rs`.
 //!
 //! The code under test runs on the server's tokio threads, whose stacks are 2 MiB; `run.sh`
@@ -14,6 +15,9 @@
 
 /// Targets on the pure engine.
 pub mod engine;
+
+/// The target on DynamoDB's pure data model (`sandstep-dynamo`).
+pub mod dynamo;
 
 /// Targets on the server crate (it links wasmtime): `--features server`.
 #[cfg(feature = "server")]

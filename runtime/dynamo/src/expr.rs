@@ -794,7 +794,7 @@ impl<'p> Parser<'p> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dynamo::number::Number;
+    use crate::number::Number;
 
     fn maps() -> (BTreeMap<String, String>, BTreeMap<String, Value>) {
         let names = [("#s", "status"), ("#n", "name")]

@@ -380,8 +380,8 @@ fn graft_value(slot: &mut Value, path: &[Step], value: Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dynamo::expr::{Kind, Placeholders};
-    use crate::dynamo::value::{item_from_json, item_to_json};
+    use crate::expr::{Kind, Placeholders};
+    use crate::value::{item_from_json, item_to_json};
     use serde_json::json;
     use std::collections::BTreeMap;
 

@@ -238,6 +238,14 @@ fn compare_digits(a: &[u8], b: &[u8]) -> Ordering {
     a.cmp(b)
 }
 
+impl std::str::FromStr for Number {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Number, Error> {
+        Number::parse(text)
+    }
+}
+
 impl Ord for Number {
     fn cmp(&self, other: &Number) -> Ordering {
         let sign = |n: &Number| match (n.is_zero(), n.negative) {

@@ -155,7 +155,7 @@ pub fn key_bytes(attribute: &KeyAttribute, value: &Value) -> Result<Vec<u8>, Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dynamo::value::item_from_json;
+    use crate::value::item_from_json;
     use serde_json::json;
 
     fn schema() -> KeySchema {
