@@ -16,6 +16,7 @@ pub mod keys;
 pub mod kv;
 pub mod memory;
 pub mod modules;
+pub mod queues;
 pub mod sled;
 pub mod tables;
 pub mod tags;
@@ -28,6 +29,7 @@ pub use children::Children;
 pub use executions::{Executions, StateMachines};
 pub use jobs::Jobs;
 pub use modules::Modules;
+pub use queues::Queues;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::Arc;
@@ -232,56 +234,6 @@ pub trait Blobs: Send + Sync {
     /// # Errors
     /// [`Error::Backend`] when the store fails.
     fn blob_delete(&self, tenant: &TenantId, bucket: &str, key: &str) -> Result<bool>;
-}
-
-/// A message taken from a queue.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Received {
-    /// The message's id.
-    pub id: String,
-    /// Its body.
-    pub body: String,
-    /// Proof of this receipt, for `queue_delete`.
-    pub receipt: String,
-    /// How many times it was received, this time included.
-    pub receive_count: u32,
-}
-
-/// Queues with visibility timeouts: the SQS-like store behind the `queue` host interface.
-///
-/// # Contract
-/// A received message is invisible until `now + visibility`; a receipt is valid only
-/// for the receive that issued it.
-pub trait Queues: Send + Sync {
-    /// Appends a message; returns its id.
-    ///
-    /// # Errors
-    /// [`Error::Backend`] when the store fails.
-    fn queue_send(&self, tenant: &TenantId, queue: &str, body: &str, now: Millis)
-        -> Result<String>;
-    /// Takes up to `max` visible messages, hiding them for `visibility_ms`.
-    ///
-    /// # Errors
-    /// [`Error::Backend`] when the store fails.
-    fn queue_receive(
-        &self,
-        tenant: &TenantId,
-        queue: &str,
-        max: usize,
-        visibility_ms: i64,
-        now: Millis,
-    ) -> Result<Vec<Received>>;
-    /// Deletes a received message; `false` when the receipt is stale.
-    ///
-    /// # Errors
-    /// [`Error::Backend`] when the store fails.
-    fn queue_delete(
-        &self,
-        tenant: &TenantId,
-        queue: &str,
-        receipt: &str,
-        now: Millis,
-    ) -> Result<bool>;
 }
 
 /// A message published to a topic, kept for delivery to subscribers.

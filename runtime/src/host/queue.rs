@@ -1,8 +1,10 @@
-//! `sandstep:host/queue`: messages with visibility timeouts, over [`crate::store::Queues`].
+//! `sandstep:host/queue`: messages with visibility timeouts, over [`crate::store::Queues`]:
+//! the tenant's SQS queues (one a module names first is created as a standard queue).
 
-use super::sandstep::host::queue::{Host, Message};
+use super::sandstep::host::queue::{Host, Message as Received};
 use super::{check_len, now_millis, unavailable, HostError, HostState};
 use crate::grants::{Access, Resource};
+use crate::store::queues::Message;
 use crate::store::Queues;
 
 /// The largest message body, in bytes (SQS's limit).
@@ -20,8 +22,27 @@ impl Host for HostState {
             return Ok(Err(denied));
         }
         Ok(check_len("the body", &body, MAX_BODY_BYTES).and_then(|()| {
+            let now = now_millis();
+            let tenant = &self.caller.tenant;
+            let def = self
+                .store
+                .queue_for_module(tenant, &queue, now)
+                .map_err(unavailable)?;
+            let delay = i64::from(def.attributes.delay_seconds) * 1000;
+            let message = Message {
+                id: String::new(),
+                body,
+                visible_at: now + delay,
+                receive_count: 0,
+                sent: Some(now),
+                first_received: None,
+                attributes: Default::default(),
+                group: def.attributes.fifo.then(|| "module".to_string()),
+                dedup: None,
+            };
             self.store
-                .queue_send(&self.caller.tenant, &queue, &body, now_millis())
+                .message_send(tenant, &def, message, now, None)
+                .map(|sent| sent.id)
                 .map_err(unavailable)
         }))
     }
@@ -33,7 +54,7 @@ impl Host for HostState {
         queue: String,
         max: u32,
         visibility_seconds: u32,
-    ) -> wasmtime::Result<Result<Vec<Message>, HostError>> {
+    ) -> wasmtime::Result<Result<Vec<Received>, HostError>> {
         if let Some(denied) = self.denied(Resource::Queue, &queue, Access::Read) {
             return Ok(Err(denied));
         }
@@ -47,23 +68,29 @@ impl Host for HostState {
                 "visibility-seconds must be at most {MAX_VISIBILITY_SECONDS}, not {visibility_seconds}"
             ))));
         }
-        Ok(self
+        let now = now_millis();
+        let tenant = &self.caller.tenant;
+        let taken = self
             .store
-            .queue_receive(
-                &self.caller.tenant,
-                &queue,
-                max as usize,
-                i64::from(visibility_seconds) * 1000,
-                now_millis(),
-            )
-            .map(|received| {
-                received
+            .queue_for_module(tenant, &queue, now)
+            .and_then(|def| {
+                self.store.message_receive(
+                    tenant,
+                    &def,
+                    max as usize,
+                    i64::from(visibility_seconds) * 1000,
+                    now,
+                )
+            });
+        Ok(taken
+            .map(|taken| {
+                taken
                     .into_iter()
-                    .map(|r| Message {
-                        id: r.id,
-                        body: r.body,
-                        receipt: r.receipt,
-                        receive_count: r.receive_count,
+                    .map(|t| Received {
+                        id: t.message.id,
+                        body: t.message.body,
+                        receipt: t.receipt,
+                        receive_count: t.message.receive_count,
                     })
                     .collect()
             })
@@ -83,7 +110,7 @@ impl Host for HostState {
         }
         Ok(check_len("the receipt", &receipt, 256).and_then(|()| {
             self.store
-                .queue_delete(&self.caller.tenant, &queue, &receipt, now_millis())
+                .message_delete(&self.caller.tenant, &queue, &receipt)
                 .map_err(unavailable)
         }))
     }

@@ -1,13 +1,10 @@
-//! The tenant data tables behind the host interfaces: blob, queue, topic (kv items live
-//! in the DynamoDB tables: `kv.rs`).
+//! The tenant data tables behind the host interfaces: blob and topic (kv items live in
+//! the DynamoDB tables, `kv.rs`; queues in `queues.rs`).
 
 use super::backend::Write;
 use super::codec::{decode, encode};
-use super::keys::{Key, Reader, Table};
-use super::{
-    Blobs, Error, Millis, ObjectMeta, Published, Queues, Received, Result, Store, TenantId, Topics,
-};
-use serde::{Deserialize, Serialize};
+use super::keys::{Key, Table};
+use super::{Blobs, Error, Millis, ObjectMeta, Published, Result, Store, TenantId, Topics};
 use sha2::{Digest, Sha256};
 
 impl Blobs for Store {
@@ -99,18 +96,9 @@ impl Blobs for Store {
     }
 }
 
-/// A queued message as stored.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Message {
-    id: String,
-    body: String,
-    visible_at: Millis,
-    receive_count: u32,
-}
-
 impl Store {
     /// The next number of a per-tenant sequence (queue or topic messages).
-    fn next_sequence(&self, key: &[u8]) -> Result<u64> {
+    pub(super) fn next_sequence(&self, key: &[u8]) -> Result<u64> {
         loop {
             let current = self.backend.get(key)?;
             let n = match &current {
@@ -129,109 +117,6 @@ impl Store {
                 return Ok(n);
             }
         }
-    }
-}
-
-impl Queues for Store {
-    fn queue_send(
-        &self,
-        tenant: &TenantId,
-        queue: &str,
-        body: &str,
-        now: Millis,
-    ) -> Result<String> {
-        let seq = self.next_sequence(
-            &Key::of(Table::QueueCounter, tenant)
-                .text(queue)
-                .into_bytes(),
-        )?;
-        let id = format!("{seq:016x}-{:x}", now);
-        let message = Message {
-            id: id.clone(),
-            body: body.to_string(),
-            visible_at: now,
-            receive_count: 0,
-        };
-        let k = Key::of(Table::QueueMessage, tenant)
-            .text(queue)
-            .number(seq)
-            .into_bytes();
-        self.backend.apply(vec![Write::Put(k, encode(&message)?)])?;
-        Ok(id)
-    }
-
-    fn queue_receive(
-        &self,
-        tenant: &TenantId,
-        queue: &str,
-        max: usize,
-        visibility_ms: i64,
-        now: Millis,
-    ) -> Result<Vec<Received>> {
-        let prefix = Key::of(Table::QueueMessage, tenant)
-            .text(queue)
-            .into_bytes();
-        let mut out = Vec::new();
-        let mut after: Option<Vec<u8>> = None;
-        while out.len() < max {
-            let page = self.backend.scan(&prefix, after.as_deref(), 256)?;
-            let Some((last, _)) = page.last() else { break };
-            after = Some(last.clone());
-            for (k, v) in &page {
-                if out.len() >= max {
-                    break;
-                }
-                let mut m: Message = decode(v)?;
-                if m.visible_at > now {
-                    continue;
-                }
-                m.visible_at = now + visibility_ms.max(0);
-                m.receive_count += 1;
-                if self
-                    .backend
-                    .compare_and_swap(k, Some(v), Some(encode(&m)?))?
-                {
-                    let seq = Reader::new(k)
-                        .skip_texts(2)
-                        .and_then(|mut r| r.number())
-                        .unwrap_or(0);
-                    out.push(Received {
-                        receipt: format!("{seq:x}.{}", m.receive_count),
-                        id: m.id,
-                        body: m.body,
-                        receive_count: m.receive_count,
-                    });
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    fn queue_delete(
-        &self,
-        tenant: &TenantId,
-        queue: &str,
-        receipt: &str,
-        _now: Millis,
-    ) -> Result<bool> {
-        let Some((seq, count)) = receipt.split_once('.') else {
-            return Ok(false);
-        };
-        let (Ok(seq), Ok(count)) = (u64::from_str_radix(seq, 16), count.parse::<u32>()) else {
-            return Ok(false);
-        };
-        let k = Key::of(Table::QueueMessage, tenant)
-            .text(queue)
-            .number(seq)
-            .into_bytes();
-        let Some(current) = self.backend.get(&k)? else {
-            return Ok(false);
-        };
-        let m: Message = decode(&current)?;
-        if m.receive_count != count {
-            return Ok(false); // received again since: this receipt is stale
-        }
-        self.backend.compare_and_swap(&k, Some(&current), None)
     }
 }
 
@@ -312,34 +197,6 @@ mod tests {
         assert_eq!(s.blob_get(&t("b"), "raw", "in/1.csv").unwrap(), None);
         assert!(s.blob_delete(&a, "raw", "in/1.csv").unwrap());
         assert_eq!(s.blob_head(&a, "raw", "in/1.csv").unwrap(), None);
-    }
-
-    #[test]
-    fn queue_messages_hide_while_received() {
-        let s = Store::memory();
-        let a = t("a");
-        s.queue_send(&a, "q", "one", 0).unwrap();
-        s.queue_send(&a, "q", "two", 0).unwrap();
-        let got = s.queue_receive(&a, "q", 10, 1000, 10).unwrap();
-        assert_eq!(
-            got.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(),
-            ["one", "two"]
-        );
-        assert!(
-            s.queue_receive(&a, "q", 10, 1000, 500).unwrap().is_empty(),
-            "invisible"
-        );
-        let again = s.queue_receive(&a, "q", 1, 1000, 2000).unwrap();
-        assert_eq!(again[0].receive_count, 2);
-        assert!(
-            !s.queue_delete(&a, "q", &got[0].receipt, 2000).unwrap(),
-            "stale receipt"
-        );
-        assert!(s.queue_delete(&a, "q", &again[0].receipt, 2000).unwrap());
-        assert!(s
-            .queue_receive(&t("b"), "q", 10, 1000, 5000)
-            .unwrap()
-            .is_empty());
     }
 
     #[test]

@@ -83,6 +83,10 @@ pub enum Table {
     /// what a workflow task's write answered, stored with the write: tenant, machine,
     /// execution, task id (deleted with the execution).
     TaskEffect = 34,
+    /// SQS-style queues: tenant, name (their messages are `QueueMessage`).
+    SqsQueue = 35,
+    /// FIFO deduplication ids seen: tenant, queue, id.
+    QueueDedup = 36,
 }
 
 /// A key under construction.

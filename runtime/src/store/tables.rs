@@ -164,7 +164,7 @@ pub trait Tables: Send + Sync {
     ) -> Result<Vec<StoredItem>>;
 }
 
-fn effect_key(of: &EffectOf) -> Vec<u8> {
+pub(super) fn effect_key(of: &EffectOf) -> Vec<u8> {
     Key::of(Table::TaskEffect, &of.execution.tenant)
         .text(&of.execution.machine)
         .text(&of.execution.name)
