@@ -76,6 +76,8 @@ pub struct Options {
     pub retention_every: Duration,
     /// The region in ARNs.
     pub region: String,
+    /// The server's own URL (queue URLs the integrations answer start with it).
+    pub endpoint: String,
     /// Threads that run engine steps (off the request-handling runtime).
     pub engine_threads: usize,
     /// Engine time one execution may use in this process before it fails with
@@ -93,6 +95,7 @@ impl Default for Options {
             retention: Duration::from_secs(90 * 24 * 3600),
             retention_every: Duration::from_secs(3600),
             region: "us-east-1".into(),
+            endpoint: "http://localhost:8080".into(),
             engine_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             engine_budget: Duration::from_secs(60),
         }

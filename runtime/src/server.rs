@@ -75,6 +75,14 @@ pub async fn serve(
             ..options
         },
     };
+    // Bound before the scheduler is built: queue URLs the integrations answer start with
+    // the address it really listens on (a port of 0 is chosen here).
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let local = listener.local_addr()?;
+    let options = Options {
+        endpoint: format!("http://{local}"),
+        ..options
+    };
     let journal = quarantine::open(&config.data_dir)?;
     let (scheduler, service) = Scheduler::build(options, store.clone(), runner, Some(journal))?;
     scheduler.bind_jobs(jobs);
@@ -113,8 +121,6 @@ pub async fn serve(
     tokio::spawn(signalled);
     // Timers and retention run until shutdown; timers armed by recovery fire from here.
     let loops = tokio::spawn(service.run(until_stopped(stopped.clone())));
-    let listener = tokio::net::TcpListener::bind(config.listen).await?;
-    let local = listener.local_addr()?;
     tracing::info!(%local, data_dir = %config.data_dir.display(), "sandstep serving");
     // Tests and scripts read this line to learn the port when listening on port 0.
     println!("listening on http://{local}");

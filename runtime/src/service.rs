@@ -5,7 +5,7 @@
 //! Front ends decode their own wire formats and render the results; nothing here knows
 //! about HTTP, JSON request bodies or AWS's error shapes. One file per family of use
 //! cases: [`executions`] (and their [`history`]), [`machines`], [`tags`], [`modules`],
-//! [`tenants`], [`data`], [`callbacks`], [`activities`], [`jobs`], [`dynamodb`]. Every use case runs in a
+//! [`tenants`], [`data`], [`callbacks`], [`activities`], [`jobs`], [`dynamodb`], [`sqs`]. Every use case runs in a
 //! `service.<name>` span with the tenant.
 
 pub mod activities;
@@ -21,6 +21,7 @@ pub mod machines;
 pub mod modules;
 pub mod nested;
 pub mod paging;
+pub mod sqs;
 pub mod tags;
 pub mod tenants;
 
@@ -34,6 +35,7 @@ pub use jobs::Jobs;
 pub use machines::Machines;
 pub use modules::{ModuleHost, Modules};
 pub use paging::Page;
+pub use sqs::Sqs;
 pub use tags::Tags;
 pub use tenants::Tenants;
 
@@ -64,6 +66,8 @@ pub struct Services {
     pub jobs: Jobs,
     /// The tenants' DynamoDB tables.
     pub dynamodb: DynamoDb,
+    /// The tenants' SQS queues.
+    pub sqs: Sqs,
 }
 
 impl Services {
@@ -90,6 +94,7 @@ impl Services {
             modules: Modules::new(store.clone(), region, host),
             tenants: Tenants::new(store.clone()),
             dynamodb: DynamoDb::new(store.clone(), region, scheduler.clock()),
+            sqs: Sqs::new(store.clone(), region, scheduler.clock()),
             data: Data::new(store),
         }
     }

@@ -880,3 +880,4 @@ mod batch;
 mod callbacks;
 mod dynamodb;
 mod nested;
+mod sqs;

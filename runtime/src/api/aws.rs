@@ -23,14 +23,16 @@ use tracing::Instrument as _;
 
 /// An AWS service this endpoint answers, told apart by the prefix of `X-Amz-Target`.
 ///
-/// Each has the signing name its SDK scopes credentials to; SQS (`AmazonSQS.`, `sqs`) and
-/// EventBridge (`AWSEvents.`, `events`) join here when Sandstep serves them.
+/// Each has the signing name its SDK scopes credentials to; EventBridge (`AWSEvents.`,
+/// `events`) joins here when Sandstep serves it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Service {
     /// AWS Step Functions: `AWSStepFunctions.<Action>`.
     StepFunctions,
     /// DynamoDB on the tenant's tables: `DynamoDB_20120810.<Action>`.
     DynamoDb,
+    /// SQS on the tenant's queues (its JSON protocol): `AmazonSQS.<Action>`.
+    Sqs,
 }
 
 impl Service {
@@ -38,6 +40,9 @@ impl Service {
     pub fn of_target(target: &str) -> Option<(Service, &str)> {
         if let Some(action) = target.strip_prefix("DynamoDB_20120810.") {
             return Some((Service::DynamoDb, action));
+        }
+        if let Some(action) = target.strip_prefix("AmazonSQS.") {
+            return Some((Service::Sqs, action));
         }
         target
             .strip_prefix("AWSStepFunctions.")
@@ -49,6 +54,7 @@ impl Service {
         match self {
             Service::StepFunctions => "states",
             Service::DynamoDb => "dynamodb",
+            Service::Sqs => "sqs",
         }
     }
 }
@@ -95,8 +101,10 @@ async fn dispatch(app: &App, parts: &Parts, body: &[u8]) -> Result<Value> {
         ..auth::caller_of(parts, body)
     };
     let tenant = auth::authenticate(app, &caller)?;
-    if service == Service::DynamoDb {
-        return dynamodb(app, &tenant, action, body).await;
+    match service {
+        Service::DynamoDb => return dynamodb(app, &tenant, action, body).await,
+        Service::Sqs => return sqs(app, parts, &tenant, action, body).await,
+        Service::StepFunctions => {}
     }
     let p = Params::parse(body)?;
     let t = &tenant;
@@ -155,6 +163,30 @@ async fn dynamodb(
         .instrument(tracing::debug_span!("api.dynamodb", tenant = %tenant.id, action = %action))
         .await
         .map_err(Error::DynamoDb)
+}
+
+/// An SQS action: its request is the body, queue URLs start with the host the caller
+/// reached.
+async fn sqs(
+    app: &App,
+    parts: &Parts,
+    tenant: &crate::tenants::Tenant,
+    action: &str,
+    body: &[u8],
+) -> Result<Value> {
+    let request = Value::Object(Params::parse(body)?.0);
+    let host = parts
+        .headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let endpoint = format!("http://{host}");
+    app.services
+        .sqs
+        .call(tenant, &endpoint, action, request)
+        .instrument(tracing::debug_span!("api.sqs", tenant = %tenant.id, action = %action))
+        .await
+        .map_err(Error::Sqs)
 }
 
 /// Epoch seconds, as the JSON protocol sends timestamps.

@@ -118,6 +118,9 @@ pub enum Error {
     /// DynamoDB's own errors, named as the DynamoDB API names them.
     #[error("{0}")]
     DynamoDb(crate::dynamo::ops::Error),
+    /// SQS's own errors, named as SQS's JSON protocol names them.
+    #[error("{0}")]
+    Sqs(crate::sqs::Error),
     /// Something failed on our side; details are logged, not sent.
     #[error("internal failure")]
     Internal(String),
@@ -165,6 +168,8 @@ impl Error {
             ResourceInUse(_) => ("ResourceInUseException", StatusCode::CONFLICT),
             PayloadTooLarge(_) => ("ValidationException", bad),
             DynamoDb(e) => dynamodb_error(e),
+            Sqs(e) if e.internal => ("InternalError", StatusCode::INTERNAL_SERVER_ERROR),
+            Sqs(_) => ("com.amazonaws.sqs#SqsError", bad),
             Internal(_) => ("InternalFailure", StatusCode::INTERNAL_SERVER_ERROR),
         }
     }
@@ -212,8 +217,28 @@ impl IntoResponse for Error {
                 tracing::error!(error = %detail, "internal failure");
                 "An internal error occurred.".to_string()
             }
+            Error::Sqs(e) if e.internal => {
+                tracing::error!(error = %e.message, "internal failure");
+                "An internal error occurred.".to_string()
+            }
             other => other.to_string(),
         };
+        if let Error::Sqs(e) = &self {
+            // SQS's JSON protocol: the code after `com.amazonaws.sqs#`, and the query
+            // protocol's code in a header, which the AWS CLI maps its errors by.
+            let body = serde_json::json!({"__type": format!("com.amazonaws.sqs#{}", e.code), "message": message});
+            let fault = if e.internal { "Receiver" } else { "Sender" };
+            let query = format!("{};{fault}", e.query_code);
+            return (
+                status,
+                [
+                    ("content-type", CONTENT_TYPE),
+                    ("x-amzn-query-error", query.as_str()),
+                ],
+                body.to_string(),
+            )
+                .into_response();
+        }
         let body = serde_json::json!({"__type": name, "message": message});
         (status, [("content-type", CONTENT_TYPE)], body.to_string()).into_response()
     }

@@ -59,6 +59,12 @@ impl Scheduler {
                     me.deliver(key, answer).await;
                     return;
                 }
+                if let Some(call) = crate::tasks::sqs::resolve(&task.request.resource) {
+                    // The same for the tenant's queues.
+                    let answer = me.run_sqs(&key, &task, call).await;
+                    me.deliver(key, answer).await;
+                    return;
+                }
                 let tenant_slots = me.tenant_slots(&task.tenant);
                 let (Ok(_tenant_permit), Ok(_permit)) = (
                     tenant_slots.acquire_owned().await,
@@ -98,15 +104,17 @@ impl Scheduler {
     }
 }
 
+/// Where a store integration's task runs: its tenant's region and account (from the
+/// execution's ARN), and, for a Standard execution, the task its write is stored with.
+struct StoreCall {
+    region: String,
+    account: String,
+    effect: Option<crate::store::tables::EffectOf>,
+}
+
 impl Scheduler {
-    /// Runs a DynamoDB task on the tenant's tables; its answer.
-    async fn run_dynamodb(
-        &self,
-        key: &ExecutionKey,
-        task: &TaskContext,
-        call: crate::tasks::dynamodb::Call,
-    ) -> EventKind {
-        let id = task.request.id;
+    /// `None` when the execution's ARN does not parse (it always does).
+    fn store_call(key: &ExecutionKey, task: &TaskContext) -> Option<StoreCall> {
         let Ok(crate::arn::Arn::Execution {
             region,
             account,
@@ -114,19 +122,110 @@ impl Scheduler {
             ..
         }) = crate::arn::Arn::parse(&task.execution_arn)
         else {
-            return nested::task_failed(
-                id,
-                "States.Runtime",
-                "the execution's ARN does not parse".into(),
-            );
+            return None;
         };
         // A Standard execution's write is stored with its answer: run again after a
         // crash, the task answers that instead of writing twice. Express executions are
         // not run again, and keep nothing.
         let effect = (!express).then(|| crate::store::tables::EffectOf {
             execution: key.clone(),
-            task: id.0,
+            task: task.request.id.0,
         });
+        Some(StoreCall {
+            region,
+            account,
+            effect,
+        })
+    }
+
+    /// The event a store integration's outcome makes.
+    fn store_answer(
+        task: sandstep_engine::TaskId,
+        ran: Result<Result<serde_json::Value, (String, String)>, tokio::task::JoinError>,
+        waits: bool,
+    ) -> EventKind {
+        match ran {
+            Ok(Ok(output)) if waits => EventKind::TaskSubmitted {
+                task,
+                output,
+                usage: None,
+            },
+            Ok(Ok(output)) => EventKind::TaskSucceeded {
+                task,
+                output,
+                usage: None,
+            },
+            Ok(Err((error, cause))) => nested::task_failed(task, &error, cause),
+            Err(e) => nested::task_failed(task, "States.Runtime", format!("the call failed: {e}")),
+        }
+    }
+
+    /// Runs an SQS task on the tenant's queues; its answer (`TaskSubmitted` when the task
+    /// then waits for its token).
+    async fn run_sqs(
+        &self,
+        key: &ExecutionKey,
+        task: &TaskContext,
+        call: crate::tasks::sqs::Call,
+    ) -> EventKind {
+        let StoreCall {
+            region,
+            account,
+            effect,
+        } = match Scheduler::store_call(key, task) {
+            Some(c) => c,
+            None => {
+                return nested::task_failed(
+                    task.request.id,
+                    "States.Runtime",
+                    "the execution's ARN does not parse".into(),
+                )
+            }
+        };
+        let (store, tenant, request, now) = (
+            self.inner.store.clone(),
+            key.tenant.clone(),
+            task.request.clone(),
+            self.now(),
+        );
+        let endpoint = self.inner.opts.endpoint.clone();
+        let waits = call.waits;
+        let ran = tokio::task::spawn_blocking(move || {
+            let place = crate::tasks::sqs::Place {
+                tenant: &tenant,
+                region: &region,
+                account: &account,
+                endpoint: &endpoint,
+                now,
+                effect: effect.as_ref(),
+            };
+            crate::tasks::sqs::run(&store, &place, &call, &request)
+        })
+        .await;
+        Scheduler::store_answer(task.request.id, ran, waits)
+    }
+
+    /// Runs a DynamoDB task on the tenant's tables; its answer.
+    async fn run_dynamodb(
+        &self,
+        key: &ExecutionKey,
+        task: &TaskContext,
+        call: crate::tasks::dynamodb::Call,
+    ) -> EventKind {
+        let StoreCall {
+            region,
+            account,
+            effect,
+        } = match Scheduler::store_call(key, task) {
+            Some(c) => c,
+            None => {
+                return nested::task_failed(
+                    task.request.id,
+                    "States.Runtime",
+                    "the execution's ARN does not parse".into(),
+                )
+            }
+        };
         let (store, tenant, request, now) = (
             self.inner.store.clone(),
             key.tenant.clone(),
@@ -144,18 +243,6 @@ impl Scheduler {
             crate::tasks::dynamodb::run(&store, &place, &call, &request)
         })
         .await;
-        match ran {
-            Ok(Ok(output)) => EventKind::TaskSucceeded {
-                task: id,
-                output,
-                usage: None,
-            },
-            Ok(Err((error, cause))) => nested::task_failed(id, &error, cause),
-            Err(e) => nested::task_failed(
-                id,
-                "States.Runtime",
-                format!("the DynamoDB call failed: {e}"),
-            ),
-        }
+        Scheduler::store_answer(task.request.id, ran, false)
     }
 }
