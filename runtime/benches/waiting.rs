@@ -35,7 +35,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod common;
 
 use common::{
-    env_or, machine, park, runtime, scheduler, scratch, standard_rate, start_many, threads,
+    env_or, machine, park, runtime, scheduler, scratch, standard_rate, start_many, threads, Server,
     STARTERS, WAIT,
 };
 use sandstep::model::{Answer, MachineType};
@@ -47,8 +47,7 @@ use sandstep::store::sled::Sled;
 use sandstep::store::{Store, TenantId};
 use sandstep_engine::EventKind;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -198,45 +197,6 @@ fn complete(budget: Duration) -> (f64, f64) {
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);
     rates
-}
-
-/// A `sandstep serve` on a free loopback port with a fresh data dir.
-struct Server {
-    child: Child,
-    url: String,
-    dir: std::path::PathBuf,
-}
-
-impl Server {
-    fn start() -> Server {
-        let dir = scratch("server");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sandstep"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(&dir)
-            .env("SANDSTEP_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("sandstep serve");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("first line");
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .expect("listening on")
-            .to_string();
-        Server { child, url, dir }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
 }
 
 /// An AWS JSON client on one keep-alive connection.

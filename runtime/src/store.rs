@@ -63,6 +63,15 @@ impl Store {
         }
     }
 
+    /// Everything written so far made durable, to await: what an API answers only once
+    /// its write survives a crash (many such waits share one sync).
+    ///
+    /// # Errors
+    /// When the backend fails to start the sync.
+    pub fn durable_later(&self) -> Result<durability::Pending> {
+        self.backend.durable_later()
+    }
+
     /// The backend, for the tables of `store/`: nothing outside the store composes keys.
     pub(crate) fn backend(&self) -> &dyn Backend {
         &*self.backend

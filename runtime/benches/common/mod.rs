@@ -8,7 +8,9 @@ use sandstep::model::{MachineType, Revision, StateMachine};
 use sandstep::scheduler::runner::TaskRunner;
 use sandstep::scheduler::{Options, Scheduler, StartRequest};
 use sandstep::store::{StateMachines, Store, TenantId, Tenants as _};
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -252,5 +254,46 @@ pub async fn park(
         after: rss_kib(),
         n,
         elapsed,
+    }
+}
+
+/// A `sandstep serve` on a free loopback port with a fresh data dir.
+pub struct Server {
+    child: Child,
+    /// Its URL.
+    pub url: String,
+    dir: std::path::PathBuf,
+}
+
+impl Server {
+    /// Starts the binary cargo built with the benchmark.
+    pub fn start() -> Server {
+        let dir = scratch("server");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sandstep"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(&dir)
+            .env("SANDSTEP_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("sandstep serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("first line");
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .expect("listening on")
+            .to_string();
+        Server { child, url, dir }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

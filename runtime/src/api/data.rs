@@ -8,6 +8,7 @@ use axum::extract::{Path, State};
 use axum::Json;
 use serde_json::{json, Value};
 use std::sync::Arc;
+use tracing::Instrument as _;
 
 /// `PUT /v1/kv/{table}/{key}`: writes an item; answers its new version.
 ///
@@ -18,8 +19,12 @@ pub async fn put(
     Path((table, key)): Path<(String, String)>,
     AuthenticatedBody { tenant, body }: AuthenticatedBody,
 ) -> Result<Json<Value>> {
-    let _span = tracing::debug_span!("api.put_item", tenant = %tenant.id).entered();
-    let version = app.services.data.put(&tenant, &table, &key, &body)?;
+    let version = app
+        .services
+        .data
+        .put(&tenant, &table, &key, &body)
+        .instrument(tracing::debug_span!("api.put_item", tenant = %tenant.id))
+        .await?;
     Ok(Json(
         json!({"table": table, "key": key, "version": version}),
     ))
@@ -50,7 +55,11 @@ pub async fn delete(
     Authenticated(tenant): Authenticated,
     Path((table, key)): Path<(String, String)>,
 ) -> Result<Json<Value>> {
-    let _span = tracing::debug_span!("api.delete_item", tenant = %tenant.id).entered();
-    let existed = app.services.data.delete(&tenant, &table, &key)?;
+    let existed = app
+        .services
+        .data
+        .delete(&tenant, &table, &key)
+        .instrument(tracing::debug_span!("api.delete_item", tenant = %tenant.id))
+        .await?;
     Ok(Json(json!({"deleted": existed})))
 }

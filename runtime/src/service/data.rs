@@ -42,18 +42,23 @@ impl Data {
         Data { store }
     }
 
-    /// Writes an item (`body` must be JSON) whatever its version; answers the new one.
+    /// Writes an item (`body` must be JSON) whatever its version; answers the new one once
+    /// it is durable.
     ///
     /// # Errors
     /// [`Error::InvalidItemName`], [`Error::ItemNotJson`], store failures.
     #[tracing::instrument(level = "debug", name = "service.put_item", skip_all, fields(tenant = %tenant.id, table = %table))]
-    pub fn put(&self, tenant: &Tenant, table: &str, key: &str, body: &[u8]) -> Result<u64> {
+    pub async fn put(&self, tenant: &Tenant, table: &str, key: &str, body: &[u8]) -> Result<u64> {
         check_names(table, key)?;
         let item: Value =
             serde_json::from_slice(body).map_err(|e| Error::ItemNotJson(e.to_string()))?;
-        self.store
+        let version = self
+            .store
             .kv_put(&tenant.id, table, key, &item.to_string(), Expect::Any)
-            .map_err(refused)
+            .map_err(refused)?;
+        // Answered once the write survives a crash.
+        self.store.durable_later()?.wait().await?;
+        Ok(version)
     }
 
     /// Reads an item.
@@ -80,10 +85,13 @@ impl Data {
     /// # Errors
     /// [`Error::InvalidItemName`], store failures.
     #[tracing::instrument(level = "debug", name = "service.delete_item", skip_all, fields(tenant = %tenant.id, table = %table))]
-    pub fn delete(&self, tenant: &Tenant, table: &str, key: &str) -> Result<bool> {
+    pub async fn delete(&self, tenant: &Tenant, table: &str, key: &str) -> Result<bool> {
         check_names(table, key)?;
-        self.store
+        let existed = self
+            .store
             .kv_delete(&tenant.id, table, key)
-            .map_err(refused)
+            .map_err(refused)?;
+        self.store.durable_later()?.wait().await?;
+        Ok(existed)
     }
 }

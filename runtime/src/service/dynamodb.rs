@@ -29,7 +29,7 @@ impl DynamoDb {
     }
 
     /// Runs `action` on `request` in the tenant's tables, off the async runtime (a Scan
-    /// reads a whole table).
+    /// reads a whole table); a write answers once it is durable.
     ///
     /// # Errors
     /// DynamoDB's error for the action ([`ops::Error`]).
@@ -47,7 +47,11 @@ impl DynamoDb {
             tenant.account.clone(),
             action.to_string(),
         );
-        tokio::task::spawn_blocking(move || {
+        let writes = !matches!(
+            action.to_ascii_lowercase().as_str(),
+            "getitem" | "batchgetitem" | "query" | "scan" | "describetable" | "listtables"
+        );
+        let answer = tokio::task::spawn_blocking(move || {
             let tables = ops::Tenant {
                 store: &store,
                 tenant: &id,
@@ -59,6 +63,11 @@ impl DynamoDb {
             tables.call(&action, &request)
         })
         .await
-        .map_err(|e| Error::Internal(format!("the call was lost: {e}")))?
+        .map_err(|e| Error::Internal(format!("the call was lost: {e}")))??;
+        if writes {
+            // As DynamoDB: a write is answered once it survives a crash.
+            self.store.durable_later()?.wait().await?;
+        }
+        Ok(answer)
     }
 }

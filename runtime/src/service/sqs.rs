@@ -75,7 +75,12 @@ impl Sqs {
                 .and_then(Value::as_array)
                 .is_some_and(Vec::is_empty);
             if !receive || !empty || Instant::now() >= until {
-                if action.to_ascii_lowercase().starts_with("sendmessage") {
+                let lower = action.to_ascii_lowercase();
+                if !(lower.starts_with("get") || lower.starts_with("list")) {
+                    // As SQS: a change is answered once it survives a crash.
+                    self.store.durable_later()?.wait().await?;
+                }
+                if lower.starts_with("sendmessage") {
                     self.bells.ring(&caller.id, &queue);
                 }
                 return Ok(answer);
