@@ -20,6 +20,7 @@ pub mod sandbox;
 pub mod scheduler;
 pub mod server;
 pub mod service;
+pub mod sns;
 pub mod sqs;
 pub mod store;
 pub mod tasks;

@@ -1,7 +1,8 @@
 //! The bodies of Sandstep's fuzz targets, kept apart from the `fuzz_target!` shells in
 //! `fuzz_targets/` so that the regression tests replay inputs through the same code:
 //! `runtime/engine/src/fuzz_regressions.rs` includes [`engine`],
-//! `runtime/dynamo/src/fuzz_regressions.rs` includes [`dynamo`], and the integration test binary
+//! `runtime/dynamo/src/fuzz_regressions.rs` includes [`dynamo`],
+//! `runtime/sns/src/fuzz_regressions.rs` includes [`sns`], and the integration test binary
 //! includes `server.rs`.
 //!
 //! The code under test runs on the server's tokio threads, whose stacks are 2 MiB; `run.sh`
@@ -18,6 +19,9 @@ pub mod engine;
 
 /// The target on DynamoDB's pure data model (`sandstep-dynamo`).
 pub mod dynamo;
+
+/// The target on SNS's filter policies (`sandstep-sns`).
+pub mod sns;
 
 /// Targets on the server crate (it links wasmtime): `--features server`.
 #[cfg(feature = "server")]

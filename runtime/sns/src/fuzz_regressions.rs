@@ -1,0 +1,57 @@
+//! Replays the `sns_filter_policy` fuzz target's regression inputs and seeds
+//! (`runtime/fuzz/regressions/sns_filter_policy/`, `runtime/fuzz/seeds/sns_filter_policy/`)
+//! through the function the target calls: none may panic or overflow the stack. Adding a
+//! file there adds a case.
+
+use std::path::{Path, PathBuf};
+
+/// The fuzz target's body, compiled against this crate.
+mod harness {
+    use crate as sandstep_sns;
+    include!("../../fuzz/src/sns.rs");
+}
+
+/// The stack the fuzz targets and the server's threads run on.
+const STACK_BYTES: usize = 2 << 20;
+
+fn inputs() -> Vec<PathBuf> {
+    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
+    let mut files: Vec<PathBuf> = ["regressions", "seeds"]
+        .iter()
+        .filter_map(|dir| std::fs::read_dir(fuzz.join(dir).join("sns_filter_policy")).ok())
+        .flatten()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.is_file())
+        .collect();
+    files.sort();
+    assert!(
+        !files.is_empty(),
+        "no regression inputs for sns_filter_policy"
+    );
+    files
+}
+
+#[test]
+fn sns_filter_policy() {
+    let files = inputs();
+    let failed: Vec<String> = std::thread::Builder::new()
+        .name("fuzz regressions of sns_filter_policy".into())
+        .stack_size(STACK_BYTES)
+        .spawn(move || {
+            files
+                .iter()
+                .filter(|file| {
+                    let bytes = std::fs::read(file).unwrap();
+                    std::panic::catch_unwind(|| harness::filter_policy(&bytes)).is_err()
+                })
+                .map(|file| file.display().to_string())
+                .collect()
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    assert!(
+        failed.is_empty(),
+        "sns_filter_policy panicked on {failed:#?}"
+    );
+}
