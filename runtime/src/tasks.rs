@@ -103,6 +103,27 @@ pub fn run(sandbox: &Sandbox, request: &TaskRequest, caller: Caller) -> Done {
     }
 }
 
+/// The answer a store integration's task stored with its write, when the task wrote
+/// before a crash cut its run short: that answer stands, and nothing is written again.
+/// `None` when there is none (or the call is not a Standard execution's).
+pub(crate) fn stored_answer(
+    store: &crate::store::Store,
+    effect: Option<&crate::store::tables::EffectOf>,
+    store_error: &str,
+) -> Option<Result<Value, (String, String)>> {
+    use crate::store::tables::Tables as _;
+    let stored = match store.effect_get(effect?) {
+        Ok(stored) => stored?,
+        Err(e) => return Some(Err((store_error.to_string(), e.to_string()))),
+    };
+    Some(serde_json::from_str(&stored).map_err(|e| {
+        (
+            "States.Runtime".to_string(),
+            format!("a stored answer is corrupt: {e}"),
+        )
+    }))
+}
+
 /// The `TaskFailed` event of `request`.
 fn failed(request: &TaskRequest, failure: TaskFailure, usage: Option<TaskUsage>) -> EventKind {
     EventKind::TaskFailed {

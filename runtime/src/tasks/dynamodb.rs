@@ -8,7 +8,7 @@
 //! run again after a crash, answers that (reads are simply made again).
 
 use crate::dynamo::ops::{Error, Tenant};
-use crate::store::tables::{EffectOf, Tables as _};
+use crate::store::tables::EffectOf;
 use crate::store::{Store, TenantId};
 use sandstep_engine::{Millis, TaskRequest};
 use serde_json::Value;
@@ -81,19 +81,9 @@ pub fn run(
     call: &Call,
     request: &TaskRequest,
 ) -> Result<Value, (String, String)> {
-    if let Some(of) = place.effect {
-        let stored = store
-            .effect_get(of)
-            .map_err(|e| ("DynamoDB.InternalServerError".to_string(), e.to_string()))?;
-        if let Some(answer) = stored {
-            // This task wrote before a crash cut its run short: its answer stands.
-            return serde_json::from_str(&answer).map_err(|e| {
-                (
-                    "States.Runtime".to_string(),
-                    format!("a stored answer is corrupt: {e}"),
-                )
-            });
-        }
+    if let Some(answer) = super::stored_answer(store, place.effect, "DynamoDB.InternalServerError")
+    {
+        return answer;
     }
     let tables = Tenant {
         store,

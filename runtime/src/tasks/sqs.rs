@@ -7,7 +7,7 @@
 //! `SQS.QueueDoesNotExistException`. A Standard execution's send happens exactly once.
 
 use crate::sqs::Tenant;
-use crate::store::tables::{EffectOf, Tables as _};
+use crate::store::tables::EffectOf;
 use crate::store::{Store, TenantId};
 use sandstep_engine::{Millis, TaskRequest};
 use serde_json::Value;
@@ -96,19 +96,8 @@ pub fn run(
     call: &Call,
     request: &TaskRequest,
 ) -> Result<Value, (String, String)> {
-    if let Some(of) = place.effect {
-        let stored = store
-            .effect_get(of)
-            .map_err(|e| ("SQS.InternalError".to_string(), e.to_string()))?;
-        if let Some(answer) = stored {
-            // This task sent before a crash cut its run short: its answer stands.
-            return serde_json::from_str(&answer).map_err(|e| {
-                (
-                    "States.Runtime".to_string(),
-                    format!("a stored answer is corrupt: {e}"),
-                )
-            });
-        }
+    if let Some(answer) = super::stored_answer(store, place.effect, "SQS.InternalError") {
+        return answer;
     }
     let queues = Tenant {
         store,
