@@ -121,6 +121,15 @@ pub async fn serve(
     tokio::spawn(signalled);
     // Timers and retention run until shutdown; timers armed by recovery fire from here.
     let loops = tokio::spawn(service.run(until_stopped(stopped.clone())));
+    // Messages topics published reach their subscribers from here, those a crash left
+    // under way included.
+    let deliveries = crate::service::sns_delivery::Deliveries::new(
+        app.services.sns.store().clone(),
+        app.services.executions.clone(),
+        &config.region,
+        app.services.sns.published(),
+    );
+    let delivering = tokio::spawn(deliveries.run(until_stopped(stopped.clone())));
     tracing::info!(%local, data_dir = %config.data_dir.display(), "sandstep serving");
     // Tests and scripts read this line to learn the port when listening on port 0.
     println!("listening on http://{local}");
@@ -131,6 +140,7 @@ pub async fn serve(
     .with_graceful_shutdown(until_stopped(stopped))
     .await?;
     let _ = loops.await;
+    let _ = delivering.await;
     tracing::info!("stopped; running executions resume on the next start");
     Ok(())
 }

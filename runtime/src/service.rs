@@ -5,7 +5,7 @@
 //! Front ends decode their own wire formats and render the results; nothing here knows
 //! about HTTP, JSON request bodies or AWS's error shapes. One file per family of use
 //! cases: [`executions`] (and their [`history`]), [`machines`], [`tags`], [`modules`],
-//! [`tenants`], [`data`], [`callbacks`], [`activities`], [`jobs`], [`dynamodb`], [`sqs`]. Every use case runs in a
+//! [`tenants`], [`data`], [`callbacks`], [`activities`], [`jobs`], [`dynamodb`], [`sqs`], [`sns`] (and its [`sns_delivery`] loop). Every use case runs in a
 //! `service.<name>` span with the tenant.
 
 pub mod activities;
@@ -21,6 +21,8 @@ pub mod machines;
 pub mod modules;
 pub mod nested;
 pub mod paging;
+pub mod sns;
+pub mod sns_delivery;
 pub mod sqs;
 pub mod tags;
 pub mod tenants;
@@ -35,6 +37,7 @@ pub use jobs::Jobs;
 pub use machines::Machines;
 pub use modules::{ModuleHost, Modules};
 pub use paging::Page;
+pub use sns::Sns;
 pub use sqs::Sqs;
 pub use tags::Tags;
 pub use tenants::Tenants;
@@ -68,6 +71,8 @@ pub struct Services {
     pub dynamodb: DynamoDb,
     /// The tenants' SQS queues.
     pub sqs: Sqs,
+    /// The tenants' SNS topics.
+    pub sns: Sns,
 }
 
 impl Services {
@@ -95,6 +100,7 @@ impl Services {
             tenants: Tenants::new(store.clone()),
             dynamodb: DynamoDb::new(store.clone(), region, scheduler.clock()),
             sqs: Sqs::new(store.clone(), region, scheduler.clock()),
+            sns: Sns::new(store.clone(), region, scheduler.clock()),
             data: Data::new(store),
         }
     }

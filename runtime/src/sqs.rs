@@ -526,7 +526,7 @@ impl Tenant<'_> {
         // The id is made here so that a task's answer is known before the send and stored
         // with it; a FIFO queue's sequence number is not, so a task run again after a crash
         // answers its send with sequence number 0.
-        let id = self.next_id();
+        let id = random_id(self.now);
         let message = Message {
             id: id.clone(),
             ..message
@@ -536,23 +536,6 @@ impl Tenant<'_> {
             .store
             .message_send(self.tenant, def, message, self.now, predicted)?;
         Ok((answer_of(&sent.id, sent.sequence), sent.id))
-    }
-
-    /// A message id, unique per tenant and time.
-    fn next_id(&self) -> String {
-        let mut bytes = [0u8; 16];
-        if getrandom::fill(&mut bytes).is_err() {
-            bytes = (self.now as u128).to_be_bytes();
-        }
-        let h = hex(&bytes);
-        format!(
-            "{}-{}-{}-{}-{}",
-            &h[0..8],
-            &h[8..12],
-            &h[12..16],
-            &h[16..20],
-            &h[20..32]
-        )
     }
 
     fn send_batch(&self, r: &Request<'_>) -> Result<Json> {
@@ -753,7 +736,9 @@ fn check_receipt(receipt: &str) -> Result<()> {
 }
 
 /// A request's `MessageAttributes`, checked as SQS checks them.
-fn message_attributes(given: Option<&Json>) -> Result<BTreeMap<String, MessageAttribute>> {
+pub(crate) fn message_attributes(
+    given: Option<&Json>,
+) -> Result<BTreeMap<String, MessageAttribute>> {
     let Some(given) = given else {
         return Ok(BTreeMap::new());
     };
@@ -795,7 +780,7 @@ fn message_attributes(given: Option<&Json>) -> Result<BTreeMap<String, MessageAt
         .collect()
 }
 
-fn attributes_json(attributes: &BTreeMap<String, MessageAttribute>) -> Json {
+pub(crate) fn attributes_json(attributes: &BTreeMap<String, MessageAttribute>) -> Json {
     Json::Object(
         attributes
             .iter()
@@ -837,6 +822,24 @@ pub fn attributes_md5(attributes: &BTreeMap<String, MessageAttribute>) -> String
         field(&mut h, value);
     }
     hex(&h.finalize())
+}
+
+/// A random id shaped as a UUID (SQS's and SNS's message ids); the time stands in should
+/// the system's randomness fail.
+pub(crate) fn random_id(now: Millis) -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        bytes = (now as u128).to_be_bytes();
+    }
+    let h = hex(&bytes);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 fn sha256(bytes: &[u8]) -> Vec<u8> {

@@ -22,6 +22,7 @@ pub mod tables;
 pub mod tags;
 pub mod tenants;
 pub mod tokens;
+pub mod topics;
 
 pub use activities::Activities;
 use backend::Backend;
@@ -37,6 +38,7 @@ pub use tables::Tables;
 pub use tags::Tags;
 pub use tenants::Tenants;
 pub use tokens::Tokens;
+pub use topics::Topics;
 
 /// The store: every table, on one backend.
 #[derive(Clone)]
@@ -243,43 +245,4 @@ pub trait Blobs: Send + Sync {
     /// # Errors
     /// [`Error::Backend`] when the store fails.
     fn blob_delete(&self, tenant: &TenantId, bucket: &str, key: &str) -> Result<bool>;
-}
-
-/// A message published to a topic, kept for delivery to subscribers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Published {
-    /// The message's id.
-    pub id: String,
-    /// The message.
-    pub message: String,
-    /// Its subject.
-    pub subject: Option<String>,
-    /// When it was published.
-    pub published: Millis,
-}
-
-/// Topics: the SNS-like store behind the `topic` host interface.
-pub trait Topics: Send + Sync {
-    /// Publishes a message; returns its id.
-    ///
-    /// # Errors
-    /// [`Error::Backend`] when the store fails.
-    fn topic_publish(
-        &self,
-        tenant: &TenantId,
-        topic: &str,
-        message: &str,
-        subject: Option<&str>,
-        now: Millis,
-    ) -> Result<String>;
-    /// Messages published to a topic, oldest first.
-    ///
-    /// # Errors
-    /// [`Error::Backend`] when the store fails.
-    fn topic_messages(
-        &self,
-        tenant: &TenantId,
-        topic: &str,
-        limit: usize,
-    ) -> Result<Vec<Published>>;
 }

@@ -1,6 +1,6 @@
 //! Task resources: what an ASL `Resource` runs. One resolver reads every Task request and
 //! hands it to its integration, each a module of its own under `tasks/`: the Lambda forms
-//! (`lambda`) and Batch jobs (`batch`), played by modules, DynamoDB (`dynamodb`) on the tenant's tables and SQS (`sqs`) on its queues. A resource no integration claims fails the task
+//! (`lambda`) and Batch jobs (`batch`), played by modules, DynamoDB (`dynamodb`) on the tenant's tables SQS (`sqs`) on its queues and SNS (`sns`) on its topics, the three behind one resolver (`stores`). A resource no integration claims fails the task
 //! with `States.Runtime`, naming what is supported.
 //!
 //! Adding an integration: a file here with `resolve` (its resources, `None` for others),
@@ -9,7 +9,9 @@
 pub mod batch;
 pub mod dynamodb;
 pub mod lambda;
+pub mod sns;
 pub mod sqs;
+pub mod stores;
 
 use crate::sandbox::{CancelHandle, LogLine, Sandbox, TaskFailure};
 use crate::scheduler::runner::Progress;
@@ -41,7 +43,7 @@ pub fn resolve(request: &TaskRequest) -> Result<Integration, TaskFailure> {
     Err(TaskFailure::new(
         ErrorName::Runtime,
         format!(
-            "resource not supported: '{}' (Sandstep runs modules through {LAMBDA_INVOKE}, {LAMBDA_INVOKE}.waitForTaskToken and arn:aws:lambda:<region>:<account>:function:<name>, activities, arn:aws:states:::states:startExecution[.sync|.sync:2|.waitForTaskToken], arn:aws:states:::batch:submitJob[.sync], arn:aws:states:::dynamodb:putItem|getItem|updateItem|deleteItem and arn:aws:states:::aws-sdk:dynamodb:putItem|getItem|updateItem|deleteItem|query|scan|batchGetItem|batchWriteItem|transactWriteItems|createTable|describeTable|listTables|deleteTable, arn:aws:states:::sqs:sendMessage[.waitForTaskToken] and arn:aws:states:::aws-sdk:sqs:<action>)",
+            "resource not supported: '{}' (Sandstep runs modules through {LAMBDA_INVOKE}, {LAMBDA_INVOKE}.waitForTaskToken and arn:aws:lambda:<region>:<account>:function:<name>, activities, arn:aws:states:::states:startExecution[.sync|.sync:2|.waitForTaskToken], arn:aws:states:::batch:submitJob[.sync], arn:aws:states:::dynamodb:putItem|getItem|updateItem|deleteItem and arn:aws:states:::aws-sdk:dynamodb:putItem|getItem|updateItem|deleteItem|query|scan|batchGetItem|batchWriteItem|transactWriteItems|createTable|describeTable|listTables|deleteTable, arn:aws:states:::sqs:sendMessage[.waitForTaskToken] and arn:aws:states:::aws-sdk:sqs:<action>, arn:aws:states:::sns:publish[.waitForTaskToken] and arn:aws:states:::aws-sdk:sns:<action>)",
             request.resource
         ),
     ))

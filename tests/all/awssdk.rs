@@ -880,4 +880,5 @@ mod batch;
 mod callbacks;
 mod dynamodb;
 mod nested;
+mod sns;
 mod sqs;

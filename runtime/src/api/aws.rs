@@ -1,13 +1,16 @@
-//! The AWS Step Functions JSON 1.0 protocol: `POST /` with
-//! `X-Amz-Target: AWSStepFunctions.<Action>`, bodies as in the AWS API reference. One
-//! file per family of actions, each with the actions' typed inputs, the call of the use
-//! case, and the rendering of its result.
+//! The AWS APIs on `POST /`: Step Functions, DynamoDB and SQS in their JSON 1.0 protocols
+//! (`X-Amz-Target: AWSStepFunctions.<Action>`, `DynamoDB_20120810.<Action>`,
+//! `AmazonSQS.<Action>`), bodies as in the AWS API references; SNS in the query protocol
+//! (a form body, no target: [`query`]). One file per family of Step Functions actions,
+//! each with the actions' typed inputs, the call of the use case, and the rendering of
+//! its result.
 
 mod activities;
 mod callbacks;
 mod executions;
 mod history;
 mod machines;
+mod query;
 mod tags;
 
 use super::auth;
@@ -61,10 +64,14 @@ impl Service {
 
 /// `POST /`.
 pub async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
-    let answered = match auth::read_limited(req).await {
-        Ok((parts, body)) => dispatch(&app, &parts, &body).await,
-        Err(e) => Err(e),
+    let (parts, body) = match auth::read_limited(req).await {
+        Ok(read) => read,
+        Err(e) => return e.into_response(),
     };
+    if parts.headers.get("x-amz-target").is_none() && query::is_query(&parts) {
+        return query::handle(&app, &parts, &body).await;
+    }
+    let answered = dispatch(&app, &parts, &body).await;
     match answered {
         Ok(value) => (
             [("content-type", "application/x-amz-json-1.0")],

@@ -247,6 +247,10 @@ impl IntoResponse for Error {
 /// The content type of every error this module renders, by which [`aws_shaped`] knows them.
 const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
 
+/// The content type of the query protocol's answers and errors (SNS's XML), which are
+/// AWS-shaped already.
+pub const XML_CONTENT_TYPE: &str = "text/xml";
+
 /// The most of a foreign error body kept as the message (axum's rejections are one line).
 const MAX_FOREIGN_MESSAGE: usize = 4096;
 
@@ -286,7 +290,9 @@ pub async fn aws_shaped(response: Response) -> Response {
     let ours = response
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes() == CONTENT_TYPE.as_bytes());
+        .is_some_and(|v| {
+            v.as_bytes() == CONTENT_TYPE.as_bytes() || v.as_bytes() == XML_CONTENT_TYPE.as_bytes()
+        });
     if ours || !(status.is_client_error() || status.is_server_error()) {
         return response;
     }

@@ -52,16 +52,12 @@ impl Scheduler {
                     me.open_gate(&key, task.request.id);
                     return;
                 }
-                if let Some(call) = crate::tasks::dynamodb::resolve(&task.request.resource) {
-                    // A call on the tenant's tables is a store read or write: no task
-                    // slot, but off the runtime's threads (a Scan reads a whole table).
-                    let answer = me.run_dynamodb(&key, &task, call).await;
-                    me.deliver(key, answer).await;
-                    return;
-                }
-                if let Some(call) = crate::tasks::sqs::resolve(&task.request.resource) {
-                    // The same for the tenant's queues.
-                    let answer = me.run_sqs(&key, &task, call).await;
+                if let Some(call) = crate::tasks::stores::StoreTask::resolve(&task.request.resource)
+                {
+                    // A call on the tenant's tables, queues or topics is store reads and
+                    // writes: no task slot, but off the runtime's threads (a Scan reads a
+                    // whole table).
+                    let answer = me.run_store_task(&key, &task, call).await;
                     me.deliver(key, answer).await;
                     return;
                 }
@@ -160,13 +156,13 @@ impl Scheduler {
         }
     }
 
-    /// Runs an SQS task on the tenant's queues; its answer (`TaskSubmitted` when the task
-    /// then waits for its token).
-    async fn run_sqs(
+    /// Runs a store integration's task; its answer (`TaskSubmitted` when the task then
+    /// waits for its token).
+    async fn run_store_task(
         &self,
         key: &ExecutionKey,
         task: &TaskContext,
-        call: crate::tasks::sqs::Call,
+        call: crate::tasks::stores::StoreTask,
     ) -> EventKind {
         let StoreCall {
             region,
@@ -189,9 +185,9 @@ impl Scheduler {
             self.now(),
         );
         let endpoint = self.inner.opts.endpoint.clone();
-        let waits = call.waits;
+        let waits = call.waits();
         let ran = tokio::task::spawn_blocking(move || {
-            let place = crate::tasks::sqs::Place {
+            let place = crate::tasks::stores::Place {
                 tenant: &tenant,
                 region: &region,
                 account: &account,
@@ -199,50 +195,34 @@ impl Scheduler {
                 now,
                 effect: effect.as_ref(),
             };
-            crate::tasks::sqs::run(&store, &place, &call, &request)
+            call.run(&store, &place, &request)
         })
         .await;
         Scheduler::store_answer(task.request.id, ran, waits)
     }
+}
 
-    /// Runs a DynamoDB task on the tenant's tables; its answer.
-    async fn run_dynamodb(
-        &self,
-        key: &ExecutionKey,
-        task: &TaskContext,
-        call: crate::tasks::dynamodb::Call,
-    ) -> EventKind {
-        let StoreCall {
-            region,
-            account,
-            effect,
-        } = match Scheduler::store_call(key, task) {
-            Some(c) => c,
-            None => {
-                return nested::task_failed(
-                    task.request.id,
-                    "States.Runtime",
-                    "the execution's ARN does not parse".into(),
-                )
-            }
+impl Scheduler {
+    /// Runs a module task no execution waits on (an SNS delivery to a module) in the
+    /// tenant's task slots and the server's, like an execution's task; its answer.
+    pub async fn run_detached(&self, task: TaskContext) -> EventKind {
+        let id = task.request.id;
+        let tenant_slots = self.tenant_slots(&task.tenant);
+        let (Ok(_tenant_permit), Ok(_permit)) = (
+            tenant_slots.acquire_owned().await,
+            Arc::clone(&self.inner.task_slots).acquire_owned().await,
+        ) else {
+            return nested::task_failed(id, "States.Runtime", "the server is stopping".into());
         };
-        let (store, tenant, request, now) = (
-            self.inner.store.clone(),
-            key.tenant.clone(),
-            task.request.clone(),
-            self.now(),
-        );
-        let ran = tokio::task::spawn_blocking(move || {
-            let place = crate::tasks::dynamodb::Place {
-                tenant: &tenant,
-                region: &region,
-                account: &account,
-                now,
-                effect: effect.as_ref(),
-            };
-            crate::tasks::dynamodb::run(&store, &place, &call, &request)
-        })
-        .await;
-        Scheduler::store_answer(task.request.id, ran, false)
+        let runner = Arc::clone(&self.inner.runner);
+        tokio::task::spawn_blocking(move || runner.run(task))
+            .await
+            .unwrap_or_else(|e| {
+                nested::task_failed(
+                    id,
+                    "States.TaskFailed",
+                    format!("the task runner failed: {e}"),
+                )
+            })
     }
 }

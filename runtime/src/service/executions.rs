@@ -187,6 +187,26 @@ impl Executions {
         }
     }
 
+    /// Starts an execution for a delivery that may be repeated (an SNS message to a state
+    /// machine): an execution of that name with the same input, in any status, is the
+    /// one this delivery started before.
+    ///
+    /// # Errors
+    /// As [`start`](Self::start), but never for an execution the delivery started.
+    pub async fn start_once(&self, id: &TenantId, account: &str, new: NewExecution) -> Result<()> {
+        let request = self.prepare_for(id, account, new)?;
+        let input_text = request.input_text.clone();
+        match self.scheduler.start(request, false).await {
+            Ok(_) => Ok(()),
+            Err(crate::scheduler::Error::AlreadyExists(existing))
+                if existing.input == input_text =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Runs an Express execution to its end and answers it.
     ///
     /// # Errors

@@ -1,10 +1,10 @@
-//! The tenant data tables behind the host interfaces: blob and topic (kv items live in
-//! the DynamoDB tables, `kv.rs`; queues in `queues.rs`).
+//! The tenant data table behind the `blob` host interface (kv items live in the DynamoDB
+//! tables, `kv.rs`; queues in `queues.rs`; topics in `topics.rs`).
 
 use super::backend::Write;
 use super::codec::{decode, encode};
 use super::keys::{Key, Table};
-use super::{Blobs, Error, Millis, ObjectMeta, Published, Result, Store, TenantId, Topics};
+use super::{Blobs, Error, Millis, ObjectMeta, Result, Store, TenantId};
 use sha2::{Digest, Sha256};
 
 impl Blobs for Store {
@@ -97,7 +97,7 @@ impl Blobs for Store {
 }
 
 impl Store {
-    /// The next number of a per-tenant sequence (queue or topic messages).
+    /// The next number of a per-tenant sequence (queue messages).
     pub(super) fn next_sequence(&self, key: &[u8]) -> Result<u64> {
         loop {
             let current = self.backend.get(key)?;
@@ -117,53 +117,6 @@ impl Store {
                 return Ok(n);
             }
         }
-    }
-}
-
-impl Topics for Store {
-    fn topic_publish(
-        &self,
-        tenant: &TenantId,
-        topic: &str,
-        message: &str,
-        subject: Option<&str>,
-        now: Millis,
-    ) -> Result<String> {
-        let seq = self.next_sequence(
-            &Key::of(Table::Meta, tenant)
-                .text("topic-sequence")
-                .text(topic)
-                .into_bytes(),
-        )?;
-        let id = format!("{seq:016x}-{:x}", now);
-        let record = Published {
-            id: id.clone(),
-            message: message.to_string(),
-            subject: subject.map(str::to_string),
-            published: now,
-        };
-        let k = Key::of(Table::TopicMessage, tenant)
-            .text(topic)
-            .number(seq)
-            .into_bytes();
-        self.backend.apply(vec![Write::Put(k, encode(&record)?)])?;
-        Ok(id)
-    }
-
-    fn topic_messages(
-        &self,
-        tenant: &TenantId,
-        topic: &str,
-        limit: usize,
-    ) -> Result<Vec<Published>> {
-        let prefix = Key::of(Table::TopicMessage, tenant)
-            .text(topic)
-            .into_bytes();
-        self.backend
-            .scan(&prefix, None, limit)?
-            .iter()
-            .map(|(_, v)| decode(v))
-            .collect()
     }
 }
 
@@ -197,19 +150,5 @@ mod tests {
         assert_eq!(s.blob_get(&t("b"), "raw", "in/1.csv").unwrap(), None);
         assert!(s.blob_delete(&a, "raw", "in/1.csv").unwrap());
         assert_eq!(s.blob_head(&a, "raw", "in/1.csv").unwrap(), None);
-    }
-
-    #[test]
-    fn topics_keep_published_messages() {
-        let s = Store::memory();
-        let a = t("a");
-        s.topic_publish(&a, "events", "m1", Some("s"), 1).unwrap();
-        s.topic_publish(&a, "events", "m2", None, 2).unwrap();
-        let msgs = s.topic_messages(&a, "events", 10).unwrap();
-        assert_eq!(
-            msgs.iter().map(|m| m.message.as_str()).collect::<Vec<_>>(),
-            ["m1", "m2"]
-        );
-        assert!(s.topic_messages(&t("b"), "events", 10).unwrap().is_empty());
     }
 }

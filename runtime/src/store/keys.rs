@@ -19,7 +19,8 @@ pub enum Table {
     QueueMessage = 4,
     /// queue sequence counters: tenant, queue.
     QueueCounter = 5,
-    /// topic messages: tenant, topic, sequence.
+    /// topic messages of old versions, which kept what modules published: no longer
+    /// written (the tag is not reused).
     TopicMessage = 6,
     /// module versions: tenant, name, version.
     ModuleVersion = 7,
@@ -87,6 +88,13 @@ pub enum Table {
     SqsQueue = 35,
     /// FIFO deduplication ids seen: tenant, queue, id.
     QueueDedup = 36,
+    /// SNS-style topics: tenant, name.
+    SnsTopic = 37,
+    /// their subscriptions: tenant, topic, subscription id.
+    SnsSubscription = 38,
+    /// messages on their way to a subscription: tenant, topic, message id, subscription
+    /// id (not per tenant first: the delivery loop reads them all).
+    SnsDelivery = 39,
 }
 
 /// A key under construction.

@@ -7,10 +7,10 @@
 //! execution's write happens exactly once: its answer is stored with it, and the task,
 //! run again after a crash, answers that (reads are simply made again).
 
+use super::stores::Place;
 use crate::dynamo::ops::{Error, Tenant};
-use crate::store::tables::EffectOf;
-use crate::store::{Store, TenantId};
-use sandstep_engine::{Millis, TaskRequest};
+use crate::store::Store;
+use sandstep_engine::TaskRequest;
 use serde_json::Value;
 
 const OPTIMIZED: &str = "arn:aws:states:::dynamodb:";
@@ -54,22 +54,6 @@ pub fn resolve(resource: &str) -> Option<Call> {
     Some(Call { action, sdk: true })
 }
 
-/// Where a call runs: the tenant, and the region and account of its execution's ARN.
-#[derive(Debug, Clone)]
-pub struct Place<'a> {
-    /// Whose tables.
-    pub tenant: &'a TenantId,
-    /// The region in table ARNs.
-    pub region: &'a str,
-    /// The account in table ARNs.
-    pub account: &'a str,
-    /// Now (epoch ms).
-    pub now: Millis,
-    /// The task of a Standard execution the call is made for: a write stores its answer
-    /// with it, and a task run again answers that.
-    pub effect: Option<&'a EffectOf>,
-}
-
 /// Runs `call` with the task's input as the request: the response, or the error name
 /// and cause the task fails with.
 ///
@@ -110,6 +94,8 @@ pub fn run(
 mod tests {
     use super::*;
     use crate::model::ExecutionKey;
+    use crate::store::tables::EffectOf;
+    use crate::store::TenantId;
     use sandstep_engine::TaskId;
     use serde_json::json;
 
@@ -142,6 +128,7 @@ mod tests {
             tenant: &tenant,
             region: "us-east-1",
             account: "000000000000",
+            endpoint: "http://localhost",
             now: 0,
             effect,
         };

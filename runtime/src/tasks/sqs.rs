@@ -6,10 +6,10 @@
 //! Errors fail the task as `SQS.<Code>` (optimized) or `Sqs.<Code>` (SDK), e.g.
 //! `SQS.QueueDoesNotExistException`. A Standard execution's send happens exactly once.
 
+use super::stores::Place;
 use crate::sqs::Tenant;
-use crate::store::tables::EffectOf;
-use crate::store::{Store, TenantId};
-use sandstep_engine::{Millis, TaskRequest};
+use crate::store::Store;
+use sandstep_engine::TaskRequest;
 use serde_json::Value;
 
 const OPTIMIZED: &str = "arn:aws:states:::sqs:";
@@ -66,23 +66,6 @@ pub fn resolve(resource: &str) -> Option<Call> {
         sdk: true,
         waits: false,
     })
-}
-
-/// Where a call runs.
-#[derive(Debug, Clone)]
-pub struct Place<'a> {
-    /// Whose queues.
-    pub tenant: &'a TenantId,
-    /// The region in queue ARNs.
-    pub region: &'a str,
-    /// The account in queue URLs and ARNs.
-    pub account: &'a str,
-    /// The server's URL, which queue URLs start with.
-    pub endpoint: &'a str,
-    /// Now (epoch ms).
-    pub now: Millis,
-    /// The task of a Standard execution the call is made for.
-    pub effect: Option<&'a EffectOf>,
 }
 
 /// Runs `call` with the task's input as the request: the response, or the error name and

@@ -5,7 +5,7 @@
 use super::*;
 use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName};
 
-fn sqs(s: &Server) -> aws_sdk_sqs::Client {
+pub(super) fn sqs(s: &Server) -> aws_sdk_sqs::Client {
     let http = aws_smithy_http_client::Builder::new().build_http();
     let config = aws_sdk_sqs::Config::builder()
         .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
