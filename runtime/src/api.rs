@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod modules;
 pub mod params;
+pub mod s3;
 pub mod sigv4;
 
 use crate::scheduler::Scheduler;
@@ -35,6 +36,8 @@ pub struct Config {
     pub max_module_bytes: usize,
     /// How long GetActivityTask waits for a task (60 s, as AWS).
     pub activity_poll: std::time::Duration,
+    /// The largest S3 object.
+    pub max_object_bytes: u64,
 }
 
 impl Default for Config {
@@ -45,6 +48,7 @@ impl Default for Config {
             max_request_bytes: 4 * 1024 * 1024,
             max_module_bytes: 64 * 1024 * 1024,
             activity_poll: crate::service::activities::POLL,
+            max_object_bytes: crate::s3::DEFAULT_MAX_OBJECT_BYTES,
         }
     }
 }
@@ -77,7 +81,13 @@ impl App {
         config: Config,
         modules: Arc<dyn ModuleHost>,
     ) -> Result<App, crate::service::Error> {
-        let mut services = Services::new(store, scheduler, &config.region, modules);
+        let mut services = Services::new(
+            store,
+            scheduler,
+            &config.region,
+            modules,
+            config.max_object_bytes,
+        );
         services.activities = services.activities.with_poll(config.activity_poll);
         let tenants = auth::Tenants::load(&services.tenants)?;
         Ok(App {
@@ -124,7 +134,9 @@ pub fn routes(config: &Config) -> Router<Arc<App>> {
     Router::new()
         .route(
             "/",
-            post(aws::handle).layer(DefaultBodyLimit::max(config.max_request_bytes)),
+            post(aws::handle)
+                .layer(DefaultBodyLimit::max(config.max_request_bytes))
+                .get(s3::root),
         )
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics::handle))

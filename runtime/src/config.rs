@@ -10,6 +10,7 @@
 //! group_commit_window_ms = 0
 //! cache_mib = 64                   # sled's page cache: most of the server's RSS
 //! max_module_mib = 64              # largest module upload (a tenant's quota may be lower)
+//! max_object_mib = 5120            # largest S3 object (a single PUT or a completed multipart upload)
 //! retention_days = 90
 //! max_tasks = 256
 //! max_tasks_per_tenant = 64
@@ -44,6 +45,8 @@ pub struct Config {
     pub cache_mib: u64,
     /// The largest module upload in MiB, for every tenant (a tenant's quota may be lower).
     pub max_module_mib: u64,
+    /// The largest S3 object, in MiB.
+    pub max_object_mib: u64,
     /// How long finished executions are kept.
     pub retention_days: u64,
     /// Tasks running at once, in total.
@@ -73,6 +76,7 @@ impl Default for Config {
             group_commit_window_ms: 0,
             cache_mib: crate::store::sled::DEFAULT_CACHE_BYTES >> 20,
             max_module_mib: 64,
+            max_object_mib: 5120,
             retention_days: 90,
             max_tasks: 256,
             max_tasks_per_tenant: 64,
@@ -123,9 +127,9 @@ impl Config {
                 self.durability
             )));
         }
-        if self.cache_mib == 0 || self.max_module_mib == 0 {
+        if self.cache_mib == 0 || self.max_module_mib == 0 || self.max_object_mib == 0 {
             return Err(Error::Invalid(
-                "cache_mib and max_module_mib must be at least 1".into(),
+                "cache_mib, max_module_mib and max_object_mib must be at least 1".into(),
             ));
         }
         if self.cache_mib > 1 << 20 {

@@ -103,6 +103,9 @@ fn unavailable(e: store::Error) -> HostError {
             HostError::Unavailable(format!("stored data is corrupt: {why}"))
         }
         store::Error::Invalid(why) => HostError::InvalidInput(why),
+        e @ (store::Error::TooLarge(_) | store::Error::QuotaExceeded(_)) => {
+            HostError::LimitExceeded(e.to_string())
+        }
     }
 }
 

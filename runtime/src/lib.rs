@@ -16,6 +16,7 @@ pub mod local;
 pub mod model;
 pub mod pins;
 pub mod quotas;
+pub mod s3;
 pub mod sandbox;
 pub mod scheduler;
 pub mod server;

@@ -7,7 +7,7 @@ use sandstep::grants::Grants;
 use sandstep::local;
 use sandstep::sandbox::{Options, Sandbox};
 use sandstep::service::machines::diagnostics;
-use sandstep::store::{Blobs as _, Expect, Kv as _, Store, TenantId};
+use sandstep::store::{Expect, Kv as _, Store, TenantId};
 use sandstep_engine::validate::MachineType;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

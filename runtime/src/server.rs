@@ -19,8 +19,8 @@ pub fn router(app: Arc<App>) -> axum::Router {
     api::routes(&app.config)
         .merge(crate::console::routes())
         // After every route: they apply to the routes registered before them.
-        .method_not_allowed_fallback(api::wrong_method)
-        .fallback(api::no_route)
+        .method_not_allowed_fallback(api::s3::wrong_method)
+        .fallback(api::s3::fallback)
         .layer(axum::middleware::map_response(api::error::aws_shaped))
         .with_state(app)
 }
@@ -53,7 +53,8 @@ pub async fn serve(
         &config.data_dir,
         config.durability(),
         config.cache_mib << 20,
-    )?);
+    )?)
+    .with_objects(config.data_dir.join("objects"));
     let Plugins {
         runner,
         jobs,
@@ -98,6 +99,7 @@ pub async fn serve(
         admin_token: config.admin_token.clone(),
         max_module_bytes: config.max_module_bytes(),
         activity_poll: Duration::from_secs(config.activity_poll_seconds),
+        max_object_bytes: config.max_object_mib << 20,
         ..api::Config::default()
     };
     let app = Arc::new(App::new(store, scheduler.clone(), api_config, modules)?);

@@ -5,7 +5,7 @@
 //! Front ends decode their own wire formats and render the results; nothing here knows
 //! about HTTP, JSON request bodies or AWS's error shapes. One file per family of use
 //! cases: [`executions`] (and their [`history`]), [`machines`], [`tags`], [`modules`],
-//! [`tenants`], [`data`], [`callbacks`], [`activities`], [`jobs`], [`dynamodb`], [`sqs`], [`sns`] (and its [`sns_delivery`] loop). Every use case runs in a
+//! [`tenants`], [`data`], [`callbacks`], [`activities`], [`jobs`], [`dynamodb`], [`sqs`], [`sns`] (and its [`sns_delivery`] loop), [`s3`]. Every use case runs in a
 //! `service.<name>` span with the tenant.
 
 pub mod activities;
@@ -21,6 +21,7 @@ pub mod machines;
 pub mod modules;
 pub mod nested;
 pub mod paging;
+pub mod s3;
 pub mod sns;
 pub mod sns_delivery;
 pub mod sqs;
@@ -37,6 +38,7 @@ pub use jobs::Jobs;
 pub use machines::Machines;
 pub use modules::{ModuleHost, Modules};
 pub use paging::Page;
+pub use s3::S3;
 pub use sns::Sns;
 pub use sqs::Sqs;
 pub use tags::Tags;
@@ -73,6 +75,8 @@ pub struct Services {
     pub sqs: Sqs,
     /// The tenants' SNS topics.
     pub sns: Sns,
+    /// The tenants' S3 buckets.
+    pub s3: S3,
 }
 
 impl Services {
@@ -82,6 +86,7 @@ impl Services {
         scheduler: Scheduler,
         region: &str,
         host: Arc<dyn ModuleHost>,
+        max_object_bytes: u64,
     ) -> Services {
         let tags = Tags::new(store.clone(), region);
         let machines = Machines::new(store.clone(), region, tags.clone(), scheduler.clock());
@@ -101,6 +106,7 @@ impl Services {
             dynamodb: DynamoDb::new(store.clone(), region, scheduler.clock()),
             sqs: Sqs::new(store.clone(), region, scheduler.clock()),
             sns: Sns::new(store.clone(), region, scheduler.clock()),
+            s3: S3::new(store.clone(), scheduler.clock(), max_object_bytes),
             data: Data::new(store),
         }
     }

@@ -6,6 +6,7 @@
 
 pub mod activities;
 pub mod backend;
+pub mod blobs;
 pub mod children;
 pub mod codec;
 pub mod data;
@@ -16,6 +17,7 @@ pub mod keys;
 pub mod kv;
 pub mod memory;
 pub mod modules;
+pub mod objects;
 pub mod queues;
 pub mod sled;
 pub mod tables;
@@ -26,6 +28,7 @@ pub mod topics;
 
 pub use activities::Activities;
 use backend::Backend;
+pub use blobs::{Blobs, ObjectMeta};
 pub use children::Children;
 pub use executions::{Executions, StateMachines};
 pub use jobs::Jobs;
@@ -40,10 +43,11 @@ pub use tenants::Tenants;
 pub use tokens::Tokens;
 pub use topics::Topics;
 
-/// The store: every table, on one backend.
+/// The store: every table, on one backend, and object bytes in files beside it.
 #[derive(Clone)]
 pub struct Store {
     backend: Arc<dyn Backend>,
+    objects: Arc<objects::Objects>,
 }
 
 impl fmt::Debug for Store {
@@ -58,11 +62,26 @@ impl Store {
         Store::on(memory::Memory::new())
     }
 
-    /// A store on any backend.
+    /// A store on any backend, with object files in a temporary directory (see
+    /// [`with_objects`](Self::with_objects)).
     pub fn on(backend: impl Backend) -> Store {
         Store {
             backend: Arc::new(backend),
+            objects: Arc::new(objects::Objects::temporary()),
         }
+    }
+
+    /// This store with its object files under `dir` (a data dir's `objects/`).
+    pub fn with_objects(self, dir: std::path::PathBuf) -> Store {
+        Store {
+            objects: Arc::new(objects::Objects::at(dir)),
+            ..self
+        }
+    }
+
+    /// Where object bytes are.
+    pub(crate) fn objects(&self) -> &objects::Objects {
+        &self.objects
     }
 
     /// Everything written so far made durable, to await: what an API answers only once
@@ -123,6 +142,12 @@ pub enum Error {
     /// The request does not fit what is stored (a kv call on a table keyed otherwise).
     #[error("{0}")]
     Invalid(String),
+    /// An object larger than the limit (bytes) it was written under.
+    #[error("the object is larger than the limit of {0} bytes")]
+    TooLarge(u64),
+    /// A write that would take the tenant's stored bytes past its quota (bytes).
+    #[error("the tenant's storage quota of {0} bytes is used up")]
+    QuotaExceeded(u64),
 }
 
 /// The result of store operations.
@@ -187,62 +212,4 @@ pub trait Kv: Send + Sync {
         prefix: &str,
         limit: usize,
     ) -> Result<Vec<(String, Item)>>;
-}
-
-/// What is known of a stored object.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ObjectMeta {
-    /// The object's key.
-    pub key: String,
-    /// Size in bytes.
-    pub size: u64,
-    /// Hex SHA-256 of the bytes.
-    pub sha256: String,
-    /// The content type given at upload.
-    pub content_type: Option<String>,
-    /// Last write.
-    pub modified: Millis,
-}
-
-/// Buckets of objects: the S3-like store behind the `blob` host interface.
-pub trait Blobs: Send + Sync {
-    /// Stores an object, replacing any previous one.
-    ///
-    /// # Errors
-    /// [`Error::Backend`] when the store fails.
-    fn blob_put(
-        &self,
-        tenant: &TenantId,
-        bucket: &str,
-        key: &str,
-        data: &[u8],
-        content_type: Option<&str>,
-        now: Millis,
-    ) -> Result<ObjectMeta>;
-    /// Reads an object.
-    ///
-    /// # Errors
-    /// [`Error::Backend`] when the store fails.
-    fn blob_get(&self, tenant: &TenantId, bucket: &str, key: &str) -> Result<Option<Vec<u8>>>;
-    /// Reads an object's metadata.
-    ///
-    /// # Errors
-    /// [`Error::Backend`] when the store fails.
-    fn blob_head(&self, tenant: &TenantId, bucket: &str, key: &str) -> Result<Option<ObjectMeta>>;
-    /// Objects whose key starts with `prefix`, in key order.
-    ///
-    /// # Errors
-    /// [`Error::Backend`] when the store fails.
-    fn blob_list(
-        &self,
-        tenant: &TenantId,
-        bucket: &str,
-        prefix: &str,
-        limit: usize,
-    ) -> Result<Vec<ObjectMeta>>;
-    /// Deletes an object; `true` when it existed.
-    ///
-    /// # Errors
-    /// [`Error::Backend`] when the store fails.
-    fn blob_delete(&self, tenant: &TenantId, bucket: &str, key: &str) -> Result<bool>;
 }

@@ -880,5 +880,6 @@ mod batch;
 mod callbacks;
 mod dynamodb;
 mod nested;
+mod s3;
 mod sns;
 mod sqs;

@@ -8,7 +8,7 @@ use sandstep::sandbox::{
 };
 use sandstep::scheduler::runner::Progress;
 use sandstep::store::modules::ModuleKind;
-use sandstep::store::{Blobs, Kv, Modules, Store, TenantId};
+use sandstep::store::{Kv, Modules, Store, TenantId};
 use sandstep::tasks;
 use sandstep_engine::{EventKind, TaskId, TaskRequest};
 use serde_json::{json, Value};

@@ -59,6 +59,9 @@ pub struct Caller<'a> {
     /// The signing name of the service the request addresses (`states`): a SigV4 credential
     /// must be scoped to it and to the server's region.
     pub service: &'a str,
+    /// The body streams past authentication (S3 uploads): `body` is empty, and the caller
+    /// checks the bytes against the declared SHA-256 (see `sigv4::verify_streamed`).
+    pub streamed: bool,
 }
 
 fn now_seconds() -> i64 {
@@ -123,12 +126,16 @@ pub fn authenticate(app: &App, caller: &Caller<'_>) -> Result<Tenant> {
         region: &app.config.region,
         service: caller.service,
     };
-    let verified = sigv4::verify(&request, now_seconds(), scope, |key| {
+    let secret_for = |key: &str| {
         tenants
             .by_access_key
             .get(key)
             .map(|t| t.secret_access_key.clone())
-    })
+    };
+    let verified = match caller.streamed {
+        true => sigv4::verify_streamed(&request, now_seconds(), scope, secret_for),
+        false => sigv4::verify(&request, now_seconds(), scope, secret_for),
+    }
     .map_err(|e| {
         let (name, message) = e.aws_error();
         match name {
@@ -225,6 +232,7 @@ pub fn caller_of<'a>(parts: &'a Parts, body: &'a [u8]) -> Caller<'a> {
         headers: &parts.headers,
         body,
         service: super::aws::Service::StepFunctions.signing_name(),
+        streamed: false,
     }
 }
 
@@ -395,6 +403,7 @@ mod tests {
                 headers: &map,
                 body: b"{}",
                 service: "states",
+                streamed: false,
             },
         )
     }

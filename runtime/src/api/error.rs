@@ -251,6 +251,9 @@ const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
 /// AWS-shaped already.
 pub const XML_CONTENT_TYPE: &str = "text/xml";
 
+/// The content type of S3's answers and errors, AWS-shaped already.
+pub const S3_CONTENT_TYPE: &str = "application/xml";
+
 /// The most of a foreign error body kept as the message (axum's rejections are one line).
 const MAX_FOREIGN_MESSAGE: usize = 4096;
 
@@ -291,7 +294,9 @@ pub async fn aws_shaped(response: Response) -> Response {
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
         .is_some_and(|v| {
-            v.as_bytes() == CONTENT_TYPE.as_bytes() || v.as_bytes() == XML_CONTENT_TYPE.as_bytes()
+            [CONTENT_TYPE, XML_CONTENT_TYPE, S3_CONTENT_TYPE]
+                .iter()
+                .any(|t| v.as_bytes() == t.as_bytes())
         });
     if ours || !(status.is_client_error() || status.is_server_error()) {
         return response;

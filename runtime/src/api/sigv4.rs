@@ -243,6 +243,41 @@ pub fn verify(
     scope: Scope<'_>,
     secret_for: impl Fn(&str) -> Option<String>,
 ) -> Result<Verified, Error> {
+    verify_as(req, now, scope, secret_for, false)
+}
+
+/// [`verify`] for a request whose body streams past it (S3 uploads): `req.body` is not
+/// read. A declared SHA-256 is signed as usual and the caller checks the body against it
+/// as it streams; on `PUT`, S3's streaming forms are accepted too
+/// (`STREAMING-UNSIGNED-PAYLOAD-TRAILER`, `STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]`,
+/// `aws-chunked` bodies), their chunk signatures unchecked, like `UNSIGNED-PAYLOAD`.
+///
+/// # Errors
+/// As [`verify`].
+pub fn verify_streamed(
+    req: &Request<'_>,
+    now: i64,
+    scope: Scope<'_>,
+    secret_for: impl Fn(&str) -> Option<String>,
+) -> Result<Verified, Error> {
+    verify_as(req, now, scope, secret_for, true)
+}
+
+/// The streaming payload forms S3's SDKs sign with.
+const STREAMING_PAYLOADS: [&str; 4] = [
+    "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+    "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+    "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
+    "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD",
+];
+
+fn verify_as(
+    req: &Request<'_>,
+    now: i64,
+    scope: Scope<'_>,
+    secret_for: impl Fn(&str) -> Option<String>,
+    streamed: bool,
+) -> Result<Verified, Error> {
     let Some(header) = header_value(req.headers, "authorization") else {
         return Err(if is_presigned(req.query) {
             Error::Malformed(
@@ -327,6 +362,13 @@ pub fn verify(
                     .to_owned(),
             ))
         }
+        Some(form)
+            if streamed
+                && req.method.eq_ignore_ascii_case("PUT")
+                && STREAMING_PAYLOADS.contains(&form) =>
+        {
+            form.to_owned()
+        }
         Some(declared) => {
             if declared.len() != 64 || !declared.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(Error::Malformed(format!(
@@ -336,7 +378,7 @@ pub fn verify(
             }
             // The header is what gets signed, so a body swapped under an intact signature is
             // only caught by checking the body against it.
-            if !declared.eq_ignore_ascii_case(&hex(&Sha256::digest(req.body))) {
+            if !streamed && !declared.eq_ignore_ascii_case(&hex(&Sha256::digest(req.body))) {
                 return Err(Error::Mismatch);
             }
             declared.to_owned()

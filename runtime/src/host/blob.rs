@@ -1,4 +1,6 @@
-//! `sandstep:host/blob`: objects in buckets, over [`crate::store::Blobs`].
+//! `sandstep:host/blob`: objects in buckets, over [`crate::store::Blobs`]: the tenant's S3
+//! buckets (one a module writes first is created). Objects pass whole through a module's
+//! memory, hence the smaller limit than S3's.
 
 use super::sandstep::host::blob::{Host, ObjectMeta};
 use super::{
@@ -6,7 +8,7 @@ use super::{
     MAX_KEY_BYTES,
 };
 use crate::grants::{Access, Resource};
-use crate::store::Blobs;
+use crate::store::Blobs as _;
 
 /// The largest object, in bytes.
 pub const MAX_OBJECT_BYTES: usize = 16 << 20;
@@ -112,7 +114,7 @@ impl Host for HostState {
             .and_then(|()| check_limit(limit))
             .and_then(|limit| {
                 self.store
-                    .blob_list(&self.caller.tenant, &bucket, &prefix, limit)
+                    .blob_list(&self.caller.tenant, &bucket, &prefix, None, limit)
                     .map(|all| all.into_iter().map(meta).collect())
                     .map_err(unavailable)
             }))

@@ -11,7 +11,7 @@ use super::TenantId;
 pub enum Table {
     /// kv items: tenant, table, key.
     Kv = 1,
-    /// blob object bytes: tenant, bucket, key.
+    /// blob object bytes of old versions (now in files): tenant, bucket, key.
     BlobData = 2,
     /// blob object metadata: tenant, bucket, key.
     BlobMeta = 3,
@@ -95,6 +95,10 @@ pub enum Table {
     /// messages on their way to a subscription: tenant, topic, message id, subscription
     /// id (not per tenant first: the delivery loop reads them all).
     SnsDelivery = 39,
+    /// S3-style buckets: tenant, name (their objects are `BlobMeta`).
+    Bucket = 40,
+    /// multipart uploads under way: tenant, upload id.
+    BlobUpload = 41,
 }
 
 /// A key under construction.

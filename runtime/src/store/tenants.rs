@@ -20,6 +20,8 @@ pub struct Quotas {
     pub max_module_bytes: u64,
     /// Linear memory per task, in bytes.
     pub max_memory_bytes: u64,
+    /// Bytes of objects (buckets' files) the tenant may store in all.
+    pub max_storage_bytes: u64,
 }
 
 impl Default for Quotas {
@@ -30,6 +32,7 @@ impl Default for Quotas {
             fuel_per_task: 10_000_000_000,
             max_module_bytes: 64 * 1024 * 1024,
             max_memory_bytes: 64 * 1024 * 1024,
+            max_storage_bytes: 100 << 30,
         }
     }
 }

@@ -1,9 +1,9 @@
 //! The integrations that run on the tenant's own stores (DynamoDB on its tables, SQS on
-//! its queues, SNS on its topics): one resolver over them, where a call runs, and one
+//! its queues, SNS on its topics, S3 on its buckets): one resolver over them, where a call runs, and one
 //! runner. They need no sandbox and no task slot: each call is store reads and writes,
 //! made on a blocking thread by the scheduler.
 
-use super::{dynamodb, sns, sqs};
+use super::{dynamodb, s3, sns, sqs};
 use crate::store::tables::EffectOf;
 use crate::store::{Store, TenantId};
 use sandstep_engine::{Millis, TaskRequest};
@@ -18,6 +18,8 @@ pub enum StoreTask {
     Sqs(sqs::Call),
     /// On its topics.
     Sns(sns::Call),
+    /// On its buckets.
+    S3(s3::Call),
 }
 
 /// Where a call runs: the tenant, and the region and account of its execution's ARN.
@@ -45,12 +47,13 @@ impl StoreTask {
             .map(StoreTask::DynamoDb)
             .or_else(|| sqs::resolve(resource).map(StoreTask::Sqs))
             .or_else(|| sns::resolve(resource).map(StoreTask::Sns))
+            .or_else(|| s3::resolve(resource).map(StoreTask::S3))
     }
 
     /// Whether the task waits for its token once the call is made.
     pub fn waits(&self) -> bool {
         match self {
-            StoreTask::DynamoDb(_) => false,
+            StoreTask::DynamoDb(_) | StoreTask::S3(_) => false,
             StoreTask::Sqs(c) => c.waits,
             StoreTask::Sns(c) => c.waits,
         }
@@ -71,6 +74,7 @@ impl StoreTask {
             StoreTask::DynamoDb(c) => dynamodb::run(store, place, c, request),
             StoreTask::Sqs(c) => sqs::run(store, place, c, request),
             StoreTask::Sns(c) => sns::run(store, place, c, request),
+            StoreTask::S3(c) => s3::run(store, place, c, request),
         }
     }
 }
