@@ -288,6 +288,18 @@ impl Server {
             .to_string();
         Server { child, url, dir }
     }
+
+    /// The server's process id.
+    #[allow(dead_code)]
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The server's data dir.
+    #[allow(dead_code)]
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
 }
 
 impl Drop for Server {

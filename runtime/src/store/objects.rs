@@ -93,35 +93,54 @@ impl Objects {
         let id = random_hex();
         let temp = format!("{id}.part");
         let mut file = dir.create(&temp).map_err(io)?;
-        let copied = (|| {
-            let mut sha = Sha256::new();
-            let mut md5 = Md5::new();
-            let mut size = 0u64;
-            let mut buf = vec![0u8; CHUNK];
-            loop {
-                let n = match body.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(Error::Invalid(format!("reading the body failed: {e}"))),
-                };
-                size += n as u64;
-                if size > limit {
-                    return Err(Error::TooLarge(limit));
+        // MD5 (the ETag) runs on a thread of its own, beside SHA-256 and the writes:
+        // neither hash has to wait for the other.
+        let copied = std::thread::scope(|scope| {
+            let (to_md5, chunks) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+            let md5 = scope.spawn(move || {
+                let mut md5 = Md5::new();
+                for chunk in chunks {
+                    md5.update(&chunk);
                 }
-                let chunk = buf.get(..n).unwrap_or_default();
-                sha.update(chunk);
-                md5.update(chunk);
-                file.write_all(chunk).map_err(io)?;
-            }
-            file.sync_all().map_err(io)?;
-            Ok(Written {
+                hex(&md5.finalize())
+            });
+            let mut sha = Sha256::new();
+            let mut size = 0u64;
+            let streamed = (|| {
+                loop {
+                    let mut buf = vec![0u8; CHUNK];
+                    let n = match body.read(&mut buf) {
+                        Ok(0) => break,
+                        Ok(n) => n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(e) => {
+                            return Err(Error::Invalid(format!("reading the body failed: {e}")))
+                        }
+                    };
+                    size += n as u64;
+                    if size > limit {
+                        return Err(Error::TooLarge(limit));
+                    }
+                    buf.truncate(n);
+                    sha.update(&buf);
+                    file.write_all(&buf).map_err(io)?;
+                    if to_md5.send(buf).is_err() {
+                        return Err(Error::Backend("the MD5 thread ended".into()));
+                    }
+                }
+                file.sync_all().map_err(io)
+            })();
+            drop(to_md5);
+            let md5 = md5
+                .join()
+                .map_err(|_| Error::Backend("the MD5 thread failed".into()))?;
+            streamed.map(|()| Written {
                 id: id.clone(),
                 size,
                 sha256: hex(&sha.finalize()),
-                md5: hex(&md5.finalize()),
+                md5,
             })
-        })();
+        });
         match copied {
             Ok(written) => {
                 dir.rename(&temp, &dir, &id).map_err(io)?;
