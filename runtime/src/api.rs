@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod modules;
 pub mod params;
+pub mod roles;
 pub mod s3;
 pub mod sigv4;
 
@@ -168,4 +169,9 @@ pub fn routes(config: &Config) -> Router<Arc<App>> {
         .route("/v1/jobs/{id}/cancel", post(jobs::cancel))
         .route("/v1/jobs/{id}/logs", get(jobs::logs))
         .route("/v1/tenants", post(auth::create_tenant))
+        .route("/v1/roles", get(roles::list))
+        .route(
+            "/v1/roles/{name}",
+            get(roles::get).put(roles::put).delete(roles::delete),
+        )
 }

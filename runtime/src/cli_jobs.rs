@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 /// Where the server is and who the caller is.
 #[derive(Args, Debug)]
-pub struct Remote {
+pub(crate) struct Remote {
     /// The server.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     endpoint: String,
@@ -17,7 +17,12 @@ pub struct Remote {
 }
 
 impl Remote {
-    fn call(&self, method: &str, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+    pub(crate) fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
         let url = format!("{}{path}", self.endpoint.trim_end_matches('/'));
         let mut request = ureq::request(method, &url);
         if let Some(key) = &self.api_key {
@@ -105,7 +110,7 @@ pub enum JobCommand {
     },
 }
 
-fn print(value: &Value) -> anyhow::Result<ExitCode> {
+pub(crate) fn print(value: &Value) -> anyhow::Result<ExitCode> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(ExitCode::SUCCESS)
 }
@@ -218,6 +223,6 @@ pub fn job(command: JobCommand) -> anyhow::Result<ExitCode> {
 }
 
 /// Percent-encodes a path or query part (names and ids are plain, but a typo is not).
-fn urlencoding(text: &str) -> String {
+pub(crate) fn urlencoding(text: &str) -> String {
     sandstep::api::sigv4::uri_encode(text.as_bytes(), true)
 }

@@ -1,6 +1,7 @@
-//! Capabilities a tenant grants to one module version: which kv tables, blob buckets,
-//! queues and topics it may use, and whether to read, write or both; and the state
-//! machines whose waiting tasks it may answer (`callback`).
+//! Capabilities a tenant grants to one module version, or to a role its state machines'
+//! integrations run as: which kv tables, blob buckets, queues and topics it may use (`*`:
+//! all of a kind), and whether to read, write or both; and the state machines whose
+//! waiting tasks it may answer (`callback`).
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -115,8 +116,7 @@ impl Grants {
                 .and_then(Resource::parse)
                 .ok_or_else(|| bad("the kind must be kv, blob, queue, topic or callback"))?;
             let name = parts.next().ok_or_else(|| bad("expected kind:name"))?;
-            let any_machine = kind == Resource::Callback && name == ANY;
-            if !any_machine && !valid_name(name) {
+            if name != ANY && !valid_name(name) {
                 return Err(bad(
                     "names are 1-128 characters of letters, digits, '-', '_' and '.'",
                 ));
@@ -142,13 +142,13 @@ impl Grants {
         entry.insert(name.to_string(), merged);
     }
 
-    /// Whether `access` to the `kind` resource `name` is granted (for callbacks, `*`
-    /// grants every state machine).
+    /// Whether `access` to the `kind` resource `name` is granted (`*` grants every
+    /// resource of its kind: `kv:*:read` every table, `callback:*` every state machine).
     pub fn allows(&self, kind: Resource, name: &str, access: Access) -> bool {
         let Some(names) = self.0.get(&kind) else {
             return false;
         };
-        let any = kind == Resource::Callback && names.get(ANY).is_some_and(|a| a.allows(access));
+        let any = names.get(ANY).is_some_and(|a| a.allows(access));
         any || names.get(name).is_some_and(|a| a.allows(access))
     }
 
@@ -222,7 +222,9 @@ mod tests {
         let all = Grants::parse(["callback:*"]).unwrap();
         assert!(all.allows(Resource::Callback, "payroll", Access::Write));
         assert!(!all.allows(Resource::Kv, "payroll", Access::Write));
-        assert!(Grants::parse(["kv:*"]).is_err(), "only callbacks take *");
+        let tables = Grants::parse(["kv:*:read"]).unwrap();
+        assert!(tables.allows(Resource::Kv, "orders", Access::Read));
+        assert!(!tables.allows(Resource::Kv, "orders", Access::Write));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The `sandstep` command line.
 mod cli_jobs;
+mod cli_roles;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -98,6 +99,11 @@ enum Command {
     Job {
         #[command(subcommand)]
         command: cli_jobs::JobCommand,
+    },
+    /// Manages roles on a server: what state machines' integrations may touch.
+    Role {
+        #[command(subcommand)]
+        command: cli_roles::RoleCommand,
     },
     /// The server's module compiler, run as a child process with a memory limit: the
     /// module on stdin, the compiled artifact on stdout.
@@ -249,6 +255,7 @@ fn run() -> anyhow::Result<ExitCode> {
         } => module_upload(&name, &path, &grants, &endpoint, api_key.as_deref()),
         Command::JobQueue { command } => cli_jobs::queue(command),
         Command::Job { command } => cli_jobs::job(command),
+        Command::Role { command } => cli_roles::role(command),
     }
 }
 

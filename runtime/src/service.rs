@@ -5,7 +5,7 @@
 //! Front ends decode their own wire formats and render the results; nothing here knows
 //! about HTTP, JSON request bodies or AWS's error shapes. One file per family of use
 //! cases: [`executions`] (and their [`history`]), [`machines`], [`tags`], [`modules`],
-//! [`tenants`], [`data`], [`callbacks`], [`activities`], [`jobs`], [`dynamodb`], [`sqs`], [`sns`] (and its [`sns_delivery`] loop), [`s3`]. Every use case runs in a
+//! [`tenants`], [`data`], [`callbacks`], [`activities`], [`jobs`], [`dynamodb`], [`sqs`], [`sns`] (and its [`sns_delivery`] loop), [`s3`], [`roles`]. Every use case runs in a
 //! `service.<name>` span with the tenant.
 
 pub mod activities;
@@ -21,6 +21,7 @@ pub mod machines;
 pub mod modules;
 pub mod nested;
 pub mod paging;
+pub mod roles;
 pub mod s3;
 pub mod sns;
 pub mod sns_delivery;
@@ -38,6 +39,7 @@ pub use jobs::Jobs;
 pub use machines::Machines;
 pub use modules::{ModuleHost, Modules};
 pub use paging::Page;
+pub use roles::Roles;
 pub use s3::S3;
 pub use sns::Sns;
 pub use sqs::Sqs;
@@ -77,6 +79,8 @@ pub struct Services {
     pub sns: Sns,
     /// The tenants' S3 buckets.
     pub s3: S3,
+    /// The tenants' roles.
+    pub roles: Roles,
 }
 
 impl Services {
@@ -107,6 +111,7 @@ impl Services {
             sqs: Sqs::new(store.clone(), region, scheduler.clock()),
             sns: Sns::new(store.clone(), region, scheduler.clock()),
             s3: S3::new(store.clone(), scheduler.clock(), max_object_bytes),
+            roles: Roles::new(store.clone(), scheduler.clock()),
             data: Data::new(store),
         }
     }

@@ -6,6 +6,7 @@
 //! Adding an integration: a file here with `resolve` (its resources, `None` for others),
 //! `run`, and, if it names something to pin at start, `named_in`; one arm below in each.
 
+pub mod access;
 pub mod batch;
 pub mod dynamodb;
 pub mod lambda;

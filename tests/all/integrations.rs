@@ -132,3 +132,113 @@ fn dynamodb_tables_are_created_written_conditionally_and_read_from_asl() {
         .collect();
     assert!(types.contains(&"TaskFailed"), "{types:?}");
 }
+
+#[test]
+fn a_role_limits_what_a_machines_integrations_touch() {
+    let dir = TempDir::new("roles");
+    let s = Server::start(&dir.0.join("data"), &[]);
+    // The CLI defines the role, as a user would.
+    let put = std::process::Command::new(crate::support::binary())
+        .args([
+            "role",
+            "put",
+            "Narrow",
+            "--grant",
+            "kv:allowed",
+            "--grant",
+            "queue:*:read",
+            "--endpoint",
+            &s.url,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        put.status.success(),
+        "{}",
+        String::from_utf8_lossy(&put.stderr)
+    );
+    let role: Value = serde_json::from_slice(&put.stdout).unwrap();
+    assert_eq!(role["roleArn"], "arn:aws:iam::000000000000:role/Narrow");
+    let item = |table: &str| json!({"TableName": table, "Item": {"id": {"S": "1"}}});
+    let create = |table: &str| {
+        json!({"TableName": table, "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+               "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}]})
+    };
+    for table in ["allowed", "other"] {
+        dynamodb(&s.url, "CreateTable", &create(table));
+    }
+    let definition = json!({
+        "StartAt": "Allowed",
+        "States": {
+            "Allowed": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem",
+                        "Parameters": item("allowed"), "ResultPath": null, "Next": "Other"},
+            "Other": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem",
+                      "Parameters": item("other"), "ResultPath": null,
+                      "Catch": [{"ErrorEquals": ["DynamoDB.AccessDeniedException"], "ResultPath": "$.denied", "Next": "Denied"}],
+                      "End": true},
+            "Denied": {"Type": "Succeed"}
+        }
+    });
+    let narrow = s.ok(
+        "CreateStateMachine",
+        json!({"name": "narrow", "definition": definition.to_string(),
+               "roleArn": "arn:aws:iam::000000000000:role/Narrow"}),
+    );
+    let started = s.ok(
+        "StartExecution",
+        json!({"stateMachineArn": narrow["stateMachineArn"]}),
+    );
+    let out = output(&s.wait_done(
+        started["executionArn"].as_str().unwrap(),
+        Duration::from_secs(30),
+    ));
+    assert!(
+        out["denied"]["Cause"]
+            .as_str()
+            .unwrap()
+            .contains("dynamodb:PutItem on resource: other"),
+        "{out}"
+    );
+    let other = dynamodb(
+        &s.url,
+        "GetItem",
+        &json!({"TableName": "other", "Key": {"id": {"S": "1"}}}),
+    );
+    assert!(
+        other.get("Item").is_none(),
+        "nothing written outside the role: {other}"
+    );
+
+    // A role that does not exist runs as the tenant's default role: the whole tenant
+    // until the tenant defines `default`.
+    let open = run(&s, "open", &definition, json!({}));
+    assert!(
+        output(&open).get("denied").is_none(),
+        "no default role: everything"
+    );
+    let put = std::process::Command::new(crate::support::binary())
+        .args(["role", "put", "default", "--endpoint", &s.url])
+        .output()
+        .unwrap();
+    assert!(
+        put.status.success(),
+        "{}",
+        String::from_utf8_lossy(&put.stderr)
+    );
+    let closed = run(&s, "closed", &definition, json!({}));
+    assert_eq!(closed["status"], "FAILED", "{closed}");
+    assert_eq!(
+        closed["error"], "DynamoDB.AccessDeniedException",
+        "{closed}"
+    );
+}
+
+/// A DynamoDB API call.
+fn dynamodb(url: &str, action: &str, body: &Value) -> Value {
+    let answer = ureq::post(url)
+        .set("content-type", "application/x-amz-json-1.0")
+        .set("x-amz-target", &format!("DynamoDB_20120810.{action}"))
+        .send_string(&body.to_string())
+        .unwrap();
+    answer.into_json().unwrap()
+}

@@ -347,7 +347,8 @@ impl From<service::Error> for Error {
             | S::ModuleVersionDoesNotExist { .. }
             | S::ItemDoesNotExist { .. }
             | S::JobQueueDoesNotExist(_)
-            | S::JobDoesNotExist(_) => Error::NotFound(message),
+            | S::JobDoesNotExist(_)
+            | S::RoleDoesNotExist(_) => Error::NotFound(message),
             S::JobQueueInUse(_) => Error::ResourceInUse(message),
             S::ModuleInUse { .. } => Error::ModuleInUse(message),
             S::PublishNotSupported

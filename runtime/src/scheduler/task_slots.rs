@@ -186,7 +186,22 @@ impl Scheduler {
         );
         let endpoint = self.inner.opts.endpoint.clone();
         let waits = call.waits();
+        let machine = key.machine.clone();
         let ran = tokio::task::spawn_blocking(move || {
+            // The call runs as the state machine's role: its grants are checked first.
+            let role_arn = crate::store::StateMachines::machine_get(&store, &tenant, &machine)
+                .map(|m| m.map(|m| m.role_arn).unwrap_or_default());
+            let role = role_arn
+                .clone()
+                .and_then(|arn| store.role_grants(&tenant, &arn))
+                .map_err(|e| {
+                    (
+                        "States.Runtime".to_string(),
+                        format!("reading the state machine's role failed: {e}"),
+                    )
+                })?;
+            let role_arn = role_arn.unwrap_or_default();
+            crate::tasks::access::check(&call, &request.input, &role_arn, role.as_ref())?;
             let place = crate::tasks::stores::Place {
                 tenant: &tenant,
                 region: &region,

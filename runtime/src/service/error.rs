@@ -180,6 +180,9 @@ pub enum Error {
     /// No such job.
     #[error("Job '{0}' does not exist")]
     JobDoesNotExist(String),
+    /// No such role.
+    #[error("Role '{0}' does not exist")]
+    RoleDoesNotExist(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] store::Error),

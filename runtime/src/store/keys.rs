@@ -99,6 +99,8 @@ pub enum Table {
     Bucket = 40,
     /// multipart uploads under way: tenant, upload id.
     BlobUpload = 41,
+    /// roles (what a state machine's integrations may touch): tenant, name.
+    Role = 42,
 }
 
 /// A key under construction.
