@@ -602,21 +602,48 @@ fn health_and_metrics() {
     );
 }
 
+/// One call of an AWS JSON protocol (`DynamoDB_20120810.PutItem`, `AmazonSQS.SendMessage`).
+fn aws_json(url: &str, target: &str, body: Value) -> Value {
+    ureq::post(url)
+        .set("content-type", "application/x-amz-json-1.0")
+        .set("x-amz-target", target)
+        .send_string(&body.to_string())
+        .unwrap_or_else(|e| panic!("{target}: {e:?}"))
+        .into_json()
+        .unwrap()
+}
+
 #[test]
 fn readme_tour_runs_the_order_processing_example() {
     let dir = TempDir::new("tour");
     let s = Server::start(&dir.0, &[]);
-    for (name, grants) in [
-        ("validate-order", ""),
-        ("charge-payment", ""),
-        ("reserve-inventory", "kv:inventory"),
-        ("ship-order", "queue:shipments"),
-    ] {
-        s.upload(name, &module(name), grants).unwrap();
+    for name in ["validate-order", "charge-payment"] {
+        s.upload(name, &module(name), "").unwrap();
     }
-    for (sku, stock) in [("WIDGET-A", 10), ("GADGET-B", 5)] {
-        ureq::put(&format!("{}/v1/kv/inventory/{sku}", s.url))
-            .send_string(&json!({"stock": stock}).to_string())
+    // The tour's data, as `aws dynamodb`, `aws sqs` and `aws sns` make it.
+    aws_json(
+        &s.url,
+        "DynamoDB_20120810.CreateTable",
+        json!({"TableName": "inventory", "AttributeDefinitions": [{"AttributeName": "sku", "AttributeType": "S"}],
+               "KeySchema": [{"AttributeName": "sku", "KeyType": "HASH"}], "BillingMode": "PAY_PER_REQUEST"}),
+    );
+    for (sku, stock) in [("WIDGET-A", "10"), ("GADGET-B", "5")] {
+        aws_json(
+            &s.url,
+            "DynamoDB_20120810.PutItem",
+            json!({"TableName": "inventory", "Item": {"sku": {"S": sku}, "stock": {"N": stock}}}),
+        );
+    }
+    for queue in ["shipments", "order-events"] {
+        aws_json(&s.url, "AmazonSQS.CreateQueue", json!({"QueueName": queue}));
+    }
+    for form in [
+        "Action=CreateTopic&Name=orders".to_string(),
+        "Action=Subscribe&TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A000000000000%3Aorders&Protocol=sqs&Endpoint=arn%3Aaws%3Asqs%3Aus-east-1%3A000000000000%3Aorder-events".to_string(),
+    ] {
+        ureq::post(&s.url)
+            .set("content-type", "application/x-www-form-urlencoded")
+            .send_string(&form)
             .unwrap();
     }
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../modules/examples");
@@ -626,22 +653,61 @@ fn readme_tour_runs_the_order_processing_example() {
     .unwrap();
     let input = std::fs::read_to_string(root.join("order-processing.input.json")).unwrap();
     let m = s.create_machine("orders", &definition, "STANDARD");
-    let arn = s.ok(
-        "StartExecution",
-        json!({"stateMachineArn": m, "name": "first", "input": input}),
-    )["executionArn"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let done = s.wait_done(&arn, Duration::from_secs(30));
+    let start = |name: &str, input: &str| {
+        let arn = s.ok(
+            "StartExecution",
+            json!({"stateMachineArn": m, "name": name, "input": input}),
+        )["executionArn"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        s.wait_done(&arn, Duration::from_secs(30))
+    };
+    let done = start("first", &input);
     assert_eq!(done["status"], "SUCCEEDED", "{done}");
-    // The reservation took the stock: 10 - 2 widgets.
-    let item: Value = ureq::get(&format!("{}/v1/kv/inventory/WIDGET-A", s.url))
-        .call()
-        .unwrap()
-        .into_json()
-        .unwrap();
-    assert_eq!(item["item"]["stock"], 8);
+    let stock = |sku: &str| {
+        aws_json(
+            &s.url,
+            "DynamoDB_20120810.GetItem",
+            json!({"TableName": "inventory", "Key": {"sku": {"S": sku}}}),
+        )["Item"]["stock"]["N"]
+            .clone()
+    };
+    assert_eq!(
+        (stock("WIDGET-A"), stock("GADGET-B")),
+        (json!("8"), json!("4"))
+    );
+    let receive = |queue: &str| {
+        aws_json(
+            &s.url,
+            "AmazonSQS.ReceiveMessage",
+            json!({"QueueUrl": format!("{}/000000000000/{queue}", s.url), "WaitTimeSeconds": 5}),
+        )["Messages"][0]["Body"]
+            .as_str()
+            .map(|b| serde_json::from_str::<Value>(b).unwrap())
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(receive("shipments")["orderId"], "order-1001");
+    let notification = receive("order-events");
+    assert_eq!(notification["Subject"], "Order shipped");
+    let message: Value = serde_json::from_str(notification["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(message["status"], "SHIPPED");
+
+    // An order one item short: what the other took is put back, and the order fails.
+    let short = json!({"orderId": "o-2", "customer": "bob@example.com", "card": "4111111111111111",
+        "items": [{"sku": "widget-a", "quantity": 1, "price": 1.0}, {"sku": "gadget-b", "quantity": 6, "price": 1.0}]});
+    let failed = start("short", &short.to_string());
+    assert_eq!(
+        (&failed["status"], &failed["error"]),
+        (&json!("FAILED"), &json!("OutOfStock")),
+        "{failed}"
+    );
+    assert_eq!(
+        (stock("WIDGET-A"), stock("GADGET-B")),
+        (json!("8"), json!("4")),
+        "nothing kept"
+    );
+
     let r = ureq::get(&format!("{}/v1/kv/inventory/nothing", s.url)).call();
     assert!(
         matches!(r, Err(ureq::Error::Status(404, _))),

@@ -639,7 +639,7 @@ fn example(file: &str) -> String {
 
 fn order_processing(grant_queue: bool) -> Vec<String> {
     let mut args = vec![
-        example("order-processing.asl.json"),
+        example("order-processing-modules.asl.json"),
         "--input".into(),
         format!("@{}", example("order-processing.input.json")),
     ];
