@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod aws;
+pub mod browse;
 pub mod data;
 pub mod error;
 pub mod jobs;
@@ -169,6 +170,32 @@ pub fn routes(config: &Config) -> Router<Arc<App>> {
         .route("/v1/jobs/{id}/cancel", post(jobs::cancel))
         .route("/v1/jobs/{id}/logs", get(jobs::logs))
         .route("/v1/tenants", post(auth::create_tenant))
+        .route("/v1/tables", get(browse::tables))
+        .route(
+            "/v1/tables/{table}/items",
+            get(browse::items)
+                .put(browse::put_item)
+                .delete(browse::delete_item),
+        )
+        .route("/v1/buckets", get(browse::buckets))
+        .route("/v1/buckets/{bucket}/objects", get(browse::objects))
+        .route(
+            "/v1/buckets/{bucket}/objects/{*key}",
+            get(browse::get_object)
+                .put(browse::put_object)
+                .delete(browse::delete_object),
+        )
+        .route("/v1/queues", get(browse::queues))
+        .route(
+            "/v1/queues/{queue}/messages",
+            get(browse::peek).post(browse::send).delete(browse::purge),
+        )
+        .route("/v1/topics", get(browse::topics))
+        .route(
+            "/v1/topics/{topic}/subscriptions",
+            get(browse::subscriptions),
+        )
+        .route("/v1/topics/{topic}/messages", post(browse::publish))
         .route("/v1/roles", get(roles::list))
         .route(
             "/v1/roles/{name}",

@@ -17,17 +17,23 @@ pub(crate) struct Remote {
 }
 
 impl Remote {
+    /// A request to `path` on the server, with the caller's key.
+    pub(crate) fn request(&self, method: &str, path: &str) -> ureq::Request {
+        let url = format!("{}{path}", self.endpoint.trim_end_matches('/'));
+        let request = ureq::request(method, &url);
+        match &self.api_key {
+            Some(key) => request.set("authorization", &format!("Bearer {key}")),
+            None => request,
+        }
+    }
+
     pub(crate) fn call(
         &self,
         method: &str,
         path: &str,
         body: Option<Value>,
     ) -> anyhow::Result<Value> {
-        let url = format!("{}{path}", self.endpoint.trim_end_matches('/'));
-        let mut request = ureq::request(method, &url);
-        if let Some(key) = &self.api_key {
-            request = request.set("authorization", &format!("Bearer {key}"));
-        }
+        let request = self.request(method, path);
         let answer = match body {
             Some(body) => request.send_json(body),
             None => request.call(),

@@ -1,4 +1,5 @@
 //! The `sandstep` command line.
+mod cli_data;
 mod cli_jobs;
 mod cli_roles;
 
@@ -99,6 +100,11 @@ enum Command {
     Job {
         #[command(subcommand)]
         command: cli_jobs::JobCommand,
+    },
+    /// Looks at and changes the tenant's tables, buckets, queues and topics on a server.
+    Data {
+        #[command(subcommand)]
+        command: cli_data::DataCommand,
     },
     /// Manages roles on a server: what state machines' integrations may touch.
     Role {
@@ -256,6 +262,7 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::JobQueue { command } => cli_jobs::queue(command),
         Command::Job { command } => cli_jobs::job(command),
         Command::Role { command } => cli_roles::role(command),
+        Command::Data { command } => cli_data::data(command),
     }
 }
 

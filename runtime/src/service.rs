@@ -5,11 +5,12 @@
 //! Front ends decode their own wire formats and render the results; nothing here knows
 //! about HTTP, JSON request bodies or AWS's error shapes. One file per family of use
 //! cases: [`executions`] (and their [`history`]), [`machines`], [`tags`], [`modules`],
-//! [`tenants`], [`data`], [`callbacks`], [`activities`], [`jobs`], [`dynamodb`], [`sqs`], [`sns`] (and its [`sns_delivery`] loop), [`s3`], [`roles`]. Every use case runs in a
+//! [`tenants`], [`data`], [`callbacks`], [`activities`], [`jobs`], [`dynamodb`], [`sqs`], [`sns`] (and its [`sns_delivery`] loop), [`s3`], [`roles`], [`browse`] (the data from Sandstep's own API). Every use case runs in a
 //! `service.<name>` span with the tenant.
 
 pub mod activities;
 pub mod arns;
+pub mod browse;
 pub mod callbacks;
 pub mod data;
 pub mod dynamodb;
@@ -30,6 +31,7 @@ pub mod tags;
 pub mod tenants;
 
 pub use activities::Activities;
+pub use browse::Browse;
 pub use callbacks::Callbacks;
 pub use data::Data;
 pub use dynamodb::DynamoDb;
@@ -81,6 +83,8 @@ pub struct Services {
     pub s3: S3,
     /// The tenants' roles.
     pub roles: Roles,
+    /// The tenants' data, for Sandstep's own API and console.
+    pub browse: Browse,
 }
 
 impl Services {
@@ -98,7 +102,19 @@ impl Services {
             Executions::new(store.clone(), scheduler.clone(), region, machines.clone());
         // Nested executions start through the same checks as StartExecution.
         scheduler.bind_children(Arc::new(executions.clone()));
+        let dynamodb = DynamoDb::new(store.clone(), region, scheduler.clock());
+        let sqs = Sqs::new(store.clone(), region, scheduler.clock());
+        let sns = Sns::new(store.clone(), region, scheduler.clock());
+        let s3 = S3::new(store.clone(), scheduler.clock(), max_object_bytes);
+        let browse = Browse::new(
+            store.clone(),
+            dynamodb.clone(),
+            sqs.clone(),
+            sns.clone(),
+            s3.clone(),
+        );
         Services {
+            browse,
             callbacks: Callbacks::new(store.clone(), scheduler.clone()),
             jobs: Jobs::new(store.clone(), scheduler.clone()),
             activities: Activities::new(store.clone(), scheduler.clone(), region, tags.clone()),
@@ -107,10 +123,10 @@ impl Services {
             tags,
             modules: Modules::new(store.clone(), region, host),
             tenants: Tenants::new(store.clone()),
-            dynamodb: DynamoDb::new(store.clone(), region, scheduler.clock()),
-            sqs: Sqs::new(store.clone(), region, scheduler.clock()),
-            sns: Sns::new(store.clone(), region, scheduler.clock()),
-            s3: S3::new(store.clone(), scheduler.clock(), max_object_bytes),
+            dynamodb,
+            sqs,
+            sns,
+            s3,
             roles: Roles::new(store.clone(), scheduler.clock()),
             data: Data::new(store),
         }

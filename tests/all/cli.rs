@@ -163,3 +163,156 @@ fn wait_states_really_wait() {
     assert_eq!(code, 0);
     assert!(began.elapsed() >= std::time::Duration::from_secs(1));
 }
+
+/// `sandstep data ...` against a server; its JSON answer.
+fn data(url: &str, args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["data"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--endpoint", url]);
+    let (code, stdout, stderr) = run(&all);
+    assert_eq!(code, 0, "{args:?}: {stdout}{stderr}");
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {stdout}"))
+}
+
+/// One call of an AWS JSON protocol.
+fn aws_json(url: &str, target: &str, body: serde_json::Value) -> serde_json::Value {
+    ureq::post(url)
+        .set("content-type", "application/x-amz-json-1.0")
+        .set("x-amz-target", target)
+        .send_string(&body.to_string())
+        .unwrap()
+        .into_json()
+        .unwrap()
+}
+
+#[test]
+fn data_commands_browse_and_change_tables_buckets_queues_and_topics() {
+    use serde_json::json;
+    let dir = crate::support::TempDir::new("cli-data");
+    let s = crate::support::Server::start(&dir.0.join("data"), &[]);
+    let url = s.url.as_str();
+    aws_json(
+        url,
+        "DynamoDB_20120810.CreateTable",
+        json!({"TableName": "stock", "AttributeDefinitions": [{"AttributeName": "sku", "AttributeType": "S"}],
+               "KeySchema": [{"AttributeName": "sku", "KeyType": "HASH"}]}),
+    );
+    aws_json(url, "AmazonSQS.CreateQueue", json!({"QueueName": "jobs"}));
+    ureq::post(url)
+        .set("content-type", "application/x-www-form-urlencoded")
+        .send_string("Action=CreateTopic&Name=news")
+        .unwrap();
+    ureq::post(url)
+        .set("content-type", "application/x-www-form-urlencoded")
+        .send_string("Action=Subscribe&TopicArn=news&Protocol=sqs&Endpoint=arn%3Aaws%3Asqs%3Aus-east-1%3A000000000000%3Ajobs")
+        .unwrap();
+    ureq::put(&format!("{url}/reports"))
+        .set("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
+        .call()
+        .unwrap();
+
+    // Tables and items, as plain JSON.
+    data(
+        url,
+        &[
+            "put-item",
+            "stock",
+            r#"{"sku": "A", "stock": 3, "tags": ["x"]}"#,
+        ],
+    );
+    let tables = data(url, &["tables"]);
+    assert_eq!(tables["tables"][0]["name"], "stock");
+    assert_eq!(tables["tables"][0]["keySchema"][0]["attributeName"], "sku");
+    let items = data(url, &["items", "stock"]);
+    assert_eq!(
+        items["items"],
+        json!([{"sku": "A", "stock": 3, "tags": ["x"]}])
+    );
+    let typed = aws_json(
+        url,
+        "DynamoDB_20120810.GetItem",
+        json!({"TableName": "stock", "Key": {"sku": {"S": "A"}}}),
+    );
+    assert_eq!(
+        typed["Item"]["stock"],
+        json!({"N": "3"}),
+        "the AWS API sees the same item"
+    );
+    assert_eq!(
+        data(url, &["delete-item", "stock", r#"{"sku": "A"}"#])["deleted"],
+        true
+    );
+    let missing = run(&["data", "items", "nope", "--endpoint", url]);
+    assert_ne!(missing.0, 0);
+    assert!(
+        missing.2.contains("ResourceNotFoundException"),
+        "{}",
+        missing.2
+    );
+
+    // Objects, streamed both ways.
+    let file = write_temp("report.csv", "a,b\n1,2\n");
+    let put = data(
+        url,
+        &["put", "reports", "2026/report.csv", file.to_str().unwrap()],
+    );
+    assert_eq!(put["size"], 8);
+    let listed = data(url, &["objects", "reports", "--prefix", "2026/"]);
+    assert_eq!(listed["objects"][0]["key"], "2026/report.csv");
+    let back = dir.0.join("back.csv");
+    let (code, _, stderr) = run(&[
+        "data",
+        "get",
+        "reports",
+        "2026/report.csv",
+        "--out",
+        back.to_str().unwrap(),
+        "--endpoint",
+        url,
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(std::fs::read_to_string(&back).unwrap(), "a,b\n1,2\n");
+    assert_eq!(data(url, &["buckets"])["buckets"][0]["name"], "reports");
+    data(url, &["rm", "reports", "2026/report.csv"]);
+    assert!(data(url, &["objects", "reports"])["objects"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+
+    // Queues: send, peek (which changes nothing), purge.
+    data(url, &["send", "jobs", "hello"]);
+    for _ in 0..2 {
+        let peeked = data(url, &["peek", "jobs"]);
+        assert_eq!(peeked["messages"][0]["body"], "hello");
+        assert_eq!(
+            peeked["messages"][0]["receiveCount"], 0,
+            "a peek is not a receive"
+        );
+    }
+    assert_eq!(data(url, &["queues"])["queues"][0]["visible"], 1);
+    data(url, &["purge", "jobs"]);
+    assert!(data(url, &["peek", "jobs"])["messages"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+
+    // Topics: publish reaches the subscribed queue.
+    assert_eq!(data(url, &["topics"])["topics"][0]["subscriptions"], 1);
+    assert_eq!(
+        data(url, &["subscriptions", "news"])["subscriptions"][0]["protocol"],
+        "sqs"
+    );
+    let published = data(url, &["publish", "news", "extra", "--subject", "Hi"]);
+    let id = published["messageId"].as_str().unwrap().to_string();
+    let got = aws_json(
+        url,
+        "AmazonSQS.ReceiveMessage",
+        json!({"QueueUrl": format!("{url}/000000000000/jobs"), "WaitTimeSeconds": 5}),
+    );
+    let envelope: serde_json::Value =
+        serde_json::from_str(got["Messages"][0]["Body"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (envelope["MessageId"].as_str(), envelope["Subject"].as_str()),
+        (Some(id.as_str()), Some("Hi"))
+    );
+}

@@ -121,6 +121,16 @@ pub enum Error {
     /// SQS's own errors, named as SQS's JSON protocol names them.
     #[error("{0}")]
     Sqs(crate::sqs::Error),
+    /// Another service's error (SNS, S3) on Sandstep's own API: its code and status.
+    #[error("{message}")]
+    Coded {
+        /// The service's error code (`NoSuchKey`, `NotFound`).
+        name: &'static str,
+        /// The HTTP status the service answers it with.
+        status: u16,
+        /// What went wrong.
+        message: String,
+    },
     /// Something failed on our side; details are logged, not sent.
     #[error("internal failure")]
     Internal(String),
@@ -170,6 +180,10 @@ impl Error {
             DynamoDb(e) => dynamodb_error(e),
             Sqs(e) if e.internal => ("InternalError", StatusCode::INTERNAL_SERVER_ERROR),
             Sqs(_) => ("com.amazonaws.sqs#SqsError", bad),
+            Coded { name, status, .. } => (
+                name,
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST),
+            ),
             Internal(_) => ("InternalFailure", StatusCode::INTERNAL_SERVER_ERROR),
         }
     }

@@ -276,6 +276,12 @@ pub trait Queues: Send + Sync {
     /// # Errors
     /// When the store fails.
     fn queue_counts(&self, tenant: &TenantId, queue: &str, now: Millis) -> Result<Counts>;
+    /// Up to `limit` messages, oldest first, as they are (in flight or not), changing
+    /// nothing: what the console's peek shows.
+    ///
+    /// # Errors
+    /// When the store fails.
+    fn message_peek(&self, tenant: &TenantId, queue: &str, limit: usize) -> Result<Vec<Message>>;
 }
 
 fn def_key(tenant: &TenantId, name: &str) -> Vec<u8> {
@@ -565,6 +571,11 @@ impl Queues for Store {
         m.visible_at = now + visibility_ms.max(0);
         self.backend()
             .compare_and_swap(&k, Some(&current), Some(encode(&m)?))
+    }
+
+    fn message_peek(&self, tenant: &TenantId, queue: &str, limit: usize) -> Result<Vec<Message>> {
+        let prefix = messages(tenant, queue).into_bytes();
+        self.records(&prefix, None, limit)
     }
 
     fn queue_counts(&self, tenant: &TenantId, queue: &str, now: Millis) -> Result<Counts> {
