@@ -3,6 +3,7 @@
 
 import { changeKey } from './auth.js';
 import { report } from './banner.js';
+import { dataView } from './views/data.js';
 import { editorView } from './views/editor.js';
 import { executionView } from './views/execution.js';
 import { jobsView } from './views/jobs.js';
@@ -16,6 +17,7 @@ const ROUTES = {
   executions: [machineList, executionView],
   modules: [modulesView, modulesView],
   jobs: [jobsView, jobsView],
+  data: [dataView, dataView],
 };
 
 let current = null; // { controller, cleanup } of the mounted view

@@ -652,6 +652,13 @@ fn readme_tour_runs_the_order_processing_example() {
     )
     .unwrap();
     let input = std::fs::read_to_string(root.join("order-processing.input.json")).unwrap();
+    // DynamoDB, SQS and SNS tasks are what Sandstep runs: no diagnostic at all.
+    let validated = s.ok(
+        "ValidateStateMachineDefinition",
+        json!({"definition": definition.to_string()}),
+    );
+    assert_eq!(validated["result"], "OK", "{validated}");
+    assert_eq!(validated["diagnostics"], json!([]), "{validated}");
     let m = s.create_machine("orders", &definition, "STANDARD");
     let start = |name: &str, input: &str| {
         let arn = s.ok(
