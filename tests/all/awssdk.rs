@@ -18,6 +18,29 @@ use aws_sdk_sfn::Client;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant, SystemTime};
 
+/// A client of the AWS SDK crate `$sdk` for `$server`: plain HTTP to loopback, the given
+/// credentials (any work on the default tenant), no retries (an error surfaces on the
+/// first answer); `$tune` adjusts the config builder (S3's path-style addressing).
+macro_rules! sdk_client {
+    ($sdk:ident, $server:expr) => {
+        sdk_client!($sdk, $server, "AKIDANYTHING", "any-secret", |b| b)
+    };
+    ($sdk:ident, $server:expr, $key:expr, $secret:expr, $tune:expr) => {{
+        let http = aws_smithy_http_client::Builder::new().build_http();
+        let builder = $sdk::Config::builder()
+            .behavior_version($sdk::config::BehaviorVersion::latest())
+            .region($sdk::config::Region::new("us-east-1"))
+            .endpoint_url(&$server.url)
+            .credentials_provider($sdk::config::Credentials::new(
+                $key, $secret, None, None, "test",
+            ))
+            .http_client(http)
+            .retry_config($sdk::config::retry::RetryConfig::disabled());
+        let tune: fn($sdk::config::Builder) -> $sdk::config::Builder = $tune;
+        $sdk::Client::from_conf(tune(builder).build())
+    }};
+}
+
 const ROLE: &str = "arn:aws:iam::000000000000:role/test";
 const PASS: &str = r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}"#;
 

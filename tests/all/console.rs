@@ -716,3 +716,211 @@ fn the_console_lists_jobs_and_cancels_one() {
     );
     b.screenshot("jobs");
 }
+
+/// One call of an AWS JSON protocol (`DynamoDB_20120810.PutItem`, `AmazonSQS.SendMessage`).
+fn aws_json(url: &str, target: &str, body: Value) -> Value {
+    ureq::post(url)
+        .set("content-type", "application/x-amz-json-1.0")
+        .set("x-amz-target", target)
+        .send_string(&body.to_string())
+        .unwrap_or_else(|e| panic!("{target}: {e:?}"))
+        .into_json()
+        .unwrap()
+}
+
+/// One call of the SNS query protocol, as the AWS CLI sends it.
+fn sns_form(url: &str, form: &str) {
+    ureq::post(url)
+        .set("content-type", "application/x-www-form-urlencoded")
+        .send_string(form)
+        .unwrap_or_else(|e| panic!("{form}: {e:?}"));
+}
+
+#[test]
+fn console_data_browser_lists_edits_peeks_and_publishes() {
+    let dir = TempDir::new("console-data");
+    let s = Server::start(&dir.0, &[]);
+    // A table, two queues, a topic feeding one of them and a bucket, as the AWS CLI makes them.
+    aws_json(
+        &s.url,
+        "DynamoDB_20120810.CreateTable",
+        json!({"TableName": "inventory", "AttributeDefinitions": [{"AttributeName": "sku", "AttributeType": "S"}],
+               "KeySchema": [{"AttributeName": "sku", "KeyType": "HASH"}], "BillingMode": "PAY_PER_REQUEST"}),
+    );
+    aws_json(
+        &s.url,
+        "DynamoDB_20120810.PutItem",
+        json!({"TableName": "inventory", "Item": {"sku": {"S": "WIDGET-A"}, "stock": {"N": "10"}}}),
+    );
+    let queue_url = |queue: &str| format!("{}/000000000000/{queue}", s.url);
+    for queue in ["orders", "news-feed"] {
+        aws_json(&s.url, "AmazonSQS.CreateQueue", json!({"QueueName": queue}));
+    }
+    aws_json(
+        &s.url,
+        "AmazonSQS.SendMessage",
+        json!({"QueueUrl": queue_url("orders"), "MessageBody": "hello from the test"}),
+    );
+    sns_form(&s.url, "Action=CreateTopic&Name=news");
+    sns_form(
+        &s.url,
+        &format!(
+            "Action=Subscribe&TopicArn={}&Protocol=sqs&Endpoint={}",
+            encode("arn:aws:sns:us-east-1:000000000000:news"),
+            encode("arn:aws:sqs:us-east-1:000000000000:news-feed")
+        ),
+    );
+    ureq::put(&format!("{}/reports", s.url))
+        .set("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
+        .send_string("")
+        .unwrap();
+    ureq::put(&format!("{}/reports/daily.txt", s.url))
+        .set("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
+        .set("content-type", "text/plain")
+        .send_string("42 orders")
+        .unwrap();
+
+    let b = Browser::start();
+    let read =
+        |script: &str| -> Option<String> { b.run(script, json!([])).as_str().map(str::to_string) };
+    let cells = |row: &str| {
+        b.run(
+            "return [...document.querySelectorAll(arguments[0] + ' td')].map(td => td.textContent)",
+            json!([row]),
+        )
+    };
+    // The overview: every kind of resource in its own list.
+    b.goto(&format!("{}/console#/data", s.url));
+    for (list, name) in [
+        ("data-tables", "inventory"),
+        ("data-buckets", "reports"),
+        ("data-queues", "orders"),
+        ("data-topics", "news"),
+    ] {
+        b.wait(&format!("#{list} tr[data-name=\"{name}\"]"));
+    }
+    assert_eq!(
+        cells("#data-queues tr[data-name=\"orders\"]"),
+        json!(["orders", "Standard", "1", "0", "0"])
+    );
+    assert_eq!(
+        cells("#data-topics tr[data-name=\"news\"]"),
+        json!(["news", "1", "arn:aws:sns:us-east-1:000000000000:news"])
+    );
+    b.screenshot("data-overview");
+
+    // A table: edit an item as JSON; the change is DynamoDB's.
+    b.click(&b.wait("#data-tables tr[data-name=\"inventory\"] a"));
+    b.click(&b.wait("#table-items tr[data-key='{\"sku\":\"WIDGET-A\"}'] button.item-edit"));
+    let shown = b.wait_for("the item in the editor", || {
+        read("return document.querySelector('#item-json')?.value ?? null")
+            .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+    });
+    assert_eq!(shown, json!({"sku": "WIDGET-A", "stock": 10}));
+    let editor = b.wait("#item-json");
+    b.clear(&editor);
+    b.type_text(
+        &editor,
+        r#"{"sku": "WIDGET-A", "stock": 7, "note": "counted by hand"}"#,
+    );
+    b.click(&b.wait("#item-save"));
+    b.wait_for("the saved item's row", || {
+        read("return document.querySelector('#table-items tbody')?.textContent ?? null")
+            .filter(|rows| rows.contains("counted by hand"))
+    });
+    let stored = aws_json(
+        &s.url,
+        "DynamoDB_20120810.GetItem",
+        json!({"TableName": "inventory", "Key": {"sku": {"S": "WIDGET-A"}}}),
+    );
+    assert_eq!(
+        stored["Item"],
+        json!({"sku": {"S": "WIDGET-A"}, "stock": {"N": "7"}, "note": {"S": "counted by hand"}})
+    );
+    b.screenshot("data-table");
+
+    // A queue: the peek shows what waits, send adds to it, purge empties it.
+    b.goto(&format!("{}/console#/data/queue/orders", s.url));
+    let peeked =
+        || read("return document.querySelector('#queue-messages tbody')?.textContent ?? null");
+    b.wait_for("the waiting message", || {
+        peeked().filter(|rows| rows.contains("hello from the test"))
+    });
+    b.type_text(&b.wait("#queue-body"), "sent from the console");
+    b.click(&b.wait("#queue-send"));
+    b.wait_for("the sent message", || {
+        peeked().filter(|rows| rows.contains("sent from the console"))
+    });
+    b.screenshot("data-queue");
+    // WebDriver would dismiss the page's confirm(): the page answers yes itself.
+    b.run("window.confirm = () => true", json!([]));
+    b.click(&b.wait("#queue-purge"));
+    b.wait_for("the purged queue", || {
+        peeked().filter(|rows| !rows.contains("hello") && !rows.contains("sent"))
+    });
+    let left: Value = ureq::get(&format!("{}/v1/queues/orders/messages?limit=10", s.url))
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert_eq!(left["messages"], json!([]), "{left}");
+
+    // A topic: its subscription, and a publish that reaches the subscribed queue.
+    b.goto(&format!("{}/console#/data/topic/news", s.url));
+    b.wait_for("the queue's subscription", || {
+        read("return document.querySelector('#topic-subscriptions tbody')?.textContent ?? null")
+            .filter(|rows| rows.contains("news-feed"))
+    });
+    b.type_text(&b.wait("#topic-subject"), "Weekly");
+    b.type_text(&b.wait("#topic-message"), "All systems go");
+    b.click(&b.wait("#topic-publish"));
+    let id = b.wait_for("the published message id", || {
+        read("return document.querySelector('#topic-published')?.dataset.messageId ?? null")
+    });
+    assert!(b.text(&b.wait("#topic-published")).contains(&id));
+    b.screenshot("data-topic");
+    let received = aws_json(
+        &s.url,
+        "AmazonSQS.ReceiveMessage",
+        json!({"QueueUrl": queue_url("news-feed"), "WaitTimeSeconds": 5}),
+    );
+    let body = received["Messages"][0]["Body"]
+        .as_str()
+        .unwrap_or_else(|| panic!("nothing delivered: {received}"));
+    let notification: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(
+        (
+            &notification["MessageId"],
+            &notification["Subject"],
+            &notification["Message"]
+        ),
+        (&json!(id), &json!("Weekly"), &json!("All systems go"))
+    );
+
+    // A bucket: the object, with a link and a download that carries the API key.
+    b.goto(&format!("{}/console#/data/bucket/reports", s.url));
+    let row = "#bucket-objects tr[data-key=\"daily.txt\"]";
+    b.wait(row);
+    let listed = cells(row);
+    assert_eq!(
+        (&listed[0], &listed[1], &listed[3]),
+        (&json!("daily.txt"), &json!("9 B"), &json!("text/plain")),
+        "{listed}"
+    );
+    assert_eq!(
+        b.run(
+            "return document.querySelector(arguments[0] + ' a').getAttribute('href')",
+            json!([row])
+        ),
+        "/v1/buckets/reports/objects/daily.txt"
+    );
+    b.run(
+        "window.downloaded = null; const make = URL.createObjectURL;
+         URL.createObjectURL = (blob) => { blob.text().then(t => { window.downloaded = t; }); return make.call(URL, blob); };",
+        json!([]),
+    );
+    b.click(&b.wait(&format!("{row} button.object-download")));
+    let bytes = b.wait_for("the downloaded object", || read("return window.downloaded"));
+    assert_eq!(bytes, "42 orders");
+    b.screenshot("data-bucket");
+}

@@ -10,7 +10,7 @@
 //! (Create, UploadPart, Complete, Abort). Others answer `NotImplemented`.
 
 mod chunked;
-mod xml;
+pub(crate) mod xml;
 
 use super::auth;
 use super::App;

@@ -438,10 +438,7 @@ impl Blobs for Store {
         let written = self
             .objects()
             .write(tenant, body, limit)
-            .map_err(|e| match e {
-                Error::TooLarge(_) if room < new.limit => Error::QuotaExceeded(quota),
-                other => other,
-            })?;
+            .map_err(|e| over_quota(e, room < new.limit, quota))?;
         let etag = written.md5.clone();
         self.settle(tenant, (bucket, key), written, etag, new, now)
     }
@@ -566,10 +563,7 @@ impl Blobs for Store {
         let written = self
             .objects()
             .write(tenant, body, limit.min(room))
-            .map_err(|e| match e {
-                Error::TooLarge(_) if room < limit => Error::QuotaExceeded(quota),
-                other => other,
-            })?;
+            .map_err(|e| over_quota(e, room < limit, quota))?;
         let part = Part {
             file: written.id.clone(),
             size: written.size,
@@ -627,10 +621,7 @@ impl Blobs for Store {
         let written = self
             .objects()
             .concat(tenant, &files, limit.min(room))
-            .map_err(|e| match e {
-                Error::TooLarge(_) if room < limit => Error::QuotaExceeded(quota),
-                other => other,
-            })?;
+            .map_err(|e| over_quota(e, room < limit, quota))?;
         use md5::Digest as _;
         let etag = format!(
             "{}-{}",
@@ -673,6 +664,15 @@ impl Blobs for Store {
             self.objects().remove(tenant, &part.file)?;
         }
         Ok(true)
+    }
+}
+
+/// A write cut short by its limit is over the quota when the quota, not the object
+/// limit, was the smaller.
+fn over_quota(e: Error, quota_was_smaller: bool, quota: u64) -> Error {
+    match e {
+        Error::TooLarge(_) if quota_was_smaller => Error::QuotaExceeded(quota),
+        other => other,
     }
 }
 

@@ -60,16 +60,9 @@ pub fn run(
         max_object: DEFAULT_MAX_OBJECT_BYTES,
         now: place.now,
     };
-    buckets.call(call.action, &request.input).map_err(|e| {
-        let cause = match e.internal() {
-            true => format!("Sandstep's store failed: {}", e.message),
-            false => e.message.clone(),
-        };
-        (
-            format!("S3.{}Exception", e.code.trim_end_matches("Exception")),
-            cause,
-        )
-    })
+    buckets
+        .call(call.action, &request.input)
+        .map_err(|e| super::stores::failure("S3", e.code, &e.message, e.internal()))
 }
 
 #[cfg(test)]

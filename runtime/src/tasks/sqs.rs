@@ -93,17 +93,7 @@ pub fn run(
     };
     queues.call(call.action, &request.input).map_err(|e| {
         let service = if call.sdk { "Sqs" } else { "SQS" };
-        let cause = match e.internal {
-            true => format!("Sandstep's store failed: {}", e.message),
-            false => e.message.clone(),
-        };
-        (
-            format!(
-                "{service}.{}Exception",
-                e.code.trim_end_matches("Exception")
-            ),
-            cause,
-        )
+        super::stores::failure(service, e.code, &e.message, e.internal)
     })
 }
 

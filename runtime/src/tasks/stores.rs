@@ -78,3 +78,22 @@ impl StoreTask {
         }
     }
 }
+
+/// The task failure a service's error makes: `<service>.<Code>Exception` (`SQS.` and `Sqs.`
+/// as AWS names them for the optimized and SDK forms), and the cause, which says so when
+/// Sandstep's store, not the request, failed.
+pub(super) fn failure(
+    service: &str,
+    code: &str,
+    message: &str,
+    internal: bool,
+) -> (String, String) {
+    let cause = match internal {
+        true => format!("Sandstep's store failed: {message}"),
+        false => message.to_string(),
+    };
+    (
+        format!("{service}.{}Exception", code.trim_end_matches("Exception")),
+        cause,
+    )
+}

@@ -13,18 +13,7 @@ fn dynamodb(s: &Server) -> aws_sdk_dynamodb::Client {
 }
 
 fn dynamodb_with(s: &Server, key: &str, secret: &str) -> aws_sdk_dynamodb::Client {
-    let http = aws_smithy_http_client::Builder::new().build_http();
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-        .endpoint_url(&s.url)
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            key, secret, None, None, "test",
-        ))
-        .http_client(http)
-        .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(config)
+    sdk_client!(aws_sdk_dynamodb, s, key, secret, |b| b)
 }
 
 fn s(v: &str) -> AttributeValue {

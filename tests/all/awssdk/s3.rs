@@ -9,23 +9,8 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier};
 
 pub(super) fn s3(s: &Server) -> aws_sdk_s3::Client {
-    let http = aws_smithy_http_client::Builder::new().build_http();
-    let config = aws_sdk_s3::Config::builder()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .endpoint_url(&s.url)
-        .force_path_style(true)
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "AKIDANYTHING",
-            "any-secret",
-            None,
-            None,
-            "test",
-        ))
-        .http_client(http)
-        .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
+    sdk_client!(aws_sdk_s3, s, "AKIDANYTHING", "any-secret", |b| b
+        .force_path_style(true))
 }
 
 async fn text(out: aws_sdk_s3::operation::get_object::GetObjectOutput) -> String {

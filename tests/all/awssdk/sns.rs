@@ -7,22 +7,7 @@ use super::*;
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 
 fn sns(s: &Server) -> aws_sdk_sns::Client {
-    let http = aws_smithy_http_client::Builder::new().build_http();
-    let config = aws_sdk_sns::Config::builder()
-        .behavior_version(aws_sdk_sns::config::BehaviorVersion::latest())
-        .region(aws_sdk_sns::config::Region::new("us-east-1"))
-        .endpoint_url(&s.url)
-        .credentials_provider(aws_sdk_sns::config::Credentials::new(
-            "AKIDANYTHING",
-            "any-secret",
-            None,
-            None,
-            "test",
-        ))
-        .http_client(http)
-        .retry_config(aws_sdk_sns::config::retry::RetryConfig::disabled())
-        .build();
-    aws_sdk_sns::Client::from_conf(config)
+    sdk_client!(aws_sdk_sns, s)
 }
 
 fn number(n: &str) -> MessageAttributeValue {

@@ -6,22 +6,7 @@ use super::*;
 use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName};
 
 pub(super) fn sqs(s: &Server) -> aws_sdk_sqs::Client {
-    let http = aws_smithy_http_client::Builder::new().build_http();
-    let config = aws_sdk_sqs::Config::builder()
-        .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
-        .region(aws_sdk_sqs::config::Region::new("us-east-1"))
-        .endpoint_url(&s.url)
-        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-            "AKIDANYTHING",
-            "any-secret",
-            None,
-            None,
-            "test",
-        ))
-        .http_client(http)
-        .retry_config(aws_sdk_sqs::config::retry::RetryConfig::disabled())
-        .build();
-    aws_sdk_sqs::Client::from_conf(config)
+    sdk_client!(aws_sdk_sqs, s)
 }
 
 #[test]

@@ -7,6 +7,7 @@
 
 use super::super::auth;
 use super::super::error::XML_CONTENT_TYPE;
+use super::super::s3::xml::escape;
 use super::super::App;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -224,25 +225,6 @@ fn error(status: StatusCode, code: &str, message: &str, request_id: &str) -> Res
         escape(message)
     );
     (status, [("content-type", XML_CONTENT_TYPE)], body).into_response()
-}
-
-/// XML text: the five special characters escaped, and control characters XML 1.0 cannot
-/// carry as character references.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push_str(&format!("&#{};", c as u32)),
-            c if (c as u32) < 0x20 => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
