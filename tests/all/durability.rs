@@ -394,3 +394,66 @@ fn durable_commits_call_fdatasync() {
         "no fdatasync seen:\n{traced}"
     );
 }
+
+/// A DynamoDB API call.
+fn dynamodb(url: &str, action: &str, body: &Value) -> Value {
+    ureq::post(url)
+        .set("content-type", "application/x-amz-json-1.0")
+        .set("x-amz-target", &format!("DynamoDB_20120810.{action}"))
+        .send_string(&body.to_string())
+        .unwrap()
+        .into_json()
+        .unwrap()
+}
+
+#[test]
+fn integration_writes_survive_kill_9_exactly_as_the_history_says() {
+    let dir = TempDir::new("crash-integrations");
+    let mut server = Server::start(&dir.0, &[]);
+    dynamodb(
+        &server.url,
+        "CreateTable",
+        &json!({"TableName": "hits", "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+                "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}]}),
+    );
+    // 3,000 increments, each a durable step with its write: kill -9 lands between, or
+    // inside, a task's write and its answer.
+    let definition = json!({"StartAt": "Count", "States": {
+        "Count": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:updateItem",
+                  "Parameters": {"TableName": "hits", "Key": {"id": {"S": "page"}}, "UpdateExpression": "ADD n :one",
+                                 "ExpressionAttributeValues": {":one": {"N": "1"}}},
+                  "ResultPath": null, "Next": "Next"},
+        "Next": {"Type": "Pass", "Parameters": {"i.$": "States.MathAdd($.i, 1)"}, "Next": "More?"},
+        "More?": {"Type": "Choice", "Choices": [{"Variable": "$.i", "NumericLessThan": 3000, "Next": "Count"}], "Default": "Done"},
+        "Done": {"Type": "Succeed"}}});
+    let machine = server.create_machine("counter", &definition, "STANDARD");
+    let started = server.ok(
+        "StartExecution",
+        json!({"stateMachineArn": machine, "name": "run", "input": json!({"i": 0}).to_string()}),
+    );
+    let arn = started["executionArn"].as_str().unwrap().to_string();
+    let mut crashed_running = 0;
+    for pause in [60, 90, 120] {
+        std::thread::sleep(Duration::from_millis(pause));
+        let before = server.ok("DescribeExecution", json!({"executionArn": arn}));
+        crashed_running += usize::from(before["status"] == "RUNNING");
+        server.crash_and_restart();
+    }
+    assert!(crashed_running > 0, "no kill landed mid-run: the test proves nothing");
+    let done = server.wait_done(&arn, Duration::from_secs(90));
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    let answered = history(&server, &arn)
+        .iter()
+        .filter(|e| e["type"] == "TaskSucceeded")
+        .count();
+    let item = dynamodb(
+        &server.url,
+        "GetItem",
+        &json!({"TableName": "hits", "Key": {"id": {"S": "page"}}}),
+    );
+    assert_eq!(answered, 3000);
+    assert_eq!(
+        item["Item"]["n"]["N"], "3000",
+        "each increment the history shows happened once: none lost, none doubled"
+    );
+}
