@@ -809,6 +809,19 @@ fn console_data_browser_lists_edits_peeks_and_publishes() {
     );
     b.screenshot("data-overview");
 
+    // Roles: made in the console, what the API and `sandstep role list` show.
+    let name = b.wait("#role-name");
+    b.type_text(&name, "Shipping");
+    b.type_text(&b.wait("#role-grants"), "queue:orders:write, kv:*:read");
+    b.click(&b.wait("#role-save"));
+    b.wait("#data-roles tr[data-name=\"Shipping\"]");
+    let role: Value = ureq::get(&format!("{}/v1/roles/Shipping", s.url))
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert_eq!(role["grants"], json!(["kv:*:read", "queue:orders:write"]));
+
     // A table: edit an item as JSON; the change is DynamoDB's.
     b.click(&b.wait("#data-tables tr[data-name=\"inventory\"] a"));
     b.click(&b.wait("#table-items tr[data-key='{\"sku\":\"WIDGET-A\"}'] button.item-edit"));

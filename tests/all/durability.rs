@@ -439,7 +439,10 @@ fn integration_writes_survive_kill_9_exactly_as_the_history_says() {
         crashed_running += usize::from(before["status"] == "RUNNING");
         server.crash_and_restart();
     }
-    assert!(crashed_running > 0, "no kill landed mid-run: the test proves nothing");
+    assert!(
+        crashed_running > 0,
+        "no kill landed mid-run: the test proves nothing"
+    );
     let done = server.wait_done(&arn, Duration::from_secs(90));
     assert_eq!(done["status"], "SUCCEEDED", "{done}");
     let answered = history(&server, &arn)

@@ -81,7 +81,72 @@ const PANELS = [
 ];
 
 function overview(root, { signal }) {
-  root.append(h('div', { class: 'data-grid' }, PANELS.map((p) => resourcePanel(p, signal))));
+  root.append(h('div', { class: 'data-grid' }, PANELS.map((p) => resourcePanel(p, signal))), rolesPanel(signal));
+}
+
+/**
+ * The tenant's roles: what a state machine whose `roleArn` names one may touch through its
+ * DynamoDB, S3, SQS and SNS tasks. Saving a name that exists replaces its grants.
+ */
+function rolesPanel(signal) {
+  const tbody = h('tbody');
+  const note = h('p', { class: 'muted' }, 'Loading…');
+  const name = h('input', { id: 'role-name', placeholder: 'OrderProcessing', autocomplete: 'off' });
+  const grants = h('input', { id: 'role-grants', placeholder: 'kv:inventory,queue:shipments:write,topic:*', autocomplete: 'off' });
+  const save = h('button', { id: 'role-save', type: 'button', class: 'primary' }, 'Save role');
+  const message = h('p', { class: 'field-error', hidden: true });
+
+  async function load() {
+    try {
+      const { roles = [] } = await rest('GET', '/v1/roles', { signal });
+      tbody.replaceChildren(...roles.map((r) => {
+        const remove = h('button', { type: 'button', class: 'role-delete' }, 'Delete');
+        remove.addEventListener('click', async () => {
+          if (!window.confirm(`Delete role ${r.name}?`)) return;
+          try {
+            await rest('DELETE', `/v1/roles/${encodeURIComponent(r.name)}`, { signal });
+            await load();
+          } catch (e) {
+            report(e);
+          }
+        });
+        return h('tr', { 'data-name': r.name }, h('td', {}, r.name),
+          h('td', {}, r.grants.length ? r.grants.join(', ') : 'nothing'),
+          h('td', { class: 'mono small' }, r.roleArn), h('td', {}, remove));
+      }));
+      note.textContent = roles.length ? ''
+        : 'No roles: state machines may touch the whole tenant. A role named "default" limits those whose role is not defined.';
+    } catch (e) {
+      note.textContent = 'Could not load the roles.';
+      report(e);
+    }
+  }
+
+  save.addEventListener('click', async () => {
+    const problem = name.value.trim() ? '' : 'Give the role a name.';
+    say(message, problem, true);
+    if (problem) return;
+    save.disabled = true;
+    try {
+      const role = await rest('PUT', `/v1/roles/${encodeURIComponent(name.value.trim())}`, {
+        body: JSON.stringify({ grants: grants.value.split(',').map((g) => g.trim()).filter(Boolean) }),
+        signal,
+      });
+      say(message, `Saved ${role.roleArn}.`, false);
+      await load();
+    } catch (e) {
+      report(e);
+    } finally {
+      save.disabled = false;
+    }
+  });
+
+  load();
+  return h('section', { class: 'panel' }, h('h2', {}, 'Roles'),
+    h('p', { class: 'muted small' }, 'Grants use the grammar of module grants: kind:name[:read|:write], * for every one of a kind.'),
+    dataTable('data-roles', ['Name', 'Grants', 'Role ARN', ''], tbody), note,
+    h('div', { class: 'form-grid' }, h('label', {}, 'Name', name), h('label', {}, 'Grants', grants)),
+    h('div', { class: 'row' }, save), message);
 }
 
 /** One panel of the overview. Each loads on its own, so one service failing leaves the rest readable. */
