@@ -108,6 +108,10 @@ impl Scheduler {
         if moved > 0 {
             tracing::info!(moved, "moved kv items into DynamoDB tables");
         }
+        let swept = store.sweep_object_files()?;
+        if swept > 0 {
+            tracing::info!(swept, "removed object files a crash left behind");
+        }
         let indexed = store.pins_index()?;
         if indexed > 0 {
             tracing::info!(indexed, "indexed the module pins of running executions");

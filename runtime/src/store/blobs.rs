@@ -13,7 +13,7 @@ use super::keys::{Key, Table};
 use super::objects::Written;
 use super::{Error, Millis, Result, Store, TenantId};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{Read, Seek};
 
 /// A bucket.
@@ -667,6 +667,46 @@ impl Blobs for Store {
     }
 }
 
+impl Store {
+    /// Removes object files that no object or upload names (a crash between a file's
+    /// rename and its metadata, or before a replaced file's removal); the number removed.
+    /// For recovery, before requests are taken.
+    ///
+    /// # Errors
+    /// When the store or the file system fails.
+    pub fn sweep_object_files(&self) -> Result<usize> {
+        use super::keys::Reader;
+        let mut keep: HashMap<TenantId, HashSet<String>> = HashMap::new();
+        for table in [Table::BlobMeta, Table::BlobUpload] {
+            let prefix = Key::table(table).into_bytes();
+            let mut after: Option<Vec<u8>> = None;
+            loop {
+                let page = self.backend().scan(&prefix, after.as_deref(), 1000)?;
+                let Some((last, _)) = page.last() else {
+                    break;
+                };
+                after = Some(last.clone());
+                for (key, bytes) in page {
+                    let Some(tenant) = Reader::new(&key).text() else {
+                        continue;
+                    };
+                    let ids = keep.entry(TenantId(tenant)).or_default();
+                    match table {
+                        Table::BlobMeta => ids.extend(decode::<ObjectMeta>(&bytes)?.file),
+                        _ => ids.extend(
+                            decode::<Upload>(&bytes)?
+                                .parts
+                                .into_values()
+                                .map(|p| p.file),
+                        ),
+                    }
+                }
+            }
+        }
+        self.objects().sweep(&keep)
+    }
+}
+
 /// A write cut short by its limit is over the quota when the quota, not the object
 /// limit, was the smaller.
 fn over_quota(e: Error, quota_was_smaller: bool, quota: u64) -> Error {
@@ -730,6 +770,29 @@ mod tests {
         assert!(s.blob_delete(&a, "raw", "in/1.csv").unwrap());
         assert_eq!(s.storage_used(&a).unwrap(), 0);
         assert!(s.bucket_delete(&a, "raw").unwrap());
+    }
+
+    #[test]
+    fn files_no_object_names_are_swept_at_recovery() {
+        let s = Store::memory();
+        let a = t("a");
+        s.blob_put(&a, "b", "k", b"kept", None, 1).unwrap();
+        let new = NewObject {
+            limit: 100,
+            quota: u64::MAX,
+            ..NewObject::default()
+        };
+        let id = s.upload_create(&a, "b", "big", &new, 1).unwrap();
+        s.upload_part(&a, &id, 1, &mut &b"part"[..], 100, u64::MAX)
+            .unwrap();
+        // What a crash between a file's rename and its metadata leaves.
+        s.objects().write(&a, &mut &b"orphan"[..], 100).unwrap();
+        assert_eq!(s.sweep_object_files().unwrap(), 1);
+        assert_eq!(s.blob_get(&a, "b", "k").unwrap().unwrap(), b"kept");
+        assert!(
+            s.upload_complete(&a, &id, &[1], 100, u64::MAX, 2).is_ok(),
+            "parts are kept"
+        );
     }
 
     #[test]
