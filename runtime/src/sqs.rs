@@ -43,7 +43,8 @@ impl Error {
         Error::new("InvalidParameterValue", "InvalidParameterValue", message)
     }
 
-    fn no_queue() -> Error {
+    /// A queue that is not there.
+    pub(crate) fn no_queue() -> Error {
         Error::new(
             "QueueDoesNotExist",
             "AWS.SimpleQueueService.NonExistentQueue",

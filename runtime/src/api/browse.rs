@@ -12,11 +12,9 @@ use super::error::{Error, Result};
 use super::App;
 use crate::service::browse::Error as BrowseError;
 use crate::service::s3::{upload_channel, Upload};
-use axum::body::Body;
 use axum::extract::{Path, Query, Request, State};
 use axum::response::Response;
 use axum::Json;
-use http_body_util::BodyExt as _;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -171,15 +169,12 @@ pub async fn get_object(
         .await
         .map_err(BrowseError::S3)?;
     let meta = download.meta;
-    let stream = futures_util::stream::unfold(download.chunks, |mut rx| async move {
-        rx.recv().await.map(|chunk| (chunk, rx))
-    });
     let name = key
         .rsplit('/')
         .next()
         .unwrap_or(&key)
         .replace(['"', '\\'], "_");
-    let mut response = Response::new(Body::from_stream(stream));
+    let mut response = Response::new(super::s3::streamed(download.chunks));
     let h = response.headers_mut();
     let content_type = meta
         .content_type
@@ -217,33 +212,19 @@ pub async fn put_object(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let (tx, rx) = upload_channel();
-    let mut body = req.into_body();
-    let pump = async move {
-        while let Some(frame) = body.frame().await {
-            let chunk = match frame {
-                Ok(f) => match f.into_data() {
-                    Ok(d) => Ok(d),
-                    Err(_) => continue,
-                },
-                Err(e) => Err(format!("the connection failed: {e}")),
-            };
-            let failed = chunk.is_err();
-            if tx.send(chunk).await.is_err() || failed {
-                return;
-            }
-        }
-    };
+    let pump = super::s3::pump(req.into_body(), tx, false);
     let upload = Upload {
         chunks: rx,
         sha256: None,
     };
-    let (put, ()) = tokio::join!(
+    let (put, pumped) = tokio::join!(
         app.services
             .s3
             .put_object(&t, &bucket, &key, upload, content_type, BTreeMap::new()),
         pump
     );
     let meta = put.map_err(BrowseError::S3)?;
+    pumped.map_err(BrowseError::S3)?;
     Ok(Json(
         json!({"key": meta.key, "size": meta.size, "etag": meta.etag}),
     ))

@@ -15,7 +15,7 @@ pub(crate) mod xml;
 use super::auth;
 use super::App;
 use crate::s3::{decode_token, encode_token, parse_copy_source, percent_decode, Error, Listing};
-use crate::service::s3::{upload_channel, Upload};
+use crate::service::s3::{upload_channel, Upload, UploadSender};
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::request::Parts;
@@ -519,10 +519,7 @@ impl Call<'_> {
             Some((start, end)) => (StatusCode::PARTIAL_CONTENT, end - start + 1),
             None => (StatusCode::OK, meta.size),
         };
-        let stream = futures_util::stream::unfold(download.chunks, |mut rx| async move {
-            rx.recv().await.map(|chunk| (chunk, rx))
-        });
-        let mut response = Response::new(Body::from_stream(stream));
+        let mut response = Response::new(streamed(download.chunks));
         *response.status_mut() = status;
         object_headers(&mut response, &meta, length);
         if let Some((start, end)) = download.range {
@@ -575,46 +572,56 @@ impl Call<'_> {
             .then(|| declared.to_string());
         let (tx, rx) = upload_channel();
         let upload = Upload { chunks: rx, sha256 };
-        let mut body = body.unwrap_or_else(Body::empty);
-        let pump = async move {
-            let mut dechunker = chunked.then(chunked::Dechunker::default);
-            while let Some(frame) = body.frame().await {
-                let data = match frame {
-                    Ok(f) => match f.into_data() {
-                        Ok(d) => d,
-                        Err(_) => continue,
-                    },
-                    Err(e) => {
-                        let _ = tx.send(Err(format!("the connection failed: {e}"))).await;
-                        return Err(Error::new("IncompleteBody", 400, "You did not provide the number of bytes specified by the Content-Length HTTP header"));
-                    }
-                };
-                let pieces = match &mut dechunker {
-                    Some(d) => match d.push(&data) {
-                        Ok(p) => p,
-                        Err(why) => {
-                            let _ = tx.send(Err(why.clone())).await;
-                            return Err(Error::invalid(why));
-                        }
-                    },
-                    None => vec![data],
-                };
-                for piece in pieces {
-                    if tx.send(Ok(piece)).await.is_err() {
-                        // The write ended early (too large): its error is the answer.
-                        return Ok(());
-                    }
-                }
-            }
-            if dechunker.as_ref().is_some_and(|d| !d.finished()) {
-                let why = "the aws-chunked body ended before its last chunk".to_string();
-                let _ = tx.send(Err(why.clone())).await;
-                return Err(Error::new("IncompleteBody", 400, why));
-            }
-            Ok(())
-        };
+        let pump = pump(body.unwrap_or_else(Body::empty), tx, chunked);
         Ok((upload, pump))
     }
+}
+
+/// Sends an upload's body into its channel as it arrives (decoding `aws-chunked` when
+/// `chunked`); a failure is sent along too, so the write stops without putting the file in
+/// place. Stops quietly when the write ended first (too large: its error is the answer).
+pub(super) async fn pump(mut body: Body, tx: UploadSender, chunked: bool) -> Result<(), Error> {
+    let mut dechunker = chunked.then(chunked::Dechunker::default);
+    while let Some(frame) = body.frame().await {
+        let data = match frame {
+            Ok(f) => match f.into_data() {
+                Ok(d) => d,
+                Err(_) => continue,
+            },
+            Err(e) => {
+                let _ = tx.send(Err(format!("the connection failed: {e}"))).await;
+                return Err(Error::new("IncompleteBody", 400, "You did not provide the number of bytes specified by the Content-Length HTTP header"));
+            }
+        };
+        let pieces = match &mut dechunker {
+            Some(d) => match d.push(&data) {
+                Ok(p) => p,
+                Err(why) => {
+                    let _ = tx.send(Err(why.clone())).await;
+                    return Err(Error::invalid(why));
+                }
+            },
+            None => vec![data],
+        };
+        for piece in pieces {
+            if tx.send(Ok(piece)).await.is_err() {
+                return Ok(());
+            }
+        }
+    }
+    if dechunker.as_ref().is_some_and(|d| !d.finished()) {
+        let why = "the aws-chunked body ended before its last chunk".to_string();
+        let _ = tx.send(Err(why.clone())).await;
+        return Err(Error::new("IncompleteBody", 400, why));
+    }
+    Ok(())
+}
+
+/// A download's chunks as a streamed response body.
+pub(super) fn streamed(chunks: tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>>) -> Body {
+    Body::from_stream(futures_util::stream::unfold(chunks, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    }))
 }
 
 /// The headers of an object's answer.

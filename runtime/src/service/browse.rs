@@ -252,12 +252,7 @@ impl Browse {
         let (store, id, q) = (self.store.clone(), tenant.id.clone(), queue.to_string());
         let found = tokio::task::spawn_blocking(move || -> Result<_, Error> {
             if store.queue_get(&id, &q)?.is_none() {
-                return Err(Error::Sqs(crate::sqs::Error {
-                    code: "QueueDoesNotExist",
-                    query_code: "AWS.SimpleQueueService.NonExistentQueue",
-                    message: "The specified queue does not exist.".into(),
-                    internal: false,
-                }));
+                return Err(Error::Sqs(crate::sqs::Error::no_queue()));
             }
             Ok(store.message_peek(&id, &q, limit.clamp(1, 100))?)
         })
