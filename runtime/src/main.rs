@@ -1,5 +1,6 @@
 //! The `sandstep` command line.
 mod cli_data;
+mod cli_eval;
 mod cli_jobs;
 mod cli_roles;
 
@@ -79,6 +80,19 @@ enum Command {
         /// A blob to start with, BUCKET/KEY=@FILE (or BUCKET/KEY=TEXT).
         #[arg(long = "blob", value_name = "BUCKET/KEY=@FILE")]
         blobs: Vec<String>,
+    },
+    /// Evaluates a JSONata expression (the body of a `{% %}`) as a state would: prints
+    /// the result as JSON (nothing when undefined, exit 0) or {"code", "message"} (exit 1).
+    Eval {
+        /// The expression, without the `{%` and `%}`.
+        #[arg(allow_hyphen_values = true)]
+        expression: String,
+        /// What `$` is bound to: JSON text, or @FILE (default: undefined).
+        #[arg(long, allow_hyphen_values = true)]
+        input: Option<String>,
+        /// A variable, NAME=JSON (or NAME=@FILE): `$NAME` in the expression.
+        #[arg(long = "bind", value_name = "NAME=JSON")]
+        binds: Vec<String>,
     },
     /// Manages tenants.
     Tenant {
@@ -222,6 +236,11 @@ fn run() -> anyhow::Result<ExitCode> {
                 blobs,
             },
         ),
+        Command::Eval {
+            expression,
+            input,
+            binds,
+        } => cli_eval::eval(&expression, input.as_deref(), &binds),
         Command::Validate {
             machine_type,
             definition,

@@ -228,6 +228,15 @@ impl Call {
     }
 }
 
+/// Applies `function` to argument values already computed (JSONata's `$partition`,
+/// `$range` and `$hash` are these intrinsics under other names).
+///
+/// # Errors
+/// As [`Call::evaluate`].
+pub fn apply(function: Function, args: Vec<Value>, env: &mut dyn Env) -> Result<Value, Failure> {
+    functions::evaluate(function, args, None, env)
+}
+
 impl Invocation {
     fn evaluate(&self, env: &mut dyn Env) -> Result<Value, Failure> {
         let mut values = Vec::with_capacity(self.args.len());

@@ -39,6 +39,7 @@ pub mod execution;
 mod fuzz_regressions;
 pub mod history;
 pub mod intrinsics;
+pub mod jsonata;
 pub mod jsonpath;
 pub mod limits;
 pub mod rng;
