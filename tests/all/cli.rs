@@ -122,14 +122,67 @@ fn run_refuses_an_invalid_definition_with_exit_2() {
 }
 
 #[test]
-fn run_refuses_jsonata_clearly() {
+fn run_runs_jsonata_states() {
     let def = write_temp(
         "jsonata.json",
-        r#"{"QueryLanguage": "JSONata", "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#,
+        r#"{"QueryLanguage": "JSONata", "StartAt": "P", "States": {
+            "P": {"Type": "Pass", "Assign": {"n": "{% $states.input.n %}"}, "Next": "M"},
+            "M": {"Type": "Map", "Items": "{% $range(1, $n, 1) %}", "ItemSelector": {"v": "{% $states.context.Map.Item.Value * 10 %}"},
+                  "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Pass", "Output": "{% $states.input.v %}", "End": true}}},
+                  "Output": {"sum": "{% $sum($states.result) %}", "n": "{% $n %}"}, "End": true}}}"#,
     );
-    let (code, _, stderr) = run(&["run", def.to_str().unwrap()]);
-    assert_eq!(code, 2);
-    assert!(stderr.contains("JSONata"), "{stderr}");
+    let (code, stdout, stderr) = run(&["run", def.to_str().unwrap(), "--input", r#"{"n": 3}"#]);
+    assert_eq!(code, 0, "{stderr}");
+    let output: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(output, serde_json::json!({"sum": 60, "n": 3}));
+}
+
+#[test]
+fn eval_prints_the_result_nothing_for_undefined_and_a_coded_error() {
+    let (code, stdout, _) = run(&[
+        "eval",
+        "$sum(a) * $k",
+        "--input",
+        r#"{"a": [1, 2]}"#,
+        "--bind",
+        "k=10",
+    ]);
+    assert_eq!((code, stdout.trim()), (0, "30"));
+    let (code, stdout, _) = run(&["eval", "missing", "--input", "{}"]);
+    assert_eq!((code, stdout.as_str()), (0, ""));
+    let (code, stdout, _) = run(&["eval", "-1"]);
+    assert_eq!(
+        (code, stdout.trim()),
+        (0, "-1"),
+        "an expression may start with a minus"
+    );
+    let (code, stdout, _) = run(&["eval", "1 +"]);
+    assert_eq!(code, 1);
+    let error: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(error["code"], "S0207");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("end of expression"),
+        "{error}"
+    );
+    let (code, stdout, _) = run(&["eval", "$eval('1')"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&stdout).unwrap()["code"],
+        "T1006"
+    );
+}
+
+#[test]
+fn eval_reads_input_from_a_file_and_has_the_step_functions_functions() {
+    let input = write_temp("eval-input.json", r#"{"items": [1, 2, 3, 4, 5]}"#);
+    let at_file = format!("@{}", input.display());
+    let (code, stdout, _) = run(&["eval", "$partition(items, 2)", "--input", &at_file]);
+    assert_eq!((code, stdout.trim()), (0, "[[1,2],[3,4],[5]]"));
+    let (code, stdout, _) = run(&["eval", "$count([$uuid(), $random(), $now(), $millis()])"]);
+    assert_eq!((code, stdout.trim()), (0, "4"));
 }
 
 #[test]

@@ -6,6 +6,7 @@
 use crate::choice::Condition;
 use crate::error::{Error, ErrorName};
 use crate::intrinsics::{self, Call};
+use crate::jsonata::Query;
 use crate::jsonpath::{Path, Reference};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -35,19 +36,33 @@ pub struct Machine {
     pub start: StateId,
 }
 
+/// How a state's fields select and shape data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryLanguage {
+    /// JSONPath: `InputPath`, `Parameters`, `ResultSelector`, `ResultPath`, `OutputPath`,
+    /// `key.$` fields and intrinsic functions.
+    JsonPath,
+    /// JSONata: `Arguments` and `Output` with `{% %}` expressions reading `$states`.
+    Jsonata,
+}
+
 /// One state with the fields common to all types.
 #[derive(Debug, Clone)]
 pub struct State {
     /// The state's name (shared with the history events that name it).
     pub name: Arc<str>,
+    /// The state's query language (its own `QueryLanguage`, else its machine's).
+    pub language: QueryLanguage,
     /// Type-specific fields.
     pub kind: Kind,
     /// `InputPath`.
     pub input_path: PathField,
     /// `OutputPath`.
     pub output_path: PathField,
-    /// `Parameters` (or `ItemSelector` on Map).
+    /// `Parameters` (or `ItemSelector` on Map); `Arguments` in JSONata.
     pub parameters: Option<Template>,
+    /// JSONata's `Output`; `None` gives the state's default output.
+    pub output: Option<Template>,
     /// `ResultSelector`.
     pub result_selector: Option<Template>,
     /// `ResultPath`.
@@ -100,6 +115,13 @@ pub enum Template {
         /// What to evaluate.
         expr: Expr,
     },
+    /// A `{% %}` string in a JSONata state.
+    Query {
+        /// Where it is, as AWS names it in errors (`Output/result`).
+        field: String,
+        /// What to evaluate.
+        query: Query,
+    },
 }
 
 /// A dynamic value: a path or an intrinsic call.
@@ -118,6 +140,8 @@ pub enum Amount {
     Fixed(f64),
     /// Read from the input (or a variable) at run time.
     Path(Reference),
+    /// A JSONata expression.
+    Query(Query),
 }
 
 /// A string given literally or computed (`Error`/`ErrorPath`, `Cause`/`CausePath`).
@@ -127,6 +151,8 @@ pub enum Text {
     Fixed(String),
     /// A path or an intrinsic call evaluated at run time.
     Dynamic(Expr),
+    /// A JSONata expression.
+    Query(Query),
 }
 
 /// A `Retry` entry.
@@ -157,17 +183,30 @@ pub struct Catcher {
     pub result_path: ResultPath,
     /// `Assign`.
     pub assign: Option<Template>,
+    /// JSONata's `Output` (default: the error output).
+    pub output: Option<Template>,
+}
+
+/// What a Choice rule tests.
+#[derive(Debug, Clone)]
+pub enum Test {
+    /// A JSONPath rule's operators.
+    Rule(Condition),
+    /// A JSONata `Condition`, which must evaluate to a boolean.
+    Query(Query),
 }
 
 /// One Choice rule with its target.
 #[derive(Debug, Clone)]
 pub struct ChoiceRule {
     /// The condition.
-    pub condition: Condition,
+    pub condition: Test,
     /// Where to go when it holds.
     pub next: StateId,
     /// The rule's `Assign`.
     pub assign: Option<Template>,
+    /// The rule's `Output` (JSONata).
+    pub output: Option<Template>,
 }
 
 /// How a Wait state waits.
@@ -181,6 +220,10 @@ pub enum WaitFor {
     Timestamp(i128),
     /// `TimestampPath`.
     TimestampPath(Reference),
+    /// JSONata `Seconds`.
+    SecondsQuery(Query),
+    /// JSONata `Timestamp`.
+    TimestampQuery(Query),
 }
 
 /// `MaxConcurrency` / `MaxConcurrencyPath` (0 = unlimited).
@@ -190,6 +233,8 @@ pub enum Concurrency {
     Fixed(u64),
     /// Read at run time.
     Path(Reference),
+    /// A JSONata expression.
+    Query(Query),
 }
 
 /// Type-specific fields.
@@ -238,6 +283,8 @@ pub enum Kind {
         processor: MachineId,
         /// `ItemsPath` (`None` = `$`).
         items_path: Option<Reference>,
+        /// JSONata's `Items` (`None` = the state input).
+        items: Option<Template>,
         /// `MaxConcurrency`/`MaxConcurrencyPath`.
         concurrency: Concurrency,
         /// `ToleratedFailureCount`/`...Path`.
@@ -295,8 +342,9 @@ impl Definition {
     /// Compiles a definition's JSON text.
     ///
     /// # Errors
-    /// [`Error::Definition`] for malformed documents, [`Error::Unsupported`] for JSONata and
-    /// distributed Map, which the engine does not run.
+    /// [`Error::Definition`] for malformed documents (a JSONata expression that does not
+    /// parse among them), [`Error::Unsupported`] for what the engine does not run (a
+    /// distributed Map reading its items from a bucket).
     pub fn parse(text: &str) -> Result<Definition, Error> {
         let value: Value = serde_json::from_str(text).map_err(|e| Error::Definition {
             location: "/".into(),
@@ -340,4 +388,6 @@ impl Definition {
 }
 
 mod compile;
+mod jsonata_fields;
 pub use compile::template;
+pub use jsonata_fields::template as jsonata_template;

@@ -12,14 +12,15 @@
 
 use crate::command::{Command, Outcome, TaskRequest};
 use crate::definition::{
-    Amount, Concurrency, Definition, Kind, PathField, ResultPath, StateId, Text, WaitFor,
+    Amount, Concurrency, Definition, Kind, PathField, QueryLanguage, ResultPath, StateId, Text,
+    WaitFor,
 };
 use crate::error::{Error, ErrorName, Failure};
 use crate::event::{Event, EventKind, Millis, Start, TaskId, TaskUsage, TimerId};
 use crate::history::{Details, HistoryEvent};
 use crate::limits::{self, Breach};
 use crate::rng::Rng;
-use crate::scope::{compact, ContextView, PathWork, Scope, Vars};
+use crate::scope::{compact, ContextView, PathWork, Scope, StatesView, Vars};
 use crate::trace::{Stages, Trace, Visit, VisitStatus};
 use crate::{choice, jsonpath};
 use serde_json::{json, Map, Value};
@@ -437,6 +438,18 @@ impl Run<'_, '_> {
         map_item: Option<(usize, &Value)>,
         f: impl FnOnce(&Scope<'_>, &mut Rng) -> R,
     ) -> Result<R, Error> {
+        self.eval_states(frame, input, map_item, StatesView::default(), f)
+    }
+
+    /// As [`Run::eval`], with `$states.result` or `$states.errorOutput` for JSONata.
+    fn eval_states<R>(
+        &mut self,
+        frame: FrameId,
+        input: &Value,
+        map_item: Option<(usize, &Value)>,
+        states: StatesView<'_>,
+        f: impl FnOnce(&Scope<'_>, &mut Rng) -> R,
+    ) -> Result<R, Error> {
         let st = &*self.st;
         let chain = ScopeChain {
             frames: &st.frames,
@@ -472,6 +485,8 @@ impl Run<'_, '_> {
             context,
             context_value: &context_value,
             work: &self.paths,
+            states,
+            now: self.now,
         };
         Ok(f(&scope, &mut self.rng))
     }
@@ -537,6 +552,9 @@ impl Run<'_, '_> {
             };
             self.note_failed(frame_id, &failure, VisitStatus::Failed);
             return self.frame_done(frame_id, Err(failure));
+        }
+        if state.language == QueryLanguage::Jsonata {
+            return self.act_jsonata(frame_id, raw);
         }
         let effective = match self.select_path(frame_id, "InputPath", &state.input_path, &raw)? {
             Ok(v) => v,
@@ -652,6 +670,7 @@ mod choice_state;
 mod failure;
 mod fanout;
 mod pipeline;
+mod query_flow;
 mod task;
 mod trace_hooks;
 mod wait;

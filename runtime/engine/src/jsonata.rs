@@ -9,12 +9,13 @@
 //!   and `$uuid()` draw from the event's entropy, and the work an evaluation may do is
 //!   counted in steps, not timed ([`Env::steps`]);
 //! - AWS's added functions (`$partition`, `$range`, `$hash`, `$random` with a seed,
-//!   `$uuid`, `$parse`) and its refusal of `$eval` ([`functions`]);
+//!   `$uuid`, `$parse`), and `$eval` disabled as AWS disables it ([`functions`]);
 //! - values cross between `serde_json` and the evaluator's own representation without
 //!   turning integers into floats ([`convert`]).
 
 pub mod convert;
 pub mod functions;
+pub mod references;
 #[cfg(test)]
 mod tests;
 
@@ -131,7 +132,6 @@ impl Query {
     pub fn parse(source: &str) -> Result<Query, QueryError> {
         check_nesting(source)?;
         let ast = jsonata_core::parser::parse(source).map_err(|e| parse_error(&e))?;
-        functions::check_allowed(source)?;
         Ok(Query {
             source: source.into(),
             ast: Arc::new(ast),
@@ -142,6 +142,12 @@ impl Query {
     /// The expression as written.
     pub fn source(&self) -> &str {
         &self.source
+    }
+
+    /// The field names (and `$`) the expression reads from its context at the top level,
+    /// which Step Functions refuses ([`references::top_level`]).
+    pub fn top_level_references(&self) -> Vec<String> {
+        references::top_level(&self.ast)
     }
 
     /// Whether the expression may read variable `name` (it appears after a `$`).

@@ -5,6 +5,7 @@ use crate::definition::{Expr, Template};
 use crate::error::{ErrorName, Failure};
 use crate::event::{Millis, Start};
 use crate::intrinsics;
+use crate::jsonata::{self, Query, QueryError};
 use crate::jsonpath::{self, Budget, Reference, Root};
 use crate::rng::Rng;
 use crate::timestamp;
@@ -141,6 +142,20 @@ impl PathWork {
         u32::try_from(spent / crate::limits::PATH_NODES_PER_UNIT).unwrap_or(u32::MAX)
     }
 
+    /// The steps one JSONata evaluation may take: what is left, at most
+    /// [`jsonpath::MAX_WORK`] (a step of an evaluation costs about what a path node does).
+    fn query_steps(&self) -> u64 {
+        u64::try_from(self.left.get().min(jsonpath::MAX_WORK)).unwrap_or(u64::MAX)
+    }
+
+    /// Counts `steps` of a JSONata evaluation as spent.
+    fn spend(&self, steps: u64) {
+        if self.metered {
+            let steps = usize::try_from(steps).unwrap_or(usize::MAX);
+            self.left.set(self.left.get().saturating_sub(steps));
+        }
+    }
+
     /// Selects `path` from `value` with what is left (at most [`jsonpath::MAX_WORK`]).
     fn select(&self, path: &jsonpath::Path, value: &Value) -> Result<Option<Value>, Failure> {
         let allowed = self.left.get().min(jsonpath::MAX_WORK);
@@ -166,7 +181,18 @@ impl PathWork {
     }
 }
 
-/// Everything a path may read.
+/// What `$states` holds besides `input` and `context`, where AWS makes it available:
+/// `result` in a state's `Output` and `Assign` after its work, `errorOutput` in a
+/// Catcher's.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StatesView<'a> {
+    /// `$states.result`.
+    pub result: Option<&'a Value>,
+    /// `$states.errorOutput`.
+    pub error_output: Option<&'a Value>,
+}
+
+/// Everything a path or a JSONata expression may read.
 #[derive(Clone, Copy)]
 pub struct Scope<'a> {
     /// What `$` means here.
@@ -180,6 +206,10 @@ pub struct Scope<'a> {
     pub context_value: &'a OnceCell<Value>,
     /// What the step may still spend on paths.
     pub work: &'a PathWork,
+    /// `$states.result` and `$states.errorOutput` where they exist.
+    pub states: StatesView<'a>,
+    /// The event's time: what JSONata's `$now()` and `$millis()` report.
+    pub now: Millis,
 }
 
 impl std::fmt::Debug for Scope<'_> {
@@ -293,8 +323,127 @@ impl<'a> Scope<'a> {
                     .collect::<Result<_, _>>()?,
             ),
             Template::Dynamic { field, expr } => self.expr(expr, field, rng)?,
+            Template::Query { field, query } => self.query(query, field, rng)?,
         })
     }
+
+    /// `$states` as an expression sees it here.
+    fn states_value(&self) -> Value {
+        let mut states = Map::new();
+        states.insert("input".into(), self.input.clone());
+        states.insert("context".into(), self.context_value().clone());
+        if let Some(result) = self.states.result {
+            states.insert("result".into(), result.clone());
+        }
+        if let Some(error_output) = self.states.error_output {
+            states.insert("errorOutput".into(), error_output.clone());
+        }
+        Value::Object(states)
+    }
+
+    /// Evaluates a JSONata expression, which must give a value.
+    ///
+    /// # Errors
+    /// `States.QueryEvaluationError` naming the expression and `field`, for an error or
+    /// an undefined result; `States.Runtime` when the step's work runs out.
+    pub fn query(&self, query: &Query, field: &str, rng: &mut Rng) -> Result<Value, Failure> {
+        self.query_optional(query, field, rng)?
+            .ok_or_else(|| query_failure(query, field, "returned nothing (undefined)."))
+    }
+
+    /// Evaluates a JSONata expression; `None` when it is undefined.
+    ///
+    /// # Errors
+    /// As [`Scope::query`], except for an undefined result.
+    pub fn query_optional(
+        &self,
+        query: &Query,
+        field: &str,
+        rng: &mut Rng,
+    ) -> Result<Option<Value>, Failure> {
+        let lookup = |name: &str| {
+            if name == "states" {
+                Some(self.states_value())
+            } else {
+                self.variable(name).cloned()
+            }
+        };
+        let env = jsonata::Env {
+            input: None,
+            variables: &lookup,
+            now_millis: self.now,
+            entropy: rng.next_u64(),
+            steps: self.work.query_steps(),
+        };
+        match query.evaluate(&env) {
+            Ok(evaluated) => {
+                self.work.spend(evaluated.steps);
+                Ok(evaluated.value)
+            }
+            Err((e, steps)) => {
+                self.work.spend(steps);
+                if e.out_of_steps() {
+                    self.work.exhausted.set(true);
+                    return Err(Failure::runtime(format!(
+                        "The JSONata expression '{}' specified for the field '{field}' needs more \
+                         evaluation work than is left to this state (at most {} steps per \
+                         expression, {} per step): it was stopped",
+                        query.source(),
+                        jsonpath::MAX_WORK,
+                        crate::limits::PATH_WORK
+                    )));
+                }
+                Err(evaluation_failure(query, field, &e))
+            }
+        }
+    }
+}
+
+/// A `States.QueryEvaluationError` about `query` in `field`, in AWS's words.
+pub fn query_failure(query: &Query, field: &str, what: &str) -> Failure {
+    Failure::new(
+        ErrorName::QueryEvaluationError,
+        format!(
+            "The JSONata expression '{}' specified for the field '{field}' {what}",
+            query.source()
+        ),
+    )
+}
+
+/// The failure of an expression whose value has the wrong type, in AWS's words.
+pub fn expected_type(query: &Query, field: &str, expected: &str, value: &Value) -> Failure {
+    query_failure(
+        query,
+        field,
+        &format!(
+            "returned an unexpected result type. Expected '{expected}', but was '{}' for value: {}",
+            json_type(value),
+            compact(value)
+        ),
+    )
+}
+
+/// The JSON type of a value as AWS names it in errors.
+pub fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn evaluation_failure(query: &Query, field: &str, e: &QueryError) -> Failure {
+    query_failure(
+        query,
+        field,
+        &format!(
+            "threw an error during evaluation. {}: {}",
+            e.code, e.message
+        ),
+    )
 }
 
 /// Compact JSON text, for error messages.

@@ -14,6 +14,7 @@
 //! assert_eq!(validate(bad, MachineType::Standard)[0].code, "MISSING_TRANSITION_TARGET");
 //! ```
 
+mod expressions;
 mod fields;
 mod states;
 
@@ -86,17 +87,15 @@ pub const DUPLICATE_STATE_NAME: &str = "DUPLICATE_STATE_NAME";
 pub const INVALID_STATE_NAME: &str = "INVALID_STATE_NAME";
 /// A Distributed Map `Label` breaks AWS's naming rules.
 pub const INVALID_LABEL_NAME: &str = "INVALID_LABEL_NAME";
-/// Valid ASL that Sandstep cannot run yet (JSONata).
+/// Valid ASL that Sandstep cannot run yet.
 pub const UNSUPPORTED_FEATURE: &str = "UNSUPPORTED_FEATURE";
-
-/// The message given for JSONata definitions once nothing else is wrong with them.
-pub const JSONATA_UNSUPPORTED: &str =
-    "QueryLanguage JSONata is not supported yet; only JSONPath definitions can be validated and run";
+/// A `{% %}` expression that does not parse.
+pub const INVALID_JSONATA_EXPRESSION: &str = "INVALID_JSONATA_EXPRESSION";
+/// A `{% %}` expression that parses but that Step Functions cannot evaluate (it reads the
+/// context at its top level).
+pub const UNSUPPORTED_JSONATA_EXPRESSION: &str = "UNSUPPORTED_JSONATA_EXPRESSION";
 
 /// Validates a definition's text; an empty list means valid.
-///
-/// A JSONata definition that passes every other check gets exactly one
-/// [`UNSUPPORTED_FEATURE`] diagnostic, so users first see real mistakes in it.
 pub fn validate(text: &str, machine_type: MachineType) -> Vec<Diagnostic> {
     if text.trim().is_empty() {
         return vec![error(
@@ -129,15 +128,9 @@ pub fn validate(text: &str, machine_type: MachineType) -> Vec<Diagnostic> {
         diagnostics: Vec::new(),
         names: HashSet::new(),
         machine_language: QueryLanguage::JsonPath,
-        jsonata_at: None,
     };
     checker.machine(root, "", Scope::Top, QueryLanguage::JsonPath);
-    match checker.jsonata_at {
-        Some(location) if checker.diagnostics.is_empty() => {
-            vec![error(UNSUPPORTED_FEATURE, location, JSONATA_UNSUPPORTED)]
-        }
-        _ => checker.diagnostics,
-    }
+    checker.diagnostics
 }
 
 fn error(
@@ -192,8 +185,6 @@ struct Checker {
     names: HashSet<String>,
     /// The language the top level chose; states may not go back to JSONPath from JSONata.
     machine_language: QueryLanguage,
-    /// Where JSONata was first chosen, reported only when nothing else is wrong.
-    jsonata_at: Option<String>,
 }
 
 /// Joins a location prefix and a key the way AWS prints locations (`/States/A/Next`).
@@ -259,12 +250,7 @@ impl Checker {
     fn query_language(&mut self, value: &Value, location: String) -> Option<QueryLanguage> {
         match value.as_str() {
             Some("JSONPath") => Some(QueryLanguage::JsonPath),
-            Some("JSONata") => {
-                if self.jsonata_at.is_none() {
-                    self.jsonata_at = Some(location);
-                }
-                Some(QueryLanguage::Jsonata)
-            }
+            Some("JSONata") => Some(QueryLanguage::Jsonata),
             _ => {
                 self.schema(location, "The field 'QueryLanguage' should have one of these values: [JSONPath, JSONata]");
                 None

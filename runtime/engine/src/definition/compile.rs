@@ -1,6 +1,7 @@
 //! Compiling ASL JSON into a [`Definition`]: each state's fields read once, into the
 //! typed form the executor runs.
 
+use super::jsonata_fields as jsonata;
 use super::*;
 
 /// Compiles a definition's JSON (see [`Definition::from_value`]).
@@ -10,7 +11,7 @@ pub(super) fn compile(value: &Value) -> Result<Definition, Error> {
         states: Vec::new(),
     };
     let root = obj(value, "")?;
-    check_query_language(root, "")?;
+    let language = query_language(root, "", QueryLanguage::JsonPath)?;
     let timeout_seconds = match root.get("TimeoutSeconds") {
         None => None,
         Some(v) => Some(
@@ -18,7 +19,7 @@ pub(super) fn compile(value: &Value) -> Result<Definition, Error> {
                 .ok_or_else(|| bad("/TimeoutSeconds", "must be a positive integer"))?,
         ),
     };
-    compiler.machine(root, "")?;
+    compiler.machine(root, "", language)?;
     Ok(Definition {
         machines: compiler.machines,
         states: compiler.states,
@@ -26,7 +27,7 @@ pub(super) fn compile(value: &Value) -> Result<Definition, Error> {
     })
 }
 
-fn bad(location: &str, message: impl Into<String>) -> Error {
+pub(super) fn bad(location: &str, message: impl Into<String>) -> Error {
     let location = if location.is_empty() {
         "/".to_string()
     } else {
@@ -38,18 +39,28 @@ fn bad(location: &str, message: impl Into<String>) -> Error {
     }
 }
 
-fn obj<'a>(value: &'a Value, at: &str) -> Result<&'a Map<String, Value>, Error> {
+pub(super) fn obj<'a>(value: &'a Value, at: &str) -> Result<&'a Map<String, Value>, Error> {
     value
         .as_object()
         .ok_or_else(|| bad(at, "must be a JSON object"))
 }
 
-fn check_query_language(fields: &Map<String, Value>, at: &str) -> Result<(), Error> {
-    match fields.get("QueryLanguage").and_then(Value::as_str) {
-        Some("JSONata") => Err(Error::Unsupported(format!(
-            "QueryLanguage JSONata (at {at}/QueryLanguage) is not supported yet; only JSONPath definitions run"
-        ))),
-        _ => Ok(()),
+/// The `QueryLanguage` an object chose, else `inherited`.
+fn query_language(
+    fields: &Map<String, Value>,
+    at: &str,
+    inherited: QueryLanguage,
+) -> Result<QueryLanguage, Error> {
+    match fields.get("QueryLanguage") {
+        None => Ok(inherited),
+        Some(v) => match v.as_str() {
+            Some("JSONPath") => Ok(QueryLanguage::JsonPath),
+            Some("JSONata") => Ok(QueryLanguage::Jsonata),
+            _ => Err(bad(
+                &format!("{at}/QueryLanguage"),
+                "must be JSONPath or JSONata",
+            )),
+        },
     }
 }
 
@@ -60,7 +71,13 @@ struct Compiler {
 
 impl Compiler {
     /// Compiles `{StartAt, States}` at JSON location `at`; returns its id.
-    fn machine(&mut self, fields: &Map<String, Value>, at: &str) -> Result<MachineId, Error> {
+    fn machine(
+        &mut self,
+        fields: &Map<String, Value>,
+        at: &str,
+        inherited: QueryLanguage,
+    ) -> Result<MachineId, Error> {
+        let language = query_language(fields, at, inherited)?;
         let id = MachineId(self.machines.len() as u32);
         self.machines.push(Machine { start: StateId(0) });
         let states = obj(
@@ -89,7 +106,7 @@ impl Compiler {
         }
         for (name, body) in states {
             let here = format!("{at}/States/{name}");
-            let state = self.state(name, obj(body, &here)?, &ids, &here)?;
+            let state = self.state(name, obj(body, &here)?, &ids, &here, language)?;
             let slot = ids
                 .get(name.as_str())
                 .map(|s| s.0 as usize)
@@ -107,8 +124,10 @@ impl Compiler {
         f: &Map<String, Value>,
         ids: &BTreeMap<&str, StateId>,
         at: &str,
+        inherited: QueryLanguage,
     ) -> Result<State, Error> {
-        check_query_language(f, at)?;
+        let language = query_language(f, at, inherited)?;
+        let jsonata = language == QueryLanguage::Jsonata;
         let target = |field: &str, v: Option<&Value>| -> Result<Option<StateId>, Error> {
             match v {
                 None => Ok(None),
@@ -136,8 +155,16 @@ impl Compiler {
                     .and_then(Value::as_str)
                     .unwrap_or("")
                     .to_string(),
-                timeout: amount(f, "TimeoutSeconds", at)?,
-                heartbeat: amount(f, "HeartbeatSeconds", at)?,
+                timeout: if jsonata {
+                    jsonata::amount(f, "TimeoutSeconds", at)?
+                } else {
+                    amount(f, "TimeoutSeconds", at)?
+                },
+                heartbeat: if jsonata {
+                    jsonata::amount(f, "HeartbeatSeconds", at)?
+                } else {
+                    amount(f, "HeartbeatSeconds", at)?
+                },
             },
             "Choice" => {
                 let mut rules = Vec::new();
@@ -148,18 +175,33 @@ impl Compiler {
                     .unwrap_or_default();
                 for (i, rule) in choices.iter().enumerate() {
                     let here = format!("{at}/Choices/{i}");
-                    let condition =
-                        Condition::parse(rule).map_err(|e| bad(&here, e.to_string()))?;
+                    let condition = if jsonata {
+                        jsonata::condition(rule, &here)?
+                    } else {
+                        Test::Rule(Condition::parse(rule).map_err(|e| bad(&here, e.to_string()))?)
+                    };
                     let next = target(&format!("Choices/{i}/Next"), rule.get("Next"))?
                         .ok_or_else(|| bad(&here, "a Choice rule needs Next"))?;
-                    let assign = rule
-                        .get("Assign")
-                        .map(|a| template(a, &format!("{here}/Assign")))
-                        .transpose()?;
+                    let (assign, output) = match (jsonata, rule.as_object()) {
+                        (true, Some(fields)) => {
+                            let prefix = format!("Choices[{i}]/");
+                            (
+                                jsonata::located_field(fields, "Assign", &prefix, &here)?,
+                                jsonata::located_field(fields, "Output", &prefix, &here)?,
+                            )
+                        }
+                        _ => (
+                            rule.get("Assign")
+                                .map(|a| template(a, &format!("{here}/Assign")))
+                                .transpose()?,
+                            None,
+                        ),
+                    };
                     rules.push(ChoiceRule {
                         condition,
                         next,
                         assign,
+                        output,
                     });
                 }
                 Kind::Choice {
@@ -167,8 +209,13 @@ impl Compiler {
                     default: target("Default", f.get("Default"))?,
                 }
             }
+            "Wait" if jsonata => Kind::Wait(jsonata::wait_for(f, at)?),
             "Wait" => Kind::Wait(wait_for(f, at)?),
             "Succeed" => Kind::Succeed,
+            "Fail" if jsonata => Kind::Fail {
+                error: jsonata::text(f, "Error", at)?,
+                cause: jsonata::text(f, "Cause", at)?,
+            },
             "Fail" => Kind::Fail {
                 error: text(f, "Error", at)?,
                 cause: text(f, "Cause", at)?,
@@ -182,11 +229,11 @@ impl Compiler {
                     .unwrap_or_default();
                 for (i, branch) in list.iter().enumerate() {
                     let here = format!("{at}/Branches/{i}");
-                    branches.push(self.machine(obj(branch, &here)?, &here)?);
+                    branches.push(self.machine(obj(branch, &here)?, &here, inherited)?);
                 }
                 Kind::Parallel { branches }
             }
-            "Map" => self.map(f, at)?,
+            "Map" => self.map(f, at, inherited, jsonata)?,
             other => {
                 return Err(bad(
                     &format!("{at}/Type"),
@@ -194,22 +241,15 @@ impl Compiler {
                 ))
             }
         };
+        if jsonata {
+            return self.jsonata_state(name, f, ids, at, kind);
+        }
         let parameters = match (&kind, f.get("ItemSelector"), f.get("Parameters")) {
             (Kind::Map { .. }, Some(sel), _) => Some(template(sel, &format!("{at}/ItemSelector"))?),
             (_, _, Some(p)) => Some(template(p, &format!("{at}/Parameters"))?),
             _ => None,
         };
-        let mut retry = Vec::new();
-        for (i, r) in f
-            .get("Retry")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()
-            .iter()
-            .enumerate()
-        {
-            retry.push(retrier(r, &format!("{at}/Retry/{i}"))?);
-        }
+        let retry = retriers(f, at)?;
         let mut catch = Vec::new();
         for (i, c) in f
             .get("Catch")
@@ -230,10 +270,13 @@ impl Compiler {
                     .get("Assign")
                     .map(|a| template(a, &format!("{here}/Assign")))
                     .transpose()?,
+                output: None,
             });
         }
         Ok(State {
             name: name.into(),
+            language: QueryLanguage::JsonPath,
+            output: None,
             input_path: path_field(f.get("InputPath"), &format!("{at}/InputPath"))?,
             output_path: path_field(f.get("OutputPath"), &format!("{at}/OutputPath"))?,
             parameters,
@@ -253,7 +296,76 @@ impl Compiler {
         })
     }
 
-    fn map(&mut self, f: &Map<String, Value>, at: &str) -> Result<Kind, Error> {
+    /// The common fields of a JSONata state: `Arguments` (`ItemSelector` on Map),
+    /// `Output`, `Assign`, `Retry` and `Catch` with their own `Output` and `Assign`.
+    fn jsonata_state(
+        &mut self,
+        name: &str,
+        f: &Map<String, Value>,
+        ids: &BTreeMap<&str, StateId>,
+        at: &str,
+        kind: Kind,
+    ) -> Result<State, Error> {
+        let parameters = match &kind {
+            Kind::Map { .. } => jsonata::field(f, "ItemSelector", at)?,
+            _ => jsonata::field(f, "Arguments", at)?,
+        };
+        let mut catch = Vec::new();
+        for (i, c) in f
+            .get("Catch")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            let here = format!("{at}/Catch/{i}");
+            let fields = obj(c, &here)?;
+            let next = fields
+                .get("Next")
+                .and_then(Value::as_str)
+                .and_then(|n| ids.get(n).copied())
+                .ok_or_else(|| bad(&format!("{here}/Next"), "missing transition target"))?;
+            catch.push(Catcher {
+                error_equals: error_equals(fields, &here)?,
+                next,
+                result_path: ResultPath::Replace,
+                assign: jsonata::located_field(fields, "Assign", &format!("Catch[{i}]/"), &here)?,
+                output: jsonata::located_field(fields, "Output", &format!("Catch[{i}]/"), &here)?,
+            });
+        }
+        let next = match f.get("Next") {
+            None => None,
+            Some(v) => Some(
+                v.as_str()
+                    .and_then(|n| ids.get(n).copied())
+                    .ok_or_else(|| bad(&format!("{at}/Next"), "missing transition target"))?,
+            ),
+        };
+        Ok(State {
+            name: name.into(),
+            language: QueryLanguage::Jsonata,
+            input_path: PathField::Whole,
+            output_path: PathField::Whole,
+            parameters,
+            output: jsonata::field(f, "Output", at)?,
+            result_selector: None,
+            result_path: ResultPath::Replace,
+            assign: jsonata::field(f, "Assign", at)?,
+            retry: retriers(f, at)?,
+            catch,
+            next,
+            kind,
+        })
+    }
+
+    fn map(
+        &mut self,
+        f: &Map<String, Value>,
+        at: &str,
+        inherited: QueryLanguage,
+        jsonata: bool,
+    ) -> Result<Kind, Error> {
         let Some((field, processor)) = crate::tree::PROCESSOR_FIELDS
             .into_iter()
             .find_map(|field| Some((field, f.get(field)?)))
@@ -272,7 +384,17 @@ impl Compiler {
                 )));
             }
         }
-        let processor = self.machine(fields, &here)?;
+        let processor = self.machine(fields, &here, inherited)?;
+        if jsonata {
+            return Ok(Kind::Map {
+                processor,
+                items_path: None,
+                items: jsonata::field(f, "Items", at)?,
+                concurrency: jsonata::concurrency(f, at)?,
+                tolerated_count: jsonata::amount(f, "ToleratedFailureCount", at)?,
+                tolerated_percentage: jsonata::amount(f, "ToleratedFailurePercentage", at)?,
+            });
+        }
         let concurrency = match (f.get("MaxConcurrency"), f.get("MaxConcurrencyPath")) {
             (_, Some(p)) => Concurrency::Path(reference(p, &format!("{at}/MaxConcurrencyPath"))?),
             (Some(n), None) => Concurrency::Fixed(n.as_u64().ok_or_else(|| {
@@ -289,6 +411,7 @@ impl Compiler {
                 .get("ItemsPath")
                 .map(|p| reference(p, &format!("{at}/ItemsPath")))
                 .transpose()?,
+            items: None,
             concurrency,
             tolerated_count: amount(f, "ToleratedFailureCount", at)?,
             tolerated_percentage: amount(f, "ToleratedFailurePercentage", at)?,
@@ -299,6 +422,8 @@ impl Compiler {
 fn placeholder(name: &str) -> State {
     State {
         name: name.into(),
+        language: QueryLanguage::JsonPath,
+        output: None,
         kind: Kind::Succeed,
         input_path: PathField::Whole,
         output_path: PathField::Whole,
@@ -420,6 +545,17 @@ fn error_equals(f: &Map<String, Value>, at: &str) -> Result<Vec<ErrorName>, Erro
                 .map(ErrorName::parse)
                 .ok_or_else(|| bad(&format!("{at}/ErrorEquals"), "must hold strings"))
         })
+        .collect()
+}
+
+fn retriers(f: &Map<String, Value>, at: &str) -> Result<Vec<Retrier>, Error> {
+    f.get("Retry")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+        .map(|(i, r)| retrier(r, &format!("{at}/Retry/{i}")))
         .collect()
 }
 

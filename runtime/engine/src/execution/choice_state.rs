@@ -1,35 +1,47 @@
 //! Choice states: the first rule that holds, else the default.
 
+use super::query_flow::Then;
 use super::*;
+use crate::definition::{ChoiceRule, Test};
+use crate::scope::expected_type;
 
 impl Run<'_, '_> {
     pub(super) fn choose(
         &mut self,
         frame_id: FrameId,
-        rules: &[crate::definition::ChoiceRule],
+        rules: &[ChoiceRule],
         default: Option<StateId>,
         effective: Data,
     ) -> Result<(), Error> {
         let def = self.def;
         let state = def.state(self.frame(frame_id)?.state)?;
         let mut chosen = None;
-        for rule in rules {
-            let holds = self.eval(frame_id, &effective, None, |s, _| {
-                rule.condition.evaluate(&ChoiceResolver(s))
+        for (i, rule) in rules.iter().enumerate() {
+            let holds = self.eval(frame_id, &effective, None, |s, rng| match &rule.condition {
+                Test::Rule(condition) => condition
+                    .evaluate(&ChoiceResolver(s))
+                    .map_err(|e| Failure::runtime(e.to_string())),
+                Test::Query(query) => {
+                    let field = format!("Choices[{i}]/Condition");
+                    match s.query(query, &field, rng)? {
+                        Value::Bool(b) => Ok(b),
+                        other => Err(expected_type(query, &field, "boolean", &other)),
+                    }
+                }
             })?;
             match holds {
                 Ok(true) => {
-                    chosen = Some((rule.next, rule.assign.as_ref()));
+                    chosen = Some((rule.next, rule.assign.as_ref(), rule.output.as_ref()));
                     break;
                 }
                 Ok(false) => {}
-                Err(e) => return self.state_failed(frame_id, Failure::runtime(e.to_string())),
+                Err(f) => return self.state_failed(frame_id, f),
             }
         }
-        let (next, assign) = match chosen {
+        let (next, assign, output) = match chosen {
             Some(c) => c,
             None => match default {
-                Some(d) => (d, state.assign.as_ref()),
+                Some(d) => (d, state.assign.as_ref(), state.output.as_ref()),
                 None => {
                     return self.state_failed(
                         frame_id,
@@ -38,6 +50,13 @@ impl Run<'_, '_> {
                 }
             },
         };
+        if state.language == QueryLanguage::Jsonata {
+            let states = StatesView::default();
+            return match self.query_output(frame_id, output, assign, states, effective)? {
+                Ok((output, assigned)) => self.leave(frame_id, output, assigned, Then::To(next)),
+                Err(f) => self.state_failed(frame_id, f),
+            };
+        }
         let assigned = match assign {
             Some(t) => match self.eval(frame_id, &effective, None, |s, rng| s.template(t, rng))? {
                 Ok(v) => Some(v),

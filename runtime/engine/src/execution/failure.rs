@@ -72,7 +72,10 @@ impl Run<'_, '_> {
         mut failure: Failure,
     ) -> Result<Failure, Error> {
         const PREFIX: &str = "An error occurred while executing the state";
-        if failure.error != Some(ErrorName::Runtime) {
+        if !matches!(
+            failure.error,
+            Some(ErrorName::Runtime | ErrorName::QueryEvaluationError)
+        ) {
             return Ok(failure);
         }
         let fr = self.frame(frame_id)?;
@@ -136,6 +139,9 @@ impl Run<'_, '_> {
             .find(|c| failure.matched_by(&c.error_equals))
         {
             let error_output = Arc::new(failure_object(&failure));
+            if state.language == QueryLanguage::Jsonata {
+                return self.catch_jsonata(frame_id, catcher, failure, error_output);
+            }
             let raw = self.frame(frame_id)?.input.clone();
             let assigned = match &catcher.assign {
                 Some(t) => {

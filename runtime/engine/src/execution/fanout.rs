@@ -42,6 +42,7 @@ impl Run<'_, '_> {
         let Kind::Map {
             processor,
             items_path,
+            items,
             concurrency,
             tolerated_count,
             tolerated_percentage,
@@ -49,9 +50,15 @@ impl Run<'_, '_> {
         else {
             return Ok(());
         };
-        let items = match items_path {
-            None => Some(effective.clone()),
-            Some(r) => match self.eval(frame_id, &effective, None, |s, _| s.resolve(r))? {
+        let items = match (state.language, items_path) {
+            (QueryLanguage::Jsonata, _) => {
+                match self.query_items(frame_id, items.as_ref(), &effective)? {
+                    Ok(items) => Some(items),
+                    Err(f) => return self.state_failed(frame_id, f),
+                }
+            }
+            (_, None) => Some(effective.clone()),
+            (_, Some(r)) => match self.eval(frame_id, &effective, None, |s, _| s.resolve(r))? {
                 Ok(v) => v.map(Arc::new),
                 Err(f) => return self.state_failed(frame_id, f),
             },
@@ -84,6 +91,9 @@ impl Run<'_, '_> {
         };
         let limit = match concurrency {
             Concurrency::Fixed(n) => Ok(*n as usize),
+            Concurrency::Query(query) => self
+                .query_number(frame_id, query, "MaxConcurrency", true, 0.0)?
+                .map(|n| n as usize),
             Concurrency::Path(r) => {
                 let v = match self.eval(frame_id, &effective, None, |s, _| s.resolve(r))? {
                     Ok(v) => v,
@@ -209,6 +219,13 @@ impl Run<'_, '_> {
                         v.map(|v| compact(&v)).unwrap_or_else(|| "null".into()),
                         r.path.text()
                     ))),
+                }
+            }
+            Some(Amount::Query(query)) => {
+                let field = field.trim_end_matches("Path");
+                match self.query_number(frame_id, query, field, false, 0.0) {
+                    Ok(n) => n.map(Some),
+                    Err(e) => Err(Failure::runtime(e.to_string())),
                 }
             }
         }

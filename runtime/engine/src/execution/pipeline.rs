@@ -42,6 +42,9 @@ impl Run<'_, '_> {
                     }
                 }
             }
+            Some(Text::Query(query)) => self
+                .query_string(frame_id, query, field.trim_end_matches("Path"))?
+                .map(Some),
         })
     }
 
@@ -79,6 +82,9 @@ impl Run<'_, '_> {
         self.note(frame_id, |s| s.result = Some((*result).clone()));
         if let Some(failure) = self.over_limits(&result, &state.name) {
             return self.state_failed(frame_id, failure);
+        }
+        if state.language == crate::definition::QueryLanguage::Jsonata {
+            return self.leave_jsonata(frame_id, Some(result.clone()), result);
         }
         let selected = match &state.result_selector {
             Some(t) => match self.eval(frame_id, &result, None, |s, rng| s.template(t, rng))? {

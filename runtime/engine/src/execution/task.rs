@@ -123,6 +123,13 @@ impl Run<'_, '_> {
                     ))),
                 }
             }
+            Some(Amount::Query(query)) => {
+                let field = field.trim_end_matches("Path");
+                match self.query_number(frame_id, query, field, true, 1.0) {
+                    Ok(n) => n.map(|n| Some(n as u64)),
+                    Err(e) => Err(Failure::runtime(e.to_string())),
+                }
+            }
         }
     }
 

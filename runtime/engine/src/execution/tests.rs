@@ -857,3 +857,159 @@ mod task_timers;
 
 mod activities;
 mod callbacks;
+
+mod jsonata {
+    use super::*;
+
+    fn run_to_end(d: &Definition, input: Value) -> Option<Outcome> {
+        let mut st = ExecutionState::new();
+        let commands = step(d, &mut st, &start_event(0, input)).unwrap();
+        finished(&commands).cloned()
+    }
+
+    fn succeeded(outcome: Option<Outcome>) -> Value {
+        match outcome {
+            Some(Outcome::Succeeded(v)) => (*v).clone(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn output_and_assign_see_the_variables_from_before_the_state() {
+        let d = def(
+            json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {
+                "A": {"Type": "Pass", "Assign": {"x": 1, "y": 2}, "Next": "B"},
+                "B": {"Type": "Pass", "Assign": {"x": "{% $y %}", "y": "{% $x %}"},
+                      "Output": {"x": "{% $x %}", "y": "{% $y %}"}, "Next": "C"},
+                "C": {"Type": "Pass", "Output": {"before": "{% $states.input %}", "x": "{% $x %}", "y": "{% $y %}"}, "End": true}
+            }}),
+        );
+        let out = succeeded(run_to_end(&d, json!({})));
+        assert_eq!(out, json!({"before": {"x": 1, "y": 2}, "x": 2, "y": 1}));
+    }
+
+    #[test]
+    fn a_task_gets_its_arguments_and_its_result_is_the_default_output() {
+        let d = def(
+            json!({"QueryLanguage": "JSONata", "StartAt": "T", "States": {
+                "T": {"Type": "Task", "Resource": TASK, "Arguments": {"id": "{% $states.input.id %}"},
+                      "TimeoutSeconds": "{% 5 * 2 %}", "Assign": {"got": "{% $states.result.v %}"}, "Next": "U"},
+                "U": {"Type": "Pass", "Output": {"result": "{% $states.input %}", "got": "{% $got %}"}, "End": true}
+            }}),
+        );
+        let mut st = ExecutionState::new();
+        let commands = step(&d, &mut st, &start_event(0, json!({"id": 7}))).unwrap();
+        let task = tasks(&commands)[0].clone();
+        assert_eq!(task.input, json!({"id": 7}));
+        assert_eq!(task.timeout_seconds, Some(10));
+        let done = step(
+            &d,
+            &mut st,
+            &event(
+                5,
+                EventKind::TaskSucceeded {
+                    task: task.id,
+                    output: json!({"v": "ok"}),
+                    usage: None,
+                },
+            ),
+        )
+        .unwrap();
+        assert_eq!(
+            succeeded(finished(&done).cloned()),
+            json!({"result": {"v": "ok"}, "got": "ok"})
+        );
+    }
+
+    #[test]
+    fn an_undefined_field_fails_with_aws_cause_and_can_be_caught() {
+        let d = def(
+            json!({"QueryLanguage": "JSONata", "StartAt": "P", "States": {
+                "P": {"Type": "Pass", "Output": {"result": "{% $doesNotExist %}"}, "End": true}
+            }}),
+        );
+        let Some(Outcome::Failed { error, cause }) = run_to_end(&d, json!({})) else {
+            panic!()
+        };
+        assert_eq!(error.as_deref(), Some("States.QueryEvaluationError"));
+        assert_eq!(cause.as_deref(), Some("An error occurred while executing the state 'P' (entered at the event id #2). The JSONata expression '$doesNotExist' specified for the field 'Output/result' returned nothing (undefined)."));
+
+        let caught = def(
+            json!({"QueryLanguage": "JSONata", "StartAt": "M", "States": {
+                "M": {"Type": "Map", "Items": "{% 'x' + 1 %}", "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Succeed"}}},
+                      "Catch": [{"ErrorEquals": ["States.QueryEvaluationError"], "Next": "F",
+                                 "Assign": {"err": "{% $states.errorOutput.Error %}"}}], "End": true},
+                "F": {"Type": "Pass", "Output": {"err": "{% $err %}", "cause": "{% $states.input.Cause %}"}, "End": true}
+            }}),
+        );
+        let out = succeeded(run_to_end(&caught, json!({})));
+        assert_eq!(out["err"], "States.QueryEvaluationError");
+        let cause = out["cause"].as_str().unwrap();
+        assert!(
+            cause.contains(
+                "specified for the field 'Items' threw an error during evaluation. T2001:"
+            ),
+            "{cause}"
+        );
+    }
+
+    #[test]
+    fn choice_conditions_and_rule_outputs() {
+        let d = def(
+            json!({"QueryLanguage": "JSONata", "StartAt": "C", "States": {
+                "C": {"Type": "Choice", "Choices": [
+                        {"Condition": "{% $states.input.n > 10 %}", "Next": "Big", "Output": {"size": "big"}},
+                        {"Condition": "{% $states.input.n %}", "Next": "Big"}],
+                      "Default": "Big", "Output": {"size": "default"}},
+                "Big": {"Type": "Succeed"}
+            }}),
+        );
+        assert_eq!(
+            succeeded(run_to_end(&d, json!({"n": 11}))),
+            json!({"size": "big"})
+        );
+        let Some(Outcome::Failed { error, cause }) = run_to_end(&d, json!({"n": 3})) else {
+            panic!()
+        };
+        assert_eq!(error.as_deref(), Some("States.QueryEvaluationError"));
+        assert!(cause.unwrap().ends_with("The JSONata expression '$states.input.n' specified for the field 'Choices[1]/Condition' returned an unexpected result type. Expected 'boolean', but was 'number' for value: 3"));
+    }
+
+    #[test]
+    fn random_and_uuid_replay_from_the_event_entropy() {
+        let d = def(
+            json!({"QueryLanguage": "JSONata", "StartAt": "P", "States": {
+                "P": {"Type": "Pass", "Output": ["{% $random() %}", "{% $uuid() %}", "{% $now() %}"], "End": true}
+            }}),
+        );
+        let a = succeeded(run_to_end(&d, json!({})));
+        assert_eq!(a, succeeded(run_to_end(&d, json!({}))));
+        assert_eq!(a[2], "1970-01-01T00:00:00.000Z", "the event's time");
+    }
+
+    #[test]
+    fn a_runaway_expression_fails_the_state_instead_of_hanging() {
+        let d = def(
+            json!({"QueryLanguage": "JSONata", "StartAt": "P", "States": {
+                "P": {"Type": "Pass", "Output": "{% ($f := function($n) { $n = 0 ? 0 : $f($n - 1) + $f($n - 1) }; $f(60)) %}", "End": true}
+            }}),
+        );
+        let mut st = ExecutionState::new();
+        let mut e = start_event(0, json!({}));
+        if let EventKind::Started(s) = &mut e.kind {
+            s.limits = crate::Limits::standard();
+        }
+        let commands = step(&d, &mut st, &e).unwrap();
+        let Some(Outcome::Failed { error, cause }) = finished(&commands) else {
+            panic!("{commands:?}")
+        };
+        assert_eq!(error.as_deref(), Some("States.Runtime"));
+        assert!(
+            cause
+                .as_deref()
+                .unwrap()
+                .contains("needs more evaluation work than is left"),
+            "{cause:?}"
+        );
+    }
+}

@@ -52,6 +52,18 @@ impl Run<'_, '_> {
                     (None, None) => Err(Failure::runtime(format!("Invalid path '{text}': The path doesn't exist"))),
                 }
             }
+            WaitFor::SecondsQuery(query) => self
+                .query_number(frame_id, query, "Seconds", true, 0.0)?
+                .map(|n| self.now.saturating_add((n as i64).saturating_mul(1000))),
+            WaitFor::TimestampQuery(query) => self
+                .query_string(frame_id, query, "Timestamp")?
+                .and_then(|text| match crate::timestamp::parse_nanos(&text) {
+                    Some(n) => Ok(nanos_to_millis(n)),
+                    None => Err(Failure::new(
+                        ErrorName::QueryEvaluationError,
+                        format!("The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: {text}"),
+                    )),
+                }),
         };
         match due {
             Err(f) => self.state_failed(frame_id, f),
@@ -87,6 +99,10 @@ impl Run<'_, '_> {
     }
 
     pub(super) fn finish_wait(&mut self, frame_id: FrameId, effective: Data) -> Result<(), Error> {
+        let state = self.def.state(self.frame(frame_id)?.state)?;
+        if state.language == QueryLanguage::Jsonata {
+            return self.leave_jsonata(frame_id, None, effective);
+        }
         self.exit(frame_id, effective.clone(), effective, None)
     }
 

@@ -7,9 +7,10 @@
 //!   is the same number for the same seed, as `java.util.Random(seed).nextDouble()`.
 //! - `$uuid()` is a version 4 UUID from the event's entropy; `$parse(text)` reads JSON.
 //! - `$now()` and `$millis()` report the event's time, the same at every replay.
-//! - `$eval` is refused, as AWS refuses it.
+//! - `$eval` is not a function, as on AWS: calling it fails with `T1006` at run time
+//!   (a definition that mentions it is accepted, as AWS accepts it).
 
-use super::{convert, Env, QueryError};
+use super::{convert, Env};
 use crate::intrinsics::{self, Function};
 use crate::rng::Rng;
 use jsonata_core::evaluator::{Evaluator, EvaluatorError, HostFnResult};
@@ -18,37 +19,8 @@ use serde_json::Value;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-/// Built-ins that Step Functions refuses in a `{% %}` expression.
-const REFUSED: &[&str] = &["eval"];
-
-/// Refuses an expression that calls a function Step Functions does not allow.
-///
-/// # Errors
-/// `D3800` naming the function.
-pub fn check_allowed(source: &str) -> Result<(), QueryError> {
-    for name in REFUSED {
-        let call = format!("${name}");
-        let mut rest = source;
-        while let Some(at) = rest.find(&call) {
-            rest = rest.get(at + call.len()..).unwrap_or("");
-            let continues = rest
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_alphanumeric() || c == '_');
-            if !continues {
-                return Err(refused(name));
-            }
-        }
-    }
-    Ok(())
-}
-
-fn refused(name: &str) -> QueryError {
-    QueryError::new(
-        "D3800",
-        format!("The ${name} function is not supported in Step Functions"),
-    )
-}
+/// Built-ins that Step Functions disables: calling one fails as calling a non-function.
+const DISABLED: &[&str] = &["eval"];
 
 /// Registers the added and replaced functions on an evaluator for one evaluation.
 ///
@@ -59,8 +31,13 @@ pub(super) fn register(evaluator: &mut Evaluator, env: &Env<'_>) -> Result<(), E
     evaluator.register_fn("partition", |args: &[JValue]| {
         intrinsic(Function::ArrayPartition, "$partition", args)
     })?;
+    // AWS gives `$range(1, 9, 9)` as `1`: the result is a sequence, whose singleton
+    // collapses.
     evaluator.register_fn("range", |args: &[JValue]| {
-        intrinsic(Function::ArrayRange, "$range", args)
+        match intrinsic(Function::ArrayRange, "$range", args)? {
+            JValue::Array(items) if !items.is_empty() => Ok(JValue::sequence(items.to_vec())),
+            other => Ok(other),
+        }
     })?;
     evaluator.register_fn("hash", |args: &[JValue]| {
         intrinsic(Function::Hash, "$hash", args)
@@ -85,13 +62,9 @@ pub(super) fn register(evaluator: &mut Evaluator, env: &Env<'_>) -> Result<(), E
         Ok(JValue::Number(millis as f64))
     })?;
     evaluator.register_fn_override("now", move |args: &[JValue]| now(millis, args))?;
-    for name in REFUSED {
-        evaluator.register_fn_override(*name, move |_: &[JValue]| {
-            let e = refused(name);
-            Err(EvaluatorError::EvaluationError(format!(
-                "{}: {}",
-                e.code, e.message
-            )))
+    for name in DISABLED {
+        evaluator.register_fn_override(*name, |_: &[JValue]| {
+            Err(error("T1006", "Attempted to invoke a non-function"))
         })?;
     }
     Ok(())

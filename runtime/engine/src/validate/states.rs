@@ -185,17 +185,31 @@ pub(super) fn state(
         );
         return summary;
     };
-    let own = match language {
-        QueryLanguage::JsonPath => allowed.json_path,
-        QueryLanguage::Jsonata => allowed.jsonata,
+    let (own, other, names) = match language {
+        QueryLanguage::JsonPath => (allowed.json_path, allowed.jsonata, ("JSONPath", "JSONata")),
+        QueryLanguage::Jsonata => (allowed.jsonata, allowed.json_path, ("JSONata", "JSONPath")),
     };
+    // A field of the other language gets AWS's message naming both.
+    for key in obj.keys().filter(|k| other.contains(&k.as_str())) {
+        c.schema(
+            location,
+            format!(
+                "The QueryLanguage is set to '{}', but field '{key}' is only supported for the '{}' QueryLanguage",
+                names.0, names.1
+            ),
+        );
+    }
     let all: Vec<&str> = COMMON
         .iter()
         .chain(allowed.both)
         .chain(own)
+        .chain(other)
         .copied()
         .collect();
     c.allowed_fields(obj, location, &all);
+    if language == QueryLanguage::Jsonata {
+        super::expressions::check(c, obj, location);
+    }
 
     let ctx = Ctx {
         obj,

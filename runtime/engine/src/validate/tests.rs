@@ -734,46 +734,65 @@ fn query_language_values() {
     // A state that opts into JSONata may contain states that go back to JSONPath.
     let nested = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "QueryLanguage": "JSONata", "End": true,
         "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "QueryLanguage": "JSONPath", "End": true}}}}}});
-    assert_eq!(check(&nested).len(), 1);
-    assert_eq!(check(&nested)[0].code, UNSUPPORTED_FEATURE);
+    assert_eq!(check(&nested), vec![]);
 }
 
 #[test]
-fn jsonata_definitions_get_one_unsupported_feature_diagnostic() {
+fn jsonata_definitions_are_valid() {
     let definition = json!({"QueryLanguage": "JSONata", "StartAt": "S", "States": {
         "S": {"Type": "Pass", "Output": "{% $states.input %}", "Assign": {"v": "{% 1 %}"}, "Next": "W"},
-        "W": {"Type": "Wait", "Seconds": "{% 1 %}", "End": true}
+        "W": {"Type": "Wait", "Seconds": "{% $v %}", "Next": "C"},
+        "C": {"Type": "Choice", "Choices": [{"Condition": "{% $doesNotExist = 1 %}", "Next": "D"}], "Default": "D"},
+        "D": {"Type": "Succeed", "Output": {"list": ["{% $uuid() %}", "literal $.x"]}}
+    }});
+    assert_eq!(check(&definition), vec![]);
+}
+
+#[test]
+fn jsonata_syntax_errors_are_reported_where_they_are() {
+    let definition = single(json!({"Type": "Pass", "QueryLanguage": "JSONata",
+        "Output": {"a": ["{% 1 + %}"]}, "End": true}));
+    let diagnostics = check(&definition);
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+    assert_eq!(diagnostics[0].code, INVALID_JSONATA_EXPRESSION);
+    assert_eq!(diagnostics[0].location, "/States/S/Output/a/0");
+    assert_eq!(diagnostics[0].message, "Unexpected end of expression");
+}
+
+#[test]
+fn jsonata_expressions_may_not_read_the_context_at_the_top_level() {
+    let definition = single(json!({"Type": "Pass", "QueryLanguage": "JSONata",
+        "Output": {"v": "{% phone & a.b & $states.input.ok[x > 1] & $ %}"}, "End": true}));
+    let messages: Vec<String> = check(&definition)
+        .into_iter()
+        .map(|d| {
+            assert_eq!(d.code, UNSUPPORTED_JSONATA_EXPRESSION);
+            d.message
+        })
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "Reference to 'phone' at the top level is not supported.",
+            "Reference to 'a' at the top level is not supported.",
+            "Reference to '$' at the top level is not supported.",
+        ]
+    );
+    let inside_a_function = single(json!({"Type": "Pass", "QueryLanguage": "JSONata",
+        "Output": "{% $map($states.input, function($v) { $v.name }) %}", "End": true}));
+    assert_eq!(check(&inside_a_function), vec![]);
+}
+
+#[test]
+fn fields_of_the_other_language_are_named_with_both_languages() {
+    let definition = json!({"QueryLanguage": "JSONata", "StartAt": "S", "States": {
+        "S": {"Type": "Pass", "Parameters": {}, "End": true}
     }});
     let diagnostics = check(&definition);
     assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
-    assert_eq!(diagnostics[0].code, UNSUPPORTED_FEATURE);
-    assert_eq!(diagnostics[0].severity, Severity::Error);
-    assert_eq!(diagnostics[0].location, "/QueryLanguage");
-    assert_eq!(diagnostics[0].message, JSONATA_UNSUPPORTED);
-
-    let per_state =
-        single(json!({"Type": "Pass", "QueryLanguage": "JSONata", "Output": {}, "End": true}));
-    assert_eq!(check(&per_state)[0].location, "/States/S/QueryLanguage");
-}
-
-#[test]
-fn jsonata_definitions_report_real_errors_first() {
-    let definition = json!({"QueryLanguage": "JSONata", "StartAt": "S", "States": {
-        "S": {"Type": "Pass", "Parameters": {}, "ResultPath": "$.x", "End": true}
-    }});
-    let diagnostics = check(&definition);
-    assert!(!diagnostics.is_empty());
-    assert!(
-        diagnostics
-            .iter()
-            .all(|d| d.code == SCHEMA_VALIDATION_FAILED),
-        "{diagnostics:?}"
-    );
-    let choice = json!({"QueryLanguage": "JSONata", "StartAt": "C", "States": {
-        "C": {"Type": "Choice", "Choices": [{"Condition": "{% true %}", "Next": "D"}], "Default": "D"},
-        "D": {"Type": "Succeed"}
-    }});
-    assert_eq!(check(&choice)[0].code, UNSUPPORTED_FEATURE);
+    assert_eq!(diagnostics[0].message, "The QueryLanguage is set to 'JSONata', but field 'Parameters' is only supported for the 'JSONPath' QueryLanguage");
+    let reverse = single(json!({"Type": "Pass", "Output": {}, "End": true}));
+    assert_eq!(check(&reverse)[0].message, "The QueryLanguage is set to 'JSONPath', but field 'Output' is only supported for the 'JSONata' QueryLanguage");
 }
 
 #[test]
