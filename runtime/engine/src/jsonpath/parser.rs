@@ -1,7 +1,10 @@
 //! Turns JSONPath text into [`Step`]s.
 //!
-//! The grammar is Jayway's, as AWS uses it: dot and bracket notation, wildcards, deep scan,
-//! unions, slices without a step, filters, and the trailing `length()` function.
+//! The grammar is Jayway's, as AWS uses it: dot and bracket notation (quotes kept in dot
+//! names, a dot allowed before a bracket), wildcards, deep scan, unions, slices (a step is
+//! read and ignored, as Jayway ignores it), filters with Jayway's operators and literals
+//! (`in`, `nin`, `subsetof`, `anyof`, `noneof`, `size`, `empty`, `contains`, `=~ /re/`,
+//! `===`, JSON arrays and objects), and a trailing function (`length()`, `sum()`, ...).
 //!
 //! The descent is recursive, so its depth is counted: filters, parentheses and `!` together
 //! nest at most [`MAX_NESTING`] levels, and a path has at most [`MAX_STEPS`] steps. Both
@@ -34,15 +37,22 @@ pub(crate) enum Selector {
     Names(Vec<String>),
     /// `[0,2]`: two or more indices.
     Indices(Vec<i64>),
-    /// `[start:end]`, either bound optional; negative bounds count from the end.
-    Slice {
-        /// First index taken.
-        start: Option<i64>,
-        /// First index no longer taken.
-        end: Option<i64>,
-    },
+    /// `[start:end]`, either bound optional, evaluated as Jayway does ([`Slice`]).
+    Slice(Slice),
     /// `[?(expr)]`.
     Filter(Box<Expr>),
+}
+
+/// Jayway's three slice forms; a step after a second `:` is ignored, as Jayway ignores it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Slice {
+    /// `[from:]`: a negative `from` counts from the end.
+    From(i64),
+    /// `[:to]`: a negative `to` counts from the end.
+    To(i64),
+    /// `[from:to]`: the indices from `from` up to `to` (capped at the length), each
+    /// resolved on its own, so `[-4:1]` of six items takes items 2, 3, 4, 5 and 0.
+    Between(i64, i64),
 }
 
 /// A trailing Jayway function such as `.length()`.
@@ -50,6 +60,39 @@ pub(crate) enum Selector {
 pub(crate) enum Function {
     /// Size of an array or object, or the length of a string.
     Length,
+    /// Sum of the numbers.
+    Sum,
+    /// Smallest number.
+    Min,
+    /// Largest number.
+    Max,
+    /// Mean of the numbers.
+    Avg,
+    /// Population standard deviation of the numbers.
+    Stddev,
+    /// First item.
+    First,
+    /// Last item.
+    Last,
+    /// An object's keys.
+    Keys,
+}
+
+impl Function {
+    fn named(name: &str) -> Option<Function> {
+        Some(match name {
+            "length" | "size" => Function::Length,
+            "sum" => Function::Sum,
+            "min" => Function::Min,
+            "max" => Function::Max,
+            "avg" => Function::Avg,
+            "stddev" => Function::Stddev,
+            "first" => Function::First,
+            "last" => Function::Last,
+            "keys" => Function::Keys,
+            _ => return None,
+        })
+    }
 }
 
 /// A filter expression.
@@ -70,16 +113,91 @@ pub(crate) enum Expr {
     Exists(Operand),
 }
 
-/// A comparison operator.
+/// A relational operator, with Jayway's meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Op {
+    /// `==`: a number equals a string that reads as it.
     Eq,
+    /// `!=`.
     Ne,
+    /// `===`: equal and of the same type.
+    StrictEq,
+    /// `!==`.
+    StrictNe,
     Lt,
     Le,
     Gt,
     Ge,
+    /// `=~ /re/flags`: the whole string matches.
+    Matches,
+    /// `in`: the left value is in the right list.
+    In,
+    /// `nin`.
+    Nin,
+    /// `subsetof`: every item of the left list is in the right one.
+    SubsetOf,
+    /// `anyof`: some item of the left list is in the right one.
+    AnyOf,
+    /// `noneof`: no item of the left list is in the right one.
+    NoneOf,
+    /// `size`: the left string or array has the right length.
+    Size,
+    /// `empty`: the left string, array or object is empty (or not, for `false`).
+    Empty,
+    /// `contains`: the left string contains the right one, or the left list the value.
+    Contains,
+    /// `all`: the left list holds every item of the right one.
+    All,
 }
+
+impl Op {
+    fn word(word: &str) -> Option<Op> {
+        Some(match word.to_ascii_lowercase().as_str() {
+            "in" => Op::In,
+            "nin" => Op::Nin,
+            "subsetof" => Op::SubsetOf,
+            "anyof" => Op::AnyOf,
+            "noneof" => Op::NoneOf,
+            "size" => Op::Size,
+            "empty" => Op::Empty,
+            "contains" => Op::Contains,
+            "all" => Op::All,
+            _ => return None,
+        })
+    }
+
+    fn symbol(symbol: &str) -> Option<Op> {
+        Some(match symbol {
+            "==" => Op::Eq,
+            "!=" => Op::Ne,
+            "===" => Op::StrictEq,
+            "!==" => Op::StrictNe,
+            "<" => Op::Lt,
+            "<=" => Op::Le,
+            ">" => Op::Gt,
+            ">=" => Op::Ge,
+            "=~" => Op::Matches,
+            _ => return None,
+        })
+    }
+}
+
+/// A regular expression literal, `/re/flags`, matched against whole strings.
+#[derive(Debug, Clone)]
+pub(crate) struct Pattern {
+    /// As written, for equality.
+    text: String,
+    pub(crate) regex: regex::Regex,
+}
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Pattern) -> bool {
+        self.text == other.text
+    }
+}
+
+/// The largest compiled regular expression a path may hold: far above any real pattern.
+const MAX_REGEX_BYTES: usize = 1 << 20;
 
 /// One side of a comparison.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,8 +206,10 @@ pub(crate) enum Operand {
     Current(Vec<Step>, Option<Function>),
     /// `$...`: relative to the document root.
     Root(Vec<Step>, Option<Function>),
-    /// A string, number, boolean or null.
+    /// A string, number, boolean, null, or a JSON array or object.
     Literal(Value),
+    /// `/re/flags`.
+    Pattern(Box<Pattern>),
 }
 
 /// A parsed path: its steps and an optional trailing function.
@@ -130,12 +250,13 @@ struct Parser {
 
 /// Characters that end a dot-notation name inside a filter, where operators follow paths.
 fn ends_filter_name(c: char) -> bool {
-    c.is_whitespace() || matches!(c, ')' | '=' | '!' | '<' | '>' | '&' | '|' | ',' | ']')
+    c.is_whitespace() || matches!(c, ')' | '=' | '!' | '<' | '>' | '~' | '&' | '|' | ',' | ']')
 }
 
-/// Characters a dot-notation name may not contain: they only make sense in brackets.
-fn forbidden_in_name(c: char) -> bool {
-    c.is_whitespace() || matches!(c, '\'' | '"' | ']' | ')' | ',' | '*')
+/// Characters a dot-notation name may not contain. Jayway keeps quotes as part of the name
+/// (`$.'key'` is the member `'key'`) and refuses only blanks outside brackets.
+fn forbidden_in_name(c: char, in_filter: bool) -> bool {
+    c.is_whitespace() || matches!(c, ']' | ')' | ',') || (in_filter && c == '/')
 }
 
 impl Parser {
@@ -224,14 +345,15 @@ impl Parser {
                     let deep = self.peek() == Some('.');
                     if deep {
                         self.pos += 1;
-                        if self.peek() == Some('[') {
-                            self.pos += 1;
-                            steps.push(Step {
-                                deep,
-                                selector: self.bracket()?,
-                            });
-                            continue;
-                        }
+                    }
+                    // `..[0]`, and Jayway's `.[0]` (a dot before a bracket changes nothing).
+                    if self.peek() == Some('[') {
+                        self.pos += 1;
+                        steps.push(Step {
+                            deep,
+                            selector: self.bracket()?,
+                        });
+                        continue;
                     }
                     if self.peek() == Some('*') {
                         self.pos += 1;
@@ -276,9 +398,8 @@ impl Parser {
         self.expect('(')?;
         self.skip_ws();
         self.expect(')')?;
-        let function = match name {
-            "length" | "size" => Function::Length,
-            other => return Err(format!("unsupported function '{other}()'")),
+        let Some(function) = Function::named(name) else {
+            return Err(format!("unsupported function '{name}()'"));
         };
         match self.peek() {
             Some(c) if !(in_filter && ends_filter_name(c)) => Err(format!(
@@ -295,7 +416,7 @@ impl Parser {
             if c == '.' || c == '[' || c == '(' || (in_filter && ends_filter_name(c)) {
                 break;
             }
-            if forbidden_in_name(c) {
+            if forbidden_in_name(c, in_filter) {
                 return Err(format!(
                     "character '{c}' at position {} is not allowed in a name; use ['...']",
                     self.pos
@@ -339,6 +460,13 @@ impl Parser {
             Some('?') => {
                 self.pos += 1;
                 self.skip_ws();
+                // Jayway wants `[?(...)]`: the parentheses are not optional.
+                if self.peek() != Some('(') {
+                    return Err(format!(
+                        "a filter must start with '[?(' at position {}",
+                        self.pos
+                    ));
+                }
                 let expr = self.nested(Parser::or)?;
                 Selector::Filter(Box::new(expr))
             }
@@ -366,9 +494,18 @@ impl Parser {
             let end = self.optional_int()?;
             self.skip_ws();
             if self.peek() == Some(':') {
-                return Err("slices with a step are not supported".to_string());
+                // A step: read, then ignored, as Jayway does.
+                self.pos += 1;
+                self.skip_ws();
+                self.optional_int()?;
+                self.skip_ws();
             }
-            return Ok(Selector::Slice { start: first, end });
+            return match (first, end) {
+                (Some(from), None) => Ok(Selector::Slice(Slice::From(from))),
+                (None, Some(to)) => Ok(Selector::Slice(Slice::To(to))),
+                (Some(from), Some(to)) => Ok(Selector::Slice(Slice::Between(from, to))),
+                (None, None) => Err("a slice needs a start or an end".to_string()),
+            };
         }
         let first = first.ok_or_else(|| format!("expected an index at position {}", self.pos))?;
         if self.peek() != Some(',') {
@@ -396,12 +533,13 @@ impl Parser {
             digits.push(c);
             self.pos += 1;
         }
+        // Jayway reads indices as Java ints.
         match digits.as_str() {
             "" => Ok(None),
             "-" => Err(format!("expected digits after '-' at position {start}")),
             _ => digits
-                .parse()
-                .map(Some)
+                .parse::<i32>()
+                .map(|i| Some(i64::from(i)))
                 .map_err(|_| format!("index '{digits}' is out of range")),
         }
     }
@@ -496,32 +634,45 @@ impl Parser {
         }
     }
 
+    /// Jayway's relational operator: a run of `<>=~!`, or a word followed by a blank.
+    fn operator(&mut self) -> Result<Option<Op>, String> {
+        let start = self.pos;
+        let symbol: String = self
+            .chars
+            .iter()
+            .skip(self.pos)
+            .take_while(|c| matches!(c, '<' | '>' | '=' | '~' | '!'))
+            .collect();
+        if !symbol.is_empty() {
+            self.pos += symbol.chars().count();
+            return Op::symbol(&symbol).map(Some).ok_or_else(|| {
+                format!("unsupported filter operator '{symbol}' at position {start}")
+            });
+        }
+        let word: String = self
+            .chars
+            .iter()
+            .skip(self.pos)
+            .take_while(|c| c.is_ascii_alphabetic())
+            .collect();
+        let followed_by_blank = self
+            .peek_at(word.chars().count())
+            .is_some_and(char::is_whitespace);
+        match Op::word(&word) {
+            Some(op) if followed_by_blank => {
+                self.pos += word.chars().count();
+                Ok(Some(op))
+            }
+            _ => Ok(None),
+        }
+    }
+
     fn comparison(&mut self) -> Result<Expr, String> {
         let left = self.operand()?;
         self.skip_ws();
-        let op = if self.starts_with("==") {
-            Some((Op::Eq, 2))
-        } else if self.starts_with("!=") {
-            Some((Op::Ne, 2))
-        } else if self.starts_with("<=") {
-            Some((Op::Le, 2))
-        } else if self.starts_with(">=") {
-            Some((Op::Ge, 2))
-        } else if self.starts_with("<") {
-            Some((Op::Lt, 1))
-        } else if self.starts_with(">") {
-            Some((Op::Gt, 1))
-        } else if self.starts_with("=~") || self.starts_with("=") {
-            return Err(format!(
-                "unsupported filter operator at position {}",
-                self.pos
-            ));
-        } else {
-            None
-        };
+        let op = self.operator()?;
         match op {
-            Some((op, len)) => {
-                self.pos += len;
+            Some(op) => {
                 self.skip_ws();
                 let right = self.operand()?;
                 Ok(Expr::Compare(left, op, right))
@@ -547,10 +698,12 @@ impl Parser {
                 let (steps, function) = self.steps(true)?;
                 Ok(Operand::Root(steps, function))
             }
-            Some('\'' | '"') => Ok(Operand::Literal(Value::String(self.quoted()?))),
+            Some('\'' | '"') => Ok(Operand::Literal(Value::String(self.string_literal()?))),
             Some(c) if c == '-' || c.is_ascii_digit() => {
                 Ok(Operand::Literal(Value::Number(self.number()?)))
             }
+            Some('[' | '{') => Ok(Operand::Literal(self.json_literal()?)),
+            Some('/') => Ok(Operand::Pattern(Box::new(self.pattern()?))),
             Some(c) if c.is_ascii_alphabetic() => {
                 let start = self.pos;
                 let mut word = String::new();
@@ -573,18 +726,181 @@ impl Parser {
         }
     }
 
+    /// A string literal in a filter: Jayway unescapes it (`\n`, `\u00f6`, `\'`, ...).
+    fn string_literal(&mut self) -> Result<String, String> {
+        let quote = self.peek().unwrap_or('\'');
+        self.pos += 1;
+        let mut out = String::new();
+        loop {
+            match self.peek() {
+                None => return Err("unterminated quoted string".to_string()),
+                Some(c) if c == quote => {
+                    self.pos += 1;
+                    return Ok(out);
+                }
+                Some('\\') => {
+                    let escaped = self.peek_at(1).ok_or("unterminated quoted string")?;
+                    self.pos += 2;
+                    match escaped {
+                        'n' => out.push('\n'),
+                        't' => out.push('\t'),
+                        'r' => out.push('\r'),
+                        'b' => out.push('\u{8}'),
+                        'f' => out.push('\u{c}'),
+                        'u' => {
+                            let hex: String = self.chars.iter().skip(self.pos).take(4).collect();
+                            let code = u32::from_str_radix(&hex, 16)
+                                .ok()
+                                .filter(|_| hex.len() == 4)
+                                .ok_or_else(|| {
+                                    format!("invalid \\u escape at position {}", self.pos)
+                                })?;
+                            out.push(char::from_u32(code).unwrap_or('\u{fffd}'));
+                            self.pos += 4;
+                        }
+                        other => out.push(other),
+                    }
+                }
+                Some(c) => {
+                    out.push(c);
+                    self.pos += 1;
+                }
+            }
+        }
+    }
+
+    /// A JSON array or object literal (Jayway reads it permissively: single-quoted
+    /// strings are allowed).
+    fn json_literal(&mut self) -> Result<Value, String> {
+        let start = self.pos;
+        let (mut depth, mut quote) = (0usize, None::<char>);
+        while let Some(c) = self.peek() {
+            self.pos += 1;
+            match (quote, c) {
+                (Some(_), '\\') => self.pos += 1,
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '\'' | '"') => quote = Some(c),
+                (None, '[' | '{') => depth += 1,
+                (None, ']' | '}') => {
+                    depth -= 1;
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        if depth != 0 {
+            return Err(format!("unclosed JSON literal at position {start}"));
+        }
+        let text: String = self
+            .chars
+            .get(start..self.pos)
+            .unwrap_or_default()
+            .iter()
+            .collect();
+        serde_json::from_str(&text)
+            .or_else(|_| serde_json::from_str(&single_to_double_quotes(&text)))
+            .map_err(|e| format!("invalid JSON literal at position {start}: {e}"))
+    }
+
+    /// `/re/flags`.
+    fn pattern(&mut self) -> Result<Pattern, String> {
+        let start = self.pos;
+        self.pos += 1;
+        let mut source = String::new();
+        loop {
+            match self.peek() {
+                None => {
+                    return Err(format!(
+                        "unterminated regular expression at position {start}"
+                    ))
+                }
+                Some('/') => {
+                    self.pos += 1;
+                    break;
+                }
+                Some('\\') if self.peek_at(1) == Some('/') => {
+                    source.push('/');
+                    self.pos += 2;
+                }
+                Some(c) => {
+                    source.push(c);
+                    self.pos += 1;
+                }
+            }
+        }
+        let mut flags = String::new();
+        while let Some(c) = self.peek().filter(|c| "idmsuxU".contains(*c)) {
+            flags.push(c);
+            self.pos += 1;
+        }
+        // Java's flags that Rust's engine knows; `d`, `u` and `U` change nothing here.
+        let inline: String = flags.chars().filter(|c| "imsx".contains(*c)).collect();
+        let anchored = match inline.is_empty() {
+            true => format!("^(?:{source})$"),
+            false => format!("(?{inline})^(?:{source})$"),
+        };
+        let regex = regex::RegexBuilder::new(&anchored)
+            .size_limit(MAX_REGEX_BYTES)
+            .build()
+            .map_err(|e| format!("invalid regular expression at position {start}: {e}"))?;
+        let text: String = self
+            .chars
+            .get(start..self.pos)
+            .unwrap_or_default()
+            .iter()
+            .collect();
+        Ok(Pattern { text, regex })
+    }
+
     fn number(&mut self) -> Result<Number, String> {
         let start = self.pos;
         let mut text = String::new();
         while let Some(c) = self
             .peek()
-            .filter(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E'))
+            .filter(|c| c.is_ascii_digit() || matches!(c, '-' | '.' | 'e' | 'E'))
         {
             text.push(c);
             self.pos += 1;
         }
         parse_number(&text).ok_or_else(|| format!("invalid number '{text}' at position {start}"))
     }
+}
+
+/// JSON text with its single-quoted strings double-quoted, for Jayway's permissive literals.
+fn single_to_double_quotes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut quote = None;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(_), '\\') => {
+                out.push(c);
+                out.extend(chars.next());
+            }
+            (Some('\''), '\'') => {
+                quote = None;
+                out.push('"');
+            }
+            (Some('\''), '"') => out.push_str("\\\""),
+            (Some(q), c) if c == q => {
+                quote = None;
+                out.push(c);
+            }
+            (None, '\'') => {
+                quote = Some('\'');
+                out.push('"');
+            }
+            (None, '"') => {
+                quote = Some('"');
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// Parses a JSON-like number, keeping integers as integers.
