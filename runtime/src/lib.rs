@@ -4,6 +4,7 @@
 //! commands: the store, the sandbox, the scheduler and the HTTP API.
 #![deny(missing_docs)]
 
+pub mod alloc_meter;
 pub mod api;
 pub mod arn;
 pub mod clock;

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: sandstep::alloc_meter::Metered = sandstep::alloc_meter::Metered;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -173,6 +173,7 @@ enum ModuleCommand {
 }
 
 fn main() -> ExitCode {
+    sandstep_engine::jsonata::set_memory_probe(sandstep::alloc_meter::live_bytes);
     match run() {
         Ok(code) => code,
         Err(e) => {

@@ -556,7 +556,7 @@ impl Run<'_, '_> {
         if state.language == QueryLanguage::Jsonata {
             return self.act_jsonata(frame_id, raw);
         }
-        let effective = match self.select_path(frame_id, "InputPath", &state.input_path, &raw)? {
+        let effective = match self.select_path(frame_id, &state.input_path, &raw)? {
             Ok(v) => v,
             Err(f) => return self.state_failed(frame_id, f),
         };

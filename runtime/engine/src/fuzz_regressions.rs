@@ -64,3 +64,8 @@ fn jsonpath() {
 fn intrinsics() {
     replay("intrinsics", harness::intrinsics);
 }
+
+#[test]
+fn jsonata() {
+    replay("jsonata", harness::jsonata);
+}

@@ -20,7 +20,9 @@ pub mod references;
 mod tests;
 
 use jsonata_core::ast::AstNode;
-use jsonata_core::evaluator::{Context, Evaluator, EvaluatorError, EvaluatorOptions, StepBudget};
+use jsonata_core::evaluator::{
+    memory_error, Context, Evaluator, EvaluatorError, EvaluatorOptions, MemoryLimit, StepBudget,
+};
 use jsonata_core::parser::ParserError;
 use jsonata_core::value::JValue;
 use serde_json::Value;
@@ -39,6 +41,29 @@ pub const MAX_STACK_DEPTH: usize = 2_000;
 /// The longest sequence an evaluation may build (`D2015` beyond): far above what a
 /// 256 KiB payload can hold, low enough that one expression cannot take gigabytes.
 pub const MAX_SEQUENCE_LENGTH: usize = 1_000_000;
+
+/// The memory an evaluation may hold beyond what it started with, when the host counts
+/// it ([`set_memory_probe`]); past it the evaluation fails with `U1005`, AWS's "memory
+/// limit exceeded".
+pub const MAX_MEMORY_BYTES: isize = 64 << 20;
+
+/// The largest result an evaluation may give, in bytes of JSON (about): 64 times the
+/// payload limit, so that converting a runaway result cannot take the memory the
+/// evaluation itself was refused.
+pub const MAX_RESULT_BYTES: usize = 16 << 20;
+
+static MEMORY_PROBE: std::sync::OnceLock<fn() -> isize> = std::sync::OnceLock::new();
+
+/// Installs what reports the bytes the current thread holds (the server's allocator
+/// counts them), so that evaluations are held to [`MAX_MEMORY_BYTES`]. Without one, only
+/// the bounds on steps, sequences and single strings apply. The first call wins.
+///
+/// A count of allocated bytes is deterministic for the same binary and input, so replay
+/// stops where the first run did; a new build could move the point for an expression
+/// that is near the limit.
+pub fn set_memory_probe(probe: fn() -> isize) {
+    let _ = MEMORY_PROBE.set(probe);
+}
 
 /// A parsed JSONata expression.
 #[derive(Clone)]
@@ -167,10 +192,16 @@ impl Query {
                 context.bind(name.clone(), convert::to_jvalue(&value));
             }
         }
+        let memory_limit = MEMORY_PROBE.get().map(|&probe| MemoryLimit {
+            start: probe(),
+            limit: MAX_MEMORY_BYTES,
+            probe,
+        });
         let options = EvaluatorOptions {
             max_stack_depth: Some(MAX_STACK_DEPTH),
             max_sequence_length: Some(MAX_SEQUENCE_LENGTH),
             step_budget: Some(budget.clone()),
+            memory_limit,
             ..EvaluatorOptions::default()
         };
         let mut evaluator = Evaluator::with_options(context, options);
@@ -180,10 +211,13 @@ impl Query {
         }
         let input = env.input.map_or(JValue::Undefined, convert::to_jvalue);
         match evaluator.evaluate(&self.ast, &input) {
-            Ok(result) => Ok(Evaluated {
-                value: convert::from_jvalue(&result),
-                steps: used(&budget),
-            }),
+            Ok(result) => match convert::from_jvalue_within(&result, MAX_RESULT_BYTES) {
+                Some(value) => Ok(Evaluated {
+                    value,
+                    steps: used(&budget),
+                }),
+                None => Err((evaluation_error(&memory_error()), used(&budget))),
+            },
             Err(e) => Err((evaluation_error(&e), used(&budget))),
         }
     }

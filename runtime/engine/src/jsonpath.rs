@@ -188,6 +188,44 @@ impl Path {
         Ok(value)
     }
 
+    /// Why this path selects nothing from `root`, in Jayway's words as AWS reports them:
+    /// `No results for path: $['a']['b']` when only the last step is missing, `Missing
+    /// property in path $['a']` when an earlier one is.
+    pub fn not_found_detail(&self, root: &Value) -> String {
+        let mut at = String::from("$");
+        let mut node = Some(root);
+        let last = self.steps.len().saturating_sub(1);
+        for (i, step) in self.steps.iter().enumerate() {
+            let next = match (&step.selector, node) {
+                (Selector::Name(name), Some(Value::Object(map))) => {
+                    at.push_str(&format!("['{name}']"));
+                    map.get(name)
+                }
+                (Selector::Index(index), Some(Value::Array(items))) => {
+                    at.push_str(&format!("[{index}]"));
+                    array_slot(*index, items.len()).and_then(|i| items.get(i))
+                }
+                (Selector::Name(name), _) => {
+                    at.push_str(&format!("['{name}']"));
+                    None
+                }
+                (Selector::Index(index), _) => {
+                    at.push_str(&format!("[{index}]"));
+                    None
+                }
+                _ => break,
+            };
+            if next.is_none() {
+                return match i == last {
+                    true => format!("No results for path: {at}"),
+                    false => format!("Missing property in path {at}"),
+                };
+            }
+            node = next;
+        }
+        format!("No results for path: {at}")
+    }
+
     /// Writes `value` at this reference path, creating missing object keys.
     ///
     /// # Errors
@@ -242,6 +280,17 @@ fn array_slot(index: i64, len: usize) -> Option<usize> {
 }
 
 impl Reference {
+    /// The reference as written.
+    pub fn text(&self) -> String {
+        match &self.root {
+            Root::Input => self.path.text().to_string(),
+            Root::Context => format!("${}", self.path.text()),
+            Root::Variable(name) => {
+                format!("${name}{}", self.path.text().trim_start_matches('$'))
+            }
+        }
+    }
+
     /// Parses `$...`, `$$...` or `$name...`.
     ///
     /// # Errors

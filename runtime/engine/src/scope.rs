@@ -261,6 +261,22 @@ impl<'a> Scope<'a> {
             .ok_or_else(|| self.missing(reference, field))
     }
 
+    /// The `States.Runtime` failure of an `InputPath`, `OutputPath` or `...SecondsPath`
+    /// that matched nothing, in AWS's words (`Invalid path '$.a' : No results for path:
+    /// $['a']`).
+    pub fn invalid_path(&self, reference: &Reference) -> Failure {
+        let searched = match &reference.root {
+            Root::Input => Some(self.input),
+            Root::Context => Some(self.context_value()),
+            Root::Variable(name) => self.variable(name),
+        };
+        let detail = match searched {
+            Some(value) => reference.path.not_found_detail(value),
+            None => "No results for path: $".to_string(),
+        };
+        Failure::runtime(format!("Invalid path '{}' : {detail}", reference.text()))
+    }
+
     /// The `States.Runtime` failure for a path that matched nothing.
     pub fn missing(&self, reference: &Reference, field: &str) -> Failure {
         let (text, searched) = match &reference.root {

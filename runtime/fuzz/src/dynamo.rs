@@ -26,7 +26,11 @@ pub fn expressions(data: &[u8]) {
     let mut holders = Placeholders::new(Some(names()), Some(values()));
     match which % 6 {
         0 | 1 => {
-            let kind = if which % 6 == 0 { Kind::Condition } else { Kind::KeyCondition };
+            let kind = if which % 6 == 0 {
+                Kind::Condition
+            } else {
+                Kind::KeyCondition
+            };
             if let Ok(c) = holders.condition(kind, text) {
                 let _ = holds(&item, &c);
                 let _ = holds(&Item::new(), &c);
@@ -82,7 +86,10 @@ fn values() -> BTreeMap<String, Value> {
         ":ss": {"SS": ["x", "z"]}, ":ns": {"NS": ["1", "-3.5"]}, ":bs": {"BS": ["eA=="]},
         ":type": {"S": "N"}
     });
-    item_from_json(&json).unwrap_or_default().into_iter().collect()
+    item_from_json(&json)
+        .unwrap_or_default()
+        .into_iter()
+        .collect()
 }
 
 fn item() -> Item {

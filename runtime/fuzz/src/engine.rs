@@ -42,6 +42,34 @@ pub fn jsonpath(data: &[u8]) {
     }
 }
 
+/// A JSONata expression (the body of a `{% %}`) parsed, checked for top-level references as
+/// the validator does, then evaluated against the fixed documents (`$states.input`,
+/// `$states.context`, a variable `$v`) with a small step budget, as a state evaluates it.
+pub fn jsonata(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(query) = sandstep_engine::jsonata::Query::parse(text) else {
+        return;
+    };
+    let _ = query.top_level_references();
+    let documents = Documents::new();
+    let states = json!({"input": documents.input, "context": documents.context});
+    let lookup = |name: &str| match name {
+        "states" => Some(states.clone()),
+        "v" => Some(documents.variable.clone()),
+        _ => None,
+    };
+    let env = sandstep_engine::jsonata::Env {
+        input: Some(&documents.input),
+        variables: &lookup,
+        now_millis: 1_705_314_600_000,
+        entropy: 7,
+        steps: 20_000,
+    };
+    let _ = query.evaluate(&env);
+}
+
 /// An intrinsic call (`States.Format('{}', $.a)`) parsed, then evaluated with its paths resolved
 /// against the same fixed documents as [`jsonpath`].
 pub fn intrinsics(data: &[u8]) {

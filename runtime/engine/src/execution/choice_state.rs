@@ -64,11 +64,10 @@ impl Run<'_, '_> {
             },
             None => None,
         };
-        let output =
-            match self.select_path(frame_id, "OutputPath", &state.output_path, &effective)? {
-                Ok(v) => v,
-                Err(f) => return self.state_failed(frame_id, f),
-            };
+        let output = match self.select_path(frame_id, &state.output_path, &effective)? {
+            Ok(v) => v,
+            Err(f) => return self.state_failed(frame_id, f),
+        };
         self.note(frame_id, |s| {
             s.variables = assigned.clone();
             s.output = Some((*output).clone());

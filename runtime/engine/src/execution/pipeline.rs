@@ -48,12 +48,11 @@ impl Run<'_, '_> {
         })
     }
 
-    /// `InputPath` / `OutputPath` (`name`): the whole value, `{}` for null, or the
-    /// selected part; a path that selects nothing fails the state like AWS does.
+    /// `InputPath` / `OutputPath`: the whole value, `{}` for null, or the selected part; a
+    /// path that selects nothing fails the state with AWS's cause.
     pub(super) fn select_path(
         &mut self,
         frame_id: FrameId,
-        name: &str,
         field: &PathField,
         value: &Data,
     ) -> Result<Result<Data, Failure>, Error> {
@@ -61,13 +60,7 @@ impl Run<'_, '_> {
             PathField::Whole => Ok(value.clone()),
             PathField::Discard => Ok(Arc::new(Value::Object(Map::new()))),
             PathField::Path(r) => self.eval(frame_id, value, None, |s, _| {
-                s.resolve(r)?.map(Arc::new).ok_or_else(|| {
-                    Failure::runtime(format!(
-                        "Invalid input for the field '{name}': the JSONPath '{}' could not be found in the input '{}'",
-                        r.path.text(),
-                        compact(value)
-                    ))
-                })
+                s.resolve(r)?.map(Arc::new).ok_or_else(|| s.invalid_path(r))
             })?,
         })
     }
@@ -133,11 +126,10 @@ impl Run<'_, '_> {
             },
             None => result,
         };
-        let output =
-            match self.select_path(frame_id, "OutputPath", &state.output_path, &combined)? {
-                Ok(v) => v,
-                Err(f) => return self.state_failed(frame_id, f),
-            };
+        let output = match self.select_path(frame_id, &state.output_path, &combined)? {
+            Ok(v) => v,
+            Err(f) => return self.state_failed(frame_id, f),
+        };
         if let Some(failure) = self.over_limits(&output, &state.name) {
             return self.state_failed(frame_id, failure);
         }

@@ -112,7 +112,10 @@ impl Run<'_, '_> {
             Some(Amount::Fixed(n)) => Ok(Some(n.max(0.0) as u64)),
             Some(Amount::Path(r)) => {
                 let v = self
-                    .eval(frame_id, effective, None, |s, _| s.resolve(r))
+                    .eval(frame_id, effective, None, |s, _| {
+                        // A path that matches nothing fails as AWS words it.
+                        s.resolve(r)?.map(Some).ok_or_else(|| s.invalid_path(r))
+                    })
                     .map_err(|e| Failure::runtime(e.to_string()))??;
                 match v.as_ref().and_then(Value::as_u64) {
                     Some(n) if n > 0 => Ok(Some(n)),

@@ -1013,3 +1013,44 @@ mod jsonata {
         );
     }
 }
+
+#[test]
+fn paths_that_match_nothing_fail_with_aws_causes() {
+    let cause = |state: Value, input: Value| -> String {
+        let d = def(json!({"StartAt": "S", "States": {"S": state}}));
+        let mut st = ExecutionState::new();
+        let commands = step(&d, &mut st, &start_event(0, input)).unwrap();
+        match finished(&commands) {
+            Some(Outcome::Failed { cause: Some(c), .. }) => c.clone(),
+            other => panic!("{other:?}"),
+        }
+    };
+    let prefix = "An error occurred while executing the state 'S' (entered at the event id #2). ";
+    assert_eq!(
+        cause(
+            json!({"Type": "Pass", "InputPath": "$.NoSuchInputPath", "End": true}),
+            json!({"a": 0})
+        ),
+        format!(
+            "{prefix}Invalid path '$.NoSuchInputPath' : No results for path: $['NoSuchInputPath']"
+        )
+    );
+    assert_eq!(
+        cause(
+            json!({"Type": "Pass", "OutputPath": "$.no.such.path", "End": true}),
+            json!({})
+        ),
+        format!("{prefix}Invalid path '$.no.such.path' : Missing property in path $['no']")
+    );
+    assert_eq!(
+        cause(json!({"Type": "Wait", "SecondsPath": "$.input.waitSeconds", "End": true}), json!({})),
+        format!("{prefix}The SecondsPath parameter does not reference an input value: $.input.waitSeconds")
+    );
+    assert_eq!(
+        cause(
+            json!({"Type": "Task", "Resource": TASK, "TimeoutSecondsPath": "$.t", "End": true}),
+            json!({})
+        ),
+        format!("{prefix}Invalid path '$.t' : No results for path: $['t']")
+    );
+}

@@ -19,7 +19,10 @@ impl Run<'_, '_> {
                 };
                 let text = r.path.text();
                 match v {
-                    None => Err(Failure::runtime(format!("Invalid path '{text}': The path doesn't exist"))),
+                    None => Err(Failure::runtime(format!(
+                        "The SecondsPath parameter does not reference an input value: {}",
+                        r.text()
+                    ))),
                     Some(v) => match v.as_i64() {
                         Some(n) if n < 0 => Err(Failure::runtime(format!(
                             "The SecondsPath parameter references a negative value: {text} == {}",
@@ -49,7 +52,10 @@ impl Run<'_, '_> {
                         "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {text} == {}",
                         v.as_str().map(str::to_string).unwrap_or_else(|| compact(&v))
                     ))),
-                    (None, None) => Err(Failure::runtime(format!("Invalid path '{text}': The path doesn't exist"))),
+                    (None, None) => Err(Failure::runtime(format!(
+                        "The TimestampPath parameter does not reference an input value: {}",
+                        r.text()
+                    ))),
                 }
             }
             WaitFor::SecondsQuery(query) => self
@@ -136,11 +142,10 @@ impl Run<'_, '_> {
                 let fr = self.frame(frame_id)?;
                 let state = def.state(fr.state)?;
                 let raw = fr.input.clone();
-                let effective =
-                    match self.select_path(frame_id, "InputPath", &state.input_path, &raw)? {
-                        Ok(v) => v,
-                        Err(f) => return self.state_failed(frame_id, f),
-                    };
+                let effective = match self.select_path(frame_id, &state.input_path, &raw)? {
+                    Ok(v) => v,
+                    Err(f) => return self.state_failed(frame_id, f),
+                };
                 self.finish_wait(frame_id, effective)
             }
             TimerFor::Retry(frame_id) => {

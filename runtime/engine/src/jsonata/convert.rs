@@ -56,6 +56,48 @@ pub fn from_jvalue(value: &JValue) -> Option<Value> {
     })
 }
 
+/// As [`from_jvalue`], refusing (`None`) a result of more than about `max_bytes` of JSON:
+/// a value may hold one long string many times over, which only a copy makes real.
+/// `Some(None)` is an undefined result.
+pub fn from_jvalue_within(value: &JValue, max_bytes: usize) -> Option<Option<Value>> {
+    if !fits(value, max_bytes) {
+        return None;
+    }
+    Some(from_jvalue(value))
+}
+
+/// Whether `value` takes at most `max_bytes` (strings by their length, everything else 8
+/// bytes a node), counted without recursion.
+fn fits(value: &JValue, max_bytes: usize) -> bool {
+    let mut left = max_bytes;
+    let mut pending = vec![value];
+    while let Some(node) = pending.pop() {
+        let cost = match node {
+            JValue::String(s) => s.len().saturating_add(8),
+            JValue::Array(items) => {
+                pending.extend(items.iter());
+                8
+            }
+            JValue::Object(fields) => {
+                for (k, v) in fields.iter() {
+                    left = match left.checked_sub(k.len()) {
+                        Some(l) => l,
+                        None => return false,
+                    };
+                    pending.push(v);
+                }
+                8
+            }
+            _ => 8,
+        };
+        left = match left.checked_sub(cost) {
+            Some(l) => l,
+            None => return false,
+        };
+    }
+    true
+}
+
 /// A double as a JSON number: an integer when it is one exactly; `null` for NaN and the
 /// infinities, as `JSON.stringify` writes them.
 pub fn number(n: f64) -> Value {

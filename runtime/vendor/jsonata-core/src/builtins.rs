@@ -612,6 +612,8 @@ pub(crate) fn dispatch_pure(
             };
 
             let abs_width = width.unsigned_abs() as usize;
+            // SANDSTEP PATCH: the width alone decides the size of the result.
+            crate::evaluator::check_string_bytes(abs_width)?;
             // Count Unicode characters (code points), not bytes
             let char_count = string.chars().count();
 

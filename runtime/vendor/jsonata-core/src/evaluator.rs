@@ -3798,6 +3798,49 @@ impl StepBudget {
     }
 }
 
+/// SANDSTEP PATCH: the longest string an evaluation may build (`&`, `$pad`, `$join`,
+/// `$replace`): one operation can otherwise make a string of gigabytes from a few bytes
+/// (`$pad('', 2000000000)`), before any checkpoint runs.
+pub const MAX_STRING_BYTES: usize = 1 << 23;
+
+/// SANDSTEP PATCH: the error of an evaluation over its memory (or string) limit, in the
+/// words of AWS Step Functions' own limit.
+pub fn memory_error() -> EvaluatorError {
+    EvaluatorError::EvaluationError(
+        "U1005: Expression evaluation memory limit exceeded: Check for excessive memory usage"
+            .to_string(),
+    )
+}
+
+/// SANDSTEP PATCH: fails with [`memory_error`] when a string of `bytes` is too long.
+pub fn check_string_bytes(bytes: usize) -> Result<(), EvaluatorError> {
+    if bytes > MAX_STRING_BYTES {
+        return Err(memory_error());
+    }
+    Ok(())
+}
+
+/// SANDSTEP PATCH: a bound on the memory an evaluation holds, checked where the steps
+/// are. `probe` reports the bytes the current thread has allocated and not freed (the
+/// host's allocator counts them); the evaluation stops with U1005 once that grew by more
+/// than `limit` since `start`.
+#[derive(Clone, Copy, Debug)]
+pub struct MemoryLimit {
+    /// What `probe` said when the evaluation started.
+    pub start: isize,
+    /// The growth allowed, in bytes.
+    pub limit: isize,
+    /// The current thread's live allocated bytes.
+    pub probe: fn() -> isize,
+}
+
+impl MemoryLimit {
+    #[inline]
+    fn exceeded(&self) -> bool {
+        (self.probe)() - self.start > self.limit
+    }
+}
+
 /// Resource-limit guardrails, mirroring jsonata-js 2.2.1's `timeout`/`stack`/`sequence`
 /// evaluator options. All fields default to `None` = unlimited (current behavior).
 #[derive(Default, Clone, Debug)]
@@ -3824,6 +3867,8 @@ pub struct EvaluatorOptions {
     pub max_sequence_length: Option<usize>,
     /// SANDSTEP PATCH: a deterministic step bound; see [`StepBudget`].
     pub step_budget: Option<StepBudget>,
+    /// SANDSTEP PATCH: a bound on the memory held; see [`MemoryLimit`].
+    pub memory_limit: Option<MemoryLimit>,
 }
 
 /// The values under `*`, following jsonata-js `evaluateWildcard`: the
@@ -4387,6 +4432,11 @@ pub(crate) fn check_cancelled(options: &EvaluatorOptions) -> Result<(), Evaluato
                 "U1004: Evaluation stopped after {} steps",
                 budget.limit()
             )));
+        }
+    }
+    if let Some(memory) = &options.memory_limit {
+        if memory.exceeded() {
+            return Err(memory_error());
         }
     }
     match &options.cancel {
@@ -11397,6 +11447,8 @@ impl Evaluator {
     fn concatenate(&self, left: &JValue, right: &JValue) -> Result<JValue, EvaluatorError> {
         let left_str = Self::value_to_concat_string(left)?;
         let right_str = Self::value_to_concat_string(right)?;
+        // SANDSTEP PATCH: doubling a string in a loop reaches gigabytes in 30 steps.
+        check_string_bytes(left_str.len() + right_str.len())?;
         Ok(JValue::string(format!("{}{}", left_str, right_str)))
     }
 

@@ -217,6 +217,13 @@ pub mod string {
         reject_non_finite(value)?;
         let mut out = String::new();
         write_stringified(value, indent, 0, &mut out);
+        // SANDSTEP PATCH: the writer stops once past the limit (an array of a million
+        // references to one long string would otherwise print terabytes).
+        if out.len() > crate::evaluator::MAX_STRING_BYTES {
+            return Err(FunctionError::RuntimeError(
+                crate::evaluator::memory_error().message().to_string(),
+            ));
+        }
         Ok(out)
     }
 
@@ -254,6 +261,10 @@ pub mod string {
                 }
                 out.push('[');
                 for (i, v) in arr.iter().enumerate() {
+                    // SANDSTEP PATCH: see stringify_value_custom.
+                    if out.len() > crate::evaluator::MAX_STRING_BYTES {
+                        return;
+                    }
                     if i > 0 {
                         out.push_str(item_sep);
                     }
@@ -270,6 +281,10 @@ pub mod string {
                 }
                 out.push('{');
                 for (i, (k, v)) in obj.iter().enumerate() {
+                    // SANDSTEP PATCH: see stringify_value_custom.
+                    if out.len() > crate::evaluator::MAX_STRING_BYTES {
+                        return;
+                    }
                     if i > 0 {
                         out.push_str(item_sep);
                     }
@@ -490,6 +505,14 @@ pub mod string {
             .collect();
 
         let parts = parts?;
+        // SANDSTEP PATCH: measured before the string is built.
+        let bytes = parts.iter().map(String::len).sum::<usize>()
+            + sep.len() * parts.len().saturating_sub(1);
+        if bytes > crate::evaluator::MAX_STRING_BYTES {
+            return Err(FunctionError::RuntimeError(
+                crate::evaluator::memory_error().message().to_string(),
+            ));
+        }
         Ok(JValue::string(parts.join(sep)))
     }
 
@@ -825,6 +848,12 @@ pub mod string {
             if limit.is_some_and(|limit| count >= limit) {
                 break;
             }
+            // SANDSTEP PATCH: each replacement can add as much as the whole input.
+            if result.len() > crate::evaluator::MAX_STRING_BYTES {
+                return Err(E::from(FunctionError::RuntimeError(
+                    crate::evaluator::memory_error().message().to_string(),
+                )));
+            }
             result.push_str(&s[position..found.byte_start]);
             replacer(&found, &mut result)?;
             position = found.byte_end;
@@ -869,6 +898,13 @@ pub mod string {
         if pat.is_empty() {
             return Err(FunctionError::RuntimeError(
                 "D3010: Pattern cannot be empty".to_string(),
+            ));
+        }
+        // SANDSTEP PATCH: the result's size, bounded before it is built.
+        let replaced = s.matches(pat).count().min(limit.unwrap_or(usize::MAX));
+        if s.len() + replaced.saturating_mul(replacement.len()) > crate::evaluator::MAX_STRING_BYTES {
+            return Err(FunctionError::RuntimeError(
+                crate::evaluator::memory_error().message().to_string(),
             ));
         }
 
