@@ -6,6 +6,7 @@
 //! `{"code", "message"}` with exit 1.
 
 use anyhow::Context as _;
+use sandstep_engine::jsonata::convert::to_jvalue;
 use sandstep_engine::jsonata::{Env, Query, QueryError};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -30,7 +31,7 @@ pub fn eval(expression: &str, input: Option<&str>, binds: &[String]) -> anyhow::
         );
     }
     let outcome = Query::parse(expression).and_then(|query| {
-        let lookup = |name: &str| variables.get(name).cloned();
+        let lookup = |name: &str| variables.get(name).map(to_jvalue);
         let env = Env {
             input: input.as_ref(),
             variables: &lookup,

@@ -369,3 +369,17 @@ fn data_commands_browse_and_change_tables_buckets_queues_and_topics() {
         (Some(id.as_str()), Some("Hi"))
     );
 }
+
+#[test]
+fn eval_stops_expressions_that_take_too_much_memory() {
+    for hostile in [
+        "[1..100000].($pad('', 5000))",
+        "($f := function($s, $n) { $n = 0 ? $s : $f($s & $s, $n - 1) }; $length($f('x', 40)))",
+        "$pad('', 2000000000)",
+    ] {
+        let (code, stdout, _) = run(&["eval", hostile]);
+        assert_eq!(code, 1, "{hostile}");
+        let error: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(error["code"], "U1005", "{hostile}: {error}");
+    }
+}

@@ -1,7 +1,10 @@
 //! Engine throughput, single thread: `cargo bench -p sandstep-engine --bench engine`.
 //!
 //! Counts state transitions per second (one per state entered) for a 100-state Pass
-//! chain and for an inline Map over 1,000 small items, history recording included.
+//! chain and for an inline Map over 1,000 small items, history recording included; and
+//! a 100-state chain of JSONata Pass states (`"Output": {"order": "{% $states.input.order
+//! %}", "last": i}`) against the same chain in JSONPath (`"Parameters": {"order.$":
+//! "$.order", "last": i}`), as a ratio.
 //! The baseline in the same run is `serde_json` cloning the same payload once per
 //! transition: the least any interpreter that copies state data must do. The `traced`
 //! lines replay the same executions with the data-flow trace on (what the console's
@@ -36,6 +39,26 @@ fn pass_chain(n: usize) -> Definition {
     let mut states = serde_json::Map::new();
     for i in 0..n {
         let mut s = json!({"Type": "Pass", "ResultPath": "$.last", "Result": i});
+        if i + 1 < n {
+            s["Next"] = json!(format!("S{}", i + 1));
+        } else {
+            s["End"] = json!(true);
+        }
+        states.insert(format!("S{i}"), s);
+    }
+    Definition::from_value(&json!({"StartAt": "S0", "States": states})).expect("valid chain")
+}
+
+/// `n` Pass states that each copy the input's `order` and add `last`: in JSONata with an
+/// `Output` expression, or the same in JSONPath with `Parameters`.
+fn shaping_chain(n: usize, jsonata: bool) -> Definition {
+    let mut states = serde_json::Map::new();
+    for i in 0..n {
+        let mut s = match jsonata {
+            true => json!({"Type": "Pass", "QueryLanguage": "JSONata",
+                "Output": {"order": "{% $states.input.order %}", "last": i}}),
+            false => json!({"Type": "Pass", "Parameters": {"order.$": "$.order", "last": i}}),
+        };
         if i + 1 < n {
             s["Next"] = json!(format!("S{}", i + 1));
         } else {
@@ -110,6 +133,24 @@ fn main() {
     println!(
         "pass-chain-100 traced: {traced:.0} transitions/s = {:.2}x the plain run",
         traced / rate
+    );
+    let (_, t, e) = measure(
+        &shaping_chain(100, false),
+        &input,
+        budget,
+        ExecutionState::new,
+    );
+    let jsonpath = t as f64 / e.as_secs_f64();
+    let (_, t, e) = measure(
+        &shaping_chain(100, true),
+        &input,
+        budget,
+        ExecutionState::new,
+    );
+    let jsonata = t as f64 / e.as_secs_f64();
+    println!(
+        "output-chain-100: JSONPath {jsonpath:.0} transitions/s, JSONata {jsonata:.0} transitions/s; JSONPath/JSONata {:.2}x",
+        jsonpath / jsonata
     );
     let (map, items) = map_of(1000);
     let (runs, transitions, elapsed) = measure(&map, &items, budget, ExecutionState::new);

@@ -118,8 +118,9 @@ const STEPS_CODE: &str = "U1004";
 pub struct Env<'a> {
     /// What `$` is bound to (`None`: undefined).
     pub input: Option<&'a Value>,
-    /// Looks up a variable by name (without its `$`).
-    pub variables: &'a dyn Fn(&str) -> Option<Value>,
+    /// Looks up a variable by name (without its `$`), as the evaluator's value
+    /// ([`convert::to_jvalue`]), so that a caller can build a large one without a copy.
+    pub variables: &'a dyn Fn(&str) -> Option<JValue>,
     /// The time `$now()` and `$millis()` report, in milliseconds since the epoch.
     pub now_millis: i64,
     /// The seed of `$random()` and `$uuid()` when called without a seed.
@@ -156,7 +157,9 @@ impl Query {
     /// The syntax error, with jsonata-js's code.
     pub fn parse(source: &str) -> Result<Query, QueryError> {
         check_nesting(source)?;
-        let ast = jsonata_core::parser::parse(source).map_err(|e| parse_error(&e))?;
+        let parsed = std::panic::catch_unwind(|| jsonata_core::parser::parse(source))
+            .map_err(|_| internal_error())?;
+        let ast = parsed.map_err(|e| parse_error(&e))?;
         Ok(Query {
             source: source.into(),
             ast: Arc::new(ast),
@@ -180,6 +183,12 @@ impl Query {
         self.names.contains(name)
     }
 
+    /// Whether the expression may read `$states.context` (the word appears in it): the
+    /// context object holds a copy of the execution input, so it is built only then.
+    pub fn may_read_context(&self) -> bool {
+        self.source.contains("context")
+    }
+
     /// Evaluates the expression.
     ///
     /// # Errors
@@ -189,7 +198,7 @@ impl Query {
         let mut context = Context::new();
         for name in self.names.iter() {
             if let Some(value) = (env.variables)(name) {
-                context.bind(name.clone(), convert::to_jvalue(&value));
+                context.bind(name.clone(), value);
             }
         }
         let memory_limit = MEMORY_PROBE.get().map(|&probe| MemoryLimit {
@@ -206,11 +215,19 @@ impl Query {
         };
         let mut evaluator = Evaluator::with_options(context, options);
         let used = |budget: &StepBudget| budget.limit() - budget.remaining();
-        if let Err(e) = functions::register(&mut evaluator, env) {
+        if let Err(e) = functions::register(&mut evaluator, env, &self.names) {
             return Err((evaluation_error(&e), 0));
         }
         let input = env.input.map_or(JValue::Undefined, convert::to_jvalue);
-        match evaluator.evaluate(&self.ast, &input) {
+        // A bug of the evaluator must not take the engine thread down: AWS too reports
+        // "an internal error during evaluation". Nothing outlives the call but its result.
+        let evaluated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            evaluator.evaluate(&self.ast, &input)
+        }));
+        let Ok(evaluated) = evaluated else {
+            return Err((internal_error(), used(&budget)));
+        };
+        match evaluated {
             Ok(result) => match convert::from_jvalue_within(&result, MAX_RESULT_BYTES) {
                 Some(value) => Ok(Evaluated {
                     value,
@@ -221,6 +238,14 @@ impl Query {
             Err(e) => Err((evaluation_error(&e), used(&budget))),
         }
     }
+}
+
+/// What a panic of jsonata-core becomes.
+fn internal_error() -> QueryError {
+    QueryError::new(
+        "U1006",
+        "The expression threw an internal error during evaluation",
+    )
 }
 
 /// A `{% ... %}` string's expression: the text between the braces, when `text` is one.

@@ -5,7 +5,12 @@ use crate::definition::{Expr, Template};
 use crate::error::{ErrorName, Failure};
 use crate::event::{Millis, Start};
 use crate::intrinsics;
+use crate::jsonata::convert::to_jvalue;
 use crate::jsonata::{self, Query, QueryError};
+use jsonata_core::value::JValue;
+
+/// The evaluator's object map.
+type JMap = indexmap::IndexMap<String, JValue>;
 use crate::jsonpath::{self, Budget, Reference, Root};
 use crate::rng::Rng;
 use crate::timestamp;
@@ -343,18 +348,21 @@ impl<'a> Scope<'a> {
         })
     }
 
-    /// `$states` as an expression sees it here.
-    fn states_value(&self) -> Value {
-        let mut states = Map::new();
-        states.insert("input".into(), self.input.clone());
-        states.insert("context".into(), self.context_value().clone());
+    /// `$states` as `query` sees it here, built straight into the evaluator's values
+    /// (the context object only when the expression may read it).
+    fn states_value(&self, query: &Query) -> JValue {
+        let mut states = JMap::new();
+        states.insert("input".into(), to_jvalue(self.input));
+        if query.may_read_context() {
+            states.insert("context".into(), to_jvalue(self.context_value()));
+        }
         if let Some(result) = self.states.result {
-            states.insert("result".into(), result.clone());
+            states.insert("result".into(), to_jvalue(result));
         }
         if let Some(error_output) = self.states.error_output {
-            states.insert("errorOutput".into(), error_output.clone());
+            states.insert("errorOutput".into(), to_jvalue(error_output));
         }
-        Value::Object(states)
+        JValue::object(states)
     }
 
     /// Evaluates a JSONata expression, which must give a value.
@@ -379,9 +387,9 @@ impl<'a> Scope<'a> {
     ) -> Result<Option<Value>, Failure> {
         let lookup = |name: &str| {
             if name == "states" {
-                Some(self.states_value())
+                Some(self.states_value(query))
             } else {
-                self.variable(name).cloned()
+                self.variable(name).map(to_jvalue)
             }
         };
         let env = jsonata::Env {

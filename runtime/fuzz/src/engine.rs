@@ -56,8 +56,8 @@ pub fn jsonata(data: &[u8]) {
     let documents = Documents::new();
     let states = json!({"input": documents.input, "context": documents.context});
     let lookup = |name: &str| match name {
-        "states" => Some(states.clone()),
-        "v" => Some(documents.variable.clone()),
+        "states" => Some(sandstep_engine::jsonata::convert::to_jvalue(&states)),
+        "v" => Some(sandstep_engine::jsonata::convert::to_jvalue(&documents.variable)),
         _ => None,
     };
     let env = sandstep_engine::jsonata::Env {

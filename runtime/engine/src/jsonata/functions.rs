@@ -17,6 +17,7 @@ use jsonata_core::evaluator::{Evaluator, EvaluatorError, HostFnResult};
 use jsonata_core::value::JValue;
 use serde_json::Value;
 use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::rc::Rc;
 
 /// Built-ins that Step Functions disables: calling one fails as calling a non-function.
@@ -26,7 +27,28 @@ const DISABLED: &[&str] = &["eval"];
 ///
 /// # Errors
 /// Only if jsonata-core refuses a registration (a name clash, a bug).
-pub(super) fn register(evaluator: &mut Evaluator, env: &Env<'_>) -> Result<(), EvaluatorError> {
+///
+/// Only the functions `names` (what follows a `$` in the expression) mentions are
+/// registered: most expressions call none of them, and registering costs allocations.
+pub(super) fn register(
+    evaluator: &mut Evaluator,
+    env: &Env<'_>,
+    names: &BTreeSet<String>,
+) -> Result<(), EvaluatorError> {
+    const OURS: &[&str] = &[
+        "partition",
+        "range",
+        "hash",
+        "parse",
+        "uuid",
+        "random",
+        "millis",
+        "now",
+        "eval",
+    ];
+    if !OURS.iter().any(|name| names.contains(*name)) {
+        return Ok(());
+    }
     let rng = Rc::new(RefCell::new(Rng::new(env.entropy)));
     evaluator.register_fn("partition", |args: &[JValue]| {
         intrinsic(Function::ArrayPartition, "$partition", args)

@@ -10,7 +10,7 @@ fn eval_with(
     let lookup = |name: &str| {
         vars.iter()
             .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.clone())
+            .map(|(_, v)| convert::to_jvalue(v))
     };
     let env = Env {
         input: input.as_ref(),

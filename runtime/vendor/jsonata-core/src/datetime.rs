@@ -877,11 +877,14 @@ fn analyse_date_time_picture(picture: &str) -> Result<Vec<PictureItem>, DateTime
             let (pres_mod, width) = if let Some(comma_idx) = comma {
                 let width_mod = &marker[comma_idx + 1..];
                 let dash = width_mod.find('-');
+                // SANDSTEP PATCH: widths above 1024 are read as no width. The formatter
+                // pads to the width and does arithmetic on it: `[Y,55555555555]` overflowed,
+                // and a width that large asks for gigabytes of padding.
                 let parse_width = |s: &str| -> Option<usize> {
                     if s.is_empty() || s == "*" {
                         None
                     } else {
-                        s.parse().ok()
+                        s.parse().ok().filter(|w: &usize| *w <= 1024)
                     }
                 };
                 let (min, max) = match dash {
@@ -891,12 +894,16 @@ fn analyse_date_time_picture(picture: &str) -> Result<Vec<PictureItem>, DateTime
                     ),
                     None => (parse_width(width_mod), None),
                 };
+                // SANDSTEP PATCH: `get`, and the component's own length: a marker such as
+                // `[,]` (the comma is the component) or one starting with a multi-byte
+                // character made these slices panic.
+                let start = component.len_utf8();
                 (
-                    marker[1..comma_idx].to_string(),
+                    marker.get(start..comma_idx).unwrap_or("").to_string(),
                     Some(WidthSpec { min, max }),
                 )
             } else {
-                (marker[1..].to_string(), None)
+                (marker.get(component.len_utf8()..).unwrap_or("").to_string(), None)
             };
 
             let mut m = MarkerSpec {
@@ -1176,7 +1183,11 @@ fn format_timezone_component(
     let fmt = marker
         .integer_format
         .as_ref()
-        .expect("Z/z marker always has an integer_format");
+        .ok_or_else(|| {
+                // SANDSTEP PATCH: an error, not a panic, for a marker the picture
+                // analysis left without a format (found by fuzzing).
+                DateTimeError::FormatError("D3135: Z/z marker has no integer format".to_string())
+            })?;
 
     let mut component_value = if fmt.regular {
         format_integer_value(offset as f64, fmt)?
@@ -1241,7 +1252,11 @@ fn format_component(
         let mut value = get_date_time_fragment(dt, marker.component);
         if marker.component == 'Y' {
             if let Some(n) = marker.n {
-                value %= 10i64.pow(n);
+                // SANDSTEP PATCH: `checked_pow`: a year picture of 19 digits or more
+                // overflowed; no i64 year has that many digits to cut.
+                if let Some(modulus) = 10i64.checked_pow(n) {
+                    value %= modulus;
+                }
             }
         }
         if let Some(case) = marker.names {
@@ -1267,7 +1282,11 @@ fn format_component(
             let fmt = marker
                 .integer_format
                 .as_ref()
-                .expect("numeric marker always has an integer_format");
+                .ok_or_else(|| {
+                // SANDSTEP PATCH: an error, not a panic, for a marker the picture
+                // analysis left without a format (found by fuzzing).
+                DateTimeError::FormatError("D3135: numeric marker has no integer format".to_string())
+            })?;
             format_integer_value(value as f64, fmt)
         }
     } else if marker.component == 'f' {
@@ -1276,7 +1295,11 @@ fn format_component(
         let fmt = marker
             .integer_format
             .as_ref()
-            .expect("f marker always has an integer_format");
+            .ok_or_else(|| {
+                // SANDSTEP PATCH: an error, not a panic, for a marker the picture
+                // analysis left without a format (found by fuzzing).
+                DateTimeError::FormatError("D3135: f marker has no integer format".to_string())
+            })?;
         format_integer_value(value as f64, fmt)
     } else {
         // C (calendar) / E (era) -- always "ISO"
