@@ -937,3 +937,70 @@ fn console_data_browser_lists_edits_peeks_and_publishes() {
     assert_eq!(bytes, "42 orders");
     b.screenshot("data-bucket");
 }
+
+#[test]
+fn jsonata_states_validate_as_you_type_and_show_their_stages() {
+    let dir = TempDir::new("console-jsonata");
+    let s = Server::start(&dir.0, &[]);
+    let b = Browser::start();
+    // The editor checks `{% %}` expressions as it checks the rest.
+    b.goto(&format!("{}/console#/editor", s.url));
+    let editor = b.wait("#definition-editor");
+    b.clear(&editor);
+    b.type_text(
+        &editor,
+        r#"{"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Pass", "Output": "{% 1 + %}", "End": true}}}"#,
+    );
+    let diagnostic = b.wait_for("a JSONata diagnostic", || {
+        let li = b.all("#diagnostics li.diagnostic").into_iter().next()?;
+        Some(b.text(&li))
+    });
+    assert!(
+        diagnostic.contains("INVALID_JSONATA_EXPRESSION"),
+        "{diagnostic}"
+    );
+    assert!(diagnostic.contains("/States/A/Output"), "{diagnostic}");
+    b.screenshot("editor-jsonata-invalid");
+
+    // A JSONata Map whose inspector names the stages as JSONata does.
+    let definition = json!({"QueryLanguage": "JSONata", "StartAt": "Shape", "States": {
+        "Shape": {"Type": "Map", "Items": "{% $states.input.xs %}",
+            "ItemSelector": {"v": "{% $states.context.Map.Item.Value * 2 %}"},
+            "ItemProcessor": {"StartAt": "Each", "States": {"Each": {"Type": "Pass", "Output": "{% $states.input.v %}", "End": true}}},
+            "Assign": {"count": "{% $count($states.result) %}"},
+            "Output": {"sum": "{% $sum($states.result) %}"}, "End": true}}});
+    let arn = s.create_machine("shape", &definition, "STANDARD");
+    let started = s.ok(
+        "StartExecution",
+        json!({"stateMachineArn": arn, "input": "{\"xs\": [1, 2, 3]}"}),
+    );
+    let execution = started["executionArn"].as_str().unwrap().to_string();
+    b.goto(&format!(
+        "{}/console#/executions/{}",
+        s.url,
+        encode(&execution)
+    ));
+    b.wait_for("SUCCEEDED", || {
+        let status = b.text(&b.all("#execution-status").into_iter().next()?);
+        (status == "SUCCEEDED").then_some(())
+    });
+    b.click(&node(&b, "Shape"));
+    let stage = |name: &str| -> Value {
+        let selector = format!("#inspector [data-stage=\"{name}\"] pre");
+        b.wait_for(&format!("stage {name}"), || {
+            let text = b.text(&b.all(&selector).into_iter().next()?);
+            serde_json::from_str(&text).ok()
+        })
+    };
+    assert_eq!(
+        stage("afterParameters"),
+        json!([{"v": 2}, {"v": 4}, {"v": 6}])
+    );
+    assert_eq!(stage("result"), json!([2, 4, 6]));
+    assert_eq!(stage("output"), json!({"sum": 12}));
+    assert_eq!(stage("variables"), json!({"count": 3}));
+    let label = |name: &str| b.text(&b.wait(&format!("#inspector [data-stage=\"{name}\"] h4")));
+    assert_eq!(label("afterParameters"), "ItemSelector");
+    assert_eq!(label("result"), "Result ($states.result)");
+    b.screenshot("inspector-jsonata-state");
+}

@@ -12,6 +12,13 @@ export const STAGES = [
   ['output', 'Output'], ['error', 'Error'], ['variables', 'Variables assigned'],
 ];
 
+// A JSONata state's stages under the names its fields and `$states` give them; it has no
+// InputPath, ResultSelector or ResultPath.
+const JSONATA_LABELS = {
+  input: 'Input ($states.input)', afterParameters: 'Arguments', result: 'Result ($states.result)',
+  output: 'Output', variables: 'Assign (variables set)',
+};
+
 const setText = (el, text) => {
   if (el.textContent !== text) el.textContent = text;
 };
@@ -39,10 +46,13 @@ export class Inspector {
     this.summary = h('p', { class: 'muted small' }, 'Click a state in the graph or the timeline.');
     this.note = h('p', { class: 'field-error small', hidden: true });
     this.pres = new Map();
+    this.labels = new Map();
     const stages = STAGES.map(([key, label]) => {
       const pre = h('pre', {}, '—');
+      const heading = h('h4', {}, label);
       this.pres.set(key, pre);
-      return h('section', { class: 'stage absent', 'data-stage': key }, h('h4', {}, label), pre);
+      this.labels.set(key, heading);
+      return h('section', { class: 'stage absent', 'data-stage': key }, heading, pre);
     });
     this.el = h('aside', { id: 'inspector', class: 'panel fixed' },
       h('div', { class: 'panel-head' }, this.title, this.select), this.summary, this.note, ...stages);
@@ -80,6 +90,11 @@ export class Inspector {
       setText(this.summary, [visit.scope ? `Scope ${visit.scope}` : 'Top level', visit.status,
         `entered ${fmtTime(visit.enteredAt)}`, ms == null ? 'still running' : `took ${fmtDuration(ms)}`,
         visit.retries ? `${visit.retries} retries` : null].filter(Boolean).join(' · '));
+    }
+    const jsonata = visit?.queryLanguage === 'JSONata';
+    for (const [key, label] of STAGES) {
+      const jsonataLabel = key === 'afterParameters' && visit?.kind === 'Map' ? 'ItemSelector' : JSONATA_LABELS[key];
+      setText(this.labels.get(key), (jsonata && jsonataLabel) || label);
     }
     this.renderStages(visit ? this.stagesOf(visit) : undefined);
     this.onShow?.(this.name, visit);

@@ -510,6 +510,10 @@ impl Run<'_, '_> {
             let visit = Visit {
                 state: state.name.to_string(),
                 kind: state.kind.type_name(),
+                query_language: match state.language {
+                    QueryLanguage::JsonPath => "JSONPath",
+                    QueryLanguage::Jsonata => "JSONata",
+                },
                 scope: self.scope_of(frame_id)?,
                 entered_event_id: entered,
                 exited_event_id: None,

@@ -65,6 +65,8 @@ pub struct Visit {
     pub state: String,
     /// Its type (`Pass`, `Task`, ...).
     pub kind: &'static str,
+    /// `JSONPath` or `JSONata`: which stages it has and what they are called.
+    pub query_language: &'static str,
     /// Where it ran: `""` at the top level, `P[1]` in branch 1 of Parallel `P`, `M[3]` in
     /// iteration 3 of Map `M`, nested as `P[0]/M[2]`.
     pub scope: String,
