@@ -906,3 +906,55 @@ mod nested;
 mod s3;
 mod sns;
 mod sqs;
+
+#[test]
+fn sdk_jsonata_machines_validate_and_run() {
+    let dir = TempDir::new("sdk-jsonata");
+    let s = Server::start(&dir.0, &[]);
+    let uploaded = s.upload("echo", &module("echo"), "").unwrap();
+    assert_eq!(uploaded["version"], 1);
+    runtime().block_on(async {
+        let c = client(&s);
+        // A syntax error is reported where it is, with AWS's code.
+        let bad = r#"{"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Pass", "Output": {"x": "{% 1 + %}"}, "End": true}}}"#;
+        let v = c
+            .validate_state_machine_definition()
+            .definition(bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(v.result(), &ValidateStateMachineDefinitionResultCode::Fail);
+        let first = v.diagnostics().first().unwrap();
+        assert_eq!(first.code(), "INVALID_JSONATA_EXPRESSION");
+        assert_eq!(first.location(), Some("/States/A/Output/x"));
+
+        // JSONata states in a JSONPath machine: a task gets its Arguments, Output and
+        // Assign see $states.result, and a JSONPath state reads the variable they set.
+        let definition = json!({"StartAt": "Call", "States": {
+            "Call": {"Type": "Task", "QueryLanguage": "JSONata", "Resource": "arn:aws:states:::lambda:invoke",
+                "Arguments": {"FunctionName": "echo", "Payload": {"n": "{% $states.input.n * 2 %}"}},
+                "Assign": {"doubled": "{% $states.result.Payload.n %}"},
+                "Output": "{% $states.result.Payload %}", "Next": "Check"},
+            "Check": {"Type": "Choice", "QueryLanguage": "JSONata", "Choices": [
+                {"Condition": "{% $doubled > 10 %}", "Next": "Big", "Output": {"size": "big", "n": "{% $doubled %}"}}],
+                "Default": "Small"},
+            "Big": {"Type": "Pass", "Parameters": {"size.$": "$.size", "seen.$": "$doubled"}, "End": true},
+            "Small": {"Type": "Fail", "QueryLanguage": "JSONata", "Error": "{% 'TooSmall' %}", "Cause": "{% 'n was ' & $string($doubled) %}"}
+        }})
+        .to_string();
+        let express = create(&c, "jsonata", &definition, StateMachineType::Express).await;
+        let run = |n: i64| {
+            c.start_sync_execution()
+                .state_machine_arn(&express)
+                .input(json!({"n": n}).to_string())
+                .send()
+        };
+        let big = run(7).await.unwrap();
+        assert_eq!(big.status(), &SyncExecutionStatus::Succeeded, "{big:?}");
+        assert_eq!(json_of(big.output()), json!({"size": "big", "seen": 14}));
+        let small = run(2).await.unwrap();
+        assert_eq!(small.status(), &SyncExecutionStatus::Failed);
+        assert_eq!(small.error(), Some("TooSmall"));
+        assert_eq!(small.cause(), Some("n was 4"));
+    });
+}
