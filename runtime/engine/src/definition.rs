@@ -238,6 +238,9 @@ pub enum Concurrency {
 }
 
 /// Type-specific fields.
+// A definition's states are compiled once into one arena: a Map's few hundred bytes there
+// cost nothing, and boxing them would add a pointer chase to every visit.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Kind {
     /// `Pass`.

@@ -76,17 +76,11 @@ impl Run<'_, '_> {
                 )
             }
             None => {
-                return self.state_failed(
-                    frame_id,
-                    Failure::runtime(format!(
-                        "Invalid path '{}' : No results for path: $['{}']",
-                        items_path.as_ref().map(|r| r.path.text()).unwrap_or("$"),
-                        items_path
-                            .as_ref()
-                            .map(|r| r.path.text().trim_start_matches("$."))
-                            .unwrap_or("")
-                    )),
-                )
+                let failure = match items_path {
+                    Some(r) => self.eval(frame_id, &effective, None, |s, _| s.invalid_path(r))?,
+                    None => Failure::runtime("Invalid path '$' : No results for path: $"),
+                };
+                return self.state_failed(frame_id, failure);
             }
         };
         let limit = match concurrency {
