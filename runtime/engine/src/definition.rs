@@ -124,6 +124,29 @@ pub enum Template {
     },
 }
 
+impl Template {
+    /// An object template, or the literal `value` when nothing in it is evaluated.
+    pub(crate) fn object_or_literal(fields: Vec<(String, Template)>, value: &Value) -> Template {
+        if fields
+            .iter()
+            .all(|(_, t)| matches!(t, Template::Literal(_)))
+        {
+            Template::Literal(value.clone())
+        } else {
+            Template::Object(fields)
+        }
+    }
+
+    /// An array template, or the literal `value` when nothing in it is evaluated.
+    pub(crate) fn array_or_literal(items: Vec<Template>, value: &Value) -> Template {
+        if items.iter().all(|t| matches!(t, Template::Literal(_))) {
+            Template::Literal(value.clone())
+        } else {
+            Template::Array(items)
+        }
+    }
+}
+
 /// A dynamic value: a path or an intrinsic call.
 #[derive(Debug, Clone)]
 pub enum Expr {

@@ -596,34 +596,26 @@ pub fn template(v: &Value, at: &str) -> Result<Template, Error> {
     let compiled = match v {
         Value::Object(fields) => {
             let mut out = Vec::with_capacity(fields.len());
-            let mut dynamic = false;
             for (key, value) in fields {
                 let here = format!("{at}/{key}");
-                let t = match key.strip_suffix(".$") {
+                match key.strip_suffix(".$") {
                     Some(name) => {
                         let s = value.as_str().ok_or_else(|| {
                             bad(&here, format!("the value of '{key}' must be a path string"))
                         })?;
-                        dynamic = true;
+                        let expr = expr(s, &here)?;
                         out.push((
                             name.to_string(),
                             Template::Dynamic {
                                 field: key.clone(),
-                                expr: expr(s, &here)?,
+                                expr,
                             },
                         ));
-                        continue;
                     }
-                    None => template(value, &here)?,
-                };
-                dynamic |= !matches!(t, Template::Literal(_));
-                out.push((key.clone(), t));
+                    None => out.push((key.clone(), template(value, &here)?)),
+                }
             }
-            if dynamic {
-                Template::Object(out)
-            } else {
-                Template::Literal(v.clone())
-            }
+            Template::object_or_literal(out, v)
         }
         Value::Array(items) => {
             let out: Vec<Template> = items
@@ -631,11 +623,7 @@ pub fn template(v: &Value, at: &str) -> Result<Template, Error> {
                 .enumerate()
                 .map(|(i, x)| template(x, &format!("{at}/{i}")))
                 .collect::<Result<_, _>>()?;
-            if out.iter().all(|t| matches!(t, Template::Literal(_))) {
-                Template::Literal(v.clone())
-            } else {
-                Template::Array(out)
-            }
+            Template::array_or_literal(out, v)
         }
         other => Template::Literal(other.clone()),
     };

@@ -37,11 +37,7 @@ pub fn template(v: &Value, field: &str, at: &str) -> Result<Template, Error> {
                     template(value, &format!("{field}/{key}"), &format!("{at}/{key}"))?,
                 ));
             }
-            if out.iter().all(|(_, t)| matches!(t, Template::Literal(_))) {
-                Template::Literal(v.clone())
-            } else {
-                Template::Object(out)
-            }
+            Template::object_or_literal(out, v)
         }
         Value::Array(items) => {
             let out: Vec<Template> = items
@@ -49,11 +45,7 @@ pub fn template(v: &Value, field: &str, at: &str) -> Result<Template, Error> {
                 .enumerate()
                 .map(|(i, x)| template(x, &format!("{field}[{i}]"), &format!("{at}/{i}")))
                 .collect::<Result<_, _>>()?;
-            if out.iter().all(|t| matches!(t, Template::Literal(_))) {
-                Template::Literal(v.clone())
-            } else {
-                Template::Array(out)
-            }
+            Template::array_or_literal(out, v)
         }
         other => Template::Literal(other.clone()),
     })

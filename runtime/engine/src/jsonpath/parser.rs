@@ -279,6 +279,15 @@ impl Parser {
         self.chars.get(self.pos).copied()
     }
 
+    /// The text from `start` to the current position.
+    fn text_from(&self, start: usize) -> String {
+        self.chars
+            .get(start..self.pos)
+            .unwrap_or_default()
+            .iter()
+            .collect()
+    }
+
     fn peek_at(&self, offset: usize) -> Option<char> {
         self.chars.get(self.pos + offset).copied()
     }
@@ -794,12 +803,7 @@ impl Parser {
         if depth != 0 {
             return Err(format!("unclosed JSON literal at position {start}"));
         }
-        let text: String = self
-            .chars
-            .get(start..self.pos)
-            .unwrap_or_default()
-            .iter()
-            .collect();
+        let text = self.text_from(start);
         serde_json::from_str(&text)
             .or_else(|_| serde_json::from_str(&single_to_double_quotes(&text)))
             .map_err(|e| format!("invalid JSON literal at position {start}: {e}"))
@@ -846,12 +850,7 @@ impl Parser {
             .size_limit(MAX_REGEX_BYTES)
             .build()
             .map_err(|e| format!("invalid regular expression at position {start}: {e}"))?;
-        let text: String = self
-            .chars
-            .get(start..self.pos)
-            .unwrap_or_default()
-            .iter()
-            .collect();
+        let text = self.text_from(start);
         Ok(Pattern { text, regex })
     }
 
