@@ -36,7 +36,13 @@ pub fn modules_in(definition: &Value) -> Vec<ModuleRef> {
                 return;
             }
             if let Some(resource) = found.state.get("Resource").and_then(Value::as_str) {
-                out.extend(task_module(resource, found.state.get("Parameters")));
+                // JSONata states name the function in `Arguments`; a `{% %}` name is not
+                // static, as a `FunctionName.$` path is not.
+                let arguments = found
+                    .state
+                    .get("Parameters")
+                    .or_else(|| found.state.get("Arguments"));
+                out.extend(task_module(resource, arguments));
             }
         });
     }
@@ -57,13 +63,21 @@ mod tests {
             "P": {"Type": "Parallel", "Branches": [{"StartAt": "B", "States": {"B": {"Type": "Task",
                 "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "charge:3", "Payload.$": "$"}, "End": true}}}], "Next": "M"},
             "M": {"Type": "Map", "ItemProcessor": {"StartAt": "C", "States": {"C": {"Type": "Task",
-                "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName.$": "$.fn"}, "End": true}}}, "End": true}}});
+                "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName.$": "$.fn"}, "End": true}}}, "Next": "J"},
+            "J": {"Type": "Task", "QueryLanguage": "JSONata", "Resource": "arn:aws:states:::lambda:invoke",
+                "Arguments": {"FunctionName": "ship-order:2"}, "Next": "K"},
+            "K": {"Type": "Task", "QueryLanguage": "JSONata", "Resource": "arn:aws:states:::lambda:invoke",
+                "Arguments": {"FunctionName": "{% $states.input.fn %}"}, "End": true}}});
         assert_eq!(
             modules_in(&def),
             [
                 ModuleRef {
                     name: "charge".into(),
                     version: Some(3)
+                },
+                ModuleRef {
+                    name: "ship-order".into(),
+                    version: Some(2)
                 },
                 ModuleRef {
                     name: "validate-order".into(),
