@@ -36,6 +36,7 @@ pub fn jsonpath(data: &[u8]) {
     let documents = Documents::new();
     let root = documents.root(&reference.root);
     let _ = reference.path.select(root);
+    let _ = reference.path.not_found_detail(root);
     if reference.path.is_reference() {
         let mut copy = root.clone();
         let _ = reference.path.set(&mut copy, json!({"written": true}));
