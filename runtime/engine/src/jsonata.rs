@@ -221,9 +221,11 @@ impl Query {
         let input = env.input.map_or(JValue::Undefined, convert::to_jvalue);
         // A bug of the evaluator must not take the engine thread down: AWS too reports
         // "an internal error during evaluation". Nothing outlives the call but its result.
-        let evaluated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            evaluator.evaluate(&self.ast, &input)
-        }));
+        let evaluated = jsonata_core::with_clock(env.now_millis, || {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                evaluator.evaluate(&self.ast, &input)
+            }))
+        });
         let Ok(evaluated) = evaluated else {
             return Err((internal_error(), used(&budget)));
         };

@@ -6,7 +6,11 @@
 //! - `$random()` is a number in [0, 1) drawn from the event's entropy; `$random(seed)`
 //!   is the same number for the same seed, as `java.util.Random(seed).nextDouble()`.
 //! - `$uuid()` is a version 4 UUID from the event's entropy; `$parse(text)` reads JSON.
-//! - `$now()` and `$millis()` report the event's time, the same at every replay.
+//! - `$shuffle(array)` shuffles with the event's entropy (jsonata-core's draws from the
+//!   system), so a replay shuffles the same way.
+//! - `$now([picture [, zone]])` formats the event's time (jsonata-core's takes no
+//!   picture); `$millis()` and `$toMillis` read it through the vendored crate's fixed
+//!   clock ([`super::Query::evaluate`]).
 //! - `$eval` is not a function, as on AWS: calling it fails with `T1006` at run time
 //!   (a definition that mentions it is accepted, as AWS accepts it).
 
@@ -42,7 +46,7 @@ pub(super) fn register(
         "parse",
         "uuid",
         "random",
-        "millis",
+        "shuffle",
         "now",
         "eval",
     ];
@@ -78,12 +82,14 @@ pub(super) fn register(
             Some(seed) => seeded(seed)?,
         }))
     })?;
+    // jsonata-core's `$now` takes no picture; this one does, as jsonata-js's.
     let millis = env.now_millis;
-    evaluator.register_fn_override("millis", move |args: &[JValue]| {
-        arity("$millis", args, 0, 0)?;
-        Ok(JValue::Number(millis as f64))
-    })?;
     evaluator.register_fn_override("now", move |args: &[JValue]| now(millis, args))?;
+    let draws = Rc::clone(&rng);
+    evaluator.register_fn_override("shuffle", move |args: &[JValue]| {
+        arity("$shuffle", args, 1, 1)?;
+        Ok(shuffle(args.first(), &mut draws.borrow_mut()))
+    })?;
     for name in DISABLED {
         evaluator.register_fn_override(*name, |_: &[JValue]| {
             Err(error("T1006", "Attempted to invoke a non-function"))
@@ -168,6 +174,22 @@ fn seeded(seed: &JValue) -> Result<f64, EvaluatorError> {
     let high = next(26);
     let low = next(27);
     Ok(((high << 27) + low) as f64 / (1u64 << 53) as f64)
+}
+
+/// `$shuffle(array)`: a Fisher-Yates shuffle drawing from `rng`; a value that is not an
+/// array is one (as the function's signature `<a:a>` makes it), undefined stays undefined.
+fn shuffle(value: Option<&JValue>, rng: &mut Rng) -> JValue {
+    let mut items = match value {
+        None | Some(JValue::Undefined) => return JValue::Undefined,
+        Some(JValue::Array(items)) => items.to_vec(),
+        Some(other) => vec![other.clone()],
+    };
+    for i in (1..items.len()).rev() {
+        let bound = u64::try_from(i + 1).unwrap_or(u64::MAX);
+        let j = usize::try_from(rng.next_u64() % bound).unwrap_or(0);
+        items.swap(i, j);
+    }
+    JValue::array(items)
 }
 
 /// `$now([picture [, timezone]])`: the event's time, formatted as `$fromMillis` would.

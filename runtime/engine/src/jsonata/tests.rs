@@ -129,6 +129,17 @@ fn time_and_randomness_come_from_the_event() {
         eval("$now('[Y0001]')", json!(null)),
         Ok(Some(json!("2023")))
     );
+    // A picture without a date takes the event's date, not today's.
+    let date = "$fromMillis($toMillis('10:30', '[H]:[m]'), '[Y0001]-[M01]-[D01]')";
+    assert_eq!(eval(date, json!(null)), Ok(Some(json!("2023-11-14"))));
+    let shuffled = eval("$shuffle([1, 2, 3, 4, 5, 6, 7, 8])", json!(null));
+    let again = eval("$shuffle([1, 2, 3, 4, 5, 6, 7, 8])", json!(null));
+    assert_eq!(shuffled, again, "same entropy, same order");
+    let Ok(Some(Value::Array(mut items))) = shuffled else {
+        panic!("{shuffled:?}")
+    };
+    items.sort_by_key(Value::as_i64);
+    assert_eq!(Value::Array(items), json!([1, 2, 3, 4, 5, 6, 7, 8]));
     let a = eval("[$random(), $uuid(), $random()]", json!(null));
     assert_eq!(
         a,

@@ -107,15 +107,38 @@ pub fn format_iso8601(dt: &DateTime<Utc>) -> String {
     dt.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+std::thread_local! {
+    /// SANDSTEP PATCH: the time this thread's evaluation runs at, when the host fixes it.
+    static CLOCK: std::cell::Cell<Option<i64>> = const { std::cell::Cell::new(None) };
+}
+
+/// SANDSTEP PATCH: runs `f` with the clock of the date/time functions fixed at `millis`
+/// (`$now`, `$millis`, and the date parts `$toMillis` fills in when a picture has none),
+/// so that an evaluation the host replays reads the same time.
+pub fn with_clock<R>(millis: i64, f: impl FnOnce() -> R) -> R {
+    let before = CLOCK.with(|c| c.replace(Some(millis)));
+    let result = f();
+    CLOCK.with(|c| c.set(before));
+    result
+}
+
+/// SANDSTEP PATCH: the fixed clock, else the system's.
+fn now_utc() -> DateTime<Utc> {
+    CLOCK
+        .with(|c| c.get())
+        .and_then(|millis| Utc.timestamp_millis_opt(millis).single())
+        .unwrap_or_else(Utc::now)
+}
+
 /// $now() - Get current timestamp
 pub fn now() -> JValue {
-    let now = Utc::now();
+    let now = now_utc();
     JValue::string(format_iso8601(&now))
 }
 
 /// $millis() - Get milliseconds since epoch
 pub fn millis() -> JValue {
-    let now = Utc::now();
+    let now = now_utc();
     JValue::Number(now.timestamp_millis() as f64)
 }
 
@@ -138,7 +161,7 @@ pub fn to_millis(timestamp: &str) -> Result<JValue, DateTimeError> {
 
 /// $toMillis(timestamp, picture) - Convert formatted timestamp to milliseconds since epoch
 pub fn to_millis_with_picture(timestamp: &str, picture: &str) -> Result<JValue, DateTimeError> {
-    match parse_date_time(timestamp, picture, Utc::now())? {
+    match parse_date_time(timestamp, picture, now_utc())? {
         Some(millis) => Ok(JValue::Number(millis as f64)),
         None => Ok(JValue::Undefined),
     }

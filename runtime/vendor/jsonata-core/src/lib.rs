@@ -139,6 +139,8 @@ pub mod capi;
 mod compiler;
 mod datetime;
 pub mod evaluator;
+/// SANDSTEP PATCH: fixes the clock of the date/time functions for a replayed evaluation.
+pub use datetime::with_clock;
 pub mod expression;
 pub mod functions;
 #[cfg(feature = "python")]
