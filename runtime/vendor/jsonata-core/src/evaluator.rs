@@ -7734,6 +7734,10 @@ impl Evaluator {
             };
 
             for (position, value) in row.into_iter().enumerate() {
+                // SANDSTEP PATCH: a checkpoint per tuple: focus bindings over wildcards
+                // (`*@$a.*@$b.*@$c`) multiply the stream, each tuple a copy of its bindings,
+                // with no node evaluated between them.
+                check_loop_timeout(&self.options, self.start_time)?;
                 if value.is_undefined() {
                     continue;
                 }
