@@ -1115,7 +1115,14 @@ fn escape_json_string(s: &str) -> String {
 /// non-integer `toPrecision(15)` rounding on top of it (see
 /// `functions::string`). Callers must handle non-finite values first.
 pub(crate) fn js_number_to_string(f: f64) -> String {
-    debug_assert!(f.is_finite());
+    // SANDSTEP PATCH: JavaScript's words for the non-finite values, instead of a debug
+    // assertion a division by zero reached (`$string` of a regex match over `1/0`).
+    if f.is_nan() {
+        return "NaN".to_string();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "Infinity" } else { "-Infinity" }.to_string();
+    }
     if f == 0.0 {
         return "0".to_string();
     }
