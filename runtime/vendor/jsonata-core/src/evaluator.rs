@@ -11507,8 +11507,10 @@ impl Evaluator {
         let end = end_f64.unwrap() as i64;
 
         // Check range size limit (10 million elements max)
+        // SANDSTEP PATCH: saturating, because `[0..1e60]` casts to i64::MAX and the plain
+        // subtraction overflows (a debug-assertion panic the fuzzer found).
         let size = if start <= end {
-            (end - start + 1) as usize
+            usize::try_from(end.saturating_sub(start).saturating_add(1)).unwrap_or(usize::MAX)
         } else {
             0
         };
