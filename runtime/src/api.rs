@@ -9,11 +9,13 @@ pub mod aws;
 pub mod browse;
 pub mod data;
 pub mod error;
+pub mod hooks;
 pub mod jobs;
 pub mod metrics;
 pub mod modules;
 pub mod params;
 pub mod roles;
+pub mod routes;
 pub mod s3;
 pub mod sigv4;
 
@@ -109,6 +111,11 @@ impl App {
         Ok(())
     }
 
+    /// The tenant whose account id is `account`.
+    pub fn tenant_of_account(&self, account: &str) -> Option<crate::tenants::Tenant> {
+        self.tenants().of_account(account)
+    }
+
     pub(crate) fn tenants(&self) -> std::sync::RwLockReadGuard<'_, auth::Tenants> {
         self.tenants.read().unwrap_or_else(|p| p.into_inner())
     }
@@ -196,6 +203,20 @@ pub fn routes(config: &Config) -> Router<Arc<App>> {
             get(browse::subscriptions),
         )
         .route("/v1/topics/{topic}/messages", post(browse::publish))
+        .route("/v1/routes", get(routes::list))
+        .route(
+            "/v1/routes/{name}",
+            get(routes::get).put(routes::put).delete(routes::delete),
+        )
+        // A route's own body limit applies (`api::hooks` reads the body under it).
+        .route(
+            "/hooks/{account}",
+            axum::routing::any(hooks::handle).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/hooks/{account}/{*path}",
+            axum::routing::any(hooks::handle).layer(DefaultBodyLimit::disable()),
+        )
         .route("/v1/roles", get(roles::list))
         .route(
             "/v1/roles/{name}",

@@ -12,6 +12,7 @@ pub mod config;
 pub mod console;
 pub mod dynamo;
 pub mod grants;
+pub mod hooks;
 pub mod host;
 pub mod local;
 pub mod model;

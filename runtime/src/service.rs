@@ -5,7 +5,7 @@
 //! Front ends decode their own wire formats and render the results; nothing here knows
 //! about HTTP, JSON request bodies or AWS's error shapes. One file per family of use
 //! cases: [`executions`] (and their [`history`]), [`machines`], [`tags`], [`modules`],
-//! [`tenants`], [`data`], [`callbacks`], [`activities`], [`jobs`], [`dynamodb`], [`sqs`], [`sns`] (and its [`sns_delivery`] loop), [`s3`], [`roles`], [`browse`] (the data from Sandstep's own API). Every use case runs in a
+//! [`tenants`], [`data`], [`callbacks`], [`activities`], [`jobs`], [`dynamodb`], [`sqs`], [`sns`] (and its [`sns_delivery`] loop), [`s3`], [`roles`], [`routes`] (HTTP routes), [`browse`] (the data from Sandstep's own API). Every use case runs in a
 //! `service.<name>` span with the tenant.
 
 pub mod activities;
@@ -23,6 +23,7 @@ pub mod modules;
 pub mod nested;
 pub mod paging;
 pub mod roles;
+pub mod routes;
 pub mod s3;
 pub mod sns;
 pub mod sns_delivery;
@@ -42,6 +43,7 @@ pub use machines::Machines;
 pub use modules::{ModuleHost, Modules};
 pub use paging::Page;
 pub use roles::Roles;
+pub use routes::Routes;
 pub use s3::S3;
 pub use sns::Sns;
 pub use sqs::Sqs;
@@ -83,6 +85,8 @@ pub struct Services {
     pub s3: S3,
     /// The tenants' roles.
     pub roles: Roles,
+    /// The tenants' HTTP routes.
+    pub routes: Routes,
     /// The tenants' data, for Sandstep's own API and console.
     pub browse: Browse,
 }
@@ -113,7 +117,9 @@ impl Services {
             sns.clone(),
             s3.clone(),
         );
+        let routes = Routes::new(store.clone(), executions.clone(), region);
         Services {
+            routes,
             browse,
             callbacks: Callbacks::new(store.clone(), scheduler.clone()),
             jobs: Jobs::new(store.clone(), scheduler.clone()),

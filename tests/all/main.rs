@@ -22,3 +22,4 @@ mod hardening_modules;
 mod integrations;
 mod sandbox;
 mod support;
+mod triggers;

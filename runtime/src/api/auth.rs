@@ -20,6 +20,7 @@ use std::sync::Arc;
 pub struct Tenants {
     by_access_key: HashMap<String, Tenant>,
     by_api_key: HashMap<String, Tenant>,
+    by_account: HashMap<String, Tenant>,
 }
 
 impl Tenants {
@@ -32,9 +33,19 @@ impl Tenants {
         for tenant in tenants.list()? {
             t.by_api_key
                 .insert(tenant.api_key_sha256.clone(), tenant.clone());
+            t.by_account.insert(tenant.account.clone(), tenant.clone());
             t.by_access_key.insert(tenant.access_key_id.clone(), tenant);
         }
         Ok(t)
+    }
+
+    /// The tenant of a 12-digit account id: on a server without tenants, the default
+    /// tenant's.
+    pub fn of_account(&self, account: &str) -> Option<Tenant> {
+        match self.multi_tenant() {
+            true => self.by_account.get(account).cloned(),
+            false => Some(default_tenant()).filter(|t| t.account == account),
+        }
     }
 
     /// Whether the server runs several tenants (then every call must authenticate).
@@ -159,6 +170,13 @@ pub fn authenticate(app: &App, caller: &Caller<'_>) -> Result<Tenant> {
 /// not: they count as loopback).
 #[derive(Debug, Clone, Copy)]
 pub struct Peer(pub Option<SocketAddr>);
+
+impl Peer {
+    /// The peer of a request's parts.
+    pub fn of(parts: &Parts) -> Option<SocketAddr> {
+        peer_of(parts)
+    }
+}
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
     type Rejection = std::convert::Infallible;

@@ -299,10 +299,18 @@ impl Error {
     }
 }
 
+/// Marks a response that is sent as it is: a route's answer is the workflow's (any status,
+/// any body), not an error of Sandstep's API.
+#[derive(Debug, Clone, Copy)]
+pub struct Verbatim;
+
 /// Rewrites an error response that is not already AWS-shaped (axum's plain-text rejections,
 /// an empty 405) into `{"__type","message"}`, keeping its `Allow` header. Installed on the
 /// whole router with `axum::middleware::map_response`, so no route can leak another shape.
 pub async fn aws_shaped(response: Response) -> Response {
+    if response.extensions().get::<Verbatim>().is_some() {
+        return response;
+    }
     let status = response.status();
     let ours = response
         .headers()
@@ -362,8 +370,9 @@ impl From<service::Error> for Error {
             | S::ItemDoesNotExist { .. }
             | S::JobQueueDoesNotExist(_)
             | S::JobDoesNotExist(_)
-            | S::RoleDoesNotExist(_) => Error::NotFound(message),
-            S::JobQueueInUse(_) => Error::ResourceInUse(message),
+            | S::RoleDoesNotExist(_)
+            | S::RouteDoesNotExist(_) => Error::NotFound(message),
+            S::JobQueueInUse(_) | S::RouteConflict(_) => Error::ResourceInUse(message),
             S::ModuleInUse { .. } => Error::ModuleInUse(message),
             S::PublishNotSupported
             | S::TagOutOfBounds(_)
@@ -377,7 +386,8 @@ impl From<service::Error> for Error {
             | S::InvalidItemName(_)
             | S::ItemNotJson(_)
             | S::ItemRefused(_)
-            | S::InvalidJobQueue(_) => Error::Validation(message),
+            | S::InvalidJobQueue(_)
+            | S::InvalidRoute(_) => Error::Validation(message),
             S::Store(_) | S::Internal(_) => Error::Internal(message),
         }
     }

@@ -183,6 +183,15 @@ pub enum Error {
     /// No such role.
     #[error("Role '{0}' does not exist")]
     RoleDoesNotExist(String),
+    /// A route that breaks a rule; the text says which.
+    #[error("Invalid route: {0}")]
+    InvalidRoute(String),
+    /// No such route.
+    #[error("Route '{0}' does not exist")]
+    RouteDoesNotExist(String),
+    /// Another route answers the same method and path.
+    #[error("{0}")]
+    RouteConflict(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] store::Error),

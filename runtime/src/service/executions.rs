@@ -166,6 +166,11 @@ impl Executions {
         &self.scheduler
     }
 
+    /// The state machines the executions run.
+    pub(super) fn machines(&self) -> &Machines {
+        &self.machines
+    }
+
     /// Starts an execution. Starting a running Standard execution again with the same
     /// name and input answers that execution (StartExecution is idempotent by name).
     ///

@@ -101,6 +101,8 @@ pub enum Table {
     BlobUpload = 41,
     /// roles (what a state machine's integrations may touch): tenant, name.
     Role = 42,
+    /// HTTP routes (`/hooks/{account}{path}`): tenant, name.
+    Route = 43,
 }
 
 /// A key under construction.

@@ -1,0 +1,333 @@
+//! Triggers through the real binary: HTTP routes (`/v1/routes`, requests at
+//! `/hooks/{account}{path}`), as a webhook sender and an HTTP client would use them.
+
+use crate::support::{Server, TempDir};
+use sandstep::hooks::signature::sign;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const ACCOUNT: &str = "000000000000";
+
+/// Sends a request; answers status, headers and body.
+fn send(
+    server: &Server,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let mut req =
+        ureq::request(method, &format!("{}{path}", server.url)).timeout(Duration::from_secs(30));
+    for (k, v) in headers {
+        req = req.set(k, v);
+    }
+    let answer = match req.send_bytes(body) {
+        Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{method} {path}: {e}"),
+    };
+    let status = answer.status();
+    let headers = answer
+        .headers_names()
+        .into_iter()
+        .map(|n| {
+            let v = answer.header(&n).unwrap_or("").to_string();
+            (n, v)
+        })
+        .collect();
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut answer.into_reader(), &mut bytes).unwrap();
+    (status, headers, bytes)
+}
+
+fn json_of(body: &[u8]) -> Value {
+    serde_json::from_slice(body)
+        .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(body)))
+}
+
+fn put_route(server: &Server, name: &str, route: Value) -> Result<Value, (u16, Value)> {
+    let (status, _, body) = send(
+        server,
+        "PUT",
+        &format!("/v1/routes/{name}"),
+        &[("content-type", "application/json")],
+        route.to_string().as_bytes(),
+    );
+    match status {
+        200 => Ok(json_of(&body)),
+        _ => Err((status, json_of(&body))),
+    }
+}
+
+fn executions(server: &Server, machine: &str) -> Vec<Value> {
+    server.ok("ListExecutions", json!({"stateMachineArn": machine}))["executions"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn a_webhook_with_a_valid_hmac_starts_its_machine_and_a_forged_one_is_refused() {
+    let dir = TempDir::new("hook-hmac");
+    let server = Server::start(&dir.0, &[]);
+    let machine = server.create_machine(
+        "on-push",
+        &json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}),
+        "STANDARD",
+    );
+    let route = put_route(
+        &server,
+        "github",
+        json!({
+            "method": "POST", "path": "/github/{repo}", "stateMachineArn": machine, "mode": "async",
+            "auth": {"type": "hmac", "style": "github", "secret": "It's a Secret to Everybody"},
+            "input": "{% {'repo': $.pathParameters.repo, 'ref': $.body.ref, 'event': $.headers.`x-github-event`} %}"
+        }),
+    )
+    .unwrap();
+    assert_eq!(
+        route["url"],
+        json!(format!("/hooks/{ACCOUNT}/github/{{repo}}"))
+    );
+    assert_eq!(
+        route["auth"],
+        json!({"type": "hmac", "style": "github", "header": "x-hub-signature-256", "timestampHeader": null, "toleranceSeconds": 300}),
+        "the secret is never shown"
+    );
+
+    let body = br#"{"ref": "refs/heads/main"}"#;
+    let good = format!(
+        "sha256={}",
+        sign("It's a Secret to Everybody", &[body]).unwrap()
+    );
+    let path = format!("/hooks/{ACCOUNT}/github/sandstep");
+    let headers = [
+        ("content-type", "application/json"),
+        ("x-github-event", "push"),
+    ];
+    let (status, _, answer) = send(
+        &server,
+        "POST",
+        &path,
+        &[headers[0], headers[1], ("X-Hub-Signature-256", &good)],
+        body,
+    );
+    assert_eq!(status, 202, "{}", String::from_utf8_lossy(&answer));
+    let arn = json_of(&answer)["executionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let done = server.wait_done(&arn, Duration::from_secs(10));
+    assert_eq!(done["status"], "SUCCEEDED");
+    assert_eq!(
+        serde_json::from_str::<Value>(done["output"].as_str().unwrap()).unwrap(),
+        json!({"repo": "sandstep", "ref": "refs/heads/main", "event": "push"})
+    );
+
+    // A forged signature, a signature of another body, and none at all: 401, nothing runs.
+    let forged = format!("sha256={}", sign("guessed", &[body]).unwrap());
+    for signature in [Some(forged.as_str()), Some(good.as_str()), None] {
+        let sent: &[u8] = if signature == Some(good.as_str()) {
+            br#"{"ref": "evil"}"#
+        } else {
+            body
+        };
+        let mut h = headers.to_vec();
+        if let Some(s) = signature {
+            h.push(("X-Hub-Signature-256", s));
+        }
+        let (status, _, answer) = send(&server, "POST", &path, &h, sent);
+        assert_eq!(status, 401, "{}", String::from_utf8_lossy(&answer));
+        assert_eq!(json_of(&answer)["__type"], "UnauthorizedException");
+    }
+    assert_eq!(executions(&server, &machine).len(), 1);
+
+    // No route for the method or the path: 404, in JSON.
+    let (status, _, answer) = send(&server, "GET", &path, &[], b"");
+    assert_eq!(
+        (status, json_of(&answer)["__type"].clone()),
+        (404, json!("NotFoundException"))
+    );
+    let (status, _, _) = send(&server, "POST", "/hooks/111111111111/github/x", &[], b"");
+    assert_eq!(status, 404, "another account's hooks");
+}
+
+#[test]
+fn a_sync_express_route_answers_with_the_workflows_output() {
+    let dir = TempDir::new("hook-sync");
+    let server = Server::start(&dir.0, &[]);
+    let machine = server.create_machine(
+        "quote",
+        &json!({
+            "QueryLanguage": "JSONata",
+            "StartAt": "Check",
+            "States": {
+                "Check": {"Type": "Choice", "Choices": [{"Condition": "{% $states.input.qty > 0 %}", "Next": "Answer"}], "Default": "Refuse"},
+                "Answer": {"Type": "Pass", "Output": {
+                    "statusCode": 201,
+                    "headers": {"Location": "{% '/quotes/' & $states.input.id %}"},
+                    "body": "{% $string({'total': $states.input.qty * 3}) %}"
+                }, "End": true},
+                "Refuse": {"Type": "Fail", "Error": "InvalidQuantity", "Cause": "qty must be positive"}
+            }
+        }),
+        "EXPRESS",
+    );
+    put_route(
+        &server,
+        "quote",
+        json!({
+            "method": "POST", "path": "/quotes/{id}", "stateMachineArn": machine, "mode": "sync",
+            "auth": {"type": "none"},
+            "input": "{% {'id': $.pathParameters.id, 'qty': $.body.qty} %}",
+            "errors": [{"error": "InvalidQuantity", "statusCode": 422}]
+        }),
+    )
+    .unwrap();
+    let path = format!("/hooks/{ACCOUNT}/quotes/q1");
+    let json_type = ("content-type", "application/json");
+    let (status, headers, body) = send(&server, "POST", &path, &[json_type], br#"{"qty": 4}"#);
+    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
+    assert!(
+        headers
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("location") && v == "/quotes/q1"),
+        "{headers:?}"
+    );
+    assert_eq!(json_of(&body), json!({"total": 12}));
+
+    let (status, _, body) = send(&server, "POST", &path, &[json_type], br#"{"qty": 0}"#);
+    assert_eq!(status, 422, "the route maps the error");
+    assert_eq!(
+        json_of(&body),
+        json!({"error": "InvalidQuantity", "cause": "qty must be positive"})
+    );
+
+    // Bad JSON is the caller's fault.
+    let (status, _, body) = send(&server, "POST", &path, &[json_type], b"{nope");
+    assert_eq!(
+        (status, json_of(&body)["__type"].clone()),
+        (400, json!("BadRequestException"))
+    );
+
+    // A sync route needs an Express machine.
+    let standard = server.create_machine(
+        "slow",
+        &json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}),
+        "STANDARD",
+    );
+    let (status, e) = put_route(&server, "slow", json!({"method": "GET", "path": "/slow", "stateMachineArn": standard, "mode": "sync", "auth": {"type": "none"}})).unwrap_err();
+    assert_eq!(status, 400);
+    assert!(e["message"].as_str().unwrap().contains("EXPRESS"), "{e}");
+}
+
+#[test]
+fn routes_enforce_keys_limits_and_idempotency() {
+    let dir = TempDir::new("hook-limits");
+    let server = Server::start(&dir.0, &[]);
+    let machine = server.create_machine(
+        "m",
+        &json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}),
+        "STANDARD",
+    );
+    put_route(
+        &server,
+        "keyed",
+        json!({
+            "method": "ANY", "path": "/keyed", "stateMachineArn": machine, "mode": "async",
+            "auth": {"type": "apiKey", "keys": ["key-one-1234"]},
+            "maxBodyBytes": 64, "rateLimit": {"perSecond": 0.001, "burst": 3}
+        }),
+    )
+    .unwrap();
+    let path = format!("/hooks/{ACCOUNT}/keyed");
+    let (status, _, _) = send(&server, "POST", &path, &[], b"{}");
+    assert_eq!(status, 401, "no key");
+    let (status, _, _) = send(
+        &server,
+        "POST",
+        &path,
+        &[("x-api-key", "wrong-key-123")],
+        b"{}",
+    );
+    assert_eq!(status, 403, "a wrong key");
+    let key = ("x-api-key", "key-one-1234");
+    let (status, _, body) = send(&server, "POST", &path, &[key], &[b'x'; 65]);
+    assert_eq!(
+        (status, json_of(&body)["__type"].clone()),
+        (413, json!("RequestEntityTooLargeException"))
+    );
+
+    // The Idempotency-Key names the execution: a retried delivery finds the one it started.
+    let once = [
+        key,
+        ("idempotency-key", "delivery-7"),
+        ("content-type", "application/json"),
+    ];
+    let (status, _, first) = send(&server, "POST", &path, &once, br#"{"n": 1}"#);
+    assert_eq!(status, 202, "{}", String::from_utf8_lossy(&first));
+    let arn = json_of(&first)["executionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(arn.ends_with(":delivery-7"), "{arn}");
+    server.wait_done(&arn, Duration::from_secs(10));
+    let (status, _, again) = send(&server, "POST", &path, &once, br#"{"n": 1}"#);
+    assert_eq!(
+        (status, json_of(&again)["executionArn"].clone()),
+        (202, json!(arn))
+    );
+    // The burst of 3 is spent (two accepted calls and the third here); then 429.
+    let (status, _, _) = send(&server, "POST", &path, &[key], b"{}");
+    assert_eq!(status, 202);
+    let (status, _, body) = send(&server, "POST", &path, &[key], b"{}");
+    assert_eq!(
+        (status, json_of(&body)["__type"].clone()),
+        (429, json!("TooManyRequestsException"))
+    );
+    assert_eq!(executions(&server, &machine).len(), 2);
+
+    // Listing and deleting.
+    let (_, _, listed) = send(&server, "GET", "/v1/routes", &[], b"");
+    let listed = json_of(&listed);
+    assert_eq!(
+        listed["routes"][0]["auth"],
+        json!({"type": "apiKey", "header": "x-api-key", "keyCount": 1})
+    );
+    let (status, _, _) = send(&server, "DELETE", "/v1/routes/keyed", &[], b"");
+    assert_eq!(status, 200);
+    let (status, _, _) = send(&server, "POST", &path, &[key], b"{}");
+    assert_eq!(status, 404);
+    let (status, _, body) = send(&server, "DELETE", "/v1/routes/keyed", &[], b"");
+    assert_eq!(status, 404, "{}", String::from_utf8_lossy(&body));
+
+    // Bad routes get the reason.
+    for (route, words) in [
+        (
+            json!({"method": "FETCH", "path": "/x", "stateMachineArn": machine, "mode": "async", "auth": {"type": "none"}}),
+            "method",
+        ),
+        (
+            json!({"method": "GET", "path": "x", "stateMachineArn": machine, "mode": "async", "auth": {"type": "none"}}),
+            "start with '/'",
+        ),
+        (
+            json!({"method": "GET", "path": "/x", "stateMachineArn": machine, "mode": "async", "auth": {"type": "none"}, "input": "{% $.( %}"}),
+            "JSONata",
+        ),
+        (
+            json!({"method": "GET", "path": "/x", "stateMachineArn": machine, "mode": "async", "auth": {"type": "apiKey", "keys": []}}),
+            "key",
+        ),
+        (
+            json!({"method": "GET", "path": "/x", "stateMachineArn": machine, "mode": "async", "auth": {"type": "magic"}}),
+            "magic",
+        ),
+    ] {
+        let (status, e) = put_route(&server, "bad", route).unwrap_err();
+        assert_eq!(status, 400, "{e}");
+        assert!(
+            e["message"].as_str().unwrap().contains(words),
+            "{words}: {e}"
+        );
+    }
+}
