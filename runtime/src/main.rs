@@ -3,6 +3,7 @@ mod cli_data;
 mod cli_eval;
 mod cli_jobs;
 mod cli_roles;
+mod cli_routes;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -119,6 +120,12 @@ enum Command {
     Data {
         #[command(subcommand)]
         command: cli_data::DataCommand,
+    },
+    /// Manages HTTP routes on a server: requests to /hooks/<account><path> that start
+    /// state machines.
+    Route {
+        #[command(subcommand)]
+        command: cli_routes::RouteCommand,
     },
     /// Manages roles on a server: what state machines' integrations may touch.
     Role {
@@ -282,6 +289,7 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::JobQueue { command } => cli_jobs::queue(command),
         Command::Job { command } => cli_jobs::job(command),
         Command::Role { command } => cli_roles::role(command),
+        Command::Route { command } => cli_routes::route(command),
         Command::Data { command } => cli_data::data(command),
     }
 }

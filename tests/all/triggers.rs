@@ -331,3 +331,72 @@ fn routes_enforce_keys_limits_and_idempotency() {
         );
     }
 }
+
+#[test]
+fn the_cli_manages_routes() {
+    let dir = TempDir::new("hook-cli");
+    let server = Server::start(&dir.0, &[]);
+    let machine = server.create_machine(
+        "m",
+        &json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}),
+        "EXPRESS",
+    );
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(crate::support::binary())
+            .args(args)
+            .args(["--endpoint", &server.url])
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = cli(&[
+        "route",
+        "put",
+        "echo",
+        "--method",
+        "POST",
+        "--path",
+        "/echo",
+        "--state-machine-arn",
+        &machine,
+        "--mode",
+        "sync",
+        "--input",
+        "$.body",
+        "--rate",
+        "5",
+    ]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let put: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(put["rateLimit"], json!({"perSecond": 5.0, "burst": 5}));
+    let (status, _, body) = send(
+        &server,
+        "POST",
+        &format!("/hooks/{ACCOUNT}/echo"),
+        &[("content-type", "application/json")],
+        br#"{"hi": 1}"#,
+    );
+    assert_eq!((status, json_of(&body)), (200, json!({"hi": 1})));
+    let (code, out, _) = cli(&["route", "list"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains(&format!("/hooks/{ACCOUNT}/echo")), "{out}");
+    let (code, _, err) = cli(&[
+        "route",
+        "put",
+        "x",
+        "--path",
+        "/x",
+        "--state-machine-arn",
+        &machine,
+        "--auth",
+        "hmac",
+    ]);
+    assert_ne!(code, Some(0));
+    assert!(err.contains("--secret"), "{err}");
+    let (code, _, _) = cli(&["route", "delete", "echo"]);
+    assert_eq!(code, Some(0));
+}
