@@ -7,6 +7,8 @@ use clap::Subcommand;
 use serde_json::{json, Value};
 use std::process::ExitCode;
 
+// Parsed once per process: the size of its largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum RouteCommand {
     /// Creates a route, or replaces it.
@@ -99,11 +101,14 @@ pub fn route(command: RouteCommand) -> anyhow::Result<ExitCode> {
                 "method": method, "path": path, "stateMachineArn": state_machine_arn,
                 "mode": mode, "auth": auth, "input": input, "maxBodyBytes": max_body_bytes,
             });
-            if let Some(rate) = rate {
-                let burst = burst.unwrap_or_else(|| rate.ceil().max(1.0) as u32);
-                body["rateLimit"] = json!({"perSecond": rate, "burst": burst});
-            }
             if let Some(fields) = body.as_object_mut() {
+                if let Some(rate) = rate {
+                    let burst = burst.unwrap_or_else(|| rate.ceil().max(1.0) as u32);
+                    fields.insert(
+                        "rateLimit".into(),
+                        json!({"perSecond": rate, "burst": burst}),
+                    );
+                }
                 fields.retain(|_, v| !v.is_null());
             }
             let path = format!("/v1/routes/{}", urlencoding(&name));
