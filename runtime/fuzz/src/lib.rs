@@ -2,7 +2,8 @@
 //! `fuzz_targets/` so that the regression tests replay inputs through the same code:
 //! `runtime/engine/src/fuzz_regressions.rs` includes [`engine`],
 //! `runtime/dynamo/src/fuzz_regressions.rs` includes [`dynamo`],
-//! `runtime/sns/src/fuzz_regressions.rs` includes [`sns`], and the integration test binary
+//! `runtime/sns/src/fuzz_regressions.rs` includes [`sns`],
+//! `runtime/events/src/fuzz_regressions.rs` includes [`events`], and the integration test binary
 //! includes `server.rs`.
 //!
 //! The code under test runs on the server's tokio threads, whose stacks are 2 MiB; `run.sh`
@@ -22,6 +23,9 @@ pub mod dynamo;
 
 /// The target on SNS's filter policies (`sandstep-sns`).
 pub mod sns;
+
+/// The targets on EventBridge's patterns and schedules (`sandstep-events`).
+pub mod events;
 
 /// Targets on the server crate (it links wasmtime): `--features server`.
 #[cfg(feature = "server")]
