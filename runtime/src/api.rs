@@ -9,6 +9,7 @@ pub mod aws;
 pub mod browse;
 pub mod data;
 pub mod error;
+pub mod events;
 pub mod hooks;
 pub mod jobs;
 pub mod metrics;
@@ -203,6 +204,8 @@ pub fn routes(config: &Config) -> Router<Arc<App>> {
             get(browse::subscriptions),
         )
         .route("/v1/topics/{topic}/messages", post(browse::publish))
+        .route("/v1/buses/{bus}/dead-letters", get(events::dead_letters))
+        .route("/v1/buses/{bus}/tail", get(events::tail))
         .route("/v1/routes", get(routes::list))
         .route(
             "/v1/routes/{name}",

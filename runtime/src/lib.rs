@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod console;
 pub mod dynamo;
+pub mod eventbridge;
 pub mod grants;
 pub mod hooks;
 pub mod host;

@@ -29,6 +29,7 @@ mod retention;
 pub mod runner;
 mod service;
 mod start;
+pub mod status;
 mod task_slots;
 #[cfg(test)]
 mod tests;
@@ -272,6 +273,8 @@ struct Effects {
     /// The execution's run (its start time), for the timers.
     run: Millis,
     finished: bool,
+    /// A Standard execution ended: its record, for its status-change event.
+    ended: Option<Execution>,
 }
 
 /// A child's answer held for its parent's task, and whether it is stored.
@@ -299,6 +302,9 @@ struct Inner {
     /// Starts nested executions (`states:startExecution`): the service layer, bound once
     /// it exists (it sits above the scheduler).
     children: std::sync::OnceLock<Arc<dyn nested::ChildStarter>>,
+    /// Told of Standard executions' status changes (their events on the default bus):
+    /// the service layer, bound once it exists.
+    status: std::sync::OnceLock<Arc<dyn status::StatusSink>>,
     /// Parent tasks whose `TaskSubmitted` is not delivered yet, with an answer their
     /// child already owes them (held back so that it comes after the submission).
     gates: Mutex<HashMap<(ExecutionKey, TaskId), Option<HeldNotice>>>,
@@ -379,6 +385,7 @@ impl Scheduler {
             counters: Counters::default(),
             doorbells: doorbells::Doorbells::default(),
             children: std::sync::OnceLock::new(),
+            status: std::sync::OnceLock::new(),
             gates: Mutex::new(HashMap::new()),
             job_runner: std::sync::OnceLock::new(),
             jobs: Mutex::new(jobs::Board::default()),

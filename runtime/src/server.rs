@@ -132,6 +132,13 @@ pub async fn serve(
         app.services.sns.published(),
     );
     let delivering = tokio::spawn(deliveries.run(until_stopped(stopped.clone())));
+    // Events accepted on buses reach their rules' targets from here, those a crash left
+    // under way included.
+    let events = crate::service::event_delivery::EventDeliveries::new(
+        &app.services.events,
+        app.services.executions.clone(),
+    );
+    let routing = tokio::spawn(events.run(until_stopped(stopped.clone())));
     tracing::info!(%local, data_dir = %config.data_dir.display(), "sandstep serving");
     // Tests and scripts read this line to learn the port when listening on port 0.
     println!("listening on http://{local}");
@@ -143,6 +150,7 @@ pub async fn serve(
     .await?;
     let _ = loops.await;
     let _ = delivering.await;
+    let _ = routing.await;
     tracing::info!("stopped; running executions resume on the next start");
     Ok(())
 }

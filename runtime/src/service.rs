@@ -5,7 +5,7 @@
 //! Front ends decode their own wire formats and render the results; nothing here knows
 //! about HTTP, JSON request bodies or AWS's error shapes. One file per family of use
 //! cases: [`executions`] (and their [`history`]), [`machines`], [`tags`], [`modules`],
-//! [`tenants`], [`data`], [`callbacks`], [`activities`], [`jobs`], [`dynamodb`], [`sqs`], [`sns`] (and its [`sns_delivery`] loop), [`s3`], [`roles`], [`routes`] (HTTP routes), [`browse`] (the data from Sandstep's own API). Every use case runs in a
+//! [`tenants`], [`data`], [`callbacks`], [`activities`], [`jobs`], [`dynamodb`], [`sqs`], [`sns`] (and its [`sns_delivery`] loop), [`s3`], [`roles`], [`routes`] (HTTP routes), [`events`] (event buses, and its [`event_delivery`] loop), [`browse`] (the data from Sandstep's own API). Every use case runs in a
 //! `service.<name>` span with the tenant.
 
 pub mod activities;
@@ -15,6 +15,8 @@ pub mod callbacks;
 pub mod data;
 pub mod dynamodb;
 pub mod error;
+pub mod event_delivery;
+pub mod events;
 pub mod executions;
 pub mod history;
 pub mod jobs;
@@ -37,6 +39,7 @@ pub use callbacks::Callbacks;
 pub use data::Data;
 pub use dynamodb::DynamoDb;
 pub use error::{Error, Result};
+pub use events::Events;
 pub use executions::Executions;
 pub use jobs::Jobs;
 pub use machines::Machines;
@@ -87,6 +90,8 @@ pub struct Services {
     pub roles: Roles,
     /// The tenants' HTTP routes.
     pub routes: Routes,
+    /// The tenants' event buses.
+    pub events: Events,
     /// The tenants' data, for Sandstep's own API and console.
     pub browse: Browse,
 }
@@ -118,8 +123,12 @@ impl Services {
             s3.clone(),
         );
         let routes = Routes::new(store.clone(), executions.clone(), region);
+        let events = Events::new(store.clone(), region, scheduler.clock());
+        // Standard executions' status changes become events on their tenant's default bus.
+        scheduler.bind_status(Arc::new(events.clone()));
         Services {
             routes,
+            events,
             browse,
             callbacks: Callbacks::new(store.clone(), scheduler.clone()),
             jobs: Jobs::new(store.clone(), scheduler.clone()),

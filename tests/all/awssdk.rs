@@ -902,6 +902,7 @@ mod activities;
 mod batch;
 mod callbacks;
 mod dynamodb;
+mod events;
 mod nested;
 mod s3;
 mod sns;

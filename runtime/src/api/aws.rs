@@ -1,6 +1,6 @@
 //! The AWS APIs on `POST /`: Step Functions, DynamoDB and SQS in their JSON 1.0 protocols
 //! (`X-Amz-Target: AWSStepFunctions.<Action>`, `DynamoDB_20120810.<Action>`,
-//! `AmazonSQS.<Action>`), bodies as in the AWS API references; SNS in the query protocol
+//! `AmazonSQS.<Action>`) and EventBridge in JSON 1.1 (`AWSEvents.<Action>`), bodies as in the AWS API references; SNS in the query protocol
 //! (a form body, no target: [`query`]). One file per family of Step Functions actions,
 //! each with the actions' typed inputs, the call of the use case, and the rendering of
 //! its result.
@@ -26,8 +26,7 @@ use tracing::Instrument as _;
 
 /// An AWS service this endpoint answers, told apart by the prefix of `X-Amz-Target`.
 ///
-/// Each has the signing name its SDK scopes credentials to; EventBridge (`AWSEvents.`,
-/// `events`) joins here when Sandstep serves it.
+/// Each has the signing name its SDK scopes credentials to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Service {
     /// AWS Step Functions: `AWSStepFunctions.<Action>`.
@@ -36,6 +35,8 @@ pub enum Service {
     DynamoDb,
     /// SQS on the tenant's queues (its JSON protocol): `AmazonSQS.<Action>`.
     Sqs,
+    /// EventBridge on the tenant's event buses: `AWSEvents.<Action>`.
+    Events,
 }
 
 impl Service {
@@ -46,6 +47,9 @@ impl Service {
         }
         if let Some(action) = target.strip_prefix("AmazonSQS.") {
             return Some((Service::Sqs, action));
+        }
+        if let Some(action) = target.strip_prefix("AWSEvents.") {
+            return Some((Service::Events, action));
         }
         target
             .strip_prefix("AWSStepFunctions.")
@@ -58,6 +62,7 @@ impl Service {
             Service::StepFunctions => "states",
             Service::DynamoDb => "dynamodb",
             Service::Sqs => "sqs",
+            Service::Events => "events",
         }
     }
 }
@@ -111,6 +116,7 @@ async fn dispatch(app: &App, parts: &Parts, body: &[u8]) -> Result<Value> {
     match service {
         Service::DynamoDb => return dynamodb(app, &tenant, action, body).await,
         Service::Sqs => return sqs(app, parts, &tenant, action, body).await,
+        Service::Events => return events(app, &tenant, action, body).await,
         Service::StepFunctions => {}
     }
     let p = Params::parse(body)?;
@@ -194,6 +200,22 @@ async fn sqs(
         .instrument(tracing::debug_span!("api.sqs", tenant = %tenant.id, action = %action))
         .await
         .map_err(Error::Sqs)
+}
+
+/// An EventBridge action: its request is the body, its answer the service's document.
+async fn events(
+    app: &App,
+    tenant: &crate::tenants::Tenant,
+    action: &str,
+    body: &[u8],
+) -> Result<Value> {
+    let request = Value::Object(Params::parse(body)?.0);
+    app.services
+        .events
+        .call(tenant, action, request)
+        .instrument(tracing::debug_span!("api.events", tenant = %tenant.id, action = %action))
+        .await
+        .map_err(Error::from)
 }
 
 /// Epoch seconds, as the JSON protocol sends timestamps.

@@ -393,6 +393,16 @@ impl From<service::Error> for Error {
     }
 }
 
+impl From<crate::service::events::Error> for Error {
+    fn from(e: crate::service::events::Error) -> Error {
+        Error::Coded {
+            name: e.code,
+            status: e.status(),
+            message: e.message,
+        }
+    }
+}
+
 /// The result of API operations.
 pub type Result<T> = std::result::Result<T, Error>;
 

@@ -144,6 +144,7 @@ impl Scheduler {
             false => None,
         };
         effects.notice = notice.clone().map(|n| (n, standard));
+        effects.ended = (effects.finished && standard).then(|| live.record.clone());
         effects.run = live.record.started;
         let timers_started = effects.timers.clone();
         let commit = Commit {
@@ -168,6 +169,9 @@ impl Scheduler {
         }
         if !effects.cancelled.is_empty() {
             self.stop_children(key, effects.cancelled, effects.arn);
+        }
+        if let Some(ended) = &effects.ended {
+            self.status_changed(&key.tenant, ended);
         }
         if let Some((notice, stored)) = effects.notice {
             self.deliver_notice(notice, stored);

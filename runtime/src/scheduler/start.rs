@@ -150,7 +150,13 @@ impl Scheduler {
         }
         self.inner.counters.started(&req.tenant);
         let record = live.record.clone();
+        if !express {
+            self.status_changed(&key.tenant, &Scheduler::as_started(&record));
+        }
         let Some((slot, mut guard)) = held else {
+            if let Some(ended) = &effects.ended {
+                self.status_changed(&key.tenant, ended);
+            }
             return Ok(record); // ended in its first step
         };
         reservation.keep();

@@ -103,6 +103,15 @@ pub enum Table {
     Role = 42,
     /// HTTP routes (`/hooks/{account}{path}`): tenant, name.
     Route = 43,
+    /// event buses: tenant, name.
+    EventBus = 44,
+    /// event rules (with their targets): tenant, bus, name.
+    EventRule = 45,
+    /// events on their way to a rule's target: due time, delivery id (not per tenant
+    /// first: the delivery loop reads the due ones of every tenant, oldest first).
+    EventDelivery = 46,
+    /// deliveries given up: tenant, bus, time, delivery id.
+    EventDeadLetter = 47,
 }
 
 /// A key under construction.

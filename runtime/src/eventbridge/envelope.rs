@@ -1,0 +1,135 @@
+//! Events as EventBridge delivers them: `version`, `id`, `detail-type`, `source`,
+//! `account`, `time`, `region`, `resources`, `detail`, in that order.
+
+use crate::model::{Execution, Status};
+use serde_json::{json, Value};
+
+/// The source of Step Functions' own events.
+pub const STATES_SOURCE: &str = "aws.states";
+/// The detail type of an execution's status change.
+pub const STATUS_CHANGE: &str = "Step Functions Execution Status Change";
+/// Above this many bytes of escaped input and output, a status event leaves them out
+/// (EventBridge's 256 KB event limit, less the envelope), as AWS does.
+const DETAIL_PAYLOAD_BYTES: usize = 248 * 1024;
+
+/// What an event says about itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Header<'a> {
+    /// Its id.
+    pub id: &'a str,
+    /// `detail-type`.
+    pub detail_type: &'a str,
+    /// `source`.
+    pub source: &'a str,
+    /// The account it is from.
+    pub account: &'a str,
+    /// When it happened (epoch ms).
+    pub time: i64,
+    /// The region.
+    pub region: &'a str,
+    /// The resources it concerns.
+    pub resources: &'a [String],
+}
+
+/// An event: the envelope around `detail`.
+pub fn event(h: &Header<'_>, detail: Value) -> Value {
+    json!({
+        "version": "0",
+        "id": h.id,
+        "detail-type": h.detail_type,
+        "source": h.source,
+        "account": h.account,
+        "time": iso_seconds(h.time),
+        "region": h.region,
+        "resources": h.resources,
+        "detail": detail,
+    })
+}
+
+/// `2019-02-26T19:42:21Z`: EventBridge's `time`, to the second.
+pub fn iso_seconds(ms: i64) -> String {
+    let full = sandstep_engine::timestamp::format_millis(ms);
+    match full.rsplit_once('.') {
+        Some((seconds, _)) => format!("{seconds}Z"),
+        None => full,
+    }
+}
+
+/// The detail of an execution's status change, as Step Functions sends it.
+pub fn status_detail(e: &Execution, machine_arn: &str) -> Value {
+    let output = match e.status {
+        Status::Succeeded => e.output.clone(),
+        _ => None,
+    };
+    let escaped = |s: &Option<String>| s.as_ref().map_or(0, |t| json!(t).to_string().len());
+    let output_included = escaped(&output) <= DETAIL_PAYLOAD_BYTES;
+    let input_included = escaped(&Some(e.input.clone())) + escaped(&output) <= DETAIL_PAYLOAD_BYTES;
+    let status = e.status.as_str();
+    let redrive_reason = match e.status {
+        Status::Running | Status::Succeeded => {
+            Some(format!("Execution is {status} and cannot be redriven"))
+        }
+        _ => None,
+    };
+    json!({
+        "executionArn": e.arn,
+        "stateMachineArn": machine_arn,
+        "name": e.name,
+        "status": status,
+        "startDate": e.started,
+        "stopDate": e.stopped,
+        "input": input_included.then(|| e.input.clone()),
+        "output": output.filter(|_| output_included),
+        "stateMachineVersionArn": null,
+        "stateMachineAliasArn": null,
+        "redriveCount": 0,
+        "redriveDate": null,
+        "redriveStatus": "NOT_REDRIVABLE",
+        "redriveStatusReason": redrive_reason.unwrap_or_else(|| "Redrive is not supported by Sandstep yet".into()),
+        "inputDetails": {"included": input_included},
+        "outputDetails": match e.status {
+            Status::Succeeded => json!({"included": output_included}),
+            _ => Value::Null,
+        },
+        "error": e.error,
+        "cause": e.cause,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_carry_the_envelope_in_aws_order() {
+        let resources = vec!["arn:x".to_string()];
+        let e = event(
+            &Header {
+                id: "1",
+                detail_type: "T",
+                source: "s",
+                account: "000000000000",
+                time: 1_551_210_141_500,
+                region: "us-east-1",
+                resources: &resources,
+            },
+            json!({"a": 1}),
+        );
+        let keys: Vec<&str> = e.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "version",
+                "id",
+                "detail-type",
+                "source",
+                "account",
+                "time",
+                "region",
+                "resources",
+                "detail"
+            ]
+        );
+        assert_eq!(e["time"], "2019-02-26T19:42:21Z");
+    }
+}
