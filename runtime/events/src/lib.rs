@@ -1,5 +1,6 @@
 //! EventBridge's pure rules, without I/O: event [`pattern`]s, checked when a rule is put
-//! and matched against every event on its bus. Its own crate so that it is fuzzed without
+//! and matched against every event on its bus, and [`schedule`] expressions with the
+//! times they fire. Its own crate so that it is fuzzed without
 //! building the server.
 //!
 //! ```
@@ -14,3 +15,4 @@
 #[cfg(test)]
 mod fuzz_regressions;
 pub mod pattern;
+pub mod schedule;

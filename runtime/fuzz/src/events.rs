@@ -36,3 +36,30 @@ pub fn event_pattern(data: &[u8]) {
         let _ = pattern.matches(e);
     }
 }
+
+/// The bytes as a schedule expression (both dialects); whatever parses is asked for its
+/// next fires in three zones (one with a half-hour daylight-saving change) from a few
+/// starting points, including the ends of the years AWS allows.
+pub fn schedule(data: &[u8]) {
+    use sandstep_events::schedule::{zone, Dialect, Expression, Schedule};
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    for dialect in [Dialect::Rule, Dialect::Scheduler] {
+        let Ok(expression) = Expression::parse(text, dialect) else {
+            continue;
+        };
+        for name in ["UTC", "America/New_York", "Australia/Lord_Howe"] {
+            let Ok(tz) = zone(name) else {
+                continue;
+            };
+            for after in [-86_400_000_i64, 0, 1_805_000_000_000, 7_258_118_399_000, i64::MAX / 4] {
+                let s = Schedule::new(expression.clone(), tz.clone(), 1_800_000_000_000, None);
+                let fires = s.upcoming(after, 3);
+                if fires.windows(2).any(|w| matches!(w, [a, b] if a >= b)) || fires.first().is_some_and(|f| *f <= after) {
+                    panic!("{text} in {name}: fires not after {after} and increasing: {fires:?}");
+                }
+            }
+        }
+    }
+}
