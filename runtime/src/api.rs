@@ -18,6 +18,7 @@ pub mod params;
 pub mod roles;
 pub mod routes;
 pub mod s3;
+pub mod schedules;
 pub mod sigv4;
 
 use crate::scheduler::Scheduler;
@@ -43,6 +44,9 @@ pub struct Config {
     pub activity_poll: std::time::Duration,
     /// The largest S3 object.
     pub max_object_bytes: u64,
+    /// The clock tests move (`SANDSTEP_TEST_CLOCK`): `POST /v1/test/clock` exists only
+    /// with it.
+    pub test_clock: Option<Arc<crate::clock::ManualClock>>,
 }
 
 impl Default for Config {
@@ -54,6 +58,7 @@ impl Default for Config {
             max_module_bytes: 64 * 1024 * 1024,
             activity_poll: crate::service::activities::POLL,
             max_object_bytes: crate::s3::DEFAULT_MAX_OBJECT_BYTES,
+            test_clock: None,
         }
     }
 }
@@ -122,6 +127,19 @@ impl App {
     }
 }
 
+/// `POST /v1/test/clock` (`{"advanceMs": N}`): moves the test clock; answers `{"now"}`.
+fn test_clock(clock: &crate::clock::ManualClock, body: &[u8]) -> axum::Json<serde_json::Value> {
+    use crate::clock::Clock as _;
+    let advance = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("advanceMs").and_then(serde_json::Value::as_i64))
+        .unwrap_or(0);
+    if advance > 0 {
+        clock.advance(advance);
+    }
+    axum::Json(serde_json::json!({ "now": clock.now() }))
+}
+
 /// The answer for a path no route serves.
 pub async fn no_route(method: axum::http::Method, uri: axum::http::Uri) -> error::Error {
     error::Error::NotFound(format!("No resource at {method} {}", uri.path()))
@@ -141,7 +159,17 @@ pub async fn wrong_method(method: axum::http::Method, uri: axum::http::Uri) -> e
 /// fallbacks for unknown paths and methods, and the layer that keeps every error
 /// AWS-shaped.
 pub fn routes(config: &Config) -> Router<Arc<App>> {
-    Router::new()
+    let router = match &config.test_clock {
+        Some(clock) => {
+            let clock = Arc::clone(clock);
+            Router::new().route(
+                "/v1/test/clock",
+                post(move |body: axum::body::Bytes| async move { test_clock(&clock, &body) }),
+            )
+        }
+        None => Router::new(),
+    };
+    router
         .route(
             "/",
             post(aws::handle)
@@ -206,6 +234,13 @@ pub fn routes(config: &Config) -> Router<Arc<App>> {
         .route("/v1/topics/{topic}/messages", post(browse::publish))
         .route("/v1/buses/{bus}/dead-letters", get(events::dead_letters))
         .route("/v1/buses/{bus}/tail", get(events::tail))
+        .route("/v1/schedules", get(schedules::list))
+        .route(
+            "/v1/schedules/{name}",
+            get(schedules::get)
+                .put(schedules::put)
+                .delete(schedules::delete),
+        )
         .route("/v1/routes", get(routes::list))
         .route(
             "/v1/routes/{name}",

@@ -84,6 +84,22 @@ pub async fn serve(
         endpoint: format!("http://{local}"),
         ..options
     };
+    // A test hook: time that stands still until `POST /v1/test/clock` moves it, so tests
+    // of schedules and timers never wait (`SANDSTEP_TEST_CLOCK=<epoch ms>`).
+    let test_clock = std::env::var("SANDSTEP_TEST_CLOCK")
+        .ok()
+        .and_then(|v| v.parse::<i64>().ok())
+        .map(|ms| Arc::new(crate::clock::ManualClock::at(ms)));
+    let options = match &test_clock {
+        Some(clock) => {
+            tracing::warn!("SANDSTEP_TEST_CLOCK is set: time moves only with POST /v1/test/clock");
+            Options {
+                clock: Arc::clone(clock) as Arc<dyn crate::clock::Clock>,
+                ..options
+            }
+        }
+        None => options,
+    };
     let journal = quarantine::open(&config.data_dir)?;
     let (scheduler, service) = Scheduler::build(options, store.clone(), runner, Some(journal))?;
     scheduler.bind_jobs(jobs);
@@ -100,6 +116,7 @@ pub async fn serve(
         max_module_bytes: config.max_module_bytes(),
         activity_poll: Duration::from_secs(config.activity_poll_seconds),
         max_object_bytes: config.max_object_mib << 20,
+        test_clock,
         ..api::Config::default()
     };
     let app = Arc::new(App::new(store, scheduler.clone(), api_config, modules)?);
@@ -139,6 +156,23 @@ pub async fn serve(
         app.services.executions.clone(),
     );
     let routing = tokio::spawn(events.run(until_stopped(stopped.clone())));
+    // Schedules fire from here; fires that were due while the server was down go by their
+    // schedule's missed-fire policy.
+    let began = std::time::Instant::now();
+    match app.services.schedules.armed() {
+        Ok(armed) => tracing::info!(
+            armed,
+            elapsed_ms = began.elapsed().as_millis() as u64,
+            "schedules armed"
+        ),
+        Err(e) => tracing::warn!(error = %e, "counting schedules failed"),
+    }
+    let firing = tokio::spawn(
+        app.services
+            .schedules
+            .clone()
+            .run(until_stopped(stopped.clone())),
+    );
     tracing::info!(%local, data_dir = %config.data_dir.display(), "sandstep serving");
     // Tests and scripts read this line to learn the port when listening on port 0.
     println!("listening on http://{local}");
@@ -151,6 +185,7 @@ pub async fn serve(
     let _ = loops.await;
     let _ = delivering.await;
     let _ = routing.await;
+    let _ = firing.await;
     tracing::info!("stopped; running executions resume on the next start");
     Ok(())
 }

@@ -5,7 +5,7 @@
 //! Front ends decode their own wire formats and render the results; nothing here knows
 //! about HTTP, JSON request bodies or AWS's error shapes. One file per family of use
 //! cases: [`executions`] (and their [`history`]), [`machines`], [`tags`], [`modules`],
-//! [`tenants`], [`data`], [`callbacks`], [`activities`], [`jobs`], [`dynamodb`], [`sqs`], [`sns`] (and its [`sns_delivery`] loop), [`s3`], [`roles`], [`routes`] (HTTP routes), [`events`] (event buses, and its [`event_delivery`] loop), [`browse`] (the data from Sandstep's own API). Every use case runs in a
+//! [`tenants`], [`data`], [`callbacks`], [`activities`], [`jobs`], [`dynamodb`], [`sqs`], [`sns`] (and its [`sns_delivery`] loop), [`s3`], [`roles`], [`routes`] (HTTP routes), [`events`] (event buses, and its [`event_delivery`] loop), [`schedules`], [`browse`] (the data from Sandstep's own API). Every use case runs in a
 //! `service.<name>` span with the tenant.
 
 pub mod activities;
@@ -27,6 +27,7 @@ pub mod paging;
 pub mod roles;
 pub mod routes;
 pub mod s3;
+pub mod schedules;
 pub mod sns;
 pub mod sns_delivery;
 pub mod sqs;
@@ -48,6 +49,7 @@ pub use paging::Page;
 pub use roles::Roles;
 pub use routes::Routes;
 pub use s3::S3;
+pub use schedules::Schedules;
 pub use sns::Sns;
 pub use sqs::Sqs;
 pub use tags::Tags;
@@ -92,6 +94,8 @@ pub struct Services {
     pub routes: Routes,
     /// The tenants' event buses.
     pub events: Events,
+    /// The tenants' schedules.
+    pub schedules: Schedules,
     /// The tenants' data, for Sandstep's own API and console.
     pub browse: Browse,
 }
@@ -126,9 +130,11 @@ impl Services {
         let events = Events::new(store.clone(), region, scheduler.clock());
         // Standard executions' status changes become events on their tenant's default bus.
         scheduler.bind_status(Arc::new(events.clone()));
+        let schedules = Schedules::new(store.clone(), executions.clone(), events.clone(), region);
         Services {
             routes,
             events,
+            schedules,
             browse,
             callbacks: Callbacks::new(store.clone(), scheduler.clone()),
             jobs: Jobs::new(store.clone(), scheduler.clone()),

@@ -35,6 +35,7 @@ pub struct Server {
     pub url: String,
     pub data_dir: PathBuf,
     extra: Vec<String>,
+    env: Vec<(String, String)>,
 }
 
 pub fn binary() -> &'static str {
@@ -49,9 +50,53 @@ impl Server {
             url: String::new(),
             data_dir: data_dir.to_path_buf(),
             extra: extra.iter().map(|s| s.to_string()).collect(),
+            env: Vec::new(),
         };
         s.spawn(None);
         s
+    }
+
+    /// Starts `sandstep serve` with environment variables set (a test clock, a crash point).
+    pub fn start_with_env(data_dir: &Path, env: &[(&str, &str)]) -> Server {
+        let mut s = Server {
+            child: None,
+            url: String::new(),
+            data_dir: data_dir.to_path_buf(),
+            extra: Vec::new(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        s.spawn(None);
+        s
+    }
+
+    /// Stops the server if it runs (`kill -9`), then starts it again on the same port and
+    /// data dir with `env` instead of its environment.
+    pub fn restart_with_env(&mut self, env: &[(&str, &str)]) {
+        self.kill9();
+        self.env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let port = self.port();
+        self.spawn(Some(port));
+    }
+
+    /// Waits for the server to exit on its own (a crash point); whether it did in time.
+    pub fn wait_exit(&mut self, timeout: Duration) -> bool {
+        let began = Instant::now();
+        while began.elapsed() < timeout {
+            if let Some(child) = self.child.as_mut() {
+                if child.try_wait().unwrap().is_some() {
+                    self.child = None;
+                    return true;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
     }
 
     fn spawn(&mut self, port: Option<u16>) {
@@ -60,6 +105,7 @@ impl Server {
             .args(["serve", "--listen", &listen, "--data-dir"])
             .arg(&self.data_dir)
             .args(&self.extra)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env("SANDSTEP_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

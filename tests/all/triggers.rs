@@ -400,3 +400,256 @@ fn the_cli_manages_routes() {
     let (code, _, _) = cli(&["route", "delete", "echo"]);
     assert_eq!(code, Some(0));
 }
+
+/// 2027-01-01T00:00:00Z.
+const NEW_YEAR_2027: i64 = 1_798_761_600_000;
+const HOUR: i64 = 3_600_000;
+
+fn advance(server: &Server, ms: i64) -> i64 {
+    let (status, _, body) = send(
+        server,
+        "POST",
+        "/v1/test/clock",
+        &[],
+        json!({"advanceMs": ms}).to_string().as_bytes(),
+    );
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    json_of(&body)["now"].as_i64().unwrap()
+}
+
+fn put_schedule(server: &Server, name: &str, schedule: Value) -> Value {
+    let (status, _, body) = send(
+        server,
+        "PUT",
+        &format!("/v1/schedules/{name}"),
+        &[("content-type", "application/json")],
+        schedule.to_string().as_bytes(),
+    );
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    json_of(&body)
+}
+
+fn get_schedule(server: &Server, name: &str) -> Value {
+    let (status, _, body) = send(server, "GET", &format!("/v1/schedules/{name}"), &[], b"");
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    json_of(&body)
+}
+
+/// The executions of `machine` once there are `want` (or 10 s passed), by name.
+fn names_of(server: &Server, machine: &str, want: usize) -> Vec<String> {
+    let began = std::time::Instant::now();
+    loop {
+        let mut names: Vec<String> = executions(server, machine)
+            .iter()
+            .map(|e| e["name"].as_str().unwrap().to_string())
+            .collect();
+        if names.len() >= want || began.elapsed() > Duration::from_secs(10) {
+            names.sort();
+            return names;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn events_call(server: &Server, action: &str, body: Value) -> Value {
+    let answer = ureq::post(&server.url)
+        .set("content-type", "application/x-amz-json-1.1")
+        .set("x-amz-target", &format!("AWSEvents.{action}"))
+        .send_string(&body.to_string())
+        .unwrap_or_else(|e| panic!("{action}: {e}"));
+    answer.into_json().unwrap()
+}
+
+const PASS_MACHINE: &str = r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#;
+
+#[test]
+fn schedules_fire_on_the_test_clock_across_a_dst_change_and_scheduled_rules_too() {
+    let dir = TempDir::new("schedule-dst");
+    // 2027-03-13T12:00:00Z: New York springs forward on the 14th at 02:00.
+    let start = NEW_YEAR_2027 + 71 * 24 * HOUR + 12 * HOUR;
+    let server = Server::start_with_env(&dir.0, &[("SANDSTEP_TEST_CLOCK", &start.to_string())]);
+    let machine = server.create_machine(
+        "nightly",
+        &serde_json::from_str(PASS_MACHINE).unwrap(),
+        "STANDARD",
+    );
+    let put = put_schedule(
+        &server,
+        "nightly",
+        json!({
+            "expression": "cron(30 2 * * ? *)", "timezone": "America/New_York",
+            "target": {"arn": machine, "input": {"from": "schedule"}}
+        }),
+    );
+    assert_eq!(
+        put["nextFires"],
+        json!([
+            "2027-03-15T06:30:00.000Z",
+            "2027-03-16T06:30:00.000Z",
+            "2027-03-17T06:30:00.000Z",
+            "2027-03-18T06:30:00.000Z",
+            "2027-03-19T06:30:00.000Z"
+        ]),
+        "02:30 does not exist in New York on the 14th"
+    );
+    // Through the skipped night: nothing fires.
+    advance(&server, 24 * HOUR);
+    std::thread::sleep(Duration::from_millis(600));
+    assert!(executions(&server, &machine).is_empty());
+    // 2027-03-15T06:30:01Z.
+    advance(&server, 18 * HOUR + 30 * 60_000 + 1000);
+    let names = names_of(&server, &machine, 1);
+    assert_eq!(names.len(), 1);
+    assert!(
+        names[0].starts_with("nightly-") && names[0].ends_with("-20270315T063000Z"),
+        "{names:?}"
+    );
+    let described = server.ok(
+        "DescribeExecution",
+        json!({"executionArn": executions(&server, &machine)[0]["executionArn"]}),
+    );
+    assert_eq!(described["input"], json!(r#"{"from":"schedule"}"#));
+    assert_eq!(
+        get_schedule(&server, "nightly")["lastFire"],
+        json!("2027-03-15T06:30:00.000Z")
+    );
+
+    // A rule with a schedule expression delivers a Scheduled Event to its targets.
+    let ticker = server.create_machine(
+        "ticker",
+        &serde_json::from_str(PASS_MACHINE).unwrap(),
+        "STANDARD",
+    );
+    events_call(
+        &server,
+        "PutRule",
+        json!({"Name": "every-5", "ScheduleExpression": "rate(5 minutes)"}),
+    );
+    events_call(
+        &server,
+        "PutTargets",
+        json!({"Rule": "every-5", "Targets": [{"Id": "t", "Arn": ticker}]}),
+    );
+    let names = names_of(&server, &ticker, 1);
+    assert_eq!(names.len(), 1, "a rate fires when the rule is made");
+    advance(&server, 5 * 60_000);
+    assert_eq!(names_of(&server, &ticker, 2).len(), 2);
+    let first = &executions(&server, &ticker)[0];
+    let input: Value = serde_json::from_str(
+        server.ok(
+            "DescribeExecution",
+            json!({"executionArn": first["executionArn"]}),
+        )["input"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(input["detail-type"], json!("Scheduled Event"));
+    assert_eq!(input["source"], json!("aws.events"));
+    assert_eq!(
+        input["resources"],
+        json!(["arn:aws:events:us-east-1:000000000000:rule/every-5"])
+    );
+    let bad = ureq::post(&server.url)
+        .set("x-amz-target", "AWSEvents.PutRule")
+        .send_string(&json!({"Name": "bad", "ScheduleExpression": "rate(1 minutes)"}).to_string())
+        .unwrap_err();
+    let ureq::Error::Status(400, answer) = bad else {
+        panic!("{bad}")
+    };
+    assert_eq!(
+        answer.into_json::<Value>().unwrap()["message"],
+        json!("Parameter ScheduleExpression is not valid.")
+    );
+}
+
+#[test]
+fn a_fire_missed_while_the_server_was_down_runs_once_after_the_restart_or_is_skipped() {
+    let dir = TempDir::new("schedule-missed");
+    let mut server = Server::start_with_env(
+        &dir.0,
+        &[("SANDSTEP_TEST_CLOCK", &NEW_YEAR_2027.to_string())],
+    );
+    let machine = server.create_machine(
+        "hourly",
+        &serde_json::from_str(PASS_MACHINE).unwrap(),
+        "STANDARD",
+    );
+    for (name, missed) in [("catch-up", "fireOnce"), ("skipper", "skip")] {
+        put_schedule(
+            &server,
+            name,
+            json!({"expression": "cron(0 * * * ? *)", "target": {"arn": machine}, "missedFires": missed}),
+        );
+    }
+    // Down from before 01:00 until 05:30.
+    let later = NEW_YEAR_2027 + 5 * HOUR + 30 * 60_000;
+    server.restart_with_env(&[("SANDSTEP_TEST_CLOCK", &later.to_string())]);
+    let names = names_of(&server, &machine, 1);
+    std::thread::sleep(Duration::from_millis(600));
+    let names_after = names_of(&server, &machine, 1);
+    assert_eq!(names, names_after, "nothing more fires");
+    assert_eq!(names.len(), 1, "{names:?}");
+    assert!(
+        names[0].starts_with("catch-up-") && names[0].ends_with("-20270101T010000Z"),
+        "the earliest missed fire: {names:?}"
+    );
+    for name in ["catch-up", "skipper"] {
+        assert_eq!(
+            get_schedule(&server, name)["nextFires"][0],
+            json!("2027-01-01T06:00:00.000Z"),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_crash_at_the_fire_never_starts_its_execution_twice() {
+    let dir = TempDir::new("schedule-crash");
+    let clock = NEW_YEAR_2027.to_string();
+    let mut server = Server::start_with_env(
+        &dir.0,
+        &[
+            ("SANDSTEP_TEST_CLOCK", &clock),
+            ("SANDSTEP_TEST_CRASH", "after-schedule-fire"),
+        ],
+    );
+    let machine = server.create_machine(
+        "m",
+        &serde_json::from_str(PASS_MACHINE).unwrap(),
+        "STANDARD",
+    );
+    put_schedule(
+        &server,
+        "hourly",
+        json!({"expression": "cron(0 * * * ? *)", "target": {"arn": machine}}),
+    );
+    // 01:00:01: the fire starts its execution, then the process dies before the schedule
+    // moves on.
+    let fire_time = NEW_YEAR_2027 + HOUR + 1000;
+    let (status, _, _) = send(
+        &server,
+        "POST",
+        "/v1/test/clock",
+        &[],
+        json!({"advanceMs": HOUR + 1000}).to_string().as_bytes(),
+    );
+    assert_eq!(status, 200);
+    assert!(
+        server.wait_exit(Duration::from_secs(10)),
+        "the crash point aborts the server"
+    );
+    server.restart_with_env(&[("SANDSTEP_TEST_CLOCK", &fire_time.to_string())]);
+    std::thread::sleep(Duration::from_millis(800));
+    let names = names_of(&server, &machine, 1);
+    assert_eq!(
+        names.len(),
+        1,
+        "the fire repeated on recovery found its execution: {names:?}"
+    );
+    assert!(names[0].ends_with("-20270101T010000Z"), "{names:?}");
+    assert_eq!(
+        get_schedule(&server, "hourly")["nextFires"][0],
+        json!("2027-01-01T02:00:00.000Z")
+    );
+}

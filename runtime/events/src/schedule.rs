@@ -174,6 +174,15 @@ impl Schedule {
         }
     }
 
+    /// The first fire of a schedule made (or changed) at `now`: a rate fires at once (or at
+    /// its start), a cron or one-time schedule only strictly after now.
+    pub fn first(&self, now: i64) -> Option<i64> {
+        match self.expression {
+            Expression::Rate { .. } => self.next_after(now.max(self.start) - 1),
+            _ => self.next_after(now),
+        }
+    }
+
     /// The next `n` fires after `after` (the console shows five).
     pub fn upcoming(&self, after: i64, n: usize) -> Vec<i64> {
         let mut out = Vec::with_capacity(n);

@@ -371,8 +371,11 @@ impl From<service::Error> for Error {
             | S::JobQueueDoesNotExist(_)
             | S::JobDoesNotExist(_)
             | S::RoleDoesNotExist(_)
-            | S::RouteDoesNotExist(_) => Error::NotFound(message),
-            S::JobQueueInUse(_) | S::RouteConflict(_) => Error::ResourceInUse(message),
+            | S::RouteDoesNotExist(_)
+            | S::ScheduleDoesNotExist(_) => Error::NotFound(message),
+            S::JobQueueInUse(_) | S::RouteConflict(_) | S::ScheduleExists(_) => {
+                Error::ResourceInUse(message)
+            }
             S::ModuleInUse { .. } => Error::ModuleInUse(message),
             S::PublishNotSupported
             | S::TagOutOfBounds(_)
@@ -387,7 +390,8 @@ impl From<service::Error> for Error {
             | S::ItemNotJson(_)
             | S::ItemRefused(_)
             | S::InvalidJobQueue(_)
-            | S::InvalidRoute(_) => Error::Validation(message),
+            | S::InvalidRoute(_)
+            | S::InvalidSchedule(_) => Error::Validation(message),
             S::Store(_) | S::Internal(_) => Error::Internal(message),
         }
     }

@@ -60,7 +60,7 @@ pub async fn put(
             "the body must be a route {{\"method\", \"path\", \"stateMachineArn\", \"mode\", \"auth\", \"input\"?, \"rateLimit\"?, \"maxBodyBytes\"?, \"errors\"?}}: {e}"
         ))
     })?;
-    let route = app.services.routes.put(&tenant, &name, spec)?;
+    let route = app.services.routes.put(&tenant, &name, spec).await?;
     Ok(Json(render(&tenant, &route)))
 }
 
@@ -99,6 +99,6 @@ pub async fn delete(
     Path(name): Path<String>,
     Authenticated(tenant): Authenticated,
 ) -> Result<Json<Value>> {
-    app.services.routes.delete(&tenant, &name)?;
+    app.services.routes.delete(&tenant, &name).await?;
     Ok(Json(json!({})))
 }

@@ -192,6 +192,16 @@ pub enum Error {
     /// Another route answers the same method and path.
     #[error("{0}")]
     RouteConflict(String),
+    /// A schedule that breaks a rule; the text says which (Scheduler's words where it
+    /// has them).
+    #[error("{0}")]
+    InvalidSchedule(String),
+    /// No such schedule.
+    #[error("Schedule {0} does not exist.")]
+    ScheduleDoesNotExist(String),
+    /// A schedule of that name exists in its group.
+    #[error("Schedule {0} already exists.")]
+    ScheduleExists(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] store::Error),

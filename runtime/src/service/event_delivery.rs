@@ -54,20 +54,12 @@ impl EventDeliveries {
     /// Delivers until `stop` resolves.
     pub async fn run(self, stop: impl std::future::Future<Output = ()>) {
         tokio::pin!(stop);
-        let jumps = self.executions.scheduler().clock().jumps();
         loop {
             let woken = self.woken.notified();
-            let jumped = async {
-                match &jumps {
-                    Some(j) => j.notified().await,
-                    None => std::future::pending().await,
-                }
-            };
             self.round().await;
             tokio::select! {
                 () = &mut stop => return,
                 () = woken => {}
-                () = jumped => {}
                 () = tokio::time::sleep(POLL_EVERY) => {}
             }
         }

@@ -14,10 +14,13 @@ use crate::model::Execution;
 use crate::store::events::{
     Bus, Delivery, EventBuses as _, InputTransformer, RetryPolicy, Rule, Target, DEFAULT_BUS,
 };
+use crate::store::schedules::{Action, Missed, ScheduleDef, Schedules as _, RULES_GROUP};
 use crate::store::{Store, TenantId, Tenants as _};
 use crate::tenants::Tenant;
 use sandstep_events::pattern::Pattern;
+use sandstep_events::schedule::{Dialect, Expression};
 use serde_json::{json, Map, Value};
+use sha2::{Digest as _, Sha256};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
@@ -130,6 +133,24 @@ impl Events {
     #[tracing::instrument(level = "debug", name = "service.events", skip_all, fields(tenant = %tenant.id, action = %action))]
     pub async fn call(&self, tenant: &Tenant, action: &str, request: Value) -> Result<Value> {
         let r = &request;
+        let answer = self.act(tenant, action, r).await?;
+        let reads = [
+            "DescribeEventBus",
+            "ListEventBuses",
+            "DescribeRule",
+            "ListRules",
+            "ListTargetsByRule",
+            "TestEventPattern",
+            "PutEvents",
+        ];
+        if !reads.contains(&action) {
+            // A change is answered once it survives a crash.
+            self.store.durable_later()?.wait().await?;
+        }
+        Ok(answer)
+    }
+
+    async fn act(&self, tenant: &Tenant, action: &str, r: &Value) -> Result<Value> {
         match action {
             "PutEvents" => self.put_events(tenant, r).await,
             "CreateEventBus" => self.create_bus(tenant, r),
@@ -284,11 +305,13 @@ impl Events {
                 )
             })?;
         }
-        if schedule.is_some() {
-            return Err(Error::new(
-                "UnsupportedOperation",
-                "ScheduleExpression on rules is not supported by Sandstep yet (see the README's list of unsupported features)",
-            ));
+        if let Some(expression) = &schedule {
+            if bus != DEFAULT_BUS {
+                return Err(Error::validation(
+                    "ScheduleExpression is supported only on the default event bus.",
+                ));
+            }
+            Expression::parse(expression, Dialect::Rule).map_err(|e| Error::validation(e.0))?;
         }
         let enabled = match r.get("State").and_then(Value::as_str).unwrap_or("ENABLED") {
             "ENABLED" | "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS" => true,
@@ -319,6 +342,7 @@ impl Events {
             created: existing.as_ref().map_or(now, |e| e.created),
         };
         self.store.rule_put(&tenant.id, &rule, now)?;
+        self.arm_rule(&tenant.id, &rule)?;
         Ok(json!({"RuleArn": Events::rule_arn(&self.region, &tenant.account, &bus, name)}))
     }
 
@@ -386,14 +410,18 @@ impl Events {
             }
             self.store
                 .rule_delete(&tenant.id, &bus, name, self.clock.now())?;
+            self.store.schedule_delete(&tenant.id, RULES_GROUP, name)?;
         }
         Ok(json!({}))
     }
 
     fn set_enabled(&self, tenant: &Tenant, r: &Value, enabled: bool) -> Result<Value> {
-        let rule = self.rule_of(tenant, r, "Name")?;
-        self.store
-            .rule_put(&tenant.id, &Rule { enabled, ..rule }, self.clock.now())?;
+        let rule = Rule {
+            enabled,
+            ..self.rule_of(tenant, r, "Name")?
+        };
+        self.store.rule_put(&tenant.id, &rule, self.clock.now())?;
+        self.arm_rule(&tenant.id, &rule)?;
         Ok(json!({}))
     }
 
@@ -608,6 +636,116 @@ impl Events {
             }
         }
         Ok(deliveries)
+    }
+
+    /// Keeps a rule's schedule (in the rules' group, named as the rule) in step with the
+    /// rule: armed while it is enabled and has a schedule expression, gone when it has none.
+    fn arm_rule(&self, tenant: &TenantId, rule: &Rule) -> Result<()> {
+        let Some(expression) = &rule.schedule_expression else {
+            self.store
+                .schedule_delete(tenant, RULES_GROUP, &rule.name)?;
+            return Ok(());
+        };
+        let now = self.clock.now();
+        let existing = self.store.schedule_get(tenant, RULES_GROUP, &rule.name)?;
+        let unchanged = existing
+            .as_ref()
+            .is_some_and(|e| e.expression == *expression);
+        let def = ScheduleDef {
+            name: rule.name.clone(),
+            group: RULES_GROUP.to_string(),
+            expression: expression.clone(),
+            timezone: "UTC".to_string(),
+            // A rate counts from the rule's creation; changing the expression restarts it.
+            start: existing
+                .as_ref()
+                .filter(|_| unchanged)
+                .map_or(now, |e| e.start),
+            end: None,
+            enabled: rule.enabled,
+            action: Action::Rule {
+                bus: rule.bus.clone(),
+                rule: rule.name.clone(),
+            },
+            missed: Missed::FireOnce,
+            delete_after: false,
+            description: None,
+            next: None,
+            last: existing.as_ref().and_then(|e| e.last),
+            created: existing.as_ref().map_or(now, |e| e.created),
+            modified: now,
+        };
+        let def = crate::service::schedules::armed(def, Dialect::Rule, now)
+            .map_err(|e| Error::validation(e.to_string()))?;
+        self.store.schedule_put(tenant, &def)?;
+        Ok(())
+    }
+
+    /// A scheduled rule's fire: a `Scheduled Event` for its targets, its id derived from
+    /// the rule and the fire time so that a fire repeated after a crash delivers (and
+    /// names its executions) as the first did.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn fire_rule(
+        &self,
+        tenant: &TenantId,
+        account: &str,
+        bus: &str,
+        name: &str,
+        at: i64,
+    ) -> Result<()> {
+        let Some(rule) = self
+            .store
+            .rule_get(tenant, bus, name)?
+            .filter(|r| r.enabled)
+        else {
+            return Ok(());
+        };
+        let digest = Sha256::digest(format!("{tenant}/{bus}/{name}/{at}").as_bytes());
+        let hex = crate::store::data::hex(&digest);
+        let part = |a: usize, b: usize| hex.get(a..b).unwrap_or_default().to_string();
+        let id = format!(
+            "{}-{}-{}-{}-{}",
+            part(0, 8),
+            part(8, 12),
+            part(12, 16),
+            part(16, 20),
+            part(20, 32)
+        );
+        let rule_arn = Events::rule_arn(&self.region, account, bus, name);
+        let event = envelope::event(
+            &Header {
+                id: &id,
+                detail_type: "Scheduled Event",
+                source: "aws.events",
+                account,
+                time: at,
+                region: &self.region,
+                resources: std::slice::from_ref(&rule_arn),
+            },
+            json!({}),
+        );
+        self.record_tail(tenant, bus, &event);
+        let now = self.clock.now();
+        let text = event.to_string();
+        let deliveries = rule
+            .targets
+            .iter()
+            .map(|target| Delivery {
+                id: format!("{id}/{}/{}", rule.name, target.id),
+                tenant: tenant.clone(),
+                bus: bus.to_string(),
+                rule: rule.name.clone(),
+                target: target.clone(),
+                event: text.clone(),
+                accepted: now,
+                attempts: 0,
+                due: now,
+                last_error: None,
+            })
+            .collect();
+        self.deliver(deliveries).await
     }
 
     /// Writes deliveries durably, then wakes the delivery loop.

@@ -185,7 +185,7 @@ impl Routes {
     /// [`Error::StateMachineDoesNotExist`], [`Error::RouteConflict`] when another route has
     /// the same method and path.
     #[tracing::instrument(level = "debug", name = "service.put_route", skip_all, fields(tenant = %tenant.id, route = %name))]
-    pub fn put(&self, tenant: &Tenant, name: &str, spec: RouteSpec) -> Result<Route> {
+    pub async fn put(&self, tenant: &Tenant, name: &str, spec: RouteSpec) -> Result<Route> {
         let route = self.checked(tenant, name, spec)?;
         let template =
             Template::parse(&route.path).map_err(|e| Error::InvalidRoute(e.to_string()))?;
@@ -199,6 +199,7 @@ impl Routes {
             }
         }
         self.store.route_put(&tenant.id, &route)?;
+        self.store.durable_later()?.wait().await?;
         self.buckets.forget(&bucket_key(tenant, name));
         Ok(route)
     }
@@ -335,9 +336,10 @@ impl Routes {
     ///
     /// # Errors
     /// [`Error::RouteDoesNotExist`].
-    pub fn delete(&self, tenant: &Tenant, name: &str) -> Result<()> {
+    pub async fn delete(&self, tenant: &Tenant, name: &str) -> Result<()> {
         match self.store.route_delete(&tenant.id, name)? {
             true => {
+                self.store.durable_later()?.wait().await?;
                 self.buckets.forget(&bucket_key(tenant, name));
                 Ok(())
             }

@@ -112,6 +112,12 @@ pub enum Table {
     EventDelivery = 46,
     /// deliveries given up: tenant, bus, time, delivery id.
     EventDeadLetter = 47,
+    /// schedules (their own, and those of rules with a schedule expression): tenant,
+    /// group, name.
+    Schedule = 48,
+    /// when schedules fire next: due time, tenant, group, name (not per tenant first: the
+    /// firing loop reads the due ones of every tenant, earliest first).
+    ScheduleDue = 49,
 }
 
 /// A key under construction.
