@@ -4,10 +4,10 @@
 #   runtime/fuzz/run.sh [SECONDS] [TARGET...]
 #
 # Targets on the pure crates: definition, jsonpath, jsonata, intrinsics (the engine) and
-# dynamo_expressions (sandstep-dynamo), sns_filter_policy (sandstep-sns), event_pattern
-# (sandstep-events). Targets on the
+# dynamo_expressions (sandstep-dynamo), sns_filter_policy (sandstep-sns), event_pattern and
+# schedule (sandstep-events). Targets on the
 # server crate (they link wasmtime, so their first build is a cold wasmtime build): sigv4,
-# aws_request, module_inspect. No TARGET means all ten.
+# aws_request, module_inspect. No TARGET means all eleven.
 #
 # Each target starts from seeds/<target> and grows corpus/<target> (not committed). A crash,
 # timeout or out-of-memory stops that target (libFuzzer's behaviour), is copied to
@@ -23,7 +23,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 seconds=${1:-1800}
 shift || true
-engine_targets=(definition jsonpath jsonata intrinsics dynamo_expressions sns_filter_policy event_pattern)
+engine_targets=(definition jsonpath jsonata intrinsics dynamo_expressions sns_filter_policy event_pattern schedule)
 server_targets=(sigv4 aws_request module_inspect)
 if [ $# -eq 0 ]; then
     set -- "${engine_targets[@]}" "${server_targets[@]}"

@@ -4,6 +4,7 @@ mod cli_eval;
 mod cli_jobs;
 mod cli_roles;
 mod cli_routes;
+mod cli_schedules;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -120,6 +121,17 @@ enum Command {
     Data {
         #[command(subcommand)]
         command: cli_data::DataCommand,
+    },
+    /// Manages schedules on a server: executions started at times a rate, cron or at
+    /// expression names.
+    Schedule {
+        #[command(subcommand)]
+        command: cli_schedules::ScheduleCommand,
+    },
+    /// Shows what a server's event buses keep: dead letters, the latest events.
+    Bus {
+        #[command(subcommand)]
+        command: cli_schedules::BusCommand,
     },
     /// Manages HTTP routes on a server: requests to /hooks/<account><path> that start
     /// state machines.
@@ -290,6 +302,8 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Job { command } => cli_jobs::job(command),
         Command::Role { command } => cli_roles::role(command),
         Command::Route { command } => cli_routes::route(command),
+        Command::Schedule { command } => cli_schedules::schedule(command),
+        Command::Bus { command } => cli_schedules::bus(command),
         Command::Data { command } => cli_data::data(command),
     }
 }

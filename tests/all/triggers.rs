@@ -653,3 +653,73 @@ fn a_crash_at_the_fire_never_starts_its_execution_twice() {
         json!("2027-01-01T02:00:00.000Z")
     );
 }
+
+#[test]
+fn the_cli_manages_schedules_and_shows_dead_letters() {
+    let dir = TempDir::new("schedule-cli");
+    let server = Server::start_with_env(
+        &dir.0,
+        &[("SANDSTEP_TEST_CLOCK", &NEW_YEAR_2027.to_string())],
+    );
+    let machine = server.create_machine(
+        "m",
+        &serde_json::from_str(PASS_MACHINE).unwrap(),
+        "STANDARD",
+    );
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(crate::support::binary())
+            .args(args)
+            .args(["--endpoint", &server.url])
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = cli(&[
+        "schedule",
+        "put",
+        "weekly",
+        "--expression",
+        "cron(0 9 ? * MON *)",
+        "--timezone",
+        "Europe/Berlin",
+        "--state-machine-arn",
+        &machine,
+        "--input",
+        r#"{"a":1}"#,
+    ]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let put: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        put["nextFires"][0],
+        json!("2027-01-04T08:00:00.000Z"),
+        "Monday 09:00 in Berlin (CET)"
+    );
+    let (code, out, _) = cli(&["schedule", "list"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("weekly"), "{out}");
+    let (code, _, err) = cli(&[
+        "schedule",
+        "put",
+        "x",
+        "--expression",
+        "cron(0 9 * * * *)",
+        "--state-machine-arn",
+        &machine,
+    ]);
+    assert_ne!(code, Some(0));
+    assert!(
+        err.contains("Invalid Schedule Expression cron(0 9 * * * *)."),
+        "{err}"
+    );
+    let (code, _, _) = cli(&["schedule", "delete", "weekly"]);
+    assert_eq!(code, Some(0));
+    let (code, out, _) = cli(&["bus", "dead-letters"]);
+    assert_eq!(
+        (code, serde_json::from_str::<Value>(&out).unwrap()),
+        (Some(0), json!({"deadLetters": []}))
+    );
+}
