@@ -4,5 +4,6 @@
 //! `InputTransformer`). The use cases are `service::events`; matching is
 //! `sandstep_events::pattern`.
 
+pub mod bus;
 pub mod envelope;
 pub mod transform;

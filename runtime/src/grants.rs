@@ -21,6 +21,8 @@ pub enum Resource {
     Topic,
     /// Answering the task tokens of a state machine's executions (`*`: any machine).
     Callback,
+    /// An event bus (what a role lets `events:putEvents` tasks put events on).
+    Bus,
 }
 
 impl Resource {
@@ -31,6 +33,7 @@ impl Resource {
             "queue" => Some(Resource::Queue),
             "topic" => Some(Resource::Topic),
             "callback" => Some(Resource::Callback),
+            "bus" => Some(Resource::Bus),
             _ => None,
         }
     }
@@ -43,6 +46,7 @@ impl Resource {
             Resource::Queue => "queue",
             Resource::Topic => "topic",
             Resource::Callback => "callback",
+            Resource::Bus => "bus",
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Task resources: what an ASL `Resource` runs. One resolver reads every Task request and
 //! hands it to its integration, each a module of its own under `tasks/`: the Lambda forms
-//! (`lambda`) and Batch jobs (`batch`), played by modules, DynamoDB (`dynamodb`) on the tenant's tables SQS (`sqs`) on its queues, SNS (`sns`) on its topics and S3 (`s3`) on its buckets, the four behind one resolver (`stores`). A resource no integration claims fails the task
+//! (`lambda`) and Batch jobs (`batch`), played by modules, DynamoDB (`dynamodb`) on the tenant's tables SQS (`sqs`) on its queues, SNS (`sns`) on its topics, S3 (`s3`) on its buckets and EventBridge (`events`) on its buses, the five behind one resolver (`stores`). A resource no integration claims fails the task
 //! with `States.Runtime`, naming what is supported.
 //!
 //! Adding an integration: a file here with `resolve` (its resources, `None` for others),
@@ -9,6 +9,7 @@
 pub mod access;
 pub mod batch;
 pub mod dynamodb;
+pub mod events;
 pub mod lambda;
 pub mod s3;
 pub mod sns;
@@ -45,7 +46,7 @@ pub fn resolve(request: &TaskRequest) -> Result<Integration, TaskFailure> {
     Err(TaskFailure::new(
         ErrorName::Runtime,
         format!(
-            "resource not supported: '{}' (Sandstep runs modules through {LAMBDA_INVOKE}, {LAMBDA_INVOKE}.waitForTaskToken and arn:aws:lambda:<region>:<account>:function:<name>, activities, arn:aws:states:::states:startExecution[.sync|.sync:2|.waitForTaskToken], arn:aws:states:::batch:submitJob[.sync], arn:aws:states:::dynamodb:putItem|getItem|updateItem|deleteItem and arn:aws:states:::aws-sdk:dynamodb:putItem|getItem|updateItem|deleteItem|query|scan|batchGetItem|batchWriteItem|transactWriteItems|createTable|describeTable|listTables|deleteTable, arn:aws:states:::sqs:sendMessage[.waitForTaskToken] and arn:aws:states:::aws-sdk:sqs:<action>, arn:aws:states:::sns:publish[.waitForTaskToken] and arn:aws:states:::aws-sdk:sns:<action>, arn:aws:states:::aws-sdk:s3:getObject|putObject|headObject|deleteObject|deleteObjects|copyObject|listObjectsV2|createBucket|deleteBucket|headBucket|listBuckets)",
+            "resource not supported: '{}' (Sandstep runs modules through {LAMBDA_INVOKE}, {LAMBDA_INVOKE}.waitForTaskToken and arn:aws:lambda:<region>:<account>:function:<name>, activities, arn:aws:states:::states:startExecution[.sync|.sync:2|.waitForTaskToken], arn:aws:states:::batch:submitJob[.sync], arn:aws:states:::dynamodb:putItem|getItem|updateItem|deleteItem and arn:aws:states:::aws-sdk:dynamodb:putItem|getItem|updateItem|deleteItem|query|scan|batchGetItem|batchWriteItem|transactWriteItems|createTable|describeTable|listTables|deleteTable, arn:aws:states:::sqs:sendMessage[.waitForTaskToken] and arn:aws:states:::aws-sdk:sqs:<action>, arn:aws:states:::sns:publish[.waitForTaskToken] and arn:aws:states:::aws-sdk:sns:<action>, arn:aws:states:::aws-sdk:s3:getObject|putObject|headObject|deleteObject|deleteObjects|copyObject|listObjectsV2|createBucket|deleteBucket|headBucket|listBuckets, arn:aws:states:::events:putEvents[.waitForTaskToken])",
             request.resource
         ),
     ))

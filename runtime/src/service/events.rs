@@ -9,6 +9,7 @@
 //! is seen at the next event.
 
 use crate::clock::Clock;
+use crate::eventbridge::bus;
 use crate::eventbridge::envelope::{self, Header};
 use crate::model::Execution;
 use crate::store::events::{
@@ -78,7 +79,7 @@ type Result<T> = std::result::Result<T, Error>;
 #[derive(Debug)]
 struct Compiled {
     version: u64,
-    rules: Vec<(Rule, Option<Pattern>)>,
+    rules: bus::Compiled,
 }
 
 /// A tenant's bus.
@@ -195,7 +196,7 @@ impl Events {
     /// The bus a request names (`EventBusName`, a name or an ARN; the default bus when
     /// absent), which must exist.
     fn bus_of(&self, tenant: &Tenant, r: &Value, field: &str) -> Result<String> {
-        let name = bus_name(r.get(field).and_then(Value::as_str));
+        let name = bus::bus_name(r.get(field).and_then(Value::as_str));
         if name != DEFAULT_BUS && self.store.bus_get(&tenant.id, &name)?.is_none() {
             return Err(Error::new(
                 "ResourceNotFoundException",
@@ -527,74 +528,15 @@ impl Events {
         entry: &Value,
         now: i64,
     ) -> Result<(String, Vec<Delivery>)> {
-        let text = |field: &str| {
-            entry
-                .get(field)
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-        };
-        let source = text("Source").ok_or_else(|| {
-            Error::new(
-                "InvalidArgument",
-                "Parameter Source is not valid. Reason: Source is a required argument.",
-            )
-        })?;
-        let detail_type = text("DetailType").ok_or_else(|| {
-            Error::new(
-                "InvalidArgument",
-                "Parameter DetailType is not valid. Reason: DetailType is a required argument.",
-            )
-        })?;
-        let detail = text("Detail").ok_or_else(|| {
-            Error::new(
-                "InvalidArgument",
-                "Parameter Detail is not valid. Reason: Detail is a required argument.",
-            )
-        })?;
-        let detail: Value = serde_json::from_str(detail)
-            .ok()
-            .filter(Value::is_object)
-            .ok_or_else(|| Error::new("MalformedDetail", "Detail is malformed."))?;
-        if source.starts_with("aws.") {
-            return Err(Error::new(
-                "NotAuthorizedForSourceException",
-                "Not authorized for the source.",
-            ));
-        }
-        let bus = bus_name(text("EventBusName"));
+        let id = sandstep_engine::rng::Rng::new(self.clock.entropy()).uuid();
+        let (bus, event) = bus::event_of(entry, &tenant.account, &self.region, now, &id)
+            .map_err(|r| Error::new(r.code, r.message))?;
         if bus != DEFAULT_BUS && self.store.bus_get(&tenant.id, &bus)?.is_none() {
             return Err(Error::new(
                 "ResourceNotFoundException",
                 format!("Event bus {bus} does not exist."),
             ));
         }
-        let resources: Vec<String> = entry
-            .get("Resources")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default();
-        let time = entry
-            .get("Time")
-            .and_then(Value::as_f64)
-            .map_or(now, |s| (s * 1000.0) as i64);
-        let id = sandstep_engine::rng::Rng::new(self.clock.entropy()).uuid();
-        let event = envelope::event(
-            &Header {
-                id: &id,
-                detail_type,
-                source,
-                account: &tenant.account,
-                time,
-                region: &self.region,
-                resources: &resources,
-            },
-            detail,
-        );
         let deliveries = self.matched(&tenant.id, &bus, &event, now)?;
         Ok((id, deliveries))
     }
@@ -610,32 +552,7 @@ impl Events {
     ) -> Result<Vec<Delivery>> {
         self.record_tail(tenant, bus, event);
         let compiled = self.compiled(tenant, bus)?;
-        let id = event.get("id").and_then(Value::as_str).unwrap_or_default();
-        let text = event.to_string();
-        let mut deliveries = Vec::new();
-        for (rule, pattern) in &compiled.rules {
-            let Some(pattern) = pattern.as_ref().filter(|_| rule.enabled) else {
-                continue;
-            };
-            if !pattern.matches(event) {
-                continue;
-            }
-            for target in &rule.targets {
-                deliveries.push(Delivery {
-                    id: format!("{id}/{}/{}", rule.name, target.id),
-                    tenant: tenant.clone(),
-                    bus: bus.to_string(),
-                    rule: rule.name.clone(),
-                    target: target.clone(),
-                    event: text.clone(),
-                    accepted: now,
-                    attempts: 0,
-                    due: now,
-                    last_error: None,
-                });
-            }
-        }
-        Ok(deliveries)
+        Ok(bus::deliveries(tenant, bus, event, &compiled.rules, now))
     }
 
     /// Keeps a rule's schedule (in the rules' group, named as the rule) in step with the
@@ -755,7 +672,7 @@ impl Events {
         }
         let store = self.store.clone();
         let durable = tokio::task::spawn_blocking(move || -> crate::store::Result<_> {
-            store.deliveries_accept(&deliveries)?;
+            store.deliveries_accept(&deliveries, None)?;
             store.durable_later()
         })
         .await
@@ -778,18 +695,7 @@ impl Events {
         {
             return Ok(Arc::clone(c));
         }
-        let rules = self
-            .store
-            .rule_list(tenant, bus)?
-            .into_iter()
-            .map(|rule| {
-                let pattern = rule
-                    .event_pattern
-                    .as_deref()
-                    .and_then(|p| Pattern::parse(p).ok());
-                (rule, pattern)
-            })
-            .collect();
+        let rules = bus::compile(self.store.rule_list(tenant, bus)?);
         let fresh = Arc::new(Compiled { version, rules });
         lock(&self.compiled).insert(key, Arc::clone(&fresh));
         Ok(fresh)
@@ -897,17 +803,6 @@ fn lower_first(s: &str) -> String {
         .next()
         .map(|c| c.to_ascii_lowercase().to_string() + chars.as_str())
         .unwrap_or_default()
-}
-
-/// A bus named by name or ARN; the default bus when none.
-fn bus_name(given: Option<&str>) -> String {
-    match given {
-        None | Some("") => DEFAULT_BUS.to_string(),
-        Some(text) => text
-            .rsplit_once("event-bus/")
-            .map_or(text, |(_, name)| name)
-            .to_string(),
-    }
 }
 
 fn valid_bus_name(name: &str) -> bool {

@@ -9,6 +9,7 @@
 use super::backend::Write;
 use super::codec::{decode, encode};
 use super::keys::{Key, Table};
+use super::tables::EffectOf;
 use super::{Millis, Result, Store, TenantId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -211,11 +212,16 @@ pub trait EventBuses: Send + Sync {
     /// # Errors
     /// When the store fails.
     fn rule_delete(&self, tenant: &TenantId, bus: &str, name: &str, now: Millis) -> Result<bool>;
-    /// Writes deliveries, in one batch.
+    /// Writes deliveries, in one batch with the answer of the workflow task that put the
+    /// events, if one did (so that a task run again after a crash finds its answer).
     ///
     /// # Errors
     /// When the store fails.
-    fn deliveries_accept(&self, deliveries: &[Delivery]) -> Result<()>;
+    fn deliveries_accept(
+        &self,
+        deliveries: &[Delivery],
+        effect: Option<(&EffectOf, String)>,
+    ) -> Result<()>;
     /// Deliveries due at `now`, oldest first, at most `limit`.
     ///
     /// # Errors
@@ -361,14 +367,24 @@ impl EventBuses for Store {
         Ok(true)
     }
 
-    fn deliveries_accept(&self, deliveries: &[Delivery]) -> Result<()> {
-        if deliveries.is_empty() {
-            return Ok(());
-        }
-        let writes = deliveries
+    fn deliveries_accept(
+        &self,
+        deliveries: &[Delivery],
+        effect: Option<(&EffectOf, String)>,
+    ) -> Result<()> {
+        let mut writes = deliveries
             .iter()
             .map(|d| Ok(Write::Put(delivery_key(d), encode(d)?)))
             .collect::<Result<Vec<_>>>()?;
+        if let Some((of, answer)) = effect {
+            writes.push(Write::Put(
+                super::tables::effect_key(of),
+                answer.into_bytes(),
+            ));
+        }
+        if writes.is_empty() {
+            return Ok(());
+        }
         self.backend().apply(writes)
     }
 
@@ -490,8 +506,11 @@ mod tests {
     #[test]
     fn deliveries_come_due_in_order_and_end_done_or_dead() {
         let s = Store::memory();
-        s.deliveries_accept(&[delivery("x", 20), delivery("y", 10), delivery("z", 30)])
-            .unwrap();
+        s.deliveries_accept(
+            &[delivery("x", 20), delivery("y", 10), delivery("z", 30)],
+            None,
+        )
+        .unwrap();
         let due: Vec<String> = s
             .deliveries_due(25, 10)
             .unwrap()

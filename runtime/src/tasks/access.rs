@@ -132,6 +132,19 @@ pub fn needs(task: &StoreTask, input: &Value) -> Vec<Need> {
             }
             out
         }
+        StoreTask::Events(_) => input
+            .get("Entries")
+            .and_then(Value::as_array)
+            .map(|entries| {
+                entries
+                    .iter()
+                    .map(|e| {
+                        let bus = crate::eventbridge::bus::bus_name(text(e, "EventBusName"));
+                        need(Resource::Bus, &bus, Access::Write)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
     }
 }
 
@@ -146,6 +159,7 @@ fn names(task: &StoreTask) -> (&'static str, &'static str, &'static str) {
         StoreTask::Sqs(c) => (if c.sdk { "Sqs" } else { "SQS" }, "sqs", c.action),
         StoreTask::Sns(c) => (if c.sdk { "Sns" } else { "SNS" }, "sns", c.action),
         StoreTask::S3(c) => ("S3", "s3", c.action),
+        StoreTask::Events(_) => ("EventBridge", "events", "putEvents"),
     }
 }
 

@@ -1,9 +1,9 @@
 //! The integrations that run on the tenant's own stores (DynamoDB on its tables, SQS on
-//! its queues, SNS on its topics, S3 on its buckets): one resolver over them, where a call runs, and one
+//! its queues, SNS on its topics, S3 on its buckets, EventBridge on its buses): one resolver over them, where a call runs, and one
 //! runner. They need no sandbox and no task slot: each call is store reads and writes,
 //! made on a blocking thread by the scheduler.
 
-use super::{dynamodb, s3, sns, sqs};
+use super::{dynamodb, events, s3, sns, sqs};
 use crate::store::tables::EffectOf;
 use crate::store::{Store, TenantId};
 use sandstep_engine::{Millis, TaskRequest};
@@ -20,6 +20,8 @@ pub enum StoreTask {
     Sns(sns::Call),
     /// On its buckets.
     S3(s3::Call),
+    /// On its event buses.
+    Events(events::Call),
 }
 
 /// Where a call runs: the tenant, and the region and account of its execution's ARN.
@@ -48,6 +50,7 @@ impl StoreTask {
             .or_else(|| sqs::resolve(resource).map(StoreTask::Sqs))
             .or_else(|| sns::resolve(resource).map(StoreTask::Sns))
             .or_else(|| s3::resolve(resource).map(StoreTask::S3))
+            .or_else(|| events::resolve(resource).map(StoreTask::Events))
     }
 
     /// Whether the task waits for its token once the call is made.
@@ -56,6 +59,7 @@ impl StoreTask {
             StoreTask::DynamoDb(_) | StoreTask::S3(_) => false,
             StoreTask::Sqs(c) => c.waits,
             StoreTask::Sns(c) => c.waits,
+            StoreTask::Events(c) => c.waits,
         }
     }
 
@@ -75,6 +79,7 @@ impl StoreTask {
             StoreTask::Sqs(c) => sqs::run(store, place, c, request),
             StoreTask::Sns(c) => sns::run(store, place, c, request),
             StoreTask::S3(c) => s3::run(store, place, c, request),
+            StoreTask::Events(c) => events::run(store, place, c, request),
         }
     }
 }

@@ -410,3 +410,65 @@ async fn accepted_events_survive_kill_9_and_failed_ones_end_as_dead_letters() {
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(executions_of(&s, later, 1).len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_workflow_puts_events_with_the_put_events_integration() {
+    let dir = TempDir::new("eb-task");
+    let s = Server::start(&dir.0, &[]);
+    let eb = events(&s);
+    let audit = s.create_machine("audit", &serde_json::from_str(PASS).unwrap(), "STANDARD");
+    eb.put_rule()
+        .name("placed")
+        .event_pattern(r#"{"source": ["orders"], "detail-type": ["Placed"]}"#)
+        .send()
+        .await
+        .unwrap();
+    eb.put_targets()
+        .rule("placed")
+        .targets(
+            Target::builder()
+                .id("audit")
+                .arn(&audit)
+                .input_path("$.detail")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let publisher = s.create_machine(
+        "publisher",
+        &json!({"StartAt": "Put", "States": {
+            "Put": {"Type": "Task", "Resource": "arn:aws:states:::events:putEvents",
+                    "Parameters": {"Entries": [{"Source": "orders", "DetailType": "Placed", "Detail": {"id.$": "$.id"}}]},
+                    "Next": "Bad"},
+            "Bad": {"Type": "Task", "Resource": "arn:aws:states:::events:putEvents",
+                    "Parameters": {"Entries": [{"Source": "aws.sneaky", "DetailType": "x", "Detail": {}}]},
+                    "Catch": [{"ErrorEquals": ["EventBridge.FailedEntry"], "ResultPath": "$.error", "Next": "Done"}],
+                    "End": true},
+            "Done": {"Type": "Pass", "End": true}
+        }}),
+        "STANDARD",
+    );
+    let started = s.ok(
+        "StartExecution",
+        json!({"stateMachineArn": publisher, "input": r#"{"id": "o-9"}"#}),
+    );
+    let done = s.wait_done(
+        started["executionArn"].as_str().unwrap(),
+        Duration::from_secs(10),
+    );
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    let output: Value = serde_json::from_str(done["output"].as_str().unwrap()).unwrap();
+    assert_eq!(output["error"]["Error"], json!("EventBridge.FailedEntry"));
+    assert!(
+        output["error"]["Cause"]
+            .as_str()
+            .unwrap()
+            .contains("NotAuthorizedForSourceException"),
+        "{output}"
+    );
+    let audited = executions_of(&s, &audit, 1);
+    assert_eq!(audited.len(), 1);
+    assert_eq!(input_of(&audited[0]), json!({"id": "o-9"}));
+}
