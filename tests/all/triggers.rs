@@ -723,3 +723,88 @@ fn the_cli_manages_schedules_and_shows_dead_letters() {
         (Some(0), json!({"deadLetters": []}))
     );
 }
+
+#[test]
+fn a_sigv4_route_takes_requests_signed_by_its_own_tenant_only() {
+    use sandstep::api::sigv4;
+    let dir = TempDir::new("hook-sigv4");
+    let server = Server::start(&dir.0, &["--admin-token", "adm"]);
+    let a = server.create_tenant("adm", "alpha");
+    let b = server.create_tenant("adm", "beta");
+    let field = |t: &Value, f: &str| {
+        t[f].as_str()
+            .unwrap_or_else(|| panic!("{f} in {t}"))
+            .to_string()
+    };
+    let bearer = format!("Bearer {}", field(&a, "apiKey"));
+    let created = crate::support::call_at(
+        &server.url,
+        "CreateStateMachine",
+        json!({"name": "m", "definition": PASS_MACHINE, "roleArn": "arn:aws:iam::000000000000:role/r"}),
+        &[("authorization", &bearer)],
+    )
+    .unwrap();
+    let machine = created["stateMachineArn"].as_str().unwrap();
+    let (status, _, body) = send(
+        &server,
+        "PUT",
+        "/v1/routes/signed",
+        &[("authorization", &bearer), ("content-type", "application/json")],
+        json!({"method": "POST", "path": "/signed", "stateMachineArn": machine, "mode": "async", "auth": {"type": "sigv4"}}).to_string().as_bytes(),
+    );
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let path = format!("/hooks/{}/signed", field(&a, "account"));
+    let host = server.url.trim_start_matches("http://").to_string();
+    let body = br#"{"x": 1}"#;
+    let signed_by = |tenant: &Value| {
+        let headers = vec![
+            ("host".to_string(), host.clone()),
+            ("content-type".to_string(), "application/json".to_string()),
+        ];
+        let request = sigv4::Request {
+            method: "POST",
+            path: &path,
+            query: "",
+            headers: &headers,
+            body,
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let mut all = headers.clone();
+        all.extend(sigv4::sign(
+            &request,
+            &field(tenant, "accessKeyId"),
+            &field(tenant, "secretAccessKey"),
+            "us-east-1",
+            "execute-api",
+            now,
+        ));
+        all
+    };
+    let send_with = |headers: &[(String, String)]| {
+        let pairs: Vec<(&str, &str)> = headers
+            .iter()
+            .filter(|(k, _)| k != "host")
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        send(&server, "POST", &path, &pairs, body)
+    };
+    let (status, _, answer) = send_with(&[("content-type".into(), "application/json".into())]);
+    assert_eq!(
+        status,
+        401,
+        "unsigned: {}",
+        String::from_utf8_lossy(&answer)
+    );
+    let (status, _, answer) = send_with(&signed_by(&b));
+    assert_eq!(
+        status,
+        403,
+        "another tenant's signature: {}",
+        String::from_utf8_lossy(&answer)
+    );
+    let (status, _, answer) = send_with(&signed_by(&a));
+    assert_eq!(status, 202, "{}", String::from_utf8_lossy(&answer));
+}
