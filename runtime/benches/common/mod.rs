@@ -268,7 +268,11 @@ pub struct Server {
 impl Server {
     /// Starts the binary cargo built with the benchmark.
     pub fn start() -> Server {
-        let dir = scratch("server");
+        Server::start_in(scratch("server"))
+    }
+
+    /// Starts the binary on the data dir `dir` (removed when the server is dropped).
+    pub fn start_in(dir: std::path::PathBuf) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_sandstep"))
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(&dir)
