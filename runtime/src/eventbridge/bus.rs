@@ -152,20 +152,33 @@ pub fn deliveries(
         if !pattern.matches(event) {
             continue;
         }
-        for target in &rule.targets {
-            out.push(Delivery {
-                id: format!("{id}/{}/{}", rule.name, target.id),
-                tenant: tenant.clone(),
-                bus: bus.to_string(),
-                rule: rule.name.clone(),
-                target: target.clone(),
-                event: text.clone(),
-                accepted: now,
-                attempts: 0,
-                due: now,
-                last_error: None,
-            });
-        }
+        out.extend(owed(tenant, bus, rule, id, &text, now));
     }
     out
+}
+
+/// The deliveries one rule owes an event (its id and JSON text): one per target, due now.
+pub fn owed(
+    tenant: &TenantId,
+    bus: &str,
+    rule: &Rule,
+    event_id: &str,
+    event: &str,
+    now: i64,
+) -> Vec<Delivery> {
+    rule.targets
+        .iter()
+        .map(|target| Delivery {
+            id: format!("{event_id}/{}/{}", rule.name, target.id),
+            tenant: tenant.clone(),
+            bus: bus.to_string(),
+            rule: rule.name.clone(),
+            target: target.clone(),
+            event: event.to_string(),
+            accepted: now,
+            attempts: 0,
+            due: now,
+            last_error: None,
+        })
+        .collect()
 }

@@ -644,24 +644,14 @@ impl Events {
             json!({}),
         );
         self.record_tail(tenant, bus, &event);
-        let now = self.clock.now();
-        let text = event.to_string();
-        let deliveries = rule
-            .targets
-            .iter()
-            .map(|target| Delivery {
-                id: format!("{id}/{}/{}", rule.name, target.id),
-                tenant: tenant.clone(),
-                bus: bus.to_string(),
-                rule: rule.name.clone(),
-                target: target.clone(),
-                event: text.clone(),
-                accepted: now,
-                attempts: 0,
-                due: now,
-                last_error: None,
-            })
-            .collect();
+        let deliveries = bus::owed(
+            tenant,
+            bus,
+            &rule,
+            &id,
+            &event.to_string(),
+            self.clock.now(),
+        );
         self.deliver(deliveries).await
     }
 
