@@ -277,7 +277,8 @@ fn a_compile_over_its_memory_budget_is_refused() {
         message.contains("exceeded its memory budget of 256 MiB"),
         "{message}"
     );
-    assert!(s.upload("echo", &module("echo"), "").is_ok());
+    let echo = s.upload("echo", &module("echo"), "");
+    assert!(echo.is_ok(), "a small module after the refusal: {echo:?}");
     healthy(&s);
 }
 
