@@ -178,6 +178,16 @@ impl Scheduler {
                     tracing::error!(tenant = %key.tenant, execution = %key.name, error = %e,
                         "cannot remember the nested execution; stopping the parent will not stop it");
                 }
+                // A parent stopped while the child was starting looked for the child before
+                // it was remembered: its flag is set by then, so the child is stopped here.
+                // (A stop after this check finds the child remembered.)
+                if task.cancelled.load(std::sync::atomic::Ordering::SeqCst) {
+                    let cause = format!(
+                        "its parent execution {} stopped waiting for it",
+                        task.execution_arn
+                    );
+                    let _ = self.stop(&child_key, None, Some(cause)).await;
+                }
                 if child.status != Status::Running {
                     // Ended already (a quick Express child, or a task run again after a
                     // crash): its answer follows the submission, as it would have.
