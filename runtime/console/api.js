@@ -74,13 +74,19 @@ async function request(path, init, tag = null) {
  * One AWS Step Functions action, e.g. `aws('DescribeExecution', {executionArn})`. Options:
  * `signal` to cancel, `tag` for background work (its errors are not repeated on the banner).
  */
-export function aws(action, body = {}, { signal, tag } = {}) {
+export function aws(action, body = {}, options = {}) {
+  return awsJson('1.0', `AWSStepFunctions.${action}`, body, options);
+}
+
+/** One EventBridge action (JSON 1.1), e.g. `events('ListRules', {EventBusName})`. */
+export function events(action, body = {}, options = {}) {
+  return awsJson('1.1', `AWSEvents.${action}`, body, options);
+}
+
+function awsJson(version, target, body, { signal, tag } = {}) {
   const init = {
     method: 'POST',
-    headers: {
-      'Content-Type': 'application/x-amz-json-1.0',
-      'X-Amz-Target': `AWSStepFunctions.${action}`,
-    },
+    headers: { 'Content-Type': `application/x-amz-json-${version}`, 'X-Amz-Target': target },
     body: JSON.stringify(body),
     signal,
   };
@@ -88,17 +94,25 @@ export function aws(action, body = {}, { signal, tag } = {}) {
 }
 
 /** An AWS list action, following `nextToken` until the last page. */
-export async function awsAll(action, body, listKey, options) {
+export const awsAll = (action, body, listKey, options) =>
+  allPages((page) => aws(action, { ...body, ...page }, options), listKey, 'nextToken');
+
+/** An EventBridge list action, following `NextToken` until the last page. */
+export const eventsAll = (action, body, listKey, options) =>
+  allPages((page) => events(action, { ...body, ...page }, options), listKey, 'NextToken');
+
+/** Every item of a paged list: `call({[tokenKey]: token})` answers one page. */
+async function allPages(call, listKey, tokenKey) {
   const items = [];
   const tokens = new Set(); // a token that comes back would loop forever
-  let nextToken;
+  let token;
   do {
-    const page = await aws(action, nextToken ? { ...body, nextToken } : body, options);
+    const page = await call(token ? { [tokenKey]: token } : {});
     items.push(...(page[listKey] ?? []));
-    nextToken = page.nextToken;
-    if (tokens.has(nextToken)) break;
-    tokens.add(nextToken);
-  } while (nextToken);
+    token = page[tokenKey];
+    if (tokens.has(token)) break;
+    tokens.add(token);
+  } while (token);
   return items;
 }
 

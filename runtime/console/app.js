@@ -9,6 +9,7 @@ import { executionView } from './views/execution.js';
 import { jobsView } from './views/jobs.js';
 import { machineList, machinePage } from './views/machines.js';
 import { modulesView } from './views/modules.js';
+import { triggersView } from './views/triggers.js';
 
 // section → [view without a parameter, view with one]
 const ROUTES = {
@@ -18,6 +19,7 @@ const ROUTES = {
   modules: [modulesView, modulesView],
   jobs: [jobsView, jobsView],
   data: [dataView, dataView],
+  triggers: [triggersView, triggersView],
 };
 
 let current = null; // { controller, cleanup } of the mounted view

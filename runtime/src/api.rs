@@ -246,6 +246,7 @@ pub fn routes(config: &Config) -> Router<Arc<App>> {
             "/v1/routes/{name}",
             get(routes::get).put(routes::put).delete(routes::delete),
         )
+        .route("/v1/routes/{name}/test", post(routes::test))
         // A route's own body limit applies (`api::hooks` reads the body under it).
         .route(
             "/hooks/{account}",

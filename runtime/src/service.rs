@@ -13,6 +13,7 @@ pub mod arns;
 pub mod browse;
 pub mod callbacks;
 pub mod data;
+pub mod delivery_loop;
 pub mod dynamodb;
 pub mod error;
 pub mod event_delivery;

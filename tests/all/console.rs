@@ -1004,3 +1004,144 @@ fn jsonata_states_validate_as_you_type_and_show_their_stages() {
     assert_eq!(label("result"), "Result ($states.result)");
     b.screenshot("inspector-jsonata-state");
 }
+
+/// One EventBridge call (JSON 1.1), as the AWS CLI sends it.
+fn events_json(url: &str, action: &str, body: Value) -> Value {
+    ureq::post(url)
+        .set("content-type", "application/x-amz-json-1.1")
+        .set("x-amz-target", &format!("AWSEvents.{action}"))
+        .send_string(&body.to_string())
+        .unwrap_or_else(|e| panic!("{action}: {e:?}"))
+        .into_json()
+        .unwrap()
+}
+
+#[test]
+fn the_triggers_page_tests_a_route_and_shows_rules_schedules_dead_letters_and_a_live_tail() {
+    let dir = TempDir::new("console-triggers");
+    let s = Server::start(&dir.0, &[]);
+    let pass = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}});
+    let echo = s.create_machine("echo", &pass, "EXPRESS");
+    let record = s.create_machine("record", &pass, "STANDARD");
+    let put = |path: &str, body: Value| {
+        ureq::put(&format!("{}{path}", s.url))
+            .set("content-type", "application/json")
+            .send_string(&body.to_string())
+            .unwrap_or_else(|e| panic!("PUT {path}: {e:?}"));
+    };
+    // A webhook only GitHub could call: the console's test request goes through all the same.
+    put(
+        "/v1/routes/orders",
+        json!({"method": "POST", "path": "/orders/{id}", "stateMachineArn": echo, "mode": "sync",
+               "auth": {"type": "hmac", "style": "github", "secret": "shh"}}),
+    );
+    events_json(
+        &s.url,
+        "PutRule",
+        json!({"Name": "on-order", "EventPattern": r#"{"source": ["shop"]}"#}),
+    );
+    events_json(
+        &s.url,
+        "PutTargets",
+        json!({"Rule": "on-order", "Targets": [
+            {"Id": "keep", "Arn": record, "InputPath": "$.detail"},
+            {"Id": "gone", "Arn": "arn:aws:states:us-east-1:000000000000:stateMachine:gone",
+             "RetryPolicy": {"MaximumRetryAttempts": 0}}]}),
+    );
+    events_json(&s.url, "CreateEventBus", json!({"Name": "billing"}));
+    put(
+        "/v1/schedules/nightly",
+        json!({"expression": "cron(0 9 * * ? *)", "timezone": "Europe/Berlin", "target": {"arn": record}}),
+    );
+
+    let b = Browser::start();
+    let read =
+        |script: &str| -> Option<String> { b.run(script, json!([])).as_str().map(str::to_string) };
+    let text_of = |selector: &str| {
+        b.run(
+            "return document.querySelector(arguments[0])?.textContent ?? null",
+            json!([selector]),
+        )
+        .as_str()
+        .map(str::to_string)
+    };
+    b.goto(&format!("{}/console#/triggers", s.url));
+
+    // The route, with the URL a sender calls; a test request answers the workflow's output.
+    b.wait("#routes tr[data-name=\"orders\"]");
+    let url = text_of("#routes tr[data-name=\"orders\"] .route-url").unwrap();
+    assert_eq!(url, format!("{}/hooks/000000000000/orders/{{id}}", s.url));
+    b.click(&b.wait("#routes tr[data-name=\"orders\"] .route-test"));
+    let path = b.wait("#route-test-path");
+    b.clear(&path);
+    b.type_text(&path, "/orders/42");
+    let body = b.wait("#route-test-body");
+    b.clear(&body);
+    b.type_text(&body, r#"{"qty": 3}"#);
+    b.click(&b.wait("#route-test-send"));
+    let answer = b.wait_for("the test request's answer", || {
+        text_of("#route-test-result").filter(|t| t.starts_with("HTTP "))
+    });
+    assert!(answer.starts_with("HTTP 200"), "{answer}");
+    assert!(answer.contains(r#""id": "42""#), "{answer}");
+    assert!(answer.contains(r#""qty": 3"#), "{answer}");
+
+    // The rule, its pattern and both targets.
+    b.wait("#rules tr[data-name=\"on-order\"]");
+    let pattern = text_of("#rules tr[data-name=\"on-order\"] .rule-pattern").unwrap();
+    assert!(
+        pattern.contains(r#""source""#) && pattern.contains("shop"),
+        "{pattern}"
+    );
+    let targets = text_of("#rules tr[data-name=\"on-order\"] .rule-targets").unwrap();
+    assert!(targets.contains(&format!("keep → {record}")), "{targets}");
+    assert!(targets.contains("InputPath: $.detail"), "{targets}");
+    assert!(targets.contains("gone → "), "{targets}");
+
+    // An event put now shows in the live tail; the target that does not exist ends as a
+    // dead letter, and the page shows it by itself.
+    events_json(
+        &s.url,
+        "PutEvents",
+        json!({"Entries": [{"Source": "shop", "DetailType": "OrderPlaced", "Detail": r#"{"order": 7}"#}]}),
+    );
+    b.wait_for("the event in the live tail", || {
+        read(
+            "return [...document.querySelectorAll('#tail li')].map(li => li.textContent).join('|')",
+        )
+        .filter(|t| t.contains("shop") && t.contains("OrderPlaced"))
+    });
+    let letter = b.wait_for("the dead letter", || {
+        read("return [...document.querySelectorAll('#dead-letters tbody tr')].map(r => r.textContent).join('|')")
+            .filter(|t| t.contains("gone"))
+    });
+    assert!(
+        letter.contains("on-order") && letter.contains("Does Not Exist"),
+        "{letter}"
+    );
+
+    // The schedule's next five fires, at 09:00 in its own zone.
+    let fires = b.wait_for("five fire times", || {
+        let fires = b.run(
+            "return [...document.querySelectorAll('#schedules tr[data-name=\"nightly\"] .next-fires li')].map(li => li.textContent)",
+            json!([]),
+        );
+        let fires: Vec<String> = serde_json::from_value(fires).ok()?;
+        (fires.len() == 5).then_some(fires)
+    });
+    assert!(fires.iter().all(|f| f.contains("09:00:00")), "{fires:?}");
+    b.screenshot("triggers");
+
+    // Another bus: its own (empty) rules and tail.
+    b.run(
+        "const s = document.querySelector('#bus-select'); s.value = 'billing'; s.dispatchEvent(new Event('change'))",
+        json!([]),
+    );
+    b.wait_for("the other bus, loaded", || {
+        read("const said = (start) => [...document.querySelectorAll('p.muted')].some(p => p.textContent.startsWith(start)); \
+              const titled = [...document.querySelectorAll('h2')].some(h => h.textContent === 'Rules on billing'); \
+              return titled && said('No rules on this bus') && said('Nothing put on this bus') ? 'yes' : null")
+    });
+    assert!(b.all("#rules tbody tr").is_empty());
+    assert!(b.all("#tail li").is_empty());
+}

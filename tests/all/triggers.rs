@@ -149,6 +149,73 @@ fn a_webhook_with_a_valid_hmac_starts_its_machine_and_a_forged_one_is_refused() 
     );
     let (status, _, _) = send(&server, "POST", "/hooks/111111111111/github/x", &[], b"");
     assert_eq!(status, 404, "another account's hooks");
+
+    // The owner's test request (the console's "send test request") needs no signature; what
+    // the route refuses is the route's answer, a route that does not exist is the call's error.
+    let test = |name: &str, request: Value| {
+        let (status, _, answer) = send(
+            &server,
+            "POST",
+            &format!("/v1/routes/{name}/test"),
+            &[("content-type", "application/json")],
+            request.to_string().as_bytes(),
+        );
+        (status, json_of(&answer))
+    };
+    let (status, answer) = test(
+        "github",
+        json!({"path": "/github/tested", "headers": {"Content-Type": "application/json", "X-GitHub-Event": "ping"},
+               "body": r#"{"ref": "refs/heads/test"}"#}),
+    );
+    assert_eq!(
+        (status, answer["status"].clone()),
+        (200, json!(202)),
+        "{answer}"
+    );
+    let answered = json_of(answer["body"].as_str().unwrap().as_bytes());
+    let done = server.wait_done(
+        answered["executionArn"].as_str().unwrap(),
+        Duration::from_secs(10),
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(done["output"].as_str().unwrap()).unwrap(),
+        json!({"repo": "tested", "ref": "refs/heads/test", "event": "ping"})
+    );
+    for (request, why) in [
+        (json!({}), "the path still has its {repo} parameter"),
+        (json!({"path": "/elsewhere/x"}), "another path"),
+        (
+            json!({"method": "GET", "path": "/github/x"}),
+            "another method",
+        ),
+    ] {
+        let (status, answer) = test("github", request);
+        assert_eq!(
+            (status, answer["status"].clone()),
+            (200, json!(400)),
+            "{why}: {answer}"
+        );
+        assert!(
+            answer["body"]
+                .as_str()
+                .unwrap()
+                .contains("BadRequestException"),
+            "{why}: {answer}"
+        );
+    }
+    let (status, answer) = test("nope", json!({}));
+    assert_eq!(status, 404, "{answer}");
+    let (status, answer) = test("github", json!({"verb": "GET"}));
+    assert_eq!(
+        (status, answer["__type"].clone()),
+        (400, json!("ValidationException")),
+        "{answer}"
+    );
+    assert_eq!(
+        executions(&server, &machine).len(),
+        2,
+        "only the good test request ran"
+    );
 }
 
 #[test]

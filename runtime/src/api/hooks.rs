@@ -14,7 +14,6 @@ use crate::store::routes::Auth;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 use std::sync::Arc;
 
 /// `ANY /hooks/{account}` and `ANY /hooks/{account}/{*path}`.
@@ -26,13 +25,7 @@ pub async fn handle(
     let account = params.first().map(|(_, v)| v.clone()).unwrap_or_default();
     match answer(&app, &account, req).await {
         Ok(response) => send(response),
-        Err(e) => {
-            let (status, name) = e.status();
-            send(HookResponse::json(
-                status,
-                &json!({"__type": name, "message": e.to_string()}),
-            ))
-        }
+        Err(e) => send(e.to_response()),
     }
 }
 

@@ -9,23 +9,15 @@
 //! within the target's retry policy (185 retries or 24 hours by default, as EventBridge);
 //! then the delivery goes to its bus's dead letters.
 
+use super::delivery_loop::{self, backoff_ms, Deliver};
 use super::executions::{Executions, NewExecution};
 use crate::eventbridge::transform::{self, RuleRef};
 use crate::service::events::Events;
 use crate::store::events::{DeadLetter, Delivery, EventBuses as _, Pending};
-use crate::store::{Store, TenantId, Tenants as _};
+use crate::store::{Millis, Store};
 use sha2::{Digest as _, Sha256};
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-use tokio::sync::{Notify, Semaphore};
-
-/// How often the loop looks for due deliveries without being woken.
-const POLL_EVERY: Duration = Duration::from_millis(100);
-/// Deliveries made at once.
-const PARALLEL: usize = 32;
-/// The longest wait between attempts.
-const MAX_BACKOFF_MS: i64 = 60_000;
+use std::sync::Arc;
+use tokio::sync::Notify;
 
 /// The delivery loop's parts.
 #[derive(Debug, Clone)]
@@ -34,8 +26,6 @@ pub struct EventDeliveries {
     executions: Executions,
     region: String,
     woken: Arc<Notify>,
-    busy: Arc<Mutex<HashSet<String>>>,
-    slots: Arc<Semaphore>,
 }
 
 impl EventDeliveries {
@@ -46,50 +36,56 @@ impl EventDeliveries {
             executions,
             region: events.region().to_string(),
             woken: events.accepted(),
-            busy: Arc::default(),
-            slots: Arc::new(Semaphore::new(PARALLEL)),
         }
     }
 
     /// Delivers until `stop` resolves.
     pub async fn run(self, stop: impl std::future::Future<Output = ()>) {
-        tokio::pin!(stop);
-        loop {
-            let woken = self.woken.notified();
-            self.round().await;
-            tokio::select! {
-                () = &mut stop => return,
-                () = woken => {}
-                () = tokio::time::sleep(POLL_EVERY) => {}
-            }
-        }
+        let woken = Arc::clone(&self.woken);
+        delivery_loop::run(self, woken, stop).await;
     }
 
-    /// Starts every due delivery not already under way.
-    async fn round(&self) {
-        let store = self.store.clone();
-        let now = self.executions.scheduler().now();
-        let due = tokio::task::spawn_blocking(move || store.deliveries_due(now, 1024)).await;
-        let due = match due {
-            Ok(Ok(due)) => due,
-            Ok(Err(e)) => return tracing::warn!(error = %e, "reading event deliveries failed"),
-            Err(_) => return,
+    /// Starts the target's execution; why not, when it did not start.
+    async fn deliver(&self, d: &Delivery) -> Result<(), String> {
+        let account = delivery_loop::account_of(&self.store, &d.tenant).await?;
+        let event: serde_json::Value = serde_json::from_str(&d.event).map_err(|e| e.to_string())?;
+        let rule_arn = Events::rule_arn(&self.region, &account, &d.bus, &d.rule);
+        let input = transform::input_for(
+            &d.target,
+            &event,
+            RuleRef {
+                name: &d.rule,
+                arn: &rule_arn,
+                ingested: d.accepted,
+            },
+        )?;
+        let new = NewExecution {
+            state_machine_arn: d.target.arn.clone(),
+            name: Some(execution_name(d)),
+            input: Some(input),
         };
-        for pending in due {
-            if !lock(&self.busy).insert(pending.delivery.id.clone()) {
-                continue;
-            }
-            let Ok(permit) = Arc::clone(&self.slots).acquire_owned().await else {
-                return;
-            };
-            let me = self.clone();
-            tokio::spawn(async move {
-                let id = pending.delivery.id.clone();
-                me.attempt(pending).await;
-                lock(&me.busy).remove(&id);
-                drop(permit);
-            });
-        }
+        self.executions
+            .start_once(&d.tenant, &account, new)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl Deliver for EventDeliveries {
+    type Pending = Pending;
+    const KIND: &'static str = "event";
+
+    fn now(&self) -> Millis {
+        self.executions.scheduler().now()
+    }
+
+    fn due(&self, now: Millis, limit: usize) -> crate::store::Result<Vec<Pending>> {
+        self.store.deliveries_due(now, limit)
+    }
+
+    /// The delivery's id: it stays while its key (which holds its due time) is re-timed.
+    fn busy_key(pending: &Pending) -> Vec<u8> {
+        pending.delivery.id.clone().into_bytes()
     }
 
     /// One attempt: removed when it arrived, re-timed or given up when not.
@@ -114,55 +110,14 @@ impl EventDeliveries {
                         %why, "event delivery given up: kept as a dead letter");
                     store.delivery_dead(&key, &DeadLetter { delivery: failed, failed: now })
                 } else {
-                    let backoff = (1000_i64 << failed.attempts.min(16)).min(MAX_BACKOFF_MS);
-                    store.delivery_retry(&key, &Delivery { due: now + backoff, ..failed })
+                    let due = now + backoff_ms(failed.attempts - 1);
+                    store.delivery_retry(&key, &Delivery { due, ..failed })
                 }
             }
         })
         .await;
         if let Ok(Err(e)) = written {
             tracing::warn!(error = %e, "recording an event delivery failed");
-        }
-    }
-
-    /// Starts the target's execution; why not, when it did not start.
-    async fn deliver(&self, d: &Delivery) -> Result<(), String> {
-        let account = self.account_of(&d.tenant).await?;
-        let event: serde_json::Value = serde_json::from_str(&d.event).map_err(|e| e.to_string())?;
-        let rule_arn = Events::rule_arn(&self.region, &account, &d.bus, &d.rule);
-        let input = transform::input_for(
-            &d.target,
-            &event,
-            RuleRef {
-                name: &d.rule,
-                arn: &rule_arn,
-                ingested: d.accepted,
-            },
-        )?;
-        let new = NewExecution {
-            state_machine_arn: d.target.arn.clone(),
-            name: Some(execution_name(d)),
-            input: Some(input),
-        };
-        self.executions
-            .start_once(&d.tenant, &account, new)
-            .await
-            .map_err(|e| e.to_string())
-    }
-
-    async fn account_of(&self, tenant: &TenantId) -> Result<String, String> {
-        let store = self.store.clone();
-        let id = tenant.clone();
-        let found = tokio::task::spawn_blocking(move || store.tenant_get(&id))
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
-        match found {
-            Some(t) => Ok(t.account),
-            None if *tenant == crate::tenants::default_tenant().id => {
-                Ok(crate::tenants::default_tenant().account)
-            }
-            None => Err(format!("the tenant {tenant} no longer exists")),
         }
     }
 }
@@ -174,8 +129,4 @@ pub fn execution_name(d: &Delivery) -> String {
     let digest = Sha256::digest(format!("{}/{}/{}", d.bus, d.rule, d.target.id).as_bytes());
     let short = crate::store::data::hex(digest.get(..4).unwrap_or_default());
     format!("{event_id}-{short}")
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -147,6 +147,15 @@ impl HookError {
             HookError::Start(_) => (500, "InternalServerError"),
         }
     }
+
+    /// The answer a caller of the route gets: the status and a JSON error.
+    pub fn to_response(&self) -> HookResponse {
+        let (status, name) = self.status();
+        HookResponse::json(
+            status,
+            &json!({"__type": name, "message": self.to_string()}),
+        )
+    }
 }
 
 /// A route found for a request, with its path parameters.
@@ -392,6 +401,66 @@ impl Routes {
         if request.body.len() as u64 > route.max_body_bytes {
             return Err(HookError::TooLarge(route.max_body_bytes));
         }
+        self.admit(tenant, route, request)?;
+        self.invoke(tenant, matched, request).await
+    }
+
+    /// A test request to a route by its owner (the console's "send test request"): as
+    /// [`Routes::call`], but the route's own authentication and rate limit are skipped, as
+    /// API Gateway's TestInvokeMethod skips them, because the caller is the tenant itself
+    /// (authenticated by the API) and has no webhook secret to sign with. The path must be
+    /// one the route matches; a route for `ANY` method is tested with `method`.
+    ///
+    /// # Errors
+    /// [`HookError::BadRequest`] for a method or path the route does not match, and the
+    /// errors of a call.
+    #[tracing::instrument(level = "debug", name = "service.test_route", skip_all, fields(tenant = %tenant.id, route = %route.name))]
+    pub async fn test(
+        &self,
+        tenant: &Tenant,
+        route: Route,
+        request: &HookRequest,
+    ) -> std::result::Result<HookResponse, HookError> {
+        let name = &route.name;
+        if route.method != "ANY" && route.method != request.method {
+            return Err(HookError::BadRequest(format!(
+                "Route {name} answers {} requests, not {}",
+                route.method, request.method
+            )));
+        }
+        if let Some(unfilled) = request
+            .path
+            .split('/')
+            .find(|s| s.starts_with('{') && s.ends_with('}'))
+        {
+            return Err(HookError::BadRequest(format!(
+                "Fill in the path parameter {unfilled} of {}",
+                request.path
+            )));
+        }
+        let params = Template::parse(&route.path)
+            .ok()
+            .and_then(|t| t.matches(&request.path))
+            .ok_or_else(|| {
+                HookError::BadRequest(format!(
+                    "Route {name} does not match the path {} (its path is {})",
+                    request.path, route.path
+                ))
+            })?;
+        if request.body.len() as u64 > route.max_body_bytes {
+            return Err(HookError::TooLarge(route.max_body_bytes));
+        }
+        self.invoke(tenant, &Matched { route, params }, request)
+            .await
+    }
+
+    /// Checks a request's key or signature and the route's rate limit.
+    fn admit(
+        &self,
+        tenant: &Tenant,
+        route: &Route,
+        request: &HookRequest,
+    ) -> std::result::Result<(), HookError> {
         match &route.auth {
             Auth::None | Auth::Sigv4 => {}
             Auth::ApiKey { header, key_hashes } => {
@@ -425,6 +494,17 @@ impl Routes {
                 return Err(HookError::RateLimited(limit.per_second));
             }
         }
+        Ok(())
+    }
+
+    /// Builds the execution's input from an admitted request, starts it and answers.
+    async fn invoke(
+        &self,
+        tenant: &Tenant,
+        matched: &Matched,
+        request: &HookRequest,
+    ) -> std::result::Result<HookResponse, HookError> {
+        let route = &matched.route;
         let request_value = request
             .to_input(&matched.params)
             .map_err(|e| HookError::BadRequest(e.to_string()))?;

@@ -202,8 +202,8 @@ impl Schedules {
         }
     }
 
-    /// How many schedules are armed, and the time it took to find them (the recovery
-    /// count the server logs at start).
+    /// How many schedules are armed (the count the server logs after it starts; it reads
+    /// the whole due index).
     ///
     /// # Errors
     /// When the store fails.

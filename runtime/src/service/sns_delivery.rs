@@ -13,28 +13,21 @@
 //! A failed delivery is tried again after 1 s, doubling to at most a minute between
 //! attempts, for SNS's 23 days; then it is dropped with a warning.
 
+use super::delivery_loop::{self, backoff_ms, Deliver};
 use super::executions::{Executions, NewExecution};
 use crate::scheduler::runner::{Progress, TaskContext};
 use crate::sns::envelope;
 use crate::store::topics::{Delivery, Pending, Protocol, Topics as _};
-use crate::store::{Millis, Store, TenantId, Tenants as _};
+use crate::store::{Millis, Store};
 use crate::tasks::LAMBDA_INVOKE;
 use sandstep_engine::{EventKind, TaskId, TaskRequest};
 use serde_json::json;
-use std::collections::HashSet;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-use tokio::sync::{Notify, Semaphore};
+use std::sync::Arc;
+use tokio::sync::Notify;
 
-/// How often the loop looks for due deliveries without being woken.
-const POLL_EVERY: Duration = Duration::from_millis(100);
-/// Deliveries made at once.
-const PARALLEL: usize = 32;
 /// How long a delivery is tried (SNS: 23 days for queues and functions).
 const GIVE_UP_AFTER_MS: Millis = 23 * 24 * 3600 * 1000;
-/// The longest wait between attempts.
-const MAX_BACKOFF_MS: Millis = 60_000;
 
 /// The delivery loop's parts.
 #[derive(Debug, Clone)]
@@ -43,8 +36,6 @@ pub struct Deliveries {
     executions: Executions,
     region: String,
     woken: Arc<Notify>,
-    busy: Arc<Mutex<HashSet<Vec<u8>>>>,
-    slots: Arc<Semaphore>,
 }
 
 impl Deliveries {
@@ -56,85 +47,18 @@ impl Deliveries {
             executions,
             region: region.to_string(),
             woken,
-            busy: Arc::default(),
-            slots: Arc::new(Semaphore::new(PARALLEL)),
         }
     }
 
     /// Delivers until `stop` resolves.
     pub async fn run(self, stop: impl std::future::Future<Output = ()>) {
-        tokio::pin!(stop);
-        loop {
-            let woken = self.woken.notified();
-            self.round().await;
-            tokio::select! {
-                () = &mut stop => return,
-                () = woken => {}
-                () = tokio::time::sleep(POLL_EVERY) => {}
-            }
-        }
-    }
-
-    /// Starts every due delivery not already under way.
-    async fn round(&self) {
-        let store = self.store.clone();
-        let now = self.executions.scheduler().now();
-        let due = tokio::task::spawn_blocking(move || store.deliveries_due(now, 1024)).await;
-        let due = match due {
-            Ok(Ok(due)) => due,
-            Ok(Err(e)) => return tracing::warn!(error = %e, "reading SNS deliveries failed"),
-            Err(_) => return,
-        };
-        for pending in due {
-            if !lock(&self.busy).insert(pending.key.clone()) {
-                continue;
-            }
-            let Ok(permit) = Arc::clone(&self.slots).acquire_owned().await else {
-                return;
-            };
-            let me = self.clone();
-            tokio::spawn(async move {
-                let key = pending.key.clone();
-                me.attempt(pending).await;
-                lock(&me.busy).remove(&key);
-                drop(permit);
-            });
-        }
-    }
-
-    /// One attempt at a delivery: removed when it arrived, re-timed when not.
-    async fn attempt(&self, Pending { key, delivery }: Pending) {
-        let outcome = self.deliver(&delivery).await;
-        let now = self.executions.scheduler().now();
-        let store = self.store.clone();
-        let written = tokio::task::spawn_blocking(move || match outcome {
-            Ok(()) => store.delivery_done(&key),
-            Err(why) if now - delivery.notification.published > GIVE_UP_AFTER_MS => {
-                tracing::warn!(tenant = %delivery.tenant, subscription = %delivery.subscription.id,
-                    message = %delivery.notification.id, %why, "SNS delivery given up");
-                store.delivery_done(&key)
-            }
-            Err(why) => {
-                tracing::debug!(tenant = %delivery.tenant, subscription = %delivery.subscription.id,
-                    %why, attempts = delivery.attempts + 1, "SNS delivery failed; retrying");
-                let backoff = (1000_i64 << delivery.attempts.min(16)).min(MAX_BACKOFF_MS);
-                let next = Delivery {
-                    attempts: delivery.attempts + 1,
-                    due: now + backoff,
-                    ..delivery
-                };
-                store.delivery_retry(&key, &next)
-            }
-        })
-        .await;
-        if let Ok(Err(e)) = written {
-            tracing::warn!(error = %e, "recording an SNS delivery failed");
-        }
+        let woken = Arc::clone(&self.woken);
+        delivery_loop::run(self, woken, stop).await;
     }
 
     /// Takes the message to its subscriber; why not, when it did not get there.
     async fn deliver(&self, d: &Delivery) -> Result<(), String> {
-        let account = self.account_of(&d.tenant).await?;
+        let account = delivery_loop::account_of(&self.store, &d.tenant).await?;
         let topic_arn = format!(
             "arn:aws:sns:{}:{account}:{}",
             self.region, d.subscription.topic
@@ -232,25 +156,50 @@ impl Deliveries {
             }
         }
     }
-
-    /// The account of `tenant` (for ARNs).
-    async fn account_of(&self, tenant: &TenantId) -> Result<String, String> {
-        let store = self.store.clone();
-        let id = tenant.clone();
-        let found = tokio::task::spawn_blocking(move || store.tenant_get(&id))
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
-        match found {
-            Some(t) => Ok(t.account),
-            None if *tenant == crate::tenants::default_tenant().id => {
-                Ok(crate::tenants::default_tenant().account)
-            }
-            None => Err(format!("the tenant {tenant} no longer exists")),
-        }
-    }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+impl Deliver for Deliveries {
+    type Pending = Pending;
+    const KIND: &'static str = "SNS";
+
+    fn now(&self) -> Millis {
+        self.executions.scheduler().now()
+    }
+
+    fn due(&self, now: Millis, limit: usize) -> crate::store::Result<Vec<Pending>> {
+        self.store.deliveries_due(now, limit)
+    }
+
+    fn busy_key(pending: &Pending) -> Vec<u8> {
+        pending.key.clone()
+    }
+
+    /// One attempt at a delivery: removed when it arrived, re-timed when not.
+    async fn attempt(&self, Pending { key, delivery }: Pending) {
+        let outcome = self.deliver(&delivery).await;
+        let now = self.executions.scheduler().now();
+        let store = self.store.clone();
+        let written = tokio::task::spawn_blocking(move || match outcome {
+            Ok(()) => store.delivery_done(&key),
+            Err(why) if now - delivery.notification.published > GIVE_UP_AFTER_MS => {
+                tracing::warn!(tenant = %delivery.tenant, subscription = %delivery.subscription.id,
+                    message = %delivery.notification.id, %why, "SNS delivery given up");
+                store.delivery_done(&key)
+            }
+            Err(why) => {
+                tracing::debug!(tenant = %delivery.tenant, subscription = %delivery.subscription.id,
+                    %why, attempts = delivery.attempts + 1, "SNS delivery failed; retrying");
+                let next = Delivery {
+                    attempts: delivery.attempts + 1,
+                    due: now + backoff_ms(delivery.attempts),
+                    ..delivery
+                };
+                store.delivery_retry(&key, &next)
+            }
+        })
+        .await;
+        if let Ok(Err(e)) = written {
+            tracing::warn!(error = %e, "recording an SNS delivery failed");
+        }
+    }
 }

@@ -113,33 +113,7 @@ pub fn uri_encode(bytes: &[u8], encode_slash: bool) -> String {
 /// Decodes `%XX`; a `%` not followed by two hex digits is kept as it is. `+` stays `+`: SigV4
 /// clients encode spaces as `%20`.
 pub(super) fn percent_decode(text: &str) -> Vec<u8> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&byte) = bytes.get(i) {
-        let decoded = if byte == b'%' {
-            match (
-                bytes.get(i + 1).and_then(|&b| hex_digit(b)),
-                bytes.get(i + 2).and_then(|&b| hex_digit(b)),
-            ) {
-                (Some(high), Some(low)) => Some((high << 4) | low),
-                _ => None,
-            }
-        } else {
-            None
-        };
-        match decoded {
-            Some(value) => {
-                out.push(value);
-                i += 3;
-            }
-            None => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    out
+    percent_encoding::percent_decode_str(text).collect()
 }
 
 pub(super) fn string_to_sign(amz_date: &str, scope: &str, canonical_request: &str) -> String {
