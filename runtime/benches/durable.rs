@@ -118,6 +118,8 @@ fn express(budget: Duration) -> (f64, f64) {
         timeout_seconds: Some(300),
         limits: sandstep_engine::Limits::default(),
         token_key: None,
+        state_machine_version_arn: None,
+        state_machine_alias_arn: None,
     };
     let began = Instant::now();
     let mut n = 0u64;

@@ -25,6 +25,18 @@ pub enum Arn {
         /// Whether it is an Express execution ARN.
         express: bool,
     },
+    /// `arn:aws:states:REGION:ACCOUNT:stateMachine:NAME:QUALIFIER`: one of a state
+    /// machine's versions (a number) or aliases (a name with a non-digit).
+    Qualified {
+        /// The region.
+        region: String,
+        /// The 12-digit account.
+        account: String,
+        /// The state machine's name.
+        name: String,
+        /// The version or alias.
+        qualifier: Qualifier,
+    },
     /// `arn:aws:states:REGION:ACCOUNT:activity:NAME`.
     Activity {
         /// The region.
@@ -34,6 +46,30 @@ pub enum Arn {
         /// The activity's name.
         name: String,
     },
+}
+
+/// What a qualified state machine ARN names besides the machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Qualifier {
+    /// A published version, by number.
+    Version(u64),
+    /// An alias, by name.
+    Alias(String),
+}
+
+impl Qualifier {
+    /// Reads the qualifier of a state machine ARN: digits are a version (1 or more; AWS
+    /// counts from 1), anything else must be an alias name.
+    pub fn parse(text: &str) -> Option<Qualifier> {
+        if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+            return text
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n >= 1)
+                .map(Qualifier::Version);
+        }
+        valid_alias_name(text).then(|| Qualifier::Alias(text.to_string()))
+    }
 }
 
 /// Why an ARN was refused.
@@ -60,6 +96,19 @@ impl Arn {
                     region: region.to_string(),
                     account: account.to_string(),
                     name: name.to_string(),
+                })
+            }
+            ["arn", partition, "states", region, account, "stateMachine", name, qualifier]
+                if partition.starts_with("aws")
+                    && valid_account(account)
+                    && !region.is_empty()
+                    && valid_name(name) =>
+            {
+                Ok(Arn::Qualified {
+                    region: region.to_string(),
+                    account: account.to_string(),
+                    name: name.to_string(),
+                    qualifier: Qualifier::parse(qualifier).ok_or_else(bad)?,
                 })
             }
             ["arn", partition, "states", region, account, "activity", name]
@@ -97,6 +146,26 @@ impl Arn {
 /// A state machine's ARN.
 pub fn state_machine(region: &str, account: &str, name: &str) -> String {
     format!("arn:aws:states:{region}:{account}:stateMachine:{name}")
+}
+
+/// A state machine version's ARN: the machine's ARN and the number.
+pub fn version(machine_arn: &str, number: u64) -> String {
+    format!("{machine_arn}:{number}")
+}
+
+/// A state machine alias's ARN: the machine's ARN and the alias name.
+pub fn alias(machine_arn: &str, name: &str) -> String {
+    format!("{machine_arn}:{name}")
+}
+
+/// AWS's rule for alias names: 1–80 letters, digits, `_`, `-` and `.`, at least one of
+/// them not a digit (so an alias never reads as a version number).
+pub fn valid_alias_name(name: &str) -> bool {
+    (1..=80).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        && !name.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// An activity's ARN.
@@ -172,9 +241,39 @@ mod tests {
             "arn:aws:states:us-east-1:123:stateMachine:x",
             "arn:aws:lambda:us-east-1:123456789012:function:x",
             "arn:aws:states:us-east-1:123456789012:stateMachine:",
-            "arn:aws:states:us-east-1:123456789012:stateMachine:a:b",
+            "arn:aws:states:us-east-1:123456789012:stateMachine:a:b:c",
+            "arn:aws:states:us-east-1:123456789012:stateMachine:a:0",
+            "arn:aws:states:us-east-1:123456789012:stateMachine:a:b c",
+            "arn:aws:states:us-east-1:123456789012:stateMachine:a:",
         ] {
             assert!(Arn::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn qualified_machine_arns_name_a_version_or_an_alias() {
+        let qualifier = |text: &str| match Arn::parse(text) {
+            Ok(Arn::Qualified {
+                name, qualifier, ..
+            }) => Some((name, qualifier)),
+            _ => None,
+        };
+        let base = "arn:aws:states:us-east-1:123456789012:stateMachine:orders";
+        assert_eq!(
+            qualifier(&version(base, 12)),
+            Some(("orders".into(), Qualifier::Version(12)))
+        );
+        assert_eq!(
+            qualifier(&alias(base, "PROD-1.x")),
+            Some(("orders".into(), Qualifier::Alias("PROD-1.x".into())))
+        );
+        assert_eq!(
+            qualifier(&alias(base, "2024a")),
+            Some(("orders".into(), Qualifier::Alias("2024a".into())))
+        );
+        assert!(valid_alias_name(&"a".repeat(80)));
+        for bad in ["", "123", "a b", "a@", &"a".repeat(81)] {
+            assert!(!valid_alias_name(bad), "{bad}");
         }
     }
 

@@ -52,6 +52,8 @@ pub fn run(
         timeout_seconds: None,
         limits: sandstep_engine::Limits::default(),
         token_key: None,
+        state_machine_version_arn: None,
+        state_machine_alias_arn: None,
     };
     let mut state = ExecutionState::new();
     let mut history = Vec::new();

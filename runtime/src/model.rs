@@ -37,6 +37,77 @@ pub struct StateMachine {
     /// Tracing configuration as given, returned as is.
     #[serde(default)]
     pub tracing: Option<Value>,
+    /// Whether an update has changed it since it was created (AWS's revision `INITIAL`
+    /// names a machine that has not changed).
+    #[serde(default)]
+    pub revised: bool,
+    /// The number the last published version got (0: none yet). Numbers only grow: a
+    /// deleted version's number is never given again.
+    #[serde(default)]
+    pub last_version: u64,
+    /// Moves on with every change to the machine's versions and aliases, so two of them
+    /// made at once cannot both pass their checks (each is written only if the machine
+    /// record is still the one it read).
+    #[serde(default)]
+    pub generation: u64,
+}
+
+/// A published version of a state machine: an immutable snapshot of its revision and
+/// settings, numbered from 1.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Version {
+    /// Its number.
+    pub number: u64,
+    /// The definition revision it runs.
+    pub revision_id: String,
+    /// Whether that was the machine's initial revision.
+    #[serde(default)]
+    pub initial: bool,
+    /// STANDARD or EXPRESS.
+    #[serde(rename = "type")]
+    pub machine_type: MachineType,
+    /// The role ARN at publication.
+    pub role_arn: String,
+    /// Logging configuration at publication.
+    #[serde(default)]
+    pub logging: Option<Value>,
+    /// Tracing configuration at publication.
+    #[serde(default)]
+    pub tracing: Option<Value>,
+    /// The version's description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// When it was published.
+    pub created: Millis,
+}
+
+/// A named pointer to one or two versions of a state machine, with the share of
+/// executions each gets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Alias {
+    /// Its name.
+    pub name: String,
+    /// Its description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The versions it routes to, with their weights (0–100, summing to 100), in the
+    /// order given.
+    pub routing: Vec<Weighted>,
+    /// When it was created.
+    pub created: Millis,
+    /// When it was last changed.
+    pub updated: Millis,
+}
+
+/// One version an alias routes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Weighted {
+    /// The version's number.
+    pub version: u64,
+    /// Its share of executions, in percent.
+    pub weight: u8,
 }
 
 /// One immutable revision of a definition: executions pin the one they started with.
@@ -131,6 +202,12 @@ pub struct Execution {
     pub steps: u64,
     /// History events recorded so far.
     pub events: u64,
+    /// The version it runs, when started on a version or an alias.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    /// The alias it was started through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
     /// The execution whose Task state started this one (`states:startExecution`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<Parent>,

@@ -155,6 +155,10 @@ pub struct StartRequest {
     pub pins: BTreeMap<String, (u32, String)>,
     /// The parent's task, for a nested execution.
     pub parent: Option<crate::model::Parent>,
+    /// The version it runs, when started on a version or an alias.
+    pub version: Option<u64>,
+    /// The alias it was started through.
+    pub alias: Option<String>,
 }
 
 /// A tenant's open-execution slot, taken with the quota check under one lock so that

@@ -34,6 +34,7 @@ pub mod sns_delivery;
 pub mod sqs;
 pub mod tags;
 pub mod tenants;
+pub mod versions;
 
 pub use activities::Activities;
 pub use browse::Browse;

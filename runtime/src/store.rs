@@ -29,6 +29,7 @@ pub mod tags;
 pub mod tenants;
 pub mod tokens;
 pub mod topics;
+pub mod versions;
 
 pub use activities::Activities;
 use backend::Backend;
@@ -50,6 +51,7 @@ pub use tags::Tags;
 pub use tenants::Tenants;
 pub use tokens::Tokens;
 pub use topics::Topics;
+pub use versions::MachineVersions;
 
 /// The store: every table, on one backend, and object bytes in files beside it.
 #[derive(Clone)]

@@ -76,8 +76,14 @@ fn state_machine_lifecycle_and_errors() {
         )
         .unwrap_err();
     assert_eq!(e.1, "ValidationException");
-    let e = s.call("CreateStateMachine", json!({"name": "x", "definition": PASS, "roleArn": "arn:aws:iam::000000000000:role/r", "publish": true})).unwrap_err();
-    assert_eq!(e.1, "ValidationException");
+    let e = s.call("CreateStateMachine", json!({"name": "x", "definition": PASS, "roleArn": "arn:aws:iam::000000000000:role/r", "versionDescription": "v1"})).unwrap_err();
+    assert_eq!(
+        (e.1.as_str(), e.2.as_str()),
+        (
+            "ValidationException",
+            "Version description can only be set when publish is true"
+        )
+    );
     let e = s.call("DescribeStateMachine", json!({"stateMachineArn": "arn:aws:states:us-east-1:000000000000:stateMachine:missing"})).unwrap_err();
     assert_eq!(e.1, "StateMachineDoesNotExist");
     let e = s

@@ -907,6 +907,7 @@ mod nested;
 mod s3;
 mod sns;
 mod sqs;
+mod versions;
 
 #[test]
 fn sdk_jsonata_machines_validate_and_run() {

@@ -72,6 +72,9 @@ pub fn machine(name: &str, definition: &str, kind: MachineType) -> (StateMachine
         description: None,
         logging: None,
         tracing: None,
+        revised: false,
+        last_version: 0,
+        generation: 0,
     };
     let revision = Revision {
         id: "r1".into(),
@@ -94,6 +97,8 @@ pub fn request(m: &(StateMachine, Revision), name: String) -> StartRequest {
         input_text: INPUT.into(),
         pins: Default::default(),
         parent: None,
+        version: None,
+        alias: None,
     }
 }
 

@@ -32,6 +32,8 @@ fn start(input: Value) -> Start {
         timeout_seconds: None,
         limits: sandstep_engine::Limits::default(),
         token_key: None,
+        state_machine_version_arn: None,
+        state_machine_alias_arn: None,
     }
 }
 

@@ -163,4 +163,11 @@ pub struct Start {
     /// step's entropy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_key: Option<String>,
+    /// The version it runs, when started on a version or an alias (its
+    /// `ExecutionStarted` event says so).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_machine_version_arn: Option<String>,
+    /// The alias it was started through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_machine_alias_arn: Option<String>,
 }

@@ -332,6 +332,10 @@ impl Run<'_, '_> {
         let details = Details::ExecutionStarted {
             input: input.clone(),
             role_arn: start.role_arn.clone(),
+            qualified: Box::new((
+                start.state_machine_version_arn.clone(),
+                start.state_machine_alias_arn.clone(),
+            )),
         };
         self.record(None, "ExecutionStarted", details);
         let limit = match (self.def.timeout_seconds, start.timeout_seconds) {

@@ -49,6 +49,8 @@ pub enum Details {
         input: Arc<Value>,
         /// The role ARN.
         role_arn: String,
+        /// The version and alias ARNs it was started on, when it was.
+        qualified: Box<(Option<String>, Option<String>)>,
     },
     /// `executionSucceededEventDetails`.
     ExecutionSucceeded {
@@ -89,8 +91,22 @@ impl Details {
             Value::String(serde_json::to_string(&**data).unwrap_or_default()),
         );
         out.insert(format!("{field}Details"), json!({"truncated": false}));
-        if let Details::ExecutionStarted { role_arn, .. } = self {
+        if let Details::ExecutionStarted {
+            role_arn,
+            qualified,
+            ..
+        } = self
+        {
             out.insert("roleArn".into(), Value::String(role_arn.clone()));
+            let (version, alias) = &**qualified;
+            for (field, arn) in [
+                ("stateMachineVersionArn", version),
+                ("stateMachineAliasArn", alias),
+            ] {
+                if let Some(arn) = arn {
+                    out.insert(field.into(), Value::String(arn.clone()));
+                }
+            }
         }
         Some(Value::Object(out))
     }

@@ -21,6 +21,8 @@
 //!     timeout_seconds: None,
 //!     limits: sandstep_engine::Limits::default(),
 //!     token_key: None,
+//!     state_machine_version_arn: None,
+//!     state_machine_alias_arn: None,
 //! };
 //! let commands = step(&def, &mut state, &Event { at: 0, entropy: 1, kind: EventKind::Started(start) })?;
 //! assert!(commands.contains(&Command::Finish(Outcome::Succeeded(std::sync::Arc::new(json!("hello"))))));

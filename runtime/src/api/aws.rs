@@ -12,6 +12,7 @@ mod history;
 mod machines;
 mod query;
 mod tags;
+mod versions;
 
 use super::auth;
 use super::error::{Error, Result};
@@ -152,10 +153,15 @@ async fn dispatch(app: &App, parts: &Parts, body: &[u8]) -> Result<Value> {
         "ListActivities" => traced!("api.list_activities", t, activities::list(app, t, p)),
         "DeleteActivity" => traced!("api.delete_activity", t, activities::delete(app, t, p)),
         "GetActivityTask" => traced!("api.get_activity_task", t, activities::get_task(app, t, p)),
-        "RedriveExecution" | "PublishStateMachineVersion"
-        | "DeleteStateMachineVersion" | "ListStateMachineVersions" | "CreateStateMachineAlias" | "DescribeStateMachineAlias"
-        | "UpdateStateMachineAlias" | "DeleteStateMachineAlias" | "ListStateMachineAliases" | "DescribeMapRun" | "ListMapRuns"
-        | "UpdateMapRun" | "TestState" => {
+        "PublishStateMachineVersion" => traced!("api.publish_state_machine_version", t, versions::publish(app, t, p)),
+        "ListStateMachineVersions" => traced!("api.list_state_machine_versions", t, versions::list_versions(app, t, p)),
+        "DeleteStateMachineVersion" => traced!("api.delete_state_machine_version", t, versions::delete_version(app, t, p)),
+        "CreateStateMachineAlias" => traced!("api.create_state_machine_alias", t, versions::create_alias(app, t, p)),
+        "DescribeStateMachineAlias" => traced!("api.describe_state_machine_alias", t, versions::describe_alias(app, t, p)),
+        "UpdateStateMachineAlias" => traced!("api.update_state_machine_alias", t, versions::update_alias(app, t, p)),
+        "DeleteStateMachineAlias" => traced!("api.delete_state_machine_alias", t, versions::delete_alias(app, t, p)),
+        "ListStateMachineAliases" => traced!("api.list_state_machine_aliases", t, versions::list_aliases(app, t, p)),
+        "RedriveExecution" | "DescribeMapRun" | "ListMapRuns" | "UpdateMapRun" | "TestState" => {
             Err(Error::NotSupported(format!("{action} is not supported by Sandstep yet (see the README's list of unsupported features)")))
         }
         other => Err(Error::UnknownOperation(format!("Unknown operation: {other}"))),

@@ -377,7 +377,18 @@ impl From<service::Error> for Error {
                 Error::ResourceInUse(message)
             }
             S::ModuleInUse { .. } => Error::ModuleInUse(message),
-            S::PublishNotSupported
+            S::VersionConflict(_) => Error::Coded {
+                name: "ConflictException",
+                status: 409,
+                message,
+            },
+            S::QuotaExceeded(_) => Error::Coded {
+                name: "ServiceQuotaExceededException",
+                status: 402,
+                message,
+            },
+            S::VersionOrAliasDoesNotExist => Error::ResourceNotFound(message),
+            S::InvalidVersioning(_)
             | S::TagOutOfBounds(_)
             | S::ReservedTagKey { .. }
             | S::TooManyTags(_)

@@ -72,6 +72,13 @@ impl Scheduler {
             },
             // Only Standard executions wait for tokens (AWS allows no callbacks in Express).
             token_key: (!express).then(crate::clock::secret),
+            state_machine_version_arn: req
+                .version
+                .map(|n| crate::arn::version(&req.machine.arn, n)),
+            state_machine_alias_arn: req
+                .alias
+                .as_ref()
+                .map(|a| crate::arn::alias(&req.machine.arn, a)),
         };
         let record = Execution {
             name: req.name,
@@ -89,6 +96,8 @@ impl Scheduler {
             stopped: None,
             steps: 0,
             events: 0,
+            version: req.version,
+            alias: req.alias,
             parent: req.parent,
         };
         let mut live = Box::new(Live {

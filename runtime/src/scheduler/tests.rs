@@ -77,6 +77,9 @@ fn wait_then_pass(store: &Store) -> StartRequest {
         description: None,
         logging: None,
         tracing: None,
+        revised: false,
+        last_version: 0,
+        generation: 0,
     };
     let revision = Revision {
         id: "r1".into(),
@@ -97,6 +100,8 @@ fn wait_then_pass(store: &Store) -> StartRequest {
         input_text: r#"{"k": 1}"#.into(),
         pins: BTreeMap::new(),
         parent: None,
+        version: None,
+        alias: None,
     }
 }
 

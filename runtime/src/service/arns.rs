@@ -2,15 +2,16 @@
 //! absent, never as forbidden: nothing leaks across tenants, not even existence.
 
 use super::{Error, Result};
-use crate::arn::Arn;
+use crate::arn::{Arn, Qualifier};
 use crate::model::ExecutionKey;
 use crate::tenants::Tenant;
 
-/// The name of the state machine `arn` names, if it is the caller's.
+/// The name of the state machine `arn` names, if it is the caller's and unqualified (a
+/// version's or alias's ARN does not name the machine itself, as on AWS).
 ///
 /// # Errors
 /// [`Error::InvalidArn`], [`Error::WrongResource`] for an execution ARN,
-/// [`Error::StateMachineDoesNotExist`] for another tenant's or region's.
+/// [`Error::StateMachineDoesNotExist`] for another tenant's or region's, or a qualified one.
 pub fn machine_name(region: &str, tenant: &Tenant, arn: &str) -> Result<String> {
     machine_name_in(region, &tenant.account, arn)
 }
@@ -20,13 +21,37 @@ pub fn machine_name(region: &str, tenant: &Tenant, arn: &str) -> Result<String> 
 /// # Errors
 /// As [`machine_name`].
 pub fn machine_name_in(region: &str, account: &str, arn: &str) -> Result<String> {
+    match machine_target_in(region, account, arn)? {
+        (name, None) => Ok(name),
+        (_, Some(_)) => Err(Error::StateMachineDoesNotExist(arn.to_string())),
+    }
+}
+
+/// The state machine `arn` names, if it is the caller's, and the version or alias its
+/// qualifier names, if any.
+///
+/// # Errors
+/// As [`machine_name`], but a qualified ARN is fine.
+pub fn machine_target_in(
+    region: &str,
+    account: &str,
+    arn: &str,
+) -> Result<(String, Option<Qualifier>)> {
     match Arn::parse(arn)? {
         Arn::StateMachine {
             region: r,
             account: a,
             name,
-        } if r == region && a == account => Ok(name),
-        Arn::StateMachine { .. } => Err(Error::StateMachineDoesNotExist(arn.to_string())),
+        } if r == region && a == account => Ok((name, None)),
+        Arn::Qualified {
+            region: r,
+            account: a,
+            name,
+            qualifier,
+        } if r == region && a == account => Ok((name, Some(qualifier))),
+        Arn::StateMachine { .. } | Arn::Qualified { .. } => {
+            Err(Error::StateMachineDoesNotExist(arn.to_string()))
+        }
         Arn::Execution { .. } => Err(Error::WrongResource {
             kind: "execution",
             arn: arn.to_string(),
@@ -51,7 +76,7 @@ pub fn activity_name(region: &str, tenant: &Tenant, arn: &str) -> Result<String>
             name,
         } if r == region && account == tenant.account => Ok(name),
         Arn::Activity { .. } => Err(Error::ActivityDoesNotExist(arn.to_string())),
-        Arn::StateMachine { .. } => Err(Error::WrongResource {
+        Arn::StateMachine { .. } | Arn::Qualified { .. } => Err(Error::WrongResource {
             kind: "stateMachine",
             arn: arn.to_string(),
         }),
@@ -85,7 +110,7 @@ pub fn execution_key(region: &str, tenant: &Tenant, arn: &str) -> Result<(Execut
             express,
         )),
         Arn::Execution { .. } => Err(Error::ExecutionDoesNotExist(arn.to_string())),
-        Arn::StateMachine { .. } => Err(Error::WrongResource {
+        Arn::StateMachine { .. } | Arn::Qualified { .. } => Err(Error::WrongResource {
             kind: "stateMachine",
             arn: arn.to_string(),
         }),

@@ -41,9 +41,20 @@ pub enum Error {
     /// A pagination token this server did not make.
     #[error("Invalid Token: '{0}'")]
     InvalidToken(String),
-    /// Publishing versions is not offered.
-    #[error("Publishing state machine versions (publish: true) is not supported by Sandstep yet")]
-    PublishNotSupported,
+    /// A version or alias change that conflicts with what exists (AWS's
+    /// `ConflictException`); the text is AWS's.
+    #[error("{0}")]
+    VersionConflict(String),
+    /// Over a quota of versions or aliases (AWS's `ServiceQuotaExceededException`).
+    #[error("{0}")]
+    QuotaExceeded(String),
+    /// A version or alias request that breaks AWS's rules (a `ValidationException`); the
+    /// text is AWS's.
+    #[error("{0}")]
+    InvalidVersioning(String),
+    /// No such alias, or a routing entry naming no version (AWS's `ResourceNotFound`).
+    #[error("Request references a resource that does not exist.")]
+    VersionOrAliasDoesNotExist,
     /// An update that changes nothing.
     #[error("Either the definition, the roleArn, the loggingConfiguration or the tracingConfiguration must be specified")]
     NothingToUpdate,

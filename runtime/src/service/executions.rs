@@ -7,11 +7,13 @@
 //! running execution still needs it).
 
 use super::{arns, paging, Error, Machines, Page, Result};
-use crate::arn;
+use crate::arn::{self, Qualifier};
 use crate::model::{Execution, MachineType, Revision, StateMachine, Status};
 use crate::pins::modules_in;
 use crate::scheduler::{Counters, Scheduler, StartRequest};
-use crate::store::{Executions as _, Modules as _, StateMachines as _, Store, TenantId};
+use crate::store::{
+    Executions as _, MachineVersions as _, Modules as _, StateMachines as _, Store, TenantId,
+};
 use crate::tenants::Tenant;
 use sandstep_engine::execution::PAYLOAD_LIMIT_BYTES;
 use sandstep_engine::Trace;
@@ -123,9 +125,10 @@ impl Executions {
         account: &str,
         new: NewExecution,
     ) -> Result<StartRequest> {
-        let (machine, revision) = self
+        let resolved = self
             .machines
-            .load_for(id, account, &new.state_machine_arn)?;
+            .resolve_for(id, account, &new.state_machine_arn)?;
+        let (machine, revision) = (resolved.machine, resolved.revision);
         let name = match new.name {
             Some(n) if arn::valid_name(&n) => n,
             Some(n) => return Err(Error::InvalidName(n)),
@@ -158,6 +161,8 @@ impl Executions {
             input,
             input_text,
             pins,
+            version: resolved.version,
+            alias: resolved.alias,
         })
     }
 
@@ -304,10 +309,13 @@ impl Executions {
         })
     }
 
-    /// A state machine's Standard executions, newest first, optionally of one status.
+    /// A state machine's Standard executions, newest first, optionally of one status; for
+    /// a version's or an alias's ARN, those started on it (an alias's start counts for the
+    /// version it picked too).
     ///
     /// # Errors
-    /// [`Error::StateMachineDoesNotExist`], [`Error::InvalidToken`], failures.
+    /// [`Error::StateMachineDoesNotExist`] (also for a version or alias that does not
+    /// exist), [`Error::InvalidToken`], failures.
     #[tracing::instrument(level = "debug", name = "service.list_executions", skip_all, fields(tenant = %tenant.id, machine = %machine_arn))]
     pub fn list(
         &self,
@@ -317,10 +325,25 @@ impl Executions {
         limit: usize,
         next_token: Option<&str>,
     ) -> Result<Page<Execution>> {
-        let name = arns::machine_name(&self.region, tenant, machine_arn)?;
+        let (name, qualifier) =
+            arns::machine_target_in(&self.region, &tenant.account, machine_arn)?;
+        let missing = || Error::StateMachineDoesNotExist(machine_arn.to_string());
         if self.store.machine_get(&tenant.id, &name)?.is_none() {
-            return Err(Error::StateMachineDoesNotExist(machine_arn.to_string()));
+            return Err(missing());
         }
+        let exists = match &qualifier {
+            None => true,
+            Some(Qualifier::Version(n)) => self.store.version_get(&tenant.id, &name, *n)?.is_some(),
+            Some(Qualifier::Alias(a)) => self.store.alias_get(&tenant.id, &name, a)?.is_some(),
+        };
+        if !exists {
+            return Err(missing());
+        }
+        let started_on = |e: &Execution| match &qualifier {
+            None => true,
+            Some(Qualifier::Version(n)) => e.version == Some(*n),
+            Some(Qualifier::Alias(a)) => e.alias.as_ref() == Some(a),
+        };
         let mut cursor = next_token.map(newest_first_position).transpose()?;
         let mut items: Vec<(String, Execution)> = Vec::new();
         let mut more = false;
@@ -334,7 +357,7 @@ impl Executions {
             }
             for (position, e) in page {
                 cursor = Some(position.clone());
-                if status.is_some_and(|s| s != e.status) {
+                if status.is_some_and(|s| s != e.status) || !started_on(&e) {
                     continue;
                 }
                 if items.len() == limit {

@@ -1,13 +1,14 @@
 //! CreateStateMachine, DescribeStateMachine, UpdateStateMachine, DeleteStateMachine,
 //! ListStateMachines, ValidateStateMachineDefinition: state machines and the definition
-//! revisions executions pin.
+//! revisions executions pin. Versions and aliases are [`super::versions`].
 
 use super::{arns, paging, Error, Page, Result, Tags};
 use crate::arn;
+use crate::arn::Qualifier;
 use crate::clock::Clock;
-use crate::model::{MachineType, Revision, StateMachine};
+use crate::model::{MachineType, Revision, StateMachine, Version};
 use crate::store::data::hex;
-use crate::store::{StateMachines as _, Store, TenantId};
+use crate::store::{MachineVersions as _, StateMachines as _, Store};
 use crate::tenants::Tenant;
 use sandstep_engine::validate::{self, Diagnostic};
 use serde_json::Value;
@@ -25,9 +26,9 @@ pub struct NewMachine {
     pub role_arn: String,
     /// STANDARD or EXPRESS.
     pub machine_type: MachineType,
-    /// Whether to publish a version (not supported: refused).
+    /// Whether to publish a version of it (version 1).
     pub publish: bool,
-    /// The version description.
+    /// That version's description (only with `publish`).
     pub description: Option<String>,
     /// The logging configuration, kept as given.
     pub logging: Option<Value>,
@@ -48,8 +49,19 @@ pub struct Changes {
     pub logging: Option<Value>,
     /// A new tracing configuration.
     pub tracing: Option<Value>,
-    /// Whether to publish a version (not supported: refused).
+    /// Whether to publish a version of the machine as changed.
     pub publish: bool,
+    /// That version's description (only with `publish`).
+    pub version_description: Option<String>,
+}
+
+/// A state machine after a create or update, and the version published with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Saved {
+    /// The machine.
+    pub machine: StateMachine,
+    /// The version's ARN, when one was published.
+    pub version_arn: Option<String>,
 }
 
 /// The validator's diagnostics for a definition: the one check behind
@@ -88,11 +100,28 @@ fn check_role(role: &str) -> Result<()> {
     }
 }
 
-fn refuse_publish(publish: bool) -> Result<()> {
-    if publish {
-        Err(Error::PublishNotSupported)
-    } else {
-        Ok(())
+/// A version description is only for the version being published, as AWS says.
+fn check_publish(publish: bool, description: Option<&String>) -> Result<()> {
+    if description.is_some() && !publish {
+        return Err(Error::InvalidVersioning(
+            "Version description can only be set when publish is true".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The machine as a version published it: the version's settings, the machine's name,
+/// ARN and type.
+pub(super) fn as_published(machine: StateMachine, version: &Version) -> StateMachine {
+    StateMachine {
+        role_arn: version.role_arn.clone(),
+        revision_id: version.revision_id.clone(),
+        logging: version.logging.clone(),
+        tracing: version.tracing.clone(),
+        description: version.description.clone(),
+        machine_type: version.machine_type,
+        created: version.created,
+        ..machine
     }
 }
 
@@ -110,10 +139,10 @@ fn new_revision(definition: &str, now: i64, entropy: u64) -> Revision {
 /// The tenant's state machines.
 #[derive(Debug, Clone)]
 pub struct Machines {
-    store: Store,
-    region: String,
+    pub(super) store: Store,
+    pub(super) region: String,
     tags: Tags,
-    clock: Arc<dyn Clock>,
+    pub(super) clock: Arc<dyn Clock>,
 }
 
 impl Machines {
@@ -131,16 +160,31 @@ impl Machines {
     /// and role answers the existing one, as AWS does; tags are checked before anything
     /// is created.
     ///
+    /// With `publish`, version 1 is published too (or, for a repeated create, the
+    /// version of its revision).
+    ///
     /// # Errors
-    /// [`Error::InvalidName`], [`Error::InvalidArn`] (role), [`Error::PublishNotSupported`],
+    /// [`Error::InvalidName`], [`Error::InvalidArn`] (role), [`Error::InvalidVersioning`],
     /// [`Error::InvalidDefinition`], the tag errors, [`Error::StateMachineAlreadyExists`].
     #[tracing::instrument(level = "debug", name = "service.create_state_machine", skip_all, fields(tenant = %tenant.id, machine = %new.name))]
-    pub fn create(&self, tenant: &Tenant, new: NewMachine) -> Result<StateMachine> {
+    pub fn create(&self, tenant: &Tenant, new: NewMachine) -> Result<Saved> {
+        check_publish(new.publish, new.description.as_ref())?;
+        let machine = self.create_machine(tenant, &new)?;
+        let version_arn = match new.publish {
+            true => Some(self.publish(tenant, &machine.arn, None, new.description)?.0),
+            false => None,
+        };
+        Ok(Saved {
+            machine,
+            version_arn,
+        })
+    }
+
+    fn create_machine(&self, tenant: &Tenant, new: &NewMachine) -> Result<StateMachine> {
         if !arn::valid_name(&new.name) {
-            return Err(Error::InvalidName(new.name));
+            return Err(Error::InvalidName(new.name.clone()));
         }
         check_role(&new.role_arn)?;
-        refuse_publish(new.publish)?;
         check_definition(&new.definition, new.machine_type)?;
         if let Some(tags) = &new.tags {
             super::tags::check(tags)?;
@@ -152,13 +196,16 @@ impl Machines {
             name: new.name.clone(),
             arn: machine_arn.clone(),
             machine_type: new.machine_type,
-            role_arn: new.role_arn,
+            role_arn: new.role_arn.clone(),
             revision_id: revision.id.clone(),
             created: now,
             updated: now,
-            description: new.description,
-            logging: new.logging,
-            tracing: new.tracing,
+            description: None,
+            logging: new.logging.clone(),
+            tracing: new.tracing.clone(),
+            revised: false,
+            last_version: 0,
+            generation: 0,
         };
         if !self.store.machine_create(&tenant.id, &machine, &revision)? {
             return match self.store.machine_get(&tenant.id, &new.name)? {
@@ -190,50 +237,72 @@ impl Machines {
             && current.is_some_and(|r| r.definition == definition))
     }
 
-    /// A state machine and its current revision.
+    /// A state machine (unqualified ARN) and its current revision.
     ///
     /// # Errors
     /// [`Error::InvalidArn`], [`Error::StateMachineDoesNotExist`], store failures.
     pub(crate) fn load(&self, tenant: &Tenant, arn: &str) -> Result<(StateMachine, Revision)> {
-        self.load_for(&tenant.id, &tenant.account, arn)
-    }
-
-    /// [`load`](Self::load) for the tenant `id` with `account`.
-    pub(crate) fn load_for(
-        &self,
-        id: &TenantId,
-        account: &str,
-        arn: &str,
-    ) -> Result<(StateMachine, Revision)> {
-        let name = arns::machine_name_in(&self.region, account, arn)?;
+        let name = arns::machine_name(&self.region, tenant, arn)?;
         let missing = || Error::StateMachineDoesNotExist(arn.to_string());
-        let machine = self.store.machine_get(id, &name)?.ok_or_else(missing)?;
+        let machine = self
+            .store
+            .machine_get(&tenant.id, &name)?
+            .ok_or_else(missing)?;
         let revision = self
             .store
-            .revision_get(id, &name, &machine.revision_id)?
+            .revision_get(&tenant.id, &name, &machine.revision_id)?
             .ok_or_else(missing)?;
         Ok((machine, revision))
     }
 
-    /// A state machine and its current revision.
+    /// A state machine and its current revision, or one of its versions (the machine as
+    /// published, with the version). An alias names no one definition: it reads as absent.
     ///
     /// # Errors
     /// [`Error::InvalidArn`], [`Error::StateMachineDoesNotExist`], store failures.
     #[tracing::instrument(level = "debug", name = "service.describe_state_machine", skip_all, fields(tenant = %tenant.id, machine = %arn))]
-    pub fn describe(&self, tenant: &Tenant, arn: &str) -> Result<(StateMachine, Revision)> {
-        self.load(tenant, arn)
+    pub fn describe(
+        &self,
+        tenant: &Tenant,
+        arn: &str,
+    ) -> Result<(StateMachine, Revision, Option<Version>)> {
+        let (name, qualifier) = arns::machine_target_in(&self.region, &tenant.account, arn)?;
+        let Some(Qualifier::Version(number)) = qualifier else {
+            if qualifier.is_some() {
+                return Err(Error::StateMachineDoesNotExist(arn.to_string()));
+            }
+            let (machine, revision) = self.load(tenant, arn)?;
+            return Ok((machine, revision, None));
+        };
+        let missing = || Error::StateMachineDoesNotExist(arn.to_string());
+        let machine = self
+            .store
+            .machine_get(&tenant.id, &name)?
+            .ok_or_else(missing)?;
+        let version = self
+            .store
+            .version_get(&tenant.id, &name, number)?
+            .ok_or_else(missing)?;
+        let revision = self
+            .store
+            .revision_get(&tenant.id, &name, &version.revision_id)?
+            .ok_or_else(missing)?;
+        Ok((as_published(machine, &version), revision, Some(version)))
     }
 
-    /// Changes a state machine; a new definition is a new revision, which later starts
-    /// run (running executions keep theirs). Answers the machine as stored.
+    /// Changes a state machine. Any real change (definition, role, logging, tracing) is
+    /// a new revision, which later starts run (running executions keep theirs); an update
+    /// that changes nothing keeps the revision, as on AWS. With `publish`, the machine as
+    /// changed is published as a version. Answers the machine as stored.
     ///
     /// # Errors
-    /// [`Error::StateMachineDoesNotExist`], [`Error::InvalidArn`] (role),
-    /// [`Error::NothingToUpdate`], [`Error::PublishNotSupported`],
-    /// [`Error::InvalidDefinition`], store failures.
+    /// [`Error::StateMachineDoesNotExist`] (also for a version's or alias's ARN),
+    /// [`Error::InvalidArn`] (role), [`Error::NothingToUpdate`],
+    /// [`Error::InvalidVersioning`], [`Error::InvalidDefinition`], the publish errors,
+    /// store failures.
     #[tracing::instrument(level = "debug", name = "service.update_state_machine", skip_all, fields(tenant = %tenant.id, machine = %arn))]
-    pub fn update(&self, tenant: &Tenant, arn: &str, changes: Changes) -> Result<StateMachine> {
-        let (mut m, _) = self.load(tenant, arn)?;
+    pub fn update(&self, tenant: &Tenant, arn: &str, changes: Changes) -> Result<Saved> {
+        self.load(tenant, arn)?;
         if let Some(role) = &changes.role_arn {
             check_role(role)?;
         }
@@ -244,41 +313,84 @@ impl Machines {
         {
             return Err(Error::NothingToUpdate);
         }
-        refuse_publish(changes.publish)?;
-        let now = self.clock.now();
-        let revision = match &changes.definition {
-            Some(d) => {
-                check_definition(d, m.machine_type)?;
-                let r = new_revision(d, now, self.clock.entropy());
-                m.revision_id = r.id.clone();
-                Some(r)
-            }
-            None => None,
+        check_publish(changes.publish, changes.version_description.as_ref())?;
+        let machine = self.changed(tenant, arn, &changes)?;
+        let version_arn = match changes.publish {
+            true => Some(
+                self.publish(tenant, &machine.arn, None, changes.version_description)?
+                    .0,
+            ),
+            false => None,
         };
-        if let Some(r) = changes.role_arn {
-            m.role_arn = r;
-        }
-        if changes.logging.is_some() {
-            m.logging = changes.logging;
-        }
-        if changes.tracing.is_some() {
-            m.tracing = changes.tracing;
-        }
-        m.updated = now;
-        self.store.machine_put(&tenant.id, &m, revision.as_ref())?;
-        Ok(m)
+        Ok(Saved {
+            machine,
+            version_arn,
+        })
     }
 
-    /// Deletes a state machine and its tags; one already gone is a success, as on AWS.
-    /// Its running executions keep the revision they pinned.
+    /// Writes an update, reading again when the record changed meanwhile (a publish or
+    /// another update), so no change is lost.
+    fn changed(&self, tenant: &Tenant, arn: &str, changes: &Changes) -> Result<StateMachine> {
+        for _ in 0..super::versions::ATTEMPTS {
+            let (read, current) = self.load(tenant, arn)?;
+            let mut m = read.clone();
+            let definition = changes
+                .definition
+                .as_ref()
+                .filter(|d| **d != current.definition);
+            if let Some(d) = definition {
+                check_definition(d, m.machine_type)?;
+            }
+            if let Some(r) = &changes.role_arn {
+                m.role_arn = r.clone();
+            }
+            if changes.logging.is_some() {
+                m.logging = changes.logging.clone();
+            }
+            if changes.tracing.is_some() {
+                m.tracing = changes.tracing.clone();
+            }
+            let now = self.clock.now();
+            let differs = definition.is_some()
+                || m.role_arn != read.role_arn
+                || m.logging != read.logging
+                || m.tracing != read.tracing;
+            let revision = differs.then(|| {
+                let text = definition.unwrap_or(&current.definition);
+                new_revision(text, now, self.clock.entropy())
+            });
+            if let Some(r) = &revision {
+                m.revision_id = r.id.clone();
+                m.revised = true;
+            }
+            m.updated = now;
+            if self
+                .store
+                .machine_update(&tenant.id, &read, &m, revision.as_ref())?
+            {
+                return Ok(m);
+            }
+        }
+        Err(super::versions::busy(arn))
+    }
+
+    /// Deletes a state machine, its versions and aliases, and its tags; one already gone
+    /// is a success, as on AWS. Its running executions keep the revision they pinned.
     ///
     /// # Errors
-    /// [`Error::InvalidArn`], store failures.
+    /// [`Error::InvalidArn`], [`Error::InvalidVersioning`] for a version's or alias's ARN
+    /// (they are deleted with their own actions), store failures.
     #[tracing::instrument(level = "debug", name = "service.delete_state_machine", skip_all, fields(tenant = %tenant.id, machine = %arn))]
     pub fn delete(&self, tenant: &Tenant, arn: &str) -> Result<()> {
-        let name = arns::machine_name(&self.region, tenant, arn)?;
+        let (name, qualifier) = arns::machine_target_in(&self.region, &tenant.account, arn)?;
+        if qualifier.is_some() {
+            return Err(Error::InvalidVersioning(format!(
+                "DeleteStateMachine takes a state machine's own ARN, not a version's or an alias's: '{arn}' (use DeleteStateMachineVersion or DeleteStateMachineAlias)"
+            )));
+        }
         if let Some(machine) = self.store.machine_get(&tenant.id, &name)? {
             self.store.machine_delete(&tenant.id, &name)?;
+            self.store.versions_forget(&tenant.id, &name)?;
             // Tags are kept under the machine's own ARN, not the spelling the caller used.
             self.tags.forget(tenant, &machine.arn)?;
         }
@@ -350,7 +462,7 @@ mod tests {
         let other = PASS.replace("\"A\"", "\"B\"");
         assert_eq!(
             m.create(&me, new("orders", &other)),
-            Err(Error::StateMachineAlreadyExists(first.arn.clone()))
+            Err(Error::StateMachineAlreadyExists(first.machine.arn.clone()))
         );
         let page = m.list(&me, 1, None).unwrap();
         assert_eq!((page.items.len(), page.next_token), (1, None));

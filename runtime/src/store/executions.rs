@@ -139,6 +139,19 @@ pub trait StateMachines: Send + Sync {
         revision: Option<&Revision>,
     ) -> Result<()>;
 
+    /// Replaces a machine's record, with a new revision when given, only if the stored
+    /// record still equals `read` (what the update was decided on); returns whether it did.
+    ///
+    /// # Errors
+    /// When the store fails.
+    fn machine_update(
+        &self,
+        tenant: &TenantId,
+        read: &StateMachine,
+        machine: &StateMachine,
+        revision: Option<&Revision>,
+    ) -> Result<bool>;
+
     /// Creates a state machine only if no machine has its name; returns whether it did.
     ///
     /// # Errors
@@ -204,6 +217,26 @@ impl StateMachines for Store {
         }
         self.backend.apply(writes)?;
         self.backend.durable()
+    }
+
+    fn machine_update(
+        &self,
+        tenant: &TenantId,
+        read: &StateMachine,
+        machine: &StateMachine,
+        revision: Option<&Revision>,
+    ) -> Result<bool> {
+        let mut writes = Vec::new();
+        if let Some(r) = revision {
+            writes.push(Write::Put(
+                Key::of(Table::Revision, tenant)
+                    .text(&machine.name)
+                    .text(&r.id)
+                    .into_bytes(),
+                encode(r)?,
+            ));
+        }
+        self.machine_swap(tenant, read, machine, writes)
     }
 
     fn machine_create(
@@ -730,6 +763,8 @@ mod tests {
             stopped: None,
             steps,
             events: steps,
+            version: None,
+            alias: None,
             parent: None,
         }
     }

@@ -118,6 +118,10 @@ pub enum Table {
     /// when schedules fire next: due time, tenant, group, name (not per tenant first: the
     /// firing loop reads the due ones of every tenant, earliest first).
     ScheduleDue = 49,
+    /// published versions of state machines: tenant, machine, number.
+    MachineVersion = 50,
+    /// aliases of state machines: tenant, machine, name.
+    MachineAlias = 51,
 }
 
 /// A key under construction.

@@ -22,6 +22,8 @@ fn start_event(at: Millis, input: Value) -> Event {
             timeout_seconds: None,
             limits: crate::Limits::default(),
             token_key: None,
+            state_machine_version_arn: None,
+            state_machine_alias_arn: None,
         }),
     }
 }

@@ -119,6 +119,31 @@ impl Input for ListExecutionsInput {
 }
 
 /// Adds what a finished execution has: its output, or its error and cause.
+/// `stateMachineVersionArn` and `stateMachineAliasArn` of an execution started on a
+/// version or an alias of the machine `machine_arn`.
+fn qualified_fields(o: &mut Map<String, Value>, machine_arn: &str, e: &Execution) {
+    if let Some(n) = e.version {
+        o.insert(
+            "stateMachineVersionArn".into(),
+            json!(crate::arn::version(machine_arn, n)),
+        );
+    }
+    if let Some(a) = &e.alias {
+        o.insert(
+            "stateMachineAliasArn".into(),
+            json!(crate::arn::alias(machine_arn, a)),
+        );
+    }
+}
+
+/// A state machine ARN without its version or alias.
+fn unqualified(arn: &str) -> &str {
+    match arn.match_indices(':').nth(6) {
+        Some((i, _)) => arn.get(..i).unwrap_or(arn),
+        None => arn,
+    }
+}
+
 fn finished_fields(o: &mut Map<String, Value>, e: &Execution) {
     if let Some(output) = &e.output {
         o.insert("output".into(), json!(output));
@@ -202,6 +227,7 @@ pub(super) async fn describe(app: &App, tenant: &Tenant, p: Params) -> Result<Va
         if let Some(parent) = &e.parent {
             o.insert("sandstepParentExecutionArn".into(), json!(parent.arn));
         }
+        qualified_fields(o, &described.machine_arn, e);
         finished_fields(o, e);
     }
     Ok(out)
@@ -237,14 +263,14 @@ pub(super) async fn describe_machine(app: &App, tenant: &Tenant, p: Params) -> R
 
 pub(super) async fn list(app: &App, tenant: &Tenant, p: Params) -> Result<Value> {
     let input: ListExecutionsInput = decode(p)?;
-    let machine_arn = input.state_machine_arn;
     let page = app.services.executions.list(
         tenant,
-        &machine_arn,
+        &input.state_machine_arn,
         input.status_filter,
         input.max_results.0,
         input.next_token.as_deref(),
     )?;
+    let machine_arn = unqualified(&input.state_machine_arn);
     let items: Vec<Value> = page
         .items
         .iter()
@@ -256,8 +282,11 @@ pub(super) async fn list(app: &App, tenant: &Tenant, p: Params) -> Result<Value>
                 "status": e.status.as_str(),
                 "startDate": epoch(e.started),
             });
-            if let (Some(s), Some(o)) = (e.stopped, item.as_object_mut()) {
-                o.insert("stopDate".into(), epoch(s));
+            if let Some(o) = item.as_object_mut() {
+                if let Some(s) = e.stopped {
+                    o.insert("stopDate".into(), epoch(s));
+                }
+                qualified_fields(o, machine_arn, e);
             }
             item
         })

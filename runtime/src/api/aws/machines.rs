@@ -70,7 +70,7 @@ impl Input for CreateStateMachineInput {
         p.str("roleArn")?;
         check_type(p)?;
         p.opt_bool("publish")?;
-        p.opt_str("versionDescription")?;
+        check_version_description(p)?;
         check_tags_shape(p)
     }
 }
@@ -96,6 +96,7 @@ struct UpdateStateMachineInput {
     logging_configuration: Option<Value>,
     tracing_configuration: Option<Value>,
     publish: Option<bool>,
+    version_description: Option<String>,
 }
 
 impl Input for UpdateStateMachineInput {
@@ -104,8 +105,17 @@ impl Input for UpdateStateMachineInput {
         p.str("stateMachineArn")?;
         p.opt_str("roleArn")?;
         p.opt_bool("publish")?;
-        Ok(())
+        check_version_description(p)
     }
+}
+
+/// `versionDescription`: at most 256 characters.
+fn check_version_description(p: &Params) -> Result<()> {
+    if let Some(d) = p.opt_str("versionDescription")? {
+        let failed: Vec<String> = longer_than(d, 256).into_iter().collect();
+        constraints("versionDescription", d, true, &failed)?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, Deserialize)]
@@ -165,18 +175,28 @@ pub(super) async fn create(app: &App, tenant: &Tenant, p: Params) -> Result<Valu
             .tags
             .map(|tags| tags.into_iter().map(TagInput::pair).collect()),
     };
-    let m = app.services.machines.create(tenant, new)?;
-    Ok(json!({"stateMachineArn": m.arn, "creationDate": epoch(m.created)}))
+    let saved = app.services.machines.create(tenant, new)?;
+    let m = &saved.machine;
+    let mut out = json!({"stateMachineArn": m.arn, "creationDate": epoch(m.created)});
+    if let (Some(v), Some(o)) = (saved.version_arn, out.as_object_mut()) {
+        o.insert("stateMachineVersionArn".into(), json!(v));
+    }
+    Ok(out)
 }
 
 pub(super) async fn describe(app: &App, tenant: &Tenant, p: Params) -> Result<Value> {
     let input: StateMachineArnInput = decode(p)?;
-    let (m, r) = app
+    let (m, r, version) = app
         .services
         .machines
         .describe(tenant, &input.state_machine_arn)?;
+    // A version's describe is the version's: its own ARN, date and description.
+    let arn = match &version {
+        Some(v) => crate::arn::version(&m.arn, v.number),
+        None => m.arn.clone(),
+    };
     let mut out = json!({
-        "stateMachineArn": m.arn,
+        "stateMachineArn": arn,
         "name": m.name,
         "status": "ACTIVE",
         "definition": r.definition,
@@ -201,12 +221,18 @@ pub(super) async fn update(app: &App, tenant: &Tenant, p: Params) -> Result<Valu
         logging: input.logging_configuration,
         tracing: input.tracing_configuration,
         publish: input.publish.unwrap_or(false),
+        version_description: input.version_description,
     };
-    let m = app
+    let saved = app
         .services
         .machines
         .update(tenant, &input.state_machine_arn, changes)?;
-    Ok(json!({"updateDate": epoch(m.updated), "revisionId": m.revision_id}))
+    let m = &saved.machine;
+    let mut out = json!({"updateDate": epoch(m.updated), "revisionId": m.revision_id});
+    if let (Some(v), Some(o)) = (saved.version_arn, out.as_object_mut()) {
+        o.insert("stateMachineVersionArn".into(), json!(v));
+    }
+    Ok(out)
 }
 
 pub(super) async fn delete(app: &App, tenant: &Tenant, p: Params) -> Result<Value> {
