@@ -5,6 +5,7 @@ mod cli_jobs;
 mod cli_roles;
 mod cli_routes;
 mod cli_schedules;
+mod cli_test_state;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -139,6 +140,9 @@ enum Command {
         #[command(subcommand)]
         command: cli_routes::RouteCommand,
     },
+    /// Runs one state alone through a server's TestState and prints its stages: its task
+    /// mocked (--mock-result, --mock-error) or run for real (--role-arn).
+    TestState(cli_test_state::TestStateArgs),
     /// Manages roles on a server: what state machines' integrations may touch.
     Role {
         #[command(subcommand)]
@@ -302,6 +306,7 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Job { command } => cli_jobs::job(command),
         Command::Role { command } => cli_roles::role(command),
         Command::Route { command } => cli_routes::route(command),
+        Command::TestState(args) => cli_test_state::test_state(args),
         Command::Schedule { command } => cli_schedules::schedule(command),
         Command::Bus { command } => cli_schedules::bus(command),
         Command::Data { command } => cli_data::data(command),

@@ -34,6 +34,7 @@ pub mod sns_delivery;
 pub mod sqs;
 pub mod tags;
 pub mod tenants;
+pub mod test_state;
 pub mod versions;
 
 pub use activities::Activities;

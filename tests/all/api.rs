@@ -96,6 +96,8 @@ fn state_machine_lifecycle_and_errors() {
     let e = s.call("NoSuchAction", json!({})).unwrap_err();
     assert_eq!(e.1, "UnknownOperationException");
     let e = s.call("TestState", json!({})).unwrap_err();
+    assert_eq!(e.1, "ValidationException");
+    let e = s.call("DescribeMapRun", json!({})).unwrap_err();
     assert_eq!(e.1, "NotSupported");
     let e = s.call("GetActivityTask", json!({})).unwrap_err();
     assert_eq!(e.1, "ValidationException", "{e:?}");

@@ -907,6 +907,7 @@ mod nested;
 mod s3;
 mod sns;
 mod sqs;
+mod test_state;
 mod versions;
 
 #[test]

@@ -383,3 +383,62 @@ fn eval_stops_expressions_that_take_too_much_memory() {
         assert_eq!(error["code"], "U1005", "{hostile}: {error}");
     }
 }
+
+#[test]
+fn test_state_prints_the_stages_and_exits_by_the_states_status() {
+    let dir = crate::support::TempDir::new("cli-test-state");
+    let s = crate::support::Server::start(&dir.0, &[]);
+    let task = write_temp(
+        "test-state-task.json",
+        r#"{"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "f", "Payload.$": "$"},
+            "ResultSelector": {"total.$": "$.Payload.total"}, "ResultPath": "$.priced",
+            "Retry": [{"ErrorEquals": ["Throttled"], "MaxAttempts": 2}],
+            "Catch": [{"ErrorEquals": ["Declined"], "Next": "Refund"}],
+            "Next": "Ship"}"#,
+    );
+    let task = task.to_str().unwrap();
+    let test = |extra: &[&str]| {
+        let mut args = vec!["test-state", task, "--input", r#"{"order": 7}"#];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--endpoint", &s.url]);
+        let (code, stdout, stderr) = run(&args);
+        let answer: serde_json::Value = serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("{extra:?}: {e}: {stdout}{stderr}"));
+        (code, answer)
+    };
+    let (code, answer) = test(&["--mock-result", r#"{"Payload": {"total": 12}}"#]);
+    assert_eq!(code, 0, "{answer}");
+    assert_eq!(answer["status"], "SUCCEEDED");
+    assert_eq!(answer["nextState"], "Ship");
+    assert_eq!(
+        answer["output"],
+        serde_json::json!({"order": 7, "priced": {"total": 12}})
+    );
+    assert_eq!(
+        answer["inspectionData"]["afterResultSelector"],
+        serde_json::json!({"total": 12})
+    );
+    let (code, answer) = test(&["--mock-error", "Throttled:slow down"]);
+    assert_eq!(
+        (code, answer["status"].as_str()),
+        (1, Some("RETRIABLE")),
+        "{answer}"
+    );
+    let (code, answer) = test(&["--mock-error", "Throttled:slow down", "--retries", "2"]);
+    assert_eq!(
+        (code, answer["status"].as_str()),
+        (1, Some("FAILED")),
+        "{answer}"
+    );
+    let (code, answer) = test(&["--mock-error", "Declined:no funds"]);
+    assert_eq!(
+        (
+            code,
+            answer["status"].as_str(),
+            answer["nextState"].as_str()
+        ),
+        (0, Some("CAUGHT_ERROR"), Some("Refund")),
+        "{answer}"
+    );
+}

@@ -96,6 +96,11 @@ impl ExecutionState {
     pub fn pending_timers(&self) -> impl Iterator<Item = TimerId> + '_ {
         self.timers.keys().copied()
     }
+
+    /// Whether `timer` waits before a Retrier's next attempt (TestState stops there).
+    pub fn is_retry_timer(&self, timer: TimerId) -> bool {
+        matches!(self.timers.get(&timer), Some(TimerFor::Retry(_)))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]

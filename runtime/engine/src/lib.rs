@@ -47,6 +47,7 @@ pub mod limits;
 pub mod rng;
 pub mod scope;
 pub mod simulate;
+pub mod test_state;
 pub mod timestamp;
 pub mod trace;
 pub mod tree;

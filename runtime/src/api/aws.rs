@@ -12,6 +12,7 @@ mod history;
 mod machines;
 mod query;
 mod tags;
+mod test_state;
 mod versions;
 
 use super::auth;
@@ -161,7 +162,8 @@ async fn dispatch(app: &App, parts: &Parts, body: &[u8]) -> Result<Value> {
         "UpdateStateMachineAlias" => traced!("api.update_state_machine_alias", t, versions::update_alias(app, t, p)),
         "DeleteStateMachineAlias" => traced!("api.delete_state_machine_alias", t, versions::delete_alias(app, t, p)),
         "ListStateMachineAliases" => traced!("api.list_state_machine_aliases", t, versions::list_aliases(app, t, p)),
-        "RedriveExecution" | "DescribeMapRun" | "ListMapRuns" | "UpdateMapRun" | "TestState" => {
+        "TestState" => traced!("api.test_state", t, test_state::test_state(app, t, p)),
+        "RedriveExecution" | "DescribeMapRun" | "ListMapRuns" | "UpdateMapRun" => {
             Err(Error::NotSupported(format!("{action} is not supported by Sandstep yet (see the README's list of unsupported features)")))
         }
         other => Err(Error::UnknownOperation(format!("Unknown operation: {other}"))),

@@ -388,6 +388,7 @@ impl From<service::Error> for Error {
                 message,
             },
             S::VersionOrAliasDoesNotExist => Error::ResourceNotFound(message),
+            S::Unsupported(_) => Error::NotSupported(message),
             S::InvalidVersioning(_)
             | S::TagOutOfBounds(_)
             | S::ReservedTagKey { .. }

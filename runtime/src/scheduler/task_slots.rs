@@ -57,7 +57,7 @@ impl Scheduler {
                     // A call on the tenant's tables, queues or topics is store reads and
                     // writes: no task slot, but off the runtime's threads (a Scan reads a
                     // whole table).
-                    let answer = me.run_store_task(&key, &task, call).await;
+                    let answer = me.run_store_task(&key, &task, call, None).await;
                     me.deliver(key, answer).await;
                     return;
                 }
@@ -156,13 +156,14 @@ impl Scheduler {
         }
     }
 
-    /// Runs a store integration's task; its answer (`TaskSubmitted` when the task then
-    /// waits for its token).
+    /// Runs a store integration's task as the state machine's role (or `role_arn`); its
+    /// answer (`TaskSubmitted` when the task then waits for its token).
     async fn run_store_task(
         &self,
         key: &ExecutionKey,
         task: &TaskContext,
         call: crate::tasks::stores::StoreTask,
+        role_arn: Option<String>,
     ) -> EventKind {
         let StoreCall {
             region,
@@ -189,8 +190,11 @@ impl Scheduler {
         let machine = key.machine.clone();
         let ran = tokio::task::spawn_blocking(move || {
             // The call runs as the state machine's role: its grants are checked first.
-            let role_arn = crate::store::StateMachines::machine_get(&store, &tenant, &machine)
-                .map(|m| m.map(|m| m.role_arn).unwrap_or_default());
+            let role_arn = match role_arn {
+                Some(given) => Ok(given),
+                None => crate::store::StateMachines::machine_get(&store, &tenant, &machine)
+                    .map(|m| m.map(|m| m.role_arn).unwrap_or_default()),
+            };
             let role = role_arn
                 .clone()
                 .and_then(|arn| store.role_grants(&tenant, &arn))
@@ -218,6 +222,23 @@ impl Scheduler {
 }
 
 impl Scheduler {
+    /// Runs one task for TestState, as `role_arn`: a store integration's call, or a module
+    /// task in the tenant's task slots. No execution waits on it; its ARN is an Express
+    /// execution's, so nothing is stored with it.
+    pub async fn run_for_test(&self, task: TaskContext, role_arn: &str) -> EventKind {
+        if let Some(call) = crate::tasks::stores::StoreTask::resolve(&task.request.resource) {
+            let key = ExecutionKey {
+                tenant: task.tenant.clone(),
+                machine: String::new(),
+                name: String::new(),
+            };
+            return self
+                .run_store_task(&key, &task, call, Some(role_arn.to_string()))
+                .await;
+        }
+        self.run_detached(task).await
+    }
+
     /// Runs a module task no execution waits on (an SNS delivery to a module) in the
     /// tenant's task slots and the server's, like an execution's task; its answer.
     pub async fn run_detached(&self, task: TaskContext) -> EventKind {

@@ -52,6 +52,9 @@ pub enum Error {
     /// text is AWS's.
     #[error("{0}")]
     InvalidVersioning(String),
+    /// A feature of an action Sandstep does not offer yet (AWS's parameter is known).
+    #[error("{0}")]
+    Unsupported(String),
     /// No such alias, or a routing entry naming no version (AWS's `ResourceNotFound`).
     #[error("Request references a resource that does not exist.")]
     VersionOrAliasDoesNotExist,

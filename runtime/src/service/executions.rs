@@ -171,6 +171,11 @@ impl Executions {
         &self.scheduler
     }
 
+    /// The region execution ARNs are in.
+    pub(super) fn region(&self) -> &str {
+        &self.region
+    }
+
     /// The state machines the executions run.
     pub(super) fn machines(&self) -> &Machines {
         &self.machines

@@ -72,7 +72,7 @@ pub fn diagnostics(definition: &str, machine_type: MachineType) -> Vec<Diagnosti
 
 /// Checks a definition as CreateStateMachine does: validation diagnostics, then whether
 /// the engine can run it.
-fn check_definition(text: &str, t: MachineType) -> Result<()> {
+pub(super) fn check_definition(text: &str, t: MachineType) -> Result<()> {
     let found = diagnostics(text, t);
     if !found.is_empty() {
         let listed: Vec<String> = found
