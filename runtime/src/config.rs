@@ -63,6 +63,9 @@ pub struct Config {
     pub compile_timeout_seconds: u64,
     /// How long GetActivityTask waits for a task before an empty answer (AWS: 60 s).
     pub activity_poll_seconds: u64,
+    /// The longest a Standard execution may run before it times out (`States.Timeout`);
+    /// AWS's limit, one year, is the default and the most.
+    pub max_standard_execution_seconds: u64,
 }
 
 impl Default for Config {
@@ -85,6 +88,7 @@ impl Default for Config {
             compile_memory_mib: 2048,
             compile_timeout_seconds: 60,
             activity_poll_seconds: 60,
+            max_standard_execution_seconds: crate::scheduler::STANDARD_LIMIT_SECONDS,
         }
     }
 }
@@ -154,6 +158,14 @@ impl Config {
                 "activity_poll_seconds must be 1 to 60 (SDKs time a poll out after about 65 s)"
                     .into(),
             ));
+        }
+        if !(1..=crate::scheduler::STANDARD_LIMIT_SECONDS)
+            .contains(&self.max_standard_execution_seconds)
+        {
+            return Err(Error::Invalid(format!(
+                "max_standard_execution_seconds must be 1 to {} (one year, AWS's limit)",
+                crate::scheduler::STANDARD_LIMIT_SECONDS
+            )));
         }
         if self.max_tasks == 0 || self.max_tasks_per_tenant == 0 {
             return Err(Error::Invalid(

@@ -58,6 +58,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{oneshot, Semaphore};
 
+/// The longest a Standard execution runs, as on AWS: one year.
+pub const STANDARD_LIMIT_SECONDS: u64 = 365 * 24 * 3600;
+
 /// Scheduler settings.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -71,6 +74,8 @@ pub struct Options {
     pub max_tasks_per_tenant: usize,
     /// The longest an Express execution may run.
     pub express_limit_seconds: u64,
+    /// The longest a Standard execution may run (AWS: one year).
+    pub standard_limit_seconds: u64,
     /// How long finished Standard executions are kept.
     pub retention: Duration,
     /// How often the service looks for executions past their retention.
@@ -93,6 +98,7 @@ impl Default for Options {
             max_tasks: 256,
             max_tasks_per_tenant: 64,
             express_limit_seconds: 300,
+            standard_limit_seconds: STANDARD_LIMIT_SECONDS,
             retention: Duration::from_secs(90 * 24 * 3600),
             retention_every: Duration::from_secs(3600),
             region: "us-east-1".into(),
@@ -265,6 +271,8 @@ type SlotRef = Arc<tokio::sync::Mutex<Slot>>;
 struct Effects {
     tasks: Vec<TaskContext>,
     timers: Vec<(TimerId, Millis)>,
+    /// Timers the step cancelled, or left when it ended the execution.
+    timers_cancelled: Vec<(TimerId, Millis)>,
     /// Activities whose queue got a task: their waiting workers are woken.
     queued: Vec<String>,
     /// Tasks the step cancelled: nested executions they wait for are stopped.

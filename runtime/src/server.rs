@@ -67,6 +67,7 @@ pub async fn serve(
         retention: Duration::from_secs(config.retention_days * 24 * 3600),
         region: config.region.clone(),
         engine_budget: Duration::from_secs(config.engine_budget_seconds),
+        standard_limit_seconds: config.max_standard_execution_seconds,
         ..Options::default()
     };
     let options = match config.engine_threads {

@@ -460,3 +460,72 @@ fn integration_writes_survive_kill_9_exactly_as_the_history_says() {
         "each increment the history shows happened once: none lost, none doubled"
     );
 }
+
+/// A Standard execution times out after a year, an Express one after five minutes, on the
+/// test clock; the operator may lower the Standard limit. An execution that ends leaves
+/// no timer behind.
+#[test]
+fn standard_executions_end_after_a_year_and_express_ones_after_five_minutes() {
+    let dir = TempDir::new("time-limits");
+    let start = "1798761600000"; // 2027-01-01
+    let s = Server::start_with_env(&dir.0, &[("SANDSTEP_TEST_CLOCK", start)]);
+    let long_wait = json!({"StartAt": "W", "States": {
+        "W": {"Type": "Wait", "Seconds": 99_999_999, "End": true}}});
+    let standard = s.create_machine("patient", &long_wait, "STANDARD");
+    let express = s.create_machine("hasty", &long_wait, "EXPRESS");
+    let run = s.ok("StartExecution", json!({"stateMachineArn": standard}))["executionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let url = s.url.clone();
+    let sync = std::thread::spawn(move || {
+        crate::support::call_at(
+            &url,
+            "StartSyncExecution",
+            json!({"stateMachineArn": express}),
+            &[],
+        )
+        .unwrap()
+    });
+    // The sync start must be running before the clock moves.
+    std::thread::sleep(Duration::from_millis(500));
+    s.advance_clock(299 * 1000);
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!sync.is_finished(), "four minutes 59 in");
+    s.advance_clock(2 * 1000);
+    let answered = sync.join().unwrap();
+    assert_eq!(answered["status"], "TIMED_OUT", "{answered}");
+    assert_eq!(answered["error"], "States.Timeout", "{answered}");
+    s.advance_clock(364 * 24 * 3600 * 1000);
+    assert_eq!(
+        s.ok("DescribeExecution", json!({"executionArn": run}))["status"],
+        "RUNNING",
+        "364 days in"
+    );
+    s.advance_clock(2 * 24 * 3600 * 1000);
+    let done = s.wait_done(&run, Duration::from_secs(10));
+    assert_eq!(
+        (done["status"].as_str(), done["error"].as_str()),
+        (Some("TIMED_OUT"), Some("States.Timeout")),
+        "{done}"
+    );
+    drop(s);
+
+    // The operator's lower limit.
+    let dir = TempDir::new("time-limits-config");
+    let config = dir.0.join("sandstep.toml");
+    std::fs::write(&config, "max_standard_execution_seconds = 60\n").unwrap();
+    let s = Server::start_with(
+        &dir.0.join("data"),
+        &["--config", config.to_str().unwrap()],
+        &[("SANDSTEP_TEST_CLOCK", start)],
+    );
+    let standard = s.create_machine("brief", &long_wait, "STANDARD");
+    let run = s.ok("StartExecution", json!({"stateMachineArn": standard}))["executionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    s.advance_clock(61 * 1000);
+    let done = s.wait_done(&run, Duration::from_secs(10));
+    assert_eq!(done["status"], "TIMED_OUT", "{done}");
+}

@@ -45,24 +45,21 @@ pub fn binary() -> &'static str {
 impl Server {
     /// Starts `sandstep serve` on a free port with `data_dir`.
     pub fn start(data_dir: &Path, extra: &[&str]) -> Server {
+        Server::start_with(data_dir, extra, &[])
+    }
+
+    /// Starts `sandstep serve` with environment variables set (a test clock, a crash point).
+    pub fn start_with_env(data_dir: &Path, env: &[(&str, &str)]) -> Server {
+        Server::start_with(data_dir, &[], env)
+    }
+
+    /// Starts `sandstep serve` with `extra` arguments and environment variables set.
+    pub fn start_with(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let mut s = Server {
             child: None,
             url: String::new(),
             data_dir: data_dir.to_path_buf(),
             extra: extra.iter().map(|s| s.to_string()).collect(),
-            env: Vec::new(),
-        };
-        s.spawn(None);
-        s
-    }
-
-    /// Starts `sandstep serve` with environment variables set (a test clock, a crash point).
-    pub fn start_with_env(data_dir: &Path, env: &[(&str, &str)]) -> Server {
-        let mut s = Server {
-            child: None,
-            url: String::new(),
-            data_dir: data_dir.to_path_buf(),
-            extra: Vec::new(),
             env: env
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -157,6 +154,16 @@ impl Server {
     pub fn ok(&self, action: &str, body: Value) -> Value {
         self.call(action, body)
             .unwrap_or_else(|e| panic!("{action} failed: {e:?}"))
+    }
+
+    /// Moves a server started with `SANDSTEP_TEST_CLOCK` forward; answers its new time.
+    pub fn advance_clock(&self, ms: i64) -> i64 {
+        let answer: Value = ureq::post(&format!("{}/v1/test/clock", self.url))
+            .send_string(&json!({"advanceMs": ms}).to_string())
+            .unwrap_or_else(|e| panic!("advancing the test clock: {e}"))
+            .into_json()
+            .unwrap();
+        answer["now"].as_i64().unwrap()
     }
 
     /// Creates a state machine; returns its ARN.

@@ -473,15 +473,7 @@ const NEW_YEAR_2027: i64 = 1_798_761_600_000;
 const HOUR: i64 = 3_600_000;
 
 fn advance(server: &Server, ms: i64) -> i64 {
-    let (status, _, body) = send(
-        server,
-        "POST",
-        "/v1/test/clock",
-        &[],
-        json!({"advanceMs": ms}).to_string().as_bytes(),
-    );
-    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
-    json_of(&body)["now"].as_i64().unwrap()
+    server.advance_clock(ms)
 }
 
 fn put_schedule(server: &Server, name: &str, schedule: Value) -> Value {

@@ -103,6 +103,7 @@ impl Scheduler {
                 Command::CancelTimer(timer) => {
                     if let Some(due) = live.timers.remove(&timer) {
                         timers_ended.push((timer, due));
+                        effects.timers_cancelled.push((timer, due));
                     }
                 }
                 Command::Finish(outcome) => {
@@ -145,6 +146,15 @@ impl Scheduler {
         };
         effects.notice = notice.clone().map(|n| (n, standard));
         effects.ended = (effects.finished && standard).then(|| live.record.clone());
+        if effects.finished {
+            // Timers an ended execution leaves behind never fire into it: out with them.
+            for (timer, due) in std::mem::take(&mut live.timers) {
+                if !effects.timers.contains(&(timer, due)) {
+                    timers_ended.push((timer, due));
+                }
+                effects.timers_cancelled.push((timer, due));
+            }
+        }
         effects.run = live.record.started;
         let timers_started = effects.timers.clone();
         let commit = Commit {
@@ -166,6 +176,11 @@ impl Scheduler {
             self.inner
                 .timers
                 .add(due, key.clone(), timer, Some(effects.run));
+        }
+        for (timer, due) in effects.timers_cancelled {
+            self.inner
+                .timers
+                .cancel(due, key.clone(), timer, Some(effects.run));
         }
         if !effects.cancelled.is_empty() {
             self.stop_children(key, effects.cancelled, effects.arn);

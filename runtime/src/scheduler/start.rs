@@ -64,7 +64,12 @@ impl Scheduler {
             state_machine_arn: req.machine.arn.clone(),
             state_machine_name: req.machine.name.clone(),
             redrive_count: 0,
-            timeout_seconds: express.then_some(self.inner.opts.express_limit_seconds),
+            // The runtime's limit; a definition's TimeoutSeconds may end it sooner.
+            timeout_seconds: Some(if express {
+                self.inner.opts.express_limit_seconds
+            } else {
+                self.inner.opts.standard_limit_seconds
+            }),
             limits: if express {
                 Limits::express()
             } else {

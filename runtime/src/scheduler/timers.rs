@@ -1,11 +1,12 @@
-//! The timer service: one task holding every pending timer in a heap, sleeping until the
-//! earliest. A waiting execution costs one heap entry, no task and no thread.
+//! The timer service: one task holding every pending timer in order, sleeping until the
+//! earliest. A waiting execution costs one entry, no task and no thread; a timer its
+//! execution no longer needs (a step cancelled it, the execution ended) is taken out, so
+//! a long one (an execution's one-year limit) holds memory only while it can still fire.
 
 use crate::clock::Clock;
 use crate::model::ExecutionKey;
 use sandstep_engine::{Millis, TimerId};
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,25 +27,49 @@ pub struct Fired {
     pub run: Option<Millis>,
 }
 
-/// Adds timers to the service.
+/// A change to the service's timers.
+#[derive(Debug)]
+enum Change {
+    Add(Fired),
+    Cancel(Fired),
+}
+
+/// Adds and cancels the service's timers.
 #[derive(Debug, Clone)]
-pub struct Handle(mpsc::UnboundedSender<Fired>, Arc<AtomicUsize>);
+pub struct Handle(mpsc::UnboundedSender<Change>, Arc<AtomicUsize>);
 
 impl Handle {
     /// Schedules a timer; a due time in the past fires at once.
     pub fn add(&self, due: Millis, execution: ExecutionKey, timer: TimerId, run: Option<Millis>) {
         // The service stops only at shutdown; a timer added then is moot (recovery
         // re-arms it from the store).
-        let _ = self.0.send(Fired {
+        let _ = self.0.send(Change::Add(Fired {
             due,
             execution,
             timer,
             run,
-        });
+        }));
     }
 
-    /// Timers armed in the service's heap right now (added ones still in its queue are
-    /// not counted yet).
+    /// Takes out a timer added with the same values; one already fired or never added is
+    /// no matter.
+    pub fn cancel(
+        &self,
+        due: Millis,
+        execution: ExecutionKey,
+        timer: TimerId,
+        run: Option<Millis>,
+    ) {
+        let _ = self.0.send(Change::Cancel(Fired {
+            due,
+            execution,
+            timer,
+            run,
+        }));
+    }
+
+    /// Timers armed in the service right now (changes still in its queue are not counted
+    /// yet).
     pub fn armed(&self) -> usize {
         self.1.load(Ordering::Relaxed)
     }
@@ -53,7 +78,7 @@ impl Handle {
 /// The service's loop, not yet running: see [`Service::run`].
 #[derive(Debug)]
 pub struct Service {
-    added: mpsc::UnboundedReceiver<Fired>,
+    added: mpsc::UnboundedReceiver<Change>,
     fire: mpsc::UnboundedSender<Fired>,
     armed: Arc<AtomicUsize>,
     clock: Arc<dyn Clock>,
@@ -62,7 +87,7 @@ pub struct Service {
 /// The service on `clock`: a handle to add timers, its loop, and where due timers come
 /// out.
 pub fn new(clock: Arc<dyn Clock>) -> (Handle, Service, mpsc::UnboundedReceiver<Fired>) {
-    let (tx, added) = mpsc::unbounded_channel::<Fired>();
+    let (tx, added) = mpsc::unbounded_channel::<Change>();
     let (fire, fired) = mpsc::unbounded_channel::<Fired>();
     let armed = Arc::new(AtomicUsize::new(0));
     let service = Service {
@@ -78,13 +103,14 @@ impl Service {
     /// Sleeps until the earliest timer is due and sends it out; ends when every handle
     /// or the receiver of due timers is gone. A clock that jumps wakes it up early.
     pub async fn run(mut self) {
-        let mut heap: BinaryHeap<Reverse<Fired>> = BinaryHeap::new();
+        // In due order (a `Fired` orders by its due time first).
+        let mut timers: BTreeSet<Fired> = BTreeSet::new();
         let jumps = self.clock.jumps();
         loop {
-            self.armed.store(heap.len(), Ordering::Relaxed);
-            let wait = heap.peek().map(|Reverse(t)| t.due - self.clock.now());
+            self.armed.store(timers.len(), Ordering::Relaxed);
+            let wait = timers.first().map(|t| t.due - self.clock.now());
             if wait.is_some_and(|ms| ms <= 0) {
-                if let Some(Reverse(t)) = heap.pop() {
+                if let Some(t) = timers.pop_first() {
                     if self.fire.send(t).is_err() {
                         return; // nobody listens any more
                     }
@@ -102,7 +128,12 @@ impl Service {
             };
             tokio::select! {
                 added = self.added.recv() => match added {
-                    Some(t) => heap.push(Reverse(t)),
+                    Some(Change::Add(t)) => {
+                        timers.insert(t);
+                    }
+                    Some(Change::Cancel(t)) => {
+                        timers.remove(&t);
+                    }
                     None => return,
                 },
                 () = sleep => {}
