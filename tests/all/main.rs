@@ -12,6 +12,7 @@ mod awssdk;
 mod browser;
 mod cases;
 mod cli;
+mod clients;
 mod console;
 mod durability;
 #[path = "../../runtime/fuzz/src/server_regressions.rs"]
