@@ -39,41 +39,17 @@ pub fn simulate(
     mut tasks: impl FnMut(&TaskRequest) -> TaskResult,
 ) -> Result<Simulation, Error> {
     let mut state = ExecutionState::new();
-    let mut now = t0;
-    let mut entropy = seed;
+    let mut clock = VirtualTime::new(start, t0, seed);
     let mut history = Vec::new();
     let mut events = Vec::new();
-    let mut timers: BTreeMap<TimerId, Millis> = BTreeMap::new();
-    let mut inbox = VecDeque::from([EventKind::Started(start)]);
     loop {
-        let kind = match inbox.pop_front() {
-            Some(kind) => kind,
-            None => {
-                let Some((&timer, &due)) = timers.iter().min_by_key(|(id, due)| (**due, **id))
-                else {
-                    return Err(Error::UnexpectedEvent(
-                        "the execution is stuck with nothing pending".into(),
-                    ));
-                };
-                timers.remove(&timer);
-                now = now.max(due);
-                EventKind::TimerFired { timer }
-            }
-        };
-        entropy = entropy
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        let event = Event {
-            at: now,
-            entropy,
-            kind,
-        };
+        let event = clock.next_event()?;
         let commands = step(def, &mut state, &event)?;
         events.push(event);
         for command in commands {
             match command {
                 Command::Record(e) => history.push(e),
-                Command::RunTask(task) => inbox.push_back(match tasks(&task) {
+                Command::RunTask(task) => clock.inbox.push_back(match tasks(&task) {
                     Ok(output) => EventKind::TaskSucceeded {
                         task: task.id,
                         output,
@@ -88,10 +64,10 @@ pub fn simulate(
                 }),
                 Command::CancelTask(_) => {}
                 Command::StartTimer { timer, due } => {
-                    timers.insert(timer, due);
+                    clock.timers.insert(timer, due);
                 }
                 Command::CancelTimer(timer) => {
-                    timers.remove(&timer);
+                    clock.timers.remove(&timer);
                 }
                 Command::Finish(outcome) => {
                     return Ok(Simulation {
@@ -103,5 +79,65 @@ pub fn simulate(
                 }
             }
         }
+    }
+}
+
+/// Virtual time for an execution run in one go: events waiting in an inbox come first,
+/// then the earliest timer fires, moving the clock to its due time; each event gets the
+/// next value of a seeded generator as its entropy.
+#[derive(Debug)]
+pub(crate) struct VirtualTime {
+    /// Events to deliver before any timer.
+    pub(crate) inbox: VecDeque<EventKind>,
+    /// Timers armed, with their due times.
+    pub(crate) timers: BTreeMap<TimerId, Millis>,
+    now: Millis,
+    entropy: u64,
+}
+
+impl VirtualTime {
+    /// Starting with `start` at `t0`.
+    pub(crate) fn new(start: Start, t0: Millis, seed: u64) -> VirtualTime {
+        VirtualTime {
+            inbox: VecDeque::from([EventKind::Started(start)]),
+            timers: BTreeMap::new(),
+            now: t0,
+            entropy: seed,
+        }
+    }
+
+    /// The time now.
+    pub(crate) fn now(&self) -> Millis {
+        self.now
+    }
+
+    /// The next event: from the inbox, else the earliest timer's firing.
+    ///
+    /// # Errors
+    /// When nothing is pending: the execution is stuck.
+    pub(crate) fn next_event(&mut self) -> Result<Event, Error> {
+        let kind = match self.inbox.pop_front() {
+            Some(kind) => kind,
+            None => {
+                let Some((&timer, &due)) = self.timers.iter().min_by_key(|(id, due)| (**due, **id))
+                else {
+                    return Err(Error::UnexpectedEvent(
+                        "the execution is stuck with nothing pending".into(),
+                    ));
+                };
+                self.timers.remove(&timer);
+                self.now = self.now.max(due);
+                EventKind::TimerFired { timer }
+            }
+        };
+        self.entropy = self
+            .entropy
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        Ok(Event {
+            at: self.now,
+            entropy: self.entropy,
+            kind,
+        })
     }
 }

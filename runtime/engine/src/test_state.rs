@@ -10,12 +10,11 @@
 use crate::command::{Command, Outcome, TaskRequest};
 use crate::definition::Definition;
 use crate::error::{Error, ErrorName};
-use crate::event::{Event, EventKind, Millis, Start, TimerId};
+use crate::event::{EventKind, Millis, Start};
 use crate::execution::{step, ExecutionState};
-use crate::simulate::TaskResult;
+use crate::simulate::{TaskResult, VirtualTime};
 use crate::trace::{Stages, Trace, Visit, VisitStatus};
 use serde_json::{json, Map, Value};
-use std::collections::{BTreeMap, VecDeque};
 
 /// The name a state tested on its own has (AWS's: it shows in `$$.State.Name`).
 pub const SINGLE_STATE_NAME: &str = "StateName";
@@ -327,48 +326,24 @@ pub fn run(
     mut answer: impl FnMut(&TaskRequest) -> Option<TaskResult>,
 ) -> Result<Run, Error> {
     let mut state = ExecutionState::traced();
-    let mut now = at;
-    let mut entropy = 1u64;
-    let mut timers: BTreeMap<TimerId, Millis> = BTreeMap::new();
-    let mut inbox = VecDeque::from([EventKind::Started(start)]);
+    let mut clock = VirtualTime::new(start, at, 1);
     let mut retried = 0u32;
     // The tested state's stages as its last attempt left them: a retry starts the visit
     // over, so RETRIABLE reports what the attempt that failed had.
     let mut attempt: Option<Stages> = None;
     loop {
-        let kind = match inbox.pop_front() {
-            Some(kind) => kind,
-            None => {
-                let Some((&timer, &due)) = timers.iter().min_by_key(|(id, due)| (**due, **id))
-                else {
-                    return Err(Error::UnexpectedEvent(
-                        "the state is stuck with nothing pending".into(),
-                    ));
-                };
-                timers.remove(&timer);
-                now = now.max(due);
-                EventKind::TimerFired { timer }
-            }
-        };
-        entropy = entropy
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        let event = Event {
-            at: now,
-            entropy,
-            kind,
-        };
+        let event = clock.next_event()?;
         let commands = step(def, &mut state, &event)?;
         for command in commands {
             match command {
                 Command::RunTask(task) => match answer(&task) {
                     None => return Ok(Run::NeedsTask(task)),
-                    Some(Ok(output)) => inbox.push_back(EventKind::TaskSucceeded {
+                    Some(Ok(output)) => clock.inbox.push_back(EventKind::TaskSucceeded {
                         task: task.id,
                         output,
                         usage: None,
                     }),
-                    Some(Err((error, cause))) => inbox.push_back(EventKind::TaskFailed {
+                    Some(Err((error, cause))) => clock.inbox.push_back(EventKind::TaskFailed {
                         task: task.id,
                         error,
                         cause,
@@ -378,19 +353,19 @@ pub fn run(
                 Command::StartTimer { timer, due } if state.is_retry_timer(timer) => {
                     if retried == retries_before {
                         let ending = Ending::WouldRetry {
-                            backoff_seconds: (due - now) as f64 / 1000.0,
+                            backoff_seconds: (due - clock.now()) as f64 / 1000.0,
                             attempt: attempt.take().map(Box::new),
                         };
                         return Ok(Run::Done(finish(isolated, &state, &ending)));
                     }
                     retried += 1;
-                    timers.insert(timer, due);
+                    clock.timers.insert(timer, due);
                 }
                 Command::StartTimer { timer, due } => {
-                    timers.insert(timer, due);
+                    clock.timers.insert(timer, due);
                 }
                 Command::CancelTimer(timer) => {
-                    timers.remove(&timer);
+                    clock.timers.remove(&timer);
                 }
                 Command::Finish(outcome) => {
                     let ending = match outcome {

@@ -397,11 +397,7 @@ impl Routes {
         matched: &Matched,
         request: &HookRequest,
     ) -> std::result::Result<HookResponse, HookError> {
-        let route = &matched.route;
-        if request.body.len() as u64 > route.max_body_bytes {
-            return Err(HookError::TooLarge(route.max_body_bytes));
-        }
-        self.admit(tenant, route, request)?;
+        self.admit(tenant, &matched.route, request)?;
         self.invoke(tenant, matched, request).await
     }
 
@@ -447,9 +443,6 @@ impl Routes {
                     request.path, route.path
                 ))
             })?;
-        if request.body.len() as u64 > route.max_body_bytes {
-            return Err(HookError::TooLarge(route.max_body_bytes));
-        }
         self.invoke(tenant, &Matched { route, params }, request)
             .await
     }
@@ -497,7 +490,8 @@ impl Routes {
         Ok(())
     }
 
-    /// Builds the execution's input from an admitted request, starts it and answers.
+    /// Builds the execution's input from an admitted request (within the route's body
+    /// limit), starts it and answers.
     async fn invoke(
         &self,
         tenant: &Tenant,
@@ -505,6 +499,9 @@ impl Routes {
         request: &HookRequest,
     ) -> std::result::Result<HookResponse, HookError> {
         let route = &matched.route;
+        if request.body.len() as u64 > route.max_body_bytes {
+            return Err(HookError::TooLarge(route.max_body_bytes));
+        }
         let request_value = request
             .to_input(&matched.params)
             .map_err(|e| HookError::BadRequest(e.to_string()))?;

@@ -193,6 +193,17 @@ pub trait StateMachines: Send + Sync {
     fn revision_get(&self, tenant: &TenantId, machine: &str, id: &str) -> Result<Option<Revision>>;
 }
 
+/// The write that stores a machine's revision.
+fn revision_write(tenant: &TenantId, machine: &str, revision: &Revision) -> Result<Write> {
+    Ok(Write::Put(
+        Key::of(Table::Revision, tenant)
+            .text(machine)
+            .text(&revision.id)
+            .into_bytes(),
+        encode(revision)?,
+    ))
+}
+
 impl StateMachines for Store {
     fn machine_put(
         &self,
@@ -207,13 +218,7 @@ impl StateMachines for Store {
             encode(machine)?,
         )];
         if let Some(r) = revision {
-            writes.push(Write::Put(
-                Key::of(Table::Revision, tenant)
-                    .text(&machine.name)
-                    .text(&r.id)
-                    .into_bytes(),
-                encode(r)?,
-            ));
+            writes.push(revision_write(tenant, &machine.name, r)?);
         }
         self.backend.apply(writes)?;
         self.backend.durable()
@@ -226,16 +231,10 @@ impl StateMachines for Store {
         machine: &StateMachine,
         revision: Option<&Revision>,
     ) -> Result<bool> {
-        let mut writes = Vec::new();
-        if let Some(r) = revision {
-            writes.push(Write::Put(
-                Key::of(Table::Revision, tenant)
-                    .text(&machine.name)
-                    .text(&r.id)
-                    .into_bytes(),
-                encode(r)?,
-            ));
-        }
+        let writes = match revision {
+            Some(r) => vec![revision_write(tenant, &machine.name, r)?],
+            None => Vec::new(),
+        };
         self.machine_swap(tenant, read, machine, writes)
     }
 
@@ -254,12 +253,8 @@ impl StateMachines for Store {
         {
             return Ok(false);
         }
-        let rkey = Key::of(Table::Revision, tenant)
-            .text(&machine.name)
-            .text(&revision.id)
-            .into_bytes();
         self.backend
-            .apply(vec![Write::Put(rkey, encode(revision)?)])?;
+            .apply(vec![revision_write(tenant, &machine.name, revision)?])?;
         self.backend.durable()?;
         Ok(true)
     }
