@@ -103,7 +103,8 @@ fn parked(what: &str, count: u64) {
             _ => {
                 let m = machine("wait", WAIT, MachineType::Standard);
                 let s = scheduler(&store, &[&m], Arc::new(NoTasks));
-                let armed = |s: &Scheduler, all| s.timers_armed() >= all as usize;
+                // Two timers per waiting Standard execution: its Wait's and its one-year limit.
+                let armed = |s: &Scheduler, all| s.timers_armed() >= 2 * all as usize;
                 let p = park(&s, &m, count, armed, IDLE).await;
                 ("in Wait 3600 s", p)
             }
