@@ -77,6 +77,12 @@ impl Qualifier {
 #[error("Invalid Arn: '{0}'")]
 pub struct Error(pub String);
 
+/// The machine part of an execution ARN: a state machine's name, or for a Distributed
+/// Map's child `<machine>/<label>` (nested Maps add a label each).
+fn valid_machine_of_execution(machine: &str) -> bool {
+    machine.split('/').all(valid_name)
+}
+
 impl Arn {
     /// Parses an ARN.
     ///
@@ -127,7 +133,7 @@ impl Arn {
                 if partition.starts_with("aws")
                     && valid_account(account)
                     && !region.is_empty()
-                    && valid_name(machine)
+                    && valid_machine_of_execution(machine)
                     && valid_name(name) =>
             {
                 Ok(Arn::Execution {

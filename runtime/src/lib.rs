@@ -16,6 +16,7 @@ pub mod grants;
 pub mod hooks;
 pub mod host;
 pub mod local;
+pub mod map_run;
 pub mod model;
 pub mod pins;
 pub mod quotas;

@@ -211,6 +211,76 @@ pub struct Execution {
     /// The execution whose Task state started this one (`states:startExecution`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<Parent>,
+    /// The Map Run that started it, when it is a Distributed Map's child.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub map_run: Option<String>,
+    /// How many times it was redriven.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub redrive_count: u32,
+    /// When it was last redriven.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redrive_date: Option<Millis>,
+    /// The client tokens of its last redrives (at most [`REDRIVE_TOKENS_KEPT`]), each with
+    /// its redrive's date: a request that repeats one answers that redrive again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redrive_tokens: Vec<(String, Millis)>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// How many redrive client tokens an execution keeps (AWS: the last ten).
+pub const REDRIVE_TOKENS_KEPT: usize = 10;
+/// How long a redrive's client token answers that redrive again (AWS: fifteen minutes).
+pub const REDRIVE_TOKEN_MILLIS: Millis = 15 * 60 * 1000;
+/// How long after it stops an execution can be redriven (AWS: fourteen days).
+pub const REDRIVE_WINDOW_MILLIS: Millis = 14 * 24 * 3600 * 1000;
+/// The longest an execution may have been open to be redriven (AWS: a year).
+pub const REDRIVE_MAX_AGE_MILLIS: Millis = 365 * 24 * 3600 * 1000;
+/// A redrive needs room for its `ExecutionRedriven` event and one more in the history
+/// (AWS: fewer than 24,999 events).
+pub const REDRIVE_EVENT_LIMIT: u64 = 24_999;
+
+impl Execution {
+    /// Whether it can be redriven at `now`; if not, AWS's reason (the same words for
+    /// `redriveStatusReason` and the `ExecutionNotRedrivable` error).
+    ///
+    /// # Errors
+    /// The reason it cannot.
+    pub fn redrivable(&self, now: Millis) -> Result<(), String> {
+        if matches!(self.status, Status::Running | Status::Succeeded) {
+            return Err(format!(
+                "Execution is {} and cannot be redriven",
+                self.status.as_str()
+            ));
+        }
+        if self.machine_type == MachineType::Express {
+            return Err("Express executions cannot be redriven".into());
+        }
+        if now.saturating_sub(self.started) > REDRIVE_MAX_AGE_MILLIS {
+            return Err("Execution has exceeded the max execution time".into());
+        }
+        if self
+            .stopped
+            .is_some_and(|stopped| now.saturating_sub(stopped) > REDRIVE_WINDOW_MILLIS)
+        {
+            return Err("Execution redrivable period exceeded".into());
+        }
+        if self.events >= REDRIVE_EVENT_LIMIT {
+            return Err("Execution history event limit exceeded".into());
+        }
+        Ok(())
+    }
+
+    /// The date of the redrive `token` started, if it is one of the last ones and still
+    /// fresh at `now`.
+    pub fn redriven_with(&self, token: &str, now: Millis) -> Option<Millis> {
+        self.redrive_tokens
+            .iter()
+            .find(|(t, date)| t == token && now.saturating_sub(*date) <= REDRIVE_TOKEN_MILLIS)
+            .map(|(_, date)| *date)
+    }
 }
 
 /// The Task of another execution that started an execution (a nested execution).

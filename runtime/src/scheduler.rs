@@ -21,10 +21,12 @@ mod activities;
 pub mod doorbells;
 pub mod engine_pool;
 pub mod jobs;
+pub mod map_runs;
 pub mod metrics;
 pub mod nested;
 pub mod quarantine;
 mod recovery;
+mod redrive;
 mod retention;
 pub mod runner;
 mod service;
@@ -165,6 +167,8 @@ pub struct StartRequest {
     pub version: Option<u64>,
     /// The alias it was started through.
     pub alias: Option<String>,
+    /// The Map Run starting it, for a Distributed Map's child.
+    pub map_run: Option<String>,
 }
 
 /// A tenant's open-execution slot, taken with the quota check under one lock so that
@@ -285,6 +289,9 @@ struct Effects {
     /// The execution's run (its start time), for the timers.
     run: Millis,
     finished: bool,
+    /// A redrive opened the execution again: its record then, for its status-change
+    /// event.
+    reopened: Option<Execution>,
     /// A Standard execution ended: its record, for its status-change event.
     ended: Option<Execution>,
 }
@@ -326,6 +333,10 @@ struct Inner {
     jobs: Mutex<jobs::Board>,
     /// Serializes the read-change-write of job rows (a cancel against a start or an end).
     job_writes: Mutex<()>,
+    /// The Map Runs this process drives.
+    map_runs: Mutex<HashMap<(TenantId, String), Arc<map_runs::LiveRun>>>,
+    /// Who waits for a Standard execution's end (a Map Run for its children).
+    ended: Mutex<HashMap<ExecutionKey, Vec<oneshot::Sender<Execution>>>>,
 }
 
 /// A cheap handle on the scheduler.
@@ -402,6 +413,8 @@ impl Scheduler {
             job_runner: std::sync::OnceLock::new(),
             jobs: Mutex::new(jobs::Board::default()),
             job_writes: Mutex::new(()),
+            map_runs: Mutex::new(HashMap::new()),
+            ended: Mutex::new(HashMap::new()),
         };
         let scheduler = Scheduler {
             inner: Arc::new(inner),
@@ -533,7 +546,8 @@ impl Scheduler {
                 continue;
             }
             if matches!(*guard, Slot::Empty) {
-                match self.load_on_pool(key).await {
+                let reopens = matches!(kind, EventKind::Redriven { .. });
+                match self.load_on_pool(key, reopens).await {
                     Ok(live) => *guard = Slot::Loaded(live),
                     Err(e) => {
                         self.forget(key, &slot, &mut guard);
@@ -581,8 +595,17 @@ impl Scheduler {
             let Slot::Loaded(live) = &mut *guard else {
                 return Err(Error::NotRunning(key.name.clone())); // just stored: never
             };
-            // An event that does not fit leaves the state unchanged: keep it.
-            let (commit, effects) = absorbed?;
+            // An event that does not fit leaves the state unchanged: keep it, unless it
+            // is an ended execution loaded for a redrive that did not fit.
+            let (commit, effects) = match absorbed {
+                Ok(absorbed) => absorbed,
+                Err(e) => {
+                    if live.state.outcome().is_some() {
+                        self.forget(key, &slot, &mut guard);
+                    }
+                    return Err(e.into());
+                }
+            };
             live.engine_time += took;
             let over_budget = !effects.finished
                 && !live.terminating

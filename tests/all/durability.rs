@@ -529,3 +529,169 @@ fn standard_executions_end_after_a_year_and_express_ones_after_five_minutes() {
     let done = s.wait_done(&run, Duration::from_secs(10));
     assert_eq!(done["status"], "TIMED_OUT", "{done}");
 }
+
+#[test]
+fn a_redriven_execution_survives_kill_9_and_the_redrive_window_closes_after_fourteen_days() {
+    let dir = TempDir::new("redrive-durable");
+    let start = 1_798_761_600_000_i64; // 2027-01-01
+    let clock = start.to_string();
+    let mut s = Server::start_with_env(&dir.0, &[("SANDSTEP_TEST_CLOCK", &clock)]);
+    let slow = json!({"TimeoutSeconds": 60, "StartAt": "W", "States": {
+        "W": {"Type": "Wait", "Seconds": 100, "Next": "Done"},
+        "Done": {"Type": "Pass", "Result": "waited", "End": true}}});
+    let machine = s.create_machine("slow", &slow, "STANDARD");
+    let begin = |s: &Server| {
+        s.ok("StartExecution", json!({"stateMachineArn": machine}))["executionArn"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let late = begin(&s);
+    let run = begin(&s);
+    s.advance_clock(61 * 1000);
+    for arn in [&late, &run] {
+        let done = s.wait_done(arn, Duration::from_secs(10));
+        assert_eq!(done["status"], "TIMED_OUT", "{done}");
+        assert_eq!(done["redriveStatus"], "REDRIVABLE", "{done}");
+    }
+    // Redriven: the time limit counts from the redrive, and a kill -9 loses none of it.
+    let redriven = s.ok("RedriveExecution", json!({"executionArn": run}));
+    assert_eq!(
+        redriven["redriveDate"].as_f64(),
+        Some((start + 61_000) as f64 / 1000.0)
+    );
+    let now = s.advance_clock(30 * 1000);
+    s.restart_with_env(&[("SANDSTEP_TEST_CLOCK", &now.to_string())]);
+    let described = s.ok("DescribeExecution", json!({"executionArn": run}));
+    assert_eq!(
+        (
+            described["status"].as_str(),
+            described["redriveCount"].as_u64()
+        ),
+        (Some("RUNNING"), Some(1)),
+        "{described}"
+    );
+    s.advance_clock(31 * 1000);
+    let done = s.wait_done(&run, Duration::from_secs(10));
+    assert_eq!(
+        (done["status"].as_str(), done["redriveCount"].as_u64()),
+        (Some("TIMED_OUT"), Some(1)),
+        "{done}"
+    );
+    // Fourteen days after it stopped, the other one can no longer be redriven.
+    s.advance_clock(15 * 24 * 3600 * 1000);
+    let described = s.ok("DescribeExecution", json!({"executionArn": late}));
+    assert_eq!(described["redriveStatus"], "NOT_REDRIVABLE", "{described}");
+    assert_eq!(
+        described["redriveStatusReason"],
+        "Execution redrivable period exceeded"
+    );
+    let e = s
+        .call("RedriveExecution", json!({"executionArn": late}))
+        .unwrap_err();
+    assert_eq!(
+        (e.1.as_str(), e.2.as_str()),
+        (
+            "ExecutionNotRedrivable",
+            "Execution redrivable period exceeded"
+        )
+    );
+}
+
+/// ListExecutions of a Map Run's children with `status`.
+fn children_with(s: &Server, map_run: &str, status: &str) -> Vec<Value> {
+    s.ok(
+        "ListExecutions",
+        json!({"mapRunArn": map_run, "statusFilter": status}),
+    )["executions"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// Polls until `n` children of the Map Run have `status`.
+fn until_children(s: &Server, map_run: &str, status: &str, n: usize) -> Vec<Value> {
+    let began = Instant::now();
+    loop {
+        let found = children_with(s, map_run, status);
+        if found.len() >= n {
+            return found;
+        }
+        assert!(
+            began.elapsed() < Duration::from_secs(20),
+            "{} of {n} children {status}",
+            found.len()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_map_run_survives_kill_9_without_running_its_finished_children_again() {
+    let dir = TempDir::new("map-run-durable");
+    let clock = "1798761600000"; // 2027-01-01
+    let mut s = Server::start_with_env(&dir.0, &[("SANDSTEP_TEST_CLOCK", clock)]);
+    let definition = json!({"StartAt": "Each", "States": {"Each": {
+        "Type": "Map", "End": true, "MaxConcurrency": 2, "Label": "Slow",
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "W", "States": {
+                "W": {"Type": "Wait", "Seconds": 10, "Next": "Done"},
+                "Done": {"Type": "Pass", "Parameters": {"n.$": "$.n"}, "End": true}}}}}});
+    let machine = s.create_machine("patient-map", &definition, "STANDARD");
+    let items: Vec<Value> = (0..6).map(|n| json!({"n": n})).collect();
+    let run = s.ok(
+        "StartExecution",
+        json!({"stateMachineArn": machine, "input": Value::Array(items).to_string()}),
+    )["executionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let map_run = {
+        let began = Instant::now();
+        loop {
+            let runs = s.ok("ListMapRuns", json!({"executionArn": run}))["mapRuns"].clone();
+            if let Some(arn) = runs[0]["mapRunArn"].as_str() {
+                break arn.to_string();
+            }
+            assert!(began.elapsed() < Duration::from_secs(10), "no Map Run");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    until_children(&s, &map_run, "RUNNING", 2);
+    s.advance_clock(11_000);
+    let finished = until_children(&s, &map_run, "SUCCEEDED", 2);
+    until_children(&s, &map_run, "RUNNING", 2);
+    // Killed with two children done and two waiting.
+    let now = s.advance_clock(1_000);
+    s.restart_with_env(&[("SANDSTEP_TEST_CLOCK", &now.to_string())]);
+    s.advance_clock(11_000);
+    until_children(&s, &map_run, "SUCCEEDED", 4);
+    until_children(&s, &map_run, "RUNNING", 2);
+    s.advance_clock(11_000);
+    let done = s.wait_done(&run, Duration::from_secs(20));
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    let output: Value = serde_json::from_str(done["output"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        output,
+        json!([{"n": 0}, {"n": 1}, {"n": 2}, {"n": 3}, {"n": 4}, {"n": 5}])
+    );
+    let all = children_with(&s, &map_run, "SUCCEEDED");
+    assert_eq!(all.len(), 6);
+    for before in &finished {
+        let after = all
+            .iter()
+            .find(|c| c["executionArn"] == before["executionArn"])
+            .unwrap();
+        assert_eq!(after["startDate"], before["startDate"], "ran once: {after}");
+        assert_eq!(after["stopDate"], before["stopDate"], "ran once: {after}");
+    }
+    let described = s.ok("DescribeMapRun", json!({"mapRunArn": map_run}));
+    assert_eq!(described["status"], "SUCCEEDED", "{described}");
+    assert_eq!(described["itemCounts"]["succeeded"], 6, "{described}");
+    // A child is a Standard execution of its own.
+    let child = s.ok(
+        "DescribeExecution",
+        json!({"executionArn": all[0]["executionArn"]}),
+    );
+    assert_eq!(child["mapRunArn"], json!(map_run), "{child}");
+}

@@ -99,6 +99,7 @@ pub fn request(m: &(StateMachine, Revision), name: String) -> StartRequest {
         parent: None,
         version: None,
         alias: None,
+        map_run: None,
     }
 }
 

@@ -317,7 +317,66 @@ pub enum Kind {
         tolerated_count: Option<Amount>,
         /// `ToleratedFailurePercentage`/`...Path`.
         tolerated_percentage: Option<Amount>,
+        /// A DISTRIBUTED Map's own fields; `None` for an inline Map.
+        distributed: Option<Box<Distributed>>,
     },
+}
+
+/// A DISTRIBUTED Map: its items (from the state input or an `ItemReader`) run as child
+/// executions of a Map Run, which the runtime drives; the engine resolves the fields
+/// against the state's input and waits for the run's end like a task's.
+#[derive(Debug, Clone)]
+pub struct Distributed {
+    /// `ProcessorConfig.ExecutionType` is `EXPRESS`.
+    pub express: bool,
+    /// `Label`.
+    pub label: Option<String>,
+    /// The children's definition: the `ItemProcessor` without its `ProcessorConfig`.
+    pub definition: Value,
+    /// `ItemReader`.
+    pub reader: Option<ItemReader>,
+    /// `ItemBatcher`.
+    pub batcher: Option<ItemBatcher>,
+    /// `ResultWriter`.
+    pub writer: Option<ResultWriter>,
+    /// The `ItemSelector` (or `Parameters`) as written: the runtime applies it to the
+    /// items a reader brings (see [`crate::selector`]).
+    pub selector: Option<Value>,
+}
+
+/// A Distributed Map's `ItemReader`.
+#[derive(Debug, Clone)]
+pub struct ItemReader {
+    /// `Resource`: `s3:getObject` or `s3:listObjectsV2`.
+    pub resource: String,
+    /// `Parameters` (JSONPath) or `Arguments` (JSONata).
+    pub parameters: Option<Template>,
+    /// `ReaderConfig` as written, without `MaxItems`.
+    pub config: Map<String, Value>,
+    /// `ReaderConfig.MaxItems`/`MaxItemsPath`.
+    pub max_items: Option<Amount>,
+}
+
+/// A Distributed Map's `ItemBatcher`.
+#[derive(Debug, Clone)]
+pub struct ItemBatcher {
+    /// `MaxItemsPerBatch`/`...Path`.
+    pub max_items: Option<Amount>,
+    /// `MaxInputBytesPerBatch`/`...Path`.
+    pub max_bytes: Option<Amount>,
+    /// `BatchInput`.
+    pub batch_input: Option<Template>,
+}
+
+/// A Distributed Map's `ResultWriter`.
+#[derive(Debug, Clone)]
+pub struct ResultWriter {
+    /// `Resource` (`s3:putObject`), when results are exported.
+    pub resource: Option<String>,
+    /// `Parameters` (JSONPath) or `Arguments` (JSONata): `Bucket`, `Prefix`.
+    pub parameters: Option<Template>,
+    /// `WriterConfig` as written.
+    pub config: Map<String, Value>,
 }
 
 impl Kind {

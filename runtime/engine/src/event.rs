@@ -104,6 +104,14 @@ pub enum EventKind {
         /// Why.
         cause: String,
     },
+    /// A user redrove a failed, timed-out or aborted execution (`RedriveExecution`): the
+    /// states that did not succeed run again, from the input each was entered with.
+    Redriven {
+        /// The caller's idempotency token: the engine ignores it; the runtime keeps it
+        /// with the record, so that a repeated request answers this redrive again.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_token: Option<String>,
+    },
     /// A user stopped the execution.
     Stopped {
         /// Optional error given to StopExecution.
@@ -128,6 +136,27 @@ pub struct TaskUsage {
     pub fuel_consumed: u64,
     /// Wall-clock time of the invocation.
     pub duration_ms: u64,
+}
+
+impl Start {
+    /// Facts that name nothing, for evaluations that are given their context object
+    /// whole (a Distributed Map's ItemSelector, `crate::selector`).
+    pub(crate) fn placeholder() -> Start {
+        Start {
+            input: Value::Null,
+            execution_arn: String::new(),
+            name: String::new(),
+            role_arn: String::new(),
+            state_machine_arn: String::new(),
+            state_machine_name: String::new(),
+            redrive_count: 0,
+            timeout_seconds: None,
+            limits: Limits::default(),
+            token_key: None,
+            state_machine_version_arn: None,
+            state_machine_alias_arn: None,
+        }
+    }
 }
 
 /// The facts of an execution known when it starts: what `$$.Execution` and

@@ -12,8 +12,8 @@
 
 use crate::command::{Command, Outcome, TaskRequest};
 use crate::definition::{
-    Amount, Concurrency, Definition, Kind, PathField, QueryLanguage, ResultPath, StateId, Text,
-    WaitFor,
+    Amount, Concurrency, Definition, Distributed, Kind, PathField, QueryLanguage, ResultPath,
+    StateId, Template, Text, WaitFor,
 };
 use crate::error::{Error, ErrorName, Failure};
 use crate::event::{Event, EventKind, Millis, Start, TaskId, TaskUsage, TimerId};
@@ -55,6 +55,14 @@ pub struct ExecutionState {
     runnable: VecDeque<FrameId>,
     /// Each state visit's data at every stage, when asked for with [`ExecutionState::traced`].
     trace: Option<Box<Trace>>,
+    /// Frames whose state did not end well (failed, cancelled with a failing sibling, cut
+    /// off by the execution's end), keyed by (parent frame or 0, frame), with what they
+    /// held then: what a redrive runs again (`execution/redrive.rs`). A frame's entries go
+    /// once it moves on, so only the unsuccessful states of the last attempt stay.
+    fallen: BTreeMap<(FrameId, FrameId), Frame>,
+    /// How many times the execution was redriven, and when last (`$$.Execution`).
+    redrives: u32,
+    redriven_at: Option<Millis>,
 }
 
 impl ExecutionState {
@@ -95,6 +103,11 @@ impl ExecutionState {
     /// Timers waiting to fire.
     pub fn pending_timers(&self) -> impl Iterator<Item = TimerId> + '_ {
         self.timers.keys().copied()
+    }
+
+    /// How many times the execution was redriven.
+    pub fn redrive_count(&self) -> u32 {
+        self.redrives
     }
 
     /// Whether `timer` waits before a Retrier's next attempt (TestState stops there).
@@ -143,6 +156,11 @@ enum Pending {
     Wait(TimerId),
     Retry(TimerId),
     Fanout(Box<Fanout>),
+    /// A DISTRIBUTED Map waits for its Map Run (`execution/distributed.rs`).
+    MapRun {
+        task: TaskId,
+        arn: String,
+    },
 }
 
 /// A running task's engine timers. They time out whatever runs the task (a module, a
@@ -172,6 +190,9 @@ struct Fanout {
     failures: usize,
     tolerated: Option<usize>,
     is_map: bool,
+    /// Map only, on a redrive: iterations that did not succeed, run again (from the state
+    /// each stopped in) before the items never started.
+    redo: VecDeque<(FrameId, Frame)>,
 }
 
 /// Applies one event and returns the commands to carry out.
@@ -199,7 +220,7 @@ pub fn step(
         work: 0,
         paths: PathWork::new(limits.and_then(|l| l.path_work)),
     };
-    if run.st.outcome.is_some() {
+    if run.st.outcome.is_some() && !matches!(event.kind, EventKind::Redriven { .. }) {
         return Err(Error::UnexpectedEvent(
             "the execution has already finished".into(),
         ));
@@ -231,6 +252,7 @@ pub fn step(
         )?,
         EventKind::TimerFired { timer } => run.timer_fired(*timer)?,
         EventKind::Stopped { error, cause } => run.stop(error.clone(), cause.clone()),
+        EventKind::Redriven { .. } => run.redrive()?,
         EventKind::Terminated { error, cause } => {
             run.finish_failed(Some(error.clone()), Some(cause.clone()))
         }
@@ -343,7 +365,18 @@ impl Run<'_, '_> {
             )),
         };
         self.record(None, "ExecutionStarted", details);
-        let limit = match (self.def.timeout_seconds, start.timeout_seconds) {
+        self.arm_execution_timer(start.timeout_seconds);
+        let root = self.def.machine(self.def.root())?.start;
+        let frame = self.new_frame(None, root, input);
+        self.queue.push_back(frame);
+        Ok(())
+    }
+
+    /// Arms the execution's time limit: the shorter of the definition's `TimeoutSeconds`
+    /// and the runtime's, counted from now (a start, or a redrive, which AWS gives the
+    /// whole budget again).
+    fn arm_execution_timer(&mut self, runtime_limit: Option<u64>) {
+        let limit = match (self.def.timeout_seconds, runtime_limit) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
@@ -351,10 +384,6 @@ impl Run<'_, '_> {
             let timer = self.arm(TimerFor::ExecutionTimeout, seconds);
             self.st.execution_timer = Some(timer);
         }
-        let root = self.def.machine(self.def.root())?.start;
-        let frame = self.new_frame(None, root, input);
-        self.queue.push_back(frame);
-        Ok(())
     }
 
     fn new_frame(
@@ -481,6 +510,7 @@ impl Run<'_, '_> {
             start,
             input: &st.input,
             started_at: st.started_at,
+            redrives: (st.redrives, st.redriven_at),
             state_name: &state.name,
             entered_at: fr.entered_at,
             retry_count: matches!(state.kind, Kind::Task { .. }).then_some(fr.retry_count),
@@ -501,6 +531,13 @@ impl Run<'_, '_> {
     }
 
     fn enter(&mut self, frame_id: FrameId) -> Result<(), Error> {
+        self.record_entry(frame_id)?;
+        self.act(frame_id)
+    }
+
+    /// Records that a frame enters its current state (its `...StateEntered` event and
+    /// trace visit) and starts the state's retry counts afresh.
+    fn record_entry(&mut self, frame_id: FrameId) -> Result<(), Error> {
         let def = self.def;
         let fr = self.frame(frame_id)?;
         let state = def.state(fr.state)?;
@@ -539,7 +576,7 @@ impl Run<'_, '_> {
                 trace.open(visit);
             }
         }
-        self.act(frame_id)
+        Ok(())
     }
 
     /// Performs the current state's work: at once, or by parking the frame.
@@ -636,6 +673,7 @@ impl Run<'_, '_> {
     ) -> Result<(), Error> {
         match next {
             Some(next) => {
+                self.forget_fallen_under(frame_id);
                 let fr = self.frame_mut(frame_id)?;
                 fr.state = next;
                 fr.input = output;
@@ -675,15 +713,19 @@ fn json_map(pairs: &[(&str, Value)]) -> Map<String, Value> {
         .collect()
 }
 
+pub use distributed::MAP_RUN_RESOURCE;
+
 // Helpers more than one part of the executor uses.
 use failure::failure_object;
 use pipeline::apply_result_path;
 
 mod choice_state;
+mod distributed;
 mod failure;
 mod fanout;
 mod pipeline;
 mod query_flow;
+mod redrive;
 mod task;
 mod trace_hooks;
 mod wait;

@@ -46,6 +46,7 @@ pub mod jsonpath;
 pub mod limits;
 pub mod rng;
 pub mod scope;
+pub mod selector;
 pub mod simulate;
 pub mod test_state;
 pub mod timestamp;

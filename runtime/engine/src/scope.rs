@@ -42,6 +42,8 @@ pub struct ContextView<'a> {
     pub input: &'a Value,
     /// When the execution started.
     pub started_at: Millis,
+    /// `$$.Execution.RedriveCount`, and `RedriveTime` once redriven.
+    pub redrives: (u32, Option<Millis>),
     /// The current state's name.
     pub state_name: &'a str,
     /// When the current state was entered.
@@ -66,7 +68,17 @@ impl ContextView<'_> {
         );
         execution.insert("Name".into(), Value::String(self.start.name.clone()));
         execution.insert("RoleArn".into(), Value::String(self.start.role_arn.clone()));
-        execution.insert("RedriveCount".into(), Value::from(self.start.redrive_count));
+        let (count, last) = self.redrives;
+        execution.insert(
+            "RedriveCount".into(),
+            Value::from(count.max(self.start.redrive_count)),
+        );
+        if let Some(at) = last {
+            execution.insert(
+                "RedriveTime".into(),
+                Value::String(timestamp::format_millis(at)),
+            );
+        }
         let mut machine = Map::new();
         machine.insert(
             "Id".into(),

@@ -10,6 +10,7 @@ mod callbacks;
 mod executions;
 mod history;
 mod machines;
+mod map_runs;
 mod query;
 mod tags;
 mod test_state;
@@ -125,17 +126,31 @@ async fn dispatch(app: &App, parts: &Parts, body: &[u8]) -> Result<Value> {
     let t = &tenant;
     match action {
         "CreateStateMachine" => traced!("api.create_state_machine", t, machines::create(app, t, p)),
-        "DescribeStateMachine" => traced!("api.describe_state_machine", t, machines::describe(app, t, p)),
+        "DescribeStateMachine" => traced!(
+            "api.describe_state_machine",
+            t,
+            machines::describe(app, t, p)
+        ),
         "UpdateStateMachine" => traced!("api.update_state_machine", t, machines::update(app, t, p)),
         "DeleteStateMachine" => traced!("api.delete_state_machine", t, machines::delete(app, t, p)),
         "ListStateMachines" => traced!("api.list_state_machines", t, machines::list(app, t, p)),
         "ValidateStateMachineDefinition" => {
-            traced!("api.validate_state_machine_definition", t, machines::validate(p))
+            traced!(
+                "api.validate_state_machine_definition",
+                t,
+                machines::validate(p)
+            )
         }
         "StartExecution" => traced!("api.start_execution", t, executions::start(app, t, p)),
-        "StartSyncExecution" => traced!("api.start_sync_execution", t, executions::start_sync(app, t, p)),
+        "StartSyncExecution" => traced!(
+            "api.start_sync_execution",
+            t,
+            executions::start_sync(app, t, p)
+        ),
         "StopExecution" => traced!("api.stop_execution", t, executions::stop(app, t, p)),
-        "DescribeExecution" => traced!("api.describe_execution", t, executions::describe(app, t, p)),
+        "DescribeExecution" => {
+            traced!("api.describe_execution", t, executions::describe(app, t, p))
+        }
         "DescribeStateMachineForExecution" => traced!(
             "api.describe_state_machine_for_execution",
             t,
@@ -148,25 +163,64 @@ async fn dispatch(app: &App, parts: &Parts, body: &[u8]) -> Result<Value> {
         "ListTagsForResource" => traced!("api.list_tags_for_resource", t, tags::list(app, t, p)),
         "SendTaskSuccess" => traced!("api.send_task_success", t, callbacks::success(app, t, p)),
         "SendTaskFailure" => traced!("api.send_task_failure", t, callbacks::failure(app, t, p)),
-        "SendTaskHeartbeat" => traced!("api.send_task_heartbeat", t, callbacks::heartbeat(app, t, p)),
+        "SendTaskHeartbeat" => traced!(
+            "api.send_task_heartbeat",
+            t,
+            callbacks::heartbeat(app, t, p)
+        ),
         "CreateActivity" => traced!("api.create_activity", t, activities::create(app, t, p)),
         "DescribeActivity" => traced!("api.describe_activity", t, activities::describe(app, t, p)),
         "ListActivities" => traced!("api.list_activities", t, activities::list(app, t, p)),
         "DeleteActivity" => traced!("api.delete_activity", t, activities::delete(app, t, p)),
         "GetActivityTask" => traced!("api.get_activity_task", t, activities::get_task(app, t, p)),
-        "PublishStateMachineVersion" => traced!("api.publish_state_machine_version", t, versions::publish(app, t, p)),
-        "ListStateMachineVersions" => traced!("api.list_state_machine_versions", t, versions::list_versions(app, t, p)),
-        "DeleteStateMachineVersion" => traced!("api.delete_state_machine_version", t, versions::delete_version(app, t, p)),
-        "CreateStateMachineAlias" => traced!("api.create_state_machine_alias", t, versions::create_alias(app, t, p)),
-        "DescribeStateMachineAlias" => traced!("api.describe_state_machine_alias", t, versions::describe_alias(app, t, p)),
-        "UpdateStateMachineAlias" => traced!("api.update_state_machine_alias", t, versions::update_alias(app, t, p)),
-        "DeleteStateMachineAlias" => traced!("api.delete_state_machine_alias", t, versions::delete_alias(app, t, p)),
-        "ListStateMachineAliases" => traced!("api.list_state_machine_aliases", t, versions::list_aliases(app, t, p)),
+        "PublishStateMachineVersion" => traced!(
+            "api.publish_state_machine_version",
+            t,
+            versions::publish(app, t, p)
+        ),
+        "ListStateMachineVersions" => traced!(
+            "api.list_state_machine_versions",
+            t,
+            versions::list_versions(app, t, p)
+        ),
+        "DeleteStateMachineVersion" => traced!(
+            "api.delete_state_machine_version",
+            t,
+            versions::delete_version(app, t, p)
+        ),
+        "CreateStateMachineAlias" => traced!(
+            "api.create_state_machine_alias",
+            t,
+            versions::create_alias(app, t, p)
+        ),
+        "DescribeStateMachineAlias" => traced!(
+            "api.describe_state_machine_alias",
+            t,
+            versions::describe_alias(app, t, p)
+        ),
+        "UpdateStateMachineAlias" => traced!(
+            "api.update_state_machine_alias",
+            t,
+            versions::update_alias(app, t, p)
+        ),
+        "DeleteStateMachineAlias" => traced!(
+            "api.delete_state_machine_alias",
+            t,
+            versions::delete_alias(app, t, p)
+        ),
+        "ListStateMachineAliases" => traced!(
+            "api.list_state_machine_aliases",
+            t,
+            versions::list_aliases(app, t, p)
+        ),
         "TestState" => traced!("api.test_state", t, test_state::test_state(app, t, p)),
-        "RedriveExecution" | "DescribeMapRun" | "ListMapRuns" | "UpdateMapRun" => {
-            Err(Error::NotSupported(format!("{action} is not supported by Sandstep yet (see the README's list of unsupported features)")))
-        }
-        other => Err(Error::UnknownOperation(format!("Unknown operation: {other}"))),
+        "RedriveExecution" => traced!("api.redrive_execution", t, executions::redrive(app, t, p)),
+        "DescribeMapRun" => traced!("api.describe_map_run", t, map_runs::describe(app, t, p)),
+        "ListMapRuns" => traced!("api.list_map_runs", t, map_runs::list(app, t, p)),
+        "UpdateMapRun" => traced!("api.update_map_run", t, map_runs::update(app, t, p)),
+        other => Err(Error::UnknownOperation(format!(
+            "Unknown operation: {other}"
+        ))),
     }
 }
 

@@ -67,6 +67,9 @@ pub enum Error {
     /// Too many open executions for the tenant.
     #[error("{0}")]
     ExecutionLimitExceeded(String),
+    /// RedriveExecution on an execution that cannot be redriven.
+    #[error("{0}")]
+    ExecutionNotRedrivable(String),
     /// No such activity.
     #[error("{0}")]
     ActivityDoesNotExist(String),
@@ -159,6 +162,7 @@ impl Error {
             ExecutionDoesNotExist(_) => ("ExecutionDoesNotExist", bad),
             ExecutionAlreadyExists(_) => ("ExecutionAlreadyExists", bad),
             ExecutionLimitExceeded(_) => ("ExecutionLimitExceeded", bad),
+            ExecutionNotRedrivable(_) => ("ExecutionNotRedrivable", bad),
             ActivityDoesNotExist(_) => ("ActivityDoesNotExist", bad),
             ActivityLimitExceeded(_) => ("ActivityLimitExceeded", bad),
             ActivityWorkerLimitExceeded(_) => ("ActivityWorkerLimitExceeded", bad),
@@ -359,7 +363,9 @@ impl From<service::Error> for Error {
             S::ExecutionDoesNotExist(_) => Error::ExecutionDoesNotExist(message),
             S::ExecutionAlreadyExists(_) => Error::ExecutionAlreadyExists(message),
             S::ExecutionLimitExceeded(_) => Error::ExecutionLimitExceeded(message),
-            S::ResourceNotFound(_) => Error::ResourceNotFound(message),
+            S::ExecutionNotRedrivable(_) => Error::ExecutionNotRedrivable(message),
+            S::ResourceNotFound(_) | S::MapRunDoesNotExist(_) => Error::ResourceNotFound(message),
+            S::MapRunNotRunning(_) => Error::Validation(message),
             S::ActivityDoesNotExist(_) => Error::ActivityDoesNotExist(message),
             S::ActivityLimitExceeded(_) => Error::ActivityLimitExceeded(message),
             S::ActivityWorkerLimitExceeded(_) => Error::ActivityWorkerLimitExceeded(message),

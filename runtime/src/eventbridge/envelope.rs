@@ -65,11 +65,13 @@ pub fn status_detail(e: &Execution, machine_arn: &str) -> Value {
     let output_included = escaped(&output) <= DETAIL_PAYLOAD_BYTES;
     let input_included = escaped(&Some(e.input.clone())) + escaped(&output) <= DETAIL_PAYLOAD_BYTES;
     let status = e.status.as_str();
-    let redrive_reason = match e.status {
-        Status::Running | Status::Succeeded => {
-            Some(format!("Execution is {status} and cannot be redriven"))
-        }
-        _ => None,
+    // Told when the status changes, so "now" is the change: its stop, or its start.
+    let redrivable = e.redrivable(e.stopped.or(e.redrive_date).unwrap_or(e.started));
+    let redrive_status = match (&redrivable, e.status) {
+        (Ok(()), _) => "REDRIVABLE",
+        // AWS's documented event for a redriven execution that runs again.
+        (Err(_), Status::Running) if e.redrive_count > 0 => "REDRIVE_IN_PROGRESS",
+        (Err(_), _) => "NOT_REDRIVABLE",
     };
     json!({
         "executionArn": e.arn,
@@ -82,10 +84,10 @@ pub fn status_detail(e: &Execution, machine_arn: &str) -> Value {
         "output": output.filter(|_| output_included),
         "stateMachineVersionArn": e.version.map(|n| crate::arn::version(machine_arn, n)),
         "stateMachineAliasArn": e.alias.as_ref().map(|a| crate::arn::alias(machine_arn, a)),
-        "redriveCount": 0,
-        "redriveDate": null,
-        "redriveStatus": "NOT_REDRIVABLE",
-        "redriveStatusReason": redrive_reason.unwrap_or_else(|| "Redrive is not supported by Sandstep yet".into()),
+        "redriveCount": e.redrive_count,
+        "redriveDate": e.redrive_date,
+        "redriveStatus": redrive_status,
+        "redriveStatusReason": redrivable.err(),
         "inputDetails": {"included": input_included},
         "outputDetails": match e.status {
             Status::Succeeded => json!({"included": output_included}),

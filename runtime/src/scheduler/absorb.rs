@@ -2,6 +2,7 @@
 //! durable: history events, tasks, timers, the execution's end, and the counters.
 
 use super::*;
+use crate::model::REDRIVE_TOKENS_KEPT;
 
 impl Scheduler {
     /// Turns a step's commands into its commit and the effects to run after it.
@@ -47,6 +48,19 @@ impl Scheduler {
                 if let Some(due) = live.timers.remove(timer) {
                     timers_ended.push((*timer, due));
                 }
+            }
+            EventKind::Redriven { client_token } => {
+                let r = &mut live.record;
+                r.status = Status::Running;
+                (r.output, r.error, r.cause, r.stopped) = (None, None, None, None);
+                r.redrive_count += 1;
+                r.redrive_date = Some(event.at);
+                if let Some(token) = client_token {
+                    r.redrive_tokens.push((token.clone(), event.at));
+                    let over = r.redrive_tokens.len().saturating_sub(REDRIVE_TOKENS_KEPT);
+                    r.redrive_tokens.drain(..over);
+                }
+                effects.reopened = Some(r.clone());
             }
             EventKind::Started(_)
             | EventKind::TaskStarted { .. }
@@ -184,6 +198,9 @@ impl Scheduler {
         }
         if !effects.cancelled.is_empty() {
             self.stop_children(key, effects.cancelled, effects.arn);
+        }
+        if let Some(reopened) = &effects.reopened {
+            self.status_changed(&key.tenant, reopened);
         }
         if let Some(ended) = &effects.ended {
             self.status_changed(&key.tenant, ended);

@@ -270,6 +270,7 @@ impl Scheduler {
         tokio::spawn(async move {
             for task in tasks {
                 me.cancel_job_of(&key, task, &parent_arn);
+                me.abort_map_run_of(&key, task);
                 let child = match me.inner.store.child_get(&key, task) {
                     Ok(Some(child)) => child,
                     Ok(None) => continue,
@@ -337,8 +338,7 @@ pub(super) fn answer_for(child: &Execution, wait: ChildWait, task: TaskId) -> Ev
         "StopDate": child.stopped,
         "Input": as_json(&child.input),
         "InputDetails": {"Included": true},
-        "RedriveCount": 0,
-        "RedriveStatus": "NOT_REDRIVABLE",
+        "RedriveCount": child.redrive_count,
     });
     let Some(fields) = described.as_object_mut() else {
         return EventKind::TaskFailed {
@@ -348,6 +348,15 @@ pub(super) fn answer_for(child: &Execution, wait: ChildWait, task: TaskId) -> Ev
             usage: None,
         };
     };
+    match child.redrivable(child.stopped.unwrap_or(child.started)) {
+        Ok(()) => {
+            fields.insert("RedriveStatus".into(), json!("REDRIVABLE"));
+        }
+        Err(reason) => {
+            fields.insert("RedriveStatus".into(), json!("NOT_REDRIVABLE"));
+            fields.insert("RedriveStatusReason".into(), json!(reason));
+        }
+    }
     if child.status == Status::Succeeded {
         let output = child.output.as_deref().unwrap_or("null");
         fields.insert("Output".into(), as_json(output));

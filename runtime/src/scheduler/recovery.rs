@@ -5,14 +5,17 @@ use super::*;
 use crate::store::Children as _;
 
 impl Scheduler {
-    /// Rebuilds a running Standard execution from its stored steps.
-    pub(super) fn load(&self, key: &ExecutionKey) -> Result<Box<Live>, Error> {
+    /// Rebuilds a Standard execution from its stored steps: a running one, or with
+    /// `finished`, one that ended (for a redrive).
+    pub(super) fn load(&self, key: &ExecutionKey, finished: bool) -> Result<Box<Live>, Error> {
         let record = self
             .inner
             .store
             .execution_get(key)?
             .ok_or_else(|| Error::NotRunning(key.name.clone()))?;
-        if record.status != Status::Running || record.machine_type != MachineType::Standard {
+        if (record.status != Status::Running && !finished)
+            || record.machine_type != MachineType::Standard
+        {
             return Err(Error::NotRunning(record.arn));
         }
         let def = self.definition_of(key, &record)?;
@@ -70,7 +73,11 @@ impl Scheduler {
 
     /// [`load`](Self::load) on the engine pool: replay is engine work, and the journal
     /// names the execution while it replays.
-    pub(super) async fn load_on_pool(&self, key: &ExecutionKey) -> Result<Box<Live>, Error> {
+    pub(super) async fn load_on_pool(
+        &self,
+        key: &ExecutionKey,
+        finished: bool,
+    ) -> Result<Box<Live>, Error> {
         let me = self.clone();
         let loaded = key.clone();
         let (live, _) = self
@@ -78,7 +85,7 @@ impl Scheduler {
             .pool
             .run(&key.tenant, Some(key.clone()), move || {
                 engine_pool::inject_fault(&loaded);
-                me.load(&loaded)
+                me.load(&loaded, finished)
             })
             .await?;
         live
@@ -127,7 +134,7 @@ impl Scheduler {
             if tasks.is_empty() {
                 continue;
             }
-            let live = match self.load_on_pool(key).await {
+            let live = match self.load_on_pool(key, false).await {
                 Ok(live) => live,
                 Err(e) => {
                     // One execution that cannot be rebuilt (a revision an older version
@@ -173,6 +180,10 @@ impl Scheduler {
         let jobs = self.recover_jobs()?;
         if jobs > 0 {
             tracing::info!(jobs, "jobs a stop interrupted wait to run again");
+        }
+        let runs = self.resume_map_runs()?;
+        if runs > 0 {
+            tracing::info!(runs, "Map Runs a stop interrupted go on");
         }
         // Timers last: a due one fires at once on another worker, and must find the
         // executions with tasks in flight already in the live map, not load a second copy.

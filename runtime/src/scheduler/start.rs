@@ -104,6 +104,10 @@ impl Scheduler {
             version: req.version,
             alias: req.alias,
             parent: req.parent,
+            map_run: req.map_run,
+            redrive_count: 0,
+            redrive_date: None,
+            redrive_tokens: Vec::new(),
         };
         let mut live = Box::new(Live {
             key: key.clone(),

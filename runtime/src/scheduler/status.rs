@@ -18,9 +18,48 @@ impl Scheduler {
 
     /// Tells the sink, if one is bound.
     pub(super) fn status_changed(&self, tenant: &TenantId, execution: &Execution) {
+        if execution.status != Status::Running {
+            self.ended(tenant, execution);
+        }
         if let Some(sink) = self.inner.status.get() {
             sink.changed(tenant, execution);
         }
+    }
+
+    /// Answers whoever waits for this execution's end.
+    fn ended(&self, tenant: &TenantId, execution: &Execution) {
+        let key = ExecutionKey {
+            tenant: tenant.clone(),
+            machine: execution.machine.clone(),
+            name: execution.name.clone(),
+        };
+        for waiter in lock(&self.inner.ended).remove(&key).unwrap_or_default() {
+            let _ = waiter.send(execution.clone());
+        }
+    }
+
+    /// The end of a Standard execution: at once if it has ended, else when it does.
+    ///
+    /// # Errors
+    /// When the store fails, or the execution does not exist.
+    pub async fn end_of(&self, key: &ExecutionKey) -> Result<Execution, Error> {
+        let (sender, receiver) = oneshot::channel();
+        lock(&self.inner.ended)
+            .entry(key.clone())
+            .or_default()
+            .push(sender);
+        // Registered first, then read: an end in between is not missed.
+        let record = self
+            .inner
+            .store
+            .execution_get(key)?
+            .ok_or_else(|| Error::NotRunning(key.name.clone()))?;
+        if record.status != Status::Running {
+            return Ok(record);
+        }
+        receiver
+            .await
+            .map_err(|_| Error::NotRunning(key.name.clone()))
     }
 
     /// The record as it read when the execution started.

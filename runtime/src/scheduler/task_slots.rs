@@ -44,6 +44,13 @@ impl Scheduler {
                     me.open_gate(&key, task.request.id);
                     return;
                 }
+                if task.request.resource == sandstep_engine::execution::MAP_RUN_RESOURCE {
+                    // A Map Run's children run on their own; its end answers the task.
+                    let answer = me.submit_map_run(&key, &task);
+                    me.deliver(key.clone(), answer).await;
+                    me.open_gate(&key, task.request.id);
+                    return;
+                }
                 if let Some(waits) = crate::tasks::batch::mode_of(&task.request.resource) {
                     // Submitting a job is a store write: no task slot. The job runs in
                     // its queue's own slots.

@@ -102,6 +102,7 @@ fn wait_then_pass(store: &Store) -> StartRequest {
         parent: None,
         version: None,
         alias: None,
+        map_run: None,
     }
 }
 

@@ -82,6 +82,15 @@ pub enum Error {
     /// The tenant has as many open executions as its quota allows.
     #[error("{0}")]
     ExecutionLimitExceeded(String),
+    /// No such Map Run (or another tenant's).
+    #[error("Map Run does not exist: '{0}'")]
+    MapRunDoesNotExist(String),
+    /// UpdateMapRun on a run that has ended.
+    #[error("Map Run is not in RUNNING state: '{0}'")]
+    MapRunNotRunning(String),
+    /// The execution cannot be redriven; the text is AWS's reason.
+    #[error("{0}")]
+    ExecutionNotRedrivable(String),
     /// No such activity (or another tenant's or region's).
     #[error("Activity Does Not Exist: '{0}'")]
     ActivityDoesNotExist(String),

@@ -38,6 +38,8 @@ pub struct Described {
     pub execution: Execution,
     /// The ARN of the state machine it runs.
     pub machine_arn: String,
+    /// Whether it can be redriven now, or AWS's reason why not.
+    pub redrivable: std::result::Result<(), String>,
 }
 
 /// The state machine an execution runs: the revision it pinned, and the machine's current
@@ -163,6 +165,7 @@ impl Executions {
             pins,
             version: resolved.version,
             alias: resolved.alias,
+            map_run: None,
         })
     }
 
@@ -235,6 +238,7 @@ impl Executions {
         let machine_arn = request.machine.arn.clone();
         let execution = self.scheduler.start(request, true).await?;
         Ok(Described {
+            redrivable: execution.redrivable(self.scheduler.now()),
             execution,
             machine_arn,
         })
@@ -289,6 +293,7 @@ impl Executions {
         let execution = self.load(tenant, arn)?;
         let machine_arn = arn::state_machine(&self.region, &tenant.account, &execution.machine);
         Ok(Described {
+            redrivable: execution.redrivable(self.scheduler.now()),
             execution,
             machine_arn,
         })
@@ -314,7 +319,8 @@ impl Executions {
         })
     }
 
-    /// A state machine's Standard executions, newest first, optionally of one status; for
+    /// A state machine's Standard executions, newest first, optionally of one status and
+    /// only redriven ones (`redriven: Some(true)`) or only others; for
     /// a version's or an alias's ARN, those started on it (an alias's start counts for the
     /// version it picked too).
     ///
@@ -327,6 +333,7 @@ impl Executions {
         tenant: &Tenant,
         machine_arn: &str,
         status: Option<Status>,
+        redriven: Option<bool>,
         limit: usize,
         next_token: Option<&str>,
     ) -> Result<Page<Execution>> {
@@ -362,7 +369,10 @@ impl Executions {
             }
             for (position, e) in page {
                 cursor = Some(position.clone());
-                if status.is_some_and(|s| s != e.status) || !started_on(&e) {
+                if status.is_some_and(|s| s != e.status)
+                    || redriven.is_some_and(|r| r != (e.redrive_count > 0))
+                    || !started_on(&e)
+                {
                     continue;
                 }
                 if items.len() == limit {

@@ -191,6 +191,13 @@ pub trait StateMachines: Send + Sync {
     /// # Errors
     /// When the store fails.
     fn revision_get(&self, tenant: &TenantId, machine: &str, id: &str) -> Result<Option<Revision>>;
+
+    /// Writes a revision of a state machine that has no record of its own (a
+    /// Distributed Map's children run one), so that its executions load like any other.
+    ///
+    /// # Errors
+    /// When the store fails.
+    fn revision_put(&self, tenant: &TenantId, machine: &str, revision: &Revision) -> Result<()>;
 }
 
 /// The write that stores a machine's revision.
@@ -205,6 +212,11 @@ fn revision_write(tenant: &TenantId, machine: &str, revision: &Revision) -> Resu
 }
 
 impl StateMachines for Store {
+    fn revision_put(&self, tenant: &TenantId, machine: &str, revision: &Revision) -> Result<()> {
+        self.backend
+            .apply(vec![revision_write(tenant, machine, revision)?])
+    }
+
     fn machine_put(
         &self,
         tenant: &TenantId,
@@ -688,8 +700,13 @@ impl Store {
             writes.push(Write::Put(by_start(k, commit.record.started), Vec::new()));
         }
         let running = execution_key(k, Table::Running).into_bytes();
+        // A redrive opens a finished execution again.
+        let reopens = matches!(
+            commit.step.event.kind,
+            sandstep_engine::EventKind::Redriven { .. }
+        );
         if commit.record.status == Status::Running {
-            if commit.record.steps == 1 {
+            if commit.record.steps == 1 || reopens {
                 writes.push(Write::Put(running, Vec::new()));
                 writes.extend(pin_writes(k, &commit.record, true)?);
             }
@@ -761,6 +778,10 @@ mod tests {
             version: None,
             alias: None,
             parent: None,
+            map_run: None,
+            redrive_count: 0,
+            redrive_date: None,
+            redrive_tokens: Vec::new(),
         }
     }
 
@@ -819,7 +840,7 @@ mod tests {
     }
 
     #[test]
-    fn running_executions_pin_their_modules_until_they_end() {
+    fn running_executions_pin_their_modules_until_they_end_and_again_when_redriven() {
         let store = Store::memory();
         let tenant = TenantId("t".into());
         let mut first = commit(1);
@@ -845,6 +866,14 @@ mod tests {
         end.record.status = Status::Succeeded;
         let _durable = store.execution_commit(&end).unwrap();
         assert!(store.pinned_by(&tenant, "echo", None).unwrap().is_none());
+        assert!(store.running_executions().unwrap().is_empty());
+        // A redrive opens it again: running, and pinning its modules.
+        let mut redrive = commit(3);
+        redrive.record.modules = first.record.modules.clone();
+        redrive.step.event.kind = EventKind::Redriven { client_token: None };
+        let _durable = store.execution_commit(&redrive).unwrap();
+        assert!(store.pinned_by(&tenant, "echo", Some(3)).unwrap().is_some());
+        assert_eq!(store.running_executions().unwrap(), [first.key.clone()]);
     }
 
     #[test]

@@ -122,6 +122,14 @@ pub enum Table {
     MachineVersion = 50,
     /// aliases of state machines: tenant, machine, name.
     MachineAlias = 51,
+    /// Map Runs: tenant, run id.
+    MapRun = 52,
+    /// Map Runs by parent execution: tenant, machine, execution, start time, run id.
+    MapRunByParent = 53,
+    /// Map Runs still running (not per tenant): tenant, run id.
+    MapRunOpen = 54,
+    /// A Map Run's children (an item or a batch each): tenant, run id, index.
+    MapRunChild = 55,
 }
 
 /// A key under construction.

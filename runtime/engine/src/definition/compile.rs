@@ -374,19 +374,11 @@ impl Compiler {
         };
         let here = format!("{at}/{field}");
         let fields = obj(processor, &here)?;
-        // A DISTRIBUTED Map over items in the state input runs like an inline one (its
-        // iterations are child frames either way); reading items from or writing results
-        // to object storage is what the engine does not do.
-        for field in ["ItemReader", "ResultWriter", "ItemBatcher"] {
-            if f.contains_key(field) {
-                return Err(Error::Unsupported(format!(
-                    "Map {field} (at {at}/{field}) is not supported yet: the items must come from the state input"
-                )));
-            }
-        }
+        let distributed = distributed(f, fields, at, inherited, jsonata)?;
         let processor = self.machine(fields, &here, inherited)?;
         if jsonata {
             return Ok(Kind::Map {
+                distributed,
                 processor,
                 items_path: None,
                 items: jsonata::field(f, "Items", at)?,
@@ -406,6 +398,7 @@ impl Compiler {
             (None, None) => Concurrency::Fixed(0),
         };
         Ok(Kind::Map {
+            distributed,
             processor,
             items_path: f
                 .get("ItemsPath")
@@ -628,4 +621,138 @@ pub fn template(v: &Value, at: &str) -> Result<Template, Error> {
         other => Template::Literal(other.clone()),
     };
     Ok(compiled)
+}
+
+/// A DISTRIBUTED Map's fields (`None` for an inline Map, which may have none of them).
+fn distributed(
+    f: &Map<String, Value>,
+    processor: &Map<String, Value>,
+    at: &str,
+    inherited: QueryLanguage,
+    jsonata: bool,
+) -> Result<Option<Box<Distributed>>, Error> {
+    let config = processor.get("ProcessorConfig").and_then(Value::as_object);
+    let mode = config.and_then(|c| c.get("Mode")).and_then(Value::as_str);
+    if mode != Some("DISTRIBUTED") {
+        for field in ["ItemReader", "ResultWriter", "ItemBatcher"] {
+            if f.contains_key(field) {
+                return Err(bad(
+                    &format!("{at}/{field}"),
+                    format!("{field} is only supported in DISTRIBUTED mode"),
+                ));
+            }
+        }
+        return Ok(None);
+    }
+    let express = config
+        .and_then(|c| c.get("ExecutionType"))
+        .and_then(Value::as_str)
+        == Some("EXPRESS");
+    let mut definition = processor.clone();
+    definition.remove("ProcessorConfig");
+    if inherited == QueryLanguage::Jsonata && !definition.contains_key("QueryLanguage") {
+        definition.insert("QueryLanguage".into(), Value::String("JSONata".into()));
+    }
+    let arguments = |o: &Map<String, Value>, here: &str| -> Result<Option<Template>, Error> {
+        match jsonata {
+            true => jsonata::field(o, "Arguments", here),
+            false => o
+                .get("Parameters")
+                .map(|p| template(p, &format!("{here}/Parameters")))
+                .transpose(),
+        }
+    };
+    let count = |o: &Map<String, Value>, name: &str, here: &str| match jsonata {
+        true => jsonata::amount(o, name, here),
+        false => amount(o, name, here),
+    };
+    let reader = match f.get("ItemReader") {
+        None => None,
+        Some(r) => {
+            let here = format!("{at}/ItemReader");
+            let r = obj(r, &here)?;
+            let resource = r
+                .get("Resource")
+                .and_then(Value::as_str)
+                .ok_or_else(|| bad(&here, "an ItemReader needs a Resource"))?;
+            let mut config = r
+                .get("ReaderConfig")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
+            let max_items = count(&config, "MaxItems", &format!("{here}/ReaderConfig"))?;
+            config.remove("MaxItems");
+            config.remove("MaxItemsPath");
+            Some(ItemReader {
+                resource: resource.to_string(),
+                parameters: arguments(r, &here)?,
+                config,
+                max_items,
+            })
+        }
+    };
+    let batcher = match f.get("ItemBatcher") {
+        None => None,
+        Some(b) => {
+            let here = format!("{at}/ItemBatcher");
+            let b = obj(b, &here)?;
+            let batch_input = match jsonata {
+                true => jsonata::field(b, "BatchInput", &here)?,
+                false => b
+                    .get("BatchInput")
+                    .map(|t| template(t, &format!("{here}/BatchInput")))
+                    .transpose()?,
+            };
+            let batcher = ItemBatcher {
+                max_items: count(b, "MaxItemsPerBatch", &here)?,
+                max_bytes: count(b, "MaxInputBytesPerBatch", &here)?,
+                batch_input,
+            };
+            if batcher.max_items.is_none() && batcher.max_bytes.is_none() {
+                return Err(bad(
+                    &here,
+                    "an ItemBatcher needs MaxItemsPerBatch or MaxInputBytesPerBatch",
+                ));
+            }
+            Some(batcher)
+        }
+    };
+    let writer = match f.get("ResultWriter") {
+        None => None,
+        Some(w) => {
+            let here = format!("{at}/ResultWriter");
+            let w = obj(w, &here)?;
+            let writer = ResultWriter {
+                resource: w
+                    .get("Resource")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                parameters: arguments(w, &here)?,
+                config: w
+                    .get("WriterConfig")
+                    .and_then(Value::as_object)
+                    .cloned()
+                    .unwrap_or_default(),
+            };
+            if writer.resource.is_none() && writer.config.is_empty() {
+                return Err(bad(
+                    &here,
+                    "a ResultWriter needs a WriterConfig, or a Resource with its Parameters",
+                ));
+            }
+            Some(writer)
+        }
+    };
+    Ok(Some(Box::new(Distributed {
+        express,
+        label: f.get("Label").and_then(Value::as_str).map(str::to_string),
+        definition: Value::Object(definition),
+        reader,
+        batcher,
+        writer,
+        selector: f
+            .get("ItemSelector")
+            .or_else(|| f.get("Parameters"))
+            .cloned(),
+    })))
 }

@@ -13,11 +13,13 @@ impl Run<'_, '_> {
             details.insert("cause".into(), Value::String(c.clone()));
         }
         self.record(None, "ExecutionAborted", Details::Fields(details));
-        self.cancel_everything();
+        self.cancel_everything(true);
         self.finish(Outcome::Aborted { error, cause });
     }
 
-    pub(super) fn cancel_everything(&mut self) {
+    /// Ends every task, timer and frame. With `keep`, the frames are kept among the
+    /// fallen (the execution did not succeed: a redrive runs them again).
+    pub(super) fn cancel_everything(&mut self, keep: bool) {
         let tasks: Vec<TaskId> = self.st.tasks.keys().copied().collect();
         for task in tasks {
             self.out.push(Command::CancelTask(task));
@@ -28,7 +30,14 @@ impl Run<'_, '_> {
         }
         self.st.tasks.clear();
         self.st.timers.clear();
-        self.st.frames.clear();
+        let frames = std::mem::take(&mut self.st.frames);
+        if keep {
+            for (id, frame) in frames {
+                self.fall(id, frame);
+            }
+        } else {
+            self.st.fallen.clear();
+        }
         self.st.execution_timer = None;
         self.st.runnable.clear();
         self.queue.clear();
@@ -47,22 +56,28 @@ impl Run<'_, '_> {
         let Some(fr) = self.st.frames.remove(&frame_id) else {
             return;
         };
-        match fr.pending {
+        match &fr.pending {
             Pending::Task { task, .. } => {
-                self.st.tasks.remove(&task);
-                self.out.push(Command::CancelTask(task));
+                self.st.tasks.remove(task);
+                self.out.push(Command::CancelTask(*task));
             }
             Pending::Wait(timer) | Pending::Retry(timer) => {
-                self.st.timers.remove(&timer);
-                self.out.push(Command::CancelTimer(timer));
+                self.st.timers.remove(timer);
+                self.out.push(Command::CancelTimer(*timer));
             }
             Pending::Fanout(fan) => {
                 for child in fan.children.keys() {
                     self.cancel_frame(*child);
                 }
             }
+            Pending::MapRun { task, .. } => {
+                if self.st.tasks.remove(task).is_some() {
+                    self.out.push(Command::CancelTask(*task));
+                }
+            }
             Pending::Idle => {}
         }
+        self.fall(frame_id, fr);
     }
 
     /// AWS names the state and its entry event in every runtime error's cause.
@@ -119,6 +134,8 @@ impl Run<'_, '_> {
                         delay *= self.rng.next_f64();
                     }
                     self.note_failed(frame_id, &failure, VisitStatus::Running);
+                    // The whole state runs again: what fell under it is moot.
+                    self.forget_fallen_under(frame_id);
                     let timer = TimerId(self.id());
                     let due = self.now + (delay * 1000.0).round() as i64;
                     let fr = self.frame_mut(frame_id)?;
@@ -187,7 +204,12 @@ impl Run<'_, '_> {
             .frames
             .remove(&frame_id)
             .ok_or_else(|| Error::UnexpectedEvent(format!("no frame {frame_id}")))?;
-        match fr.parent {
+        let parent = fr.parent;
+        match &result {
+            Ok(_) => self.forget_fallen_under(frame_id),
+            Err(_) => self.fall(frame_id, fr),
+        }
+        match parent {
             Some((parent, index)) => {
                 if self.st.frames.contains_key(&parent) {
                     self.child_done(parent, frame_id, index, result)?;
@@ -201,7 +223,7 @@ impl Run<'_, '_> {
                             output: output.clone(),
                         };
                         self.record(None, "ExecutionSucceeded", details);
-                        self.cancel_everything();
+                        self.cancel_everything(false);
                         self.finish(Outcome::Succeeded(output));
                     }
                     Err(failure) => {
@@ -223,7 +245,7 @@ impl Run<'_, '_> {
             details.insert("cause".into(), Value::String(c.clone()));
         }
         self.record(None, "ExecutionFailed", Details::Fields(details));
-        self.cancel_everything();
+        self.cancel_everything(true);
         self.finish(Outcome::Failed { error, cause });
     }
 

@@ -27,6 +27,7 @@ impl Run<'_, '_> {
             failures: 0,
             tolerated: None,
             is_map: false,
+            redo: VecDeque::new(),
         };
         if branches.is_empty() {
             self.frame_mut(frame_id)?.pending = Pending::Fanout(Box::new(fan));
@@ -40,58 +41,146 @@ impl Run<'_, '_> {
         let def = self.def;
         let state = def.state(self.frame(frame_id)?.state)?;
         let Kind::Map {
-            processor,
-            items_path,
-            items,
-            concurrency,
             tolerated_count,
             tolerated_percentage,
+            distributed,
+            ..
         } = &state.kind
         else {
             return Ok(());
         };
+        if let Some(distributed) = distributed {
+            return self.fan_out_distributed(frame_id, distributed, effective);
+        }
+        let inputs = match self.map_items(frame_id, &effective)? {
+            Ok(items) => items,
+            Err(f) => return self.state_failed(frame_id, f),
+        };
+        let limit = match self.map_concurrency(frame_id, &effective)? {
+            Ok(l) => l,
+            Err(f) => return self.state_failed(frame_id, f),
+        };
+        let tolerated = match self.tolerance(
+            frame_id,
+            &effective,
+            tolerated_count.as_ref(),
+            tolerated_percentage.as_ref(),
+            inputs.len(),
+        ) {
+            Ok(t) => t,
+            Err(f) => return self.state_failed(frame_id, f),
+        };
+        self.record(
+            Some(frame_id),
+            "MapStateStarted",
+            Details::Fields(json_map(&[("length", json!(inputs.len()))])),
+        );
+        let fan = Fanout {
+            results: vec![None; inputs.len()],
+            children: BTreeMap::new(),
+            items: inputs,
+            next_item: 0,
+            limit,
+            failures: 0,
+            tolerated,
+            is_map: true,
+            redo: VecDeque::new(),
+        };
+        self.frame_mut(frame_id)?.pending = Pending::Fanout(Box::new(fan));
+        self.start_iterations(frame_id)?;
+        if self.fan_done(frame_id)? {
+            return self.fan_in(frame_id);
+        }
+        Ok(())
+    }
+
+    /// A Map's iteration inputs: its items (ItemsPath, or JSONata's `Items`), each through
+    /// the ItemSelector (or legacy Parameters).
+    pub(super) fn map_items(
+        &mut self,
+        frame_id: FrameId,
+        effective: &Data,
+    ) -> Result<Result<Vec<Value>, Failure>, Error> {
+        let def = self.def;
+        let state = def.state(self.frame(frame_id)?.state)?;
+        let Kind::Map {
+            items_path, items, ..
+        } = &state.kind
+        else {
+            return Ok(Ok(Vec::new()));
+        };
         let items = match (state.language, items_path) {
             (QueryLanguage::Jsonata, _) => {
-                match self.query_items(frame_id, items.as_ref(), &effective)? {
+                match self.query_items(frame_id, items.as_ref(), effective)? {
                     Ok(items) => Some(items),
-                    Err(f) => return self.state_failed(frame_id, f),
+                    Err(f) => return Ok(Err(f)),
                 }
             }
             (_, None) => Some(effective.clone()),
-            (_, Some(r)) => match self.eval(frame_id, &effective, None, |s, _| s.resolve(r))? {
+            (_, Some(r)) => match self.eval(frame_id, effective, None, |s, _| s.resolve(r))? {
                 Ok(v) => v.map(Arc::new),
-                Err(f) => return self.state_failed(frame_id, f),
+                Err(f) => return Ok(Err(f)),
             },
         };
         let items = match items.as_deref() {
             Some(Value::Array(items)) => items,
             Some(other) => {
-                return self.state_failed(
-                    frame_id,
-                    Failure::runtime(format!(
-                        "Invalid path '{}': The Map state's items must be an array, not {}",
-                        items_path.as_ref().map(|r| r.path.text()).unwrap_or("$"),
-                        compact(other)
-                    )),
-                )
+                return Ok(Err(Failure::runtime(format!(
+                    "Invalid path '{}': The Map state's items must be an array, not {}",
+                    items_path.as_ref().map(|r| r.path.text()).unwrap_or("$"),
+                    compact(other)
+                ))))
             }
             None => {
-                let failure = match items_path {
-                    Some(r) => self.eval(frame_id, &effective, None, |s, _| s.invalid_path(r))?,
+                return Ok(Err(match items_path {
+                    Some(r) => self.eval(frame_id, effective, None, |s, _| s.invalid_path(r))?,
                     None => Failure::runtime("Invalid path '$' : No results for path: $"),
-                };
-                return self.state_failed(frame_id, failure);
+                }))
             }
         };
-        let limit = match concurrency {
+        let mut inputs = Vec::with_capacity(items.len());
+        for (index, item) in items.iter().enumerate() {
+            let input = match &state.parameters {
+                Some(t) => {
+                    match self.eval(frame_id, effective, Some((index, item)), |s, rng| {
+                        s.template(t, rng)
+                    })? {
+                        Ok(v) => v,
+                        Err(f) => return Ok(Err(f)),
+                    }
+                }
+                None => item.clone(),
+            };
+            inputs.push(input);
+        }
+        if state.parameters.is_some() {
+            self.note(frame_id, |s| {
+                s.after_parameters = Some(Value::Array(inputs.clone()))
+            });
+        }
+        Ok(Ok(inputs))
+    }
+
+    /// A Map's `MaxConcurrency`, resolved (0: no limit).
+    pub(super) fn map_concurrency(
+        &mut self,
+        frame_id: FrameId,
+        effective: &Data,
+    ) -> Result<Result<usize, Failure>, Error> {
+        let def = self.def;
+        let state = def.state(self.frame(frame_id)?.state)?;
+        let Kind::Map { concurrency, .. } = &state.kind else {
+            return Ok(Ok(0));
+        };
+        Ok(match concurrency {
             Concurrency::Fixed(n) => Ok(*n as usize),
             Concurrency::Query(query) => self
                 .query_number(frame_id, query, "MaxConcurrency", true, 0.0)?
                 .map(|n| n as usize),
             Concurrency::Path(r) => {
-                let v = match self.eval(frame_id, &effective, None, |s, _| s.resolve(r))? {
+                let v = match self.eval(frame_id, effective, None, |s, _| s.resolve(r))? {
                     Ok(v) => v,
-                    Err(f) => return self.state_failed(frame_id, f),
+                    Err(f) => return Ok(Err(f)),
                 };
                 let n = v.as_ref().and_then(|v| match v {
                     Value::Number(n) => n.as_u64(),
@@ -107,64 +196,7 @@ impl Run<'_, '_> {
                     ))),
                 }
             }
-        };
-        let limit = match limit {
-            Ok(l) => l,
-            Err(f) => return self.state_failed(frame_id, f),
-        };
-        let tolerated = match self.tolerance(
-            frame_id,
-            &effective,
-            tolerated_count.as_ref(),
-            tolerated_percentage.as_ref(),
-            items.len(),
-        ) {
-            Ok(t) => t,
-            Err(f) => return self.state_failed(frame_id, f),
-        };
-        // Iteration inputs: ItemSelector (or legacy Parameters) applied to each item.
-        let mut inputs = Vec::with_capacity(items.len());
-        for (index, item) in items.iter().enumerate() {
-            let input = match &state.parameters {
-                Some(t) => {
-                    match self.eval(frame_id, &effective, Some((index, item)), |s, rng| {
-                        s.template(t, rng)
-                    })? {
-                        Ok(v) => v,
-                        Err(f) => return self.state_failed(frame_id, f),
-                    }
-                }
-                None => item.clone(),
-            };
-            inputs.push(input);
-        }
-        if state.parameters.is_some() {
-            self.note(frame_id, |s| {
-                s.after_parameters = Some(Value::Array(inputs.clone()))
-            });
-        }
-        self.record(
-            Some(frame_id),
-            "MapStateStarted",
-            Details::Fields(json_map(&[("length", json!(items.len()))])),
-        );
-        let fan = Fanout {
-            results: vec![None; inputs.len()],
-            children: BTreeMap::new(),
-            items: inputs,
-            next_item: 0,
-            limit,
-            failures: 0,
-            tolerated,
-            is_map: true,
-        };
-        self.frame_mut(frame_id)?.pending = Pending::Fanout(Box::new(fan));
-        let _ = processor;
-        self.start_iterations(frame_id)?;
-        if self.fan_done(frame_id)? {
-            return self.fan_in(frame_id);
-        }
-        Ok(())
+        })
     }
 
     pub(super) fn tolerance(
@@ -239,7 +271,14 @@ impl Run<'_, '_> {
                     return Ok(());
                 };
                 let room = fan.limit == 0 || fan.children.len() < fan.limit;
-                if !room || fan.next_item >= fan.items.len() {
+                if !room {
+                    return Ok(());
+                }
+                if let Some(again) = fan.redo.pop_front() {
+                    self.rerun_iteration(frame_id, &state.name, again)?;
+                    continue;
+                }
+                if fan.next_item >= fan.items.len() {
                     return Ok(());
                 }
                 let index = fan.next_item;
@@ -270,7 +309,9 @@ impl Run<'_, '_> {
 
     pub(super) fn fan_done(&self, frame_id: FrameId) -> Result<bool, Error> {
         Ok(match &self.frame(frame_id)?.pending {
-            Pending::Fanout(fan) => fan.children.is_empty() && fan.next_item >= fan.items.len(),
+            Pending::Fanout(fan) => {
+                fan.children.is_empty() && fan.redo.is_empty() && fan.next_item >= fan.items.len()
+            }
             _ => false,
         })
     }
@@ -399,6 +440,9 @@ impl Run<'_, '_> {
             for child in fan.children.keys() {
                 self.cancel_frame(*child);
             }
+            // Kept for a redrive, should the failure not be retried or caught: the
+            // results of the children that succeeded, and the items never started.
+            self.frame_mut(frame_id)?.pending = Pending::Fanout(fan);
         }
         self.record(
             Some(frame_id),

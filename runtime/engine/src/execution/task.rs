@@ -188,6 +188,9 @@ impl Run<'_, '_> {
     /// second `TaskStarted`.
     pub(super) fn task_started(&mut self, task: TaskId, worker: Option<&str>) -> Result<(), Error> {
         let frame_id = self.task_frame(task)?;
+        if self.map_run_of(task).is_some() {
+            return Ok(()); // a Map Run reports only its end
+        }
         if !self.clock_mut(frame_id)?.started {
             let mut details = self.task_details(frame_id)?;
             if let Some(worker) = worker {
@@ -232,6 +235,9 @@ impl Run<'_, '_> {
         usage: Option<&TaskUsage>,
     ) -> Result<(), Error> {
         let frame_id = self.task_frame(task)?;
+        if self.map_run_of(task).is_some() {
+            return Ok(()); // the Map Run runs on its own; its end answers the task
+        }
         let mut details = self.task_details(frame_id)?;
         add_usage(&mut details, usage);
         details.insert("output".into(), Value::String(compact(output)));
@@ -243,6 +249,9 @@ impl Run<'_, '_> {
     /// The task said it is alive: its heartbeat clock starts again.
     pub(super) fn task_heartbeat(&mut self, task: TaskId) -> Result<(), Error> {
         let frame_id = self.task_frame(task)?;
+        if self.map_run_of(task).is_some() {
+            return Ok(());
+        }
         self.rearm_heartbeat(frame_id, task)
     }
 
@@ -316,6 +325,9 @@ impl Run<'_, '_> {
         usage: Option<&TaskUsage>,
     ) -> Result<(), Error> {
         let frame_id = self.task_frame(task)?;
+        if self.map_run_of(task).is_some() {
+            return self.map_run_succeeded(task, frame_id, output);
+        }
         let mut details = self.task_details(frame_id)?;
         add_usage(&mut details, usage);
         details.insert("output".into(), Value::String(compact(&output)));
@@ -336,6 +348,9 @@ impl Run<'_, '_> {
         usage: Option<&TaskUsage>,
     ) -> Result<(), Error> {
         let frame_id = self.task_frame(task)?;
+        if self.map_run_of(task).is_some() {
+            return self.map_run_failed(task, frame_id, failure);
+        }
         let mut details = self.task_details(frame_id)?;
         add_usage(&mut details, usage);
         let timed_out = matches!(
@@ -370,7 +385,10 @@ impl Run<'_, '_> {
         if let Some(fr) = self.st.frames.get_mut(&frame_id) {
             if matches!(
                 fr.pending,
-                Pending::Task { .. } | Pending::Wait(_) | Pending::Retry(_)
+                Pending::Task { .. }
+                    | Pending::Wait(_)
+                    | Pending::Retry(_)
+                    | Pending::MapRun { .. }
             ) {
                 fr.pending = Pending::Idle;
             }

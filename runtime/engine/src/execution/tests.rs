@@ -855,6 +855,9 @@ fn a_path_over_its_own_budget_in_a_choice_fails_the_state() {
     }
 }
 
+mod redrive;
+
+mod distributed;
 mod task_timers;
 
 mod activities;

@@ -129,7 +129,7 @@ impl Run<'_, '_> {
                         ("cause", json!("The execution timed out.")),
                     ])),
                 );
-                self.cancel_everything();
+                self.cancel_everything(true);
                 self.finish(Outcome::TimedOut {
                     error: Some("States.Timeout".into()),
                     cause: Some("The execution timed out.".into()),

@@ -1,5 +1,5 @@
 //! StartExecution, StartSyncExecution, StopExecution, DescribeExecution,
-//! DescribeStateMachineForExecution, ListExecutions: typed inputs, the use cases in
+//! DescribeStateMachineForExecution, ListExecutions, RedriveExecution: typed inputs, the use cases in
 //! [`crate::service::executions`], AWS's answers.
 
 use super::epoch;
@@ -95,8 +95,12 @@ impl Input for ExecutionArnInput {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ListExecutionsInput {
-    state_machine_arn: String,
+    #[serde(default)]
+    state_machine_arn: Option<String>,
+    #[serde(default)]
+    map_run_arn: Option<String>,
     status_filter: Option<Status>,
+    redrive_filter: Option<RedriveFilter>,
     #[serde(default)]
     max_results: MaxResults,
     next_token: Option<String>,
@@ -104,17 +108,107 @@ struct ListExecutionsInput {
 
 impl Input for ListExecutionsInput {
     fn check(p: &Params) -> Result<()> {
-        p.str("stateMachineArn")?;
+        match (p.opt_str("stateMachineArn")?, p.opt_str("mapRunArn")?) {
+            (None, None) => {
+                return Err(Error::Validation(
+                    "Must provide a StateMachine ARN or MapRun ARN".into(),
+                ))
+            }
+            (Some(_), Some(_)) => {
+                return Err(Error::Validation(
+                    "Only one of stateMachineArn or mapRunArn can be provided".into(),
+                ))
+            }
+            _ => {}
+        }
         if let Some(s) = p.opt_str("statusFilter")? {
             if Status::parse(s).is_none() {
                 return Err(Error::Validation(format!(
-                    "1 validation error detected: Value '{s}' at 'statusFilter' failed to satisfy constraint: Member must satisfy enum value set: [RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED, PENDING_REDRIVE]"
+                    "1 validation error detected: Value '{s}' at 'statusFilter' failed to satisfy constraint: Member must satisfy enum value set: [SUCCEEDED, TIMED_OUT, PENDING_REDRIVE, ABORTED, FAILED, RUNNING]"
+                )));
+            }
+        }
+        if let Some(r) = p.opt_str("redriveFilter")? {
+            if !["REDRIVEN", "NOT_REDRIVEN"].contains(&r) {
+                return Err(Error::Validation(format!(
+                    "1 validation error detected: Value '{r}' at 'redriveFilter' failed to satisfy constraint: Member must satisfy enum value set: [REDRIVEN, NOT_REDRIVEN]"
                 )));
             }
         }
         p.max_results()?;
         p.opt_str("nextToken")?;
         Ok(())
+    }
+}
+
+/// ListExecutions' `redriveFilter`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+enum RedriveFilter {
+    Redriven,
+    NotRedriven,
+}
+
+/// The input of RedriveExecution.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RedriveExecutionInput {
+    execution_arn: String,
+    client_token: Option<String>,
+}
+
+impl Input for RedriveExecutionInput {
+    fn check(p: &Params) -> Result<()> {
+        let arn = p.str("executionArn")?;
+        constraints(
+            "executionArn",
+            arn,
+            false,
+            &longer_than(arn, 256).into_iter().collect::<Vec<_>>(),
+        )?;
+        if let Some(token) = p.opt_str("clientToken")? {
+            let mut failed: Vec<String> = longer_than(token, 64).into_iter().collect();
+            if token.is_empty() {
+                failed.push("have length greater than or equal to 1".into());
+            }
+            if !token.bytes().all(|b| (b'!'..=b'~').contains(&b)) {
+                failed.push("satisfy regular expression pattern: [!-~]+".into());
+            }
+            constraints("clientToken", token, false, &failed)?;
+        }
+        Ok(())
+    }
+}
+
+pub(super) async fn redrive(app: &App, tenant: &Tenant, p: Params) -> Result<Value> {
+    let input: RedriveExecutionInput = decode(p)?;
+    let date = app
+        .services
+        .executions
+        .redrive(tenant, &input.execution_arn, input.client_token)
+        .await?;
+    Ok(json!({"redriveDate": epoch(date)}))
+}
+
+/// The redrive fields of DescribeExecution: the count always, the date once redriven, the
+/// status, and the reason only when it cannot be redriven.
+fn redrive_fields(
+    o: &mut Map<String, Value>,
+    e: &Execution,
+    redrivable: &std::result::Result<(), String>,
+) {
+    o.insert("redriveCount".into(), json!(e.redrive_count));
+    if let Some(date) = e.redrive_date {
+        o.insert("redriveDate".into(), epoch(date));
+    }
+    match redrivable {
+        Ok(()) => {
+            o.insert("redriveStatus".into(), json!("REDRIVABLE"));
+        }
+        Err(reason) => {
+            o.insert("redriveStatus".into(), json!("NOT_REDRIVABLE"));
+            o.insert("redriveStatusReason".into(), json!(reason));
+        }
     }
 }
 
@@ -214,9 +308,6 @@ pub(super) async fn describe(app: &App, tenant: &Tenant, p: Params) -> Result<Va
         "startDate": epoch(e.started),
         "input": e.input,
         "inputDetails": {"included": true},
-        "redriveCount": 0,
-        "redriveStatus": "NOT_REDRIVABLE",
-        "redriveStatusReason": "Redrive is not supported by Sandstep yet",
     });
     if let Some(o) = out.as_object_mut() {
         if let Some(stopped) = e.stopped {
@@ -227,7 +318,11 @@ pub(super) async fn describe(app: &App, tenant: &Tenant, p: Params) -> Result<Va
         if let Some(parent) = &e.parent {
             o.insert("sandstepParentExecutionArn".into(), json!(parent.arn));
         }
+        if let Some(run) = &e.map_run {
+            o.insert("mapRunArn".into(), json!(run));
+        }
         qualified_fields(o, &described.machine_arn, e);
+        redrive_fields(o, e, &described.redrivable);
         finished_fields(o, e);
     }
     Ok(out)
@@ -263,14 +358,35 @@ pub(super) async fn describe_machine(app: &App, tenant: &Tenant, p: Params) -> R
 
 pub(super) async fn list(app: &App, tenant: &Tenant, p: Params) -> Result<Value> {
     let input: ListExecutionsInput = decode(p)?;
+    let state_machine_arn = match (&input.state_machine_arn, &input.map_run_arn) {
+        (Some(arn), _) => arn.clone(),
+        (None, Some(run)) => {
+            return super::map_runs::list_children(
+                app,
+                tenant,
+                run,
+                input.status_filter,
+                input.max_results.0,
+                input.next_token.as_deref(),
+            )
+        }
+        (None, None) => {
+            return Err(Error::Validation(
+                "Must provide a StateMachine ARN or MapRun ARN".into(),
+            ))
+        }
+    };
     let page = app.services.executions.list(
         tenant,
-        &input.state_machine_arn,
+        &state_machine_arn,
         input.status_filter,
+        input
+            .redrive_filter
+            .map(|f| matches!(f, RedriveFilter::Redriven)),
         input.max_results.0,
         input.next_token.as_deref(),
     )?;
-    let machine_arn = unqualified(&input.state_machine_arn);
+    let machine_arn = unqualified(&state_machine_arn);
     let items: Vec<Value> = page
         .items
         .iter()
@@ -281,10 +397,14 @@ pub(super) async fn list(app: &App, tenant: &Tenant, p: Params) -> Result<Value>
                 "name": e.name,
                 "status": e.status.as_str(),
                 "startDate": epoch(e.started),
+                "redriveCount": e.redrive_count,
             });
             if let Some(o) = item.as_object_mut() {
                 if let Some(s) = e.stopped {
                     o.insert("stopDate".into(), epoch(s));
+                }
+                if let Some(date) = e.redrive_date {
+                    o.insert("redriveDate".into(), epoch(date));
                 }
                 qualified_fields(o, machine_arn, e);
             }
