@@ -18,57 +18,9 @@
 
 mod common;
 
-use common::{env_or, scratch, Server};
+use common::{env_or, rss_of, scratch, Sampler, Server};
 use std::io::Write as _;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// The server's resident set, KiB.
-fn rss_of(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-/// Samples `pid`'s RSS until dropped; the highest seen.
-struct Sampler {
-    stop: Arc<AtomicBool>,
-    peak: Arc<AtomicU64>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Sampler {
-    fn start(pid: u32) -> Sampler {
-        let stop = Arc::new(AtomicBool::new(false));
-        let peak = Arc::new(AtomicU64::new(rss_of(pid)));
-        let (s, p) = (Arc::clone(&stop), Arc::clone(&peak));
-        let thread = std::thread::spawn(move || {
-            while !s.load(Ordering::Relaxed) {
-                p.fetch_max(rss_of(pid), Ordering::Relaxed);
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        });
-        Sampler {
-            stop,
-            peak,
-            thread: Some(thread),
-        }
-    }
-
-    fn peak_mib(mut self) -> f64 {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            t.join().unwrap();
-        }
-        self.peak.load(Ordering::Relaxed) as f64 / 1024.0
-    }
-}
 
 /// A file of `mib` MiB of varied bytes.
 fn make_file(path: &std::path::Path, mib: usize) {

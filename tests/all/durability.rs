@@ -695,3 +695,78 @@ fn a_map_run_survives_kill_9_without_running_its_finished_children_again() {
     );
     assert_eq!(child["mapRunArn"], json!(map_run), "{child}");
 }
+
+#[test]
+fn a_running_map_run_takes_updates_and_is_aborted_with_its_execution() {
+    let dir = TempDir::new("map-run-update");
+    let s = Server::start_with_env(&dir.0, &[("SANDSTEP_TEST_CLOCK", "1798761600000")]);
+    let definition = json!({"StartAt": "Each", "States": {"Each": {
+        "Type": "Map", "End": true, "MaxConcurrency": 1, "ToleratedFailureCount": 2,
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 100, "End": true}}}}}});
+    let machine = s.create_machine("updated-map", &definition, "STANDARD");
+    let run = s.ok(
+        "StartExecution",
+        json!({"stateMachineArn": machine, "input": "[1, 2, 3, 4, 5]"}),
+    )["executionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let map_run = {
+        let began = Instant::now();
+        loop {
+            let runs = s.ok("ListMapRuns", json!({"executionArn": run}))["mapRuns"].clone();
+            if let Some(arn) = runs[0]["mapRunArn"].as_str() {
+                break arn.to_string();
+            }
+            assert!(began.elapsed() < Duration::from_secs(10), "no Map Run");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    until_children(&s, &map_run, "RUNNING", 1);
+    let described = s.ok("DescribeMapRun", json!({"mapRunArn": map_run}));
+    assert_eq!(
+        (
+            described["status"].as_str(),
+            described["maxConcurrency"].as_u64(),
+            described["toleratedFailureCount"].as_u64()
+        ),
+        (Some("RUNNING"), Some(1), Some(2)),
+        "{described}"
+    );
+    s.ok(
+        "UpdateMapRun",
+        json!({"mapRunArn": map_run, "maxConcurrency": 3, "toleratedFailurePercentage": 50}),
+    );
+    until_children(&s, &map_run, "RUNNING", 3);
+    let began = Instant::now();
+    loop {
+        let described = s.ok("DescribeMapRun", json!({"mapRunArn": map_run}));
+        if described["maxConcurrency"] == 3 && described["itemCounts"]["running"] == 3 {
+            assert_eq!(described["toleratedFailurePercentage"], 50.0, "{described}");
+            assert_eq!(described["itemCounts"]["total"], 3, "{described}");
+            break;
+        }
+        assert!(began.elapsed() < Duration::from_secs(10), "{described}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Stopping the execution aborts its Map Run and the children that run.
+    s.ok("StopExecution", json!({"executionArn": run}));
+    let began = Instant::now();
+    loop {
+        let described = s.ok("DescribeMapRun", json!({"mapRunArn": map_run}));
+        if described["status"] == "ABORTED" {
+            break;
+        }
+        assert!(began.elapsed() < Duration::from_secs(10), "{described}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(children_with(&s, &map_run, "ABORTED").len(), 3);
+    let e = s
+        .call(
+            "UpdateMapRun",
+            json!({"mapRunArn": map_run, "maxConcurrency": 4}),
+        )
+        .unwrap_err();
+    assert_eq!(e.1, "ValidationException", "{e:?}");
+}

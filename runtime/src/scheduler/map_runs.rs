@@ -32,6 +32,9 @@ use tokio::task::JoinSet;
 /// `MaxConcurrency` (AWS: 10,000). Bounds the memory a run holds.
 pub const MAX_CHILDREN_AT_ONCE: u64 = 1000;
 
+/// How many times one Map Run may be redriven (AWS: 1,000).
+const MAX_MAP_RUN_REDRIVES: u32 = 1000;
+
 /// The largest Map result kept in the execution (a state's output limit).
 const MAX_RESULT_BYTES: usize = 256 * 1024;
 
@@ -79,6 +82,11 @@ impl Scheduler {
         };
         let redrive = input.get("redrive").and_then(Value::as_bool) == Some(true);
         let run = match (existing, redrive) {
+            (Some(run), true) if run.redrive_count >= MAX_MAP_RUN_REDRIVES => {
+                return failed(format!(
+                    "Map Run {arn} has been redriven {MAX_MAP_RUN_REDRIVES} times, the most it may be"
+                ))
+            }
             (Some(mut run), true) => {
                 run.status = MapRunStatus::Running;
                 run.task = id;
@@ -1028,6 +1036,19 @@ fn read_from(
             _ => Next::Stop,
         }
     };
+    for (field, refused) in [
+        ("ItemsPointer", None),
+        ("Transformation", Some("LOAD_AND_FLATTEN")),
+        ("ManifestType", Some("ATHENA_DATA")),
+    ] {
+        let given = r.config.get(field).and_then(Value::as_str);
+        if given.is_some() && refused.is_none_or(|v| given == Some(v)) {
+            return Err(reader::ReadError(format!(
+                "ReaderConfig.{field} {} is not supported by Sandstep",
+                given.unwrap_or_default()
+            )));
+        }
+    }
     match r.resource.as_str() {
         "arn:aws:states:::s3:listObjectsV2" => {
             let (bucket, prefix) = (text("Bucket"), text("Prefix"));

@@ -668,6 +668,7 @@ impl Executions for Store {
         }
         writes.extend(self.token_deletes(key)?);
         writes.extend(self.child_deletes(key)?);
+        writes.extend(self.map_run_deletes(key)?);
         for table in [Table::Step, Table::InFlight, Table::TaskEffect] {
             for (k, _) in
                 self.backend

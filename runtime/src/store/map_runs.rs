@@ -316,6 +316,26 @@ impl MapRuns for Store {
     }
 }
 
+impl Store {
+    /// Deletes the Map Runs of a parent execution and their children's rows (the parent
+    /// is being deleted).
+    pub(super) fn map_run_deletes(&self, parent: &ExecutionKey) -> Result<Vec<Write>> {
+        let mut writes = Vec::new();
+        for run in self.map_runs_of(parent)? {
+            writes.push(Write::Delete(run_key(&run.tenant, &run.id)));
+            writes.push(Write::Delete(parent_key(&run)));
+            writes.push(Write::Delete(open_key(&run.tenant, &run.id)));
+            let rows = Key::of(Table::MapRunChild, &run.tenant)
+                .text(&run.id)
+                .into_bytes();
+            for (k, _) in self.backend.scan(&rows, None, usize::MAX)? {
+                writes.push(Write::Delete(k));
+            }
+        }
+        Ok(writes)
+    }
+}
+
 fn run_writes(run: &MapRun) -> Result<Vec<Write>> {
     let open = open_key(&run.tenant, &run.id);
     Ok(vec![
@@ -326,4 +346,102 @@ fn run_writes(run: &MapRun) -> Result<Vec<Write>> {
             _ => Write::Delete(open),
         },
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn run(id: &str, started: Millis, status: MapRunStatus) -> MapRun {
+        MapRun {
+            id: id.into(),
+            arn: format!("arn:aws:states:us-east-1:000000000000:mapRun:m/l:{id}"),
+            tenant: TenantId("t".into()),
+            parent: ExecutionKey {
+                tenant: TenantId("t".into()),
+                machine: "m".into(),
+                name: "parent".into(),
+            },
+            parent_arn: "arn:parent".into(),
+            task: TaskId(7),
+            spec: json!({}),
+            status,
+            started,
+            stopped: None,
+            max_concurrency: 0,
+            tolerated_count: 0,
+            tolerated_percentage: 0.0,
+            error: None,
+            cause: None,
+            items: Counts::default(),
+            executions: Counts::default(),
+            read_all: false,
+            redrive_count: 0,
+            redrive_date: None,
+        }
+    }
+
+    fn child(index: u64) -> MapChild {
+        MapChild {
+            index,
+            items: 1,
+            name: format!("c{index}"),
+            arn: format!("arn:c{index}"),
+            status: Some(Status::Succeeded),
+            input: "{}".into(),
+            output: Some("1".into()),
+            error: None,
+            cause: None,
+            started: 1,
+            stopped: Some(2),
+        }
+    }
+
+    #[test]
+    fn runs_are_found_by_id_by_parent_and_while_open_and_their_children_page_in_order() {
+        let store = Store::memory();
+        let tenant = TenantId("t".into());
+        store
+            .map_run_put(&run("b", 2, MapRunStatus::Running))
+            .unwrap();
+        store
+            .map_run_put(&run("a", 1, MapRunStatus::Running))
+            .unwrap();
+        assert_eq!(store.map_run_get(&tenant, "a").unwrap().unwrap().started, 1);
+        assert!(store
+            .map_run_get(&TenantId("u".into()), "a")
+            .unwrap()
+            .is_none());
+        let parent = run("a", 1, MapRunStatus::Running).parent;
+        let ids: Vec<String> = store
+            .map_runs_of(&parent)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(ids, ["a", "b"], "in start order");
+        assert_eq!(store.map_runs_open().unwrap().len(), 2);
+        store
+            .map_run_end(&run("a", 1, MapRunStatus::Succeeded), None)
+            .unwrap();
+        assert_eq!(
+            store.map_runs_open().unwrap(),
+            [(tenant.clone(), "b".to_string())]
+        );
+
+        let rows: Vec<MapChild> = (0..2500).map(child).collect();
+        store.map_children_put(&tenant, "a", &rows).unwrap();
+        let page = store.map_children(&tenant, "a", 0, 1000).unwrap();
+        assert_eq!((page.len(), page[999].index), (1000, 999));
+        let page = store.map_children(&tenant, "a", 2000, 1000).unwrap();
+        assert_eq!((page.len(), page[0].index), (500, 2000));
+        assert!(store.map_children(&tenant, "b", 0, 10).unwrap().is_empty());
+
+        let deletes = store.map_run_deletes(&parent).unwrap();
+        store.backend.apply(deletes).unwrap();
+        assert!(store.map_runs_of(&parent).unwrap().is_empty());
+        assert!(store.map_runs_open().unwrap().is_empty());
+        assert!(store.map_children(&tenant, "a", 0, 10).unwrap().is_empty());
+    }
 }
