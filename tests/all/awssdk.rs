@@ -147,6 +147,15 @@ async fn wait_done(
     c: &Client,
     arn: &str,
 ) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
+    wait_done_within(c, arn, 20).await
+}
+
+/// Polls DescribeExecution until the execution has ended, at most `seconds`.
+async fn wait_done_within(
+    c: &Client,
+    arn: &str,
+    seconds: u64,
+) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
     let began = Instant::now();
     loop {
         let d = c
@@ -159,7 +168,7 @@ async fn wait_done(
             return d;
         }
         assert!(
-            began.elapsed() < Duration::from_secs(20),
+            began.elapsed() < Duration::from_secs(seconds),
             "{arn} still running"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;

@@ -609,6 +609,19 @@ fn children_with(s: &Server, map_run: &str, status: &str) -> Vec<Value> {
         .clone()
 }
 
+/// Polls ListMapRuns until the execution `run` has started its Map Run; its ARN.
+fn map_run_of(s: &Server, run: &str) -> String {
+    let began = Instant::now();
+    loop {
+        let runs = s.ok("ListMapRuns", json!({"executionArn": run}))["mapRuns"].clone();
+        if let Some(arn) = runs[0]["mapRunArn"].as_str() {
+            return arn.to_string();
+        }
+        assert!(began.elapsed() < Duration::from_secs(10), "no Map Run");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Polls until `n` children of the Map Run have `status`.
 fn until_children(s: &Server, map_run: &str, status: &str, n: usize) -> Vec<Value> {
     let began = Instant::now();
@@ -646,17 +659,7 @@ fn a_map_run_survives_kill_9_without_running_its_finished_children_again() {
         .as_str()
         .unwrap()
         .to_string();
-    let map_run = {
-        let began = Instant::now();
-        loop {
-            let runs = s.ok("ListMapRuns", json!({"executionArn": run}))["mapRuns"].clone();
-            if let Some(arn) = runs[0]["mapRunArn"].as_str() {
-                break arn.to_string();
-            }
-            assert!(began.elapsed() < Duration::from_secs(10), "no Map Run");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    };
+    let map_run = map_run_of(&s, &run);
     until_children(&s, &map_run, "RUNNING", 2);
     s.advance_clock(11_000);
     let finished = until_children(&s, &map_run, "SUCCEEDED", 2);
@@ -694,6 +697,17 @@ fn a_map_run_survives_kill_9_without_running_its_finished_children_again() {
         json!({"executionArn": all[0]["executionArn"]}),
     );
     assert_eq!(child["mapRunArn"], json!(map_run), "{child}");
+    let pinned = s.ok(
+        "DescribeStateMachineForExecution",
+        json!({"executionArn": all[0]["executionArn"]}),
+    );
+    assert_eq!(
+        (pinned["label"].as_str(), pinned["mapRunArn"].as_str()),
+        (Some("Slow"), Some(map_run.as_str())),
+        "{pinned}"
+    );
+    let processor: Value = serde_json::from_str(pinned["definition"].as_str().unwrap()).unwrap();
+    assert_eq!(processor["StartAt"], "W");
 }
 
 #[test]
@@ -712,17 +726,7 @@ fn a_running_map_run_takes_updates_and_is_aborted_with_its_execution() {
         .as_str()
         .unwrap()
         .to_string();
-    let map_run = {
-        let began = Instant::now();
-        loop {
-            let runs = s.ok("ListMapRuns", json!({"executionArn": run}))["mapRuns"].clone();
-            if let Some(arn) = runs[0]["mapRunArn"].as_str() {
-                break arn.to_string();
-            }
-            assert!(began.elapsed() < Duration::from_secs(10), "no Map Run");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    };
+    let map_run = map_run_of(&s, &run);
     until_children(&s, &map_run, "RUNNING", 1);
     let described = s.ok("DescribeMapRun", json!({"mapRunArn": map_run}));
     assert_eq!(

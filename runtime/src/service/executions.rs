@@ -54,6 +54,8 @@ pub struct PinnedMachine {
     pub revision: Revision,
     /// The machine as it is now, if it still exists.
     pub machine: Option<StateMachine>,
+    /// The Map Run that started the execution, for a Distributed Map's child.
+    pub map_run: Option<String>,
 }
 
 /// Which page of an execution's history to read.
@@ -316,6 +318,7 @@ impl Executions {
             name: e.machine,
             revision,
             machine,
+            map_run: e.map_run,
         })
     }
 

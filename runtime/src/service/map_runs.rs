@@ -8,6 +8,15 @@ use crate::store::map_runs::{MapChild, MapRun, MapRunStatus};
 use crate::store::MapRuns as _;
 use crate::tenants::Tenant;
 
+/// Which of a Map Run's children ListExecutions lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChildFilter {
+    /// Those with this status (a child not ended yet is `RUNNING`).
+    Status(Status),
+    /// Those that did not succeed in a run that has ended: a redrive runs them again.
+    PendingRedrive,
+}
+
 /// The changes UpdateMapRun asks for.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct MapRunUpdate {
@@ -113,7 +122,7 @@ impl Executions {
         &self,
         tenant: &Tenant,
         arn: &str,
-        status: Option<Status>,
+        filter: Option<ChildFilter>,
         limit: usize,
         next_token: Option<&str>,
     ) -> Result<Page<MapChild>> {
@@ -135,7 +144,16 @@ impl Executions {
             };
             let last = last.index;
             for child in page {
-                if status.is_some_and(|s| s != child.status.unwrap_or(Status::Running)) {
+                let status = child.status.unwrap_or(Status::Running);
+                let wanted = match filter {
+                    None => true,
+                    Some(ChildFilter::Status(s)) => s == status,
+                    Some(ChildFilter::PendingRedrive) => {
+                        run.status != MapRunStatus::Running
+                            && !matches!(status, Status::Running | Status::Succeeded)
+                    }
+                };
+                if !wanted {
                     continue;
                 }
                 if items.len() == limit {

@@ -29,31 +29,6 @@ async fn get(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Value {
     serde_json::from_slice(&bytes).unwrap()
 }
 
-/// Waits up to `seconds` for an execution to end.
-async fn done_within(
-    c: &Client,
-    arn: &str,
-    seconds: u64,
-) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
-    let began = Instant::now();
-    loop {
-        let d = c
-            .describe_execution()
-            .execution_arn(arn)
-            .send()
-            .await
-            .unwrap();
-        if d.status != ExecutionStatus::Running {
-            return d;
-        }
-        assert!(
-            began.elapsed() < Duration::from_secs(seconds),
-            "{arn} still running"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 fn map(reader: Value, extra: Value, processor: Value) -> String {
     let mut map = json!({"Type": "Map", "End": true, "Label": "Items", "ItemReader": reader,
         "ItemProcessor": processor});
@@ -99,7 +74,7 @@ fn sdk_distributed_map_over_100000_json_lines_with_a_result_writer() {
             .await
             .unwrap()
             .execution_arn;
-        let done = done_within(&c, &run, 300).await;
+        let done = wait_done_within(&c, &run, 300).await;
         assert_eq!(done.status(), &ExecutionStatus::Succeeded, "{done:?}");
         let output = json_of(done.output());
         let map_run_arn = output["MapRunArn"].as_str().unwrap().to_string();
@@ -178,7 +153,7 @@ fn sdk_distributed_map_over_a_csv_with_a_header_row_in_batches() {
         );
         let machine = create(&c, "people", &definition, StateMachineType::Standard).await;
         let run = c.start_execution().state_machine_arn(&machine).send().await.unwrap().execution_arn;
-        let done = done_within(&c, &run, 30).await;
+        let done = wait_done_within(&c, &run, 30).await;
         assert_eq!(done.status(), &ExecutionStatus::Succeeded, "{done:?}");
         assert_eq!(
             json_of(done.output()),
@@ -202,7 +177,7 @@ fn sdk_distributed_map_over_a_csv_with_a_header_row_in_batches() {
         );
         let machine = create(&c, "missing", &missing, StateMachineType::Standard).await;
         let run = c.start_execution().state_machine_arn(&machine).send().await.unwrap().execution_arn;
-        let failed = done_within(&c, &run, 30).await;
+        let failed = wait_done_within(&c, &run, 30).await;
         assert_eq!(failed.error(), Some("States.ItemReaderFailed"), "{failed:?}");
     });
 }
@@ -231,7 +206,7 @@ fn sdk_a_failed_distributed_map_redriven_runs_only_its_failed_children() {
         );
         let machine = create(&c, "fragile", &definition, StateMachineType::Standard).await;
         let run = c.start_execution().state_machine_arn(&machine).send().await.unwrap().execution_arn;
-        let failed = done_within(&c, &run, 30).await;
+        let failed = wait_done_within(&c, &run, 30).await;
         assert_eq!(failed.error(), Some("States.ExceedToleratedFailureThreshold"), "{failed:?}");
         let map_run = c.list_map_runs().execution_arn(&run).send().await.unwrap().map_runs()[0].map_run_arn().to_string();
         let before = c.describe_map_run().map_run_arn(&map_run).send().await.unwrap();
@@ -241,11 +216,29 @@ fn sdk_a_failed_distributed_map_redriven_runs_only_its_failed_children() {
         let first: Vec<(String, DateTime)> = c.list_executions().map_run_arn(&map_run).send().await.unwrap()
             .executions().iter().map(|e| (e.name().to_string(), *e.start_date())).collect();
 
+        let pending = c
+            .list_executions()
+            .map_run_arn(&map_run)
+            .status_filter(ExecutionStatus::PendingRedrive)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(pending.executions().len(), 1, "{pending:?}");
+        assert_eq!(pending.executions()[0].name(), first[1].0);
+        let e = c
+            .list_executions()
+            .state_machine_arn(&machine)
+            .status_filter(ExecutionStatus::PendingRedrive)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(code(&e), "ValidationException");
+
         // The item is fixed; the redrive runs the failed child and the two never started.
         put(&s3, "inputs", "items.json", items(false)).await;
         tokio::time::sleep(Duration::from_millis(20)).await;
         c.redrive_execution().execution_arn(&run).send().await.unwrap();
-        let done = done_within(&c, &run, 30).await;
+        let done = wait_done_within(&c, &run, 30).await;
         assert_eq!(done.status(), &ExecutionStatus::Succeeded, "{done:?}");
         assert_eq!(json_of(done.output()), json!([{"n": 0}, {"n": 1}, {"n": 2}, {"n": 3}]));
         let after = c.describe_map_run().map_run_arn(&map_run).send().await.unwrap();

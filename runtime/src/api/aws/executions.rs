@@ -9,6 +9,7 @@ use crate::api::params::{constraints, decode, longer_than, Input, MaxResults, Pa
 use crate::api::App;
 use crate::model::{Execution, Status};
 use crate::service::executions::NewExecution;
+use crate::service::map_runs::ChildFilter;
 use crate::tenants::Tenant;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -99,7 +100,7 @@ struct ListExecutionsInput {
     state_machine_arn: Option<String>,
     #[serde(default)]
     map_run_arn: Option<String>,
-    status_filter: Option<Status>,
+    status_filter: Option<String>,
     redrive_filter: Option<RedriveFilter>,
     #[serde(default)]
     max_results: MaxResults,
@@ -122,7 +123,12 @@ impl Input for ListExecutionsInput {
             _ => {}
         }
         if let Some(s) = p.opt_str("statusFilter")? {
-            if Status::parse(s).is_none() {
+            if s == PENDING_REDRIVE && p.opt_str("mapRunArn")?.is_none() {
+                return Err(Error::Validation(
+                    "The PENDING_REDRIVE statusFilter is only supported with a mapRunArn".into(),
+                ));
+            }
+            if Status::parse(s).is_none() && s != PENDING_REDRIVE {
                 return Err(Error::Validation(format!(
                     "1 validation error detected: Value '{s}' at 'statusFilter' failed to satisfy constraint: Member must satisfy enum value set: [SUCCEEDED, TIMED_OUT, PENDING_REDRIVE, ABORTED, FAILED, RUNNING]"
                 )));
@@ -140,6 +146,10 @@ impl Input for ListExecutionsInput {
         Ok(())
     }
 }
+
+/// ListExecutions' `statusFilter` for a Map Run's children that failed and wait for a
+/// redrive.
+const PENDING_REDRIVE: &str = "PENDING_REDRIVE";
 
 /// ListExecutions' `redriveFilter`.
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -344,7 +354,7 @@ pub(super) async fn describe_machine(app: &App, tenant: &Tenant, p: Params) -> R
         .as_ref()
         .map(logging_or_default)
         .unwrap_or_else(|| json!({"level": "OFF"}));
-    Ok(json!({
+    let mut out = json!({
         "stateMachineArn": pinned.arn,
         "name": pinned.name,
         "definition": pinned.revision.definition,
@@ -353,7 +363,14 @@ pub(super) async fn describe_machine(app: &App, tenant: &Tenant, p: Params) -> R
         "loggingConfiguration": logging,
         "tracingConfiguration": {"enabled": false},
         "revisionId": pinned.revision.id,
-    }))
+    });
+    // A Distributed Map's child runs the Map's processor, named `<machine>/<label>`.
+    if let (Some(run), Some(o)) = (&pinned.map_run, out.as_object_mut()) {
+        o.insert("mapRunArn".into(), json!(run));
+        let label = pinned.name.rsplit_once('/').map_or("", |(_, l)| l);
+        o.insert("label".into(), json!(label));
+    }
+    Ok(out)
 }
 
 pub(super) async fn list(app: &App, tenant: &Tenant, p: Params) -> Result<Value> {
@@ -361,14 +378,19 @@ pub(super) async fn list(app: &App, tenant: &Tenant, p: Params) -> Result<Value>
     let state_machine_arn = match (&input.state_machine_arn, &input.map_run_arn) {
         (Some(arn), _) => arn.clone(),
         (None, Some(run)) => {
+            let filter = match input.status_filter.as_deref() {
+                Some(PENDING_REDRIVE) => Some(ChildFilter::PendingRedrive),
+                Some(s) => Status::parse(s).map(ChildFilter::Status),
+                None => None,
+            };
             return super::map_runs::list_children(
                 app,
                 tenant,
                 run,
-                input.status_filter,
+                filter,
                 input.max_results.0,
                 input.next_token.as_deref(),
-            )
+            );
         }
         (None, None) => {
             return Err(Error::Validation(
@@ -379,7 +401,7 @@ pub(super) async fn list(app: &App, tenant: &Tenant, p: Params) -> Result<Value>
     let page = app.services.executions.list(
         tenant,
         &state_machine_arn,
-        input.status_filter,
+        input.status_filter.as_deref().and_then(Status::parse),
         input
             .redrive_filter
             .map(|f| matches!(f, RedriveFilter::Redriven)),

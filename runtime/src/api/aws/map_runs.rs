@@ -184,7 +184,7 @@ pub(super) fn list_children(
     app: &App,
     tenant: &Tenant,
     map_run_arn: &str,
-    status: Option<crate::model::Status>,
+    status: Option<crate::service::map_runs::ChildFilter>,
     max_results: usize,
     next_token: Option<&str>,
 ) -> Result<Value> {

@@ -166,3 +166,38 @@ fn a_reader_ignores_items_path_and_carries_its_selector_and_a_failed_run_is_redr
     let again = map_run(&out);
     assert_eq!(again.input, json!({"mapRunArn": arn, "redrive": true}));
 }
+
+#[test]
+fn a_jsonata_reader_and_selector_are_resolved_and_carried_too() {
+    let d = def(
+        json!({"QueryLanguage": "JSONata", "StartAt": "M", "States": {"M": {
+        "Type": "Map", "End": true,
+        "ItemReader": {"Resource": "arn:aws:states:::s3:getObject",
+            "ReaderConfig": {"InputType": "JSON", "MaxItems": "{% $states.input.max %}"},
+            "Arguments": {"Bucket": "{% $states.input.bucket %}", "Key": "items.json"}},
+        "ItemSelector": {"v": "{% $states.context.Map.Item.Value %}", "i": "{% $states.context.Map.Item.Index %}"},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}}),
+    );
+    let mut st = ExecutionState::new();
+    let out = step(
+        &d,
+        &mut st,
+        &start_event(1000, json!({"bucket": "in", "max": 2})),
+    )
+    .unwrap();
+    let spec = map_run(&out).input;
+    assert_eq!(
+        spec["reader"]["parameters"],
+        json!({"Bucket": "in", "Key": "items.json"})
+    );
+    assert_eq!(spec["reader"]["maxItems"], 2);
+    assert_eq!(spec["executionType"], "STANDARD");
+    // The children inherit the machine's query language.
+    assert_eq!(spec["definition"]["QueryLanguage"], "JSONata");
+    let selector = crate::selector::Selector::from_spec(&spec["selector"]).unwrap();
+    assert_eq!(
+        selector.select(3, &json!("x")).unwrap(),
+        json!({"v": "x", "i": 3})
+    );
+}
