@@ -98,7 +98,7 @@ fn state_machine_lifecycle_and_errors() {
     let e = s.call("TestState", json!({})).unwrap_err();
     assert_eq!(e.1, "ValidationException");
     let e = s.call("DescribeMapRun", json!({})).unwrap_err();
-    assert_eq!(e.1, "NotSupported");
+    assert_eq!(e.1, "ValidationException", "{e:?}");
     let e = s.call("RedriveExecution", json!({})).unwrap_err();
     assert_eq!(e.1, "ValidationException", "{e:?}");
     let e = s.call("GetActivityTask", json!({})).unwrap_err();
