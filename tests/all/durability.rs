@@ -632,8 +632,9 @@ fn until_children(s: &Server, map_run: &str, status: &str, n: usize) -> Vec<Valu
         }
         assert!(
             began.elapsed() < Duration::from_secs(20),
-            "{} of {n} children {status}",
-            found.len()
+            "{} of {n} children {status}: {}",
+            found.len(),
+            s.ok("ListExecutions", json!({"mapRunArn": map_run}))
         );
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -711,9 +712,9 @@ fn a_map_run_survives_kill_9_without_running_its_finished_children_again() {
 }
 
 #[test]
-fn a_running_map_run_takes_updates_and_is_aborted_with_its_execution() {
+fn a_running_map_run_takes_updates_is_aborted_with_its_execution_and_redriven_across_a_kill_9() {
     let dir = TempDir::new("map-run-update");
-    let s = Server::start_with_env(&dir.0, &[("SANDSTEP_TEST_CLOCK", "1798761600000")]);
+    let mut s = Server::start_with_env(&dir.0, &[("SANDSTEP_TEST_CLOCK", "1798761600000")]);
     let definition = json!({"StartAt": "Each", "States": {"Each": {
         "Type": "Map", "End": true, "MaxConcurrency": 1, "ToleratedFailureCount": 2,
         "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
@@ -773,4 +774,26 @@ fn a_running_map_run_takes_updates_and_is_aborted_with_its_execution() {
         )
         .unwrap_err();
     assert_eq!(e.1, "ValidationException", "{e:?}");
+
+    // Redriven, and killed at once: the same run goes on after the restart, running its
+    // aborted children again and the items it never started.
+    s.ok("RedriveExecution", json!({"executionArn": run}));
+    let now = s.advance_clock(1_000);
+    s.restart_with_env(&[("SANDSTEP_TEST_CLOCK", &now.to_string())]);
+    until_children(&s, &map_run, "RUNNING", 3);
+    s.advance_clock(101_000);
+    until_children(&s, &map_run, "SUCCEEDED", 3);
+    s.advance_clock(101_000);
+    let done = s.wait_done(&run, Duration::from_secs(20));
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    let described = s.ok("DescribeMapRun", json!({"mapRunArn": map_run}));
+    assert_eq!(
+        (
+            described["status"].as_str(),
+            described["redriveCount"].as_u64()
+        ),
+        (Some("SUCCEEDED"), Some(1)),
+        "{described}"
+    );
+    assert_eq!(described["itemCounts"]["succeeded"], 5, "{described}");
 }

@@ -51,6 +51,26 @@ pub struct LiveRun {
     limits: Mutex<(u64, u64, f64)>,
     /// Woken by an abort or an update.
     wake: tokio::sync::Notify,
+    /// Set, and `finished` told, once the driver has stored the run's end.
+    ended: AtomicBool,
+    finished: tokio::sync::Notify,
+}
+
+impl LiveRun {
+    /// Stops the run and waits until its driver has stored its end.
+    async fn abort_and_wait(&self) {
+        self.abort.store(true, Ordering::SeqCst);
+        self.wake.notify_waiters();
+        loop {
+            let finished = self.finished.notified();
+            tokio::pin!(finished);
+            finished.as_mut().enable();
+            if self.ended.load(Ordering::SeqCst) {
+                return;
+            }
+            finished.await;
+        }
+    }
 }
 
 /// A child's end, as the driver hears it.
@@ -68,7 +88,7 @@ enum RunEnd {
 impl Scheduler {
     /// Runs the engine's Map Run task: creates its run (or finds it), starts its driver,
     /// and answers `TaskSubmitted`; the run's end answers the task.
-    pub(super) fn submit_map_run(&self, key: &ExecutionKey, task: &TaskContext) -> EventKind {
+    pub(super) async fn submit_map_run(&self, key: &ExecutionKey, task: &TaskContext) -> EventKind {
         let id = task.request.id;
         let failed = |cause: String| nested::task_failed(id, "States.Runtime", cause);
         let input = &task.request.input;
@@ -76,11 +96,28 @@ impl Scheduler {
             return failed("the Map Run task names no Map Run".into());
         };
         let store = &self.inner.store;
-        let existing = match store.map_run_get(&key.tenant, run_id(arn)) {
+        let read = || store.map_run_get(&key.tenant, run_id(arn));
+        let mut existing = match read() {
             Ok(run) => run,
             Err(e) => return failed(e.to_string()),
         };
-        let redrive = input.get("redrive").and_then(Value::as_bool) == Some(true);
+        // This task redrove the run already (it runs again after a crash): it goes on.
+        let redrive = input.get("redrive").and_then(Value::as_bool) == Some(true)
+            && existing.as_ref().is_none_or(|run| run.task != id);
+        if redrive {
+            // The run's driver may still be stopping it (its execution stopped a moment
+            // ago): the redrive goes on from the end it stores.
+            let live = lock(&self.inner.map_runs)
+                .get(&(key.tenant.clone(), run_id(arn).to_string()))
+                .cloned();
+            if let Some(live) = live {
+                live.abort_and_wait().await;
+                existing = match read() {
+                    Ok(run) => run,
+                    Err(e) => return failed(e.to_string()),
+                };
+            }
+        }
         let run = match (existing, redrive) {
             (Some(run), true) if run.redrive_count >= MAX_MAP_RUN_REDRIVES => {
                 return failed(format!(
@@ -138,7 +175,15 @@ impl Scheduler {
             if let Err(e) = store.map_run_put(&run) {
                 return failed(e.to_string());
             }
-            self.drive(run, redrive, task.pins.clone());
+            let at = (run.tenant.clone(), run.id.clone());
+            self.drive(run, task.pins.clone());
+            // Cancelled while it was being submitted: nothing else will abort it.
+            if task.cancelled.load(Ordering::SeqCst) {
+                if let Some(live) = lock(&self.inner.map_runs).get(&at).cloned() {
+                    live.abort.store(true, Ordering::SeqCst);
+                    live.wake.notify_waiters();
+                }
+            }
         }
         EventKind::TaskSubmitted {
             task: id,
@@ -152,14 +197,19 @@ impl Scheduler {
         let store = &self.inner.store;
         let mut resumed = 0;
         for (tenant, id) in store.map_runs_open()? {
-            let Some(run) = store.map_run_get(&tenant, &id)? else {
+            let Some(mut run) = store.map_run_get(&tenant, &id)? else {
                 continue;
             };
-            let pins = store
-                .execution_get(&run.parent)?
-                .map(|parent| Arc::new(parent.modules))
-                .unwrap_or_default();
-            self.drive(run, false, pins);
+            let parent = store.execution_get(&run.parent)?;
+            if !parent.as_ref().is_some_and(|p| p.status == Status::Running) {
+                // Its execution ended (stopped) while the run was being aborted.
+                run.status = MapRunStatus::Aborted;
+                run.stopped = Some(self.now());
+                store.map_run_end(&run, None)?;
+                continue;
+            }
+            let pins = parent.map(|p| Arc::new(p.modules)).unwrap_or_default();
+            self.drive(run, pins);
             resumed += 1;
         }
         Ok(resumed)
@@ -214,7 +264,7 @@ impl Scheduler {
         }
     }
 
-    fn drive(&self, run: MapRun, redrive: bool, pins: Arc<BTreeMap<String, (u32, String)>>) {
+    fn drive(&self, run: MapRun, pins: Arc<BTreeMap<String, (u32, String)>>) {
         let at = (run.tenant.clone(), run.id.clone());
         let live = Arc::new(LiveRun {
             limits: Mutex::new((
@@ -236,12 +286,13 @@ impl Scheduler {
             let driver = Driver {
                 me: me.clone(),
                 run,
-                live,
-                redrive,
+                live: Arc::clone(&live),
                 pins,
             };
             driver.run().await;
             lock(&me.inner.map_runs).remove(&at);
+            live.ended.store(true, Ordering::SeqCst);
+            live.finished.notify_waiters();
         });
     }
 }
@@ -271,7 +322,6 @@ struct Driver {
     me: Scheduler,
     run: MapRun,
     live: Arc<LiveRun>,
-    redrive: bool,
     pins: Arc<BTreeMap<String, (u32, String)>>,
 }
 
@@ -443,13 +493,22 @@ impl Driver {
         let mut inflight: HashMap<u64, String> = HashMap::new();
         // Counts changed since they were last saved.
         let mut dirty = true;
+        // The share of failures is judged against every item: known at once for the
+        // state input's, once the reader is done for a reader's.
+        let given = spec.items.as_ref().map(|i| i.len() as u64);
+        let live = Arc::clone(&self.live);
         loop {
+            // Enabled before the checks: an abort or update between them is not missed.
+            let woken = live.wake.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
             if self.live.abort.load(Ordering::SeqCst) {
                 outcome = RunEnd::Aborted;
                 break;
             }
             let (limit, count, percentage) = *lock(&self.live.limits);
-            if over_tolerance(&items, count, percentage) {
+            let known = given.or(exhausted.then_some(items.total));
+            if over_tolerance(&items, count, percentage, known) {
                 outcome = RunEnd::Failed(
                     "States.ExceedToleratedFailureThreshold".into(),
                     "The specified tolerated failure threshold was exceeded".into(),
@@ -471,7 +530,7 @@ impl Driver {
             }
             tokio::select! {
                 biased;
-                () = self.live.wake.notified() => {}
+                () = &mut woken => {}
                 () = tokio::time::sleep(SAVE_EVERY), if dirty => {}
                 Some(done) = running.join_next(), if !running.is_empty() => {
                     let Ok(done) = done else { continue };
@@ -497,9 +556,11 @@ impl Driver {
                             break;
                         }
                     };
+                    // A child that ended stays as it ended, unless it failed before the
+                    // run's latest redrive (also when that redrive resumes after a crash).
+                    let again = row.as_ref().is_some_and(|r| self.run_again(r));
                     match row {
-                        Some(row) if row.status == Some(Status::Succeeded)
-                            || (row.status.is_some() && !self.redrive) => {
+                        Some(row) if row.status.is_some() && !again => {
                             tally(&mut items, &mut executions, &row, false);
                             continue;
                         }
@@ -507,7 +568,7 @@ impl Driver {
                     }
                     items.running += carried;
                     executions.running += 1;
-                    let child = self.child(spec, index, carried, input);
+                    let child = self.child(spec, index, carried, input, again);
                     inflight.insert(index, child_name(&self.run.arn, index));
                     running.spawn(child);
                 }
@@ -543,13 +604,24 @@ impl Driver {
         outcome
     }
 
-    /// One child's run, from its start to its end.
+    /// Whether a child that ended runs again: it did not succeed, and ended before the
+    /// run's latest redrive.
+    fn run_again(&self, row: &MapChild) -> bool {
+        row.status.is_some_and(|s| s != Status::Succeeded)
+            && self
+                .run
+                .redrive_date
+                .is_some_and(|redriven| row.stopped.unwrap_or(row.started) <= redriven)
+    }
+
+    /// One child's run, from its start to its end (`again`: a redrive runs it again).
     fn child(
         &self,
         spec: &Spec,
         index: u64,
         carried: u64,
         input: Value,
+        again: bool,
     ) -> impl std::future::Future<Output = ChildEnd> + Send + 'static {
         let me = self.me.clone();
         let express = spec.express();
@@ -569,7 +641,7 @@ impl Driver {
         let pins = self.pins.clone();
         let definition = spec.definition.to_string();
         let revision_id = nested::derived_uuid(&format!("{}:definition", self.run.arn));
-        let redrive = self.redrive;
+        let live = Arc::clone(&self.live);
         async move {
             let input_text = input.to_string();
             let mut row = MapChild {
@@ -590,13 +662,6 @@ impl Driver {
                 machine: machine_name.clone(),
                 name: name.clone(),
             };
-            if !express {
-                let _ = me.inner.store.map_children_put(
-                    &tenant,
-                    run_id(&run_arn),
-                    std::slice::from_ref(&row),
-                );
-            }
             let machine = StateMachine {
                 name: machine_name.clone(),
                 arn: crate::arn::state_machine(&me.inner.opts.region, &account, &machine_name),
@@ -633,9 +698,22 @@ impl Driver {
                 parent: None,
                 version: None,
                 alias: None,
-                map_run: Some(run_arn),
+                map_run: Some(run_arn.clone()),
             };
-            let ended = start_child(&me, request, &key, express, redrive).await;
+            let ended = match launch_child(&me, request, &key, express, again, &live).await {
+                Ok(Some(ended)) => Ok(ended),
+                Ok(None) => {
+                    // A Standard child runs: its row says so once it does (a restart
+                    // before this finds the row as it was, and the child by its name).
+                    let _ = me.inner.store.map_children_put(
+                        &tenant,
+                        run_id(&run_arn),
+                        std::slice::from_ref(&row),
+                    );
+                    me.end_of(&key).await
+                }
+                Err(e) => Err(e),
+            };
             match ended {
                 Ok(e) => {
                     row.status = Some(e.status);
@@ -643,6 +721,10 @@ impl Driver {
                     row.error = e.error;
                     row.cause = e.cause;
                     row.stopped = e.stopped.or_else(|| Some(me.now()));
+                }
+                Err(_) if live.abort.load(Ordering::SeqCst) => {
+                    row.status = Some(Status::Aborted);
+                    row.stopped = Some(me.now());
                 }
                 Err(e) => {
                     row.status = Some(Status::Failed);
@@ -857,26 +939,33 @@ impl Driver {
     }
 }
 
-/// Starts a child (a Standard one redriven when a redrive finds it failed) and answers
-/// its end.
-async fn start_child(
+/// Starts a child: an Express one runs to its end (its record comes back); a Standard
+/// one is started, or found started, or redriven when it is to run again (`None`).
+async fn launch_child(
     me: &Scheduler,
     request: StartRequest,
     key: &ExecutionKey,
     express: bool,
-    redrive: bool,
-) -> Result<Execution, Error> {
+    again: bool,
+    live: &LiveRun,
+) -> Result<Option<Execution>, Error> {
     loop {
-        let started = me.start(request.clone(), express).await;
-        match started {
-            Ok(record) if express => return Ok(record),
-            Ok(_) => return me.end_of(key).await,
+        if live.abort.load(Ordering::SeqCst) {
+            return Err(Error::NotRunning("the Map Run stopped".into()));
+        }
+        let started = match me.start(request.clone(), express).await {
             Err(Error::AlreadyExists(existing)) if !express => {
-                if redrive && existing.redrivable(me.now()).is_ok() {
-                    me.redrive(key, None).await?;
+                if again && existing.redrivable(me.now()).is_ok() {
+                    me.redrive(key, None).await.map(|_| ())
+                } else {
+                    Ok(())
                 }
-                return me.end_of(key).await;
             }
+            Ok(record) if express => return Ok(Some(record)),
+            other => other.map(|_| ()),
+        };
+        match started {
+            Ok(()) => return Ok(None),
             // Over the tenant's open executions: wait for room.
             Err(Error::OpenLimit(_)) => tokio::time::sleep(Duration::from_millis(50)).await,
             Err(e) => return Err(e),
@@ -886,11 +975,13 @@ async fn start_child(
 
 /// Whether the failed items pass what the run tolerates: either limit that is set
 /// (neither: any failure).
-fn over_tolerance(items: &Counts, count: u64, percentage: f64) -> bool {
+fn over_tolerance(items: &Counts, count: u64, percentage: f64, total: Option<u64>) -> bool {
     let failed = items.failed + items.timed_out + items.aborted;
-    let share = match items.total {
-        0 => 0.0,
-        total => failed as f64 * 100.0 / total as f64,
+    // Until the count of all items is known, only a share of them that every item
+    // could not bring under the limit again is judged: none.
+    let share = match total {
+        None | Some(0) => 0.0,
+        Some(total) => failed as f64 * 100.0 / total as f64,
     };
     match (count > 0, percentage > 0.0) {
         (false, false) => failed > 0,

@@ -49,17 +49,24 @@ impl Scheduler {
             .or_default()
             .push(sender);
         // Registered first, then read: an end in between is not missed.
-        let record = self
-            .inner
-            .store
-            .execution_get(key)?
-            .ok_or_else(|| Error::NotRunning(key.name.clone()))?;
-        if record.status != Status::Running {
-            return Ok(record);
+        let record = self.inner.store.execution_get(key);
+        match record {
+            Ok(Some(record)) if record.status == Status::Running => receiver
+                .await
+                .map_err(|_| Error::NotRunning(key.name.clone())),
+            ended => {
+                // Nobody waits any more: the entry goes (it would stay for good).
+                drop(receiver);
+                let mut waiting = lock(&self.inner.ended);
+                if let Some(senders) = waiting.get_mut(key) {
+                    senders.retain(|s| !s.is_closed());
+                    if senders.is_empty() {
+                        waiting.remove(key);
+                    }
+                }
+                ended?.ok_or_else(|| Error::NotRunning(key.name.clone()))
+            }
         }
-        receiver
-            .await
-            .map_err(|_| Error::NotRunning(key.name.clone()))
     }
 
     /// The record as it read when the execution started.

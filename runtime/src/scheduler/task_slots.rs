@@ -46,7 +46,7 @@ impl Scheduler {
                 }
                 if task.request.resource == sandstep_engine::execution::MAP_RUN_RESOURCE {
                     // A Map Run's children run on their own; its end answers the task.
-                    let answer = me.submit_map_run(&key, &task);
+                    let answer = me.submit_map_run(&key, &task).await;
                     me.deliver(key.clone(), answer).await;
                     me.open_gate(&key, task.request.id);
                     return;

@@ -17,9 +17,16 @@ use super::*;
 impl Run<'_, '_> {
     /// Keeps a frame that stopped without success, for a redrive.
     pub(super) fn fall(&mut self, id: FrameId, mut frame: Frame) {
-        // What it waited on ends with it; a redrive makes new tasks and timers.
-        if !matches!(frame.pending, Pending::Fanout(_) | Pending::MapRun { .. }) {
-            frame.pending = Pending::Idle;
+        match &mut frame.pending {
+            // Iterations an earlier redrive had yet to run again fall with their Map.
+            Pending::Fanout(fan) => {
+                for (child, iteration) in fan.redo.drain(..) {
+                    self.st.fallen.insert((id, child), iteration);
+                }
+            }
+            Pending::MapRun { .. } => {}
+            // What it waited on ends with it; a redrive makes new tasks and timers.
+            _ => frame.pending = Pending::Idle,
         }
         let parent = frame.parent.map_or(0, |(parent, _)| parent);
         self.st.fallen.insert((parent, id), frame);
@@ -98,10 +105,12 @@ impl Run<'_, '_> {
             _ => None,
         };
         self.st.frames.insert(id, frame);
-        let again = match fan {
+        let mut again = match fan {
             Some(_) => self.take_fallen_under(id),
             None => Vec::new(),
         };
+        // In item (or branch) order, whenever each fell.
+        again.sort_by_key(|(_, frame)| frame.parent.map_or(0, |(_, i)| i));
         let Some(mut fan) = fan.filter(|f| !again.is_empty() || f.next_item < f.items.len()) else {
             self.forget_fallen_under(id);
             self.queue.push_back(id);

@@ -319,3 +319,47 @@ fn an_aborted_execution_resumes_every_state_it_was_in() {
     );
     run.replays();
 }
+
+#[test]
+fn iterations_a_redrive_had_yet_to_run_are_kept_by_the_next_one() {
+    let d = def(
+        json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+        "MaxConcurrency": 1, "ToleratedFailureCount": 2,
+        "ItemProcessor": {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": TASK, "End": true}}}}}}),
+    );
+    let (mut run, mut out) = Driver::start(d, json!([0, 1, 2]));
+    // All three fail: the third is one too many.
+    for at in [2_000, 3_000, 4_000] {
+        let task = tasks(&out)[0].id;
+        out = run.step(task_failed(at, task));
+    }
+    assert!(matches!(finished(&out), Some(Outcome::Failed { .. })));
+    // The first redrive runs item 0 and queues 1 and 2; the execution is stopped then.
+    let out = run.step(redriven(5_000));
+    assert_eq!(tasks(&out)[0].input, json!(0));
+    run.step(event(
+        6_000,
+        EventKind::Stopped {
+            error: None,
+            cause: None,
+        },
+    ));
+    // The second redrive still runs all three, in order.
+    let mut out = run.step(redriven(7_000));
+    let mut inputs = Vec::new();
+    for at in [8_000, 9_000, 10_000] {
+        let task = tasks(&out)[0].clone();
+        inputs.push(task.input.clone());
+        out = run.step(task_succeeded(
+            at,
+            task.id,
+            json!(format!("r{}", task.input)),
+        ));
+    }
+    assert_eq!(inputs, [json!(0), json!(1), json!(2)]);
+    assert_eq!(
+        finished(&out),
+        Some(&Outcome::Succeeded(Arc::new(json!(["r0", "r1", "r2"]))))
+    );
+    run.replays();
+}
