@@ -103,9 +103,24 @@ impl ErrorName {
         }
         match pattern {
             ErrorName::All => *self != ErrorName::DataLimitExceeded,
-            // `States.TaskFailed` also matches any error a task raised of its own.
             _ => pattern == self,
         }
+    }
+
+    /// As [`ErrorName::matched_by`], for the failure of a Task state: there
+    /// `States.TaskFailed` is AWS's wildcard for the task's errors, matching any name but
+    /// `States.Timeout` (and what nothing matches; a JSONata error is the state's, not
+    /// the task's).
+    pub fn matched_in_task_by(&self, pattern: &ErrorName) -> bool {
+        self.matched_by(pattern)
+            || (*pattern == ErrorName::TaskFailed
+                && !matches!(
+                    self,
+                    ErrorName::Timeout
+                        | ErrorName::Runtime
+                        | ErrorName::DataLimitExceeded
+                        | ErrorName::QueryEvaluationError
+                ))
     }
 }
 
@@ -138,9 +153,11 @@ impl Failure {
         Failure::new(ErrorName::Runtime, cause)
     }
 
-    /// Whether an `ErrorEquals` list matches this failure.
-    pub fn matched_by(&self, patterns: &[ErrorName]) -> bool {
+    /// Whether an `ErrorEquals` list matches this failure, of a Task state (`in_task`) or
+    /// another.
+    pub fn matched_by(&self, patterns: &[ErrorName], in_task: bool) -> bool {
         match &self.error {
+            Some(name) if in_task => patterns.iter().any(|p| name.matched_in_task_by(p)),
             Some(name) => patterns.iter().any(|p| name.matched_by(p)),
             // An unnamed failure (a Fail state without Error) is matched only by States.ALL.
             None => patterns.contains(&ErrorName::All),
@@ -184,16 +201,27 @@ mod tests {
     #[test]
     fn states_all_skips_terminal_errors() {
         let all = [ErrorName::All];
-        assert!(Failure::new(ErrorName::Timeout, "x").matched_by(&all));
-        assert!(!Failure::runtime("x").matched_by(&all));
-        assert!(!Failure::runtime("x").matched_by(&[ErrorName::Runtime]));
-        assert!(!Failure::new(ErrorName::DataLimitExceeded, "x").matched_by(&all));
+        assert!(Failure::new(ErrorName::Timeout, "x").matched_by(&all, false));
+        assert!(!Failure::runtime("x").matched_by(&all, false));
+        assert!(!Failure::runtime("x").matched_by(&[ErrorName::Runtime], false));
+        assert!(!Failure::new(ErrorName::DataLimitExceeded, "x").matched_by(&all, false));
         assert!(Failure::new(ErrorName::DataLimitExceeded, "x")
-            .matched_by(&[ErrorName::DataLimitExceeded]));
+            .matched_by(&[ErrorName::DataLimitExceeded], false));
         assert!(Failure {
             error: None,
             cause: None
         }
-        .matched_by(&all));
+        .matched_by(&all, false));
+    }
+
+    #[test]
+    fn states_task_failed_is_a_wildcard_in_a_task_state_only() {
+        let task_failed = [ErrorName::TaskFailed];
+        let custom = Failure::new(ErrorName::parse("PaymentDeclined"), "x");
+        assert!(custom.matched_by(&task_failed, true));
+        assert!(!custom.matched_by(&task_failed, false));
+        assert!(!Failure::new(ErrorName::Timeout, "x").matched_by(&task_failed, true));
+        assert!(!Failure::new(ErrorName::QueryEvaluationError, "x").matched_by(&task_failed, true));
+        assert!(!Failure::runtime("x").matched_by(&task_failed, true));
     }
 }

@@ -431,7 +431,7 @@ pub fn verdict(isolated: &Isolated, trace: &Trace, ending: &Ending) -> Verdict {
         Ending::WouldRetry {
             backoff_seconds, ..
         } => {
-            if let Some(i) = index_of(&isolated.retry, error.as_deref()) {
+            if let Some(i) = index_of(&isolated.retry, error.as_deref(), isolated.kind == "Task") {
                 details.insert("retryIndex".into(), json!(i));
             }
             details.insert(
@@ -441,16 +441,16 @@ pub fn verdict(isolated: &Isolated, trace: &Trace, ending: &Ending) -> Verdict {
             Status::Retriable
         }
         _ if left == Some(VisitStatus::Caught) => {
-            if let Some(i) = index_of(&isolated.retry, error.as_deref()) {
+            if let Some(i) = index_of(&isolated.retry, error.as_deref(), isolated.kind == "Task") {
                 details.insert("retryIndex".into(), json!(i));
             }
-            if let Some(i) = index_of(&isolated.catch, error.as_deref()) {
+            if let Some(i) = index_of(&isolated.catch, error.as_deref(), isolated.kind == "Task") {
                 details.insert("catchIndex".into(), json!(i));
             }
             Status::CaughtError
         }
         Ending::Failed { .. } => {
-            if let Some(i) = index_of(&isolated.retry, error.as_deref()) {
+            if let Some(i) = index_of(&isolated.retry, error.as_deref(), isolated.kind == "Task") {
                 details.insert("retryIndex".into(), json!(i));
             }
             Status::Failed
@@ -483,13 +483,16 @@ pub fn verdict(isolated: &Isolated, trace: &Trace, ending: &Ending) -> Verdict {
     }
 }
 
-/// The first rule whose `ErrorEquals` matches `error`.
-fn index_of(rules: &[Vec<String>], error: Option<&str>) -> Option<usize> {
+/// The first rule whose `ErrorEquals` matches `error` (raised by a Task state: `in_task`).
+fn index_of(rules: &[Vec<String>], error: Option<&str>, in_task: bool) -> Option<usize> {
     let error = ErrorName::parse(error?);
     rules.iter().position(|equals| {
         equals.iter().any(|p| {
             let pattern = ErrorName::parse(p);
-            error.matched_by(&pattern)
+            match in_task {
+                true => error.matched_in_task_by(&pattern),
+                false => error.matched_by(&pattern),
+            }
         })
     })
 }

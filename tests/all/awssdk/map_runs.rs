@@ -255,3 +255,89 @@ fn sdk_a_failed_distributed_map_redriven_runs_only_its_failed_children() {
         assert_eq!((redriven.map_run_arn(), redriven.redrive_count()), (Some(map_run.as_str()), Some(1)));
     });
 }
+
+#[test]
+fn sdk_update_map_run_changes_a_running_runs_concurrency() {
+    let dir = TempDir::new("sdk-map-update");
+    let server = Server::start(&dir.0.join("data"), &[]);
+    runtime().block_on(async {
+        let c = client(&server);
+        let activity = c
+            .create_activity()
+            .name("item-work")
+            .send()
+            .await
+            .unwrap()
+            .activity_arn;
+        let definition = json!({"StartAt": "Each", "States": {"Each": {
+            "Type": "Map", "End": true, "MaxConcurrency": 1,
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "Work", "States": {"Work": {"Type": "Task", "Resource": activity, "End": true}}}}}});
+        let machine = create(&c, "workers", &definition.to_string(), StateMachineType::Standard).await;
+        let run = c
+            .start_execution()
+            .state_machine_arn(&machine)
+            .input("[1, 2, 3]")
+            .send()
+            .await
+            .unwrap()
+            .execution_arn;
+        let map_run = loop {
+            let runs = c.list_map_runs().execution_arn(&run).send().await.unwrap();
+            if let Some(r) = runs.map_runs().first() {
+                break r.map_run_arn().to_string();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let running = |c: Client, map_run: String| async move {
+            c.list_executions()
+                .map_run_arn(map_run)
+                .status_filter(ExecutionStatus::Running)
+                .send()
+                .await
+                .unwrap()
+                .executions()
+                .len()
+        };
+        let began = Instant::now();
+        while running(c.clone(), map_run.clone()).await < 1 {
+            assert!(began.elapsed() < Duration::from_secs(10));
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        c.update_map_run()
+            .map_run_arn(&map_run)
+            .max_concurrency(3)
+            .tolerated_failure_count(1)
+            .send()
+            .await
+            .unwrap();
+        let began = Instant::now();
+        while running(c.clone(), map_run.clone()).await < 3 {
+            assert!(began.elapsed() < Duration::from_secs(10), "the update let no more children run");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // Three children wait for the activity at once; one fails, within the tolerance.
+        for n in 0..3 {
+            let task = loop {
+                let task = c.get_activity_task().activity_arn(&activity).send().await.unwrap();
+                if task.task_token().is_some() {
+                    break task;
+                }
+            };
+            let token = task.task_token().unwrap();
+            if n == 0 {
+                c.send_task_failure().task_token(token).error("Flaky").send().await.unwrap();
+            } else {
+                c.send_task_success().task_token(token).output(task.input().unwrap()).send().await.unwrap();
+            }
+        }
+        let done = wait_done_within(&c, &run, 20).await;
+        assert_eq!(done.status(), &ExecutionStatus::Succeeded, "{done:?}");
+        let described = c.describe_map_run().map_run_arn(&map_run).send().await.unwrap();
+        assert_eq!((described.max_concurrency(), described.tolerated_failure_count()), (3, 1));
+        let items = described.item_counts().unwrap();
+        assert_eq!((items.succeeded(), items.failed()), (2, 1));
+        let output = json_of(done.output());
+        assert_eq!(output.as_array().map(Vec::len), Some(3), "{output}");
+    });
+}

@@ -117,10 +117,11 @@ impl Run<'_, '_> {
         let def = self.def;
         let fr = self.frame(frame_id)?;
         let state = def.state(fr.state)?;
+        let in_task = matches!(state.kind, Kind::Task { .. });
         if let Some(index) = state
             .retry
             .iter()
-            .position(|r| failure.matched_by(&r.error_equals))
+            .position(|r| failure.matched_by(&r.error_equals, in_task))
         {
             let attempts = fr.retry_attempts.get(index).copied().unwrap_or(0);
             if let Some(retrier) = state.retry.get(index) {
@@ -153,7 +154,7 @@ impl Run<'_, '_> {
         if let Some(catcher) = state
             .catch
             .iter()
-            .find(|c| failure.matched_by(&c.error_equals))
+            .find(|c| failure.matched_by(&c.error_equals, in_task))
         {
             let error_output = Arc::new(failure_object(&failure));
             if state.language == QueryLanguage::Jsonata {

@@ -1059,3 +1059,42 @@ fn paths_that_match_nothing_fail_with_aws_causes() {
         format!("{prefix}Invalid path '$.t' : No results for path: $['t']")
     );
 }
+
+#[test]
+fn states_task_failed_catches_a_tasks_own_errors_but_not_its_timeout_nor_a_branchs() {
+    let caught_by_task_failed = |error: &str, kind: &str| {
+        let work = match kind {
+            "Task" => json!({"Type": "Task", "Resource": TASK, "Next": "Done",
+                "Catch": [{"ErrorEquals": ["States.TaskFailed"], "Next": "Caught"}]}),
+            _ => json!({"Type": "Parallel", "Next": "Done",
+                "Branches": [{"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": TASK, "End": true}}}],
+                "Catch": [{"ErrorEquals": ["States.TaskFailed"], "Next": "Caught"}]}),
+        };
+        let d = def(json!({"StartAt": "Work", "States": {"Work": work,
+            "Caught": {"Type": "Pass", "Result": "caught", "End": true},
+            "Done": {"Type": "Succeed"}}}));
+        let mut st = ExecutionState::new();
+        let out = step(&d, &mut st, &start_event(1000, json!({}))).unwrap();
+        let task = tasks(&out)[0].id;
+        let out = step(
+            &d,
+            &mut st,
+            &event(
+                2000,
+                EventKind::TaskFailed {
+                    task,
+                    error: error.into(),
+                    cause: "c".into(),
+                    usage: None,
+                },
+            ),
+        )
+        .unwrap();
+        matches!(finished(&out), Some(Outcome::Succeeded(_)))
+    };
+    assert!(caught_by_task_failed("PaymentDeclined", "Task"));
+    assert!(caught_by_task_failed("Lambda.ServiceException", "Task"));
+    assert!(caught_by_task_failed("States.HeartbeatTimeout", "Task"));
+    assert!(!caught_by_task_failed("States.Timeout", "Task"));
+    assert!(!caught_by_task_failed("PaymentDeclined", "Parallel"));
+}
