@@ -725,8 +725,23 @@ fn sandstep_run_word_count_command() {
 
 #[test]
 fn sandstep_run_fails_clearly_without_the_module() {
+    // The example's Catch of States.TaskFailed would take the missing module's error too
+    // (AWS's wildcard for a task's errors): without it, the error itself is the answer.
+    let text = std::fs::read_to_string(example("word-count.asl.json")).unwrap();
+    let mut definition: Value = serde_json::from_str(&text).unwrap();
+    definition["States"]["CountWords"]
+        .as_object_mut()
+        .unwrap()
+        .remove("Catch");
+    definition["States"]
+        .as_object_mut()
+        .unwrap()
+        .remove("BadInput");
+    let dir = crate::support::TempDir::new("run-without-module");
+    let path = dir.0.join("word-count.asl.json");
+    std::fs::write(&path, definition.to_string()).unwrap();
     let (code, stdout, _) = sandstep_run(&[
-        example("word-count.asl.json"),
+        path.display().to_string(),
         "--input".into(),
         format!("@{}", example("word-count.input.json")),
     ]);
