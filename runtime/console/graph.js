@@ -289,6 +289,32 @@ export class GraphView {
     }
   }
 
+  /**
+   * Marks the states the diagnostics point at (`data-flag` "error" or "warning", with the
+   * message as the node's tooltip): a diagnostic's location is a JSON pointer, and its
+   * state is the node whose id is its longest prefix.
+   */
+  flag(diagnostics) {
+    const nodes = (this.graph?.nodes ?? []).filter((n) => n.state);
+    const flags = new Map();
+    for (const d of diagnostics) {
+      const location = d.location ?? '';
+      const owner = nodes.filter((n) => location === n.id || location.startsWith(`${n.id}/`))
+        .sort((a, b) => b.id.length - a.id.length)[0];
+      if (!owner) continue;
+      const kind = d.severity === 'warning' ? 'warning' : 'error';
+      const was = flags.get(owner.id);
+      flags.set(owner.id, { kind: was?.kind === 'error' ? 'error' : kind, text: [was?.text, d.message].filter(Boolean).join('\n') });
+    }
+    for (const g of this.svg?.querySelectorAll('g.node') ?? []) {
+      const flag = flags.get(g.dataset.id);
+      if (flag) g.dataset.flag = flag.kind; else delete g.dataset.flag;
+      let title = g.querySelector(':scope > title.flag');
+      if (flag && !title) g.prepend(title = s('title', { class: 'flag' }));
+      if (title) title.textContent = flag?.text ?? '';
+    }
+  }
+
   selectByName(name) {
     const node = this.graph?.nodes.find((n) => n.name === name && !isMarker(n));
     if (node) this.select(node.id);

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod aws;
+pub mod bindings;
 pub mod browse;
 pub mod data;
 pub mod error;
@@ -255,6 +256,12 @@ pub fn routes(config: &Config) -> Router<Arc<App>> {
         .route(
             "/hooks/{account}/{*path}",
             axum::routing::any(hooks::handle).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/v1/bindings",
+            get(bindings::list)
+                .put(bindings::put)
+                .delete(bindings::delete),
         )
         .route("/v1/roles", get(roles::list))
         .route(

@@ -14,11 +14,10 @@ pub mod layout;
 use crate::api::auth::{Authenticated, AuthenticatedBody};
 use crate::api::error::{Error, Result};
 use crate::api::App;
-use crate::service::machines;
 use axum::extract::{Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use sandstep_engine::validate::{MachineType, Severity};
+use sandstep_engine::validate::{Diagnostic, MachineType, Severity};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -42,6 +41,7 @@ pub const MAX_DRAWN_STATES: usize = 1000;
 /// validator's diagnostics and, whenever the text is a JSON object with `States`, the
 /// laid-out graph, so the editor draws as the user types, mistakes and all.
 async fn graph_of(
+    State(app): State<Arc<App>>,
     Query(query): Query<HashMap<String, String>>,
     request: AuthenticatedBody,
 ) -> Result<Json<Value>> {
@@ -57,16 +57,22 @@ async fn graph_of(
     let span = tracing::debug_span!("api.console_graph", tenant = %request.tenant.id);
     // Validation and layout are CPU work on user input: off the async workers.
     tokio::task::spawn_blocking(move || {
-        span.in_scope(|| Json(describe(&request.body, machine_type)))
+        span.in_scope(|| {
+            let text = String::from_utf8_lossy(&request.body);
+            let found = app
+                .services
+                .bindings
+                .validate(&request.tenant.id, &text, machine_type)?;
+            Ok(Json(describe(&text, &found)))
+        })
     })
     .await
-    .map_err(|e| Error::Internal(e.to_string()))
+    .map_err(|e| Error::Internal(e.to_string()))?
 }
 
-/// The graph endpoint's answer for `body`.
-fn describe(body: &[u8], machine_type: MachineType) -> Value {
-    let text = String::from_utf8_lossy(body);
-    let diagnostics: Vec<Value> = machines::diagnostics(&text, machine_type)
+/// The graph endpoint's answer for `text` and its diagnostics.
+fn describe(text: &str, found: &[Diagnostic]) -> Value {
+    let diagnostics: Vec<Value> = found
         .iter()
         .map(|d| {
             json!({
@@ -80,7 +86,7 @@ fn describe(body: &[u8], machine_type: MachineType) -> Value {
             })
         })
         .collect();
-    let scope = serde_json::from_str::<Value>(&text)
+    let scope = serde_json::from_str::<Value>(text)
         .ok()
         .and_then(|v| graph::of_definition(&v));
     match scope {
@@ -164,12 +170,12 @@ mod tests {
             .map(|i| (format!("S{i}"), json!({"Type": "Pass", "End": true})))
             .collect();
         let body = json!({"StartAt": "S0", "States": states}).to_string();
-        let answer = describe(body.as_bytes(), MachineType::Standard);
+        let answer = describe(&body, &[]);
         assert_eq!(answer["graph"], Value::Null);
         assert!(answer["notice"].as_str().unwrap().contains("1001 states"));
         let small = describe(
-            br#"{"StartAt": "A", "States": {"A": {"Type": "Succeed"}}}"#,
-            MachineType::Express,
+            r#"{"StartAt": "A", "States": {"A": {"Type": "Succeed"}}}"#,
+            &[],
         );
         assert_eq!(small["graph"]["nodes"].as_array().unwrap().len(), 3);
         assert!(small.get("notice").is_none());

@@ -7,6 +7,7 @@
 pub mod alloc_meter;
 pub mod api;
 pub mod arn;
+pub mod bindings;
 pub mod clock;
 pub mod config;
 pub mod console;

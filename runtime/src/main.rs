@@ -1,4 +1,5 @@
 //! The `sandstep` command line.
+mod cli_bindings;
 mod cli_data;
 mod cli_eval;
 mod cli_jobs;
@@ -143,6 +144,12 @@ enum Command {
     /// Runs one state alone through a server's TestState and prints its stages: its task
     /// mocked (--mock-result, --mock-error) or run for real (--role-arn).
     TestState(cli_test_state::TestStateArgs),
+    /// Manages resource bindings on a server: the modules that play services Sandstep
+    /// does not host.
+    Binding {
+        #[command(subcommand)]
+        command: cli_bindings::BindingCommand,
+    },
     /// Manages roles on a server: what state machines' integrations may touch.
     Role {
         #[command(subcommand)]
@@ -305,6 +312,7 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::JobQueue { command } => cli_jobs::queue(command),
         Command::Job { command } => cli_jobs::job(command),
         Command::Role { command } => cli_roles::role(command),
+        Command::Binding { command } => cli_bindings::binding(command),
         Command::Route { command } => cli_routes::route(command),
         Command::TestState(args) => cli_test_state::test_state(args),
         Command::Schedule { command } => cli_schedules::schedule(command),

@@ -181,6 +181,9 @@ pub struct Execution {
     /// Module versions pinned at start: name → (version, sha256).
     #[serde(default)]
     pub modules: BTreeMap<String, (u32, String)>,
+    /// Resource bindings pinned at start: Task resource → the module that plays it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub bindings: BTreeMap<String, Bound>,
     /// STANDARD or EXPRESS.
     #[serde(rename = "type")]
     pub machine_type: MachineType,
@@ -226,6 +229,21 @@ pub struct Execution {
     pub redrive_tokens: Vec<(String, Millis)>,
 }
 
+/// The module a resource binding resolved to when an execution started: what the
+/// execution's tasks on that resource run, whatever the binding says later.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Bound {
+    /// The binding's pattern that covered the resource.
+    pub binding: String,
+    /// The module's name.
+    pub module: String,
+    /// Its version.
+    pub version: u32,
+    /// Its sha256.
+    pub sha256: String,
+}
+
 fn is_zero(n: &u32) -> bool {
     *n == 0
 }
@@ -243,6 +261,26 @@ pub const REDRIVE_MAX_AGE_MILLIS: Millis = 365 * 24 * 3600 * 1000;
 pub const REDRIVE_EVENT_LIMIT: u64 = 24_999;
 
 impl Execution {
+    /// What it pinned at its start.
+    pub fn pins(&self) -> crate::pins::Pins {
+        crate::pins::Pins {
+            modules: self.modules.clone(),
+            bindings: self.bindings.clone(),
+        }
+    }
+
+    /// Every module version it pinned, by modules it names and by bindings.
+    pub fn pinned_modules(&self) -> impl Iterator<Item = (&str, u32)> {
+        self.modules
+            .iter()
+            .map(|(name, (version, _))| (name.as_str(), *version))
+            .chain(
+                self.bindings
+                    .values()
+                    .map(|b| (b.module.as_str(), b.version)),
+            )
+    }
+
     /// Whether it can be redriven at `now`; if not, AWS's reason (the same words for
     /// `redriveStatusReason` and the `ExecutionNotRedrivable` error).
     ///

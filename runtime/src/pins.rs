@@ -1,7 +1,21 @@
-//! Which modules a definition calls by name, so that an execution can pin the versions
-//! it starts with: uploading a new version never changes a running execution.
+//! Which modules a definition calls by name, and which resources it names, so that an
+//! execution can pin the versions and the bindings it starts with: uploading a new
+//! version or changing a binding never changes a running execution.
 
+use crate::model::Bound;
+use sandstep_engine::tree::Found;
 use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// What an execution pinned at its start.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Pins {
+    /// Modules named in the definition: name → (version, sha256). A reference without
+    /// an explicit version runs the pinned one.
+    pub modules: BTreeMap<String, (u32, String)>,
+    /// Task resources a binding covered: resource → the module that plays it.
+    pub bindings: BTreeMap<String, Bound>,
+}
 
 /// A module reference found in a Task state.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -30,25 +44,43 @@ pub fn task_module(resource: &str, parameters: Option<&Value>) -> Option<ModuleR
 /// Every module a definition names statically, including inside Parallel and Map.
 pub fn modules_in(definition: &Value) -> Vec<ModuleRef> {
     let mut out = Vec::new();
-    if let Some(root) = definition.as_object() {
-        sandstep_engine::tree::states(root, &mut |found| {
-            if found.state.get("Type").and_then(Value::as_str) != Some("Task") {
-                return;
-            }
-            if let Some(resource) = found.state.get("Resource").and_then(Value::as_str) {
-                // JSONata states name the function in `Arguments`; a `{% %}` name is not
-                // static, as a `FunctionName.$` path is not.
-                let arguments = found
-                    .state
-                    .get("Parameters")
-                    .or_else(|| found.state.get("Arguments"));
-                out.extend(task_module(resource, arguments));
-            }
-        });
-    }
+    tasks_in(definition, &mut |task, resource| {
+        let state = task.state;
+        // JSONata states name the function in `Arguments`; a `{% %}` name is not
+        // static, as a `FunctionName.$` path is not.
+        let arguments = state.get("Parameters").or_else(|| state.get("Arguments"));
+        out.extend(task_module(resource, arguments));
+    });
     out.sort();
     out.dedup();
     out
+}
+
+/// Every Task resource a definition names, including inside Parallel and Map, once each.
+pub fn resources_in(definition: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    tasks_in(definition, &mut |_, resource| {
+        out.push(resource.to_string())
+    });
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Calls `each` with every Task state (its path, `/States/P/Branches/0/States/A`, and its
+/// body) and its `Resource`, wherever it nests.
+pub fn tasks_in(definition: &Value, each: &mut dyn FnMut(&Found<'_>, &str)) {
+    let Some(root) = definition.as_object() else {
+        return;
+    };
+    sandstep_engine::tree::states(root, &mut |found| {
+        if found.state.get("Type").and_then(Value::as_str) != Some("Task") {
+            return;
+        }
+        if let Some(resource) = found.state.get("Resource").and_then(Value::as_str) {
+            each(&found, resource);
+        }
+    });
 }
 
 #[cfg(test)]

@@ -159,8 +159,8 @@ pub struct StartRequest {
     pub input: serde_json::Value,
     /// The input text as given (stored and returned as is).
     pub input_text: String,
-    /// Module versions to pin.
-    pub pins: BTreeMap<String, (u32, String)>,
+    /// Module versions and bindings to pin.
+    pub pins: crate::pins::Pins,
     /// The parent's task, for a nested execution.
     pub parent: Option<crate::model::Parent>,
     /// The version it runs, when started on a version or an alias.
@@ -251,7 +251,7 @@ struct Live {
     def: Arc<Definition>,
     state: ExecutionState,
     record: Execution,
-    pins: Arc<BTreeMap<String, (u32, String)>>,
+    pins: Arc<crate::pins::Pins>,
     tasks: HashMap<TaskId, Arc<AtomicBool>>,
     timers: HashMap<TimerId, Millis>,
     waiter: Option<oneshot::Sender<Execution>>,

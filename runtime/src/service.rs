@@ -5,11 +5,12 @@
 //! Front ends decode their own wire formats and render the results; nothing here knows
 //! about HTTP, JSON request bodies or AWS's error shapes. One file per family of use
 //! cases: [`executions`] (and their [`history`]), [`machines`], [`tags`], [`modules`],
-//! [`tenants`], [`data`], [`callbacks`], [`activities`], [`jobs`], [`dynamodb`], [`sqs`], [`sns`] (and its [`sns_delivery`] loop), [`s3`], [`roles`], [`routes`] (HTTP routes), [`events`] (event buses, and its [`event_delivery`] loop), [`schedules`], [`browse`] (the data from Sandstep's own API). Every use case runs in a
+//! [`tenants`], [`data`], [`callbacks`], [`activities`], [`jobs`], [`dynamodb`], [`sqs`], [`sns`] (and its [`sns_delivery`] loop), [`s3`], [`roles`], [`bindings`] (resources played by modules), [`routes`] (HTTP routes), [`events`] (event buses, and its [`event_delivery`] loop), [`schedules`], [`browse`] (the data from Sandstep's own API). Every use case runs in a
 //! `service.<name>` span with the tenant.
 
 pub mod activities;
 pub mod arns;
+pub mod bindings;
 pub mod browse;
 pub mod callbacks;
 pub mod data;
@@ -40,6 +41,7 @@ pub mod test_state;
 pub mod versions;
 
 pub use activities::Activities;
+pub use bindings::Bindings;
 pub use browse::Browse;
 pub use callbacks::Callbacks;
 pub use data::Data;
@@ -95,6 +97,8 @@ pub struct Services {
     pub s3: S3,
     /// The tenants' roles.
     pub roles: Roles,
+    /// The tenants' resource bindings.
+    pub bindings: Bindings,
     /// The tenants' HTTP routes.
     pub routes: Routes,
     /// The tenants' event buses.
@@ -115,6 +119,7 @@ impl Services {
         max_object_bytes: u64,
     ) -> Services {
         let tags = Tags::new(store.clone(), region);
+        let bindings = Bindings::new(store.clone(), scheduler.clock());
         let machines = Machines::new(store.clone(), region, tags.clone(), scheduler.clock());
         let executions =
             Executions::new(store.clone(), scheduler.clone(), region, machines.clone());
@@ -154,6 +159,7 @@ impl Services {
             sns,
             s3,
             roles: Roles::new(store.clone(), scheduler.clock()),
+            bindings,
             data: Data::new(store),
         }
     }

@@ -6,6 +6,7 @@
 
 pub mod activities;
 pub mod backend;
+pub mod bindings;
 pub mod blobs;
 pub mod children;
 pub mod codec;
@@ -34,6 +35,7 @@ pub mod versions;
 
 pub use activities::Activities;
 use backend::Backend;
+pub use bindings::Bindings;
 pub use blobs::{Blobs, ObjectMeta};
 pub use children::Children;
 pub use events::EventBuses;

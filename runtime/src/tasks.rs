@@ -1,13 +1,15 @@
 //! Task resources: what an ASL `Resource` runs. One resolver reads every Task request and
 //! hands it to its integration, each a module of its own under `tasks/`: the Lambda forms
 //! (`lambda`) and Batch jobs (`batch`), played by modules, DynamoDB (`dynamodb`) on the tenant's tables SQS (`sqs`) on its queues, SNS (`sns`) on its topics, S3 (`s3`) on its buckets and EventBridge (`events`) on its buses, the five behind one resolver (`stores`). A resource no integration claims fails the task
-//! with `States.Runtime`, naming what is supported.
+//! with `States.Runtime`, saying how to bind it. A resource the execution's bindings
+//! cover runs its bound module (`bound`), whatever integration would run it otherwise.
 //!
 //! Adding an integration: a file here with `resolve` (its resources, `None` for others),
 //! `run`, and, if it names something to pin at start, `named_in`; one arm below in each.
 
 pub mod access;
 pub mod batch;
+pub mod bound;
 pub mod dynamodb;
 pub mod events;
 pub mod lambda;
@@ -22,7 +24,6 @@ use crate::store::TenantId;
 use crate::tenants::Quotas;
 use sandstep_engine::{ErrorName, EventKind, TaskRequest, TaskUsage};
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub use lambda::{function_name, LAMBDA_INVOKE, LAMBDA_INVOKE_WAIT, NOT_FOUND, SERVICE_FAILURE};
@@ -37,8 +38,8 @@ pub enum Integration {
 /// Reads a Task state's resource and parameters.
 ///
 /// # Errors
-/// A [`TaskFailure`]: `States.Runtime` for a resource Sandstep does not run, or the
-/// integration's own error for parameters it cannot use.
+/// A [`TaskFailure`]: `States.Runtime` for a resource nothing runs (saying how to bind
+/// it), or the integration's own error for parameters it cannot use.
 pub fn resolve(request: &TaskRequest) -> Result<Integration, TaskFailure> {
     if let Some(target) = lambda::resolve(request) {
         return target.map(Integration::Lambda);
@@ -46,10 +47,21 @@ pub fn resolve(request: &TaskRequest) -> Result<Integration, TaskFailure> {
     Err(TaskFailure::new(
         ErrorName::Runtime,
         format!(
-            "resource not supported: '{}' (Sandstep runs modules through {LAMBDA_INVOKE}, {LAMBDA_INVOKE}.waitForTaskToken and arn:aws:lambda:<region>:<account>:function:<name>, activities, arn:aws:states:::states:startExecution[.sync|.sync:2|.waitForTaskToken], arn:aws:states:::batch:submitJob[.sync], arn:aws:states:::dynamodb:putItem|getItem|updateItem|deleteItem and arn:aws:states:::aws-sdk:dynamodb:putItem|getItem|updateItem|deleteItem|query|scan|batchGetItem|batchWriteItem|transactWriteItems|createTable|describeTable|listTables|deleteTable, arn:aws:states:::sqs:sendMessage[.waitForTaskToken] and arn:aws:states:::aws-sdk:sqs:<action>, arn:aws:states:::sns:publish[.waitForTaskToken] and arn:aws:states:::aws-sdk:sns:<action>, arn:aws:states:::aws-sdk:s3:getObject|putObject|headObject|deleteObject|deleteObjects|copyObject|listObjectsV2|createBucket|deleteBucket|headBucket|listBuckets, arn:aws:states:::events:putEvents[.waitForTaskToken])",
-            request.resource
+            "{} (Sandstep itself runs modules through {LAMBDA_INVOKE}[.waitForTaskToken] and Lambda function ARNs, activities, states:startExecution, batch:submitJob, and DynamoDB, SQS, SNS, S3 and EventBridge on the tenant's own stores; the README lists each action)",
+            crate::bindings::unbound_message(&request.resource)
         ),
     ))
+}
+
+/// Whether one of Sandstep's own integrations runs `resource`: what needs no binding.
+pub fn runs(resource: &str) -> bool {
+    resource == LAMBDA_INVOKE
+        || resource == LAMBDA_INVOKE_WAIT
+        || resource.starts_with("arn:aws:lambda:")
+        || sandstep_engine::activity_arn(resource).is_some()
+        || crate::scheduler::nested::mode_of(resource).is_some()
+        || batch::mode_of(resource).is_some()
+        || stores::StoreTask::resolve(resource).is_some()
 }
 
 /// The module a Task state names in its definition, if any: what an execution pins at
@@ -67,9 +79,8 @@ pub struct Caller {
     pub execution_arn: String,
     /// Stops the task (StopExecution).
     pub cancel: CancelHandle,
-    /// Module versions the execution pinned at its start: name → (version, sha256).
-    /// A reference without an explicit version runs the pinned one.
-    pub pins: Arc<BTreeMap<String, (u32, String)>>,
+    /// Module versions and bindings the execution pinned at its start.
+    pub pins: Arc<crate::pins::Pins>,
     /// The tenant's quotas, which cap the sandbox's limits.
     pub quotas: Option<Quotas>,
     /// Where the task says it started and is alive.
@@ -100,8 +111,12 @@ impl Done {
     }
 }
 
-/// Runs a Task state's request to the event that answers it. Blocking.
+/// Runs a Task state's request to the event that answers it: the module a binding pinned
+/// for its resource, else the integration that runs it. Blocking.
 pub fn run(sandbox: &Sandbox, request: &TaskRequest, caller: Caller) -> Done {
+    if let Some(bound) = caller.pins.bindings.get(&request.resource).cloned() {
+        return bound::run(sandbox, request, caller, &bound);
+    }
     match resolve(request) {
         Ok(Integration::Lambda(target)) => lambda::run(sandbox, request, caller, target),
         Err(failure) => Done::event(failed(request, failure, None)),
@@ -159,6 +174,6 @@ mod tests {
         };
         let e = resolve(&request).unwrap_err();
         assert_eq!(e.error, ErrorName::Runtime);
-        assert!(e.cause.contains("resource not supported"), "{}", e.cause);
+        assert!(e.cause.contains("sandstep binding set"), "{}", e.cause);
     }
 }

@@ -167,12 +167,32 @@ impl Browser {
         }
     }
 
-    /// The element's visible text.
-    pub fn text(&self, e: &Element) -> String {
-        self.call("GET", &format!("/element/{}/text", e.0), None)
-            .as_str()
-            .unwrap_or("")
-            .to_string()
+    /// The visible text of every element matching `selector`, read in one
+    /// script: the console redraws as it polls, so an element found by one
+    /// WebDriver call can be gone (a stale reference) by the next. Like
+    /// WebDriver's element text, an element that is not rendered reads "".
+    pub fn texts(&self, selector: &str) -> Vec<String> {
+        let v = self.run(
+            "return Array.from(document.querySelectorAll(arguments[0])).map(e => e.getClientRects().length ? e.innerText : '')",
+            json!([selector]),
+        );
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap_or("").to_string())
+            .collect()
+    }
+
+    /// The visible text of the first element matching `selector`, if any.
+    pub fn first_text(&self, selector: &str) -> Option<String> {
+        self.texts(selector).into_iter().next()
+    }
+
+    /// Waits until `selector` matches, then returns the first match's text.
+    pub fn wait_text(&self, selector: &str) -> String {
+        self.wait_for(&format!("an element matching {selector}"), || {
+            self.first_text(selector)
+        })
     }
 
     /// Clicks the element as a user does.

@@ -233,8 +233,7 @@ fn the_console_draws_a_machine_with_every_kind_of_state() {
     );
     b.click(&node(&b, "Fan"));
     let detail = b.wait_for("the state's panel", || {
-        let e = b.all("#state-detail").into_iter().next()?;
-        let text = b.text(&e);
+        let text = b.first_text("#state-detail")?;
         text.contains("Oops").then_some(text)
     });
     assert!(detail.contains("Parallel"), "{detail}");
@@ -285,7 +284,7 @@ fn the_console_shows_a_run_finishing_live_and_inspects_every_stage() {
     b.wait_for("the Wait state running", || {
         (statuses(&b).get("Pause").map(String::as_str) == Some("running")).then_some(())
     });
-    assert_eq!(b.text(&b.wait("#execution-status")), "RUNNING");
+    assert_eq!(b.wait_text("#execution-status"), "RUNNING");
     b.screenshot("execution-running");
     // Live updates change the drawing in place: the same SVG element to the end.
     b.run(
@@ -293,7 +292,7 @@ fn the_console_shows_a_run_finishing_live_and_inspects_every_stage() {
         json!([]),
     );
     b.wait_for("SUCCEEDED", || {
-        let status = b.text(&b.all("#execution-status").into_iter().next()?);
+        let status = b.first_text("#execution-status")?;
         (status == "SUCCEEDED").then_some(())
     });
     let expected: BTreeMap<String, String> = [
@@ -325,7 +324,7 @@ fn the_console_shows_a_run_finishing_live_and_inspects_every_stage() {
     // The event table and the timeline (a row per branch and per iteration).
     let events = b.all("#events tbody tr");
     assert!(events.len() > 20, "{} events", events.len());
-    assert!(b.text(&events[0]).contains("ExecutionStarted"));
+    assert!(b.texts("#events tbody tr")[0].contains("ExecutionStarted"));
     assert!(b.all("#timeline .timeline-row").len() >= 5);
     assert!(b.all("#timeline .timeline-bar[data-name=\"Double\"]").len() >= 2);
     b.screenshot("execution-succeeded");
@@ -340,7 +339,7 @@ fn the_console_shows_a_run_finishing_live_and_inspects_every_stage() {
     let stage = |name: &str| -> Value {
         let selector = format!("#inspector [data-stage=\"{name}\"] pre");
         b.wait_for(&format!("stage {name}"), || {
-            let text = b.text(&b.all(&selector).into_iter().next()?);
+            let text = b.first_text(&selector)?;
             serde_json::from_str(&text).ok()
         })
     };
@@ -370,6 +369,64 @@ fn the_console_shows_a_run_finishing_live_and_inspects_every_stage() {
 }
 
 #[test]
+fn the_editor_marks_an_unbound_resource_and_the_modules_page_binds_it() {
+    let dir = TempDir::new("console-bindings");
+    let s = Server::start(&dir.0, &[]);
+    s.upload("echo", &crate::support::module("echo"), "")
+        .unwrap();
+    let b = Browser::start();
+    b.goto(&format!("{}/console#/editor", s.url));
+    let editor = b.wait("#definition-editor");
+    b.clear(&editor);
+    b.type_text(
+        &editor,
+        r#"{"StartAt": "Labels", "States": {"Labels": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:rekognition:detectLabels", "End": true}}}"#,
+    );
+    let warning = b.wait_text("#diagnostics li.diagnostic.warning");
+    assert!(warning.contains("UNBOUND_RESOURCE"), "{warning}");
+    let flag = |b: &Browser| {
+        b.run(
+            "const n = document.querySelector('svg.graph g.node[data-name=\"Labels\"]'); return n ? (n.dataset.flag || '') : null",
+            json!([]),
+        )
+    };
+    b.wait_for("the state marked", || (flag(&b) == "warning").then_some(()));
+    b.screenshot("editor-unbound-resource");
+    // Bound on the Modules page, with the module picked from the tenant's.
+    b.goto(&format!("{}/console#/modules", s.url));
+    b.wait("#modules tbody tr");
+    b.type_text(
+        &b.wait("#binding-resource"),
+        "arn:aws:states:::aws-sdk:rekognition:*",
+    );
+    b.type_text(&b.wait("#binding-module"), "echo");
+    b.click(&b.wait("#binding-save"));
+    let row = b.wait_text("#bindings tbody tr");
+    assert!(
+        row.contains("arn:aws:states:::aws-sdk:rekognition:*") && row.contains("echo"),
+        "{row}"
+    );
+    assert_eq!(
+        b.run(
+            "return Array.from(document.querySelectorAll('#binding-modules option')).map(o => o.value)",
+            json!([])
+        ),
+        json!(["echo"])
+    );
+    b.screenshot("modules-bindings");
+    // The editor no longer warns: the state runs.
+    b.goto(&format!("{}/console#/editor", s.url));
+    let editor = b.wait("#definition-editor");
+    b.clear(&editor);
+    b.type_text(
+        &editor,
+        r#"{"StartAt": "Labels", "States": {"Labels": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:rekognition:detectLabels", "End": true}}}"#,
+    );
+    b.wait("#diagnostics li.ok");
+    b.wait_for("the mark gone", || (flag(&b) == "").then_some(()));
+}
+
+#[test]
 fn the_editor_shows_diagnostics_as_you_type_and_saves() {
     let dir = TempDir::new("console-editor");
     let s = Server::start(&dir.0, &[]);
@@ -382,8 +439,7 @@ fn the_editor_shows_diagnostics_as_you_type_and_saves() {
         r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Nowhere"}}}"#,
     );
     let diagnostic = b.wait_for("a diagnostic", || {
-        let li = b.all("#diagnostics li.diagnostic").into_iter().next()?;
-        Some(b.text(&li))
+        b.first_text("#diagnostics li.diagnostic")
     });
     assert!(
         diagnostic.contains("MISSING_TRANSITION_TARGET"),
@@ -508,8 +564,8 @@ fn the_console_stops_a_running_execution() {
     let exec = run["executionArn"].as_str().unwrap();
     let b = Browser::start();
     b.goto(&format!("{}/console#/machines/{}", s.url, encode(&arn)));
-    let row = b.wait("#executions tbody tr");
-    assert!(b.text(&row).contains("nap") && b.text(&row).contains("RUNNING"));
+    let row = b.wait_text("#executions tbody tr");
+    assert!(row.contains("nap") && row.contains("RUNNING"), "{row}");
     b.goto(&format!("{}/console#/executions/{}", s.url, encode(exec)));
     b.wait_for("Sleep running", || {
         (statuses(&b).get("Sleep").map(String::as_str) == Some("running")).then_some(())
@@ -517,7 +573,7 @@ fn the_console_stops_a_running_execution() {
     let stop = b.wait("#stop-execution:not([disabled])");
     b.click(&stop);
     b.wait_for("ABORTED", || {
-        let status = b.text(&b.all("#execution-status").into_iter().next()?);
+        let status = b.first_text("#execution-status")?;
         (status == "ABORTED").then_some(())
     });
     assert_eq!(s.wait_done(exec, PATIENCE)["status"], "ABORTED");
@@ -532,8 +588,7 @@ fn the_console_stops_a_running_execution() {
         json!([]),
     );
     b.wait_for("an empty RUNNING list", || {
-        let rows = b.all("#executions tbody tr");
-        let text: String = rows.iter().map(|r| b.text(r)).collect();
+        let text: String = b.texts("#executions tbody tr").concat();
         (!text.contains("nap")).then_some(())
     });
     b.screenshot("execution-stopped-filter");
@@ -558,8 +613,7 @@ fn the_console_uploads_and_lists_modules() {
     );
     b.click(&b.wait("#module-upload"));
     let row = b.wait_for("the uploaded module", || {
-        let row = b.all("#modules tbody tr").into_iter().next()?;
-        let text = b.text(&row);
+        let text = b.first_text("#modules tbody tr")?;
         text.contains("echo").then_some(text)
     });
     assert!(row.contains("kv:orders"), "{row}");
@@ -578,8 +632,7 @@ fn the_console_uploads_and_lists_modules() {
     b.type_text(&b.wait("#module-file"), &junk.display().to_string());
     b.click(&b.wait("#module-upload"));
     let banner = b.wait_for("the error banner", || {
-        let e = b.all("#error-banner").into_iter().next()?;
-        let text = b.text(&e);
+        let text = b.first_text("#error-banner")?;
         (!text.is_empty()).then_some(text)
     });
     assert!(
@@ -653,7 +706,7 @@ fn the_console_colours_a_retried_task() {
     let stage = |name: &str| -> Value {
         let selector = format!("#inspector [data-stage=\"{name}\"] pre");
         b.wait_for(&format!("stage {name}"), || {
-            serde_json::from_str(&b.text(&b.all(&selector).into_iter().next()?)).ok()
+            serde_json::from_str(&b.first_text(&selector)?).ok()
         })
     };
     assert_eq!(stage("afterParameters")["FunctionName"], "echo1");
@@ -890,7 +943,7 @@ fn console_data_browser_lists_edits_peeks_and_publishes() {
     let id = b.wait_for("the published message id", || {
         read("return document.querySelector('#topic-published')?.dataset.messageId ?? null")
     });
-    assert!(b.text(&b.wait("#topic-published")).contains(&id));
+    assert!(b.wait_text("#topic-published").contains(&id));
     b.screenshot("data-topic");
     let received = aws_json(
         &s.url,
@@ -952,8 +1005,7 @@ fn jsonata_states_validate_as_you_type_and_show_their_stages() {
         r#"{"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Pass", "Output": "{% 1 + %}", "End": true}}}"#,
     );
     let diagnostic = b.wait_for("a JSONata diagnostic", || {
-        let li = b.all("#diagnostics li.diagnostic").into_iter().next()?;
-        Some(b.text(&li))
+        b.first_text("#diagnostics li.diagnostic")
     });
     assert!(
         diagnostic.contains("INVALID_JSONATA_EXPRESSION"),
@@ -981,14 +1033,14 @@ fn jsonata_states_validate_as_you_type_and_show_their_stages() {
         encode(&execution)
     ));
     b.wait_for("SUCCEEDED", || {
-        let status = b.text(&b.all("#execution-status").into_iter().next()?);
+        let status = b.first_text("#execution-status")?;
         (status == "SUCCEEDED").then_some(())
     });
     b.click(&node(&b, "Shape"));
     let stage = |name: &str| -> Value {
         let selector = format!("#inspector [data-stage=\"{name}\"] pre");
         b.wait_for(&format!("stage {name}"), || {
-            let text = b.text(&b.all(&selector).into_iter().next()?);
+            let text = b.first_text(&selector)?;
             serde_json::from_str(&text).ok()
         })
     };
@@ -999,7 +1051,7 @@ fn jsonata_states_validate_as_you_type_and_show_their_stages() {
     assert_eq!(stage("result"), json!([2, 4, 6]));
     assert_eq!(stage("output"), json!({"sum": 12}));
     assert_eq!(stage("variables"), json!({"count": 3}));
-    let label = |name: &str| b.text(&b.wait(&format!("#inspector [data-stage=\"{name}\"] h4")));
+    let label = |name: &str| b.wait_text(&format!("#inspector [data-stage=\"{name}\"] h4"));
     assert_eq!(label("afterParameters"), "ItemSelector");
     assert_eq!(label("result"), "Result ($states.result)");
     b.screenshot("inspector-jsonata-state");

@@ -9,6 +9,7 @@
 
 mod api;
 mod awssdk;
+mod bindings;
 mod browser;
 mod cases;
 mod cli;

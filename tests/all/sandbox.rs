@@ -523,7 +523,7 @@ fn lambda_invoke_results_are_shaped_like_aws() {
     {
         EventKind::TaskFailed { error, cause, .. } => {
             assert_eq!(error, "States.Runtime");
-            assert!(cause.contains("resource not supported"), "{cause}");
+            assert!(cause.contains("sandstep binding set"), "{cause}");
         }
         other => panic!("{other:?}"),
     }

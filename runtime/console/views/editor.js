@@ -64,6 +64,7 @@ export function editorView(root, arn, { signal }) {
       graphBox.classList.toggle('stale', !layout && !notice);
       if (notice) graph.notice(notice);
       else if (layout) graph.draw(layout);
+      if (layout) graph.flag(found);
     } catch (e) {
       report(e);
     }

@@ -1,5 +1,6 @@
 // The module registry (#/modules): the latest version of each module, every version on
-// demand, and the upload form (PUT /v1/modules/{name} with the raw .wasm bytes).
+// demand, the upload form (PUT /v1/modules/{name} with the raw .wasm bytes), and the
+// resource bindings (/v1/bindings): which module plays a Task resource Sandstep does not run.
 
 import { rest } from '../api.js';
 import { report } from '../banner.js';
@@ -23,11 +24,14 @@ export function modulesView(root, _param, { signal }) {
       h('div', { class: 'form-grid' },
         h('label', {}, 'Name', name), h('label', {}, 'Grants', grants), h('label', {}, 'WebAssembly file', file)),
       h('div', { class: 'row' }, upload), message));
+  const bindings = bindingsPanel(signal);
+  root.append(bindings.panel);
 
   async function load() {
     try {
       const { modules = [] } = await rest('GET', '/v1/modules', { signal });
       tbody.replaceChildren(...modules.map((m) => moduleRow(m, signal)));
+      bindings.offer(modules.map((m) => m.name));
       note.textContent = modules.length ? '' : 'No modules yet.';
     } catch (e) {
       note.textContent = 'Could not load the modules.';
@@ -61,6 +65,81 @@ export function modulesView(root, _param, { signal }) {
   });
 
   load();
+}
+
+/**
+ * The tenant's resource bindings: a Task resource (exact, or a prefix ending in `*`) and the
+ * module that plays it. Each execution pins what they say at its start.
+ */
+function bindingsPanel(signal) {
+  const tbody = h('tbody');
+  const note = h('p', { class: 'muted' }, 'Loading…');
+  const resource = h('input', { id: 'binding-resource', placeholder: 'arn:aws:states:::aws-sdk:translate:*', autocomplete: 'off' });
+  const module = h('input', { id: 'binding-module', placeholder: 'translate or translate:2', autocomplete: 'off', list: 'binding-modules' });
+  const choices = h('datalist', { id: 'binding-modules' });
+  const save = h('button', { id: 'binding-save', type: 'button', class: 'primary' }, 'Bind');
+  const message = h('p', { class: 'field-error', hidden: true });
+
+  async function load() {
+    try {
+      const { bindings = [] } = await rest('GET', '/v1/bindings', { signal });
+      tbody.replaceChildren(...bindings.map((b) => {
+        const remove = h('button', { type: 'button', class: 'binding-delete' }, 'Delete');
+        remove.addEventListener('click', async () => {
+          if (!window.confirm(`Delete the binding of ${b.resource}?`)) return;
+          try {
+            await rest('DELETE', `/v1/bindings?resource=${encodeURIComponent(b.resource)}`, { signal });
+            await load();
+          } catch (e) {
+            report(e);
+          }
+        });
+        return h('tr', { 'data-resource': b.resource }, h('td', { class: 'mono small' }, b.resource),
+          h('td', {}, b.module), h('td', { class: 'nowrap' }, fmtSeconds(b.modified)), h('td', {}, remove));
+      }));
+      note.textContent = bindings.length ? ''
+        : 'No bindings: a Task whose resource Sandstep does not run fails when an execution reaches it.';
+    } catch (e) {
+      note.textContent = 'Could not load the bindings.';
+      report(e);
+    }
+  }
+
+  save.addEventListener('click', async () => {
+    const problem = !resource.value.trim() ? 'Give the resource (or a prefix ending in *).'
+      : !module.value.trim() ? 'Choose the module that plays it.' : '';
+    say(message, problem, true);
+    if (problem) return;
+    save.disabled = true;
+    try {
+      const saved = await rest('PUT', '/v1/bindings', {
+        body: JSON.stringify({ resource: resource.value.trim(), module: module.value.trim() }),
+        signal,
+      });
+      say(message, `Bound ${saved.resource} to ${saved.module}.`, false);
+      await load();
+    } catch (e) {
+      report(e);
+    } finally {
+      save.disabled = false;
+    }
+  });
+
+  load();
+  const panel = h('section', { class: 'panel' }, h('h2', {}, 'Resource bindings'),
+    h('p', { class: 'muted small' }, 'A module that plays a service Sandstep does not host: it receives {resource, service, action, parameters, context} and answers with the service\'s result. The most specific binding wins; running executions keep the bindings they started with.'),
+    h('div', { class: 'table-wrap' }, h('table', { id: 'bindings', class: 'table' },
+      h('thead', {}, h('tr', {}, ['Resource', 'Module', 'Modified', ''].map((c) => h('th', {}, c)))), tbody)),
+    note,
+    h('div', { class: 'form-grid' }, h('label', {}, 'Resource', resource), h('label', {}, 'Module', module), choices),
+    h('div', { class: 'row' }, save), message);
+  return {
+    panel,
+    /** The modules the picker suggests. */
+    offer(names) {
+      choices.replaceChildren(...names.map((n) => h('option', { value: n })));
+    },
+  };
 }
 
 function say(el, text, isError) {

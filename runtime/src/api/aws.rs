@@ -138,7 +138,7 @@ async fn dispatch(app: &App, parts: &Parts, body: &[u8]) -> Result<Value> {
             traced!(
                 "api.validate_state_machine_definition",
                 t,
-                machines::validate(p)
+                machines::validate(app, t, p)
             )
         }
         "StartExecution" => traced!("api.start_execution", t, executions::start(app, t, p)),

@@ -377,6 +377,7 @@ impl From<service::Error> for Error {
             | S::JobQueueDoesNotExist(_)
             | S::JobDoesNotExist(_)
             | S::RoleDoesNotExist(_)
+            | S::BindingDoesNotExist(_)
             | S::RouteDoesNotExist(_)
             | S::ScheduleDoesNotExist(_) => Error::NotFound(message),
             S::JobQueueInUse(_) | S::RouteConflict(_) | S::ScheduleExists(_) => {
@@ -409,6 +410,7 @@ impl From<service::Error> for Error {
             | S::ItemRefused(_)
             | S::InvalidJobQueue(_)
             | S::InvalidRoute(_)
+            | S::InvalidBinding(_)
             | S::InvalidSchedule(_) => Error::Validation(message),
             S::Store(_) | S::Internal(_) => Error::Internal(message),
         }

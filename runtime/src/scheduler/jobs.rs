@@ -80,7 +80,7 @@ impl Scheduler {
         }
         let version = spec
             .version
-            .or_else(|| task.pins.get(&spec.module).map(|(v, _)| *v));
+            .or_else(|| task.pins.modules.get(&spec.module).map(|(v, _)| *v));
         let module = match store.module_version(&key.tenant, &spec.module, version) {
             Ok(Some(module)) => module,
             Ok(None) => {

@@ -35,8 +35,8 @@ pub const MAX_CHILDREN_AT_ONCE: u64 = 1000;
 /// How many times one Map Run may be redriven (AWS: 1,000).
 const MAX_MAP_RUN_REDRIVES: u32 = 1000;
 
-/// The largest Map result kept in the execution (a state's output limit).
-const MAX_RESULT_BYTES: usize = 256 * 1024;
+/// The largest Map result kept in the execution: a state's output limit.
+const MAX_RESULT_BYTES: usize = sandstep_engine::limits::PAYLOAD_LIMIT_BYTES;
 
 /// How often a running driver saves its counts for DescribeMapRun.
 const SAVE_EVERY: Duration = Duration::from_millis(500);
@@ -208,7 +208,7 @@ impl Scheduler {
                 store.map_run_end(&run, None)?;
                 continue;
             }
-            let pins = parent.map(|p| Arc::new(p.modules)).unwrap_or_default();
+            let pins = parent.map(|p| Arc::new(p.pins())).unwrap_or_default();
             self.drive(run, pins);
             resumed += 1;
         }
@@ -264,7 +264,7 @@ impl Scheduler {
         }
     }
 
-    fn drive(&self, run: MapRun, pins: Arc<BTreeMap<String, (u32, String)>>) {
+    fn drive(&self, run: MapRun, pins: Arc<crate::pins::Pins>) {
         let at = (run.tenant.clone(), run.id.clone());
         let live = Arc::new(LiveRun {
             limits: Mutex::new((
@@ -283,11 +283,14 @@ impl Scheduler {
         }
         let me = self.clone();
         tokio::spawn(async move {
+            // The children run as the parent's machine's role, read once for the run.
+            let role = parent_role(&me.inner.store, &run);
             let driver = Driver {
                 me: me.clone(),
                 run,
                 live: Arc::clone(&live),
                 pins,
+                role,
             };
             driver.run().await;
             lock(&me.inner.map_runs).remove(&at);
@@ -295,6 +298,22 @@ impl Scheduler {
             live.finished.notify_waiters();
         });
     }
+}
+
+/// The role of the machine whose execution started `run` ("" when either is gone).
+fn parent_role(store: &Store, run: &MapRun) -> String {
+    store
+        .execution_get(&run.parent)
+        .ok()
+        .flatten()
+        .and_then(|parent| {
+            store
+                .machine_get(&run.tenant, &parent.machine)
+                .ok()
+                .flatten()
+        })
+        .map(|m| m.role_arn)
+        .unwrap_or_default()
 }
 
 /// The answer a run that ended owes its parent's task.
@@ -322,7 +341,9 @@ struct Driver {
     me: Scheduler,
     run: MapRun,
     live: Arc<LiveRun>,
-    pins: Arc<BTreeMap<String, (u32, String)>>,
+    pins: Arc<crate::pins::Pins>,
+    /// The role the children run as: the parent's machine's.
+    role: String,
 }
 
 /// One child to run: its index, how many items it carries, its input.
@@ -637,7 +658,7 @@ impl Driver {
         );
         let tenant = self.run.tenant.clone();
         let run_arn = self.run.arn.clone();
-        let role = self.role();
+        let role = self.role.clone();
         let pins = self.pins.clone();
         let definition = spec.definition.to_string();
         let revision_id = nested::derived_uuid(&format!("{}:definition", self.run.arn));
@@ -735,21 +756,6 @@ impl Driver {
             }
             ChildEnd { row }
         }
-    }
-
-    fn role(&self) -> String {
-        self.store()
-            .execution_get(&self.run.parent)
-            .ok()
-            .flatten()
-            .and_then(|parent| {
-                self.store()
-                    .machine_get(&self.run.tenant, &parent.machine)
-                    .ok()
-                    .flatten()
-            })
-            .map(|m| m.role_arn)
-            .unwrap_or_default()
     }
 
     /// Saves the counts (and, at the end, what the run is) for DescribeMapRun.

@@ -56,7 +56,7 @@ impl Scheduler {
                 _ => {}
             }
         }
-        let pins = Arc::new(record.modules.clone());
+        let pins = Arc::new(record.pins());
         Ok(Box::new(Live {
             key: key.clone(),
             def,

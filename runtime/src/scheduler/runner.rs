@@ -3,7 +3,6 @@
 
 use crate::store::TenantId;
 use sandstep_engine::{EventKind, TaskId, TaskRequest};
-use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -16,8 +15,8 @@ pub struct TaskContext {
     pub tenant: TenantId,
     /// The execution's ARN.
     pub execution_arn: String,
-    /// Module versions the execution pinned when it started: name → (version, sha256).
-    pub pins: Arc<BTreeMap<String, (u32, String)>>,
+    /// Module versions and bindings the execution pinned when it started.
+    pub pins: Arc<crate::pins::Pins>,
     /// The task.
     pub request: TaskRequest,
     /// Set when the task is no longer wanted (StopExecution, a failed sibling branch).

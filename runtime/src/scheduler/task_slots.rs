@@ -36,7 +36,10 @@ impl Scheduler {
                     me.deliver(key, Scheduler::reject(&task)).await;
                     return;
                 }
-                if let Some(mode) = nested::mode_of(&task.request.resource) {
+                // A binding plays its resource, whatever integration would run it
+                // otherwise: the module runs in a task slot like any.
+                let bound = task.pins.bindings.contains_key(&task.request.resource);
+                if let Some(mode) = nested::mode_of(&task.request.resource).filter(|_| !bound) {
                     // Starting a child is a store write and an engine step, not a
                     // sandbox run: no task slot.
                     let answer = me.run_nested(&key, &task, mode).await;
@@ -51,7 +54,9 @@ impl Scheduler {
                     me.open_gate(&key, task.request.id);
                     return;
                 }
-                if let Some(waits) = crate::tasks::batch::mode_of(&task.request.resource) {
+                if let Some(waits) =
+                    crate::tasks::batch::mode_of(&task.request.resource).filter(|_| !bound)
+                {
                     // Submitting a job is a store write: no task slot. The job runs in
                     // its queue's own slots.
                     let answer = me.submit_job(&key, &task, waits);
@@ -60,6 +65,7 @@ impl Scheduler {
                     return;
                 }
                 if let Some(call) = crate::tasks::stores::StoreTask::resolve(&task.request.resource)
+                    .filter(|_| !bound)
                 {
                     // A call on the tenant's tables, queues or topics is store reads and
                     // writes: no task slot, but off the runtime's threads (a Scan reads a
@@ -233,7 +239,10 @@ impl Scheduler {
     /// task in the tenant's task slots. No execution waits on it; its ARN is an Express
     /// execution's, so nothing is stored with it.
     pub async fn run_for_test(&self, task: TaskContext, role_arn: &str) -> EventKind {
-        if let Some(call) = crate::tasks::stores::StoreTask::resolve(&task.request.resource) {
+        let bound = task.pins.bindings.contains_key(&task.request.resource);
+        if let Some(call) =
+            crate::tasks::stores::StoreTask::resolve(&task.request.resource).filter(|_| !bound)
+        {
             let key = ExecutionKey {
                 tenant: task.tenant.clone(),
                 machine: String::new(),

@@ -98,7 +98,7 @@ fn wait_then_pass(store: &Store) -> StartRequest {
         name: "e1".into(),
         input: serde_json::json!({"k": 1}),
         input_text: r#"{"k": 1}"#.into(),
-        pins: BTreeMap::new(),
+        pins: Default::default(),
         parent: None,
         version: None,
         alias: None,

@@ -206,6 +206,12 @@ pub enum Error {
     /// No such role.
     #[error("Role '{0}' does not exist")]
     RoleDoesNotExist(String),
+    /// A binding that breaks a rule; the text says which.
+    #[error("Invalid binding: {0}")]
+    InvalidBinding(String),
+    /// No binding has that pattern.
+    #[error("No binding of resource '{0}'")]
+    BindingDoesNotExist(String),
     /// A route that breaks a rule; the text says which.
     #[error("Invalid route: {0}")]
     InvalidRoute(String),

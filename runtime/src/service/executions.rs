@@ -92,6 +92,8 @@ pub struct Executions {
     scheduler: Scheduler,
     pub(super) region: String,
     machines: Machines,
+    /// What a start pins of the tenant's resource bindings.
+    pub(super) bindings: super::Bindings,
 }
 
 impl Executions {
@@ -99,6 +101,7 @@ impl Executions {
     /// are what they start.
     pub fn new(store: Store, scheduler: Scheduler, region: &str, machines: Machines) -> Executions {
         Executions {
+            bindings: super::Bindings::new(store.clone(), scheduler.clock()),
             store,
             scheduler,
             region: region.to_string(),
@@ -117,7 +120,7 @@ impl Executions {
     }
 
     /// The start request for `new`: the machine and its revision, a valid name, JSON
-    /// input within the payload limit, and the module versions pinned now.
+    /// input within the payload limit, and the module versions and bindings pinned now.
     fn prepare(&self, tenant: &Tenant, new: NewExecution) -> Result<StartRequest> {
         self.prepare_for(&tenant.id, &tenant.account, new)
     }
@@ -149,10 +152,13 @@ impl Executions {
         let input: Value =
             serde_json::from_str(&input_text).map_err(|e| Error::InputNotJson(e.to_string()))?;
         let definition: Value = serde_json::from_str(&revision.definition).unwrap_or(Value::Null);
-        let mut pins = BTreeMap::new();
+        let mut pins = crate::pins::Pins {
+            modules: BTreeMap::new(),
+            bindings: self.bindings.pins(id, &definition)?,
+        };
         for m in modules_in(&definition) {
             if let Some(v) = self.store.module_version(id, &m.name, m.version)? {
-                pins.insert(m.name, (v.version, v.sha256));
+                pins.modules.insert(m.name, (v.version, v.sha256));
             }
         }
         Ok(StartRequest {

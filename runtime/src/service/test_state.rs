@@ -152,7 +152,11 @@ impl Executions {
                 let task = TaskContext {
                     tenant: tenant.id.clone(),
                     execution_arn: start.execution_arn.clone(),
-                    pins: Arc::default(),
+                    // A resource the tenant binds runs its module, as in an execution.
+                    pins: Arc::new(crate::pins::Pins {
+                        modules: Default::default(),
+                        bindings: self.bindings.pins(&tenant.id, &isolated.machine)?,
+                    }),
                     progress: Progress::ignored(request.id),
                     request,
                     cancelled: Arc::new(AtomicBool::new(false)),

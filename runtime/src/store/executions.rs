@@ -100,11 +100,12 @@ fn pin_key(key: &ExecutionKey, module: &str, version: u32) -> Vec<u8> {
         .into_bytes()
 }
 
-/// Writes (or, with `pinned` false, removes) the pin rows of an execution's modules.
+/// Writes (or, with `pinned` false, removes) the pin rows of an execution's modules,
+/// named in its definition or playing a resource it binds.
 fn pin_writes(key: &ExecutionKey, record: &Execution, pinned: bool) -> Result<Vec<Write>> {
-    let mut writes = Vec::with_capacity(record.modules.len());
-    for (module, (version, _)) in &record.modules {
-        let row = pin_key(key, module, *version);
+    let mut writes = Vec::with_capacity(record.modules.len() + record.bindings.len());
+    for (module, version) in record.pinned_modules() {
+        let row = pin_key(key, module, version);
         writes.push(match pinned {
             true => Write::Put(row, encode(key)?),
             false => Write::Delete(row),
@@ -646,7 +647,7 @@ impl Executions for Store {
         let mut indexed = 0;
         for key in self.running_executions()? {
             if let Some(record) = self.execution_get(&key)? {
-                if record.status == Status::Running && !record.modules.is_empty() {
+                if record.status == Status::Running && record.pinned_modules().next().is_some() {
                     self.backend.apply(pin_writes(&key, &record, true)?)?;
                     indexed += 1;
                 }
@@ -766,6 +767,7 @@ mod tests {
             machine: "m".into(),
             revision_id: "r1".into(),
             modules: std::collections::BTreeMap::new(),
+            bindings: std::collections::BTreeMap::new(),
             machine_type: crate::model::MachineType::Standard,
             status: Status::Running,
             input: "{}".into(),
@@ -875,6 +877,35 @@ mod tests {
         let _durable = store.execution_commit(&redrive).unwrap();
         assert!(store.pinned_by(&tenant, "echo", Some(3)).unwrap().is_some());
         assert_eq!(store.running_executions().unwrap(), [first.key.clone()]);
+    }
+
+    #[test]
+    fn a_module_that_plays_a_bound_resource_is_pinned_too() {
+        let store = Store::memory();
+        let tenant = TenantId("t".into());
+        let mut first = commit(1);
+        first.record.bindings.insert(
+            "arn:aws:states:::aws-sdk:translate:translateText".into(),
+            crate::model::Bound {
+                binding: "arn:aws:states:::aws-sdk:translate:*".into(),
+                module: "translate".into(),
+                version: 2,
+                sha256: "sha".into(),
+            },
+        );
+        let _created = store.execution_start(&first).unwrap();
+        assert!(store
+            .pinned_by(&tenant, "translate", Some(2))
+            .unwrap()
+            .is_some());
+        let mut end = commit(2);
+        end.record.bindings = first.record.bindings.clone();
+        end.record.status = Status::Failed;
+        let _durable = store.execution_commit(&end).unwrap();
+        assert!(store
+            .pinned_by(&tenant, "translate", None)
+            .unwrap()
+            .is_none());
     }
 
     #[test]

@@ -130,6 +130,8 @@ pub enum Table {
     MapRunOpen = 54,
     /// A Map Run's children (an item or a batch each): tenant, run id, index.
     MapRunChild = 55,
+    /// Resource bindings: tenant, pattern.
+    Binding = 56,
 }
 
 /// A key under construction.

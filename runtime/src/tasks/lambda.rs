@@ -152,7 +152,7 @@ pub(super) fn run(
     let failed = |failure: TaskFailure, usage| super::failed(request, failure, usage);
     let version = target
         .version
-        .or_else(|| caller.pins.get(&target.module).map(|(v, _)| *v));
+        .or_else(|| caller.pins.modules.get(&target.module).map(|(v, _)| *v));
     let prepared = match sandbox.prepare(&caller.tenant, &target.module, version) {
         Ok(prepared) => prepared,
         Err(crate::sandbox::Error::NotFound { .. }) => {

@@ -8,7 +8,7 @@ use crate::api::error::{Error, Result};
 use crate::api::params::{constraints, decode, longer_than, Input, MaxResults, Params};
 use crate::api::App;
 use crate::model::{MachineType, StateMachine};
-use crate::service::machines::{diagnostics, Changes, NewMachine};
+use crate::service::machines::{Changes, NewMachine};
 use crate::tenants::Tenant;
 use sandstep_engine::validate::Severity;
 use serde::Deserialize;
@@ -261,11 +261,14 @@ pub(super) async fn list(app: &App, tenant: &Tenant, p: Params) -> Result<Value>
     Ok(out)
 }
 
-pub(super) async fn validate(p: Params) -> Result<Value> {
+pub(super) async fn validate(app: &App, tenant: &Tenant, p: Params) -> Result<Value> {
     let input: ValidateStateMachineDefinitionInput = decode(p)?;
     let max = input.max_results.0;
     let t = input.machine_type.unwrap_or(MachineType::Standard);
-    let found = diagnostics(&input.definition, t);
+    let found = app
+        .services
+        .bindings
+        .validate(&tenant.id, &input.definition, t)?;
     let listed: Vec<Value> = found
         .iter()
         .take(max)
