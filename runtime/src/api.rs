@@ -8,6 +8,7 @@ pub mod auth;
 pub mod aws;
 pub mod bindings;
 pub mod browse;
+pub mod connections;
 pub mod data;
 pub mod error;
 pub mod events;
@@ -262,6 +263,13 @@ pub fn routes(config: &Config) -> Router<Arc<App>> {
             get(bindings::list)
                 .put(bindings::put)
                 .delete(bindings::delete),
+        )
+        .route("/v1/connections", get(connections::list))
+        .route(
+            "/v1/connections/{name}",
+            get(connections::get)
+                .put(connections::put)
+                .delete(connections::delete),
         )
         .route("/v1/roles", get(roles::list))
         .route(

@@ -19,6 +19,10 @@
 //! compile_memory_mib = 2048        # address space of the child process compiling an upload
 //! compile_timeout_seconds = 60     # time one upload may take to compile
 //! activity_poll_seconds = 60       # how long GetActivityTask waits for a task (1-60)
+//! secret_key_file = "/etc/sandstep/secret.key"  # 64 hex characters; or SANDSTEP_SECRET_KEY
+//! outbound_allow = []              # networks outbound HTTP may reach beyond public ones
+//! outbound_timeout_seconds = 60    # the longest one outbound exchange may take
+//! outbound_per_tenant = 16         # outbound requests one tenant may have in flight
 //! ```
 
 use serde::Deserialize;
@@ -66,6 +70,16 @@ pub struct Config {
     /// The longest a Standard execution may run before it times out (`States.Timeout`);
     /// AWS's limit, one year, is the default and the most.
     pub max_standard_execution_seconds: u64,
+    /// The file holding the key connections' secrets are sealed with (64 hex
+    /// characters); `SANDSTEP_SECRET_KEY` wins over it. Keep it apart from the data dir.
+    pub secret_key_file: Option<PathBuf>,
+    /// Networks (CIDR, or one address) outbound HTTP may reach although they are
+    /// loopback, private or link-local: what no grant or connection can allow.
+    pub outbound_allow: Vec<String>,
+    /// The longest one outbound exchange (every redirect of it) may take.
+    pub outbound_timeout_seconds: u64,
+    /// Outbound requests one tenant may have in flight at once.
+    pub outbound_per_tenant: usize,
 }
 
 impl Default for Config {
@@ -89,6 +103,10 @@ impl Default for Config {
             compile_timeout_seconds: 60,
             activity_poll_seconds: 60,
             max_standard_execution_seconds: crate::scheduler::STANDARD_LIMIT_SECONDS,
+            secret_key_file: None,
+            outbound_allow: Vec::new(),
+            outbound_timeout_seconds: 60,
+            outbound_per_tenant: 16,
         }
     }
 }
@@ -167,12 +185,40 @@ impl Config {
                 crate::scheduler::STANDARD_LIMIT_SECONDS
             )));
         }
+        crate::outbound::guard::Guard::new(self.outbound_allow.iter().map(String::as_str))
+            .map_err(Error::Invalid)?;
+        if !(1..=3600).contains(&self.outbound_timeout_seconds) || self.outbound_per_tenant == 0 {
+            return Err(Error::Invalid(
+                "outbound_timeout_seconds must be 1 to 3600 and outbound_per_tenant at least 1"
+                    .into(),
+            ));
+        }
         if self.max_tasks == 0 || self.max_tasks_per_tenant == 0 {
             return Err(Error::Invalid(
                 "max_tasks and max_tasks_per_tenant must be at least 1".into(),
             ));
         }
         Ok(())
+    }
+
+    /// What runs HTTP Tasks with these settings: the guarded outbound client, and the
+    /// key of connections' secrets.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for a key that cannot be read or parsed, or a bad network.
+    pub fn http_tasks(&self) -> Result<crate::tasks::http::HttpTasks, Error> {
+        let guard =
+            crate::outbound::guard::Guard::new(self.outbound_allow.iter().map(String::as_str))
+                .map_err(Error::Invalid)?;
+        let outbound = crate::outbound::Outbound::new(crate::outbound::Options {
+            guard,
+            timeout: std::time::Duration::from_secs(self.outbound_timeout_seconds),
+            per_tenant: self.outbound_per_tenant,
+            ..crate::outbound::Options::default()
+        });
+        let key = crate::secrets::SecretKey::configured(self.secret_key_file.as_deref())
+            .map_err(Error::Invalid)?;
+        Ok(crate::tasks::http::HttpTasks::new(outbound, key))
     }
 
     /// The largest module upload in bytes.

@@ -324,6 +324,12 @@ fn run() -> anyhow::Result<ExitCode> {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SANDSTEP_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // The HTTP client logs requests' headers at debug level, credentials among them
+    // (connections' API keys): never below warn, whatever SANDSTEP_LOG says.
+    let filter = match "ureq=warn".parse() {
+        Ok(quiet) => filter.add_directive(quiet),
+        Err(_) => filter,
+    };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

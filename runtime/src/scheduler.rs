@@ -91,6 +91,9 @@ pub struct Options {
     /// Engine time one execution may use in this process before it fails with
     /// `States.Runtime`: a runaway loop ends instead of taking a core for good.
     pub engine_budget: Duration,
+    /// What runs HTTP Tasks: the guarded outbound client and the key of connections'
+    /// secrets.
+    pub http: crate::tasks::http::HttpTasks,
 }
 
 impl Default for Options {
@@ -107,6 +110,7 @@ impl Default for Options {
             endpoint: "http://localhost:8080".into(),
             engine_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             engine_budget: Duration::from_secs(60),
+            http: crate::tasks::http::HttpTasks::default(),
         }
     }
 }
@@ -431,6 +435,11 @@ impl Scheduler {
     /// The clock the scheduler runs on, for the use cases around it.
     pub fn clock(&self) -> Arc<dyn Clock> {
         Arc::clone(&self.inner.opts.clock)
+    }
+
+    /// What runs HTTP Tasks (the connections' service seals with its key).
+    pub fn http_tasks(&self) -> &crate::tasks::http::HttpTasks {
+        &self.inner.opts.http
     }
 
     /// Now, on the scheduler's clock.

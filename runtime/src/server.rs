@@ -68,6 +68,7 @@ pub async fn serve(
         region: config.region.clone(),
         engine_budget: Duration::from_secs(config.engine_budget_seconds),
         standard_limit_seconds: config.max_standard_execution_seconds,
+        http: config.http_tasks()?,
         ..Options::default()
     };
     let options = match config.engine_threads {

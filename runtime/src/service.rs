@@ -5,7 +5,7 @@
 //! Front ends decode their own wire formats and render the results; nothing here knows
 //! about HTTP, JSON request bodies or AWS's error shapes. One file per family of use
 //! cases: [`executions`] (and their [`history`]), [`machines`], [`tags`], [`modules`],
-//! [`tenants`], [`data`], [`callbacks`], [`activities`], [`jobs`], [`dynamodb`], [`sqs`], [`sns`] (and its [`sns_delivery`] loop), [`s3`], [`roles`], [`bindings`] (resources played by modules), [`routes`] (HTTP routes), [`events`] (event buses, and its [`event_delivery`] loop), [`schedules`], [`browse`] (the data from Sandstep's own API). Every use case runs in a
+//! [`tenants`], [`data`], [`callbacks`], [`activities`], [`jobs`], [`dynamodb`], [`sqs`], [`sns`] (and its [`sns_delivery`] loop), [`s3`], [`roles`], [`bindings`] (resources played by modules), [`connections`] (HTTP Tasks' endpoints and credentials), [`routes`] (HTTP routes), [`events`] (event buses, and its [`event_delivery`] loop), [`schedules`], [`browse`] (the data from Sandstep's own API). Every use case runs in a
 //! `service.<name>` span with the tenant.
 
 pub mod activities;
@@ -13,6 +13,7 @@ pub mod arns;
 pub mod bindings;
 pub mod browse;
 pub mod callbacks;
+pub mod connections;
 pub mod data;
 pub mod delivery_loop;
 pub mod dynamodb;
@@ -44,6 +45,7 @@ pub use activities::Activities;
 pub use bindings::Bindings;
 pub use browse::Browse;
 pub use callbacks::Callbacks;
+pub use connections::Connections;
 pub use data::Data;
 pub use dynamodb::DynamoDb;
 pub use error::{Error, Result};
@@ -99,6 +101,8 @@ pub struct Services {
     pub roles: Roles,
     /// The tenants' resource bindings.
     pub bindings: Bindings,
+    /// The tenants' connections (HTTP Tasks' endpoints and credentials).
+    pub connections: Connections,
     /// The tenants' HTTP routes.
     pub routes: Routes,
     /// The tenants' event buses.
@@ -160,6 +164,12 @@ impl Services {
             s3,
             roles: Roles::new(store.clone(), scheduler.clock()),
             bindings,
+            connections: Connections::new(
+                store.clone(),
+                scheduler.clock(),
+                scheduler.http_tasks().key().cloned(),
+                region,
+            ),
             data: Data::new(store),
         }
     }

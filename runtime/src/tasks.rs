@@ -12,6 +12,7 @@ pub mod batch;
 pub mod bound;
 pub mod dynamodb;
 pub mod events;
+pub mod http;
 pub mod lambda;
 pub mod s3;
 pub mod sns;
@@ -62,6 +63,7 @@ pub fn runs(resource: &str) -> bool {
         || crate::scheduler::nested::mode_of(resource).is_some()
         || batch::mode_of(resource).is_some()
         || stores::StoreTask::resolve(resource).is_some()
+        || http::is_invoke(resource)
 }
 
 /// The module a Task state names in its definition, if any: what an execution pins at

@@ -21,6 +21,7 @@ mod fuzz;
 mod hardening;
 mod hardening_api;
 mod hardening_modules;
+mod http_tasks;
 mod integrations;
 mod sandbox;
 mod support;

@@ -378,6 +378,7 @@ impl From<service::Error> for Error {
             | S::JobDoesNotExist(_)
             | S::RoleDoesNotExist(_)
             | S::BindingDoesNotExist(_)
+            | S::ConnectionDoesNotExist(_)
             | S::RouteDoesNotExist(_)
             | S::ScheduleDoesNotExist(_) => Error::NotFound(message),
             S::JobQueueInUse(_) | S::RouteConflict(_) | S::ScheduleExists(_) => {
@@ -411,6 +412,7 @@ impl From<service::Error> for Error {
             | S::InvalidJobQueue(_)
             | S::InvalidRoute(_)
             | S::InvalidBinding(_)
+            | S::InvalidConnection(_)
             | S::InvalidSchedule(_) => Error::Validation(message),
             S::Store(_) | S::Internal(_) => Error::Internal(message),
         }

@@ -74,6 +74,13 @@ impl Scheduler {
                     me.deliver(key, answer).await;
                     return;
                 }
+                if !bound && crate::tasks::http::is_invoke(&task.request.resource) {
+                    // An HTTP Task waits on the network, not a core: no task slot, a
+                    // blocking thread, and the outbound client's cap per tenant.
+                    let answer = me.run_http_task(&task).await;
+                    me.deliver(key, answer).await;
+                    return;
+                }
                 let tenant_slots = me.tenant_slots(&task.tenant);
                 let (Ok(_tenant_permit), Ok(_permit)) = (
                     tenant_slots.acquire_owned().await,
@@ -167,6 +174,22 @@ impl Scheduler {
             Ok(Err((error, cause))) => nested::task_failed(task, &error, cause),
             Err(e) => nested::task_failed(task, "States.Runtime", format!("the call failed: {e}")),
         }
+    }
+
+    /// Runs an HTTP Task; its answer. The request's time is the task's `TimeoutSeconds`
+    /// at most (and the outbound client's own limit).
+    async fn run_http_task(&self, task: &TaskContext) -> EventKind {
+        let (http, store, tenant, request) = (
+            self.inner.opts.http.clone(),
+            self.inner.store.clone(),
+            task.tenant.clone(),
+            task.request.clone(),
+        );
+        let budget = request.timeout_seconds.map(Duration::from_secs);
+        let ran =
+            tokio::task::spawn_blocking(move || http.run(&store, &tenant, &request.input, budget))
+                .await;
+        Scheduler::store_answer(task.request.id, ran, false)
     }
 
     /// Runs a store integration's task as the state machine's role (or `role_arn`); its

@@ -212,6 +212,12 @@ pub enum Error {
     /// No binding has that pattern.
     #[error("No binding of resource '{0}'")]
     BindingDoesNotExist(String),
+    /// A connection that breaks a rule; the text says which.
+    #[error("Invalid connection: {0}")]
+    InvalidConnection(String),
+    /// No such connection.
+    #[error("Connection '{0}' does not exist")]
+    ConnectionDoesNotExist(String),
     /// A route that breaks a rule; the text says which.
     #[error("Invalid route: {0}")]
     InvalidRoute(String),

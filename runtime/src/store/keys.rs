@@ -132,6 +132,8 @@ pub enum Table {
     MapRunChild = 55,
     /// Resource bindings: tenant, pattern.
     Binding = 56,
+    /// Connections (HTTP Tasks' endpoints and credentials): tenant, name.
+    Connection = 57,
 }
 
 /// A key under construction.

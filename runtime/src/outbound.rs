@@ -1,0 +1,510 @@
+//! Outbound HTTP: the one client through which workflows reach the network (HTTP Tasks,
+//! `arn:aws:states:::http:invoke`). Every request goes through the same guards, which no
+//! connection can lift: only `http` and `https`; each hop's address resolved once and
+//! checked by [`guard::Guard`] (no loopback, private, link-local or metadata address unless
+//! the operator allows it), and the connection made to exactly that address, so a DNS
+//! answer that changes cannot slip past; redirects followed here, each one checked again
+//! (the caller's allow-list and the guard); a deadline over the whole exchange; a cap on
+//! the response's size; and a cap on each tenant's requests in flight.
+
+pub mod guard;
+
+use std::collections::HashMap;
+use std::io::Read as _;
+use std::net::{SocketAddr, ToSocketAddrs as _};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+use url::Url;
+
+/// Where the guard's refusal is told apart from other resolver errors.
+const REFUSED_MARK: &str = "refused by the outbound guard: ";
+
+/// Settings of the outbound client.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// What may be reached beyond public addresses.
+    pub guard: guard::Guard,
+    /// The longest one exchange (every hop of it) may take.
+    pub timeout: Duration,
+    /// The largest response body read.
+    pub max_response_bytes: usize,
+    /// Redirects followed at most.
+    pub max_redirects: u32,
+    /// Requests one tenant may have in flight at once.
+    pub per_tenant: usize,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            guard: guard::Guard::default(),
+            timeout: Duration::from_secs(60),
+            max_response_bytes: 256 * 1024,
+            max_redirects: 5,
+            per_tenant: 16,
+        }
+    }
+}
+
+/// A request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// Where.
+    pub url: Url,
+    /// Its headers, in order.
+    pub headers: Vec<(String, String)>,
+    /// Headers sent only to the first request's host (credentials): a redirect to
+    /// another host drops them.
+    pub private_headers: Vec<(String, String)>,
+    /// Its body (none when empty).
+    pub body: Vec<u8>,
+}
+
+/// A response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// The status code.
+    pub status: u16,
+    /// The reason phrase.
+    pub status_text: String,
+    /// Its headers, in order (a name may repeat).
+    pub headers: Vec<(String, String)>,
+    /// Its body.
+    pub body: Vec<u8>,
+}
+
+/// Why an exchange failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The host resolves only to addresses the guard refuses.
+    #[error("{host} resolves to {why}, which Sandstep does not call (the operator may allow it with outbound_allow)")]
+    Refused {
+        /// The host.
+        host: String,
+        /// Why.
+        why: &'static str,
+    },
+    /// The caller does not allow the URL (a connection's base URLs, a module's grant).
+    #[error("{0}")]
+    NotAllowed(String),
+    /// Not `http` or `https`, or no host.
+    #[error("{0} is not an http or https URL")]
+    BadUrl(String),
+    /// The deadline passed.
+    #[error("the request timed out after {0:?}")]
+    Timeout(Duration),
+    /// The response is larger than the cap.
+    #[error("the response is larger than {0} bytes")]
+    TooLarge(usize),
+    /// Too many requests of the tenant are in flight until the deadline.
+    #[error("too many outbound requests of the tenant at once ({0})")]
+    Busy(usize),
+    /// More redirects than allowed.
+    #[error("more than {0} redirects")]
+    TooManyRedirects(u32),
+    /// The network said no.
+    #[error("{0}")]
+    Transport(String),
+}
+
+/// The outbound client: one per server, shared by every tenant.
+#[derive(Clone)]
+pub struct Outbound {
+    agent: ureq::Agent,
+    opts: Arc<Options>,
+    slots: Arc<Slots>,
+}
+
+impl std::fmt::Debug for Outbound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outbound")
+            .field("opts", &self.opts)
+            .finish()
+    }
+}
+
+impl Outbound {
+    /// A client with `opts`.
+    pub fn new(opts: Options) -> Outbound {
+        let guard = opts.guard.clone();
+        let agent = ureq::AgentBuilder::new()
+            .redirects(0)
+            .resolver(move |netloc: &str| resolve(&guard, netloc))
+            .user_agent("Sandstep")
+            .build();
+        Outbound {
+            agent,
+            opts: Arc::new(opts),
+            slots: Arc::new(Slots::default()),
+        }
+    }
+
+    /// Its settings.
+    pub fn options(&self) -> &Options {
+        &self.opts
+    }
+
+    /// Sends `request` for `tenant`, following redirects the caller's `allowed` accepts,
+    /// within `budget` (and the client's own timeout). Blocking.
+    ///
+    /// # Errors
+    /// [`Error`].
+    pub fn send(
+        &self,
+        tenant: &str,
+        mut request: Request,
+        allowed: &dyn Fn(&Url) -> Result<(), String>,
+        budget: Option<Duration>,
+    ) -> Result<Response, Error> {
+        let limit = budget.map_or(self.opts.timeout, |b| b.min(self.opts.timeout));
+        let deadline = Instant::now() + limit;
+        let _slot = self
+            .slots
+            .take(tenant, self.opts.per_tenant, deadline)
+            .ok_or(Error::Busy(self.opts.per_tenant))?;
+        let first_host = request.url.host_str().map(str::to_string);
+        let mut hops = 0;
+        loop {
+            check_url(&request.url)?;
+            allowed(&request.url).map_err(Error::NotAllowed)?;
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Error::Timeout(limit));
+            }
+            let mut call = self
+                .agent
+                .request_url(&request.method, &request.url)
+                .timeout(left);
+            for (name, value) in &request.headers {
+                call = call.set(name, value);
+            }
+            if request.url.host_str().map(str::to_string) == first_host {
+                for (name, value) in &request.private_headers {
+                    call = call.set(name, value);
+                }
+            }
+            let answer = match request.body.is_empty() {
+                true => call.call(),
+                false => call.send_bytes(&request.body),
+            };
+            let response = match answer {
+                Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+                Err(ureq::Error::Transport(t)) => return Err(transport(&t, limit)),
+            };
+            let status = response.status();
+            let location = response.header("location").map(str::to_string);
+            if (300..400).contains(&status) && status != 304 {
+                if let Some(location) = location {
+                    hops += 1;
+                    if hops > self.opts.max_redirects {
+                        return Err(Error::TooManyRedirects(self.opts.max_redirects));
+                    }
+                    request.url = request
+                        .url
+                        .join(&location)
+                        .map_err(|_| Error::BadUrl(location.clone()))?;
+                    // 301, 302 and 303 turn into a GET without a body, as browsers do;
+                    // 307 and 308 repeat the request.
+                    if matches!(status, 301..=303) && request.method != "HEAD" {
+                        request.method = "GET".into();
+                        request.body.clear();
+                    }
+                    continue;
+                }
+            }
+            return read(response, self.opts.max_response_bytes, limit);
+        }
+    }
+}
+
+/// Only `http` and `https` with a host.
+fn check_url(url: &Url) -> Result<(), Error> {
+    match (url.scheme(), url.host_str()) {
+        ("http" | "https", Some(host)) if !host.is_empty() => Ok(()),
+        _ => Err(Error::BadUrl(url.to_string())),
+    }
+}
+
+/// Resolves `netloc` (`host:port`) and keeps the addresses the guard allows; an error
+/// when it allows none.
+fn resolve(guard: &guard::Guard, netloc: &str) -> std::io::Result<Vec<SocketAddr>> {
+    let found: Vec<SocketAddr> = netloc.to_socket_addrs()?.collect();
+    let mut refused = None;
+    let allowed: Vec<SocketAddr> = found
+        .into_iter()
+        .filter(|a| match guard.check(a.ip()) {
+            Ok(()) => true,
+            Err(why) => {
+                refused = Some(why);
+                false
+            }
+        })
+        .collect();
+    match (allowed.is_empty(), refused) {
+        (true, Some(why)) => Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!("{REFUSED_MARK}{}", why.as_str()),
+        )),
+        _ => Ok(allowed),
+    }
+}
+
+/// The error a transport failure makes.
+fn transport(t: &ureq::Transport, limit: Duration) -> Error {
+    let text = t.to_string();
+    if let Some(at) = text.find(REFUSED_MARK) {
+        let why = text.get(at + REFUSED_MARK.len()..).unwrap_or("");
+        let why = [
+            guard::Refused::Loopback,
+            guard::Refused::Private,
+            guard::Refused::LinkLocal,
+            guard::Refused::Metadata,
+            guard::Refused::Special,
+        ]
+        .into_iter()
+        .map(guard::Refused::as_str)
+        .find(|w| why.starts_with(w))
+        .unwrap_or("a refused address");
+        let host = t
+            .url()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_default();
+        return Error::Refused { host, why };
+    }
+    let timed_out = text.contains("timed out") || text.contains("Timeout");
+    match timed_out {
+        true => Error::Timeout(limit),
+        false => Error::Transport(text),
+    }
+}
+
+/// Reads a response's head and at most `cap` bytes of its body.
+fn read(response: ureq::Response, cap: usize, limit: Duration) -> Result<Response, Error> {
+    let status = response.status();
+    let status_text = response.status_text().to_string();
+    let mut headers = Vec::new();
+    for name in response.headers_names() {
+        for value in response.all(&name) {
+            headers.push((name.clone(), value.to_string()));
+        }
+    }
+    let mut body = Vec::new();
+    let cap64 = u64::try_from(cap).unwrap_or(u64::MAX);
+    response
+        .into_reader()
+        .take(cap64.saturating_add(1))
+        .read_to_end(&mut body)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => Error::Timeout(limit),
+            _ => Error::Transport(e.to_string()),
+        })?;
+    if body.len() > cap {
+        return Err(Error::TooLarge(cap));
+    }
+    Ok(Response {
+        status,
+        status_text,
+        headers,
+        body,
+    })
+}
+
+/// Requests in flight per tenant.
+#[derive(Debug, Default)]
+struct Slots {
+    taken: Mutex<HashMap<String, usize>>,
+    freed: Condvar,
+}
+
+/// A request's place among its tenant's; given back when dropped.
+struct Slot<'a> {
+    slots: &'a Slots,
+    tenant: String,
+}
+
+impl Slots {
+    /// Waits until the tenant has fewer than `cap` requests in flight, until `deadline`.
+    fn take(&self, tenant: &str, cap: usize, deadline: Instant) -> Option<Slot<'_>> {
+        let mut taken = self.taken.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            let now = taken.get(tenant).copied().unwrap_or(0);
+            if now < cap {
+                taken.insert(tenant.to_string(), now + 1);
+                return Some(Slot {
+                    slots: self,
+                    tenant: tenant.to_string(),
+                });
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            taken = self
+                .freed
+                .wait_timeout(taken, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        let mut taken = self.slots.taken.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = taken.get_mut(&self.tenant) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                taken.remove(&self.tenant);
+            }
+        }
+        self.slots.freed.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write as _;
+    use std::net::TcpListener;
+
+    /// A one-shot server on loopback answering each connection with the next of
+    /// `answers`; the requests it saw.
+    fn serve(answers: Vec<String>) -> (String, std::thread::JoinHandle<Vec<String>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let handle = std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            for answer in answers {
+                let (mut stream, _) = listener.accept().unwrap();
+                let mut buf = [0u8; 8192];
+                let n = stream.read(&mut buf).unwrap();
+                seen.push(String::from_utf8_lossy(buf.get(..n).unwrap_or_default()).to_string());
+                stream.write_all(answer.as_bytes()).unwrap();
+            }
+            seen
+        });
+        (url, handle)
+    }
+
+    fn loopback_allowed() -> Outbound {
+        Outbound::new(Options {
+            guard: guard::Guard::new(["127.0.0.1/32"]).unwrap(),
+            ..Options::default()
+        })
+    }
+
+    fn get(url: &str) -> Request {
+        Request {
+            method: "GET".into(),
+            url: Url::parse(url).unwrap(),
+            headers: vec![("accept".into(), "application/json".into())],
+            private_headers: vec![("x-api-key".into(), "k".into())],
+            body: Vec::new(),
+        }
+    }
+
+    fn anything(_: &Url) -> Result<(), String> {
+        Ok(())
+    }
+
+    #[test]
+    fn loopback_is_refused_unless_the_operator_allows_it() {
+        let refused = Outbound::new(Options::default())
+            .send("t", get("http://127.0.0.1:9/x"), &anything, None)
+            .unwrap_err();
+        assert_eq!(
+            refused,
+            Error::Refused {
+                host: "127.0.0.1".into(),
+                why: "a loopback address"
+            }
+        );
+        let (url, server) = serve(vec![
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}"
+                .into(),
+        ]);
+        let ok = loopback_allowed()
+            .send("t", get(&format!("{url}/x")), &anything, None)
+            .unwrap();
+        assert_eq!((ok.status, ok.body.as_slice()), (200, b"{}".as_slice()));
+        let seen = server.join().unwrap();
+        assert!(seen[0].starts_with("GET /x HTTP/1.1"), "{seen:?}");
+        assert!(seen[0].to_lowercase().contains("x-api-key: k"));
+    }
+
+    #[test]
+    fn redirects_are_checked_again_and_credentials_stay_with_their_host() {
+        // To an address the guard refuses.
+        let (url, server) = serve(vec![
+            "HTTP/1.1 302 Found\r\nlocation: http://169.254.169.254/latest/meta-data\r\ncontent-length: 0\r\n\r\n".into(),
+        ]);
+        let e = loopback_allowed()
+            .send("t", get(&url), &anything, None)
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::Refused {
+                    why: "a cloud metadata address",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        server.join().unwrap();
+        // To a URL the caller does not allow.
+        let (url, server) = serve(vec![
+            "HTTP/1.1 301 Moved\r\nlocation: /elsewhere\r\ncontent-length: 0\r\n\r\n".into(),
+        ]);
+        let only_root = |u: &Url| match u.path() {
+            "/" => Ok(()),
+            other => Err(format!("{other} is not allowed")),
+        };
+        let e = loopback_allowed()
+            .send("t", get(&url), &only_root, None)
+            .unwrap_err();
+        assert_eq!(e, Error::NotAllowed("/elsewhere is not allowed".into()));
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn large_responses_and_slow_servers_end_the_exchange() {
+        let body = "x".repeat(100);
+        let (url, server) = serve(vec![format!(
+            "HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{body}"
+        )]);
+        let small = Outbound::new(Options {
+            guard: guard::Guard::new(["127.0.0.1"]).unwrap(),
+            max_response_bytes: 10,
+            ..Options::default()
+        });
+        assert_eq!(
+            small.send("t", get(&url), &anything, None).unwrap_err(),
+            Error::TooLarge(10)
+        );
+        server.join().unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let e = loopback_allowed()
+            .send("t", get(&url), &anything, Some(Duration::from_millis(200)))
+            .unwrap_err();
+        assert!(matches!(e, Error::Timeout(_)), "{e:?}");
+        drop(listener);
+    }
+
+    #[test]
+    fn a_tenant_has_a_cap_on_requests_in_flight() {
+        let slots = Slots::default();
+        let soon = Instant::now() + Duration::from_millis(50);
+        let a = slots.take("t", 1, soon).unwrap();
+        assert!(
+            slots.take("t", 1, soon).is_none(),
+            "full until the deadline"
+        );
+        assert!(slots.take("u", 1, soon).is_some(), "per tenant");
+        drop(a);
+        assert!(slots.take("t", 1, Instant::now()).is_some());
+    }
+}
