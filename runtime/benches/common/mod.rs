@@ -279,9 +279,16 @@ impl Server {
 
     /// Starts the binary on the data dir `dir` (removed when the server is dropped).
     pub fn start_in(dir: std::path::PathBuf) -> Server {
+        Server::start_with(dir, &[], &[])
+    }
+
+    /// [`start_in`](Self::start_in) with more arguments and environment.
+    pub fn start_with(dir: std::path::PathBuf, args: &[&str], env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_sandstep"))
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(&dir)
+            .args(args)
+            .envs(env.iter().copied())
             .env("SANDSTEP_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
