@@ -6,8 +6,11 @@
 //! machine with one Pass state (what an execution costs without the call); (m3)
 //! StartSyncExecution of an Express machine with one `http:invoke` Task making the same
 //! request through a connection with an API key (the server started with
-//! `outbound_allow = ["127.0.0.1/32"]`). p50 and p99 of each; the HTTP Task's own
-//! overhead is m3 − m2 against m1.
+//! `outbound_allow = ["127.0.0.1/32"]`); (m4) StartSyncExecution of an Express machine
+//! whose one Task is a bound resource played by the `http-forward` module, which makes the
+//! same request through the module's outbound HTTP (`bash modules/build.sh` first). p50
+//! and p99 of each; the HTTP Task's own overhead is m3 − m2 against m1, the module's
+//! m4 − m2.
 
 // Benchmark code: a failed expect is a broken benchmark.
 #![allow(
@@ -128,6 +131,30 @@ fn main() {
         "Resource": "arn:aws:states:::http:invoke", "Parameters": {"ApiEndpoint": format!("{api}/items"), "Method": "GET",
         "Authentication": {"ConnectionArn": "arn:aws:events:us-east-1:000000000000:connection/api"}}, "End": true}}}),
     );
+    let forward =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../modules/dist/http-forward.wasm");
+    let forward = std::fs::read(&forward)
+        .expect("modules/dist/http-forward.wasm: run `bash modules/build.sh` first");
+    let port = api.rsplit(':').next().expect("port");
+    ureq::put(&format!(
+        "{}/v1/modules/http-forward?grants=kv:forward:read,http:127.0.0.1:{port}",
+        server.url
+    ))
+    .send_bytes(&forward)
+    .expect("module");
+    ureq::put(&format!("{}/v1/kv/forward/bench", server.url))
+        .send_json(json!({"url": api}))
+        .expect("route");
+    ureq::put(&format!("{}/v1/bindings", server.url))
+        .send_json(
+            json!({"resource": "arn:aws:states:::aws-sdk:bench:*", "module": "http-forward"}),
+        )
+        .expect("binding");
+    let module = machine(
+        "module",
+        json!({"StartAt": "Call", "States": {"Call": {"Type": "Task",
+        "Resource": "arn:aws:states:::aws-sdk:bench:items", "Parameters": {}, "End": true}}}),
+    );
     let sync = |arn: &str| {
         let out = sfn(
             &server.url,
@@ -143,13 +170,20 @@ fn main() {
     });
     let (pass50, pass99) = percentiles(n, || sync(&pass));
     let (call50, call99) = percentiles(n, || sync(&call));
+    let (module50, module99) = percentiles(n, || sync(&module));
     println!("{n} sequential requests each, p50 / p99 in ms");
     println!("(m1) direct GET:                       {direct50:.3} / {direct99:.3}");
     println!("(m2) StartSyncExecution, Pass:         {pass50:.3} / {pass99:.3}");
     println!("(m3) StartSyncExecution, http:invoke:  {call50:.3} / {call99:.3}");
+    println!("(m4) StartSyncExecution, module call:  {module50:.3} / {module99:.3}");
     let own = call50 - pass50;
     println!(
         "http:invoke's own cost (m3 - m2, p50): {own:.3} ms = {:.2}x the direct request",
         own / direct50
+    );
+    let module_own = module50 - pass50;
+    println!(
+        "the module's outbound call, its own cost (m4 - m2, p50): {module_own:.3} ms = {:.2}x the direct request",
+        module_own / direct50
     );
 }

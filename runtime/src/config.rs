@@ -201,24 +201,30 @@ impl Config {
         Ok(())
     }
 
-    /// What runs HTTP Tasks with these settings: the guarded outbound client, and the
-    /// key of connections' secrets.
+    /// The guarded outbound HTTP client with these settings, shared by HTTP Tasks and
+    /// modules.
     ///
     /// # Errors
-    /// [`Error::Invalid`] for a key that cannot be read or parsed, or a bad network.
-    pub fn http_tasks(&self) -> Result<crate::tasks::http::HttpTasks, Error> {
+    /// [`Error::Invalid`] for a network that does not parse.
+    pub fn outbound(&self) -> Result<crate::outbound::Outbound, Error> {
         let guard =
             crate::outbound::guard::Guard::new(self.outbound_allow.iter().map(String::as_str))
                 .map_err(Error::Invalid)?;
-        let outbound = crate::outbound::Outbound::new(crate::outbound::Options {
+        Ok(crate::outbound::Outbound::new(crate::outbound::Options {
             guard,
             timeout: std::time::Duration::from_secs(self.outbound_timeout_seconds),
             per_tenant: self.outbound_per_tenant,
             ..crate::outbound::Options::default()
-        });
-        let key = crate::secrets::SecretKey::configured(self.secret_key_file.as_deref())
-            .map_err(Error::Invalid)?;
-        Ok(crate::tasks::http::HttpTasks::new(outbound, key))
+        }))
+    }
+
+    /// The key connections' secrets are sealed with, if the server has one.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for a key that cannot be read or parsed.
+    pub fn secret_key(&self) -> Result<Option<crate::secrets::SecretKey>, Error> {
+        crate::secrets::SecretKey::configured(self.secret_key_file.as_deref())
+            .map_err(Error::Invalid)
     }
 
     /// The largest module upload in bytes.

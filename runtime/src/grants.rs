@@ -23,6 +23,8 @@ pub enum Resource {
     Callback,
     /// An event bus (what a role lets `events:putEvents` tasks put events on).
     Bus,
+    /// A host outbound HTTP may reach (`http:<host>[:<port>]`).
+    Http,
 }
 
 impl Resource {
@@ -34,6 +36,7 @@ impl Resource {
             "topic" => Some(Resource::Topic),
             "callback" => Some(Resource::Callback),
             "bus" => Some(Resource::Bus),
+            "http" => Some(Resource::Http),
             _ => None,
         }
     }
@@ -47,6 +50,7 @@ impl Resource {
             Resource::Topic => "topic",
             Resource::Callback => "callback",
             Resource::Bus => "bus",
+            Resource::Http => "http",
         }
     }
 }
@@ -115,11 +119,21 @@ impl Grants {
                 reason: reason.to_string(),
             };
             let mut parts = item.split(':');
-            let kind = parts
-                .next()
-                .and_then(Resource::parse)
-                .ok_or_else(|| bad("the kind must be kv, blob, queue, topic or callback"))?;
+            let kind = parts.next().and_then(Resource::parse).ok_or_else(|| {
+                bad("the kind must be kv, blob, queue, topic, callback, bus or http")
+            })?;
             let name = parts.next().ok_or_else(|| bad("expected kind:name"))?;
+            if kind == Resource::Http {
+                grants.add(
+                    kind,
+                    &http_grant(name, parts.next()).map_err(|r| bad(&r))?,
+                    Access::ReadWrite,
+                );
+                if parts.next().is_some() {
+                    return Err(bad("expected http:<host>[:<port>]"));
+                }
+                continue;
+            }
             if name != ANY && !valid_name(name) {
                 return Err(bad(
                     "names are 1-128 characters of letters, digits, '-', '_' and '.'",
@@ -156,6 +170,19 @@ impl Grants {
         any || names.get(name).is_some_and(|a| a.allows(access))
     }
 
+    /// Whether outbound HTTP to `host` on `port` is granted: `http:<host>:<port>`, or
+    /// `http:<host>` for ports 80 and 443; `*` for any host.
+    pub fn allows_http(&self, host: &str, port: u16) -> bool {
+        let Some(names) = self.0.get(&Resource::Http) else {
+            return false;
+        };
+        let host = host.to_ascii_lowercase();
+        let default_port = port == 80 || port == 443;
+        [host.as_str(), ANY].iter().any(|h| {
+            names.contains_key(&format!("{h}:{port}")) || (default_port && names.contains_key(*h))
+        })
+    }
+
     /// The grants as strings, the form `parse` reads.
     pub fn to_strings(&self) -> Vec<String> {
         self.0
@@ -174,6 +201,30 @@ impl Grants {
 impl fmt::Display for Grants {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_strings().join(","))
+    }
+}
+
+/// An HTTP grant's name: a host (a DNS name or an IPv4 address, lower-cased, or `*`) and
+/// an optional port.
+fn http_grant(host: &str, port: Option<&str>) -> Result<String, String> {
+    let valid_host = host == ANY
+        || (!host.is_empty()
+            && host.len() <= 253
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.')));
+    if !valid_host {
+        return Err(
+            "an HTTP grant is http:<host>[:<port>]: a DNS name or IPv4 address, or *".into(),
+        );
+    }
+    let host = host.to_ascii_lowercase();
+    match port {
+        None => Ok(host),
+        Some(p) => match p.parse::<u16>() {
+            Ok(n) if n > 0 => Ok(format!("{host}:{n}")),
+            _ => Err(format!("'{p}' is not a port")),
+        },
     }
 }
 
@@ -229,6 +280,32 @@ mod tests {
         let tables = Grants::parse(["kv:*:read"]).unwrap();
         assert!(tables.allows(Resource::Kv, "orders", Access::Read));
         assert!(!tables.allows(Resource::Kv, "orders", Access::Write));
+    }
+
+    #[test]
+    fn http_grants_name_hosts_and_ports() {
+        let g = Grants::parse(["http:api.example.com,http:127.0.0.1:8080"]).unwrap();
+        assert!(g.allows_http("api.example.com", 443));
+        assert!(g.allows_http("API.example.com", 80));
+        assert!(!g.allows_http("api.example.com", 8443));
+        assert!(g.allows_http("127.0.0.1", 8080));
+        assert!(!g.allows_http("127.0.0.1", 80));
+        assert!(!g.allows_http("example.com", 443));
+        assert_eq!(
+            Grants::parse(g.to_strings().iter().map(String::as_str)).unwrap(),
+            g
+        );
+        let any = Grants::parse(["http:*"]).unwrap();
+        assert!(any.allows_http("anything.test", 443) && !any.allows_http("anything.test", 9000));
+        for bad in [
+            "http:a/b",
+            "http:host:port",
+            "http:h:0",
+            "http:h:1:2",
+            "http:",
+        ] {
+            assert!(Grants::parse([bad]).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@
 mod blob;
 pub mod callback;
 mod heartbeat;
+mod http;
 mod kv;
 mod log;
 mod queue;
@@ -59,6 +60,8 @@ pub(crate) struct HostState {
     pub(crate) logs: Logs,
     /// Where answers to task tokens go; `None` where nothing takes them (`sandstep run`).
     pub(crate) answers: Option<Arc<dyn callback::TokenAnswers>>,
+    /// The outbound HTTP client; `None` where there is none (`sandstep run`).
+    pub(crate) outbound: Option<crate::outbound::Outbound>,
 }
 
 impl std::fmt::Debug for HostState {
@@ -169,7 +172,7 @@ pub(crate) fn add_to_linker(
 }
 
 /// The interfaces the host provides, as components import them.
-pub const INTERFACES: [&str; 8] = [
+pub const INTERFACES: [&str; 9] = [
     "sandstep:host/types@0.1.0",
     "sandstep:host/kv@0.1.0",
     "sandstep:host/blob@0.1.0",
@@ -178,6 +181,7 @@ pub const INTERFACES: [&str; 8] = [
     "sandstep:host/log@0.1.0",
     "sandstep:host/heartbeat@0.1.0",
     "sandstep:host/callback@0.1.0",
+    "sandstep:host/http@0.1.0",
 ];
 
 #[cfg(test)]

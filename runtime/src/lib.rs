@@ -54,10 +54,12 @@ pub fn plugins(store: &store::Store, config: &config::Config) -> anyhow::Result<
         timeout: std::time::Duration::from_secs(config.compile_timeout_seconds),
     };
     let answers = host::callback::AnswerSlot::default();
+    let outbound = config.outbound()?;
     let options = sandbox::Options {
         max_module_bytes: config.max_module_bytes(),
         compiler: Some(compiler),
         answers: answers.clone(),
+        outbound: Some(outbound.clone()),
         ..sandbox::Options::default()
     };
     let sandbox = sandbox::Sandbox::new(options, store.clone())?;
@@ -67,5 +69,6 @@ pub fn plugins(store: &store::Store, config: &config::Config) -> anyhow::Result<
         jobs: worker.clone(),
         modules: worker,
         answers,
+        outbound,
     })
 }

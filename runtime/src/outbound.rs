@@ -154,9 +154,30 @@ impl Outbound {
     pub fn send(
         &self,
         tenant: &str,
+        request: Request,
+        allowed: &dyn Fn(&Url) -> Result<(), String>,
+        budget: Option<Duration>,
+    ) -> Result<Response, Error> {
+        self.send_capped(
+            tenant,
+            request,
+            allowed,
+            budget,
+            self.opts.max_response_bytes,
+        )
+    }
+
+    /// [`send`](Self::send) reading at most `max_bytes` of the response's body.
+    ///
+    /// # Errors
+    /// [`Error`].
+    pub fn send_capped(
+        &self,
+        tenant: &str,
         mut request: Request,
         allowed: &dyn Fn(&Url) -> Result<(), String>,
         budget: Option<Duration>,
+        max_bytes: usize,
     ) -> Result<Response, Error> {
         let limit = budget.map_or(self.opts.timeout, |b| b.min(self.opts.timeout));
         let deadline = Instant::now() + limit;
@@ -214,7 +235,7 @@ impl Outbound {
                     continue;
                 }
             }
-            return read(response, self.opts.max_response_bytes, limit);
+            return read(response, max_bytes, limit);
         }
     }
 }
@@ -230,7 +251,13 @@ fn check_url(url: &Url) -> Result<(), Error> {
 /// Resolves `netloc` (`host:port`) and keeps the addresses the guard allows; an error
 /// when it allows none.
 fn resolve(guard: &guard::Guard, netloc: &str) -> std::io::Result<Vec<SocketAddr>> {
-    let found: Vec<SocketAddr> = netloc.to_socket_addrs()?.collect();
+    let found: Vec<SocketAddr> = match std::env::var(TEST_HOSTS) {
+        Ok(file) => match test_hosts(&file, netloc)? {
+            Some(found) => found,
+            None => netloc.to_socket_addrs()?.collect(),
+        },
+        Err(_) => netloc.to_socket_addrs()?.collect(),
+    };
     let mut refused = None;
     let allowed: Vec<SocketAddr> = found
         .into_iter()
@@ -249,6 +276,29 @@ fn resolve(guard: &guard::Guard, netloc: &str) -> std::io::Result<Vec<SocketAddr
         )),
         _ => Ok(allowed),
     }
+}
+
+/// A test hook: a file of `name address...` lines, read again at every resolution, that
+/// answers for the names it lists instead of DNS, so that a test can change a name's
+/// answer between two requests (DNS rebinding).
+pub const TEST_HOSTS: &str = "SANDSTEP_TEST_HOSTS";
+
+/// The addresses `file` gives the host of `netloc`, if it lists it.
+fn test_hosts(file: &str, netloc: &str) -> std::io::Result<Option<Vec<SocketAddr>>> {
+    let Some((host, port)) = netloc.rsplit_once(':') else {
+        return Ok(None);
+    };
+    let port: u16 = port.parse().unwrap_or(0);
+    let text = std::fs::read_to_string(file)?;
+    Ok(text.lines().find_map(|line| {
+        let mut words = line.split_whitespace();
+        (words.next()? == host.to_ascii_lowercase()).then(|| {
+            words
+                .filter_map(|ip| ip.parse::<std::net::IpAddr>().ok())
+                .map(|ip| SocketAddr::new(ip, port))
+                .collect()
+        })
+    }))
 }
 
 /// The error a transport failure makes.

@@ -107,6 +107,8 @@ pub struct Options {
     pub limits: Limits,
     /// Where modules' answers to task tokens go (`callback`), once the server binds it.
     pub answers: crate::host::callback::AnswerSlot,
+    /// Modules' outbound HTTP (`http`); `None`: every request is refused.
+    pub outbound: Option<crate::outbound::Outbound>,
 }
 
 impl Default for Options {
@@ -124,6 +126,7 @@ impl Default for Options {
             compiler: None,
             limits: Limits::default(),
             answers: crate::host::callback::AnswerSlot::default(),
+            outbound: None,
         }
     }
 }
@@ -623,6 +626,7 @@ impl Sandbox {
                             module: prepared.module.clone(),
                             store: self.inner.store.clone(),
                             answers: self.inner.options.answers.get().cloned(),
+                            outbound: self.inner.options.outbound.clone(),
                             watch,
                             limiter,
                             logs: Logs {

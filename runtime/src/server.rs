@@ -37,6 +37,8 @@ pub struct Plugins {
     /// Where modules' answers to task tokens go: bound to the service layer once it
     /// exists.
     pub answers: crate::host::callback::AnswerSlot,
+    /// The outbound HTTP client modules use: HTTP Tasks share it (and its caps).
+    pub outbound: crate::outbound::Outbound,
 }
 
 /// Opens the store, recovers running executions, and serves until SIGTERM or Ctrl-C.
@@ -60,6 +62,7 @@ pub async fn serve(
         jobs,
         modules,
         answers,
+        outbound,
     } = plugins(&store, &config)?;
     let options = Options {
         max_tasks: config.max_tasks,
@@ -68,7 +71,7 @@ pub async fn serve(
         region: config.region.clone(),
         engine_budget: Duration::from_secs(config.engine_budget_seconds),
         standard_limit_seconds: config.max_standard_execution_seconds,
-        http: config.http_tasks()?,
+        http: crate::tasks::http::HttpTasks::new(outbound, config.secret_key()?),
         ..Options::default()
     };
     let options = match config.engine_threads {

@@ -67,6 +67,7 @@ use std::fmt;
 pub mod blob;
 pub mod callback;
 pub mod heartbeat;
+pub mod http;
 pub mod kv;
 pub mod log;
 pub mod queue;

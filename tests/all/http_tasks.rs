@@ -690,3 +690,194 @@ fn connections_are_checked_and_need_the_servers_key() {
         Err(ureq::Error::Status(404, _))
     ));
 }
+
+/// A server, the `http-forward` module granted `grants`, its route to `vision`, and
+/// Rekognition bound to it.
+fn forwarding(dir: &Path, allow_loopback: bool, grants: &str, vision: &str) -> Server {
+    let s = server(dir, allow_loopback);
+    s.upload(
+        "http-forward",
+        &crate::support::module("http-forward"),
+        grants,
+    )
+    .unwrap();
+    ureq::put(&format!("{}/v1/kv/forward/rekognition", s.url))
+        .send_json(json!({"url": vision}))
+        .unwrap();
+    ureq::put(&format!("{}/v1/bindings", s.url))
+        .send_json(
+            json!({"resource": "arn:aws:states:::aws-sdk:rekognition:*", "module": "http-forward"}),
+        )
+        .unwrap();
+    s
+}
+
+fn labels_machine(s: &Server) -> String {
+    s.create_machine(
+        "labels",
+        &json!({"StartAt": "Labels", "States": {
+            "Labels": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:rekognition:detectLabels",
+                "Parameters": {"Image": {"S3Object": {"Bucket": "photos", "Name.$": "$.photo"}}, "MaxLabels": 3},
+                "Catch": [{"ErrorEquals": ["Rekognition.InvalidS3ObjectException"], "ResultPath": "$.error", "Next": "NoPhoto"}],
+                "End": true},
+            "NoPhoto": {"Type": "Pass", "End": true}}}),
+        "STANDARD",
+    )
+}
+
+#[test]
+fn a_module_plays_a_bound_service_over_granted_outbound_http() {
+    let dir = TempDir::new("module-http");
+    let vision = TestHttp::start(|seen| {
+        if seen.body.contains("missing.jpg") {
+            (400, vec![("content-type".into(), "application/json".into())],
+                json!({"__type": "InvalidS3ObjectException", "message": "Unable to get object metadata from S3"}).to_string())
+        } else {
+            json_answer(json!({"Labels": [{"Name": "Cat", "Confidence": 99.1}]}))
+        }
+    });
+    let port = vision.url.rsplit(':').next().unwrap().to_string();
+    let s = forwarding(
+        &dir.0.join("granted"),
+        true,
+        &format!("kv:forward:read,http:127.0.0.1:{port}"),
+        &format!("{}/vision", vision.url),
+    );
+    let m = labels_machine(&s);
+    let done = run(&s, &m, json!({"photo": "cat.jpg"}));
+    assert_eq!(output(&done)["Labels"][0]["Name"], "Cat", "{done}");
+    let seen = vision.seen();
+    assert_eq!(seen[0].method, "POST");
+    assert_eq!(seen[0].target, "/vision/detectLabels");
+    let body: Value = serde_json::from_str(&seen[0].body).unwrap();
+    assert_eq!(body["Image"]["S3Object"]["Name"], "cat.jpg");
+    assert_eq!(
+        seen[0].headers["x-sandstep-execution"],
+        done["executionArn"].as_str().unwrap()
+    );
+    // The service's error, named as AWS names it, caught by that name.
+    let out = output(&run(&s, &m, json!({"photo": "missing.jpg"})));
+    assert_eq!(
+        out["error"]["Error"], "Rekognition.InvalidS3ObjectException",
+        "{out}"
+    );
+    assert_eq!(
+        out["error"]["Cause"],
+        "Unable to get object metadata from S3"
+    );
+
+    // A module without the grant is refused inside the guest, before any request.
+    let before = vision.seen().len();
+    let ungranted = forwarding(
+        &dir.0.join("ungranted"),
+        true,
+        "kv:forward:read",
+        &format!("{}/vision", vision.url),
+    );
+    let m = labels_machine(&ungranted);
+    let done = run(&ungranted, &m, json!({"photo": "cat.jpg"}));
+    assert_eq!(done["status"], "FAILED", "{done}");
+    assert_eq!(done["error"], "AccessDenied");
+    assert!(
+        done["cause"].as_str().unwrap().contains("not granted"),
+        "{done}"
+    );
+    // Granted, but the guards refuse loopback on a server that does not allow it.
+    let guarded = forwarding(
+        &dir.0.join("guarded"),
+        false,
+        &format!("kv:forward:read,http:127.0.0.1:{port}"),
+        &format!("{}/vision", vision.url),
+    );
+    let m = labels_machine(&guarded);
+    let done = run(&guarded, &m, json!({"photo": "cat.jpg"}));
+    assert_eq!(done["error"], "AccessDenied", "{done}");
+    assert!(
+        done["cause"]
+            .as_str()
+            .unwrap()
+            .contains("a loopback address"),
+        "{done}"
+    );
+    assert_eq!(
+        vision.seen().len(),
+        before,
+        "nothing more reached the service"
+    );
+}
+
+#[test]
+fn a_dns_answer_that_changes_is_checked_again() {
+    let dir = TempDir::new("http-rebind");
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let hosts = dir.0.join("hosts");
+    // The name first answers an address the operator allows.
+    std::fs::write(&hosts, "rebind.test 127.0.0.1\n").unwrap();
+    let file = hosts.clone();
+    let api = TestHttp::start(move |seen| match seen.target.as_str() {
+        "/first" => {
+            // Rebinding: from now on the same name answers another loopback address.
+            std::fs::write(&file, "rebind.test 127.0.0.2\n").unwrap();
+            let port = seen.headers["host"].rsplit(':').next().unwrap().to_string();
+            (
+                302,
+                vec![(
+                    "location".into(),
+                    format!("http://rebind.test:{port}/second"),
+                )],
+                String::new(),
+            )
+        }
+        _ => json_answer(json!({"reached": seen.target})),
+    });
+    let port = api.url.rsplit(':').next().unwrap().to_string();
+    let config = dir.0.join("sandstep.toml");
+    std::fs::write(&config, "outbound_allow = [\"127.0.0.1/32\"]\n").unwrap();
+    let s = Server::start_with(
+        &dir.0.join("data"),
+        &["--config", config.to_str().unwrap()],
+        &[
+            ("SANDSTEP_SECRET_KEY", KEY),
+            ("SANDSTEP_TEST_HOSTS", hosts.to_str().unwrap()),
+        ],
+    );
+    connect(
+        &s.url,
+        "rebind",
+        json!({"baseUrls": [format!("http://rebind.test:{port}/")],
+        "auth": {"type": "API_KEY", "header": "x-api-key", "value": API_KEY}}),
+    )
+    .unwrap();
+    let m = s.create_machine(
+        "rebind",
+        &one_task(invoke(
+            &format!("http://rebind.test:{port}/first"),
+            "GET",
+            "rebind",
+            json!({}),
+        )),
+        "STANDARD",
+    );
+    let done = run(&s, &m, json!({}));
+    assert_eq!(done["error"], "States.Runtime", "{done}");
+    assert!(
+        done["cause"]
+            .as_str()
+            .unwrap()
+            .contains("rebind.test resolves to a loopback address"),
+        "{done}"
+    );
+    let seen: Vec<String> = api.seen().iter().map(|r| r.target.clone()).collect();
+    assert_eq!(seen, ["/first"], "the second hop never left");
+    // A name that answers a private address from the start never connects.
+    std::fs::write(&hosts, "rebind.test 10.9.9.9\n").unwrap();
+    let done = run(&s, &m, json!({}));
+    assert!(
+        done["cause"]
+            .as_str()
+            .unwrap()
+            .contains("a private address"),
+        "{done}"
+    );
+    assert_eq!(api.seen().len(), 1);
+}

@@ -36,6 +36,7 @@ fn state(store: &Store, tenant: &str, grants: &[&str]) -> HostState {
         limiter: Limiter::new(1 << 20, 100, 4),
         logs: Logs::default(),
         answers: None,
+        outbound: None,
     }
 }
 

@@ -117,6 +117,11 @@ impl Watch {
         Watch { listener, ..self }
     }
 
+    /// How long until the deadline.
+    pub(crate) fn remaining(&self, now: Instant) -> Duration {
+        self.deadline.saturating_duration_since(now)
+    }
+
     /// A heartbeat: the heartbeat clock starts again.
     pub(crate) fn beat(&mut self, now: Instant) {
         self.last_beat = now;
