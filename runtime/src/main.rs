@@ -325,11 +325,19 @@ fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SANDSTEP_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // The HTTP client logs requests' headers at debug level, credentials among them
-    // (connections' API keys): never below warn, whatever SANDSTEP_LOG says.
-    let filter = match "ureq=warn".parse() {
-        Ok(quiet) => filter.add_directive(quiet),
-        Err(_) => filter,
-    };
+    // (connections' API keys): never below warn, whatever SANDSTEP_LOG says (a directive
+    // replaces one of the same target, so each of its modules is named).
+    let filter = [
+        "ureq",
+        "ureq::unit",
+        "ureq::stream",
+        "ureq::pool",
+        "ureq::response",
+        "ureq::agent",
+    ]
+    .iter()
+    .filter_map(|target| format!("{target}=warn").parse().ok())
+    .fold(filter, |f, quiet| f.add_directive(quiet));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

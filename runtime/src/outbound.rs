@@ -47,7 +47,7 @@ impl Default for Options {
 }
 
 /// A request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Request {
     /// `GET`, `POST`, ...
     pub method: String,
@@ -55,11 +55,38 @@ pub struct Request {
     pub url: Url,
     /// Its headers, in order.
     pub headers: Vec<(String, String)>,
-    /// Headers sent only to the first request's host (credentials): a redirect to
-    /// another host drops them.
+    /// Headers sent only to the first request's origin (credentials): a redirect to
+    /// another scheme, host or port drops them.
     pub private_headers: Vec<(String, String)>,
     /// Its body (none when empty).
     pub body: Vec<u8>,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the credentials.
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("url", &self.url.as_str())
+            .field("headers", &self.headers)
+            .field("body_bytes", &self.body.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether `name` is an HTTP header name (RFC 9110's token).
+pub fn valid_header_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// Whether `value` may be a header's value: visible ASCII, spaces and tabs.
+pub fn valid_header_value(value: &str) -> bool {
+    value
+        .bytes()
+        .all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
 }
 
 /// A response.
@@ -92,6 +119,9 @@ pub enum Error {
     /// Not `http` or `https`, or no host.
     #[error("{0} is not an http or https URL")]
     BadUrl(String),
+    /// A header that is not valid HTTP (the text names it, never its value).
+    #[error("{0}")]
+    BadHeader(String),
     /// The deadline passed.
     #[error("the request timed out after {0:?}")]
     Timeout(Duration),
@@ -130,6 +160,9 @@ impl Outbound {
     pub fn new(opts: Options) -> Outbound {
         let guard = opts.guard.clone();
         let agent = ureq::AgentBuilder::new()
+            // A proxy from the environment would be connected to instead of the checked
+            // addresses: never, whatever features another crate turns on.
+            .try_proxy_from_env(false)
             .redirects(0)
             .resolver(move |netloc: &str| resolve(&guard, netloc))
             .user_agent("Sandstep")
@@ -179,13 +212,27 @@ impl Outbound {
         budget: Option<Duration>,
         max_bytes: usize,
     ) -> Result<Response, Error> {
+        let bad = request
+            .headers
+            .iter()
+            .chain(&request.private_headers)
+            .find(|(n, v)| !valid_header_name(n) || !valid_header_value(v));
+        if let Some((name, _)) = bad {
+            // The name alone: a value may be a credential.
+            return Err(Error::BadHeader(format!(
+                "the header '{}' is not valid HTTP (names are tokens; values visible ASCII)",
+                name.chars().take(64).collect::<String>()
+            )));
+        }
         let limit = budget.map_or(self.opts.timeout, |b| b.min(self.opts.timeout));
         let deadline = Instant::now() + limit;
         let _slot = self
             .slots
             .take(tenant, self.opts.per_tenant, deadline)
             .ok_or(Error::Busy(self.opts.per_tenant))?;
-        let first_host = request.url.host_str().map(str::to_string);
+        // Credentials go only to the first request's origin (scheme, host and port): not
+        // to another host, nor over plain http after https.
+        let first_origin = request.url.origin();
         let mut hops = 0;
         loop {
             check_url(&request.url)?;
@@ -201,7 +248,7 @@ impl Outbound {
             for (name, value) in &request.headers {
                 call = call.set(name, value);
             }
-            if request.url.host_str().map(str::to_string) == first_host {
+            if request.url.origin() == first_origin {
                 for (name, value) in &request.private_headers {
                     call = call.set(name, value);
                 }
@@ -323,6 +370,10 @@ fn transport(t: &ureq::Transport, limit: Duration) -> Error {
             .unwrap_or_default();
         return Error::Refused { host, why };
     }
+    if t.kind() == ureq::ErrorKind::BadHeader {
+        // Its text quotes the header, value and all: a credential, maybe.
+        return Error::BadHeader("a header is not valid HTTP".into());
+    }
     let timed_out = text.contains("timed out") || text.contains("Timeout");
     match timed_out {
         true => Error::Timeout(limit),
@@ -335,7 +386,14 @@ fn read(response: ureq::Response, cap: usize, limit: Duration) -> Result<Respons
     let status = response.status();
     let status_text = response.status_text().to_string();
     let mut headers = Vec::new();
-    for name in response.headers_names() {
+    let mut names = response.headers_names();
+    // One entry per header line: a repeated name once, its values all.
+    names.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+    let mut seen = std::collections::HashSet::new();
+    for name in names {
+        if !seen.insert(name.to_ascii_lowercase()) {
+            continue;
+        }
         for value in response.all(&name) {
             headers.push((name.clone(), value.to_string()));
         }
@@ -517,6 +575,27 @@ mod tests {
             .unwrap_err();
         assert_eq!(e, Error::NotAllowed("/elsewhere is not allowed".into()));
         server.join().unwrap();
+    }
+
+    #[test]
+    fn credentials_stay_with_their_origin_across_redirects() {
+        let (other, second) = serve(vec!["HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok".into()]);
+        let (url, first) = serve(vec![format!(
+            "HTTP/1.1 307 Temporary Redirect\r\nlocation: {other}/next\r\ncontent-length: 0\r\n\r\n"
+        )]);
+        let ok = loopback_allowed()
+            .send("t", get(&url), &anything, None)
+            .unwrap();
+        assert_eq!(ok.body, b"ok");
+        assert!(first.join().unwrap()[0]
+            .to_lowercase()
+            .contains("x-api-key: k"));
+        let seen = second.join().unwrap();
+        assert!(seen[0].starts_with("GET /next"), "{seen:?}");
+        assert!(
+            !seen[0].to_lowercase().contains("x-api-key"),
+            "another port is another origin"
+        );
     }
 
     #[test]

@@ -645,6 +645,18 @@ fn connections_are_checked_and_need_the_servers_key() {
             json!({"baseUrls": ["https://x/"], "auth": {"type": "BASIC", "username": "a:b", "password": "p"}}),
             "cannot contain ':'",
         ),
+        (
+            json!({"baseUrls": ["https://x/"], "auth": {"type": "API_KEY", "header": "x-key", "value": "line\nbreak"}}),
+            "visible ASCII",
+        ),
+        (
+            json!({"baseUrls": ["https://x/"], "auth": {"type": "API_KEY", "header": "bad header", "value": "v"}}),
+            "not a header name",
+        ),
+        (
+            json!({"baseUrls": ["https://user:pw@x/"], "auth": {"type": "API_KEY", "header": "h", "value": "v"}}),
+            "user info",
+        ),
     ] {
         let (code, text) = connect(&s.url, "c", body).unwrap_err();
         assert_eq!(code, 400, "{text}");

@@ -39,6 +39,31 @@ impl HostState {
                 request.body.len()
             )));
         }
+        // Headers the transport sets itself are the host's, and credentials go only to
+        // the first request's origin (not to a host a redirect names).
+        let mut headers = Vec::new();
+        let mut private = Vec::new();
+        for (name, value) in request.headers {
+            let lower = name.to_ascii_lowercase();
+            if [
+                "host",
+                "content-length",
+                "transfer-encoding",
+                "connection",
+                "te",
+                "upgrade",
+            ]
+            .contains(&lower.as_str())
+            {
+                return Err(HostError::InvalidInput(format!(
+                    "the header '{name}' is set by the host"
+                )));
+            }
+            match ["authorization", "cookie", "proxy-authorization"].contains(&lower.as_str()) {
+                true => private.push((name, value)),
+                false => headers.push((name, value)),
+            }
+        }
         let url = url::Url::parse(&request.url)
             .map_err(|e| HostError::InvalidInput(format!("'{}' is not a URL: {e}", request.url)))?;
         let grants = self.module.grants.clone();
@@ -65,8 +90,8 @@ impl HostState {
             outbound::Request {
                 method,
                 url,
-                headers: request.headers,
-                private_headers: Vec::new(),
+                headers,
+                private_headers: private,
                 body: request.body,
             },
             &allowed,
@@ -90,7 +115,7 @@ fn host_error(e: outbound::Error) -> HostError {
     let text = e.to_string();
     match e {
         E::Refused { .. } | E::NotAllowed(_) => HostError::AccessDenied(text),
-        E::BadUrl(_) => HostError::InvalidInput(text),
+        E::BadUrl(_) | E::BadHeader(_) => HostError::InvalidInput(text),
         E::TooLarge(_) | E::Busy(_) => HostError::LimitExceeded(text),
         E::Timeout(_) | E::Transport(_) | E::TooManyRedirects(_) => HostError::Unavailable(text),
     }

@@ -186,9 +186,13 @@ impl Scheduler {
             task.request.clone(),
         );
         let budget = request.timeout_seconds.map(Duration::from_secs);
-        let ran =
-            tokio::task::spawn_blocking(move || http.run(&store, &tenant, &request.input, budget))
-                .await;
+        let permit = http.admit(&tenant).await;
+        let ran = tokio::task::spawn_blocking(move || {
+            let answer = http.run(&store, &tenant, &request.input, budget);
+            drop(permit);
+            answer
+        })
+        .await;
         Scheduler::store_answer(task.request.id, ran, false)
     }
 

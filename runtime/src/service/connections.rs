@@ -135,7 +135,7 @@ impl Connections {
         };
         let (auth, secret) = match new.credentials {
             Credentials::ApiKey { header, value } => {
-                if header.is_empty() || !header.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
+                if !crate::outbound::valid_header_name(&header) {
                     return Err(Error::InvalidConnection(format!(
                         "'{header}' is not a header name"
                     )));
@@ -169,6 +169,12 @@ impl Connections {
         };
         if secret.0.is_empty() {
             return Err(Error::InvalidConnection("the secret is empty".into()));
+        }
+        // Sent in a header: what a header may hold (the error never quotes it).
+        if !crate::outbound::valid_header_value(&secret.0) {
+            return Err(Error::InvalidConnection(
+                "the secret must be visible ASCII (spaces and tabs allowed): it is sent in a header".into(),
+            ));
         }
         let sealed = key
             .seal(&sealed_for(&tenant.id, name), secret.0.as_bytes())
@@ -225,11 +231,16 @@ fn http_url(text: &str) -> Result<String> {
     let url = url::Url::parse(text)
         .map_err(|e| Error::InvalidConnection(format!("'{text}' is not a URL: {e}")))?;
     match (url.scheme(), url.host_str()) {
-        ("http" | "https", Some(_)) if url.query().is_none() && url.fragment().is_none() => {
+        ("http" | "https", Some(_))
+            if url.query().is_none()
+                && url.fragment().is_none()
+                && url.username().is_empty()
+                && url.password().is_none() =>
+        {
             Ok(url.to_string())
         }
         _ => Err(Error::InvalidConnection(format!(
-            "'{text}' must be an http or https URL with a host and without a query"
+            "'{text}' must be an http or https URL with a host and without a query or user info"
         ))),
     }
 }

@@ -341,6 +341,9 @@ pub struct HttpTasks {
     outbound: Outbound,
     key: Option<SecretKey>,
     tokens: Arc<Mutex<HashMap<TokenOf, Token>>>,
+    /// Each tenant's HTTP Tasks in flight, awaited before a blocking thread is taken:
+    /// one tenant's thousands of tasks wait here, not on the shared blocking pool.
+    gates: Arc<Mutex<HashMap<TenantId, Arc<tokio::sync::Semaphore>>>>,
 }
 
 impl std::fmt::Debug for HttpTasks {
@@ -366,7 +369,23 @@ impl HttpTasks {
             outbound,
             key,
             tokens: Arc::default(),
+            gates: Arc::default(),
         }
+    }
+
+    /// Waits for a place among the tenant's HTTP Tasks in flight (the outbound client's
+    /// cap per tenant); held until the task's request ends.
+    pub async fn admit(&self, tenant: &TenantId) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let gate = {
+            let mut gates = self.gates.lock().unwrap_or_else(|p| p.into_inner());
+            let size = self.outbound.options().per_tenant.max(1);
+            Arc::clone(
+                gates
+                    .entry(tenant.clone())
+                    .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(size))),
+            )
+        };
+        gate.acquire_owned().await.ok()
     }
 
     /// The key secrets are sealed with, if the server has one.
@@ -402,7 +421,10 @@ impl HttpTasks {
                 ))
             })?;
         let secret = self.secret(tenant, &connection)?;
-        let mut token = None;
+        // One deadline over the token, the call and its retry.
+        let deadline = budget.map(|b| Instant::now() + b);
+        let left = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let mut cached_token = false;
         for attempt in 0..2 {
             let private = match &connection.auth {
                 Auth::ApiKey { header } => vec![(header.clone(), secret.clone())],
@@ -417,8 +439,8 @@ impl HttpTasks {
                     ),
                 )],
                 Auth::OauthClientCredentials { .. } => {
-                    let t = self.token(tenant, &connection, &secret, budget)?;
-                    token = Some(t.clone());
+                    let (t, cached) = self.token(tenant, &connection, &secret, left())?;
+                    cached_token = cached;
                     vec![("authorization".to_string(), format!("Bearer {t}"))]
                 }
             };
@@ -439,10 +461,10 @@ impl HttpTasks {
             };
             let response = self
                 .outbound
-                .send(&tenant.0, request, &allowed, budget)
+                .send(&tenant.0, request, &allowed, left())
                 .map_err(failure)?;
             // A cached token the API no longer takes: ask for a new one, once.
-            if response.status == 401 && attempt == 0 && token.is_some() {
+            if response.status == 401 && attempt == 0 && cached_token {
                 self.forget(tenant, &connection);
                 continue;
             }
@@ -470,20 +492,21 @@ impl HttpTasks {
         String::from_utf8(opened).map_err(|_| runtime("a connection's secret is not text"))
     }
 
+    /// Drops the connection's cached token.
     fn forget(&self, tenant: &TenantId, connection: &Connection) {
         let mut tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
         tokens.remove(&(tenant.clone(), connection.name.clone(), connection.modified));
     }
 
-    /// An OAuth client-credentials token for the connection: the cached one until it
-    /// expires, else a new one from its token URL.
+    /// An OAuth client-credentials token for the connection, and whether it came from the
+    /// cache: the cached one until it expires, else a new one from its token URL.
     fn token(
         &self,
         tenant: &TenantId,
         connection: &Connection,
         secret: &str,
         budget: Option<Duration>,
-    ) -> Result<String, Failure> {
+    ) -> Result<(String, bool), Failure> {
         let Auth::OauthClientCredentials {
             token_url,
             client_id,
@@ -496,7 +519,7 @@ impl HttpTasks {
         {
             let tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(t) = tokens.get(&at).filter(|t| t.expires > Instant::now()) {
-                return Ok(t.value.clone());
+                return Ok((t.value.clone(), true));
             }
         }
         let url = Url::parse(token_url).map_err(|e| runtime(format!("token URL: {e}")))?;
@@ -531,7 +554,10 @@ impl HttpTasks {
             response.status,
             answer.get("access_token").and_then(Value::as_str),
         ) {
-            (200..=299, Some(token)) => token.to_string(),
+            // Sent in a header: a token that cannot be is refused, never quoted.
+            (200..=299, Some(token)) if crate::outbound::valid_header_value(token) => {
+                token.to_string()
+            }
             (status, _) => {
                 return Err((
                     "States.Http.StatusCode.401".to_string(),
@@ -542,21 +568,26 @@ impl HttpTasks {
                 ))
             }
         };
-        // A token is used until shortly before it expires (an hour when it does not say).
+        // A token is used until shortly before it expires (an hour when it does not say,
+        // a day at most).
         let lifetime = answer
             .get("expires_in")
             .and_then(Value::as_u64)
             .unwrap_or(3600)
+            .min(86_400)
             .saturating_sub(30);
+        let now = Instant::now();
         let mut tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        // Expired tokens (and those of connections since changed) go as new ones come.
+        tokens.retain(|_, t| t.expires > now);
         tokens.insert(
             at,
             Token {
                 value: value.clone(),
-                expires: Instant::now() + Duration::from_secs(lifetime),
+                expires: now + Duration::from_secs(lifetime),
             },
         );
-        Ok(value)
+        Ok((value, false))
     }
 }
 
@@ -567,7 +598,7 @@ fn failure(e: outbound::Error) -> Failure {
         E::Timeout(_) | E::Transport(_) | E::TooManyRedirects(_) => "States.Http.Socket",
         E::TooLarge(_) => "States.DataLimitExceeded",
         E::Busy(_) => "States.TaskFailed",
-        E::Refused { .. } | E::NotAllowed(_) | E::BadUrl(_) => "States.Runtime",
+        E::Refused { .. } | E::NotAllowed(_) | E::BadUrl(_) | E::BadHeader(_) => "States.Runtime",
     };
     (name.to_string(), e.to_string())
 }
