@@ -5,7 +5,7 @@
 //! belongs to its [`Deliver`] implementation.
 
 use crate::store::{Millis, Store, TenantId, Tenants as _};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -39,9 +39,19 @@ pub trait Deliver: Clone + Send + Sync + 'static {
     fn attempt(&self, pending: Self::Pending) -> impl Future<Output = ()> + Send;
 }
 
+/// The deliveries under way, and those that ended during the current round: a round's
+/// list of what is due is read once, so a delivery that ended after the read is still in
+/// it, and must not start again (its row was already removed or re-timed).
+#[derive(Debug, Default)]
+struct Busy {
+    running: HashSet<Vec<u8>>,
+    ended: HashMap<Vec<u8>, u64>,
+    round: u64,
+}
+
 /// Delivers until `stop` resolves; `woken` is notified when deliveries are accepted.
 pub async fn run<D: Deliver>(deliverer: D, woken: Arc<Notify>, stop: impl Future<Output = ()>) {
-    let busy: Arc<Mutex<HashSet<Vec<u8>>>> = Arc::default();
+    let busy: Arc<Mutex<Busy>> = Arc::default();
     let slots = Arc::new(Semaphore::new(PARALLEL));
     tokio::pin!(stop);
     loop {
@@ -56,11 +66,15 @@ pub async fn run<D: Deliver>(deliverer: D, woken: Arc<Notify>, stop: impl Future
 }
 
 /// Starts every due delivery not already under way.
-async fn round<D: Deliver>(
-    deliverer: &D,
-    busy: &Arc<Mutex<HashSet<Vec<u8>>>>,
-    slots: &Arc<Semaphore>,
-) {
+async fn round<D: Deliver>(deliverer: &D, busy: &Arc<Mutex<Busy>>, slots: &Arc<Semaphore>) {
+    // What ended before this round's read is no longer in it; what ends from now on may be.
+    let this_round = {
+        let mut b = lock(busy);
+        b.round += 1;
+        let round = b.round;
+        b.ended.retain(|_, at| *at == round);
+        round
+    };
     let reader = deliverer.clone();
     let now = deliverer.now();
     let due = match tokio::task::spawn_blocking(move || reader.due(now, ROUND)).await {
@@ -72,8 +86,11 @@ async fn round<D: Deliver>(
     };
     for pending in due {
         let key = D::busy_key(&pending);
-        if !lock(busy).insert(key.clone()) {
-            continue;
+        {
+            let mut b = lock(busy);
+            if b.ended.get(&key) == Some(&this_round) || !b.running.insert(key.clone()) {
+                continue;
+            }
         }
         let Ok(permit) = Arc::clone(slots).acquire_owned().await else {
             return;
@@ -81,7 +98,11 @@ async fn round<D: Deliver>(
         let (me, busy) = (deliverer.clone(), Arc::clone(busy));
         tokio::spawn(async move {
             me.attempt(pending).await;
-            lock(&busy).remove(&key);
+            let mut b = lock(&busy);
+            b.running.remove(&key);
+            let round = b.round;
+            b.ended.insert(key, round);
+            drop(b);
             drop(permit);
         });
     }
