@@ -30,16 +30,6 @@ use std::time::{Duration, Instant};
 
 const CHILD: &str = r#"{"StartAt":"Work","States":{"Work":{"Type":"Pass","Parameters":{"double.$":"States.MathAdd($.n, $.n)"},"End":true}}}"#;
 
-fn sfn(server: &Server, action: &str, body: Value) -> Value {
-    ureq::post(&format!("{}/", server.url))
-        .set("X-Amz-Target", &format!("AWSStepFunctions.{action}"))
-        .set("Content-Type", "application/x-amz-json-1.0")
-        .send_string(&body.to_string())
-        .unwrap_or_else(|e| panic!("{action}: {e}"))
-        .into_json()
-        .expect("json")
-}
-
 fn s3(req: ureq::Request) -> ureq::Request {
     req.set("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
 }
@@ -70,8 +60,7 @@ fn run(items: usize) -> (f64, f64, f64) {
         "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject",
             "Parameters": {"Bucket": "bench", "Prefix": "out"}},
         "ItemProcessor": processor}}});
-    let machine = sfn(
-        &server,
+    let machine = server.sfn(
         "CreateStateMachine",
         json!({"name": "map", "definition": definition.to_string(),
         "roleArn": "arn:aws:iam::000000000000:role/bench", "type": "STANDARD"}),
@@ -83,16 +72,12 @@ fn run(items: usize) -> (f64, f64, f64) {
     let before = rss_of(server.pid()) as f64 / 1024.0;
     let sampler = Sampler::start(server.pid());
     let began = Instant::now();
-    let arn = sfn(
-        &server,
-        "StartExecution",
-        json!({"stateMachineArn": machine}),
-    )["executionArn"]
+    let arn = server.sfn("StartExecution", json!({"stateMachineArn": machine}))["executionArn"]
         .as_str()
         .unwrap()
         .to_string();
     loop {
-        let d = sfn(&server, "DescribeExecution", json!({"executionArn": arn}));
+        let d = server.sfn("DescribeExecution", json!({"executionArn": arn}));
         if d["status"] != "RUNNING" {
             assert_eq!(d["status"], "SUCCEEDED", "{d}");
             break;

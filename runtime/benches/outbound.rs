@@ -65,16 +65,6 @@ fn answer_ok() -> String {
     url
 }
 
-fn sfn(url: &str, action: &str, body: Value) -> Value {
-    ureq::post(&format!("{url}/"))
-        .set("X-Amz-Target", &format!("AWSStepFunctions.{action}"))
-        .set("Content-Type", "application/x-amz-json-1.0")
-        .send_string(&body.to_string())
-        .unwrap_or_else(|e| panic!("{action}: {e}"))
-        .into_json()
-        .expect("json")
-}
-
 /// p50 and p99 of `n` sequential runs of `once`, in ms.
 fn percentiles(n: usize, mut once: impl FnMut()) -> (f64, f64) {
     for _ in 0..n / 10 {
@@ -111,8 +101,7 @@ fn main() {
         .send_json(json!({"baseUrls": [format!("{api}/")], "auth": {"type": "API_KEY", "header": "x-api-key", "value": "k"}}))
         .expect("connection");
     let machine = |name: &str, definition: Value| {
-        sfn(
-            &server.url,
+        server.sfn(
             "CreateStateMachine",
             json!({"name": name, "definition": definition.to_string(),
             "roleArn": "arn:aws:iam::000000000000:role/bench", "type": "EXPRESS"}),
@@ -156,11 +145,7 @@ fn main() {
         "Resource": "arn:aws:states:::aws-sdk:bench:items", "Parameters": {}, "End": true}}}),
     );
     let sync = |arn: &str| {
-        let out = sfn(
-            &server.url,
-            "StartSyncExecution",
-            json!({"stateMachineArn": arn}),
-        );
+        let out = server.sfn("StartSyncExecution", json!({"stateMachineArn": arn}));
         assert_eq!(out["status"], "SUCCEEDED", "{out}");
     };
     let agent = ureq::AgentBuilder::new().build();

@@ -1,7 +1,7 @@
 //! Resource bindings end to end through `sandstep serve`: definitions that call services
 //! Sandstep does not host run unchanged once a module plays the resource.
 
-use crate::support::{module, Server, TempDir};
+use crate::support::{module, output, Server, TempDir};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -16,26 +16,6 @@ fn bind(s: &Server, resource: &str, module: &str) -> Result<Value, (u16, String)
         Err(ureq::Error::Status(code, r)) => Err((code, r.into_string().unwrap_or_default())),
         Err(e) => panic!("{e}"),
     }
-}
-
-fn start(s: &Server, machine: &str, input: Value) -> String {
-    s.ok(
-        "StartExecution",
-        json!({"stateMachineArn": machine, "input": input.to_string()}),
-    )["executionArn"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
-fn run(s: &Server, machine: &str, input: Value) -> Value {
-    let arn = start(s, machine, input);
-    s.wait_done(&arn, Duration::from_secs(30))
-}
-
-fn output(done: &Value) -> Value {
-    assert_eq!(done["status"], "SUCCEEDED", "{done}");
-    serde_json::from_str(done["output"].as_str().unwrap()).unwrap()
 }
 
 fn events(s: &Server, arn: &str) -> Vec<Value> {
@@ -64,13 +44,9 @@ fn bound_aws_sdk_resources_answer_fail_by_name_sync_and_wait_for_their_token() {
             "End": true},
         "Unsupported": {"Type": "Pass", "End": true}}});
     let machine = s.create_machine("translate", &definition, "STANDARD");
-    let out = output(&run(
-        &s,
-        &machine,
-        json!({"text": "Hello world", "to": "es"}),
-    ));
+    let out = output(&s.run(&machine, json!({"text": "Hello world", "to": "es"})));
     assert_eq!(out["TranslatedText"], "Hola mundo", "{out}");
-    let caught = output(&run(&s, &machine, json!({"text": "Hello", "to": "xx"})));
+    let caught = output(&s.run(&machine, json!({"text": "Hello", "to": "xx"})));
     assert_eq!(
         caught["error"]["Error"], "Translate.UnsupportedLanguagePairException",
         "{caught}"
@@ -83,7 +59,7 @@ fn bound_aws_sdk_resources_answer_fail_by_name_sync_and_wait_for_their_token() {
         "Job": {"Type": "Task", "Resource": "arn:aws:states:::glue:startJobRun.sync",
             "Parameters": {"JobName": "nightly"}, "End": true}}});
     let machine = s.create_machine("glue", &glue, "STANDARD");
-    let done = run(&s, &machine, json!({}));
+    let done = s.run(&machine, json!({}));
     let call = output(&done);
     assert_eq!(call["service"], "glue");
     assert_eq!(call["action"], "startJobRun");
@@ -98,7 +74,7 @@ fn bound_aws_sdk_resources_answer_fail_by_name_sync_and_wait_for_their_token() {
         "Ask": {"Type": "Task", "Resource": format!("{TRANSLATE}.waitForTaskToken"),
             "Parameters": {"Text": "hi", "TaskToken.$": "$$.Task.Token"}, "End": true}}});
     let machine = s.create_machine("waiting", &waiting, "STANDARD");
-    let arn = start(&s, &machine, json!({}));
+    let arn = s.start_execution(&machine, json!({}));
     let token = loop {
         let submitted = events(&s, &arn)
             .into_iter()
@@ -139,7 +115,7 @@ fn an_execution_keeps_the_binding_it_started_with() {
             "Parameters": {"Text": "good morning", "SourceLanguageCode": "en", "TargetLanguageCode": "fr"},
             "End": true}}});
     let machine = s.create_machine("later", &definition, "STANDARD");
-    let first = start(&s, &machine, json!({}));
+    let first = s.start_execution(&machine, json!({}));
     // While it waits: the binding moves to another module, and the module it pinned
     // cannot be deleted under it.
     bind(&s, "arn:aws:states:::aws-sdk:translate:*", "echo").unwrap();
@@ -153,7 +129,7 @@ fn an_execution_keeps_the_binding_it_started_with() {
     let done = s.wait_done(&first, Duration::from_secs(30));
     assert_eq!(output(&done)["TranslatedText"], "bon matin");
     // A new execution runs what the binding says now.
-    let second = output(&run(&s, &machine, json!({})));
+    let second = output(&s.run(&machine, json!({})));
     assert_eq!(second["service"], "translate", "{second}");
 }
 
@@ -178,7 +154,7 @@ fn an_unbound_resource_is_a_warning_at_validation_and_a_clear_failure_when_reach
     assert_eq!(diagnostics[0]["location"], "/States/Labels/Resource");
     // Accepted, as AWS accepts it; it fails when it gets there, saying how to bind it.
     let machine = s.create_machine("labels", &definition, "STANDARD");
-    let done = run(&s, &machine, json!({}));
+    let done = s.run(&machine, json!({}));
     assert_eq!(done["status"], "FAILED", "{done}");
     assert_eq!(done["error"], "States.Runtime");
     let cause = done["cause"].as_str().unwrap();
@@ -218,7 +194,7 @@ fn an_unbound_resource_is_a_warning_at_validation_and_a_clear_failure_when_reach
         json!({"definition": definition.to_string()}),
     );
     assert_eq!(checked["diagnostics"], json!([]), "{checked}");
-    let out = output(&run(&s, &machine, json!({})));
+    let out = output(&s.run(&machine, json!({})));
     assert_eq!(out["action"], "detectLabels");
     cli(&[
         "binding",

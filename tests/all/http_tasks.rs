@@ -3,7 +3,7 @@
 //! credentials, AWS's result and error shapes, the outbound guards, and secrets that never
 //! show.
 
-use crate::support::{binary, Server, TempDir};
+use crate::support::{binary, output, Server, TempDir};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -154,22 +154,6 @@ fn connect(url: &str, name: &str, body: Value) -> Result<Value, (u16, String)> {
     }
 }
 
-fn run(s: &Server, machine: &str, input: Value) -> Value {
-    let started = s.ok(
-        "StartExecution",
-        json!({"stateMachineArn": machine, "input": input.to_string()}),
-    );
-    s.wait_done(
-        started["executionArn"].as_str().unwrap(),
-        Duration::from_secs(30),
-    )
-}
-
-fn output(done: &Value) -> Value {
-    assert_eq!(done["status"], "SUCCEEDED", "{done}");
-    serde_json::from_str(done["output"].as_str().unwrap()).unwrap()
-}
-
 fn invoke(endpoint: &str, method: &str, connection: &str, extra: Value) -> Value {
     let mut p = json!({"ApiEndpoint": endpoint, "Method": method,
         "Authentication": {"ConnectionArn": format!("arn:aws:events:us-east-1:000000000000:connection/{connection}/0b1c2d")}});
@@ -220,7 +204,7 @@ fn http_tasks_call_through_connections_with_each_kind_of_credentials() {
             json!({"QueryParameters": {"page": 2, "tag": ["a", "b"]}, "Headers": {"X-Trace": "t-1"}}))),
         "STANDARD",
     );
-    let out = output(&run(&s, &m, json!({})));
+    let out = output(&s.run(&m, json!({})));
     assert_eq!(out["StatusCode"], 200, "{out}");
     assert_eq!(out["StatusText"], "OK");
     assert_eq!(out["ResponseBody"]["items"], json!([1, 2]));
@@ -237,7 +221,7 @@ fn http_tasks_call_through_connections_with_each_kind_of_credentials() {
         &one_task(invoke(&format!("{base}/items"), "GET", "basic", json!({}))),
         "STANDARD",
     );
-    output(&run(&s, &m, json!({})));
+    output(&s.run(&m, json!({})));
     let expected = format!(
         "Basic {}",
         base64::Engine::encode(
@@ -256,8 +240,8 @@ fn http_tasks_call_through_connections_with_each_kind_of_credentials() {
         &one_task(invoke(&format!("{base}/items"), "GET", "oauth", json!({}))),
         "STANDARD",
     );
-    output(&run(&s, &m, json!({})));
-    output(&run(&s, &m, json!({})));
+    output(&s.run(&m, json!({})));
+    output(&s.run(&m, json!({})));
     assert_eq!(*tokens.lock().unwrap(), 1, "the token is cached");
     let seen = api.seen();
     let token_request = seen.iter().find(|r| r.target == "/token").unwrap();
@@ -291,7 +275,7 @@ fn http_tasks_call_through_connections_with_each_kind_of_credentials() {
             "Transform": {"RequestBodyEncoding": "URL_ENCODED", "RequestEncodingOptions": {"ArrayFormat": "BRACKETS"}}}))),
         "STANDARD",
     );
-    let out = output(&run(&s, &m, json!({})));
+    let out = output(&s.run(&m, json!({})));
     assert_eq!(out["ResponseBody"], "name=n&tags%5B%5D=x&tags%5B%5D=y");
     assert_eq!(
         api.seen().last().unwrap().headers["content-type"],
@@ -304,7 +288,7 @@ fn http_tasks_call_through_connections_with_each_kind_of_credentials() {
         "Catch": [{"ErrorEquals": ["States.Http.StatusCode.404"], "ResultPath": "$.error", "Next": "NotFound"}], "End": true},
         "NotFound": {"Type": "Pass", "End": true}}});
     let m = s.create_machine("missing", &caught, "STANDARD");
-    let out = output(&run(&s, &m, json!({})));
+    let out = output(&s.run(&m, json!({})));
     assert_eq!(out["error"]["Error"], "States.Http.StatusCode.404", "{out}");
     let cause: Value = serde_json::from_str(out["error"]["Cause"].as_str().unwrap()).unwrap();
     assert_eq!(cause["StatusCode"], 404);
@@ -323,7 +307,7 @@ fn http_tasks_call_through_connections_with_each_kind_of_credentials() {
         "STANDARD",
     );
     // States.Runtime: not caught by States.ALL, the execution fails.
-    let out = run(&s, &m, json!({}));
+    let out = s.run(&m, json!({}));
     assert_eq!(out["error"], "States.Runtime", "{out}");
     assert!(out["cause"]
         .as_str()
@@ -378,7 +362,7 @@ fn the_outbound_guard_refuses_loopback_private_link_local_and_redirects_to_them(
             &one_task(invoke(&endpoint, "GET", "any", json!({}))),
             "STANDARD",
         );
-        let out = run(&closed, &m, json!({}));
+        let out = closed.run(&m, json!({}));
         assert_eq!(out["error"], "States.Runtime", "{endpoint}: {out}");
         let cause = out["cause"].as_str().unwrap();
         assert!(
@@ -411,7 +395,7 @@ fn the_outbound_guard_refuses_loopback_private_link_local_and_redirects_to_them(
             )),
             "STANDARD",
         );
-        let out = run(&open, &m, json!({}));
+        let out = open.run(&m, json!({}));
         assert_eq!(out["error"], "States.Runtime", "{out}");
         assert!(out["cause"].as_str().unwrap().contains(why), "{out}");
     }
@@ -684,7 +668,7 @@ fn connections_are_checked_and_need_the_servers_key() {
         )),
         "STANDARD",
     );
-    let out = run(&s, &m, json!({}));
+    let out = s.run(&m, json!({}));
     assert_eq!(out["error"], "States.Runtime");
     assert!(
         out["cause"]
@@ -756,7 +740,7 @@ fn a_module_plays_a_bound_service_over_granted_outbound_http() {
         &format!("{}/vision", vision.url),
     );
     let m = labels_machine(&s);
-    let done = run(&s, &m, json!({"photo": "cat.jpg"}));
+    let done = s.run(&m, json!({"photo": "cat.jpg"}));
     assert_eq!(output(&done)["Labels"][0]["Name"], "Cat", "{done}");
     let seen = vision.seen();
     assert_eq!(seen[0].method, "POST");
@@ -768,7 +752,7 @@ fn a_module_plays_a_bound_service_over_granted_outbound_http() {
         done["executionArn"].as_str().unwrap()
     );
     // The service's error, named as AWS names it, caught by that name.
-    let out = output(&run(&s, &m, json!({"photo": "missing.jpg"})));
+    let out = output(&s.run(&m, json!({"photo": "missing.jpg"})));
     assert_eq!(
         out["error"]["Error"], "Rekognition.InvalidS3ObjectException",
         "{out}"
@@ -787,7 +771,7 @@ fn a_module_plays_a_bound_service_over_granted_outbound_http() {
         &format!("{}/vision", vision.url),
     );
     let m = labels_machine(&ungranted);
-    let done = run(&ungranted, &m, json!({"photo": "cat.jpg"}));
+    let done = ungranted.run(&m, json!({"photo": "cat.jpg"}));
     assert_eq!(done["status"], "FAILED", "{done}");
     assert_eq!(done["error"], "AccessDenied");
     assert!(
@@ -802,7 +786,7 @@ fn a_module_plays_a_bound_service_over_granted_outbound_http() {
         &format!("{}/vision", vision.url),
     );
     let m = labels_machine(&guarded);
-    let done = run(&guarded, &m, json!({"photo": "cat.jpg"}));
+    let done = guarded.run(&m, json!({"photo": "cat.jpg"}));
     assert_eq!(done["error"], "AccessDenied", "{done}");
     assert!(
         done["cause"]
@@ -870,7 +854,7 @@ fn a_dns_answer_that_changes_is_checked_again() {
         )),
         "STANDARD",
     );
-    let done = run(&s, &m, json!({}));
+    let done = s.run(&m, json!({}));
     assert_eq!(done["error"], "States.Runtime", "{done}");
     assert!(
         done["cause"]
@@ -883,7 +867,7 @@ fn a_dns_answer_that_changes_is_checked_again() {
     assert_eq!(seen, ["/first"], "the second hop never left");
     // A name that answers a private address from the start never connects.
     std::fs::write(&hosts, "rebind.test 10.9.9.9\n").unwrap();
-    let done = run(&s, &m, json!({}));
+    let done = s.run(&m, json!({}));
     assert!(
         done["cause"]
             .as_str()

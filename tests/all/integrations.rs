@@ -1,26 +1,14 @@
 //! AWS service integrations on Sandstep's own stores, end to end through `sandstep
 //! serve`: definitions written for AWS, run unchanged against the tenant's tables.
 
-use crate::support::{Server, TempDir};
+use crate::support::{output, Server, TempDir};
 use serde_json::{json, Value};
 use std::time::Duration;
 
 /// Starts `definition` as a Standard machine with `input`; the finished execution.
 fn run(s: &Server, name: &str, definition: &Value, input: Value) -> Value {
     let machine = s.create_machine(name, definition, "STANDARD");
-    let started = s.ok(
-        "StartExecution",
-        json!({"stateMachineArn": machine, "input": input.to_string()}),
-    );
-    s.wait_done(
-        started["executionArn"].as_str().unwrap(),
-        Duration::from_secs(30),
-    )
-}
-
-fn output(done: &Value) -> Value {
-    assert_eq!(done["status"], "SUCCEEDED", "{done}");
-    serde_json::from_str(done["output"].as_str().unwrap()).unwrap()
+    s.run(&machine, input)
 }
 
 #[test]

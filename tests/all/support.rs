@@ -175,6 +175,23 @@ impl Server {
         r["stateMachineArn"].as_str().unwrap().to_string()
     }
 
+    /// Starts an execution of `machine` with `input`; its ARN.
+    pub fn start_execution(&self, machine: &str, input: Value) -> String {
+        self.ok(
+            "StartExecution",
+            json!({"stateMachineArn": machine, "input": input.to_string()}),
+        )["executionArn"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// Starts an execution of `machine` with `input` and waits for its end (30 s at most).
+    pub fn run(&self, machine: &str, input: Value) -> Value {
+        let arn = self.start_execution(machine, input);
+        self.wait_done(&arn, Duration::from_secs(30))
+    }
+
     /// Polls DescribeExecution until the execution is no longer RUNNING.
     pub fn wait_done(&self, arn: &str, timeout: Duration) -> Value {
         let began = Instant::now();
@@ -247,6 +264,12 @@ pub fn call_at(
         }
         Err(e) => Err((0, "transport".into(), e.to_string())),
     }
+}
+
+/// The output of an execution that must have succeeded.
+pub fn output(done: &Value) -> Value {
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    serde_json::from_str(done["output"].as_str().unwrap()).unwrap()
 }
 
 /// A module built by `modules/build.sh`; fails with instructions when missing.

@@ -306,6 +306,18 @@ impl Server {
         Server { child, url, dir }
     }
 
+    /// Calls a Step Functions action; its answer.
+    pub fn sfn(&self, action: &str, body: serde_json::Value) -> serde_json::Value {
+        ureq::post(&format!("{}/", self.url))
+            .set("X-Amz-Target", &format!("AWSStepFunctions.{action}"))
+            .set("Content-Type", "application/x-amz-json-1.0")
+            .send_string(&body.to_string())
+            .map_err(|e| format!("{action}: {e}"))
+            .expect("a Step Functions call")
+            .into_json()
+            .expect("json")
+    }
+
     /// The server's process id.
     #[allow(dead_code)]
     pub fn pid(&self) -> u32 {
