@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds every task module into modules/dist/<name>.wasm:
-#   - Rust crates under examples/ and fixtures/ -> components of the `task` world
-#   - C files under c/ and fixtures/            -> WASI preview 1 command modules
+#   - Rust crates under examples/, fixtures/ and samples/*/modules/ -> components of the
+#     `task` world
+#   - C files under c/, fixtures/ and samples/*/modules/ -> WASI preview 1 command modules
 #
 #   modules/build.sh            # build what changed, validate dist/, list it
 #   modules/build.sh --clean    # remove modules/target, modules/dist and the tool's build first
@@ -94,7 +95,8 @@ fi
 
 mkdir -p "$DIST"
 built=()
-for manifest in "$MODULES"/examples/*/Cargo.toml "$MODULES"/fixtures/*/Cargo.toml; do
+for manifest in "$MODULES"/examples/*/Cargo.toml "$MODULES"/fixtures/*/Cargo.toml \
+    "$MODULES"/samples/*/modules/*/Cargo.toml; do
     dir="$(dirname "$manifest")"
     name="$(basename "$dir")"
     core="$WASM_OUT/${name//-/_}.wasm"
@@ -108,7 +110,7 @@ done
 
 # --- C modules (WASI preview 1 commands) ---------------------------------------------------
 
-for src in "$MODULES"/c/*.c "$MODULES"/fixtures/*.c; do
+for src in "$MODULES"/c/*.c "$MODULES"/fixtures/*.c "$MODULES"/samples/*/modules/*.c; do
     [[ -f "$src" ]] || continue
     name="$(basename "$src" .c)"
     out="$DIST/$name.wasm"

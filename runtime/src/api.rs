@@ -20,6 +20,7 @@ pub mod params;
 pub mod roles;
 pub mod routes;
 pub mod s3;
+pub mod samples;
 pub mod schedules;
 pub mod sigv4;
 
@@ -271,6 +272,9 @@ pub fn routes(config: &Config) -> Router<Arc<App>> {
                 .put(connections::put)
                 .delete(connections::delete),
         )
+        .route("/v1/samples", get(samples::list))
+        .route("/v1/samples/{name}", get(samples::get))
+        .route("/v1/samples/{name}/install", post(samples::install))
         .route("/v1/roles", get(roles::list))
         .route(
             "/v1/roles/{name}",

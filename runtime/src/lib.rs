@@ -23,6 +23,7 @@ pub mod outbound;
 pub mod pins;
 pub mod quotas;
 pub mod s3;
+pub mod samples;
 pub mod sandbox;
 pub mod scheduler;
 pub mod secrets;

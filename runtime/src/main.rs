@@ -1,5 +1,6 @@
 //! The `sandstep` command line.
 mod cli_bindings;
+mod cli_samples;
 mod cli_data;
 mod cli_eval;
 mod cli_jobs;
@@ -149,6 +150,11 @@ enum Command {
     Binding {
         #[command(subcommand)]
         command: cli_bindings::BindingCommand,
+    },
+    /// The sample projects: list them, or install one into a running server.
+    Sample {
+        #[command(subcommand)]
+        command: cli_samples::SampleCommand,
     },
     /// Manages roles on a server: what state machines' integrations may touch.
     Role {
@@ -313,6 +319,7 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Job { command } => cli_jobs::job(command),
         Command::Role { command } => cli_roles::role(command),
         Command::Binding { command } => cli_bindings::binding(command),
+        Command::Sample { command } => cli_samples::sample(command),
         Command::Route { command } => cli_routes::route(command),
         Command::TestState(args) => cli_test_state::test_state(args),
         Command::Schedule { command } => cli_schedules::schedule(command),

@@ -5,7 +5,7 @@
 //! Front ends decode their own wire formats and render the results; nothing here knows
 //! about HTTP, JSON request bodies or AWS's error shapes. One file per family of use
 //! cases: [`executions`] (and their [`history`]), [`machines`], [`tags`], [`modules`],
-//! [`tenants`], [`data`], [`callbacks`], [`activities`], [`jobs`], [`dynamodb`], [`sqs`], [`sns`] (and its [`sns_delivery`] loop), [`s3`], [`roles`], [`bindings`] (resources played by modules), [`connections`] (HTTP Tasks' endpoints and credentials), [`routes`] (HTTP routes), [`events`] (event buses, and its [`event_delivery`] loop), [`schedules`], [`browse`] (the data from Sandstep's own API). Every use case runs in a
+//! [`tenants`], [`data`], [`callbacks`], [`activities`], [`jobs`], [`dynamodb`], [`sqs`], [`sns`] (and its [`sns_delivery`] loop), [`s3`], [`roles`], [`bindings`] (resources played by modules), [`connections`] (HTTP Tasks' endpoints and credentials), [`routes`] (HTTP routes), [`events`] (event buses, and its [`event_delivery`] loop), [`schedules`], [`browse`] (the data from Sandstep's own API), [`samples`] (sample projects installed into a tenant). Every use case runs in a
 //! `service.<name>` span with the tenant.
 
 pub mod activities;
@@ -32,6 +32,7 @@ mod redrive;
 pub mod roles;
 pub mod routes;
 pub mod s3;
+pub mod samples;
 pub mod schedules;
 pub mod sns;
 pub mod sns_delivery;
@@ -58,6 +59,7 @@ pub use paging::Page;
 pub use roles::Roles;
 pub use routes::Routes;
 pub use s3::S3;
+pub use samples::Samples;
 pub use schedules::Schedules;
 pub use sns::Sns;
 pub use sqs::Sqs;
@@ -111,6 +113,8 @@ pub struct Services {
     pub schedules: Schedules,
     /// The tenants' data, for Sandstep's own API and console.
     pub browse: Browse,
+    /// The sample projects, installed into a tenant.
+    pub samples: Samples,
 }
 
 impl Services {
@@ -145,7 +149,25 @@ impl Services {
         // Standard executions' status changes become events on their tenant's default bus.
         scheduler.bind_status(Arc::new(events.clone()));
         let schedules = Schedules::new(store.clone(), executions.clone(), events.clone(), region);
+        let modules = Modules::new(store.clone(), region, host);
+        let data = Data::new(store.clone());
+        let samples = Samples::new(
+            region,
+            samples::Uses {
+                machines: machines.clone(),
+                modules: modules.clone(),
+                dynamodb: dynamodb.clone(),
+                sqs: sqs.clone(),
+                sns: sns.clone(),
+                events: events.clone(),
+                s3: s3.clone(),
+                data: data.clone(),
+                schedules: schedules.clone(),
+                routes: routes.clone(),
+            },
+        );
         Services {
+            samples,
             routes,
             events,
             schedules,
@@ -156,7 +178,7 @@ impl Services {
             executions,
             machines,
             tags,
-            modules: Modules::new(store.clone(), region, host),
+            modules,
             tenants: Tenants::new(store.clone()),
             dynamodb,
             sqs,
@@ -170,7 +192,7 @@ impl Services {
                 scheduler.http_tasks().key().cloned(),
                 region,
             ),
-            data: Data::new(store),
+            data,
         }
     }
 }

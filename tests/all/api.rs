@@ -1,6 +1,6 @@
 //! The AWS JSON protocol, the module API and tenants, over HTTP against the real binary.
 
-use crate::support::{call_at, module, Server, TempDir};
+use crate::support::{aws_json, call_at, module, Server, TempDir};
 use sandstep::api::sigv4;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -612,16 +612,6 @@ fn health_and_metrics() {
     );
 }
 
-/// One call of an AWS JSON protocol (`DynamoDB_20120810.PutItem`, `AmazonSQS.SendMessage`).
-fn aws_json(url: &str, target: &str, body: Value) -> Value {
-    ureq::post(url)
-        .set("content-type", "application/x-amz-json-1.0")
-        .set("x-amz-target", target)
-        .send_string(&body.to_string())
-        .unwrap_or_else(|e| panic!("{target}: {e:?}"))
-        .into_json()
-        .unwrap()
-}
 
 #[test]
 fn readme_tour_runs_the_order_processing_example() {

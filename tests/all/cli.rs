@@ -227,16 +227,6 @@ fn data(url: &str, args: &[&str]) -> serde_json::Value {
     serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {stdout}"))
 }
 
-/// One call of an AWS JSON protocol.
-fn aws_json(url: &str, target: &str, body: serde_json::Value) -> serde_json::Value {
-    ureq::post(url)
-        .set("content-type", "application/x-amz-json-1.0")
-        .set("x-amz-target", target)
-        .send_string(&body.to_string())
-        .unwrap()
-        .into_json()
-        .unwrap()
-}
 
 #[test]
 fn data_commands_browse_and_change_tables_buckets_queues_and_topics() {
@@ -244,13 +234,13 @@ fn data_commands_browse_and_change_tables_buckets_queues_and_topics() {
     let dir = crate::support::TempDir::new("cli-data");
     let s = crate::support::Server::start(&dir.0.join("data"), &[]);
     let url = s.url.as_str();
-    aws_json(
+    crate::support::aws_json(
         url,
         "DynamoDB_20120810.CreateTable",
         json!({"TableName": "stock", "AttributeDefinitions": [{"AttributeName": "sku", "AttributeType": "S"}],
                "KeySchema": [{"AttributeName": "sku", "KeyType": "HASH"}]}),
     );
-    aws_json(url, "AmazonSQS.CreateQueue", json!({"QueueName": "jobs"}));
+    crate::support::aws_json(url, "AmazonSQS.CreateQueue", json!({"QueueName": "jobs"}));
     ureq::post(url)
         .set("content-type", "application/x-www-form-urlencoded")
         .send_string("Action=CreateTopic&Name=news")
@@ -281,7 +271,7 @@ fn data_commands_browse_and_change_tables_buckets_queues_and_topics() {
         items["items"],
         json!([{"sku": "A", "stock": 3, "tags": ["x"]}])
     );
-    let typed = aws_json(
+    let typed = crate::support::aws_json(
         url,
         "DynamoDB_20120810.GetItem",
         json!({"TableName": "stock", "Key": {"sku": {"S": "A"}}}),
@@ -357,7 +347,7 @@ fn data_commands_browse_and_change_tables_buckets_queues_and_topics() {
     );
     let published = data(url, &["publish", "news", "extra", "--subject", "Hi"]);
     let id = published["messageId"].as_str().unwrap().to_string();
-    let got = aws_json(
+    let got = crate::support::aws_json(
         url,
         "AmazonSQS.ReceiveMessage",
         json!({"QueueUrl": format!("{url}/000000000000/jobs"), "WaitTimeSeconds": 5}),

@@ -2,7 +2,7 @@
 //! (screenshots of each scenario land in `target/console-screenshots/`).
 
 use crate::browser::{Browser, PATIENCE};
-use crate::support::{Server, TempDir};
+use crate::support::{aws_json, Server, TempDir};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -770,16 +770,6 @@ fn the_console_lists_jobs_and_cancels_one() {
     b.screenshot("jobs");
 }
 
-/// One call of an AWS JSON protocol (`DynamoDB_20120810.PutItem`, `AmazonSQS.SendMessage`).
-fn aws_json(url: &str, target: &str, body: Value) -> Value {
-    ureq::post(url)
-        .set("content-type", "application/x-amz-json-1.0")
-        .set("x-amz-target", target)
-        .send_string(&body.to_string())
-        .unwrap_or_else(|e| panic!("{target}: {e:?}"))
-        .into_json()
-        .unwrap()
-}
 
 /// One call of the SNS query protocol, as the AWS CLI sends it.
 fn sns_form(url: &str, form: &str) {

@@ -23,6 +23,7 @@ mod hardening_api;
 mod hardening_modules;
 mod http_tasks;
 mod integrations;
+mod samples;
 mod sandbox;
 mod support;
 mod triggers;

@@ -266,6 +266,18 @@ pub fn call_at(
     }
 }
 
+/// One call of an AWS JSON protocol (`DynamoDB_20120810.PutItem`, `AmazonSQS.SendMessage`)
+/// that must succeed.
+pub fn aws_json(url: &str, target: &str, body: Value) -> Value {
+    ureq::post(url)
+        .set("content-type", "application/x-amz-json-1.0")
+        .set("x-amz-target", target)
+        .send_string(&body.to_string())
+        .unwrap_or_else(|e| panic!("{target}: {e:?}"))
+        .into_json()
+        .unwrap()
+}
+
 /// The output of an execution that must have succeeded.
 pub fn output(done: &Value) -> Value {
     assert_eq!(done["status"], "SUCCEEDED", "{done}");

@@ -42,11 +42,11 @@ impl From<BrowseError> for Error {
 }
 
 /// The server's URL as the caller reached it (queue URLs start with it).
-fn endpoint(req_host: Option<&str>) -> String {
+pub(super) fn endpoint(req_host: Option<&str>) -> String {
     format!("http://{}", req_host.unwrap_or("localhost"))
 }
 
-fn host(headers: &axum::http::HeaderMap) -> Option<&str> {
+pub(super) fn host(headers: &axum::http::HeaderMap) -> Option<&str> {
     headers.get("host").and_then(|h| h.to_str().ok())
 }
 

@@ -380,7 +380,23 @@ impl From<service::Error> for Error {
             | S::BindingDoesNotExist(_)
             | S::ConnectionDoesNotExist(_)
             | S::RouteDoesNotExist(_)
-            | S::ScheduleDoesNotExist(_) => Error::NotFound(message),
+            | S::ScheduleDoesNotExist(_)
+            | S::SampleDoesNotExist(_) => Error::NotFound(message),
+            S::SampleStepFailed { failure, .. } => {
+                // The step's own error name, so a failed install reads like the call.
+                let (name, status) = match *failure {
+                    service::samples::StepFailure::Service(inner) => {
+                        let (name, status) = Error::from(inner).aws();
+                        (name, status.as_u16())
+                    }
+                    service::samples::StepFailure::Aws { code, .. } => (code, 400),
+                };
+                Error::Coded {
+                    name,
+                    status,
+                    message,
+                }
+            }
             S::JobQueueInUse(_) | S::RouteConflict(_) | S::ScheduleExists(_) => {
                 Error::ResourceInUse(message)
             }

@@ -237,6 +237,19 @@ pub enum Error {
     /// A schedule of that name exists in its group.
     #[error("Schedule {0} already exists.")]
     ScheduleExists(String),
+    /// No sample project has that name.
+    #[error("There is no sample named '{0}'; GET /v1/samples (or `sandstep sample list`) lists them")]
+    SampleDoesNotExist(String),
+    /// A step of a sample's installation failed; what the earlier steps did stays.
+    #[error("Sample {sample}, step {step}: {failure}")]
+    SampleStepFailed {
+        /// The sample.
+        sample: String,
+        /// The step, from 1.
+        step: usize,
+        /// Why.
+        failure: Box<super::samples::StepFailure>,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] store::Error),

@@ -1,0 +1,238 @@
+//! The sample projects end to end, as users meet them: listed and installed by `sandstep
+//! sample` (or the HTTP call the console's "New from sample" makes) into a running
+//! `sandstep serve`, then run through the Step Functions API with the sample's own inputs,
+//! their effects read back through the AWS APIs.
+
+use crate::support::{aws_json, binary, output, Server, TempDir};
+use serde_json::{json, Value};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// `sandstep sample ARGS...`: stdout, which must be a success.
+fn sample_cli(args: &[&str]) -> String {
+    let out = Command::new(binary())
+        .arg("sample")
+        .args(args)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "sample {args:?}: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+/// Installs `name` with the CLI; the main machine's ARN (the last line).
+fn install(s: &Server, name: &str) -> String {
+    let printed = sample_cli(&["install", name, "--endpoint", &s.url]);
+    let arn = printed.lines().last().unwrap().to_string();
+    assert!(arn.starts_with("arn:aws:states:"), "{printed}");
+    arn
+}
+
+/// The sample's example input labelled `label`, as `GET /v1/samples/{name}` gives it.
+fn input(s: &Server, sample: &str, label: &str) -> Value {
+    let shown: Value = ureq::get(&format!("{}/v1/samples/{sample}", s.url))
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    let text = shown["inputs"][label]
+        .as_str()
+        .unwrap_or_else(|| panic!("{sample} has no input {label:?}: {shown}"));
+    serde_json::from_str(text).unwrap()
+}
+
+fn stock(s: &Server, sku: &str) -> i64 {
+    let item = aws_json(
+        &s.url,
+        "DynamoDB_20120810.GetItem",
+        json!({"TableName": "inventory", "Key": {"sku": {"S": sku}}}),
+    );
+    item["Item"]["stock"]["N"].as_str().unwrap().parse().unwrap()
+}
+
+/// Receives one message from `queue`, waiting up to 10 s; its body.
+fn receive(s: &Server, queue: &str) -> Value {
+    let url = format!("{}/000000000000/{queue}", s.url);
+    let began = Instant::now();
+    loop {
+        let got = aws_json(
+            &s.url,
+            "AmazonSQS.ReceiveMessage",
+            json!({"QueueUrl": url, "WaitTimeSeconds": 1}),
+        );
+        if let Some(m) = got["Messages"].as_array().and_then(|m| m.first()) {
+            aws_json(
+                &s.url,
+                "AmazonSQS.DeleteMessage",
+                json!({"QueueUrl": url, "ReceiptHandle": m["ReceiptHandle"]}),
+            );
+            return serde_json::from_str(m["Body"].as_str().unwrap()).unwrap();
+        }
+        assert!(
+            began.elapsed() < Duration::from_secs(10),
+            "nothing on {queue}"
+        );
+    }
+}
+
+fn wait_status(s: &Server, arn: &str, status: &str) {
+    let began = Instant::now();
+    while s.ok("DescribeExecution", json!({"executionArn": arn}))["status"] != status {
+        assert!(began.elapsed() < Duration::from_secs(20), "{arn} never {status}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn samples_are_listed_with_their_names_first_and_unknown_ones_are_refused() {
+    let listed = sample_cli(&["list"]);
+    let names: Vec<&str> = listed
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    for expected in ["order-processing", "travel-saga"] {
+        assert!(names.contains(&expected), "{listed}");
+    }
+
+    let dir = TempDir::new("samples-list");
+    let s = Server::start(&dir.0, &[]);
+    let api: Value = ureq::get(&format!("{}/v1/samples", s.url))
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    let from_api: Vec<&str> = api["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(from_api, names, "the API and the CLI list the same samples");
+    assert!(api["samples"][0]["title"].is_string());
+
+    let unknown = Command::new(binary())
+        .args(["sample", "install", "no-such-sample", "--endpoint", &s.url])
+        .output()
+        .unwrap();
+    assert!(!unknown.status.success());
+    let err = String::from_utf8_lossy(&unknown.stderr);
+    assert!(err.contains("ResourceNotFound") && err.contains("no-such-sample"), "{err}");
+}
+
+#[test]
+fn order_processing_installs_and_ships_asks_for_approval_and_compensates() {
+    let dir = TempDir::new("sample-orders");
+    let s = Server::start(&dir.0, &[]);
+    let machine = install(&s, "order-processing");
+    // Installing again changes nothing that matters: one subscription, the same machine.
+    assert_eq!(install(&s, "order-processing"), machine);
+    let subs = subscriptions(&s);
+    assert_eq!(subs, 1, "a reinstall subscribed the queue twice");
+    assert_eq!((stock(&s, "WIDGET-A"), stock(&s, "GADGET-B")), (100, 20));
+
+    // A small order ships: stock taken, a shipment queued, the customer notified.
+    let done = s.run(&machine, input(&s, "order-processing", "small order"));
+    output(&done);
+    assert_eq!((stock(&s, "WIDGET-A"), stock(&s, "GADGET-B")), (98, 19));
+    assert_eq!(receive(&s, "shipments")["orderId"], "order-1001");
+    let note = receive(&s, "notifications");
+    assert_eq!((note["orderId"].as_str(), note["status"].as_str()), (Some("order-1001"), Some("SHIPPED")));
+
+    // Above 500 the order waits for a person; approving it ships it.
+    let big = input(&s, "order-processing", "needs approval");
+    let waiting = s.start_execution(&machine, big.clone());
+    let request = receive(&s, "approvals");
+    assert_eq!(request["amount"], 700.0);
+    assert_eq!(stock(&s, "GADGET-B"), 19, "nothing is taken before the approval");
+    s.ok(
+        "SendTaskSuccess",
+        json!({"taskToken": request["taskToken"], "output": "{\"approvedBy\": \"manager\"}"}),
+    );
+    let done = s.wait_done(&waiting, Duration::from_secs(20));
+    assert_eq!(output(&done)["approval"]["approvedBy"], "manager");
+    assert_eq!(stock(&s, "GADGET-B"), 12);
+
+    // Rejected: it fails as not approved, and nothing was taken.
+    let mut other = big;
+    other["orderId"] = json!("order-2002");
+    let rejected = s.start_execution(&machine, other);
+    let request = receive(&s, "approvals");
+    s.ok(
+        "SendTaskFailure",
+        json!({"taskToken": request["taskToken"], "error": "Rejected", "cause": "too much"}),
+    );
+    let done = s.wait_done(&rejected, Duration::from_secs(20));
+    assert_eq!((done["status"].as_str(), done["error"].as_str()), (Some("FAILED"), Some("NotApproved")));
+    assert_eq!(stock(&s, "GADGET-B"), 12);
+
+    // A declined card: the stock taken for it is put back before the order fails.
+    let done = s.run(&machine, input(&s, "order-processing", "card declined"));
+    assert_eq!((done["status"].as_str(), done["error"].as_str()), (Some("FAILED"), Some("PaymentDeclined")), "{done}");
+    assert_eq!((stock(&s, "WIDGET-A"), stock(&s, "GADGET-B")), (98, 12));
+
+    // One item short: the other one's stock comes back too.
+    let done = s.run(&machine, input(&s, "order-processing", "out of stock"));
+    assert_eq!((done["status"].as_str(), done["error"].as_str()), (Some("FAILED"), Some("OutOfStock")), "{done}");
+    assert_eq!((stock(&s, "WIDGET-A"), stock(&s, "GIZMO-C")), (98, 10));
+    wait_status(&s, &waiting, "SUCCEEDED");
+}
+
+/// How many subscriptions topic `orders` has.
+fn subscriptions(s: &Server) -> usize {
+    let shown: Value = ureq::get(&format!("{}/v1/topics/orders/subscriptions", s.url))
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    shown["subscriptions"].as_array().unwrap().len()
+}
+
+#[test]
+fn travel_saga_installs_over_http_and_cancels_in_reverse_order() {
+    let dir = TempDir::new("sample-saga");
+    let s = Server::start(&dir.0, &[]);
+    // The call the console's "New from sample" makes.
+    let installed: Value = ureq::post(&format!("{}/v1/samples/travel-saga/install", s.url))
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    let machine = installed["stateMachineArn"].as_str().unwrap().to_string();
+    assert!(installed["done"].as_array().unwrap().len() >= 4, "{installed}");
+
+    let booked = output(&s.run(&machine, input(&s, "travel-saga", "booked")));
+    assert_eq!(booked["status"], "BOOKED");
+    assert_eq!(booked["references"], json!({"hotel": "H-trip-100", "flight": "F-trip-100", "car": "C-trip-100"}));
+
+    let sold_out = s.start_execution(&machine, input(&s, "travel-saga", "car sold out"));
+    let done = s.wait_done(&sold_out, Duration::from_secs(30));
+    assert_eq!((done["status"].as_str(), done["error"].as_str()), (Some("FAILED"), Some("SoldOut")), "{done}");
+    // The compensations ran newest first: the car, then the flight, then the hotel.
+    let history = s.ok(
+        "GetExecutionHistory",
+        json!({"executionArn": sold_out, "maxResults": 1000}),
+    );
+    let entered: Vec<&str> = history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "TaskStateEntered")
+        .map(|e| e["stateEnteredEventDetails"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        entered,
+        ["ReserveHotel", "ReserveFlight", "ReserveCar", "CancelCar", "CancelFlight", "CancelHotel"]
+    );
+    for service in ["hotels", "flights"] {
+        let item: Value = ureq::get(&format!("{}/v1/kv/{service}/trip-200", s.url))
+            .call()
+            .unwrap()
+            .into_json()
+            .unwrap();
+        assert_eq!(item["item"]["status"], "CANCELLED", "{service}: {item}");
+    }
+}
