@@ -9,6 +9,7 @@ import { executionView } from './views/execution.js';
 import { jobsView } from './views/jobs.js';
 import { machineList, machinePage } from './views/machines.js';
 import { modulesView } from './views/modules.js';
+import { samplesView } from './views/samples.js';
 import { triggersView } from './views/triggers.js';
 
 // section → [view without a parameter, view with one]
@@ -20,6 +21,7 @@ const ROUTES = {
   jobs: [jobsView, jobsView],
   data: [dataView, dataView],
   triggers: [triggersView, triggersView],
+  samples: [samplesView, samplesView],
 };
 
 let current = null; // { controller, cleanup } of the mounted view

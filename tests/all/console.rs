@@ -1187,3 +1187,38 @@ fn the_triggers_page_tests_a_route_and_shows_rules_schedules_dead_letters_and_a_
     assert!(b.all("#rules tbody tr").is_empty());
     assert!(b.all("#tail li").is_empty());
 }
+
+#[test]
+fn the_console_installs_a_sample_opens_it_and_offers_its_inputs() {
+    let dir = TempDir::new("console-sample");
+    let s = Server::start(&dir.0, &[]);
+    let b = Browser::start();
+    b.goto(&format!("{}/console#/machines", s.url));
+    let new = b.wait("#new-from-sample");
+    b.click(&new);
+    let install = b.wait("button[data-sample=\"travel-saga\"]");
+    b.screenshot("samples");
+    b.click(&install);
+    // The sample's machine opens, drawn, with its example inputs on the start form.
+    node(&b, "CancelHotel");
+    let examples = b.wait_for("the sample's inputs", || {
+        let found = b.texts(".example-input");
+        (!found.is_empty()).then_some(found)
+    });
+    assert_eq!(examples, ["booked", "car sold out"]);
+    let sold_out = b
+        .all(".example-input")
+        .into_iter()
+        .nth(1)
+        .unwrap();
+    b.click(&sold_out);
+    let start = b.wait("#start-execution");
+    b.click(&start);
+    b.wait_for("the failed trip", || {
+        let status = b.first_text("#execution-status")?;
+        (status == "FAILED").then_some(())
+    });
+    b.screenshot("sample-run");
+    let machines = s.ok("ListStateMachines", json!({}));
+    assert_eq!(machines["stateMachines"][0]["name"], "travel-saga");
+}

@@ -5,6 +5,7 @@ import { aws, awsAll, layoutDefinition } from '../api.js';
 import { report } from '../banner.js';
 import { GraphView } from '../graph.js';
 import { badge, fmtDuration, fmtSeconds, h, link, navigate, parseJsonInput, prettyText } from '../ui.js';
+import { exampleInputs } from './samples.js';
 import { showState, stateDetailPanel } from './state-detail.js';
 
 export function machineList(root, _param, { signal }) {
@@ -12,7 +13,8 @@ export function machineList(root, _param, { signal }) {
   const note = h('p', { class: 'muted' }, 'Loading…');
   root.append(h('section', { class: 'panel' },
     h('div', { class: 'panel-head' }, h('h2', {}, 'State machines'),
-      h('a', { class: 'button primary', href: link.editor() }, 'New state machine')),
+      h('div', { class: 'actions' }, h('a', { id: 'new-from-sample', class: 'button', href: '#/samples' }, 'New from sample'),
+        h('a', { class: 'button primary', href: link.editor() }, 'New state machine'))),
     h('div', { class: 'table-wrap' }, h('table', { id: 'machines', class: 'table' },
       h('thead', {}, h('tr', {}, h('th', {}, 'Name'), h('th', {}, 'Type'), h('th', {}, 'Created'))), tbody)),
     note));
@@ -69,8 +71,9 @@ export function machinePage(root, arn, { signal }) {
   });
 }
 
-/** The start form; `start(inputText)` does the starting. */
-function startForm(label, start) {
+/** The start form; `start(inputText)` does the starting. A machine a sample just
+ * installed offers the sample's example inputs, one button each. */
+function startForm(label, start, arn) {
   const name = h('input', { id: 'start-name', placeholder: 'Execution name (optional)' });
   const input = h('textarea', { id: 'start-input', class: 'code', rows: 6, spellcheck: 'false', value: '{}' });
   const problem = h('p', { id: 'start-input-error', class: 'field-error', hidden: true });
@@ -93,7 +96,12 @@ function startForm(label, start) {
       button.disabled = false;
     }
   });
+  const examples = Object.entries(exampleInputs(arn) ?? {}).map(([title, text]) => h('button', {
+    type: 'button', class: 'example-input', onclick: () => { input.value = text; check(); },
+  }, title));
+  if (examples.length) input.value = Object.values(exampleInputs(arn))[0];
   return h('div', { class: 'start-form' }, h('h3', {}, 'Start an execution'),
+    examples.length ? h('div', { class: 'row small' }, 'Sample inputs:', ...examples) : null,
     h('label', {}, 'Input (JSON)', input), problem, h('div', { class: 'row' }, name, button));
 }
 
@@ -150,7 +158,7 @@ function standardSection(arn, signal) {
       if (name) body.name = name;
       const started = await aws('StartExecution', body, { signal });
       navigate(link.execution(started.executionArn));
-    }),
+    }, arn),
   ];
 }
 
@@ -179,7 +187,7 @@ function expressSection(arn, signal) {
       result.replaceChildren(
         h('p', {}, badge(r.status, { id: 'sync-status' }), ' ', fmtDuration(ms)),
         h('pre', { id: 'sync-output' }, failed ? `${r.error ?? ''}\n${prettyText(r.cause ?? '')}` : prettyText(r.output)));
-    }),
+    }, arn),
     result,
   ];
 }
