@@ -58,11 +58,20 @@ fn samples() {
     );
     let mut modules = std::collections::BTreeSet::new();
     let mut samples: Vec<PathBuf> = std::fs::read_dir(&root)
-        .map(|d| d.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect())
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect()
+        })
         .unwrap_or_default();
     samples.sort();
     for dir in &samples {
-        let sample = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let sample = dir
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         let mut files = Vec::new();
         collect(dir, &mut files);
         files.sort();
@@ -117,13 +126,14 @@ fn module_names(manifest: &Path) -> Vec<String> {
         // The catalogue's own parse reports the mistake, with its place.
         return Vec::new();
     };
-    value["steps"]
-        .as_array()
+    let steps = value.get("steps").and_then(serde_json::Value::as_array);
+    steps
         .into_iter()
         .flatten()
         .filter_map(|step| {
-            let module = &step["module"];
-            module["wasm"].as_str().or_else(|| module["name"].as_str())
+            let module = step.get("module")?;
+            let built = module.get("wasm").or_else(|| module.get("name"))?;
+            built.as_str()
         })
         .map(str::to_string)
         .collect()

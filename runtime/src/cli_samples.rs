@@ -35,10 +35,13 @@ pub fn sample(command: SampleCommand) -> anyhow::Result<ExitCode> {
         SampleCommand::Install { name, remote } => {
             let path = format!("/v1/samples/{}/install", urlencoding(&name));
             let installed = remote.call("POST", &path, None)?;
-            for line in installed["done"].as_array().into_iter().flatten() {
+            let done = installed.get("done").and_then(|d| d.as_array());
+            for line in done.into_iter().flatten() {
                 println!("{}", line.as_str().unwrap_or_default());
             }
-            let arn = installed["stateMachineArn"].as_str().unwrap_or_default();
+            let arn = installed.get("stateMachineArn").and_then(|a| a.as_str());
+            let arn =
+                arn.ok_or_else(|| anyhow::anyhow!("the server answered no ARN: {installed}"))?;
             println!("{arn}");
             Ok(ExitCode::SUCCESS)
         }

@@ -1,11 +1,11 @@
 //! The `sandstep` command line.
 mod cli_bindings;
-mod cli_samples;
 mod cli_data;
 mod cli_eval;
 mod cli_jobs;
 mod cli_roles;
 mod cli_routes;
+mod cli_samples;
 mod cli_schedules;
 mod cli_test_state;
 

@@ -313,6 +313,7 @@ impl Place<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sandstep_engine::validate::MachineType;
 
     const HERE: Place<'static> = Place {
         region: "eu-west-1",
@@ -349,15 +350,26 @@ mod tests {
             assert!(machines.contains(&m.main.as_str()), "{}: main", sample.name);
             for step in &m.steps {
                 match step {
-                    Step::Machine { definition, .. } => {
+                    Step::Machine {
+                        definition,
+                        machine_type,
+                        ..
+                    } => {
                         let filled = HERE.fill(text(&sample.name, definition).unwrap()).unwrap();
-                        let found =
-                            crate::service::machines::diagnostics(&filled, Default::default());
+                        let kind = match machine_type.as_str() {
+                            "EXPRESS" => MachineType::Express,
+                            _ => MachineType::Standard,
+                        };
+                        let found = crate::service::machines::diagnostics(&filled, kind);
                         let errors: Vec<_> = found
                             .iter()
                             .filter(|d| d.severity == sandstep_engine::validate::Severity::Error)
                             .collect();
-                        assert!(errors.is_empty(), "{}/{definition}: {errors:?}", sample.name);
+                        assert!(
+                            errors.is_empty(),
+                            "{}/{definition}: {errors:?}",
+                            sample.name
+                        );
                     }
                     Step::Object { file: f, .. } => {
                         file(&sample.name, f).unwrap();

@@ -612,7 +612,6 @@ fn health_and_metrics() {
     );
 }
 
-
 #[test]
 fn readme_tour_runs_the_order_processing_example() {
     let dir = TempDir::new("tour");

@@ -227,7 +227,6 @@ fn data(url: &str, args: &[&str]) -> serde_json::Value {
     serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {stdout}"))
 }
 
-
 #[test]
 fn data_commands_browse_and_change_tables_buckets_queues_and_topics() {
     use serde_json::json;

@@ -770,7 +770,6 @@ fn the_console_lists_jobs_and_cancels_one() {
     b.screenshot("jobs");
 }
 
-
 /// One call of the SNS query protocol, as the AWS CLI sends it.
 fn sns_form(url: &str, form: &str) {
     ureq::post(url)
@@ -1206,11 +1205,7 @@ fn the_console_installs_a_sample_opens_it_and_offers_its_inputs() {
         (!found.is_empty()).then_some(found)
     });
     assert_eq!(examples, ["booked", "car sold out"]);
-    let sold_out = b
-        .all(".example-input")
-        .into_iter()
-        .nth(1)
-        .unwrap();
+    let sold_out = b.all(".example-input").into_iter().nth(1).unwrap();
     b.click(&sold_out);
     let start = b.wait("#start-execution");
     b.click(&start);

@@ -51,7 +51,11 @@ fn stock(s: &Server, sku: &str) -> i64 {
         "DynamoDB_20120810.GetItem",
         json!({"TableName": "inventory", "Key": {"sku": {"S": sku}}}),
     );
-    item["Item"]["stock"]["N"].as_str().unwrap().parse().unwrap()
+    item["Item"]["stock"]["N"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap()
 }
 
 /// Receives one message from `queue`, waiting up to 10 s; its body.
@@ -82,7 +86,10 @@ fn receive(s: &Server, queue: &str) -> Value {
 fn wait_status(s: &Server, arn: &str, status: &str) {
     let began = Instant::now();
     while s.ok("DescribeExecution", json!({"executionArn": arn}))["status"] != status {
-        assert!(began.elapsed() < Duration::from_secs(20), "{arn} never {status}");
+        assert!(
+            began.elapsed() < Duration::from_secs(20),
+            "{arn} never {status}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -120,7 +127,10 @@ fn samples_are_listed_with_their_names_first_and_unknown_ones_are_refused() {
         .unwrap();
     assert!(!unknown.status.success());
     let err = String::from_utf8_lossy(&unknown.stderr);
-    assert!(err.contains("ResourceNotFound") && err.contains("no-such-sample"), "{err}");
+    assert!(
+        err.contains("ResourceNotFound") && err.contains("no-such-sample"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -140,14 +150,21 @@ fn order_processing_installs_and_ships_asks_for_approval_and_compensates() {
     assert_eq!((stock(&s, "WIDGET-A"), stock(&s, "GADGET-B")), (98, 19));
     assert_eq!(receive(&s, "shipments")["orderId"], "order-1001");
     let note = receive(&s, "notifications");
-    assert_eq!((note["orderId"].as_str(), note["status"].as_str()), (Some("order-1001"), Some("SHIPPED")));
+    assert_eq!(
+        (note["orderId"].as_str(), note["status"].as_str()),
+        (Some("order-1001"), Some("SHIPPED"))
+    );
 
     // Above 500 the order waits for a person; approving it ships it.
     let big = input(&s, "order-processing", "needs approval");
     let waiting = s.start_execution(&machine, big.clone());
     let request = receive(&s, "approvals");
     assert_eq!(request["amount"], 700.0);
-    assert_eq!(stock(&s, "GADGET-B"), 19, "nothing is taken before the approval");
+    assert_eq!(
+        stock(&s, "GADGET-B"),
+        19,
+        "nothing is taken before the approval"
+    );
     s.ok(
         "SendTaskSuccess",
         json!({"taskToken": request["taskToken"], "output": "{\"approvedBy\": \"manager\"}"}),
@@ -166,17 +183,28 @@ fn order_processing_installs_and_ships_asks_for_approval_and_compensates() {
         json!({"taskToken": request["taskToken"], "error": "Rejected", "cause": "too much"}),
     );
     let done = s.wait_done(&rejected, Duration::from_secs(20));
-    assert_eq!((done["status"].as_str(), done["error"].as_str()), (Some("FAILED"), Some("NotApproved")));
+    assert_eq!(
+        (done["status"].as_str(), done["error"].as_str()),
+        (Some("FAILED"), Some("NotApproved"))
+    );
     assert_eq!(stock(&s, "GADGET-B"), 12);
 
     // A declined card: the stock taken for it is put back before the order fails.
     let done = s.run(&machine, input(&s, "order-processing", "card declined"));
-    assert_eq!((done["status"].as_str(), done["error"].as_str()), (Some("FAILED"), Some("PaymentDeclined")), "{done}");
+    assert_eq!(
+        (done["status"].as_str(), done["error"].as_str()),
+        (Some("FAILED"), Some("PaymentDeclined")),
+        "{done}"
+    );
     assert_eq!((stock(&s, "WIDGET-A"), stock(&s, "GADGET-B")), (98, 12));
 
     // One item short: the other one's stock comes back too.
     let done = s.run(&machine, input(&s, "order-processing", "out of stock"));
-    assert_eq!((done["status"].as_str(), done["error"].as_str()), (Some("FAILED"), Some("OutOfStock")), "{done}");
+    assert_eq!(
+        (done["status"].as_str(), done["error"].as_str()),
+        (Some("FAILED"), Some("OutOfStock")),
+        "{done}"
+    );
     assert_eq!((stock(&s, "WIDGET-A"), stock(&s, "GIZMO-C")), (98, 10));
     wait_status(&s, &waiting, "SUCCEEDED");
 }
@@ -202,15 +230,25 @@ fn travel_saga_installs_over_http_and_cancels_in_reverse_order() {
         .into_json()
         .unwrap();
     let machine = installed["stateMachineArn"].as_str().unwrap().to_string();
-    assert!(installed["done"].as_array().unwrap().len() >= 4, "{installed}");
+    assert!(
+        installed["done"].as_array().unwrap().len() >= 4,
+        "{installed}"
+    );
 
     let booked = output(&s.run(&machine, input(&s, "travel-saga", "booked")));
     assert_eq!(booked["status"], "BOOKED");
-    assert_eq!(booked["references"], json!({"hotel": "H-trip-100", "flight": "F-trip-100", "car": "C-trip-100"}));
+    assert_eq!(
+        booked["references"],
+        json!({"hotel": "H-trip-100", "flight": "F-trip-100", "car": "C-trip-100"})
+    );
 
     let sold_out = s.start_execution(&machine, input(&s, "travel-saga", "car sold out"));
     let done = s.wait_done(&sold_out, Duration::from_secs(30));
-    assert_eq!((done["status"].as_str(), done["error"].as_str()), (Some("FAILED"), Some("SoldOut")), "{done}");
+    assert_eq!(
+        (done["status"].as_str(), done["error"].as_str()),
+        (Some("FAILED"), Some("SoldOut")),
+        "{done}"
+    );
     // The compensations ran newest first: the car, then the flight, then the hotel.
     let history = s.ok(
         "GetExecutionHistory",
@@ -225,7 +263,14 @@ fn travel_saga_installs_over_http_and_cancels_in_reverse_order() {
         .collect();
     assert_eq!(
         entered,
-        ["ReserveHotel", "ReserveFlight", "ReserveCar", "CancelCar", "CancelFlight", "CancelHotel"]
+        [
+            "ReserveHotel",
+            "ReserveFlight",
+            "ReserveCar",
+            "CancelCar",
+            "CancelFlight",
+            "CancelHotel"
+        ]
     );
     for service in ["hotels", "flights"] {
         let item: Value = ureq::get(&format!("{}/v1/kv/{service}/trip-200", s.url))

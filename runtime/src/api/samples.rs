@@ -14,15 +14,15 @@ use axum::Json;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
-fn summary(sample: &Sample) -> Value {
+fn summary(sample: &Sample) -> Map<String, Value> {
     let m = &sample.manifest;
-    json!({
-        "name": sample.name,
-        "title": m.title,
-        "category": m.category,
-        "summary": m.summary,
-        "main": m.main,
-    })
+    let mut shown = Map::new();
+    shown.insert("name".into(), json!(sample.name));
+    shown.insert("title".into(), json!(m.title));
+    shown.insert("category".into(), json!(m.category));
+    shown.insert("summary".into(), json!(m.summary));
+    shown.insert("main".into(), json!(m.main));
+    shown
 }
 
 /// `GET /v1/samples`.
@@ -55,8 +55,8 @@ pub async fn get(
         inputs.insert(label.clone(), Value::String(text.to_string()));
     }
     let mut shown = summary(&sample);
-    shown["inputs"] = Value::Object(inputs);
-    Ok(Json(shown))
+    shown.insert("inputs".into(), Value::Object(inputs));
+    Ok(Json(Value::Object(shown)))
 }
 
 /// `POST /v1/samples/{name}/install`: what was done, step by step, and the main state

@@ -238,7 +238,9 @@ pub enum Error {
     #[error("Schedule {0} already exists.")]
     ScheduleExists(String),
     /// No sample project has that name.
-    #[error("There is no sample named '{0}'; GET /v1/samples (or `sandstep sample list`) lists them")]
+    #[error(
+        "There is no sample named '{0}'; GET /v1/samples (or `sandstep sample list`) lists them"
+    )]
     SampleDoesNotExist(String),
     /// A step of a sample's installation failed; what the earlier steps did stays.
     #[error("Sample {sample}, step {step}: {failure}")]

@@ -10,9 +10,7 @@
 
 use super::machines::{Changes, NewMachine};
 use super::schedules::ScheduleSpec;
-use super::{
-    DynamoDb, Error, Events, Machines, Modules, Result, Routes, Schedules, Sns, Sqs, S3,
-};
+use super::{DynamoDb, Error, Events, Machines, Modules, Result, Routes, Schedules, Sns, Sqs, S3};
 use crate::grants::Grants;
 use crate::samples::{self, Place, Sample, Step};
 use crate::tenants::Tenant;
@@ -197,29 +195,60 @@ impl Samples {
             }
             Step::Dynamodb(call) => {
                 let request = place.fill_value(&call.request)?;
-                let answer = self.dynamodb.call(tenant, &call.action, request.clone()).await;
+                let answer = self
+                    .dynamodb
+                    .call(tenant, &call.action, request.clone())
+                    .await;
                 let answer = answer.map_err(|e| StepFailure::aws(e.name(), e.to_string()));
                 tolerate("dynamodb", &call.action, &request, answer)
             }
             Step::Sqs(call) => {
                 let request = place.fill_value(&call.request)?;
-                let answer = self.sqs.call(tenant, endpoint, &call.action, request.clone()).await;
-                tolerate("sqs", &call.action, &request, answer.map_err(|e| StepFailure::aws(e.code, e.message)))
+                let answer = self
+                    .sqs
+                    .call(tenant, endpoint, &call.action, request.clone())
+                    .await;
+                tolerate(
+                    "sqs",
+                    &call.action,
+                    &request,
+                    answer.map_err(|e| StepFailure::aws(e.code, e.message)),
+                )
             }
             Step::Sns(call) => {
                 let request = place.fill_value(&call.request)?;
                 let answer = self.sns.call(tenant, &call.action, request.clone()).await;
-                tolerate("sns", &call.action, &request, answer.map_err(|e| StepFailure::aws(e.code, e.message)))
+                tolerate(
+                    "sns",
+                    &call.action,
+                    &request,
+                    answer.map_err(|e| StepFailure::aws(e.code, e.message)),
+                )
             }
             Step::Events(call) => {
                 let request = place.fill_value(&call.request)?;
-                let answer = self.events.call(tenant, &call.action, request.clone()).await;
-                tolerate("events", &call.action, &request, answer.map_err(|e| StepFailure::aws(e.code, e.message)))
+                let answer = self
+                    .events
+                    .call(tenant, &call.action, request.clone())
+                    .await;
+                tolerate(
+                    "events",
+                    &call.action,
+                    &request,
+                    answer.map_err(|e| StepFailure::aws(e.code, e.message)),
+                )
             }
             Step::Bucket(bucket) => {
                 let made = self.s3.create_bucket(tenant, bucket).await;
-                let made = made.map(|()| Value::Null).map_err(|e| StepFailure::aws(e.code, e.message));
-                tolerate("s3", "CreateBucket", &serde_json::json!({"Name": bucket}), made)
+                let made = made
+                    .map(|()| Value::Null)
+                    .map_err(|e| StepFailure::aws(e.code, e.message));
+                tolerate(
+                    "s3",
+                    "CreateBucket",
+                    &serde_json::json!({"Name": bucket}),
+                    made,
+                )
             }
             Step::Object { bucket, key, file } => {
                 let bytes = samples::file(sample, file)?;
@@ -273,23 +302,24 @@ impl Samples {
                 let spec = serde_json::from_value(spec)
                     .map_err(|e| StepFailure::aws("ValidationException", e.to_string()))?;
                 let route = self.routes.put(tenant, name, spec).await?;
-                Ok(format!("route {name}: {}", Routes::url_path(tenant, &route)))
+                Ok(format!(
+                    "route {name}: {}",
+                    Routes::url_path(tenant, &route)
+                ))
             }
         }
     }
 
-    async fn module(
-        &self,
-        tenant: &Tenant,
-        name: &str,
-        built: &str,
-        grants: &[String],
-    ) -> Outcome {
+    async fn module(&self, tenant: &Tenant, name: &str, built: &str, grants: &[String]) -> Outcome {
         let bytes = samples::module(built)?;
         let wanted = Grants::parse(grants.iter().map(String::as_str))
             .map_err(|e| Error::InvalidGrants(e.to_string()))?;
         let sha256 = crate::store::data::hex(&sha2::Sha256::digest(bytes));
-        let current = self.modules.versions(tenant, name).ok().and_then(|v| v.into_iter().last());
+        let current = self
+            .modules
+            .versions(tenant, name)
+            .ok()
+            .and_then(|v| v.into_iter().last());
         if let Some(v) = current.filter(|v| v.sha256 == sha256 && v.grants == wanted) {
             return Ok(format!("module {name} version {} (unchanged)", v.version));
         }
