@@ -114,9 +114,10 @@ for src in "$MODULES"/c/*.c "$MODULES"/fixtures/*.c "$MODULES"/samples/*/modules
     [[ -f "$src" ]] || continue
     name="$(basename "$src" .c)"
     out="$DIST/$name.wasm"
-    if [[ ! -f "$out" || "$src" -nt "$out" ]]; then
+    if [[ ! -f "$out" || "$src" -nt "$out" || "$MODULES/c/include/json_reader.h" -nt "$out" ]]; then
         say "compiling $name (C, wasm32-wasi command)"
-        clang-16 --target=wasm32-wasi -Oz -s -Wall -Wextra -Werror "$src" -o "$out.$$.tmp"
+        clang-16 --target=wasm32-wasi -Oz -s -Wall -Wextra -Werror -I "$MODULES/c/include" \
+            "$src" -o "$out.$$.tmp"
         mv "$out.$$.tmp" "$out"
     fi
     built+=("$out")

@@ -101,7 +101,7 @@ fn samples_are_listed_with_their_names_first_and_unknown_ones_are_refused() {
         .lines()
         .map(|l| l.split_whitespace().next().unwrap())
         .collect();
-    for expected in ["order-processing", "travel-saga"] {
+    for expected in ["order-processing", "travel-saga", "sales-etl"] {
         assert!(names.contains(&expected), "{listed}");
     }
 
@@ -280,4 +280,83 @@ fn travel_saga_installs_over_http_and_cancels_in_reverse_order() {
             .unwrap();
         assert_eq!(item["item"]["status"], "CANCELLED", "{service}: {item}");
     }
+}
+
+#[test]
+fn sales_etl_loads_the_good_rows_reports_the_rest_and_runs_every_night() {
+    let dir = TempDir::new("sample-etl");
+    // 2027-01-01T12:00:00Z on the test clock: the nightly run is 14 hours away.
+    let noon = 1_798_761_600_000_i64 + 12 * 3_600_000;
+    let s = Server::start_with_env(&dir.0, &[("SANDSTEP_TEST_CLOCK", &noon.to_string())]);
+    let machine = install(&s, "sales-etl");
+
+    let done = s.run(&machine, input(&s, "sales-etl", "latest"));
+    let summary = output(&done);
+    assert_eq!(
+        (summary["rows"].as_i64(), summary["loaded"].as_i64()),
+        (Some(20), Some(16)),
+        "{summary}"
+    );
+    let reasons: Vec<(&str, &str)> = summary["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["order_id"].as_str().unwrap(),
+                r["reason"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            ("1007", "no sku"),
+            ("1009", "qty must be a positive integer"),
+            ("1012", "date must be YYYY-MM-DD"),
+            ("1016", "unit_price must be a decimal like 12.50")
+        ]
+    );
+    // The C module normalised the row; the Distributed Map loaded it.
+    let item = aws_json(
+        &s.url,
+        "DynamoDB_20120810.GetItem",
+        json!({"TableName": "sales", "Key": {"order_id": {"S": "1014"}}}),
+    );
+    assert_eq!(item["Item"]["sku"]["S"], "GADGET-B");
+    assert_eq!(item["Item"]["revenue_cents"]["N"], "9950");
+    let count = |s: &Server| {
+        aws_json(
+            &s.url,
+            "DynamoDB_20120810.Scan",
+            json!({"TableName": "sales", "Select": "COUNT"}),
+        )["Count"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(count(&s), 16);
+
+    // 02:00 the next night: the schedule runs the pipeline again, which writes the same items.
+    s.advance_clock(14 * 3_600_000 + 1000);
+    let began = Instant::now();
+    let nightly = loop {
+        let listed = s.ok("ListExecutions", json!({"stateMachineArn": machine}));
+        let runs = listed["executions"].as_array().unwrap().clone();
+        if let Some(run) = runs.iter().find(|e| {
+            e["name"]
+                .as_str()
+                .unwrap()
+                .starts_with("nightly-sales-etl-")
+        }) {
+            break run["executionArn"].as_str().unwrap().to_string();
+        }
+        assert!(
+            began.elapsed() < Duration::from_secs(20),
+            "the schedule did not fire: {listed}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let done = s.wait_done(&nightly, Duration::from_secs(30));
+    assert_eq!(output(&done)["loaded"], 16);
+    assert_eq!(count(&s), 16);
 }
