@@ -101,7 +101,12 @@ fn samples_are_listed_with_their_names_first_and_unknown_ones_are_refused() {
         .lines()
         .map(|l| l.split_whitespace().next().unwrap())
         .collect();
-    for expected in ["order-processing", "travel-saga", "sales-etl"] {
+    for expected in [
+        "order-processing",
+        "travel-saga",
+        "sales-etl",
+        "ml-pipeline",
+    ] {
         assert!(names.contains(&expected), "{listed}");
     }
 
@@ -359,4 +364,81 @@ fn sales_etl_loads_the_good_rows_reports_the_rest_and_runs_every_night() {
     let done = s.wait_done(&nightly, Duration::from_secs(30));
     assert_eq!(output(&done)["loaded"], 16);
     assert_eq!(count(&s), 16);
+}
+
+/// `POST /hooks/000000000000/predict` with `body`: the status and the JSON answer.
+fn predict(s: &Server, body: Value) -> (u16, Value) {
+    let answer = ureq::post(&format!("{}/hooks/000000000000/predict", s.url)).send_json(body);
+    match answer {
+        Ok(r) => (r.status(), r.into_json().unwrap()),
+        Err(ureq::Error::Status(code, r)) => (code, r.into_json().unwrap()),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[test]
+fn ml_pipeline_trains_in_wasm_publishes_only_good_approved_models_and_serves_them() {
+    let dir = TempDir::new("sample-ml");
+    let s = Server::start(&dir.0, &[]);
+    let machine = install(&s, "ml-pipeline");
+    let features =
+        json!({"features": {"tenure_months": 2, "monthly_charges": 110, "support_calls": 8}});
+    let (status, before) = predict(&s, features.clone());
+    assert_eq!(
+        (status, before["Error"].as_str()),
+        (400, Some("NoModel")),
+        "{before}"
+    );
+
+    // Held to a threshold it cannot reach, the model is not even offered for approval.
+    let done = s.run(&machine, input(&s, "ml-pipeline", "strict threshold"));
+    assert_eq!(
+        (done["status"].as_str(), done["error"].as_str()),
+        (Some("FAILED"), Some("AccuracyTooLow")),
+        "{done}"
+    );
+
+    let run = s.start_execution(&machine, input(&s, "ml-pipeline", "train"));
+    let request = receive(&s, "model-approvals");
+    let accuracy = request["evaluation"]["accuracy"].as_f64().unwrap();
+    assert!(accuracy >= 0.85, "{request}");
+    assert_eq!(
+        request["model"]["names"],
+        json!(["tenure_months", "monthly_charges", "support_calls"])
+    );
+    s.ok(
+        "SendTaskSuccess",
+        json!({"taskToken": request["taskToken"], "output": "{\"approvedBy\": \"ana\"}"}),
+    );
+    let published = output(&s.wait_done(&run, Duration::from_secs(30)));
+    assert_eq!(
+        (
+            published["approvedBy"].as_str(),
+            published["modelVersion"].as_i64()
+        ),
+        (Some("ana"), Some(1))
+    );
+
+    // The Express workflow behind the route serves the published model.
+    let (status, likely) = predict(&s, features);
+    assert_eq!(
+        (status, likely["label"].as_i64()),
+        (200, Some(1)),
+        "{likely}"
+    );
+    assert!(likely["probability"].as_f64().unwrap() > 0.9);
+    let loyal =
+        json!({"features": {"tenure_months": 70, "monthly_charges": 25, "support_calls": 0}});
+    let (status, unlikely) = predict(&s, loyal);
+    assert_eq!(
+        (status, unlikely["label"].as_i64()),
+        (200, Some(0)),
+        "{unlikely}"
+    );
+    let (status, bad) = predict(&s, json!({"features": {"tenure_months": 70}}));
+    assert_eq!(
+        (status, bad["Error"].as_str()),
+        (400, Some("InvalidInput")),
+        "{bad}"
+    );
 }

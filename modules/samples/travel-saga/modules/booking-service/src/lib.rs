@@ -84,7 +84,10 @@ mod tests {
     #[test]
     fn refuses_unknown_services_and_actions_before_touching_data() {
         let ctx = Context::default();
-        let unknown = book(json!({"service": "trains", "action": "reserve", "tripId": "t"}), &ctx);
+        let unknown = book(
+            json!({"service": "trains", "action": "reserve", "tripId": "t"}),
+            &ctx,
+        );
         assert_eq!(unknown.unwrap_err().name, "InvalidInput");
         let missing = book(json!({"service": "cars", "action": "reserve"}), &ctx);
         assert_eq!(missing.unwrap_err().name, "InvalidInput");
