@@ -63,6 +63,9 @@ pub enum Step {
     Events(Call),
     /// Creates an S3 bucket.
     Bucket(String),
+    /// Turns on a bucket's EventBridge notifications: its objects' changes become events
+    /// on the default bus.
+    BucketEvents(String),
     /// Puts an S3 object with a file of the sample's as its body.
     Object {
         /// The bucket.

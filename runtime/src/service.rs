@@ -136,7 +136,9 @@ impl Services {
         let dynamodb = DynamoDb::new(store.clone(), region, scheduler.clock());
         let sqs = Sqs::new(store.clone(), region, scheduler.clock());
         let sns = Sns::new(store.clone(), region, scheduler.clock());
-        let s3 = S3::new(store.clone(), scheduler.clock(), max_object_bytes);
+        let events = Events::new(store.clone(), region, scheduler.clock());
+        let s3 =
+            S3::new(store.clone(), scheduler.clock(), max_object_bytes).notifying(events.clone());
         let browse = Browse::new(
             store.clone(),
             dynamodb.clone(),
@@ -145,7 +147,6 @@ impl Services {
             s3.clone(),
         );
         let routes = Routes::new(store.clone(), executions.clone(), region);
-        let events = Events::new(store.clone(), region, scheduler.clock());
         // Standard executions' status changes become events on their tenant's default bus.
         scheduler.bind_status(Arc::new(events.clone()));
         let schedules = Schedules::new(store.clone(), executions.clone(), events.clone(), region);

@@ -102,7 +102,7 @@ fn client(s: &Server) -> Client {
     client_with(&s.url, "AKIDANYTHING", "any-secret")
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -915,7 +915,7 @@ mod events;
 mod map_runs;
 mod nested;
 mod redrive;
-mod s3;
+pub(crate) mod s3;
 mod sns;
 mod sqs;
 mod test_state;

@@ -442,3 +442,130 @@ fn ml_pipeline_trains_in_wasm_publishes_only_good_approved_models_and_serves_the
         "{bad}"
     );
 }
+
+/// The executions of `machine` that have ended, waiting up to 20 s for `count` of them.
+fn ended(s: &Server, machine: &str, count: usize) -> Vec<Value> {
+    let began = Instant::now();
+    loop {
+        let listed = s.ok("ListExecutions", json!({"stateMachineArn": machine}));
+        let runs: Vec<Value> = listed["executions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["status"] != "RUNNING")
+            .map(|e| {
+                s.ok(
+                    "DescribeExecution",
+                    json!({"executionArn": e["executionArn"]}),
+                )
+            })
+            .collect();
+        if runs.len() >= count {
+            return runs;
+        }
+        assert!(began.elapsed() < Duration::from_secs(20), "{listed}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn catalog(s: &Server, key: &str) -> Value {
+    aws_json(
+        &s.url,
+        "DynamoDB_20120810.GetItem",
+        json!({"TableName": "lake-catalog", "Key": {"object_key": {"S": key}}}),
+    )["Item"]
+        .clone()
+}
+
+#[test]
+fn data_lake_ingests_what_lands_partitions_it_by_date_and_quarantines_bad_files() {
+    use aws_sdk_s3::primitives::ByteStream;
+    let dir = TempDir::new("sample-lake");
+    let s = Server::start(&dir.0, &[]);
+    let machine = install(&s, "data-lake");
+    // Installing dropped a good and a bad file into the landing zone: each started one run.
+    let runs = ended(&s, &machine, 2);
+    let mut outputs: Vec<Value> = runs.iter().map(output).collect();
+    outputs.sort_by_key(|o| o["source"].as_str().unwrap().to_string());
+    assert_eq!(outputs[0]["status"], "QUARANTINED", "{outputs:?}");
+    assert_eq!(outputs[1]["status"], "CATALOGUED", "{outputs:?}");
+    let day1 = catalog(&s, "events/date=2026-12-01/clicks.csv");
+    assert_eq!(
+        (day1["status"]["S"].as_str(), day1["rows"]["N"].as_str()),
+        (Some("CATALOGUED"), Some("3")),
+        "{day1}"
+    );
+    assert_eq!(
+        catalog(&s, "events/date=2026-12-02/clicks.csv")["rows"]["N"],
+        "2"
+    );
+    let bad = catalog(&s, "quarantine/uploads/broken.csv");
+    assert!(
+        bad["reason"]["S"].as_str().unwrap().contains("yesterday"),
+        "{bad}"
+    );
+
+    crate::awssdk::runtime().block_on(async {
+        let c = crate::awssdk::s3::s3(&s);
+        // S3's own view: the bucket's EventBridge notifications are on.
+        let config = c
+            .get_bucket_notification_configuration()
+            .bucket("landing-zone")
+            .send()
+            .await
+            .unwrap();
+        assert!(config.event_bridge_configuration().is_some());
+        let lake = c
+            .list_objects_v2()
+            .bucket("data-lake")
+            .send()
+            .await
+            .unwrap();
+        let keys: Vec<&str> = lake.contents().iter().filter_map(|o| o.key()).collect();
+        assert_eq!(
+            keys,
+            [
+                "events/date=2026-12-01/clicks.csv",
+                "events/date=2026-12-02/clicks.csv"
+            ]
+        );
+        let landing = c
+            .list_objects_v2()
+            .bucket("landing-zone")
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            landing.contents().is_empty(),
+            "ingested files leave the landing zone"
+        );
+        let quarantined = c
+            .get_object()
+            .bucket("quarantine")
+            .key("uploads/broken.csv")
+            .send()
+            .await;
+        assert!(quarantined.is_ok());
+
+        // A user's upload, as `aws s3 cp` makes it, starts the next run.
+        c.put_object()
+            .bucket("landing-zone")
+            .key("uploads/2026-12-03.csv")
+            .body(ByteStream::from_static(
+                b"event_date,user_id,action\n2026-12-03,u-9,view\n",
+            ))
+            .send()
+            .await
+            .unwrap();
+    });
+    let runs = ended(&s, &machine, 3);
+    assert!(
+        runs.iter()
+            .any(|r| output(r)["source"] == "uploads/2026-12-03.csv"),
+        "{runs:?}"
+    );
+    assert_eq!(
+        catalog(&s, "events/date=2026-12-03/2026-12-03.csv")["rows"]["N"],
+        "1"
+    );
+}

@@ -253,6 +253,45 @@ impl Call<'_> {
         }
     }
 
+    /// `?notification`: S3's EventBridge notifications of a bucket, on or off. Topic, queue
+    /// and Lambda configurations are refused: events reach them through rules.
+    async fn notification(&self, m: &Method, bucket: &str, small: &[u8]) -> Answer {
+        const XMLNS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
+        match *m {
+            Method::PUT => {
+                let doc = String::from_utf8_lossy(small);
+                let others = [
+                    "TopicConfiguration",
+                    "QueueConfiguration",
+                    "CloudFunctionConfiguration",
+                    "LambdaFunctionConfiguration",
+                ];
+                if let Some(other) = others.iter().find(|o| doc.contains(&format!("<{o}"))) {
+                    return Err(Error::new(
+                        "NotImplemented",
+                        501,
+                        format!("{other} is not supported by Sandstep's S3: turn on EventBridgeConfiguration and route the events with an EventBridge rule"),
+                    ));
+                }
+                let on = doc.contains("<EventBridgeConfiguration");
+                self.s3().set_event_bridge(self.tenant, bucket, on).await?;
+                Ok(StatusCode::OK.into_response())
+            }
+            Method::GET => {
+                let def = self.s3().head_bucket(self.tenant, bucket).await?;
+                let inner = if def.event_bridge {
+                    "<EventBridgeConfiguration/>"
+                } else {
+                    ""
+                };
+                Ok(xml_ok(format!(
+                    r#"<?xml version="1.0" encoding="UTF-8"?><NotificationConfiguration xmlns="{XMLNS}">{inner}</NotificationConfiguration>"#
+                )))
+            }
+            _ => Err(not_implemented(m, &format!("/{bucket}?notification"))),
+        }
+    }
+
     async fn bucket(&self, m: &Method, bucket: &str, small: &[u8]) -> Answer {
         let unsupported = [
             "acl",
@@ -263,7 +302,6 @@ impl Call<'_> {
             "tagging",
             "website",
             "encryption",
-            "notification",
             "replication",
             "logging",
             "uploads",
@@ -280,6 +318,9 @@ impl Call<'_> {
         ];
         if let Some(sub) = unsupported.iter().find(|s| self.has(s)) {
             return Err(not_implemented(m, &format!("/{bucket}?{sub}")));
+        }
+        if self.has("notification") {
+            return self.notification(m, bucket, small).await;
         }
         match *m {
             Method::PUT => {

@@ -8,6 +8,12 @@ use serde_json::{json, Value};
 pub const STATES_SOURCE: &str = "aws.states";
 /// The detail type of an execution's status change.
 pub const STATUS_CHANGE: &str = "Step Functions Execution Status Change";
+/// The source of S3's events.
+pub const S3_SOURCE: &str = "aws.s3";
+/// S3's detail type for an object written (put, copied, a multipart upload completed).
+pub const OBJECT_CREATED: &str = "Object Created";
+/// S3's detail type for an object deleted.
+pub const OBJECT_DELETED: &str = "Object Deleted";
 /// Above this many bytes of escaped input and output, a status event leaves them out
 /// (EventBridge's 256 KB event limit, less the envelope), as AWS does.
 const DETAIL_PAYLOAD_BYTES: usize = 248 * 1024;
@@ -55,6 +61,48 @@ pub fn iso_seconds(ms: i64) -> String {
     }
 }
 
+/// What changed in a bucket, for [`s3_detail`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectChange<'a> {
+    /// The bucket.
+    pub bucket: &'a str,
+    /// The object's key.
+    pub key: &'a str,
+    /// Its size and ETag, for a created object.
+    pub created: Option<(u64, &'a str)>,
+    /// The S3 action: `PutObject`, `CopyObject`, `CompleteMultipartUpload`, `DeleteObject`.
+    pub reason: &'a str,
+    /// Orders the changes of one key (S3's `sequencer`: hex, growing).
+    pub sequencer: i64,
+    /// The request's id.
+    pub request_id: &'a str,
+}
+
+/// The detail of an S3 event, as S3 sends it to EventBridge.
+pub fn s3_detail(change: &ObjectChange<'_>, requester: &str) -> Value {
+    let sequencer = format!("{:016X}", change.sequencer);
+    let object = match change.created {
+        Some((size, etag)) => {
+            json!({"key": change.key, "size": size, "etag": etag, "sequencer": sequencer})
+        }
+        None => json!({"key": change.key, "sequencer": sequencer}),
+    };
+    let mut detail = json!({
+        "version": "0",
+        "bucket": {"name": change.bucket},
+        "object": object,
+        "request-id": change.request_id,
+        "requester": requester,
+        "reason": change.reason,
+    });
+    if change.created.is_none() {
+        if let Some(fields) = detail.as_object_mut() {
+            fields.insert("deletion-type".into(), json!("Permanently Deleted"));
+        }
+    }
+    detail
+}
+
 /// The detail of an execution's status change, as Step Functions sends it.
 pub fn status_detail(e: &Execution, machine_arn: &str) -> Value {
     let output = match e.status {
@@ -100,6 +148,42 @@ pub fn status_detail(e: &Execution, machine_arn: &str) -> Value {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn s3_events_say_what_s3_says_created_or_deleted() {
+        let change = ObjectChange {
+            bucket: "in",
+            key: "a/b.csv",
+            created: Some((12, "abc")),
+            reason: "PutObject",
+            sequencer: 255,
+            request_id: "r-1",
+        };
+        let created = s3_detail(&change, "000000000000");
+        assert_eq!(
+            created["object"],
+            serde_json::json!({"key": "a/b.csv", "size": 12, "etag": "abc", "sequencer": "00000000000000FF"})
+        );
+        assert_eq!(
+            (
+                created["bucket"]["name"].as_str(),
+                created["reason"].as_str()
+            ),
+            (Some("in"), Some("PutObject"))
+        );
+        assert!(created.get("deletion-type").is_none());
+        let deleted = s3_detail(
+            &ObjectChange {
+                created: None,
+                reason: "DeleteObject",
+                ..change
+            },
+            "000000000000",
+        );
+        assert_eq!(deleted["deletion-type"], "Permanently Deleted");
+        assert!(deleted["object"].get("size").is_none());
+    }
+
     use super::*;
 
     #[test]

@@ -731,9 +731,38 @@ impl Events {
     /// default bus, if a rule there takes it. Best effort, as on AWS: called after the
     /// change is committed, so a crash between the two loses the event.
     pub async fn execution_status(&self, tenant: &TenantId, execution: &Execution) {
+        let machine_arn = |account: &str| {
+            format!(
+                "arn:aws:states:{}:{account}:stateMachine:{}",
+                self.region, execution.machine
+            )
+        };
+        let at = execution.stopped.unwrap_or(execution.started);
+        self.service_event(
+            tenant,
+            ServiceEvent {
+                source: envelope::STATES_SOURCE,
+                detail_type: envelope::STATUS_CHANGE,
+                resources: vec![execution.arn.clone()],
+                time: at,
+            },
+            |account| envelope::status_detail(execution, &machine_arn(account)),
+        )
+        .await;
+    }
+
+    /// Puts an AWS service's event (`aws.states`, `aws.s3`, ...) on the tenant's default
+    /// bus, if a rule there takes it; `detail` is made for the tenant's account. Best
+    /// effort, as on AWS: a failure is logged, never the caller's.
+    pub async fn service_event(
+        &self,
+        tenant: &TenantId,
+        what: ServiceEvent<'_>,
+        detail: impl FnOnce(&str) -> Value,
+    ) {
         let compiled = match self.compiled(tenant, DEFAULT_BUS) {
             Ok(c) => c,
-            Err(e) => return tracing::warn!(error = %e, "status event not sent"),
+            Err(e) => return tracing::warn!(error = %e, source = what.source, "event not sent"),
         };
         if compiled
             .rules
@@ -746,32 +775,45 @@ impl Events {
             Ok(Some(t)) => t.account,
             _ => crate::tenants::default_tenant().account,
         };
-        let machine_arn = format!(
-            "arn:aws:states:{}:{account}:stateMachine:{}",
-            self.region, execution.machine
-        );
-        let at = execution.stopped.unwrap_or(execution.started);
         let id = sandstep_engine::rng::Rng::new(self.clock.entropy()).uuid();
         let event = envelope::event(
             &Header {
                 id: &id,
-                detail_type: envelope::STATUS_CHANGE,
-                source: envelope::STATES_SOURCE,
+                detail_type: what.detail_type,
+                source: what.source,
                 account: &account,
-                time: at,
+                time: what.time,
                 region: &self.region,
-                resources: std::slice::from_ref(&execution.arn),
+                resources: &what.resources,
             },
-            envelope::status_detail(execution, &machine_arn),
+            detail(&account),
         );
         let deliveries = match self.matched(tenant, DEFAULT_BUS, &event, self.clock.now()) {
             Ok(d) => d,
-            Err(e) => return tracing::warn!(error = %e, "status event not sent"),
+            Err(e) => return tracing::warn!(error = %e, source = what.source, "event not sent"),
         };
         if let Err(e) = self.deliver(deliveries).await {
-            tracing::warn!(error = %e, "status event not sent");
+            tracing::warn!(error = %e, source = what.source, "event not sent");
         }
     }
+
+    /// The time on this server's clock (epoch ms).
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+}
+
+/// An AWS service's event, before its detail: see [`Events::service_event`].
+#[derive(Debug, Clone)]
+pub struct ServiceEvent<'a> {
+    /// `aws.s3`, ...
+    pub source: &'a str,
+    /// `Object Created`, ...
+    pub detail_type: &'a str,
+    /// The ARNs it is about.
+    pub resources: Vec<String>,
+    /// When it happened (epoch ms).
+    pub time: i64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -5,8 +5,10 @@
 //! back the same way, in 256 KiB chunks. A change is answered once it survives a crash.
 
 use crate::clock::Clock;
+use crate::eventbridge::envelope;
 use crate::s3::{Error, Listing, Tenant};
 use crate::store::blobs::{Body, BucketDef, ObjectMeta};
+use crate::store::Blobs as _;
 use crate::store::Store;
 use crate::tenants::Tenant as Caller;
 use axum::body::Bytes;
@@ -28,6 +30,8 @@ pub struct S3 {
     store: Store,
     clock: Arc<dyn Clock>,
     max_object: u64,
+    /// Where buckets with EventBridge notifications on send their changes.
+    events: Option<super::Events>,
 }
 
 /// An upload's bytes as they arrive, and what they must hash to.
@@ -136,7 +140,83 @@ impl S3 {
             store,
             clock,
             max_object,
+            events: None,
         }
+    }
+
+    /// The same, telling `events` of changes in buckets with EventBridge notifications on.
+    pub fn notifying(self, events: super::Events) -> S3 {
+        S3 {
+            events: Some(events),
+            ..self
+        }
+    }
+
+    /// Tells the tenant's default bus that `key` in `bucket` was created (with its
+    /// metadata) or deleted, when the bucket's EventBridge notifications are on. Best
+    /// effort, as S3's notifications are: a failure is logged.
+    async fn notify(
+        &self,
+        caller: &Caller,
+        bucket: &str,
+        key: &str,
+        created: Option<&ObjectMeta>,
+        reason: &str,
+    ) {
+        let Some(events) = &self.events else {
+            return;
+        };
+        match self.store.bucket_get(&caller.id, bucket) {
+            Ok(Some(def)) if def.event_bridge => {}
+            Ok(_) => return,
+            Err(e) => return tracing::warn!(error = %e, "S3 event not sent"),
+        }
+        let now = self.clock.now();
+        let request_id = sandstep_engine::rng::Rng::new(self.clock.entropy()).uuid();
+        let change = envelope::ObjectChange {
+            bucket,
+            key,
+            created: created.map(|m| (m.size, m.etag.as_str())),
+            reason,
+            sequencer: now,
+            request_id: &request_id,
+        };
+        let what = super::events::ServiceEvent {
+            source: envelope::S3_SOURCE,
+            detail_type: if created.is_some() {
+                envelope::OBJECT_CREATED
+            } else {
+                envelope::OBJECT_DELETED
+            },
+            resources: vec![format!("arn:aws:s3:::{bucket}")],
+            time: now,
+        };
+        events
+            .service_event(&caller.id, what, |account| {
+                envelope::s3_detail(&change, account)
+            })
+            .await;
+    }
+
+    /// `PutBucketNotificationConfiguration` with (`on`) or without an
+    /// `EventBridgeConfiguration`.
+    ///
+    /// # Errors
+    /// `NoSuchBucket`.
+    pub async fn set_event_bridge(
+        &self,
+        caller: &Caller,
+        bucket: &str,
+        on: bool,
+    ) -> Result<(), Error> {
+        let (store, id, b) = (self.store.clone(), caller.id.clone(), bucket.to_string());
+        let found = tokio::task::spawn_blocking(move || store.bucket_set_event_bridge(&id, &b, on))
+            .await
+            .map_err(|e| lost(&e))??;
+        if !found {
+            return Err(Error::no_bucket());
+        }
+        self.durable().await
     }
 
     /// Runs `work` on the caller's buckets on a blocking thread.
@@ -248,6 +328,8 @@ impl S3 {
         }
         let meta = written?;
         self.durable().await?;
+        self.notify(caller, bucket, key, Some(&meta), "PutObject")
+            .await;
         Ok(meta)
     }
 
@@ -262,12 +344,15 @@ impl S3 {
         to: (String, String),
         replace: Option<(Option<String>, BTreeMap<String, String>)>,
     ) -> Result<ObjectMeta, Error> {
+        let (bucket, key) = to.clone();
         let meta = self
             .on_store(caller, move |t| {
                 t.copy_object((&from.0, &from.1), (&to.0, &to.1), replace)
             })
             .await?;
         self.durable().await?;
+        self.notify(caller, &bucket, &key, Some(&meta), "CopyObject")
+            .await;
         Ok(meta)
     }
 
@@ -331,7 +416,9 @@ impl S3 {
         let (b, k) = (bucket.to_string(), key.to_string());
         self.on_store(caller, move |t| t.delete_object(&b, &k))
             .await?;
-        self.durable().await
+        self.durable().await?;
+        self.notify(caller, bucket, key, None, "DeleteObject").await;
+        Ok(())
     }
 
     /// `DeleteObjects`: each key's outcome (`None`: deleted).
@@ -345,7 +432,7 @@ impl S3 {
         keys: Vec<String>,
     ) -> Result<Vec<(String, Option<Error>)>, Error> {
         let b = bucket.to_string();
-        let outcomes = self
+        let outcomes: Vec<(String, Option<Error>)> = self
             .on_store(caller, move |t| {
                 t.head_bucket(&b)?;
                 Ok(keys
@@ -358,6 +445,12 @@ impl S3 {
             })
             .await?;
         self.durable().await?;
+        for (key, outcome) in &outcomes {
+            if outcome.is_none() {
+                self.notify(caller, bucket, key, None, "DeleteObjects")
+                    .await;
+            }
+        }
         Ok(outcomes)
     }
 
@@ -432,6 +525,14 @@ impl S3 {
             .on_store(caller, move |t| t.complete_upload(&b, &k, &id, &parts))
             .await?;
         self.durable().await?;
+        self.notify(
+            caller,
+            target.0,
+            target.1,
+            Some(&meta),
+            "CompleteMultipartUpload",
+        )
+        .await;
         Ok(meta)
     }
 

@@ -250,6 +250,13 @@ impl Samples {
                     made,
                 )
             }
+            Step::BucketEvents(bucket) => {
+                self.s3
+                    .set_event_bridge(tenant, bucket, true)
+                    .await
+                    .map_err(|e| StepFailure::aws(e.code, e.message))?;
+                Ok(format!("bucket {bucket}: EventBridge notifications on"))
+            }
             Step::Object { bucket, key, file } => {
                 let bytes = samples::file(sample, file)?;
                 let (tx, rx) = super::s3::upload_channel();

@@ -24,6 +24,10 @@ pub struct BucketDef {
     pub name: String,
     /// When it was created (epoch ms).
     pub created: Millis,
+    /// Whether its objects' changes go to the tenant's default event bus (S3's
+    /// `EventBridgeConfiguration`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub event_bridge: bool,
 }
 
 /// What is known of a stored object.
@@ -119,6 +123,13 @@ pub trait Blobs: Send + Sync {
     /// # Errors
     /// When the store fails.
     fn bucket_list(&self, tenant: &TenantId) -> Result<Vec<BucketDef>>;
+
+    /// Turns EventBridge notifications of bucket `name` on or off; `false` when there is
+    /// no such bucket.
+    ///
+    /// # Errors
+    /// When the store fails.
+    fn bucket_set_event_bridge(&self, tenant: &TenantId, name: &str, on: bool) -> Result<bool>;
     /// Deletes an empty bucket; `false` when there was none.
     ///
     /// # Errors
@@ -378,6 +389,7 @@ impl Blobs for Store {
         let def = BucketDef {
             name: name.to_string(),
             created: now,
+            event_bridge: false,
         };
         self.backend()
             .apply_if_absent(&key, vec![Write::Put(key.clone(), encode(&def)?)])
@@ -398,12 +410,23 @@ impl Blobs for Store {
         Ok(legacy.then(|| BucketDef {
             name: name.to_string(),
             created: 0,
+            event_bridge: false,
         }))
     }
 
     fn bucket_list(&self, tenant: &TenantId) -> Result<Vec<BucketDef>> {
         let prefix = Key::of(Table::Bucket, tenant).into_bytes();
         self.records(&prefix, None, usize::MAX)
+    }
+
+    fn bucket_set_event_bridge(&self, tenant: &TenantId, name: &str, on: bool) -> Result<bool> {
+        let Some(mut def) = self.bucket_get(tenant, name)? else {
+            return Ok(false);
+        };
+        def.event_bridge = on;
+        let key = bucket_key(tenant, name);
+        self.backend().apply(vec![Write::Put(key, encode(&def)?)])?;
+        Ok(true)
     }
 
     fn bucket_delete(&self, tenant: &TenantId, name: &str) -> Result<bool> {

@@ -8,7 +8,7 @@ use super::*;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier};
 
-pub(super) fn s3(s: &Server) -> aws_sdk_s3::Client {
+pub(crate) fn s3(s: &Server) -> aws_sdk_s3::Client {
     sdk_client!(aws_sdk_s3, s, "AKIDANYTHING", "any-secret", |b| b
         .force_path_style(true))
 }
