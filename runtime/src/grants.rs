@@ -170,8 +170,8 @@ impl Grants {
         any || names.get(name).is_some_and(|a| a.allows(access))
     }
 
-    /// Whether outbound HTTP to `host` on `port` is granted: `http:<host>:<port>`, or
-    /// `http:<host>` for ports 80 and 443; `*` for any host.
+    /// Whether outbound HTTP to `host` on `port` is granted: `http:<host>:<port>`,
+    /// `http:<host>` for ports 80 and 443, `http:<host>:*` for any port; `*` for any host.
     pub fn allows_http(&self, host: &str, port: u16) -> bool {
         let Some(names) = self.0.get(&Resource::Http) else {
             return false;
@@ -179,7 +179,9 @@ impl Grants {
         let host = host.to_ascii_lowercase();
         let default_port = port == 80 || port == 443;
         [host.as_str(), ANY].iter().any(|h| {
-            names.contains_key(&format!("{h}:{port}")) || (default_port && names.contains_key(*h))
+            names.contains_key(&format!("{h}:{port}"))
+                || names.contains_key(&format!("{h}:{ANY}"))
+                || (default_port && names.contains_key(*h))
         })
     }
 
@@ -215,12 +217,13 @@ fn http_grant(host: &str, port: Option<&str>) -> Result<String, String> {
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.')));
     if !valid_host {
         return Err(
-            "an HTTP grant is http:<host>[:<port>]: a DNS name or IPv4 address, or *".into(),
+            "an HTTP grant is http:<host>[:<port>]: a DNS name or IPv4 address, or *; the port a number or *".into(),
         );
     }
     let host = host.to_ascii_lowercase();
     match port {
         None => Ok(host),
+        Some(ANY) => Ok(format!("{host}:{ANY}")),
         Some(p) => match p.parse::<u16>() {
             Ok(n) if n > 0 => Ok(format!("{host}:{n}")),
             _ => Err(format!("'{p}' is not a port")),
@@ -297,6 +300,10 @@ mod tests {
         );
         let any = Grants::parse(["http:*"]).unwrap();
         assert!(any.allows_http("anything.test", 443) && !any.allows_http("anything.test", 9000));
+        let ports = Grants::parse(["http:127.0.0.1:*,http:*:*"]).unwrap();
+        assert!(ports.allows_http("127.0.0.1", 9000) && ports.allows_http("example.com", 8443));
+        let one_host = Grants::parse(["http:localhost:*"]).unwrap();
+        assert!(one_host.allows_http("localhost", 1) && !one_host.allows_http("example.com", 443));
         for bad in [
             "http:a/b",
             "http:host:port",

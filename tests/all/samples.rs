@@ -569,3 +569,107 @@ fn data_lake_ingests_what_lands_partitions_it_by_date_and_quarantines_bad_files(
         "1"
     );
 }
+
+fn kv(s: &Server, table: &str, key: &str) -> Value {
+    let item: Value = ureq::get(&format!("{}/v1/kv/{table}/{key}", s.url))
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    item["item"].clone()
+}
+
+#[test]
+fn devops_canary_promotes_healthy_releases_rolls_back_broken_ones_and_audits_drift() {
+    use crate::http_tasks::TestHttp;
+    // The service being deployed: version 3.0.0 of it is broken.
+    let canary = TestHttp::start(|seen| match seen.target.contains("version=3.0.0") {
+        true => (503, vec![], r#"{"healthy": false}"#.to_string()),
+        false => (200, vec![], r#"{"healthy": true}"#.to_string()),
+    });
+    let dir = TempDir::new("sample-devops");
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let config = dir.0.join("sandstep.toml");
+    // The canary runs on loopback, which the outbound guards refuse unless allowed.
+    std::fs::write(&config, "outbound_allow = [\"127.0.0.1/32\"]\n").unwrap();
+    let noon = 1_798_761_600_000_i64 + 12 * 3_600_000;
+    let s = Server::start_with(
+        &dir.0.join("data"),
+        &["--config", config.to_str().unwrap()],
+        &[("SANDSTEP_TEST_CLOCK", &noon.to_string())],
+    );
+    let machine = install(&s, "devops-canary");
+    let release = |version: &str| {
+        let mut input = input(&s, "devops-canary", "release 2.0.0");
+        input["version"] = json!(version);
+        input["healthUrl"] = json!(format!("{}/health?version={version}", canary.url));
+        input
+    };
+
+    let done = s.run(&machine, release("2.0.0"));
+    assert_eq!(output(&done)["status"], "DEPLOYED");
+    assert_eq!(
+        kv(&s, "fleet", "web"),
+        json!({"stable": "2.0.0", "canary": null})
+    );
+
+    // The canary is checked again a second later: on the test clock, that second is ours
+    // to move.
+    let broken = s.start_execution(&machine, release("3.0.0"));
+    let began = Instant::now();
+    let done = loop {
+        let d = s.ok("DescribeExecution", json!({"executionArn": broken}));
+        if d["status"] != "RUNNING" {
+            break d;
+        }
+        assert!(began.elapsed() < Duration::from_secs(20), "{d}");
+        s.advance_clock(1000);
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(
+        (done["status"].as_str(), done["error"].as_str()),
+        (Some("FAILED"), Some("RolledBack")),
+        "{done}"
+    );
+    assert!(done["cause"].as_str().unwrap().contains("503"), "{done}");
+    assert_eq!(
+        kv(&s, "fleet", "web"),
+        json!({"stable": "2.0.0", "canary": null}),
+        "rolled back"
+    );
+    let checks = canary
+        .seen()
+        .iter()
+        .filter(|r| r.target.contains("3.0.0"))
+        .count();
+    assert_eq!(
+        checks, 2,
+        "an unhealthy canary is checked again once before the rollback"
+    );
+
+    // Someone changes what runs by hand; the hourly audit opens an event, filed as a ticket.
+    ureq::put(&format!("{}/v1/kv/fleet/web", s.url))
+        .send_json(json!({"stable": "1.9.9-hotfix", "canary": null}))
+        .unwrap();
+    s.advance_clock(3_600_000);
+    let began = Instant::now();
+    let ticket = loop {
+        let got = aws_json(
+            &s.url,
+            "DynamoDB_20120810.GetItem",
+            json!({"TableName": "drift-tickets", "Key": {"service": {"S": "web"}}}),
+        );
+        if got.get("Item").is_some() {
+            break got["Item"].clone();
+        }
+        assert!(began.elapsed() < Duration::from_secs(20), "no drift ticket");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(
+        (
+            ticket["desired"]["S"].as_str(),
+            ticket["actual"]["S"].as_str()
+        ),
+        (Some("2.0.0"), Some("1.9.9-hotfix"))
+    );
+}
