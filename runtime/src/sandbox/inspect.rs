@@ -13,6 +13,13 @@ use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, Linker as ComponentLinker};
 use wasmtime::{Engine, ExternType, Linker, Module};
 
+/// The smallest compile budget that compiles on several threads. Cranelift's threads each
+/// take allocator segments as they are scheduled, so a parallel compile's address space
+/// varies with the machine's load: a module that needs ~120 MiB on one thread was seen
+/// to go over 256 MiB under load. Below this budget a compile runs on one thread, and the
+/// budget measures the module, not the scheduler.
+pub const PARALLEL_COMPILE_BYTES: u64 = 1 << 30;
+
 /// What an accepted module is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inspection {
@@ -130,7 +137,8 @@ pub(crate) fn compile(
             compile_child::Job {
                 kind,
                 max_wasm_stack_bytes: options.max_wasm_stack_bytes,
-                parallel_compilation: options.parallel_compilation,
+                parallel_compilation: options.parallel_compilation
+                    && child.memory_bytes >= PARALLEL_COMPILE_BYTES,
                 memory_bytes: child.memory_bytes,
             },
             bytes,
