@@ -4,6 +4,7 @@
 import { changeKey } from './auth.js';
 import { report } from './banner.js';
 import { dataView } from './views/data.js';
+import { designerView } from './views/designer.js';
 import { editorView } from './views/editor.js';
 import { executionView } from './views/execution.js';
 import { jobsView } from './views/jobs.js';
@@ -16,6 +17,7 @@ import { triggersView } from './views/triggers.js';
 const ROUTES = {
   machines: [machineList, machinePage],
   editor: [editorView, editorView],
+  designer: [designerView, designerView],
   executions: [machineList, executionView],
   modules: [modulesView, modulesView],
   jobs: [jobsView, jobsView],
@@ -45,7 +47,7 @@ function route() {
   const view = document.getElementById('view');
   view.replaceChildren();
   for (const a of document.querySelectorAll('[data-nav]')) {
-    a.classList.toggle('active', a.dataset.nav === section && (section !== 'editor' || !param));
+    a.classList.toggle('active', a.dataset.nav === section && ((section !== 'editor' && section !== 'designer') || !param));
   }
   const [plain, withParam] = ROUTES[section];
   let cleanup;

@@ -113,7 +113,7 @@ function drawNode(n, statuses, fallback) {
 }
 
 function drawLane(lane) {
-  return s('g', { class: 'lane', 'data-parent': lane.parent },
+  return s('g', { class: 'lane', 'data-parent': lane.parent, 'data-scope': lane.scope },
     s('rect', { class: 'lane-box', x: lane.x, y: lane.y, width: lane.width, height: lane.height, rx: 4 }),
     s('text', { class: 'lane-label', x: lane.x + 6, y: lane.y + 12 }, lane.label ?? ''));
 }
@@ -135,7 +135,7 @@ function arrowHead([ax, ay], [bx, by]) {
 
 function drawEdge(e) {
   const points = e.points ?? [];
-  const g = s('g', { class: 'edge', 'data-kind': e.kind, 'data-from': e.from, 'data-to': e.to },
+  const g = s('g', { class: 'edge', 'data-kind': e.kind, 'data-from': e.from, 'data-to': e.to, 'data-index': e.index },
     s('polyline', { class: 'edge-line', points: points.map((p) => p.join(',')).join(' ') }));
   if (points.length >= 2) g.append(arrowHead(points.at(-2), points.at(-1)));
   if (e.label && points.length) {

@@ -73,6 +73,7 @@ export function badge(status, attrs = {}) {
 export const link = {
   machine: (arn) => `#/machines/${encodeURIComponent(arn)}`,
   editor: (arn) => (arn ? `#/editor/${encodeURIComponent(arn)}` : '#/editor'),
+  designer: (arn) => (arn ? `#/designer/${encodeURIComponent(arn)}` : '#/designer'),
   execution: (arn) => `#/executions/${encodeURIComponent(arn)}`,
 };
 

@@ -2,8 +2,8 @@
 //! data-flow inspector. The browser code lives in `runtime/console/` and is embedded at
 //! build time (see `build.rs`), so the one binary serves it offline. The console talks
 //! to the same AWS JSON API as any SDK, plus two endpoints of its own: a laid-out graph
-//! with diagnostics for a definition (`POST /v1/console/graph`), and the data-flow trace
-//! of an execution (`GET /v1/console/trace`). It shares the API's authentication and
+//! with diagnostics for a definition (`POST /v1/console/graph`), the data-flow trace
+//! of an execution (`GET /v1/console/trace`), and who the caller is (`GET /v1/console/whoami`). It shares the API's authentication and
 //! errors, and its endpoints call the same use cases (`service`); `server::router` joins
 //! its routes to the API's.
 
@@ -31,6 +31,13 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/console/{*path}", get(assets::file))
         .route("/v1/console/graph", post(graph_of))
         .route("/v1/console/trace", get(trace_of))
+        .route("/v1/console/whoami", get(whoami))
+}
+
+/// `GET /v1/console/whoami`: the caller's account and the server's region, which the
+/// designer's Task presets put in the ARNs they start from.
+async fn whoami(State(app): State<Arc<App>>, Authenticated(tenant): Authenticated) -> Json<Value> {
+    Json(json!({"account": tenant.account, "region": app.config.region}))
 }
 
 /// The most states the console draws: the range is 2 to 200, and layout work

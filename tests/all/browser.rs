@@ -200,6 +200,42 @@ impl Browser {
         self.call("POST", &format!("/element/{}/click", e.0), Some(json!({})));
     }
 
+    /// Drags with a real mouse, through WebDriver's Actions: presses at viewport point
+    /// `from`, moves to `to` in steps (the page sees every pointermove), releases.
+    pub fn drag(&self, from: (f64, f64), to: (f64, f64)) {
+        let at = |(x, y): (f64, f64), duration: u64| {
+            json!({"type": "pointerMove", "duration": duration, "origin": "viewport",
+                "x": x.round() as i64, "y": y.round() as i64})
+        };
+        let mut steps = vec![at(from, 0), json!({"type": "pointerDown", "button": 0})];
+        for i in 1..=6 {
+            let t = f64::from(i) / 6.0;
+            let point = (from.0 + (to.0 - from.0) * t, from.1 + (to.1 - from.1) * t);
+            steps.push(at(point, 15));
+        }
+        steps.push(json!({"type": "pointerUp", "button": 0}));
+        let mouse = json!({"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": steps});
+        self.call("POST", "/actions", Some(json!({"actions": [mouse]})));
+        self.call("DELETE", "/actions", None);
+    }
+
+    /// The viewport point at the centre of the first element matching `selector` (where
+    /// it is now: nothing is scrolled).
+    pub fn centre(&self, selector: &str) -> (f64, f64) {
+        self.wait(selector);
+        self.point(
+            "const r = document.querySelector(arguments[0]).getBoundingClientRect(); \
+             return [r.x + r.width / 2, r.y + r.height / 2];",
+            json!([selector]),
+        )
+    }
+
+    /// The viewport point a script answers (`return [x, y]`).
+    pub fn point(&self, script: &str, args: Value) -> (f64, f64) {
+        let p = self.run(script, args);
+        (p[0].as_f64().unwrap(), p[1].as_f64().unwrap())
+    }
+
     /// Empties an input or text area.
     pub fn clear(&self, e: &Element) {
         self.call("POST", &format!("/element/{}/clear", e.0), Some(json!({})));

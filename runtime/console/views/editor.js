@@ -37,7 +37,8 @@ export function editorView(root, arn, { signal }) {
   const detail = stateDetailPanel();
   root.append(
     h('div', { class: 'page-head' }, h('h2', {}, arn ? 'Edit state machine' : 'New state machine'),
-      h('div', { class: 'actions' }, arn ? h('a', { class: 'button', href: link.machine(arn) }, 'Cancel') : null)),
+      h('div', { class: 'actions' }, h('a', { id: 'open-designer', class: 'button', href: link.designer(arn) }, 'Designer'),
+        arn ? h('a', { class: 'button', href: link.machine(arn) }, 'Cancel') : null)),
     h('div', { class: 'grid-2 editor-grid' },
       h('section', { class: 'panel editor-panel' },
         h('div', { class: 'row' }, name, type, save), problem, editor, diagnostics),

@@ -41,7 +41,8 @@ export function machinePage(root, arn, { signal }) {
   const executions = h('section', { class: 'panel' }, h('p', { class: 'muted' }, 'Loading…'));
   root.append(
     h('div', { class: 'page-head' }, h('div', {}, title, meta), h('div', { class: 'actions' },
-      h('a', { id: 'edit-machine', class: 'button', href: link.editor(arn) }, 'Edit definition'), exportButton)),
+      h('a', { id: 'edit-machine', class: 'button', href: link.editor(arn) }, 'Edit definition'),
+      h('a', { id: 'design-machine', class: 'button', href: link.designer(arn) }, 'Open in designer'), exportButton)),
     h('div', { class: 'grid-2' }, graphBox, detail),
     executions);
 

@@ -39,6 +39,9 @@ pub struct Node {
 pub struct Lane {
     /// `Branch 1`, `Item processor`.
     pub label: String,
+    /// The JSON location of the object holding its `StartAt` and `States`
+    /// (`/States/P/Branches/0`): where the designer adds a state dropped into it.
+    pub at: String,
     /// Its states.
     pub scope: Scope,
 }
@@ -85,6 +88,8 @@ pub struct Edge {
     pub kind: EdgeKind,
     /// The rule, `Default`, or the caught errors.
     pub label: Option<String>,
+    /// Which Choice rule or catcher it is, in its list.
+    pub index: Option<usize>,
 }
 
 impl Scope {
@@ -130,40 +135,48 @@ fn scope(machine: &Map<String, Value>, at: &str) -> Option<Scope> {
         .and_then(Value::as_str)
         .and_then(|s| index.get(s))
     {
-        edges.push(edge(0, first, EdgeKind::Start, None));
+        edges.push(edge(0, first, EdgeKind::Start, None, None));
     }
     for (name, state) in states {
         let Some(&from) = index.get(name.as_str()) else {
             continue;
         };
-        let mut link = |target: Option<&Value>, kind, label| {
+        let mut link = |target: Option<&Value>, kind, label, position| {
             if let Some(&to) = target.and_then(Value::as_str).and_then(|t| index.get(t)) {
-                edges.push(edge(from, to, kind, label));
+                edges.push(edge(from, to, kind, label, position));
             }
         };
         let kind = state.get("Type").and_then(Value::as_str).unwrap_or("");
         if kind == "Choice" {
-            for rule in state
+            for (i, rule) in state
                 .get("Choices")
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
+                .enumerate()
             {
-                link(rule.get("Next"), EdgeKind::Choice, Some(rule_text(rule)));
+                link(
+                    rule.get("Next"),
+                    EdgeKind::Choice,
+                    Some(rule_text(rule)),
+                    Some(i),
+                );
             }
             link(
                 state.get("Default"),
                 EdgeKind::Default,
                 Some("Default".into()),
+                None,
             );
         } else {
-            link(state.get("Next"), EdgeKind::Next, None);
+            link(state.get("Next"), EdgeKind::Next, None, None);
         }
-        for catcher in state
+        for (i, catcher) in state
             .get("Catch")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
+            .enumerate()
         {
             let errors: Vec<&str> = catcher
                 .get("ErrorEquals")
@@ -176,12 +189,13 @@ fn scope(machine: &Map<String, Value>, at: &str) -> Option<Scope> {
                 catcher.get("Next"),
                 EdgeKind::Catch,
                 Some(errors.join(", ")),
+                Some(i),
             );
         }
         let terminal = matches!(kind, "Succeed" | "Fail")
             || state.get("End").and_then(Value::as_bool) == Some(true);
         if terminal {
-            edges.push(edge(from, end, EdgeKind::End, None));
+            edges.push(edge(from, end, EdgeKind::End, None, None));
         }
     }
     Some(Scope { nodes, edges })
@@ -197,12 +211,19 @@ fn marker(at: &str, kind: &str) -> Node {
     }
 }
 
-fn edge(from: usize, to: usize, kind: EdgeKind, label: Option<String>) -> Edge {
+fn edge(
+    from: usize,
+    to: usize,
+    kind: EdgeKind,
+    label: Option<String>,
+    index: Option<usize>,
+) -> Edge {
     Edge {
         from,
         to,
         kind,
         label,
+        index,
     }
 }
 
@@ -214,12 +235,14 @@ fn lanes(state: &Value, id: &str) -> Vec<Lane> {
     tree::nested(state)
         .into_iter()
         .filter_map(|inner| {
+            let at = format!("{id}/{}", inner.pointer());
             Some(Lane {
                 label: match inner.index {
                     Some(i) => format!("Branch {}", i + 1),
                     None => "Item processor".into(),
                 },
-                scope: scope(inner.machine, &format!("{id}/{}", inner.pointer()))?,
+                scope: scope(inner.machine, &at)?,
+                at,
             })
         })
         .collect()

@@ -90,6 +90,9 @@ pub struct DrawnNode {
 pub struct DrawnLane {
     /// The container's id.
     pub parent: String,
+    /// The JSON location of its `StartAt` and `States` (see
+    /// [`Lane::at`](super::graph::Lane::at)).
+    pub scope: String,
     /// `Branch 1`, `Item processor`.
     pub label: String,
     /// Left.
@@ -113,6 +116,9 @@ pub struct DrawnEdge {
     pub kind: &'static str,
     /// The label to show, if any.
     pub label: Option<String>,
+    /// Which Choice rule or catcher it is (`choice` and `catch` edges).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<usize>,
     /// A polyline from the source's border to the target's (the arrow's tip).
     pub points: Vec<[f64; 2]>,
     /// Where the label's centre goes: labelled edges leaving one state are staggered
@@ -238,6 +244,7 @@ fn emit(laid: &Laid, scope: &Scope, offset: (f64, f64), parent: Option<&str>, ou
             out.lanes.push(DrawnLane {
                 parent: node.id.clone(),
                 label: lane.label.clone(),
+                scope: lane.at.clone(),
                 x: x.round(),
                 y: top.round(),
                 width: inner.width.round(),
@@ -263,6 +270,7 @@ fn emit(laid: &Laid, scope: &Scope, offset: (f64, f64), parent: Option<&str>, ou
             from: from.id.clone(),
             to: to.id.clone(),
             kind: edge.kind.as_str(),
+            index: edge.index,
             label: edge.label.clone().filter(|_| edge.kind != EdgeKind::End),
             points: route
                 .iter()
