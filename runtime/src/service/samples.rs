@@ -193,50 +193,10 @@ impl Samples {
                 let built = wasm.as_deref().unwrap_or(name);
                 self.module(tenant, name, built, grants).await
             }
-            Step::Dynamodb(call) => {
+            Step::Dynamodb(call) | Step::Sqs(call) | Step::Sns(call) | Step::Events(call) => {
                 let request = place.fill_value(&call.request)?;
-                let answer = self
-                    .dynamodb
-                    .call(tenant, &call.action, request.clone())
-                    .await;
-                let answer = answer.map_err(|e| StepFailure::aws(e.name(), e.to_string()));
-                tolerate("dynamodb", &call.action, &request, answer)
-            }
-            Step::Sqs(call) => {
-                let request = place.fill_value(&call.request)?;
-                let answer = self
-                    .sqs
-                    .call(tenant, endpoint, &call.action, request.clone())
-                    .await;
-                tolerate(
-                    "sqs",
-                    &call.action,
-                    &request,
-                    answer.map_err(|e| StepFailure::aws(e.code, e.message)),
-                )
-            }
-            Step::Sns(call) => {
-                let request = place.fill_value(&call.request)?;
-                let answer = self.sns.call(tenant, &call.action, request.clone()).await;
-                tolerate(
-                    "sns",
-                    &call.action,
-                    &request,
-                    answer.map_err(|e| StepFailure::aws(e.code, e.message)),
-                )
-            }
-            Step::Events(call) => {
-                let request = place.fill_value(&call.request)?;
-                let answer = self
-                    .events
-                    .call(tenant, &call.action, request.clone())
-                    .await;
-                tolerate(
-                    "events",
-                    &call.action,
-                    &request,
-                    answer.map_err(|e| StepFailure::aws(e.code, e.message)),
-                )
+                let (service, answer) = self.aws(tenant, endpoint, step, request.clone()).await;
+                tolerate(service, &call.action, &request, answer)
             }
             Step::Bucket(bucket) => {
                 let made = self.s3.create_bucket(tenant, bucket).await;
@@ -314,6 +274,42 @@ impl Samples {
                     Routes::url_path(tenant, &route)
                 ))
             }
+        }
+    }
+
+    /// An AWS call step sent to its service: the service's name and its answer.
+    async fn aws(
+        &self,
+        tenant: &Tenant,
+        endpoint: &str,
+        step: &Step,
+        request: Value,
+    ) -> (&'static str, std::result::Result<Value, StepFailure>) {
+        let failed = |code, message| StepFailure::aws(code, message);
+        match step {
+            Step::Dynamodb(c) => {
+                let answer = self.dynamodb.call(tenant, &c.action, request).await;
+                (
+                    "dynamodb",
+                    answer.map_err(|e| failed(e.name(), e.to_string())),
+                )
+            }
+            Step::Sqs(c) => {
+                let answer = self.sqs.call(tenant, endpoint, &c.action, request).await;
+                ("sqs", answer.map_err(|e| failed(e.code, e.message)))
+            }
+            Step::Sns(c) => {
+                let answer = self.sns.call(tenant, &c.action, request).await;
+                ("sns", answer.map_err(|e| failed(e.code, e.message)))
+            }
+            Step::Events(c) => {
+                let answer = self.events.call(tenant, &c.action, request).await;
+                ("events", answer.map_err(|e| failed(e.code, e.message)))
+            }
+            _ => (
+                "",
+                Err(failed("InternalError", "not an AWS call step".into())),
+            ),
         }
     }
 
