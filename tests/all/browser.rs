@@ -13,6 +13,16 @@ use crate::support::TempDir;
 /// The W3C key of an element reference.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
+/// WebDriver's codes for the special keys the tests press.
+pub const KEY_NULL: &str = "\u{E000}";
+pub const KEY_TAB: &str = "\u{E004}";
+pub const KEY_ENTER: &str = "\u{E007}";
+pub const KEY_SHIFT: &str = "\u{E008}";
+pub const KEY_CONTROL: &str = "\u{E009}";
+pub const KEY_ESCAPE: &str = "\u{E00C}";
+pub const KEY_DELETE: &str = "\u{E017}";
+pub const KEY_F2: &str = "\u{E032}";
+
 /// How long a page may take to reach what a test waits for.
 pub const PATIENCE: Duration = Duration::from_secs(30);
 
@@ -216,6 +226,30 @@ impl Browser {
         steps.push(json!({"type": "pointerUp", "button": 0}));
         let mouse = json!({"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": steps});
         self.call("POST", "/actions", Some(json!({"actions": [mouse]})));
+        self.call("DELETE", "/actions", None);
+    }
+
+    /// Presses keys on the keyboard, through WebDriver's Actions: they go to whatever has
+    /// the focus, as a user's keys do. Each entry is one key (`"a"`, or WebDriver's code
+    /// for a special key, such as [`KEY_ENTER`]); [`KEY_CONTROL`] is held for the keys
+    /// after it.
+    pub fn press(&self, keys: &[&str]) {
+        let mut steps = Vec::new();
+        let mut held = Vec::new();
+        for key in keys {
+            if *key == KEY_CONTROL || *key == KEY_SHIFT {
+                steps.push(json!({"type": "keyDown", "value": key}));
+                held.push(*key);
+                continue;
+            }
+            steps.push(json!({"type": "keyDown", "value": key}));
+            steps.push(json!({"type": "keyUp", "value": key}));
+        }
+        for key in held.iter().rev() {
+            steps.push(json!({"type": "keyUp", "value": key}));
+        }
+        let keyboard = json!({"type": "key", "id": "keyboard", "actions": steps});
+        self.call("POST", "/actions", Some(json!({"actions": [keyboard]})));
         self.call("DELETE", "/actions", None);
     }
 

@@ -15,6 +15,7 @@ mod cases;
 mod cli;
 mod clients;
 mod console;
+mod designer;
 mod durability;
 #[path = "../../runtime/fuzz/src/server_regressions.rs"]
 mod fuzz;

@@ -59,7 +59,7 @@ fn stock(s: &Server, sku: &str) -> i64 {
 }
 
 /// Receives one message from `queue`, waiting up to 10 s; its body.
-fn receive(s: &Server, queue: &str) -> Value {
+pub(crate) fn receive(s: &Server, queue: &str) -> Value {
     let url = format!("{}/000000000000/{queue}", s.url);
     let began = Instant::now();
     loop {

@@ -76,9 +76,11 @@ function picker(state, resources, edit) {
 /**
  * The form for `state` named `name`. `others` are the names a transition may take;
  * `flags` maps a field to the diagnostics on it; `change(state)` gets every edit, `rename(to)`
- * the new name, `move(field, from, to)` a reordered rule or catcher.
+ * the new name, `move(field, from, to)` a reordered rule or catcher. `places` are the edges
+ * the state can move onto (`{ label, onto }`), `connect(to, via)` and `moveOnto(onto)` do
+ * what the canvas's handles and drags do, so every gesture has a keyboard way too.
  */
-export function stateForm({ name, state, language, others, flags, resources = {}, fresh, change, rename, move }) {
+export function stateForm({ name, state, language, others, flags, resources = {}, places = [], fresh, change, rename, move, connect, moveOnto }) {
   const form = h('form', { id: 'state-form', class: 'state-form', onsubmit: (e) => e.preventDefault() });
   const nameInput = h('input', { id: 'state-name', value: name, 'aria-label': 'State name', autocomplete: 'off' });
   const commit = () => nameInput.value !== name && rename(nameInput.value);
@@ -106,6 +108,7 @@ export function stateForm({ name, state, language, others, flags, resources = {}
     }, 'Add branch'), ` ${branches.length} branch${branches.length === 1 ? '' : 'es'}`));
   }
   if (['Task', 'Parallel', 'Map'].includes(state.Type)) form.append(listField('Catch', 'catcher', state.Catch ?? [], edit, move, flags));
+  form.append(connections(name, state, others, places, connect, moveOnto));
   const known = new Set([...OWN, ...fieldsOf(state.Type, language).map(([k]) => k)]);
   const unknown = Object.keys(state).filter((k) => !known.has(k));
   if (unknown.length) {
@@ -164,7 +167,34 @@ function field(key, kind, value, edit, others, flags) {
   return h('label', { class: error ? 'invalid' : null }, ...flagged(key, key, flags), input);
 }
 
-/** Choice rules or catchers: each as JSON, with buttons that move it up or down. */
+/**
+ * The handles' and the move gesture's keyboard twins: connect this state to another (Next,
+ * a Choice's Default or a new rule, a catcher) and move it onto another place of its scope.
+ */
+function connections(name, state, others, places, connect, moveOnto) {
+  const box = h('fieldset', { id: 'state-connections', class: 'list-field' }, h('legend', {}, 'Connect and move'));
+  const terminal = state.Type === 'Succeed' || state.Type === 'Fail';
+  if (!terminal) {
+    const targets = others.filter((n) => n !== name);
+    const to = h('select', { id: 'connect-to', 'aria-label': 'Connect to' },
+      h('option', { value: '' }, targets.length ? 'Connect to…' : 'No other state here'), ...targets.map((n) => h('option', { value: n }, n)));
+    const via = (kind) => () => to.value && connect(to.value, kind);
+    const next = state.Type !== 'Choice' ? 'As Next' : state.Default === undefined ? 'As Default' : 'As a new rule';
+    box.append(h('div', { class: 'row' }, to,
+      h('button', { type: 'button', id: 'connect-next', onclick: via('next') }, next),
+      ['Task', 'Parallel', 'Map'].includes(state.Type) ? h('button', { type: 'button', id: 'connect-catch', onclick: via('catch') }, 'As a catcher') : ''));
+  }
+  const onto = h('select', { id: 'move-onto', 'aria-label': 'Move onto' },
+    h('option', { value: '' }, places.length ? 'Move to…' : 'Nowhere to move'), ...places.map((p, i) => h('option', { value: String(i) }, p.label)));
+  box.append(h('div', { class: 'row' }, onto,
+    h('button', { type: 'button', id: 'move-state', onclick: () => onto.value !== '' && moveOnto(places[Number(onto.value)].onto) }, 'Move')));
+  return box;
+}
+
+/**
+ * Choice rules or catchers: each as JSON, reordered by dragging its grip onto another item's
+ * place (or with its ↑/↓ buttons, from the keyboard).
+ */
 function listField(key, noun, items, edit, move, flags) {
   const box = h('fieldset', { id: fieldId(key), class: 'list-field' }, h('legend', {}, ...flagged(key, key, flags)));
   if (!items.length) box.append(h('p', { class: 'small muted' }, `No ${noun}s: drag from the state's ${noun === 'rule' ? '' : 'catch '}handle to add one.`));
@@ -180,7 +210,21 @@ function listField(key, noun, items, edit, move, flags) {
         text.reportValidity();
       }
     });
-    box.append(h('div', { class: 'list-item', 'data-item': i }, text,
+    const grip = h('span', { class: 'grip', title: `Drag to reorder this ${noun}`, 'data-grip': i }, '⠿');
+    grip.addEventListener('pointerdown', (e) => {
+      if (e.button !== 0) return;
+      e.preventDefault();
+      e.stopPropagation();
+      const drop = (up) => {
+        window.removeEventListener('pointerup', drop);
+        const over = document.elementFromPoint(up.clientX, up.clientY)?.closest('.list-item');
+        if (!over || !box.contains(over)) return;
+        const to = Number(over.dataset.item);
+        if (to !== i) move(key, i, to);
+      };
+      window.addEventListener('pointerup', drop);
+    });
+    box.append(h('div', { class: 'list-item', 'data-item': i }, grip, text,
       h('button', { type: 'button', class: 'move-up', title: `Move this ${noun} up`, disabled: i === 0, onclick: () => move(key, i, i - 1) }, '↑'),
       h('button', { type: 'button', class: 'move-down', title: `Move this ${noun} down`, disabled: i === items.length - 1, onclick: () => move(key, i, i + 1) }, '↓'),
       h('button', { type: 'button', class: 'remove-item', title: `Remove this ${noun}`, onclick: () => { const rest = items.filter((_, j) => j !== i); edit(key, rest.length ? rest : undefined); } }, '×')));

@@ -295,6 +295,24 @@ export function moveState(doc, scope, name, onto) {
   return addState(without, scope, name, state, onto);
 }
 
+/**
+ * The places `name` can move onto in its scope, as `{ label, onto }`: the start, and the
+ * way out of each other state that has one (its Next, or its end). What `moveState` takes,
+ * listed for the keyboard (the mouse drops onto the edges themselves).
+ */
+export function placesFor(doc, scope, name) {
+  const holder = at(doc, scope);
+  if (!holder?.States?.[name]) return [];
+  const places = holder.StartAt === name ? [] : [{ label: 'To the start', onto: { kind: 'start' } }];
+  for (const [other, state] of Object.entries(holder.States)) {
+    if (other === name || !HAS_NEXT.has(state?.Type)) continue;
+    if (typeof state.Next === 'string') {
+      if (state.Next !== name) places.push({ label: `Between "${other}" and "${state.Next}"`, onto: { kind: 'next', from: other } });
+    } else places.push({ label: `After "${other}"`, onto: { kind: 'end', from: other } });
+  }
+  return places;
+}
+
 /** A copy of a state for the clipboard: its JSON and name. */
 export function copyState(doc, scope, name) {
   return { name, state: clone(stateOf(doc, scope, name)) };

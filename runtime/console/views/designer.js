@@ -8,8 +8,10 @@
 // a palette item dropped on the canvas adds a state (on an edge: inserted there; in a
 // branch or processor: added to it); a state's handle dragged to another state connects
 // them (the round handle: Next, a Choice's Default or a new rule; the square one: a
-// catcher); a state dragged onto an edge moves there. A draft is kept in local storage,
-// so a reload loses nothing.
+// catcher); a state dragged onto an edge moves there. Each gesture has a keyboard way:
+// Tab to a state and Enter selects it, Enter on a palette item adds it after the selected
+// state (Escape first to add it on its own), and the form's "Connect and move" controls do
+// what the handles and moves do. A draft is kept in local storage, so a reload loses nothing.
 
 import { aws, layoutDefinition, rest } from '../api.js';
 import { report } from '../banner.js';
@@ -93,6 +95,7 @@ export function designerView(root, arn, { signal }) {
   let editAt = null; // when the edit being drawn began (performance.now())
   async function redraw({ keepJson = false } = {}) {
     const mine = ++drawn;
+    canvasBox.dataset.pending = 'true'; // until this edit is drawn and its form shown
     const body = text();
     if (!keepJson) json.value = body;
     localStorage.setItem(draftKey, JSON.stringify({ name: name.value, type: type.value, text: body }));
@@ -118,6 +121,8 @@ export function designerView(root, arn, { signal }) {
       showForm();
     } catch (e) {
       report(e);
+    } finally {
+      if (mine === drawn) delete canvasBox.dataset.pending;
     }
   }
 
@@ -158,6 +163,9 @@ export function designerView(root, arn, { signal }) {
         if (apply(() => m.renameState(doc(), place.scope, place.name, to))) selected = { scope: place.scope, name: to };
       },
       move: (field, from, to) => apply(() => m.reorder(doc(), place.scope, place.name, field, from, to)),
+      places: m.placesFor(doc(), place.scope, place.name),
+      connect: (to, via) => apply(() => m.connect(doc(), place.scope, place.name, to, via)),
+      moveOnto: (onto) => apply(() => m.moveState(doc(), place.scope, place.name, onto)),
     }));
   }
 
@@ -377,6 +385,12 @@ export function designerView(root, arn, { signal }) {
     else if (mod && e.key.toLowerCase() === 'v' && !typing) paste();
     else if ((e.key === 'Delete' || e.key === 'Backspace') && !typing && selected) removeSelected();
     else if (e.key === 'F2' && selected) document.getElementById('state-name')?.focus();
+    else if (e.key === 'Escape' && !typing && selected) {
+      selected = null;
+      showForm();
+    } else if ((e.key === '+' || e.key === '=') && !typing && !mod) graph.setZoom((graph.zoom ?? graph.fitScale()) * 1.25);
+    else if (e.key === '-' && !typing && !mod) graph.setZoom((graph.zoom ?? graph.fitScale()) / 1.25);
+    else if (e.key === '0' && !typing && !mod) graph.setZoom(null);
     else return;
     e.preventDefault();
   }
