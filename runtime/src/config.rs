@@ -4,6 +4,9 @@
 //! ```toml
 //! listen = "127.0.0.1:8080"
 //! data_dir = "./sandstep-data"
+//! store = "sled"                   # or "postgres://user:password@host:port/db"
+//! store_pool = 16                  # connections to PostgreSQL per process
+//! lease_seconds = 8                # PostgreSQL: how long the active server's lease lasts unrenewed
 //! region = "us-east-1"
 //! admin_token = "change-me"        # enables POST /v1/tenants
 //! durability = "group"             # group | fsync | none
@@ -35,8 +38,17 @@ use std::path::PathBuf;
 pub struct Config {
     /// Where to listen.
     pub listen: SocketAddr,
-    /// Where the store lives.
+    /// Where the store lives (sled), and this process's local files with any store
+    /// (quarantine journal, compiled modules).
     pub data_dir: PathBuf,
+    /// `sled` (the default: embedded, under `data_dir`) or a `postgres://` URL (shared
+    /// by every process pointed at it).
+    pub store: String,
+    /// The most connections one process opens to PostgreSQL.
+    pub store_pool: usize,
+    /// With PostgreSQL: how long the active server's lease lasts without being renewed
+    /// (it is renewed every quarter of it); a standby takes over once it lapses.
+    pub lease_seconds: u64,
     /// The region in ARNs.
     pub region: String,
     /// The admin token for `POST /v1/tenants`.
@@ -87,6 +99,9 @@ impl Default for Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("./sandstep-data"),
+            store: "sled".into(),
+            store_pool: 16,
+            lease_seconds: 8,
             region: "us-east-1".into(),
             admin_token: None,
             durability: "group".into(),
@@ -143,6 +158,25 @@ impl Config {
     /// # Errors
     /// [`Error::Invalid`] naming the value.
     pub fn check(&self) -> Result<(), Error> {
+        if self.store != "sled"
+            && !self.store.starts_with("postgres://")
+            && !self.store.starts_with("postgresql://")
+        {
+            return Err(Error::Invalid(format!(
+                "store must be sled or a postgres:// URL, not '{}'",
+                self.store
+            )));
+        }
+        if !(1..=3600).contains(&self.lease_seconds) {
+            return Err(Error::Invalid(
+                "lease_seconds must be between 1 and 3600".into(),
+            ));
+        }
+        if self.store_pool == 0 || self.store_pool > 1024 {
+            return Err(Error::Invalid(
+                "store_pool must be between 1 and 1024".into(),
+            ));
+        }
         if !matches!(self.durability.as_str(), "group" | "fsync" | "none") {
             return Err(Error::Invalid(format!(
                 "durability must be group, fsync or none, not '{}'",

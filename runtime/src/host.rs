@@ -101,7 +101,7 @@ impl HostState {
 fn unavailable(e: store::Error) -> HostError {
     match e {
         store::Error::ConditionFailed(why) => HostError::ConditionFailed(why),
-        store::Error::Backend(why) => HostError::Unavailable(why),
+        store::Error::Backend(why) | store::Error::Unavailable(why) => HostError::Unavailable(why),
         store::Error::Corrupt(why) => {
             HostError::Unavailable(format!("stored data is corrupt: {why}"))
         }

@@ -45,6 +45,10 @@ enum Command {
         /// Where the store lives [default: ./sandstep-data].
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// The store: sled (default, under --data-dir) or postgres://user@host/db, shared
+        /// by every server pointed at it.
+        #[arg(long, env = "SANDSTEP_STORE")]
+        store: Option<String>,
         /// A TOML configuration file.
         #[arg(long)]
         config: Option<PathBuf>,
@@ -227,6 +231,7 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Serve {
             listen,
             data_dir,
+            store,
             config,
             admin_token,
             durability,
@@ -240,6 +245,9 @@ fn run() -> anyhow::Result<ExitCode> {
             }
             if let Some(d) = data_dir {
                 c.data_dir = d;
+            }
+            if let Some(s) = store {
+                c.store = s;
             }
             if admin_token.is_some() {
                 c.admin_token = admin_token;

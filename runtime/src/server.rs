@@ -41,6 +41,85 @@ pub struct Plugins {
     pub outbound: crate::outbound::Outbound,
 }
 
+/// The store the configuration names: sled under the data dir, or PostgreSQL.
+///
+/// # Errors
+/// When it cannot be opened (or, for PostgreSQL, reached and migrated).
+fn open_store(config: &Config) -> anyhow::Result<(Store, Option<Lease>)> {
+    if config.store == "sled" {
+        let store = Store::on(Sled::with_cache(
+            &config.data_dir,
+            config.durability(),
+            config.cache_mib << 20,
+        )?);
+        return Ok((store.with_objects(config.data_dir.join("objects")), None));
+    }
+    let pg = Arc::new(crate::store::postgres::Postgres::connect(
+        &config.store,
+        config.store_pool,
+    )?);
+    let lease = Lease::take(Arc::clone(&pg), Duration::from_secs(config.lease_seconds))?;
+    let store = Store::on_shared(pg).with_objects(config.data_dir.join("objects"));
+    Ok((store, Some(lease)))
+}
+
+/// The PostgreSQL store's lease, held while this server runs the store's work: taken before
+/// recovery (a standby waits here), renewed on a thread, given up on a clean shutdown. A
+/// server that loses it exits at once: its writes are refused anyway, and its standby (or
+/// its restart) carries on from what is committed.
+struct Lease {
+    store: Arc<crate::store::postgres::Postgres>,
+    owner: String,
+    epoch: i64,
+}
+
+impl Lease {
+    fn take(
+        store: Arc<crate::store::postgres::Postgres>,
+        length: Duration,
+    ) -> anyhow::Result<Lease> {
+        let owner = format!(
+            "{}:{}:{}",
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_string())
+                .unwrap_or_else(|_| "host".into()),
+            std::process::id(),
+            crate::clock::Clock::now(&crate::clock::SystemClock)
+        );
+        let every = (length / 8).clamp(Duration::from_millis(100), Duration::from_secs(1));
+        let epoch = store.acquire(&owner, length, every, |holder| {
+            tracing::warn!(
+                holder = %holder.owner,
+                lapses_in_s = holder.lapses_in,
+                "standby: another server holds the store's lease; waiting to take over"
+            );
+        })?;
+        tracing::info!(epoch, "store: PostgreSQL, this server holds its lease");
+        crate::store::postgres::lease::keep(
+            Arc::clone(&store),
+            owner.clone(),
+            epoch,
+            length,
+            |why| {
+                tracing::error!("stopping: {why}");
+                eprintln!("sandstep: stopping: {why}");
+                std::process::exit(75);
+            },
+        )?;
+        Ok(Lease {
+            store,
+            owner,
+            epoch,
+        })
+    }
+
+    fn release(&self) {
+        if let Err(e) = self.store.release(&self.owner, self.epoch) {
+            tracing::warn!("could not give the store's lease up: {e}");
+        }
+    }
+}
+
 /// Opens the store, recovers running executions, and serves until SIGTERM or Ctrl-C.
 /// In-flight Standard work is left in the store, resumable by the next start.
 ///
@@ -51,12 +130,7 @@ pub async fn serve(
     plugins: impl FnOnce(&Store, &Config) -> anyhow::Result<Plugins>,
 ) -> anyhow::Result<()> {
     config.check()?;
-    let store = Store::on(Sled::with_cache(
-        &config.data_dir,
-        config.durability(),
-        config.cache_mib << 20,
-    )?)
-    .with_objects(config.data_dir.join("objects"));
+    let (store, lease) = open_store(&config)?;
     let Plugins {
         runner,
         jobs,
@@ -195,6 +269,9 @@ pub async fn serve(
     let _ = delivering.await;
     let _ = routing.await;
     let _ = firing.await;
+    if let Some(lease) = lease {
+        lease.release();
+    }
     tracing::info!("stopped; running executions resume on the next start");
     Ok(())
 }

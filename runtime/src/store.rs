@@ -10,6 +10,8 @@ pub mod bindings;
 pub mod blobs;
 pub mod children;
 pub mod codec;
+#[cfg(test)]
+mod conformance;
 pub mod connections;
 pub mod data;
 pub mod durability;
@@ -22,6 +24,7 @@ pub mod map_runs;
 pub mod memory;
 pub mod modules;
 pub mod objects;
+pub mod postgres;
 pub mod queues;
 pub mod roles;
 pub mod routes;
@@ -87,6 +90,15 @@ impl Store {
         }
     }
 
+    /// A store on a backend that something else holds too (the server keeps the
+    /// PostgreSQL backend to renew its lease).
+    pub fn on_shared(backend: Arc<dyn Backend>) -> Store {
+        Store {
+            backend,
+            objects: Arc::new(objects::Objects::temporary()),
+        }
+    }
+
     /// This store with its object files under `dir` (a data dir's `objects/`).
     pub fn with_objects(self, dir: std::path::PathBuf) -> Store {
         Store {
@@ -130,6 +142,32 @@ impl Store {
     }
 }
 
+/// The stores the tables' tests run on: one suite, every backend. The in-memory map, sled
+/// on a fresh directory, and PostgreSQL on a fresh schema when the test server is
+/// configured (`SANDSTEP_TEST_POSTGRES`; required under CI).
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::Store;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    pub fn stores() -> Vec<Store> {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "sandstep-store-test-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        let sled = super::sled::Sled::open(&dir, super::durability::Durability::None)
+            .expect("a sled store for the test");
+        let mut stores = vec![Store::memory(), Store::on(sled)];
+        if let Some(pg) = super::postgres::testing::fresh() {
+            stores.push(Store::on(pg));
+        }
+        stores
+    }
+}
+
 /// A tenant's id (`default` when the server runs without configuration).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct TenantId(pub String);
@@ -149,6 +187,10 @@ pub enum Error {
     /// The backend failed (I/O, corruption); the operation may be retried.
     #[error("storage backend failed: {0}")]
     Backend(String),
+    /// The backend cannot be reached for now (a database connection lost, a failover in
+    /// progress, every connection busy): nothing was written, and the caller may retry.
+    #[error("{0}")]
+    Unavailable(String),
     /// A conditional write found another version.
     #[error("condition failed: {0}")]
     ConditionFailed(String),

@@ -81,8 +81,22 @@ fn start(
 
 #[test]
 fn standard_executions_survive_kill_9_at_several_points() {
+    survive_kill_9(&[]);
+}
+
+/// The same crashes with the store in PostgreSQL (a schema of the test server's own).
+#[test]
+fn standard_executions_on_postgres_survive_kill_9_at_several_points() {
+    if let Some(url) = crate::support::postgres_store("crash") {
+        survive_kill_9(&["--store", &url]);
+    }
+}
+
+/// 240 executions (tasks, Waits, a 1 s timeout) through three `kill -9`s of the server
+/// run with `args`: each finishes once, with the output and the history of one clean run.
+fn survive_kill_9(args: &[&str]) {
     let dir = TempDir::new("crash");
-    let mut server = Server::start(&dir.0, &[]);
+    let mut server = Server::start(&dir.0, args);
     server.upload("echo", &module("echo"), "").unwrap();
     server
         .upload("infinite-loop", &module("infinite-loop"), "")

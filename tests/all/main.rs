@@ -24,6 +24,7 @@ mod hardening_api;
 mod hardening_modules;
 mod http_tasks;
 mod integrations;
+mod postgres;
 mod samples;
 mod sandbox;
 mod support;

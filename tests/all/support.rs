@@ -296,3 +296,46 @@ pub fn module(name: &str) -> Vec<u8> {
         )
     })
 }
+
+/// A store URL for `sandstep serve --store`: a new schema on the PostgreSQL server that
+/// `SANDSTEP_TEST_POSTGRES` names (`.ci/postgres` starts one). `None` when it is not set,
+/// which CI (`CI` set) does not allow.
+pub fn postgres_store(tag: &str) -> Option<String> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let url = match std::env::var("SANDSTEP_TEST_POSTGRES") {
+        Ok(url) if !url.is_empty() => url,
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "SANDSTEP_TEST_POSTGRES is not set: CI runs the PostgreSQL tests (.ci/postgres)"
+            );
+            eprintln!("SANDSTEP_TEST_POSTGRES is not set: PostgreSQL test skipped");
+            return None;
+        }
+    };
+    let schema = format!(
+        "e2e_{tag}_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+    .replace('-', "_");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .expect("the test PostgreSQL server answers");
+        tokio::spawn(connection);
+        client
+            .batch_execute(&format!(
+                "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+            ))
+            .await
+            .unwrap();
+    });
+    let join = if url.contains('?') { '&' } else { '?' };
+    Some(format!("{url}{join}options=-c%20search_path%3D{schema}"))
+}

@@ -91,6 +91,10 @@ pub enum Error {
     /// A quota or rate limit was reached.
     #[error("{0}")]
     Throttling(String),
+    /// The store cannot be reached for now (its database is away or failing over):
+    /// nothing was written, and the SDKs retry it.
+    #[error("{0}")]
+    ServiceUnavailable(String),
     /// The request has no credentials where they are required.
     #[error("{0}")]
     MissingAuthenticationToken(String),
@@ -170,6 +174,7 @@ impl Error {
             NotFound(_) => ("ResourceNotFound", StatusCode::NOT_FOUND),
             MethodNotAllowed(_) => ("UnknownOperationException", StatusCode::METHOD_NOT_ALLOWED),
             Throttling(_) => ("ThrottlingException", bad),
+            ServiceUnavailable(_) => ("ServiceUnavailable", StatusCode::SERVICE_UNAVAILABLE),
             MissingAuthenticationToken(_) => {
                 ("MissingAuthenticationTokenException", StatusCode::FORBIDDEN)
             }
@@ -430,6 +435,7 @@ impl From<service::Error> for Error {
             | S::InvalidBinding(_)
             | S::InvalidConnection(_)
             | S::InvalidSchedule(_) => Error::Validation(message),
+            S::Store(crate::store::Error::Unavailable(_)) => Error::ServiceUnavailable(message),
             S::Store(_) | S::Internal(_) => Error::Internal(message),
         }
     }

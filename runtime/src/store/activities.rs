@@ -226,51 +226,53 @@ mod tests {
 
     #[test]
     fn queues_are_per_tenant_and_activity_and_oldest_first() {
-        let s = Store::memory();
-        let (a, b) = (TenantId("a".into()), TenantId("b".into()));
-        let exec = |t: &TenantId, name: &str| ExecutionKey {
-            tenant: t.clone(),
-            machine: "m".into(),
-            name: name.into(),
-        };
-        let mut writes = queue_writes(&exec(&a, "late"), &task(1, "work"), 2_000).unwrap();
-        writes.extend(queue_writes(&exec(&a, "early"), &task(2, "work"), 1_000).unwrap());
-        writes.extend(queue_writes(&exec(&a, "other"), &task(3, "other"), 500).unwrap());
-        writes.extend(queue_writes(&exec(&b, "theirs"), &task(4, "work"), 100).unwrap());
-        s.backend.apply(writes).unwrap();
+        for s in crate::store::testing::stores() {
+            let (a, b) = (TenantId("a".into()), TenantId("b".into()));
+            let exec = |t: &TenantId, name: &str| ExecutionKey {
+                tenant: t.clone(),
+                machine: "m".into(),
+                name: name.into(),
+            };
+            let mut writes = queue_writes(&exec(&a, "late"), &task(1, "work"), 2_000).unwrap();
+            writes.extend(queue_writes(&exec(&a, "early"), &task(2, "work"), 1_000).unwrap());
+            writes.extend(queue_writes(&exec(&a, "other"), &task(3, "other"), 500).unwrap());
+            writes.extend(queue_writes(&exec(&b, "theirs"), &task(4, "work"), 100).unwrap());
+            s.backend.apply(writes).unwrap();
 
-        let queued = s.activity_tasks(&a, "work", None, 10).unwrap();
-        let names: Vec<&str> = queued.iter().map(|q| q.execution.name.as_str()).collect();
-        assert_eq!(names, ["early", "late"]);
-        assert_eq!(queued[0].input, r#"{"n":2}"#);
-        assert_eq!(queued[0].token, format!("{:032x}", 2));
-        let next = s
-            .activity_tasks(&a, "work", Some(&queued[0].position), 10)
-            .unwrap();
-        assert_eq!(next.len(), 1);
+            let queued = s.activity_tasks(&a, "work", None, 10).unwrap();
+            let names: Vec<&str> = queued.iter().map(|q| q.execution.name.as_str()).collect();
+            assert_eq!(names, ["early", "late"]);
+            assert_eq!(queued[0].input, r#"{"n":2}"#);
+            assert_eq!(queued[0].token, format!("{:032x}", 2));
+            let next = s
+                .activity_tasks(&a, "work", Some(&queued[0].position), 10)
+                .unwrap();
+            assert_eq!(next.len(), 1);
 
-        s.activity_task_taken(&queued[0]).unwrap();
-        assert_eq!(s.activity_tasks(&a, "work", None, 10).unwrap().len(), 1);
-        s.activity_delete(&a, "work").unwrap();
-        assert!(s.activity_tasks(&a, "work", None, 10).unwrap().is_empty());
-        assert_eq!(s.activity_tasks(&a, "other", None, 10).unwrap().len(), 1);
-        assert_eq!(s.activity_tasks(&b, "work", None, 10).unwrap().len(), 1);
+            s.activity_task_taken(&queued[0]).unwrap();
+            assert_eq!(s.activity_tasks(&a, "work", None, 10).unwrap().len(), 1);
+            s.activity_delete(&a, "work").unwrap();
+            assert!(s.activity_tasks(&a, "work", None, 10).unwrap().is_empty());
+            assert_eq!(s.activity_tasks(&a, "other", None, 10).unwrap().len(), 1);
+            assert_eq!(s.activity_tasks(&b, "work", None, 10).unwrap().len(), 1);
+        }
     }
 
     #[test]
     fn names_are_unique_per_tenant() {
-        let s = Store::memory();
-        let (a, b) = (TenantId("a".into()), TenantId("b".into()));
-        let act = Activity {
-            name: "work".into(),
-            arn: "arn:aws:states:us-east-1:000000000000:activity:work".into(),
-            created: 1,
-        };
-        assert!(s.activity_create(&a, &act).unwrap());
-        assert!(!s.activity_create(&a, &act).unwrap());
-        assert!(s.activity_create(&b, &act).unwrap());
-        assert_eq!(s.activity_get(&a, "work").unwrap(), Some(act.clone()));
-        assert_eq!(s.activity_list(&a, None, 10).unwrap(), [act]);
-        assert!(s.activity_list(&a, Some("work"), 10).unwrap().is_empty());
+        for s in crate::store::testing::stores() {
+            let (a, b) = (TenantId("a".into()), TenantId("b".into()));
+            let act = Activity {
+                name: "work".into(),
+                arn: "arn:aws:states:us-east-1:000000000000:activity:work".into(),
+                created: 1,
+            };
+            assert!(s.activity_create(&a, &act).unwrap());
+            assert!(!s.activity_create(&a, &act).unwrap());
+            assert!(s.activity_create(&b, &act).unwrap());
+            assert_eq!(s.activity_get(&a, "work").unwrap(), Some(act.clone()));
+            assert_eq!(s.activity_list(&a, None, 10).unwrap(), [act]);
+            assert!(s.activity_list(&a, Some("work"), 10).unwrap().is_empty());
+        }
     }
 }

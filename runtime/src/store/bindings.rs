@@ -83,28 +83,29 @@ mod tests {
 
     #[test]
     fn bindings_are_kept_per_tenant_and_replaced_by_pattern() {
-        let s = Store::memory();
-        let (a, b) = (TenantId("a".into()), TenantId("b".into()));
-        s.binding_put(&a, &binding("arn:aws:states:::aws-sdk:translate:*", "tr"))
+        for s in crate::store::testing::stores() {
+            let (a, b) = (TenantId("a".into()), TenantId("b".into()));
+            s.binding_put(&a, &binding("arn:aws:states:::aws-sdk:translate:*", "tr"))
+                .unwrap();
+            s.binding_put(
+                &a,
+                &binding("arn:aws:states:::glue:startJobRun.sync", "glue"),
+            )
             .unwrap();
-        s.binding_put(
-            &a,
-            &binding("arn:aws:states:::glue:startJobRun.sync", "glue"),
-        )
-        .unwrap();
-        let mut replaced = binding("arn:aws:states:::aws-sdk:translate:*", "tr2");
-        replaced.version = Some(3);
-        s.binding_put(&a, &replaced).unwrap();
-        let listed = s.binding_list(&a).unwrap();
-        assert_eq!(listed.len(), 2);
-        assert_eq!(listed[0], replaced, "ordered by pattern");
-        assert!(s.binding_list(&b).unwrap().is_empty(), "per tenant");
-        assert!(!s
-            .binding_delete(&b, "arn:aws:states:::aws-sdk:translate:*")
-            .unwrap());
-        assert!(s
-            .binding_delete(&a, "arn:aws:states:::aws-sdk:translate:*")
-            .unwrap());
-        assert_eq!(s.binding_list(&a).unwrap().len(), 1);
+            let mut replaced = binding("arn:aws:states:::aws-sdk:translate:*", "tr2");
+            replaced.version = Some(3);
+            s.binding_put(&a, &replaced).unwrap();
+            let listed = s.binding_list(&a).unwrap();
+            assert_eq!(listed.len(), 2);
+            assert_eq!(listed[0], replaced, "ordered by pattern");
+            assert!(s.binding_list(&b).unwrap().is_empty(), "per tenant");
+            assert!(!s
+                .binding_delete(&b, "arn:aws:states:::aws-sdk:translate:*")
+                .unwrap());
+            assert!(s
+                .binding_delete(&a, "arn:aws:states:::aws-sdk:translate:*")
+                .unwrap());
+            assert_eq!(s.binding_list(&a).unwrap().len(), 1);
+        }
     }
 }

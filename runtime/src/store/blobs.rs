@@ -758,94 +758,97 @@ mod tests {
 
     #[test]
     fn objects_stream_in_and_out_with_metadata_and_quota() {
-        let s = Store::memory();
-        let a = t("a");
-        let meta = s
-            .blob_put(&a, "raw", "in/1.csv", b"x,1\n", Some("text/csv"), 5)
-            .unwrap();
-        assert_eq!((meta.size, meta.etag.len()), (4, 32));
-        assert_eq!(
-            s.blob_get(&a, "raw", "in/1.csv").unwrap().unwrap(),
-            b"x,1\n"
-        );
-        assert_eq!(s.blob_head(&a, "raw", "in/1.csv").unwrap(), Some(meta));
-        assert_eq!(s.blob_list(&a, "raw", "in/", None, 10).unwrap().len(), 1);
-        assert_eq!(s.blob_get(&t("b"), "raw", "in/1.csv").unwrap(), None);
-        assert_eq!(s.storage_used(&a).unwrap(), 4);
-        s.blob_put(&a, "raw", "in/1.csv", b"longer", None, 6)
-            .unwrap();
-        assert_eq!(
-            s.storage_used(&a).unwrap(),
-            6,
-            "the replaced object's bytes are freed"
-        );
-        let new = NewObject {
-            limit: 100,
-            quota: 10,
-            ..NewObject::default()
-        };
-        let over = s.blob_write(&a, "raw", "big", &mut &[0u8; 20][..], &new, 7);
-        assert_eq!(over, Err(Error::QuotaExceeded(10)));
-        assert!(matches!(
-            s.bucket_delete(&a, "raw"),
-            Err(Error::ConditionFailed(_))
-        ));
-        assert!(s.blob_delete(&a, "raw", "in/1.csv").unwrap());
-        assert_eq!(s.storage_used(&a).unwrap(), 0);
-        assert!(s.bucket_delete(&a, "raw").unwrap());
+        for s in crate::store::testing::stores() {
+            let a = t("a");
+            let meta = s
+                .blob_put(&a, "raw", "in/1.csv", b"x,1\n", Some("text/csv"), 5)
+                .unwrap();
+            assert_eq!((meta.size, meta.etag.len()), (4, 32));
+            assert_eq!(
+                s.blob_get(&a, "raw", "in/1.csv").unwrap().unwrap(),
+                b"x,1\n"
+            );
+            assert_eq!(s.blob_head(&a, "raw", "in/1.csv").unwrap(), Some(meta));
+            assert_eq!(s.blob_list(&a, "raw", "in/", None, 10).unwrap().len(), 1);
+            assert_eq!(s.blob_get(&t("b"), "raw", "in/1.csv").unwrap(), None);
+            assert_eq!(s.storage_used(&a).unwrap(), 4);
+            s.blob_put(&a, "raw", "in/1.csv", b"longer", None, 6)
+                .unwrap();
+            assert_eq!(
+                s.storage_used(&a).unwrap(),
+                6,
+                "the replaced object's bytes are freed"
+            );
+            let new = NewObject {
+                limit: 100,
+                quota: 10,
+                ..NewObject::default()
+            };
+            let over = s.blob_write(&a, "raw", "big", &mut &[0u8; 20][..], &new, 7);
+            assert_eq!(over, Err(Error::QuotaExceeded(10)));
+            assert!(matches!(
+                s.bucket_delete(&a, "raw"),
+                Err(Error::ConditionFailed(_))
+            ));
+            assert!(s.blob_delete(&a, "raw", "in/1.csv").unwrap());
+            assert_eq!(s.storage_used(&a).unwrap(), 0);
+            assert!(s.bucket_delete(&a, "raw").unwrap());
+        }
     }
 
     #[test]
     fn files_no_object_names_are_swept_at_recovery() {
-        let s = Store::memory();
-        let a = t("a");
-        s.blob_put(&a, "b", "k", b"kept", None, 1).unwrap();
-        let new = NewObject {
-            limit: 100,
-            quota: u64::MAX,
-            ..NewObject::default()
-        };
-        let id = s.upload_create(&a, "b", "big", &new, 1).unwrap();
-        s.upload_part(&a, &id, 1, &mut &b"part"[..], 100, u64::MAX)
-            .unwrap();
-        // What a crash between a file's rename and its metadata leaves.
-        s.objects().write(&a, &mut &b"orphan"[..], 100).unwrap();
-        assert_eq!(s.sweep_object_files().unwrap(), 1);
-        assert_eq!(s.blob_get(&a, "b", "k").unwrap().unwrap(), b"kept");
-        assert!(
-            s.upload_complete(&a, &id, &[1], 100, u64::MAX, 2).is_ok(),
-            "parts are kept"
-        );
+        for s in crate::store::testing::stores() {
+            let a = t("a");
+            s.blob_put(&a, "b", "k", b"kept", None, 1).unwrap();
+            let new = NewObject {
+                limit: 100,
+                quota: u64::MAX,
+                ..NewObject::default()
+            };
+            let id = s.upload_create(&a, "b", "big", &new, 1).unwrap();
+            s.upload_part(&a, &id, 1, &mut &b"part"[..], 100, u64::MAX)
+                .unwrap();
+            // What a crash between a file's rename and its metadata leaves.
+            s.objects().write(&a, &mut &b"orphan"[..], 100).unwrap();
+            assert_eq!(s.sweep_object_files().unwrap(), 1);
+            assert_eq!(s.blob_get(&a, "b", "k").unwrap().unwrap(), b"kept");
+            assert!(
+                s.upload_complete(&a, &id, &[1], 100, u64::MAX, 2).is_ok(),
+                "parts are kept"
+            );
+        }
     }
 
     #[test]
     fn multipart_uploads_join_their_parts_in_order() {
-        let s = Store::memory();
-        let a = t("a");
-        s.bucket_create(&a, "b", 1).unwrap();
-        let new = NewObject {
-            limit: 1 << 20,
-            ..NewObject::default()
-        };
-        let id = s.upload_create(&a, "b", "k", &new, 1).unwrap();
-        s.upload_part(&a, &id, 2, &mut &b"world"[..], 100, u64::MAX)
-            .unwrap();
-        s.upload_part(&a, &id, 1, &mut &b"hullo "[..], 100, u64::MAX)
-            .unwrap();
-        s.upload_part(&a, &id, 1, &mut &b"hello "[..], 100, u64::MAX)
-            .unwrap();
-        assert_eq!(s.storage_used(&a).unwrap(), 11);
-        let meta = s
-            .upload_complete(&a, &id, &[1, 2], 100, u64::MAX, 2)
-            .unwrap();
-        assert!(meta.etag.ends_with("-2"), "{}", meta.etag);
-        assert_eq!(s.blob_get(&a, "b", "k").unwrap().unwrap(), b"hello world");
-        assert_eq!(s.storage_used(&a).unwrap(), 11);
-        assert!(s.upload_get(&a, &id).unwrap().is_none());
-        let gone = s.upload_create(&a, "b", "k2", &new, 3).unwrap();
-        s.upload_part(&a, &gone, 1, &mut &b"x"[..], 100, u64::MAX)
-            .unwrap();
-        assert!(s.upload_abort(&a, &gone).unwrap());
-        assert_eq!(s.storage_used(&a).unwrap(), 11);
+        for s in crate::store::testing::stores() {
+            let a = t("a");
+            s.bucket_create(&a, "b", 1).unwrap();
+            let new = NewObject {
+                limit: 1 << 20,
+                ..NewObject::default()
+            };
+            let id = s.upload_create(&a, "b", "k", &new, 1).unwrap();
+            s.upload_part(&a, &id, 2, &mut &b"world"[..], 100, u64::MAX)
+                .unwrap();
+            s.upload_part(&a, &id, 1, &mut &b"hullo "[..], 100, u64::MAX)
+                .unwrap();
+            s.upload_part(&a, &id, 1, &mut &b"hello "[..], 100, u64::MAX)
+                .unwrap();
+            assert_eq!(s.storage_used(&a).unwrap(), 11);
+            let meta = s
+                .upload_complete(&a, &id, &[1, 2], 100, u64::MAX, 2)
+                .unwrap();
+            assert!(meta.etag.ends_with("-2"), "{}", meta.etag);
+            assert_eq!(s.blob_get(&a, "b", "k").unwrap().unwrap(), b"hello world");
+            assert_eq!(s.storage_used(&a).unwrap(), 11);
+            assert!(s.upload_get(&a, &id).unwrap().is_none());
+            let gone = s.upload_create(&a, "b", "k2", &new, 3).unwrap();
+            s.upload_part(&a, &gone, 1, &mut &b"x"[..], 100, u64::MAX)
+                .unwrap();
+            assert!(s.upload_abort(&a, &gone).unwrap());
+            assert_eq!(s.storage_used(&a).unwrap(), 11);
+        }
     }
 }

@@ -136,33 +136,34 @@ mod tests {
 
     #[test]
     fn children_and_notices_round_trip_and_go_with_the_parent() {
-        let s = Store::memory();
-        let parent = key("a", "p");
-        s.child_put(&parent, TaskId(3), &key("a", "c")).unwrap();
-        assert_eq!(
-            s.child_get(&parent, TaskId(3)).unwrap(),
-            Some(key("a", "c"))
-        );
-        assert_eq!(s.child_get(&key("b", "p"), TaskId(3)).unwrap(), None);
-        let deletes = s.child_deletes(&parent).unwrap();
-        s.backend.apply(deletes).unwrap();
-        assert_eq!(s.child_get(&parent, TaskId(3)).unwrap(), None);
+        for s in crate::store::testing::stores() {
+            let parent = key("a", "p");
+            s.child_put(&parent, TaskId(3), &key("a", "c")).unwrap();
+            assert_eq!(
+                s.child_get(&parent, TaskId(3)).unwrap(),
+                Some(key("a", "c"))
+            );
+            assert_eq!(s.child_get(&key("b", "p"), TaskId(3)).unwrap(), None);
+            let deletes = s.child_deletes(&parent).unwrap();
+            s.backend.apply(deletes).unwrap();
+            assert_eq!(s.child_get(&parent, TaskId(3)).unwrap(), None);
 
-        let notice = Notice {
-            parent,
-            task: TaskId(3),
-            answer: EventKind::TaskFailed {
+            let notice = Notice {
+                parent,
                 task: TaskId(3),
-                error: "States.TaskFailed".into(),
-                cause: "{}".into(),
-                usage: None,
-            },
-        };
-        s.backend
-            .apply(vec![notice_write(&notice).unwrap()])
-            .unwrap();
-        assert_eq!(s.notices().unwrap(), std::slice::from_ref(&notice));
-        s.notice_done(&notice).unwrap();
-        assert!(s.notices().unwrap().is_empty());
+                answer: EventKind::TaskFailed {
+                    task: TaskId(3),
+                    error: "States.TaskFailed".into(),
+                    cause: "{}".into(),
+                    usage: None,
+                },
+            };
+            s.backend
+                .apply(vec![notice_write(&notice).unwrap()])
+                .unwrap();
+            assert_eq!(s.notices().unwrap(), std::slice::from_ref(&notice));
+            s.notice_done(&notice).unwrap();
+            assert!(s.notices().unwrap().is_empty());
+        }
     }
 }

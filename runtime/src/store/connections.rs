@@ -117,26 +117,27 @@ mod tests {
 
     #[test]
     fn connections_are_kept_per_tenant() {
-        let s = Store::memory();
-        let (a, b) = (TenantId("a".into()), TenantId("b".into()));
-        let c = Connection {
-            name: "stripe".into(),
-            base_urls: vec!["https://api.stripe.com/".into()],
-            auth: Auth::OauthClientCredentials {
-                token_url: "https://auth.example.com/token".into(),
-                client_id: "id".into(),
-                scope: None,
-            },
-            sealed: "sealed".into(),
-            created: 1,
-            modified: 2,
-        };
-        s.connection_put(&a, &c).unwrap();
-        assert_eq!(s.connection_get(&a, "stripe").unwrap(), Some(c.clone()));
-        assert_eq!(s.connection_get(&b, "stripe").unwrap(), None);
-        assert_eq!(s.connection_list(&a).unwrap(), [c]);
-        assert!(!s.connection_delete(&b, "stripe").unwrap());
-        assert!(s.connection_delete(&a, "stripe").unwrap());
-        assert!(s.connection_list(&a).unwrap().is_empty());
+        for s in crate::store::testing::stores() {
+            let (a, b) = (TenantId("a".into()), TenantId("b".into()));
+            let c = Connection {
+                name: "stripe".into(),
+                base_urls: vec!["https://api.stripe.com/".into()],
+                auth: Auth::OauthClientCredentials {
+                    token_url: "https://auth.example.com/token".into(),
+                    client_id: "id".into(),
+                    scope: None,
+                },
+                sealed: "sealed".into(),
+                created: 1,
+                modified: 2,
+            };
+            s.connection_put(&a, &c).unwrap();
+            assert_eq!(s.connection_get(&a, "stripe").unwrap(), Some(c.clone()));
+            assert_eq!(s.connection_get(&b, "stripe").unwrap(), None);
+            assert_eq!(s.connection_list(&a).unwrap(), [c]);
+            assert!(!s.connection_delete(&b, "stripe").unwrap());
+            assert!(s.connection_delete(&a, "stripe").unwrap());
+            assert!(s.connection_list(&a).unwrap().is_empty());
+        }
     }
 }

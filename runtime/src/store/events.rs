@@ -483,81 +483,83 @@ mod tests {
 
     #[test]
     fn rules_bump_their_bus_and_stay_in_their_tenant() {
-        let s = Store::memory();
-        let (a, b) = (TenantId("a".into()), TenantId("b".into()));
-        s.rule_put(&a, &rule("r1"), 5).unwrap();
-        s.rule_put(&a, &rule("r2"), 6).unwrap();
-        assert_eq!(
-            s.bus_get(&a, DEFAULT_BUS).unwrap().unwrap().rules_version,
-            2
-        );
-        assert_eq!(s.rule_list(&a, DEFAULT_BUS).unwrap().len(), 2);
-        assert!(s.rule_list(&b, DEFAULT_BUS).unwrap().is_empty());
-        assert!(s.rule_delete(&a, DEFAULT_BUS, "r1", 7).unwrap());
-        assert!(!s.rule_delete(&a, DEFAULT_BUS, "r1", 7).unwrap());
-        assert_eq!(
-            s.bus_get(&a, DEFAULT_BUS).unwrap().unwrap().rules_version,
-            3
-        );
-        assert!(s.bus_delete(&a, DEFAULT_BUS).unwrap());
-        assert!(s.rule_list(&a, DEFAULT_BUS).unwrap().is_empty());
+        for s in crate::store::testing::stores() {
+            let (a, b) = (TenantId("a".into()), TenantId("b".into()));
+            s.rule_put(&a, &rule("r1"), 5).unwrap();
+            s.rule_put(&a, &rule("r2"), 6).unwrap();
+            assert_eq!(
+                s.bus_get(&a, DEFAULT_BUS).unwrap().unwrap().rules_version,
+                2
+            );
+            assert_eq!(s.rule_list(&a, DEFAULT_BUS).unwrap().len(), 2);
+            assert!(s.rule_list(&b, DEFAULT_BUS).unwrap().is_empty());
+            assert!(s.rule_delete(&a, DEFAULT_BUS, "r1", 7).unwrap());
+            assert!(!s.rule_delete(&a, DEFAULT_BUS, "r1", 7).unwrap());
+            assert_eq!(
+                s.bus_get(&a, DEFAULT_BUS).unwrap().unwrap().rules_version,
+                3
+            );
+            assert!(s.bus_delete(&a, DEFAULT_BUS).unwrap());
+            assert!(s.rule_list(&a, DEFAULT_BUS).unwrap().is_empty());
+        }
     }
 
     #[test]
     fn deliveries_come_due_in_order_and_end_done_or_dead() {
-        let s = Store::memory();
-        s.deliveries_accept(
-            &[delivery("x", 20), delivery("y", 10), delivery("z", 30)],
-            None,
-        )
-        .unwrap();
-        let due: Vec<String> = s
-            .deliveries_due(25, 10)
-            .unwrap()
-            .into_iter()
-            .map(|p| p.delivery.id)
-            .collect();
-        assert_eq!(due, ["y", "x"]);
-        let first = s.deliveries_due(25, 10).unwrap().remove(0);
-        s.delivery_retry(
-            &first.key,
-            &Delivery {
-                due: 40,
-                attempts: 1,
-                ..first.delivery.clone()
-            },
-        )
-        .unwrap();
-        let due: Vec<String> = s
-            .deliveries_due(35, 10)
-            .unwrap()
-            .into_iter()
-            .map(|p| p.delivery.id)
-            .collect();
-        assert_eq!(due, ["x", "z"]);
-        let x = s.deliveries_due(35, 1).unwrap().remove(0);
-        s.delivery_done(&x.key).unwrap();
-        let z = s.deliveries_due(35, 1).unwrap().remove(0);
-        s.delivery_dead(
-            &z.key,
-            &DeadLetter {
-                delivery: z.delivery.clone(),
-                failed: 36,
-            },
-        )
-        .unwrap();
-        assert_eq!(
-            s.dead_letters(&TenantId("a".into()), DEFAULT_BUS, 10)
+        for s in crate::store::testing::stores() {
+            s.deliveries_accept(
+                &[delivery("x", 20), delivery("y", 10), delivery("z", 30)],
+                None,
+            )
+            .unwrap();
+            let due: Vec<String> = s
+                .deliveries_due(25, 10)
                 .unwrap()
-                .len(),
-            1
-        );
-        let left: Vec<String> = s
-            .deliveries_due(100, 10)
-            .unwrap()
-            .into_iter()
-            .map(|p| p.delivery.id)
-            .collect();
-        assert_eq!(left, ["y"]);
+                .into_iter()
+                .map(|p| p.delivery.id)
+                .collect();
+            assert_eq!(due, ["y", "x"]);
+            let first = s.deliveries_due(25, 10).unwrap().remove(0);
+            s.delivery_retry(
+                &first.key,
+                &Delivery {
+                    due: 40,
+                    attempts: 1,
+                    ..first.delivery.clone()
+                },
+            )
+            .unwrap();
+            let due: Vec<String> = s
+                .deliveries_due(35, 10)
+                .unwrap()
+                .into_iter()
+                .map(|p| p.delivery.id)
+                .collect();
+            assert_eq!(due, ["x", "z"]);
+            let x = s.deliveries_due(35, 1).unwrap().remove(0);
+            s.delivery_done(&x.key).unwrap();
+            let z = s.deliveries_due(35, 1).unwrap().remove(0);
+            s.delivery_dead(
+                &z.key,
+                &DeadLetter {
+                    delivery: z.delivery.clone(),
+                    failed: 36,
+                },
+            )
+            .unwrap();
+            assert_eq!(
+                s.dead_letters(&TenantId("a".into()), DEFAULT_BUS, 10)
+                    .unwrap()
+                    .len(),
+                1
+            );
+            let left: Vec<String> = s
+                .deliveries_due(100, 10)
+                .unwrap()
+                .into_iter()
+                .map(|p| p.delivery.id)
+                .collect();
+            assert_eq!(left, ["y"]);
+        }
     }
 }

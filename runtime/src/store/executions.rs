@@ -844,92 +844,97 @@ mod tests {
 
     #[test]
     fn running_executions_pin_their_modules_until_they_end_and_again_when_redriven() {
-        let store = Store::memory();
-        let tenant = TenantId("t".into());
-        let mut first = commit(1);
-        first
-            .record
-            .modules
-            .insert("echo".into(), (3, "sha".into()));
-        assert!(matches!(
-            store.execution_start(&first).unwrap(),
-            Started::Created(_)
-        ));
-        let pinned = store.pinned_by(&tenant, "echo", None).unwrap();
-        assert_eq!(pinned.as_ref().map(|k| k.name.as_str()), Some("run"));
-        assert!(store.pinned_by(&tenant, "echo", Some(3)).unwrap().is_some());
-        assert!(store.pinned_by(&tenant, "echo", Some(2)).unwrap().is_none());
-        assert!(store.pinned_by(&tenant, "ech", None).unwrap().is_none());
-        assert!(store
-            .pinned_by(&TenantId("other".into()), "echo", None)
-            .unwrap()
-            .is_none());
-        let mut end = commit(2);
-        end.record.modules = first.record.modules.clone();
-        end.record.status = Status::Succeeded;
-        let _durable = store.execution_commit(&end).unwrap();
-        assert!(store.pinned_by(&tenant, "echo", None).unwrap().is_none());
-        assert!(store.running_executions().unwrap().is_empty());
-        // A redrive opens it again: running, and pinning its modules.
-        let mut redrive = commit(3);
-        redrive.record.modules = first.record.modules.clone();
-        redrive.step.event.kind = EventKind::Redriven { client_token: None };
-        let _durable = store.execution_commit(&redrive).unwrap();
-        assert!(store.pinned_by(&tenant, "echo", Some(3)).unwrap().is_some());
-        assert_eq!(store.running_executions().unwrap(), [first.key.clone()]);
+        for store in crate::store::testing::stores() {
+            let tenant = TenantId("t".into());
+            let mut first = commit(1);
+            first
+                .record
+                .modules
+                .insert("echo".into(), (3, "sha".into()));
+            assert!(matches!(
+                store.execution_start(&first).unwrap(),
+                Started::Created(_)
+            ));
+            let pinned = store.pinned_by(&tenant, "echo", None).unwrap();
+            assert_eq!(pinned.as_ref().map(|k| k.name.as_str()), Some("run"));
+            assert!(store.pinned_by(&tenant, "echo", Some(3)).unwrap().is_some());
+            assert!(store.pinned_by(&tenant, "echo", Some(2)).unwrap().is_none());
+            assert!(store.pinned_by(&tenant, "ech", None).unwrap().is_none());
+            assert!(store
+                .pinned_by(&TenantId("other".into()), "echo", None)
+                .unwrap()
+                .is_none());
+            let mut end = commit(2);
+            end.record.modules = first.record.modules.clone();
+            end.record.status = Status::Succeeded;
+            let _durable = store.execution_commit(&end).unwrap();
+            assert!(store.pinned_by(&tenant, "echo", None).unwrap().is_none());
+            assert!(store.running_executions().unwrap().is_empty());
+            // A redrive opens it again: running, and pinning its modules.
+            let mut redrive = commit(3);
+            redrive.record.modules = first.record.modules.clone();
+            redrive.step.event.kind = EventKind::Redriven { client_token: None };
+            let _durable = store.execution_commit(&redrive).unwrap();
+            assert!(store.pinned_by(&tenant, "echo", Some(3)).unwrap().is_some());
+            assert_eq!(store.running_executions().unwrap(), [first.key.clone()]);
+        }
     }
 
     #[test]
     fn a_module_that_plays_a_bound_resource_is_pinned_too() {
-        let store = Store::memory();
-        let tenant = TenantId("t".into());
-        let mut first = commit(1);
-        first.record.bindings.insert(
-            "arn:aws:states:::aws-sdk:translate:translateText".into(),
-            crate::model::Bound {
-                binding: "arn:aws:states:::aws-sdk:translate:*".into(),
-                module: "translate".into(),
-                version: 2,
-                sha256: "sha".into(),
-            },
-        );
-        let _created = store.execution_start(&first).unwrap();
-        assert!(store
-            .pinned_by(&tenant, "translate", Some(2))
-            .unwrap()
-            .is_some());
-        let mut end = commit(2);
-        end.record.bindings = first.record.bindings.clone();
-        end.record.status = Status::Failed;
-        let _durable = store.execution_commit(&end).unwrap();
-        assert!(store
-            .pinned_by(&tenant, "translate", None)
-            .unwrap()
-            .is_none());
+        for store in crate::store::testing::stores() {
+            let tenant = TenantId("t".into());
+            let mut first = commit(1);
+            first.record.bindings.insert(
+                "arn:aws:states:::aws-sdk:translate:translateText".into(),
+                crate::model::Bound {
+                    binding: "arn:aws:states:::aws-sdk:translate:*".into(),
+                    module: "translate".into(),
+                    version: 2,
+                    sha256: "sha".into(),
+                },
+            );
+            let _created = store.execution_start(&first).unwrap();
+            assert!(store
+                .pinned_by(&tenant, "translate", Some(2))
+                .unwrap()
+                .is_some());
+            let mut end = commit(2);
+            end.record.bindings = first.record.bindings.clone();
+            end.record.status = Status::Failed;
+            let _durable = store.execution_commit(&end).unwrap();
+            assert!(store
+                .pinned_by(&tenant, "translate", None)
+                .unwrap()
+                .is_none());
+        }
     }
 
     #[test]
     fn stores_from_before_the_pin_index_are_indexed_once() {
-        let store = Store::memory();
-        let mut first = commit(1);
-        first
-            .record
-            .modules
-            .insert("echo".into(), (1, "sha".into()));
-        let _durable = store.execution_start(&first).unwrap();
-        // As an older version stored it: no pin rows.
-        let row = pin_key(&first.key, "echo", 1);
-        store.backend.apply(vec![Write::Delete(row)]).unwrap();
-        let tenant = TenantId("t".into());
-        assert!(store.pinned_by(&tenant, "echo", None).unwrap().is_none());
-        assert_eq!(store.pins_index().unwrap(), 1);
-        assert!(store.pinned_by(&tenant, "echo", None).unwrap().is_some());
-        assert_eq!(store.pins_index().unwrap(), 0, "once");
+        for store in crate::store::testing::stores() {
+            let mut first = commit(1);
+            first
+                .record
+                .modules
+                .insert("echo".into(), (1, "sha".into()));
+            let _durable = store.execution_start(&first).unwrap();
+            // As an older version stored it: no pin rows.
+            let row = pin_key(&first.key, "echo", 1);
+            store.backend.apply(vec![Write::Delete(row)]).unwrap();
+            let tenant = TenantId("t".into());
+            assert!(store.pinned_by(&tenant, "echo", None).unwrap().is_none());
+            assert_eq!(store.pins_index().unwrap(), 1);
+            assert!(store.pinned_by(&tenant, "echo", None).unwrap().is_some());
+            assert_eq!(store.pins_index().unwrap(), 0, "once");
+        }
     }
 
     #[test]
     fn a_commit_that_is_not_the_next_step_is_refused_in_memory() {
-        stale_steps_are_refused(&Store::memory());
+        for s in crate::store::testing::stores() {
+            stale_steps_are_refused(&s);
+        }
     }
 
     #[test]

@@ -433,63 +433,65 @@ mod tests {
 
     #[test]
     fn a_job_is_open_from_its_submission_to_its_finish_and_keeps_its_logs() {
-        let s = Store::memory();
-        let a = job("a", "j1");
-        assert_eq!(s.job_submit(&a).unwrap(), (a.clone(), true));
-        let mut again = a.clone();
-        again.name = "other".into();
-        assert_eq!(s.job_submit(&again).unwrap(), (a.clone(), false));
-        s.job_submit(&job("b", "j1")).unwrap();
-        assert_eq!(s.open_jobs(None).unwrap().len(), 2);
-        assert_eq!(s.open_jobs(Some(&a.tenant)).unwrap(), vec![a.clone()]);
-        assert_eq!(
-            s.job_list(&TenantId("a".into()), None, 10).unwrap(),
-            vec![a.clone()]
-        );
+        for s in crate::store::testing::stores() {
+            let a = job("a", "j1");
+            assert_eq!(s.job_submit(&a).unwrap(), (a.clone(), true));
+            let mut again = a.clone();
+            again.name = "other".into();
+            assert_eq!(s.job_submit(&again).unwrap(), (a.clone(), false));
+            s.job_submit(&job("b", "j1")).unwrap();
+            assert_eq!(s.open_jobs(None).unwrap().len(), 2);
+            assert_eq!(s.open_jobs(Some(&a.tenant)).unwrap(), vec![a.clone()]);
+            assert_eq!(
+                s.job_list(&TenantId("a".into()), None, 10).unwrap(),
+                vec![a.clone()]
+            );
 
-        let mut ended = a.clone();
-        ended.status = JobStatus::Succeeded;
-        let lines: Vec<JobLogLine> = (0..3)
-            .map(|seq| JobLogLine {
-                seq,
-                attempt: 1,
-                level: "INFO".into(),
-                message: format!("line {seq}"),
-            })
-            .collect();
-        s.job_finish(&ended, &lines, None).unwrap();
-        let open = s.open_jobs(None).unwrap();
-        assert_eq!(open.len(), 1);
-        assert_eq!(open[0].tenant, TenantId("b".into()));
-        assert_eq!(s.job_get(&a.tenant, "j1").unwrap(), Some(ended));
-        assert_eq!(s.job_logs(&a.tenant, "j1", None, 10).unwrap(), lines);
-        assert_eq!(
-            s.job_logs(&a.tenant, "j1", Some(0), 1).unwrap(),
-            lines[1..2]
-        );
-        assert!(s
-            .job_logs(&TenantId("b".into()), "j1", None, 10)
-            .unwrap()
-            .is_empty());
+            let mut ended = a.clone();
+            ended.status = JobStatus::Succeeded;
+            let lines: Vec<JobLogLine> = (0..3)
+                .map(|seq| JobLogLine {
+                    seq,
+                    attempt: 1,
+                    level: "INFO".into(),
+                    message: format!("line {seq}"),
+                })
+                .collect();
+            s.job_finish(&ended, &lines, None).unwrap();
+            let open = s.open_jobs(None).unwrap();
+            assert_eq!(open.len(), 1);
+            assert_eq!(open[0].tenant, TenantId("b".into()));
+            assert_eq!(s.job_get(&a.tenant, "j1").unwrap(), Some(ended));
+            assert_eq!(s.job_logs(&a.tenant, "j1", None, 10).unwrap(), lines);
+            assert_eq!(
+                s.job_logs(&a.tenant, "j1", Some(0), 1).unwrap(),
+                lines[1..2]
+            );
+            assert!(s
+                .job_logs(&TenantId("b".into()), "j1", None, 10)
+                .unwrap()
+                .is_empty());
+        }
     }
 
     #[test]
     fn queues_are_per_tenant() {
-        let s = Store::memory();
-        let q = JobQueue {
-            name: "q".into(),
-            concurrency: 2,
-            wall_clock_ms: 3_600_000,
-            fuel: 10,
-            memory_mib: 64,
-            created: 1,
-        };
-        let a = TenantId("a".into());
-        s.job_queue_put(&a, &q).unwrap();
-        assert_eq!(s.job_queue_get(&a, "q").unwrap(), Some(q.clone()));
-        assert_eq!(s.job_queue_get(&TenantId("b".into()), "q").unwrap(), None);
-        assert_eq!(s.job_queue_list(&a).unwrap(), vec![q]);
-        assert!(s.job_queue_delete(&a, "q").unwrap());
-        assert!(!s.job_queue_delete(&a, "q").unwrap());
+        for s in crate::store::testing::stores() {
+            let q = JobQueue {
+                name: "q".into(),
+                concurrency: 2,
+                wall_clock_ms: 3_600_000,
+                fuel: 10,
+                memory_mib: 64,
+                created: 1,
+            };
+            let a = TenantId("a".into());
+            s.job_queue_put(&a, &q).unwrap();
+            assert_eq!(s.job_queue_get(&a, "q").unwrap(), Some(q.clone()));
+            assert_eq!(s.job_queue_get(&TenantId("b".into()), "q").unwrap(), None);
+            assert_eq!(s.job_queue_list(&a).unwrap(), vec![q]);
+            assert!(s.job_queue_delete(&a, "q").unwrap());
+            assert!(!s.job_queue_delete(&a, "q").unwrap());
+        }
     }
 }

@@ -250,151 +250,154 @@ mod tests {
 
     #[test]
     fn kv_conditional_puts_and_queries() {
-        let s = Store::memory();
-        let (a, b) = (t("a"), t("b"));
-        assert_eq!(
-            s.kv_put(&a, "inv", "sku-1", "{\"n\":5}", Expect::Absent)
-                .unwrap(),
-            1
-        );
-        assert!(matches!(
-            s.kv_put(&a, "inv", "sku-1", "{}", Expect::Absent),
-            Err(Error::ConditionFailed(_))
-        ));
-        assert!(matches!(
-            s.kv_put(&a, "inv", "sku-1", "{}", Expect::Version(7)),
-            Err(Error::ConditionFailed(_))
-        ));
-        assert_eq!(
-            s.kv_put(&a, "inv", "sku-1", "{\"n\":4}", Expect::Version(1))
-                .unwrap(),
-            2
-        );
-        s.kv_put(&a, "inv", "sku-2", "{}", Expect::Any).unwrap();
-        s.kv_put(&a, "inv", "other", "{}", Expect::Any).unwrap();
-        let found = s.kv_query(&a, "inv", "sku-", 10).unwrap();
-        assert_eq!(
-            found.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
-            ["sku-1", "sku-2"]
-        );
-        assert_eq!(
-            s.kv_get(&b, "inv", "sku-1").unwrap(),
-            None,
-            "tenants do not share tables"
-        );
-        assert!(s.kv_query(&b, "inv", "", 10).unwrap().is_empty());
-        assert!(s.kv_delete(&a, "inv", "sku-1").unwrap());
-        assert!(!s.kv_delete(&a, "inv", "sku-1").unwrap());
+        for s in crate::store::testing::stores() {
+            let (a, b) = (t("a"), t("b"));
+            assert_eq!(
+                s.kv_put(&a, "inv", "sku-1", "{\"n\":5}", Expect::Absent)
+                    .unwrap(),
+                1
+            );
+            assert!(matches!(
+                s.kv_put(&a, "inv", "sku-1", "{}", Expect::Absent),
+                Err(Error::ConditionFailed(_))
+            ));
+            assert!(matches!(
+                s.kv_put(&a, "inv", "sku-1", "{}", Expect::Version(7)),
+                Err(Error::ConditionFailed(_))
+            ));
+            assert_eq!(
+                s.kv_put(&a, "inv", "sku-1", "{\"n\":4}", Expect::Version(1))
+                    .unwrap(),
+                2
+            );
+            s.kv_put(&a, "inv", "sku-2", "{}", Expect::Any).unwrap();
+            s.kv_put(&a, "inv", "other", "{}", Expect::Any).unwrap();
+            let found = s.kv_query(&a, "inv", "sku-", 10).unwrap();
+            assert_eq!(
+                found.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+                ["sku-1", "sku-2"]
+            );
+            assert_eq!(
+                s.kv_get(&b, "inv", "sku-1").unwrap(),
+                None,
+                "tenants do not share tables"
+            );
+            assert!(s.kv_query(&b, "inv", "", 10).unwrap().is_empty());
+            assert!(s.kv_delete(&a, "inv", "sku-1").unwrap());
+            assert!(!s.kv_delete(&a, "inv", "sku-1").unwrap());
+        }
     }
 
     #[test]
     fn kv_items_are_dynamodb_items() {
-        let s = Store::memory();
-        let a = t("a");
-        s.kv_put(
-            &a,
-            "orders",
-            "o-1",
-            "{\"total\": 12.50, \"paid\": true}",
-            Expect::Any,
-        )
-        .unwrap();
-        let stored = s
-            .item_get(&a, "orders", &stored_key("o-1"))
-            .unwrap()
+        for s in crate::store::testing::stores() {
+            let a = t("a");
+            s.kv_put(
+                &a,
+                "orders",
+                "o-1",
+                "{\"total\": 12.50, \"paid\": true}",
+                Expect::Any,
+            )
             .unwrap();
-        let item: Json = serde_json::from_str(&stored.item).unwrap();
-        assert_eq!(
-            item,
-            serde_json::json!({"key": {"S": "o-1"}, "paid": {"BOOL": true}, "total": {"N": "12.5"}})
-        );
-        assert_eq!(
-            s.kv_get(&a, "orders", "o-1").unwrap().unwrap().value,
-            "{\"total\": 12.50, \"paid\": true}",
-            "a module reads back exactly what it wrote"
-        );
-        // DynamoDB writes the item: the module sees its fields.
-        let dynamo = "{\"key\":{\"S\":\"o-1\"},\"status\":{\"S\":\"PAID\"}}".to_string();
-        s.item_swap(
-            &a,
-            "orders",
-            &stored_key("o-1"),
-            Some(1),
-            Some(dynamo),
-            None,
-        )
-        .unwrap();
-        let seen = s.kv_get(&a, "orders", "o-1").unwrap().unwrap();
-        assert_eq!(
-            (seen.value.as_str(), seen.version),
-            ("{\"status\":\"PAID\"}", 2)
-        );
-        s.kv_put(&a, "counts", "n", "5", Expect::Any).unwrap();
-        let stored = s.item_get(&a, "counts", &stored_key("n")).unwrap().unwrap();
-        assert!(
-            stored.item.contains("\"value\":{\"N\":\"5\"}"),
-            "{}",
-            stored.item
-        );
-        // A table keyed otherwise is refused, clearly.
-        let composite = TableDef {
-            name: "events".into(),
-            schema: KeySchema {
-                partition: KeyAttribute {
-                    name: "user".into(),
-                    kind: KeyType::S,
+            let stored = s
+                .item_get(&a, "orders", &stored_key("o-1"))
+                .unwrap()
+                .unwrap();
+            let item: Json = serde_json::from_str(&stored.item).unwrap();
+            assert_eq!(
+                item,
+                serde_json::json!({"key": {"S": "o-1"}, "paid": {"BOOL": true}, "total": {"N": "12.5"}})
+            );
+            assert_eq!(
+                s.kv_get(&a, "orders", "o-1").unwrap().unwrap().value,
+                "{\"total\": 12.50, \"paid\": true}",
+                "a module reads back exactly what it wrote"
+            );
+            // DynamoDB writes the item: the module sees its fields.
+            let dynamo = "{\"key\":{\"S\":\"o-1\"},\"status\":{\"S\":\"PAID\"}}".to_string();
+            s.item_swap(
+                &a,
+                "orders",
+                &stored_key("o-1"),
+                Some(1),
+                Some(dynamo),
+                None,
+            )
+            .unwrap();
+            let seen = s.kv_get(&a, "orders", "o-1").unwrap().unwrap();
+            assert_eq!(
+                (seen.value.as_str(), seen.version),
+                ("{\"status\":\"PAID\"}", 2)
+            );
+            s.kv_put(&a, "counts", "n", "5", Expect::Any).unwrap();
+            let stored = s.item_get(&a, "counts", &stored_key("n")).unwrap().unwrap();
+            assert!(
+                stored.item.contains("\"value\":{\"N\":\"5\"}"),
+                "{}",
+                stored.item
+            );
+            // A table keyed otherwise is refused, clearly.
+            let composite = TableDef {
+                name: "events".into(),
+                schema: KeySchema {
+                    partition: KeyAttribute {
+                        name: "user".into(),
+                        kind: KeyType::S,
+                    },
+                    sort: Some(KeyAttribute {
+                        name: "at".into(),
+                        kind: KeyType::N,
+                    }),
                 },
-                sort: Some(KeyAttribute {
-                    name: "at".into(),
-                    kind: KeyType::N,
-                }),
-            },
-            created: 0,
-        };
-        s.table_create(&a, &composite).unwrap();
-        let e = s.kv_put(&a, "events", "x", "{}", Expect::Any).unwrap_err();
-        assert!(
-            matches!(&e, Error::Invalid(m) if m.contains("user (S) and at (N)")),
-            "{e}"
-        );
+                created: 0,
+            };
+            s.table_create(&a, &composite).unwrap();
+            let e = s.kv_put(&a, "events", "x", "{}", Expect::Any).unwrap_err();
+            assert!(
+                matches!(&e, Error::Invalid(m) if m.contains("user (S) and at (N)")),
+                "{e}"
+            );
+        }
     }
 
     #[test]
     fn the_former_kv_table_moves_into_tables_once() {
-        let s = Store::memory();
-        let a = t("a");
-        let old = |table: &str, key: &str, value: &str, version: u64| {
-            let k = Key::of(Table::Kv, &a).text(table).text(key).into_bytes();
-            let v = encode(&Item {
-                value: value.into(),
-                version,
-            })
-            .unwrap();
-            s.backend().apply(vec![Write::Put(k, v)]).unwrap();
-        };
-        old("inv", "sku-1", "{\"n\":5}", 3);
-        old("inv", "sku-2", "not json", 1);
-        assert_eq!(s.kv_migrate().unwrap(), 2);
-        assert_eq!(s.kv_migrate().unwrap(), 0, "once");
-        let item = s.kv_get(&a, "inv", "sku-1").unwrap().unwrap();
-        assert_eq!((item.value.as_str(), item.version), ("{\"n\":5}", 3));
-        assert_eq!(
-            s.kv_get(&a, "inv", "sku-2").unwrap().unwrap().value,
-            "not json"
-        );
-        assert_eq!(
-            s.table_get(&a, "inv")
+        for s in crate::store::testing::stores() {
+            let a = t("a");
+            let old = |table: &str, key: &str, value: &str, version: u64| {
+                let k = Key::of(Table::Kv, &a).text(table).text(key).into_bytes();
+                let v = encode(&Item {
+                    value: value.into(),
+                    version,
+                })
+                .unwrap();
+                s.backend().apply(vec![Write::Put(k, v)]).unwrap();
+            };
+            old("inv", "sku-1", "{\"n\":5}", 3);
+            old("inv", "sku-2", "not json", 1);
+            assert_eq!(s.kv_migrate().unwrap(), 2);
+            assert_eq!(s.kv_migrate().unwrap(), 0, "once");
+            let item = s.kv_get(&a, "inv", "sku-1").unwrap().unwrap();
+            assert_eq!((item.value.as_str(), item.version), ("{\"n\":5}", 3));
+            assert_eq!(
+                s.kv_get(&a, "inv", "sku-2").unwrap().unwrap().value,
+                "not json"
+            );
+            assert_eq!(
+                s.table_get(&a, "inv")
+                    .unwrap()
+                    .unwrap()
+                    .schema
+                    .partition
+                    .name,
+                "key"
+            );
+            assert!(s
+                .backend()
+                .scan(&Key::table(Table::Kv).into_bytes(), None, 10)
                 .unwrap()
-                .unwrap()
-                .schema
-                .partition
-                .name,
-            "key"
-        );
-        assert!(s
-            .backend()
-            .scan(&Key::table(Table::Kv).into_bytes(), None, 10)
-            .unwrap()
-            .is_empty());
+                .is_empty());
+        }
     }
 }

@@ -400,48 +400,49 @@ mod tests {
 
     #[test]
     fn runs_are_found_by_id_by_parent_and_while_open_and_their_children_page_in_order() {
-        let store = Store::memory();
-        let tenant = TenantId("t".into());
-        store
-            .map_run_put(&run("b", 2, MapRunStatus::Running))
-            .unwrap();
-        store
-            .map_run_put(&run("a", 1, MapRunStatus::Running))
-            .unwrap();
-        assert_eq!(store.map_run_get(&tenant, "a").unwrap().unwrap().started, 1);
-        assert!(store
-            .map_run_get(&TenantId("u".into()), "a")
-            .unwrap()
-            .is_none());
-        let parent = run("a", 1, MapRunStatus::Running).parent;
-        let ids: Vec<String> = store
-            .map_runs_of(&parent)
-            .unwrap()
-            .into_iter()
-            .map(|r| r.id)
-            .collect();
-        assert_eq!(ids, ["a", "b"], "in start order");
-        assert_eq!(store.map_runs_open().unwrap().len(), 2);
-        store
-            .map_run_end(&run("a", 1, MapRunStatus::Succeeded), None)
-            .unwrap();
-        assert_eq!(
-            store.map_runs_open().unwrap(),
-            [(tenant.clone(), "b".to_string())]
-        );
+        for store in crate::store::testing::stores() {
+            let tenant = TenantId("t".into());
+            store
+                .map_run_put(&run("b", 2, MapRunStatus::Running))
+                .unwrap();
+            store
+                .map_run_put(&run("a", 1, MapRunStatus::Running))
+                .unwrap();
+            assert_eq!(store.map_run_get(&tenant, "a").unwrap().unwrap().started, 1);
+            assert!(store
+                .map_run_get(&TenantId("u".into()), "a")
+                .unwrap()
+                .is_none());
+            let parent = run("a", 1, MapRunStatus::Running).parent;
+            let ids: Vec<String> = store
+                .map_runs_of(&parent)
+                .unwrap()
+                .into_iter()
+                .map(|r| r.id)
+                .collect();
+            assert_eq!(ids, ["a", "b"], "in start order");
+            assert_eq!(store.map_runs_open().unwrap().len(), 2);
+            store
+                .map_run_end(&run("a", 1, MapRunStatus::Succeeded), None)
+                .unwrap();
+            assert_eq!(
+                store.map_runs_open().unwrap(),
+                [(tenant.clone(), "b".to_string())]
+            );
 
-        let rows: Vec<MapChild> = (0..2500).map(child).collect();
-        store.map_children_put(&tenant, "a", &rows).unwrap();
-        let page = store.map_children(&tenant, "a", 0, 1000).unwrap();
-        assert_eq!((page.len(), page[999].index), (1000, 999));
-        let page = store.map_children(&tenant, "a", 2000, 1000).unwrap();
-        assert_eq!((page.len(), page[0].index), (500, 2000));
-        assert!(store.map_children(&tenant, "b", 0, 10).unwrap().is_empty());
+            let rows: Vec<MapChild> = (0..2500).map(child).collect();
+            store.map_children_put(&tenant, "a", &rows).unwrap();
+            let page = store.map_children(&tenant, "a", 0, 1000).unwrap();
+            assert_eq!((page.len(), page[999].index), (1000, 999));
+            let page = store.map_children(&tenant, "a", 2000, 1000).unwrap();
+            assert_eq!((page.len(), page[0].index), (500, 2000));
+            assert!(store.map_children(&tenant, "b", 0, 10).unwrap().is_empty());
 
-        let deletes = store.map_run_deletes(&parent).unwrap();
-        store.backend.apply(deletes).unwrap();
-        assert!(store.map_runs_of(&parent).unwrap().is_empty());
-        assert!(store.map_runs_open().unwrap().is_empty());
-        assert!(store.map_children(&tenant, "a", 0, 10).unwrap().is_empty());
+            let deletes = store.map_run_deletes(&parent).unwrap();
+            store.backend.apply(deletes).unwrap();
+            assert!(store.map_runs_of(&parent).unwrap().is_empty());
+            assert!(store.map_runs_open().unwrap().is_empty());
+            assert!(store.map_children(&tenant, "a", 0, 10).unwrap().is_empty());
+        }
     }
 }

@@ -379,67 +379,70 @@ mod tests {
 
     #[test]
     fn versions_are_numbered_per_name_and_tenant() {
-        let s = Store::memory();
-        let (a, b) = (TenantId("a".into()), TenantId("b".into()));
-        assert_eq!(
-            s.module_add(&a, record("echo", "s1"), b"one")
-                .unwrap()
-                .version,
-            1
-        );
-        assert_eq!(
-            s.module_add(&a, record("echo", "s2"), b"two")
-                .unwrap()
-                .version,
-            2
-        );
-        assert_eq!(
-            s.module_add(&b, record("echo", "s1"), b"one")
-                .unwrap()
-                .version,
-            1
-        );
-        assert_eq!(
-            s.module_version(&a, "echo", None).unwrap().unwrap().sha256,
-            "s2"
-        );
-        assert_eq!(
-            s.module_version(&a, "echo", Some(1))
-                .unwrap()
-                .unwrap()
-                .sha256,
-            "s1"
-        );
-        assert_eq!(s.module_list(&a).unwrap().len(), 1);
-        assert_eq!(s.module_bytes(&a, "s2").unwrap().unwrap(), b"two");
-        assert_eq!(s.module_bytes(&b, "s2").unwrap(), None);
+        for s in crate::store::testing::stores() {
+            let (a, b) = (TenantId("a".into()), TenantId("b".into()));
+            assert_eq!(
+                s.module_add(&a, record("echo", "s1"), b"one")
+                    .unwrap()
+                    .version,
+                1
+            );
+            assert_eq!(
+                s.module_add(&a, record("echo", "s2"), b"two")
+                    .unwrap()
+                    .version,
+                2
+            );
+            assert_eq!(
+                s.module_add(&b, record("echo", "s1"), b"one")
+                    .unwrap()
+                    .version,
+                1
+            );
+            assert_eq!(
+                s.module_version(&a, "echo", None).unwrap().unwrap().sha256,
+                "s2"
+            );
+            assert_eq!(
+                s.module_version(&a, "echo", Some(1))
+                    .unwrap()
+                    .unwrap()
+                    .sha256,
+                "s1"
+            );
+            assert_eq!(s.module_list(&a).unwrap().len(), 1);
+            assert_eq!(s.module_bytes(&a, "s2").unwrap().unwrap(), b"two");
+            assert_eq!(s.module_bytes(&b, "s2").unwrap(), None);
+        }
     }
 
     #[test]
     fn deleting_keeps_bytes_still_in_use() {
-        let s = Store::memory();
-        let a = TenantId("a".into());
-        s.module_add(&a, record("x", "same"), b"b").unwrap();
-        s.module_add(&a, record("y", "same"), b"b").unwrap();
-        s.artifact_put(&a, "same", "fp", b"compiled").unwrap();
-        assert_eq!(s.module_delete(&a, "x", None).unwrap(), 1);
-        assert!(s.module_bytes(&a, "same").unwrap().is_some());
-        assert_eq!(s.module_delete(&a, "y", Some(1)).unwrap(), 1);
-        assert!(s.module_bytes(&a, "same").unwrap().is_none());
-        assert!(s.artifact_get(&a, "same", "fp").unwrap().is_none());
+        for s in crate::store::testing::stores() {
+            let a = TenantId("a".into());
+            s.module_add(&a, record("x", "same"), b"b").unwrap();
+            s.module_add(&a, record("y", "same"), b"b").unwrap();
+            s.artifact_put(&a, "same", "fp", b"compiled").unwrap();
+            assert_eq!(s.module_delete(&a, "x", None).unwrap(), 1);
+            assert!(s.module_bytes(&a, "same").unwrap().is_some());
+            assert_eq!(s.module_delete(&a, "y", Some(1)).unwrap(), 1);
+            assert!(s.module_bytes(&a, "same").unwrap().is_none());
+            assert!(s.artifact_get(&a, "same", "fp").unwrap().is_none());
+        }
     }
 
     #[test]
     fn the_latest_version_survives_deleting_it() {
-        let s = Store::memory();
-        let a = TenantId("a".into());
-        for sha in ["s1", "s2", "s3"] {
-            s.module_add(&a, record("m", sha), b"x").unwrap();
+        for s in crate::store::testing::stores() {
+            let a = TenantId("a".into());
+            for sha in ["s1", "s2", "s3"] {
+                s.module_add(&a, record("m", sha), b"x").unwrap();
+            }
+            assert_eq!(s.module_version(&a, "m", None).unwrap().unwrap().version, 3);
+            s.module_delete(&a, "m", Some(3)).unwrap();
+            assert_eq!(s.module_version(&a, "m", None).unwrap().unwrap().version, 2);
+            s.module_delete(&a, "m", None).unwrap();
+            assert_eq!(s.module_version(&a, "m", None).unwrap(), None);
         }
-        assert_eq!(s.module_version(&a, "m", None).unwrap().unwrap().version, 3);
-        s.module_delete(&a, "m", Some(3)).unwrap();
-        assert_eq!(s.module_version(&a, "m", None).unwrap().unwrap().version, 2);
-        s.module_delete(&a, "m", None).unwrap();
-        assert_eq!(s.module_version(&a, "m", None).unwrap(), None);
     }
 }

@@ -628,84 +628,86 @@ mod tests {
 
     #[test]
     fn fifo_queues_keep_group_order_and_drop_duplicates() {
-        let s = Store::memory();
-        let a = TenantId("a".into());
-        let q = def(
-            "orders.fifo",
-            QueueAttributes {
-                fifo: true,
-                ..QueueAttributes::default()
-            },
-        );
-        assert!(s.queue_create(&a, &q).unwrap());
-        for (body, group, dedup) in [
-            ("a1", "a", "1"),
-            ("b1", "b", "2"),
-            ("a2", "a", "3"),
-            ("a1 again", "a", "1"),
-        ] {
-            s.message_send(&a, &q, message(body, Some(group), Some(dedup)), 10, None)
+        for s in crate::store::testing::stores() {
+            let a = TenantId("a".into());
+            let q = def(
+                "orders.fifo",
+                QueueAttributes {
+                    fifo: true,
+                    ..QueueAttributes::default()
+                },
+            );
+            assert!(s.queue_create(&a, &q).unwrap());
+            for (body, group, dedup) in [
+                ("a1", "a", "1"),
+                ("b1", "b", "2"),
+                ("a2", "a", "3"),
+                ("a1 again", "a", "1"),
+            ] {
+                s.message_send(&a, &q, message(body, Some(group), Some(dedup)), 10, None)
+                    .unwrap();
+            }
+            let first = s.message_receive(&a, &q, 1, 30_000, 20).unwrap();
+            assert_eq!(bodies(&first), ["a1"]);
+            let next = s.message_receive(&a, &q, 10, 30_000, 20).unwrap();
+            assert_eq!(
+                bodies(&next),
+                ["b1"],
+                "group a waits while a1 is in flight; the duplicate is gone"
+            );
+            assert!(s
+                .message_delete(&a, "orders.fifo", &first[0].receipt)
+                .unwrap());
+            let last = s.message_receive(&a, &q, 10, 30_000, 20).unwrap();
+            assert_eq!(bodies(&last), ["a2"]);
+            // Past the window, the same deduplication id is a new message.
+            let later = s
+                .message_send(
+                    &a,
+                    &q,
+                    message("a1 later", Some("a"), Some("1")),
+                    10 + DEDUP_WINDOW_MS,
+                    None,
+                )
                 .unwrap();
+            assert_ne!(later.id, "id-a1");
         }
-        let first = s.message_receive(&a, &q, 1, 30_000, 20).unwrap();
-        assert_eq!(bodies(&first), ["a1"]);
-        let next = s.message_receive(&a, &q, 10, 30_000, 20).unwrap();
-        assert_eq!(
-            bodies(&next),
-            ["b1"],
-            "group a waits while a1 is in flight; the duplicate is gone"
-        );
-        assert!(s
-            .message_delete(&a, "orders.fifo", &first[0].receipt)
-            .unwrap());
-        let last = s.message_receive(&a, &q, 10, 30_000, 20).unwrap();
-        assert_eq!(bodies(&last), ["a2"]);
-        // Past the window, the same deduplication id is a new message.
-        let later = s
-            .message_send(
-                &a,
-                &q,
-                message("a1 later", Some("a"), Some("1")),
-                10 + DEDUP_WINDOW_MS,
-                None,
-            )
-            .unwrap();
-        assert_ne!(later.id, "id-a1");
     }
 
     #[test]
     fn messages_received_too_often_move_to_the_dead_letter_queue() {
-        let s = Store::memory();
-        let a = TenantId("a".into());
-        let dlq = def("dlq", QueueAttributes::default());
-        let q = def(
-            "work",
-            QueueAttributes {
-                redrive: Some(Redrive {
-                    target: "dlq".into(),
-                    max_receive_count: 2,
-                }),
-                ..QueueAttributes::default()
-            },
-        );
-        s.queue_create(&a, &dlq).unwrap();
-        s.queue_create(&a, &q).unwrap();
-        s.message_send(&a, &q, message("poison", None, None), 0, None)
-            .unwrap();
-        for at in [1, 2] {
-            let got = s.message_receive(&a, &q, 1, 0, at).unwrap();
-            assert_eq!(got[0].message.receive_count, at as u32);
+        for s in crate::store::testing::stores() {
+            let a = TenantId("a".into());
+            let dlq = def("dlq", QueueAttributes::default());
+            let q = def(
+                "work",
+                QueueAttributes {
+                    redrive: Some(Redrive {
+                        target: "dlq".into(),
+                        max_receive_count: 2,
+                    }),
+                    ..QueueAttributes::default()
+                },
+            );
+            s.queue_create(&a, &dlq).unwrap();
+            s.queue_create(&a, &q).unwrap();
+            s.message_send(&a, &q, message("poison", None, None), 0, None)
+                .unwrap();
+            for at in [1, 2] {
+                let got = s.message_receive(&a, &q, 1, 0, at).unwrap();
+                assert_eq!(got[0].message.receive_count, at as u32);
+            }
+            assert!(
+                s.message_receive(&a, &q, 1, 0, 3).unwrap().is_empty(),
+                "moved, not handed out"
+            );
+            let dead = s.message_receive(&a, &dlq, 1, 1000, 3).unwrap();
+            assert_eq!(bodies(&dead), ["poison"]);
+            assert_eq!(s.queue_counts(&a, "dlq", 3).unwrap().in_flight, 1);
+            assert!(s.message_retime(&a, "dlq", &dead[0].receipt, 0, 4).unwrap());
+            assert_eq!(s.queue_counts(&a, "dlq", 4).unwrap().visible, 1);
+            assert!(s.queue_delete(&a, "dlq").unwrap());
+            assert_eq!(s.queue_counts(&a, "dlq", 4).unwrap(), Counts::default());
         }
-        assert!(
-            s.message_receive(&a, &q, 1, 0, 3).unwrap().is_empty(),
-            "moved, not handed out"
-        );
-        let dead = s.message_receive(&a, &dlq, 1, 1000, 3).unwrap();
-        assert_eq!(bodies(&dead), ["poison"]);
-        assert_eq!(s.queue_counts(&a, "dlq", 3).unwrap().in_flight, 1);
-        assert!(s.message_retime(&a, "dlq", &dead[0].receipt, 0, 4).unwrap());
-        assert_eq!(s.queue_counts(&a, "dlq", 4).unwrap().visible, 1);
-        assert!(s.queue_delete(&a, "dlq").unwrap());
-        assert_eq!(s.queue_counts(&a, "dlq", 4).unwrap(), Counts::default());
     }
 }

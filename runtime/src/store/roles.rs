@@ -121,40 +121,41 @@ mod tests {
 
     #[test]
     fn machines_run_as_their_role_or_the_default_one() {
-        let s = Store::memory();
-        let t = TenantId("t".into());
-        let arn = "arn:aws:iam::000000000000:role/service-role/Orders";
-        assert_eq!(s.role_grants(&t, arn).unwrap(), None, "the whole tenant");
-        s.role_put(
-            &t,
-            &Role {
-                name: DEFAULT_ROLE.into(),
-                grants: vec![],
-                modified: 1,
-            },
-        )
-        .unwrap();
-        let (name, none) = s.role_grants(&t, arn).unwrap().unwrap();
-        assert_eq!(name, "default");
-        assert!(!none.allows(Resource::Kv, "orders", Access::Read));
-        s.role_put(
-            &t,
-            &Role {
-                name: "Orders".into(),
-                grants: vec!["kv:orders".into()],
-                modified: 2,
-            },
-        )
-        .unwrap();
-        let (name, orders) = s.role_grants(&t, arn).unwrap().unwrap();
-        assert_eq!(name, "Orders");
-        assert!(orders.allows(Resource::Kv, "orders", Access::Write));
-        assert_eq!(s.role_list(&t).unwrap().len(), 2);
-        assert!(s.role_delete(&t, "Orders").unwrap());
-        assert_eq!(
-            s.role_grants(&TenantId("u".into()), arn).unwrap(),
-            None,
-            "per tenant"
-        );
+        for s in crate::store::testing::stores() {
+            let t = TenantId("t".into());
+            let arn = "arn:aws:iam::000000000000:role/service-role/Orders";
+            assert_eq!(s.role_grants(&t, arn).unwrap(), None, "the whole tenant");
+            s.role_put(
+                &t,
+                &Role {
+                    name: DEFAULT_ROLE.into(),
+                    grants: vec![],
+                    modified: 1,
+                },
+            )
+            .unwrap();
+            let (name, none) = s.role_grants(&t, arn).unwrap().unwrap();
+            assert_eq!(name, "default");
+            assert!(!none.allows(Resource::Kv, "orders", Access::Read));
+            s.role_put(
+                &t,
+                &Role {
+                    name: "Orders".into(),
+                    grants: vec!["kv:orders".into()],
+                    modified: 2,
+                },
+            )
+            .unwrap();
+            let (name, orders) = s.role_grants(&t, arn).unwrap().unwrap();
+            assert_eq!(name, "Orders");
+            assert!(orders.allows(Resource::Kv, "orders", Access::Write));
+            assert_eq!(s.role_list(&t).unwrap().len(), 2);
+            assert!(s.role_delete(&t, "Orders").unwrap());
+            assert_eq!(
+                s.role_grants(&TenantId("u".into()), arn).unwrap(),
+                None,
+                "per tenant"
+            );
+        }
     }
 }

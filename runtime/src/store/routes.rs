@@ -155,28 +155,29 @@ mod tests {
 
     #[test]
     fn routes_are_kept_per_tenant() {
-        let s = Store::memory();
-        let (a, b) = (TenantId("a".into()), TenantId("b".into()));
-        let hmac = Auth::Hmac(signature::Check {
-            style: signature::Style::Github,
-            secret: "s".into(),
-            header: None,
-            timestamp_header: None,
-            tolerance_seconds: 300,
-        });
-        s.route_put(&a, &route("x", hmac.clone())).unwrap();
-        s.route_put(&a, &route("w", Auth::None)).unwrap();
-        assert_eq!(s.route_get(&a, "x").unwrap(), Some(route("x", hmac)));
-        assert_eq!(s.route_get(&b, "x").unwrap(), None);
-        let names: Vec<String> = s
-            .route_list(&a)
-            .unwrap()
-            .into_iter()
-            .map(|r| r.name)
-            .collect();
-        assert_eq!(names, ["w", "x"]);
-        assert!(s.route_list(&b).unwrap().is_empty());
-        assert!(s.route_delete(&a, "x").unwrap());
-        assert!(!s.route_delete(&a, "x").unwrap());
+        for s in crate::store::testing::stores() {
+            let (a, b) = (TenantId("a".into()), TenantId("b".into()));
+            let hmac = Auth::Hmac(signature::Check {
+                style: signature::Style::Github,
+                secret: "s".into(),
+                header: None,
+                timestamp_header: None,
+                tolerance_seconds: 300,
+            });
+            s.route_put(&a, &route("x", hmac.clone())).unwrap();
+            s.route_put(&a, &route("w", Auth::None)).unwrap();
+            assert_eq!(s.route_get(&a, "x").unwrap(), Some(route("x", hmac)));
+            assert_eq!(s.route_get(&b, "x").unwrap(), None);
+            let names: Vec<String> = s
+                .route_list(&a)
+                .unwrap()
+                .into_iter()
+                .map(|r| r.name)
+                .collect();
+            assert_eq!(names, ["w", "x"]);
+            assert!(s.route_list(&b).unwrap().is_empty());
+            assert!(s.route_delete(&a, "x").unwrap());
+            assert!(!s.route_delete(&a, "x").unwrap());
+        }
     }
 }

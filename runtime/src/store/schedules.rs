@@ -280,42 +280,43 @@ mod tests {
 
     #[test]
     fn the_due_index_follows_each_schedule() {
-        let s = Store::memory();
-        let t = TenantId("t".into());
-        s.schedule_put(&t, &schedule("b", Some(200))).unwrap();
-        s.schedule_put(&t, &schedule("a", Some(100))).unwrap();
-        s.schedule_put(&t, &schedule("never", None)).unwrap();
-        let due: Vec<(String, Millis)> = s
-            .schedules_due(150, 10)
-            .unwrap()
-            .into_iter()
-            .map(|d| (d.name, d.at))
-            .collect();
-        assert_eq!(due, [("a".to_string(), 100)]);
-        // Moving a schedule moves its index entry; disabling takes it out.
-        s.schedule_put(&t, &schedule("a", Some(300))).unwrap();
-        let names: Vec<String> = s
-            .schedules_due(1000, 10)
-            .unwrap()
-            .into_iter()
-            .map(|d| d.name)
-            .collect();
-        assert_eq!(names, ["b", "a"]);
-        s.schedule_put(
-            &t,
-            &ScheduleDef {
-                enabled: false,
-                ..schedule("b", Some(200))
-            },
-        )
-        .unwrap();
-        assert_eq!(s.schedules_armed().unwrap(), 1);
-        assert!(s.schedule_delete(&t, DEFAULT_GROUP, "a").unwrap());
-        assert!(s.schedules_due(1000, 10).unwrap().is_empty());
-        assert_eq!(s.schedule_list(&t, None).unwrap().len(), 2);
-        assert!(s
-            .schedule_list(&TenantId("other".into()), None)
-            .unwrap()
-            .is_empty());
+        for s in crate::store::testing::stores() {
+            let t = TenantId("t".into());
+            s.schedule_put(&t, &schedule("b", Some(200))).unwrap();
+            s.schedule_put(&t, &schedule("a", Some(100))).unwrap();
+            s.schedule_put(&t, &schedule("never", None)).unwrap();
+            let due: Vec<(String, Millis)> = s
+                .schedules_due(150, 10)
+                .unwrap()
+                .into_iter()
+                .map(|d| (d.name, d.at))
+                .collect();
+            assert_eq!(due, [("a".to_string(), 100)]);
+            // Moving a schedule moves its index entry; disabling takes it out.
+            s.schedule_put(&t, &schedule("a", Some(300))).unwrap();
+            let names: Vec<String> = s
+                .schedules_due(1000, 10)
+                .unwrap()
+                .into_iter()
+                .map(|d| d.name)
+                .collect();
+            assert_eq!(names, ["b", "a"]);
+            s.schedule_put(
+                &t,
+                &ScheduleDef {
+                    enabled: false,
+                    ..schedule("b", Some(200))
+                },
+            )
+            .unwrap();
+            assert_eq!(s.schedules_armed().unwrap(), 1);
+            assert!(s.schedule_delete(&t, DEFAULT_GROUP, "a").unwrap());
+            assert!(s.schedules_due(1000, 10).unwrap().is_empty());
+            assert_eq!(s.schedule_list(&t, None).unwrap().len(), 2);
+            assert!(s
+                .schedule_list(&TenantId("other".into()), None)
+                .unwrap()
+                .is_empty());
+        }
     }
 }

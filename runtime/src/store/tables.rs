@@ -393,130 +393,132 @@ mod tests {
 
     #[test]
     fn items_swap_on_their_version_and_stay_in_their_tenant_and_table() {
-        let s = Store::memory();
-        let (a, b) = (TenantId("a".into()), TenantId("b".into()));
-        assert!(s.table_create(&a, &def("orders")).unwrap());
-        assert!(!s.table_create(&a, &def("orders")).unwrap());
-        assert!(s.table_create(&a, &def("orders2")).unwrap());
-        assert_eq!(s.table_get(&b, "orders").unwrap(), None);
-        let k = key("o-1", b"");
-        assert_eq!(
-            s.item_swap(&a, "orders", &k, None, Some("{}".into()), None)
-                .unwrap(),
-            Some(1)
-        );
-        assert_eq!(
-            s.item_swap(&a, "orders", &k, None, Some("{}".into()), None)
-                .unwrap(),
-            None,
-            "no longer absent"
-        );
-        assert_eq!(
-            s.item_swap(&a, "orders", &k, Some(1), Some("{\"x\":1}".into()), None)
-                .unwrap(),
-            Some(2)
-        );
-        assert_eq!(s.item_get(&a, "orders", &k).unwrap().unwrap().version, 2);
-        assert_eq!(s.item_get(&b, "orders", &k).unwrap(), None);
-        assert_eq!(
-            s.item_get(&a, "orders2", &k).unwrap(),
-            None,
-            "a table's name is not a prefix"
-        );
-        s.item_swap(
-            &a,
-            "orders",
-            &key("o-2", b""),
-            None,
-            Some("{}".into()),
-            None,
-        )
-        .unwrap();
-        s.item_swap(
-            &a,
-            "orders2",
-            &key("o-3", b""),
-            None,
-            Some("{}".into()),
-            None,
-        )
-        .unwrap();
-        assert_eq!(s.items(&a, "orders", None, None, 10).unwrap().len(), 2);
-        assert_eq!(s.items(&a, "orders", None, Some(&k), 10).unwrap().len(), 1);
-        assert_eq!(
-            s.items(&a, "orders", Some(b"o-2"), None, 10).unwrap().len(),
-            1
-        );
-        assert_eq!(
-            s.table_list(&a, None, 10)
-                .unwrap()
-                .iter()
-                .map(|t| t.name.as_str())
-                .collect::<Vec<_>>(),
-            ["orders", "orders2"]
-        );
-        assert_eq!(s.table_list(&a, Some("orders"), 10).unwrap().len(), 1);
-        assert!(s.table_delete(&a, "orders").unwrap());
-        assert!(s.items(&a, "orders", None, None, 10).unwrap().is_empty());
-        assert_eq!(s.items(&a, "orders2", None, None, 10).unwrap().len(), 1);
-        assert_eq!(
-            s.item_swap(&a, "orders2", &key("o-3", b""), Some(1), None, None)
-                .unwrap(),
-            Some(0)
-        );
+        for s in crate::store::testing::stores() {
+            let (a, b) = (TenantId("a".into()), TenantId("b".into()));
+            assert!(s.table_create(&a, &def("orders")).unwrap());
+            assert!(!s.table_create(&a, &def("orders")).unwrap());
+            assert!(s.table_create(&a, &def("orders2")).unwrap());
+            assert_eq!(s.table_get(&b, "orders").unwrap(), None);
+            let k = key("o-1", b"");
+            assert_eq!(
+                s.item_swap(&a, "orders", &k, None, Some("{}".into()), None)
+                    .unwrap(),
+                Some(1)
+            );
+            assert_eq!(
+                s.item_swap(&a, "orders", &k, None, Some("{}".into()), None)
+                    .unwrap(),
+                None,
+                "no longer absent"
+            );
+            assert_eq!(
+                s.item_swap(&a, "orders", &k, Some(1), Some("{\"x\":1}".into()), None)
+                    .unwrap(),
+                Some(2)
+            );
+            assert_eq!(s.item_get(&a, "orders", &k).unwrap().unwrap().version, 2);
+            assert_eq!(s.item_get(&b, "orders", &k).unwrap(), None);
+            assert_eq!(
+                s.item_get(&a, "orders2", &k).unwrap(),
+                None,
+                "a table's name is not a prefix"
+            );
+            s.item_swap(
+                &a,
+                "orders",
+                &key("o-2", b""),
+                None,
+                Some("{}".into()),
+                None,
+            )
+            .unwrap();
+            s.item_swap(
+                &a,
+                "orders2",
+                &key("o-3", b""),
+                None,
+                Some("{}".into()),
+                None,
+            )
+            .unwrap();
+            assert_eq!(s.items(&a, "orders", None, None, 10).unwrap().len(), 2);
+            assert_eq!(s.items(&a, "orders", None, Some(&k), 10).unwrap().len(), 1);
+            assert_eq!(
+                s.items(&a, "orders", Some(b"o-2"), None, 10).unwrap().len(),
+                1
+            );
+            assert_eq!(
+                s.table_list(&a, None, 10)
+                    .unwrap()
+                    .iter()
+                    .map(|t| t.name.as_str())
+                    .collect::<Vec<_>>(),
+                ["orders", "orders2"]
+            );
+            assert_eq!(s.table_list(&a, Some("orders"), 10).unwrap().len(), 1);
+            assert!(s.table_delete(&a, "orders").unwrap());
+            assert!(s.items(&a, "orders", None, None, 10).unwrap().is_empty());
+            assert_eq!(s.items(&a, "orders2", None, None, 10).unwrap().len(), 1);
+            assert_eq!(
+                s.item_swap(&a, "orders2", &key("o-3", b""), Some(1), None, None)
+                    .unwrap(),
+                Some(0)
+            );
+        }
     }
 
     #[test]
     fn a_tasks_write_and_its_answer_are_one_batch() {
         use crate::store::Executions as _;
-        let s = Store::memory();
-        let a = TenantId("a".into());
-        s.table_create(&a, &def("t")).unwrap();
-        let of = EffectOf {
-            execution: ExecutionKey {
-                tenant: a.clone(),
-                machine: "m".into(),
-                name: "e".into(),
-            },
-            task: 3,
-        };
-        assert_eq!(s.effect_get(&of).unwrap(), None);
-        let answer = Some((&of, "{\"ok\":1}".to_string()));
-        let k = key("k", b"");
-        assert_eq!(
-            s.item_swap(&a, "t", &k, None, Some("{}".into()), answer)
-                .unwrap(),
-            Some(1)
-        );
-        assert_eq!(s.effect_get(&of).unwrap().as_deref(), Some("{\"ok\":1}"));
-        let other = EffectOf {
-            task: 4,
-            ..of.clone()
-        };
-        let lost = s
-            .item_swap(
-                &a,
-                "t",
-                &k,
+        for s in crate::store::testing::stores() {
+            let a = TenantId("a".into());
+            s.table_create(&a, &def("t")).unwrap();
+            let of = EffectOf {
+                execution: ExecutionKey {
+                    tenant: a.clone(),
+                    machine: "m".into(),
+                    name: "e".into(),
+                },
+                task: 3,
+            };
+            assert_eq!(s.effect_get(&of).unwrap(), None);
+            let answer = Some((&of, "{\"ok\":1}".to_string()));
+            let k = key("k", b"");
+            assert_eq!(
+                s.item_swap(&a, "t", &k, None, Some("{}".into()), answer)
+                    .unwrap(),
+                Some(1)
+            );
+            assert_eq!(s.effect_get(&of).unwrap().as_deref(), Some("{\"ok\":1}"));
+            let other = EffectOf {
+                task: 4,
+                ..of.clone()
+            };
+            let lost = s
+                .item_swap(
+                    &a,
+                    "t",
+                    &k,
+                    None,
+                    Some("{}".into()),
+                    Some((&other, "x".into())),
+                )
+                .unwrap();
+            assert_eq!(lost, None, "the item is there: nothing is written");
+            assert_eq!(s.effect_get(&other).unwrap(), None, "nor the answer");
+            assert_eq!(
+                s.item_swap(&a, "t", &k, Some(1), None, Some((&other, "{}".into())))
+                    .unwrap(),
+                Some(0)
+            );
+            assert_eq!(s.item_get(&a, "t", &k).unwrap(), None);
+            s.execution_delete(&of.execution).unwrap();
+            assert_eq!(
+                s.effect_get(&of).unwrap(),
                 None,
-                Some("{}".into()),
-                Some((&other, "x".into())),
-            )
-            .unwrap();
-        assert_eq!(lost, None, "the item is there: nothing is written");
-        assert_eq!(s.effect_get(&other).unwrap(), None, "nor the answer");
-        assert_eq!(
-            s.item_swap(&a, "t", &k, Some(1), None, Some((&other, "{}".into())))
-                .unwrap(),
-            Some(0)
-        );
-        assert_eq!(s.item_get(&a, "t", &k).unwrap(), None);
-        s.execution_delete(&of.execution).unwrap();
-        assert_eq!(
-            s.effect_get(&of).unwrap(),
-            None,
-            "answers go with their execution"
-        );
-        assert_eq!(s.effect_get(&other).unwrap(), None);
+                "answers go with their execution"
+            );
+            assert_eq!(s.effect_get(&other).unwrap(), None);
+        }
     }
 }

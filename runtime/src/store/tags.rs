@@ -62,14 +62,15 @@ mod tests {
 
     #[test]
     fn tags_are_per_tenant_and_resource() {
-        let s = Store::memory();
-        let (a, b) = (TenantId("a".into()), TenantId("b".into()));
-        let tags: TagMap = [("team".to_string(), "x".to_string())].into();
-        s.tags_put(&a, "arn:1", &tags).unwrap();
-        assert_eq!(s.tags_get(&a, "arn:1").unwrap(), tags);
-        assert!(s.tags_get(&b, "arn:1").unwrap().is_empty());
-        assert!(s.tags_get(&a, "arn:2").unwrap().is_empty());
-        s.tags_delete(&a, "arn:1").unwrap();
-        assert!(s.tags_get(&a, "arn:1").unwrap().is_empty());
+        for s in crate::store::testing::stores() {
+            let (a, b) = (TenantId("a".into()), TenantId("b".into()));
+            let tags: TagMap = [("team".to_string(), "x".to_string())].into();
+            s.tags_put(&a, "arn:1", &tags).unwrap();
+            assert_eq!(s.tags_get(&a, "arn:1").unwrap(), tags);
+            assert!(s.tags_get(&b, "arn:1").unwrap().is_empty());
+            assert!(s.tags_get(&a, "arn:2").unwrap().is_empty());
+            s.tags_delete(&a, "arn:1").unwrap();
+            assert!(s.tags_get(&a, "arn:1").unwrap().is_empty());
+        }
     }
 }

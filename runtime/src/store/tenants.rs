@@ -128,13 +128,14 @@ mod tests {
 
     #[test]
     fn a_tenant_is_found_by_its_id_and_inserted_once() {
-        let store = Store::memory();
-        assert!(store.tenant_insert(&tenant("acme")).unwrap());
-        assert!(!store.tenant_insert(&tenant("acme")).unwrap());
-        assert!(store.tenant_insert(&tenant("acme-2")).unwrap());
-        let found = store.tenant_get(&TenantId("acme".into())).unwrap();
-        assert_eq!(found, Some(tenant("acme")));
-        assert_eq!(store.tenant_get(&TenantId("acm".into())).unwrap(), None);
-        assert_eq!(store.tenant_list().unwrap().len(), 2);
+        for store in crate::store::testing::stores() {
+            assert!(store.tenant_insert(&tenant("acme")).unwrap());
+            assert!(!store.tenant_insert(&tenant("acme")).unwrap());
+            assert!(store.tenant_insert(&tenant("acme-2")).unwrap());
+            let found = store.tenant_get(&TenantId("acme".into())).unwrap();
+            assert_eq!(found, Some(tenant("acme")));
+            assert_eq!(store.tenant_get(&TenantId("acm".into())).unwrap(), None);
+            assert_eq!(store.tenant_list().unwrap().len(), 2);
+        }
     }
 }

@@ -472,48 +472,50 @@ mod tests {
 
     #[test]
     fn a_publish_leaves_a_delivery_per_subscription_until_it_is_done() {
-        let s = Store::memory();
-        let (a, b) = (t("a"), t("b"));
-        s.topic_for_module(&a, "events", 1).unwrap();
-        let subs = [subscription("events", "s1"), subscription("events", "s2")];
-        for sub in &subs {
-            s.subscription_put(&a, sub).unwrap();
+        for s in crate::store::testing::stores() {
+            let (a, b) = (t("a"), t("b"));
+            s.topic_for_module(&a, "events", 1).unwrap();
+            let subs = [subscription("events", "s1"), subscription("events", "s2")];
+            for sub in &subs {
+                s.subscription_put(&a, sub).unwrap();
+            }
+            assert_eq!(s.subscription_list(&a, Some("events")).unwrap().len(), 2);
+            assert!(s.subscription_list(&b, None).unwrap().is_empty());
+            s.publish(&a, &notification("events", "m1"), &subs, 5, None)
+                .unwrap();
+            let due = s.deliveries_due(5, 10).unwrap();
+            assert_eq!(due.len(), 2);
+            assert_eq!(due[0].delivery.tenant, a);
+            let mut later = due[0].delivery.clone();
+            later.attempts = 1;
+            later.due = 100;
+            s.delivery_retry(&due[0].key, &later).unwrap();
+            s.delivery_done(&due[1].key).unwrap();
+            assert!(s.deliveries_due(99, 10).unwrap().is_empty());
+            assert_eq!(s.deliveries_due(100, 10).unwrap()[0].delivery, later);
         }
-        assert_eq!(s.subscription_list(&a, Some("events")).unwrap().len(), 2);
-        assert!(s.subscription_list(&b, None).unwrap().is_empty());
-        s.publish(&a, &notification("events", "m1"), &subs, 5, None)
-            .unwrap();
-        let due = s.deliveries_due(5, 10).unwrap();
-        assert_eq!(due.len(), 2);
-        assert_eq!(due[0].delivery.tenant, a);
-        let mut later = due[0].delivery.clone();
-        later.attempts = 1;
-        later.due = 100;
-        s.delivery_retry(&due[0].key, &later).unwrap();
-        s.delivery_done(&due[1].key).unwrap();
-        assert!(s.deliveries_due(99, 10).unwrap().is_empty());
-        assert_eq!(s.deliveries_due(100, 10).unwrap()[0].delivery, later);
     }
 
     #[test]
     fn deleting_a_topic_deletes_its_subscriptions() {
-        let s = Store::memory();
-        let a = t("a");
-        s.topic_for_module(&a, "events", 1).unwrap();
-        s.topic_for_module(&a, "other", 1).unwrap();
-        s.subscription_put(&a, &subscription("events", "s1"))
-            .unwrap();
-        s.subscription_put(&a, &subscription("other", "s2"))
-            .unwrap();
-        assert!(s.topic_delete(&a, "events").unwrap());
-        assert!(!s.topic_delete(&a, "events").unwrap());
-        assert_eq!(s.subscription_list(&a, None).unwrap().len(), 1);
-        let names: Vec<String> = s
-            .topic_list(&a, None, 10)
-            .unwrap()
-            .into_iter()
-            .map(|d| d.name)
-            .collect();
-        assert_eq!(names, ["other"]);
+        for s in crate::store::testing::stores() {
+            let a = t("a");
+            s.topic_for_module(&a, "events", 1).unwrap();
+            s.topic_for_module(&a, "other", 1).unwrap();
+            s.subscription_put(&a, &subscription("events", "s1"))
+                .unwrap();
+            s.subscription_put(&a, &subscription("other", "s2"))
+                .unwrap();
+            assert!(s.topic_delete(&a, "events").unwrap());
+            assert!(!s.topic_delete(&a, "events").unwrap());
+            assert_eq!(s.subscription_list(&a, None).unwrap().len(), 1);
+            let names: Vec<String> = s
+                .topic_list(&a, None, 10)
+                .unwrap()
+                .into_iter()
+                .map(|d| d.name)
+                .collect();
+            assert_eq!(names, ["other"]);
+        }
     }
 }

@@ -239,69 +239,71 @@ mod tests {
 
     #[test]
     fn a_change_decided_on_a_stale_record_is_not_written() {
-        let store = Store::memory();
-        let t = TenantId("t".into());
-        let read = machine("m");
-        store.machine_put(&t, &read, None).unwrap();
-        // "m" and "m2" share a prefix: listing one never shows the other's versions.
-        store.machine_put(&t, &machine("m2"), None).unwrap();
-        let first = StateMachine {
-            last_version: 1,
-            generation: 1,
-            ..read.clone()
-        };
-        let publish = [VersionChange::PutVersion(version(1))];
-        assert!(store.versions_change(&t, &read, &first, &publish).unwrap());
-        // A second writer that read the same record loses, and writes nothing.
-        let alias = Alias {
-            name: "prod".into(),
-            description: None,
-            routing: vec![Weighted {
-                version: 1,
-                weight: 100,
-            }],
-            created: 0,
-            updated: 0,
-        };
-        let stale = [VersionChange::PutAlias(alias.clone())];
-        assert!(!store.versions_change(&t, &read, &first, &stale).unwrap());
-        assert_eq!(store.alias_list(&t, "m").unwrap(), vec![]);
-        let second = StateMachine {
-            generation: 2,
-            ..first.clone()
-        };
-        assert!(store.versions_change(&t, &first, &second, &stale).unwrap());
-        assert_eq!(store.alias_get(&t, "m", "prod").unwrap(), Some(alias));
-        assert_eq!(store.version_list(&t, "m").unwrap(), vec![version(1)]);
-        assert_eq!(store.version_list(&t, "m2").unwrap(), vec![]);
-        assert_eq!(store.machine_get(&t, "m").unwrap(), Some(second));
+        for store in crate::store::testing::stores() {
+            let t = TenantId("t".into());
+            let read = machine("m");
+            store.machine_put(&t, &read, None).unwrap();
+            // "m" and "m2" share a prefix: listing one never shows the other's versions.
+            store.machine_put(&t, &machine("m2"), None).unwrap();
+            let first = StateMachine {
+                last_version: 1,
+                generation: 1,
+                ..read.clone()
+            };
+            let publish = [VersionChange::PutVersion(version(1))];
+            assert!(store.versions_change(&t, &read, &first, &publish).unwrap());
+            // A second writer that read the same record loses, and writes nothing.
+            let alias = Alias {
+                name: "prod".into(),
+                description: None,
+                routing: vec![Weighted {
+                    version: 1,
+                    weight: 100,
+                }],
+                created: 0,
+                updated: 0,
+            };
+            let stale = [VersionChange::PutAlias(alias.clone())];
+            assert!(!store.versions_change(&t, &read, &first, &stale).unwrap());
+            assert_eq!(store.alias_list(&t, "m").unwrap(), vec![]);
+            let second = StateMachine {
+                generation: 2,
+                ..first.clone()
+            };
+            assert!(store.versions_change(&t, &first, &second, &stale).unwrap());
+            assert_eq!(store.alias_get(&t, "m", "prod").unwrap(), Some(alias));
+            assert_eq!(store.version_list(&t, "m").unwrap(), vec![version(1)]);
+            assert_eq!(store.version_list(&t, "m2").unwrap(), vec![]);
+            assert_eq!(store.machine_get(&t, "m").unwrap(), Some(second));
 
-        store.versions_forget(&t, "m").unwrap();
-        assert_eq!(store.version_get(&t, "m", 1).unwrap(), None);
-        assert_eq!(store.alias_list(&t, "m").unwrap(), vec![]);
+            store.versions_forget(&t, "m").unwrap();
+            assert_eq!(store.version_get(&t, "m", 1).unwrap(), None);
+            assert_eq!(store.alias_list(&t, "m").unwrap(), vec![]);
+        }
     }
 
     #[test]
     fn versions_list_in_number_order() {
-        let store = Store::memory();
-        let t = TenantId("t".into());
-        let mut read = machine("m");
-        store.machine_put(&t, &read, None).unwrap();
-        for n in [2, 10, 1] {
-            let next = StateMachine {
-                generation: read.generation + 1,
-                ..read.clone()
-            };
-            let put = [VersionChange::PutVersion(version(n))];
-            assert!(store.versions_change(&t, &read, &next, &put).unwrap());
-            read = next;
+        for store in crate::store::testing::stores() {
+            let t = TenantId("t".into());
+            let mut read = machine("m");
+            store.machine_put(&t, &read, None).unwrap();
+            for n in [2, 10, 1] {
+                let next = StateMachine {
+                    generation: read.generation + 1,
+                    ..read.clone()
+                };
+                let put = [VersionChange::PutVersion(version(n))];
+                assert!(store.versions_change(&t, &read, &next, &put).unwrap());
+                read = next;
+            }
+            let numbers: Vec<u64> = store
+                .version_list(&t, "m")
+                .unwrap()
+                .iter()
+                .map(|v| v.number)
+                .collect();
+            assert_eq!(numbers, [1, 2, 10]);
         }
-        let numbers: Vec<u64> = store
-            .version_list(&t, "m")
-            .unwrap()
-            .iter()
-            .map(|v| v.number)
-            .collect();
-        assert_eq!(numbers, [1, 2, 10]);
     }
 }

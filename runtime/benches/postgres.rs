@@ -1,0 +1,287 @@
+//! The PostgreSQL store (issue 18), in one run: `cargo bench -p sandstep --bench postgres`.
+//!
+//! (n) Standard pass3 executions/s from 256 concurrent `Scheduler::start` callers on the
+//!     server's runtime: sled with group commit (the default) against PostgreSQL, in the
+//!     same run; with the database's commits per execution (`pg_stat_database`).
+//! (o) the database's cost per execution: rows and bytes of `sandstep_map` per finished
+//!     Standard pass3 execution and per execution waiting in `Wait 3600 s`.
+//! (p) failover: two `sandstep serve` on one database (default lease, 8 s); an execution
+//!     loops on a 1 s Wait; `kill -9` of the active server, and the time until the first
+//!     history event the standby writes for that execution. p50 and max over
+//!     `SANDSTEP_BENCH_FAILOVERS` (20) runs; the killed server comes back as the next
+//!     standby.
+//!
+//! The database: `SANDSTEP_BENCH_POSTGRES`, or else a cluster of the bench's own started by
+//! `.ci/postgres start --durable` (fsync on, as a production database; the tests' cluster
+//! has it off).
+
+// Benchmark code: a failed expect is a broken benchmark.
+#![allow(clippy::expect_used, clippy::indexing_slicing, clippy::unwrap_used)]
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+mod common;
+
+use common::{
+    env_or, machine, runtime, scheduler, standard_rate, start_many, Server, PASS3, STARTERS, WAIT,
+};
+use sandstep::model::MachineType;
+use sandstep::scheduler::runner::NoTasks;
+use sandstep::store::postgres::Postgres;
+use sandstep::store::Store;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// A database to measure on: the one named, or a durable throwaway cluster.
+struct Database {
+    url: String,
+    /// The cluster's directory when the bench started it (stopped on drop).
+    own: Option<String>,
+}
+
+impl Database {
+    fn get() -> Database {
+        if let Ok(url) = std::env::var("SANDSTEP_BENCH_POSTGRES") {
+            return Database { url, own: None };
+        }
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+        let out = std::process::Command::new("bash")
+            .arg(format!("{root}/.ci/postgres"))
+            .args(["start", "--durable"])
+            .output()
+            .expect(".ci/postgres");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        let value = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(&format!("export {name}=")))
+                .expect(name)
+                .to_string()
+        };
+        Database {
+            url: value("SANDSTEP_TEST_POSTGRES"),
+            own: Some(value("SANDSTEP_TEST_PGDATA")),
+        }
+    }
+
+    /// A URL for a new, empty schema named `name`.
+    fn schema(&self, name: &str) -> String {
+        self.sql(&format!(
+            "DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"
+        ));
+        let join = if self.url.contains('?') { '&' } else { '?' };
+        format!("{}{join}options=-c%20search_path%3D{name}", self.url)
+    }
+
+    /// Runs `sql`; the first column of its rows as text.
+    fn sql(&self, sql: &str) -> Vec<String> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let (client, connection) = tokio_postgres::connect(&self.url, tokio_postgres::NoTls)
+                .await
+                .expect("the database");
+            tokio::spawn(connection);
+            let mut out = Vec::new();
+            for message in client.simple_query(sql).await.expect(sql) {
+                if let tokio_postgres::SimpleQueryMessage::Row(row) = message {
+                    out.push(row.get(0).unwrap_or_default().to_string());
+                }
+            }
+            out
+        })
+    }
+
+    fn number(&self, sql: &str) -> f64 {
+        self.sql(sql)[0].parse().unwrap()
+    }
+
+    fn commits(&self) -> f64 {
+        self.number("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
+    }
+
+    /// Rows and bytes (keys and values) of the map in `schema`.
+    fn map_size(&self, schema: &str) -> (f64, f64) {
+        let row = self.sql(&format!(
+            "SELECT count(*)::text || ' ' || COALESCE(sum(octet_length(key) + octet_length(value)), 0)::text \
+             FROM {schema}.sandstep_map"
+        ));
+        let mut parts = row[0].split(' ').map(|p| p.parse::<f64>().unwrap());
+        (parts.next().unwrap(), parts.next().unwrap())
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.own {
+            let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+            let _ = std::process::Command::new("bash")
+                .arg(format!("{root}/.ci/postgres"))
+                .args(["stop", dir])
+                .status();
+        }
+    }
+}
+
+/// (n) pass3 executions/s on PostgreSQL, the same way `standard_rate` measures sled; and
+/// the database's commits per execution.
+fn postgres_rate(db: &Database, budget: Duration) -> (f64, f64) {
+    let pg = Postgres::connect(&db.schema("bench_rate"), 16).expect("postgres");
+    let store = Store::on(pg);
+    let pass3 = machine("pass3", PASS3, MachineType::Standard);
+    let rt = runtime();
+    let (n, elapsed, commits) = rt.block_on(async {
+        let s = scheduler(&store, &[&pass3], Arc::new(NoTasks));
+        start_many(&s, &pass3, "warm", STARTERS, 2_000, budget).await;
+        settle(&s).await;
+        let before = db.commits();
+        let (n, elapsed) = start_many(&s, &pass3, "run", STARTERS, u64::MAX, budget).await;
+        settle(&s).await;
+        (n, elapsed, db.commits() - before)
+    });
+    (n as f64 / elapsed.as_secs_f64(), commits / n as f64)
+}
+
+/// Waits until the scheduler has no execution left running.
+async fn settle(s: &sandstep::scheduler::Scheduler) {
+    let began = Instant::now();
+    let open = || {
+        let c = s.counters();
+        let f = &c.finished;
+        c.started.load(Ordering::Relaxed)
+            > f.succeeded.load(Ordering::Relaxed)
+                + f.failed.load(Ordering::Relaxed)
+                + f.timed_out.load(Ordering::Relaxed)
+                + f.aborted.load(Ordering::Relaxed)
+    };
+    while open() && began.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// (o) rows and bytes per execution: `n` finished pass3 executions, then `n` waiting ones.
+fn cost_per_execution(db: &Database, n: u64) -> ((f64, f64), (f64, f64)) {
+    let url = db.schema("bench_cost");
+    let store = Store::on(Postgres::connect(&url, 16).expect("postgres"));
+    let pass3 = machine("pass3", PASS3, MachineType::Standard);
+    let wait = machine("wait", WAIT, MachineType::Standard);
+    let rt = runtime();
+    rt.block_on(async {
+        let s = scheduler(&store, &[&pass3, &wait], Arc::new(NoTasks));
+        let base = db.map_size("bench_cost");
+        start_many(&s, &pass3, "done", STARTERS, n, Duration::from_secs(600)).await;
+        settle(&s).await;
+        let done = db.map_size("bench_cost");
+        start_many(&s, &wait, "waiting", STARTERS, n, Duration::from_secs(600)).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let waiting = db.map_size("bench_cost");
+        let per = |a: (f64, f64), b: (f64, f64)| ((b.0 - a.0) / n as f64, (b.1 - a.1) / n as f64);
+        (per(base, done), per(done, waiting))
+    })
+}
+
+const LOOP: &str = r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":1,"Next":"P"},"P":{"Type":"Pass","Next":"W"}}}"#;
+
+fn now_s() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+/// Starts a server on `url` that may wait as a standby, on a thread.
+fn standby(url: String, n: usize) -> std::thread::JoinHandle<Server> {
+    std::thread::spawn(move || {
+        Server::start_with(
+            common::scratch(&format!("pg-failover-{n}")),
+            &["--store", &url],
+            &[],
+        )
+    })
+}
+
+/// (p) seconds from `kill -9` of the active server to the standby's first event of the
+/// looping execution, over `runs` failovers.
+fn failovers(db: &Database, runs: usize) -> Vec<f64> {
+    let url = db.schema("bench_failover");
+    let mut active = standby(url.clone(), 0).join().unwrap();
+    active.sfn(
+        "CreateStateMachine",
+        serde_json::json!({"name": "loop", "definition": LOOP,
+            "roleArn": "arn:aws:iam::000000000000:role/r", "type": "STANDARD"}),
+    );
+    let execution = active.sfn(
+        "StartExecution",
+        serde_json::json!({"stateMachineArn": "arn:aws:states:us-east-1:000000000000:stateMachine:loop"}),
+    )["executionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut times = Vec::new();
+    for run in 0..runs {
+        let next = standby(url.clone(), run + 1);
+        std::thread::sleep(Duration::from_millis(1500));
+        drop(active); // kill -9
+        let killed = now_s();
+        let server = next.join().unwrap();
+        let first_after = loop {
+            let history = server.sfn(
+                "GetExecutionHistory",
+                serde_json::json!({"executionArn": execution, "reverseOrder": true, "maxResults": 50}),
+            );
+            let after: Vec<f64> = history["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|e| e["timestamp"].as_f64())
+                .filter(|t| *t > killed)
+                .collect();
+            if let Some(first) = after.iter().copied().reduce(f64::min) {
+                break first;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        times.push(first_after - killed);
+        active = server;
+    }
+    times
+}
+
+fn main() {
+    let budget = Duration::from_secs(env_or("SANDSTEP_BENCH_SECONDS", 5) as u64);
+    let db = Database::get();
+    println!("PostgreSQL store, threads: {}", common::threads());
+
+    let (sled, _) = standard_rate(budget);
+    let (pg, commits) = postgres_rate(&db, budget);
+    println!(
+        "(n) Standard pass3, {STARTERS} concurrent starts: sled {sled:.0}/s, PostgreSQL {pg:.0}/s \
+         ({:.2}x sled), {commits:.2} database commits per execution",
+        pg / sled
+    );
+
+    let n = env_or("SANDSTEP_BENCH_COST", 2_000) as u64;
+    let ((done_rows, done_bytes), (wait_rows, wait_bytes)) = cost_per_execution(&db, n);
+    println!(
+        "(o) per finished pass3 execution: {done_rows:.1} rows, {done_bytes:.0} bytes; \
+         per execution waiting in a Wait: {wait_rows:.1} rows, {wait_bytes:.0} bytes ({n} of each)"
+    );
+
+    let runs = env_or("SANDSTEP_BENCH_FAILOVERS", 20);
+    let mut times = failovers(&db, runs);
+    times.sort_by(f64::total_cmp);
+    println!(
+        "(p) failover, kill -9 to the standby's first transition (lease 8 s, {runs} runs): \
+         p50 {:.2} s, max {:.2} s",
+        times[times.len() / 2],
+        times[times.len() - 1]
+    );
+}

@@ -1,0 +1,705 @@
+//! The PostgreSQL backend (`--store postgres://...`): the store's ordered map as one table,
+//! shared by every `sandstep serve` process pointed at the same database.
+//!
+//! The map is `sandstep_map (key bytea primary key, value bytea)`: bytea compares byte by
+//! byte, which is the order the store's scans rely on. The schema is created and moved on by
+//! versioned migrations (`runtime/migrations/`, applied with refinery at start); a database
+//! whose schema is newer than this binary's is refused with a clear error.
+//!
+//! Writes are transactions at `SERIALIZABLE` isolation: a guarded batch reads its guard
+//! keys and writes in the same transaction, so its check and its writes are one atomic step
+//! against every other process too (that is what fences two processes applying the same
+//! execution step). PostgreSQL aborts one of two conflicting transactions with a
+//! serialization failure; the batch is then run again from the start, and a guard that no
+//! longer holds answers `false`, as on sled. A commit is durable when it returns
+//! (`synchronous_commit`), so `durable` has nothing left to do.
+//!
+//! The store's traits are synchronous (sled answers in microseconds), so the driver runs on
+//! a small runtime of its own and each call waits for its answer: a call may come from the
+//! server's async tasks or from blocking threads alike. Connections come from a pool
+//! (deadpool); a connection that fails or a database that does not answer in time is
+//! [`Error::Unavailable`], which the API answers as `ServiceUnavailable` (retryable), never
+//! as a lost write: a transaction either committed or did not.
+
+use super::backend::{Backend, Guard, Write};
+use super::{Error, Result};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{IsolationLevel, NoTls};
+
+pub mod lease;
+
+/// The schema's migrations, `runtime/migrations/V<n>__<name>.sql`, built into the binary.
+mod embedded {
+    #![allow(missing_docs)]
+    refinery::embed_migrations!("migrations");
+}
+
+/// The fence before a lease is taken: writes are not fenced (tests of the backend alone).
+const UNFENCED: i64 = -1;
+
+/// How many times a write transaction aborted by a conflict is run again before the
+/// conflict is reported (as [`Error::Unavailable`]: the caller may retry later).
+const CONFLICT_ATTEMPTS: u32 = 50;
+
+/// How long a session may sit in an open transaction without a statement before the
+/// database ends it (see `with_config`).
+const IDLE_IN_TRANSACTION_MS: u64 = 2_000;
+
+/// The advisory lock migrations hold (any number no one else uses: "sandstep" in ASCII).
+const MIGRATION_LOCK: i64 = 0x73_616e_6473_7465;
+
+/// How long a call waits for a connection, or for a new one to open.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The store's map in PostgreSQL.
+pub struct Postgres {
+    pool: Pool,
+    /// The epoch of the lease this process holds ([`UNFENCED`] before it takes one): every
+    /// write checks it against the database's fence.
+    fence: Arc<AtomicI64>,
+    /// The driver's own runtime: the store's callers block on its answers. (An `Option`
+    /// only so that `drop` can shut it down without blocking: the store may be dropped
+    /// on an async task.)
+    runtime: Option<tokio::runtime::Runtime>,
+    /// How to connect (for a connection of its own, such as migrations').
+    #[cfg_attr(not(test), allow(dead_code))]
+    config: tokio_postgres::Config,
+}
+
+impl std::fmt::Debug for Postgres {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Postgres").finish_non_exhaustive()
+    }
+}
+
+fn unavailable(e: impl std::fmt::Display) -> Error {
+    Error::Unavailable(format!("the database is unavailable: {e}"))
+}
+
+/// A driver error as the store's: the database being away (connection lost, shutting
+/// down, out of connections) is retryable; anything else is a failure.
+fn classify(e: &tokio_postgres::Error) -> Error {
+    let e = &Described(e);
+    if e.is_closed() {
+        return unavailable(e);
+    }
+    match e.code() {
+        Some(code) if code.code().starts_with("08") || code.code().starts_with("57P") => {
+            unavailable(e)
+        }
+        Some(code) if code == &SqlState::TOO_MANY_CONNECTIONS => unavailable(e),
+        // An I/O error without a code: the connection went away.
+        None => unavailable(e),
+        Some(_) => Error::Backend(format!("the database refused a statement: {e}")),
+    }
+}
+
+/// A driver error with the database's own message (the driver's `Display` says only
+/// "db error").
+struct Described<'a>(&'a tokio_postgres::Error);
+
+impl std::fmt::Display for Described<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.as_db_error() {
+            Some(db) => write!(f, "{} ({})", db.message(), db.code().code()),
+            None => write!(f, "{}", self.0),
+        }
+    }
+}
+
+impl Described<'_> {
+    fn is_closed(&self) -> bool {
+        self.0.is_closed()
+    }
+
+    fn code(&self) -> Option<&SqlState> {
+        self.0.code()
+    }
+}
+
+/// Whether the transaction lost a conflict with another one and may simply run again.
+fn conflicted(e: &tokio_postgres::Error) -> bool {
+    matches!(
+        e.code(),
+        Some(c) if c == &SqlState::T_R_SERIALIZATION_FAILURE || c == &SqlState::T_R_DEADLOCK_DETECTED
+    )
+}
+
+/// The smallest key greater than every key starting with `prefix` (`None`: no bound).
+fn successor(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+/// Keys to set (with their values, in the same order) and keys to remove.
+type Settled = (Vec<Vec<u8>>, Vec<Vec<u8>>, Vec<Vec<u8>>);
+
+/// A batch as its final effect per key (the last write of a key wins, as on sled): the keys
+/// to set and the keys to remove, disjoint, so one statement can do each.
+fn settle(writes: Vec<Write>) -> Settled {
+    let mut last: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
+    for w in writes {
+        match w {
+            Write::Put(k, v) => last.insert(k, Some(v)),
+            Write::Delete(k) => last.insert(k, None),
+        };
+    }
+    let (mut keys, mut values, mut gone) = (Vec::new(), Vec::new(), Vec::new());
+    for (k, v) in last {
+        match v {
+            Some(v) => {
+                keys.push(k);
+                values.push(v);
+            }
+            None => gone.push(k),
+        }
+    }
+    (keys, values, gone)
+}
+
+/// What a guard asks, owned (the transaction may run more than once).
+#[derive(Clone)]
+enum Wants {
+    Present,
+    Absent,
+    Equals(Vec<u8>),
+}
+
+impl Postgres {
+    /// Connects to `url` (`postgres://user:password@host:port/db`) with at most `pool`
+    /// connections, and brings the schema up to this binary's version.
+    ///
+    /// # Errors
+    /// When the URL does not parse, the database cannot be reached, a migration fails,
+    /// or the database's schema is newer than this binary.
+    pub fn connect(url: &str, pool: usize) -> Result<Postgres> {
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| Error::Invalid(format!("the store URL is not a PostgreSQL URL: {e}")))?;
+        Postgres::with_config(config, pool)
+    }
+
+    fn with_config(mut config: tokio_postgres::Config, pool: usize) -> Result<Postgres> {
+        // A transaction left open by a process that froze (or lost its network) would hold
+        // its locks, the fence's among them, and keep a standby from taking over: the
+        // database ends such a session. Ours never wait between statements that long.
+        let options = format!(
+            "{} -c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS}",
+            config.get_options().unwrap_or_default()
+        );
+        config.options(options.trim());
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("sandstep-postgres")
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Backend(format!("cannot start the database driver: {e}")))?;
+        let manager = Manager::from_config(
+            config.clone(),
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = {
+            let _entered = runtime.enter();
+            Pool::builder(manager)
+                .max_size(pool.max(1))
+                .runtime(deadpool_postgres::Runtime::Tokio1)
+                .wait_timeout(Some(CONNECT_TIMEOUT))
+                .create_timeout(Some(CONNECT_TIMEOUT))
+                .recycle_timeout(Some(CONNECT_TIMEOUT))
+                .build()
+                .map_err(|e| Error::Backend(format!("cannot build the connection pool: {e}")))?
+        };
+        let store = Postgres {
+            pool,
+            fence: Arc::new(AtomicI64::new(UNFENCED)),
+            runtime: Some(runtime),
+            config: config.clone(),
+        };
+        store.wait(migrate(config))?;
+        Ok(store)
+    }
+
+    /// Runs `work` on the driver's runtime and waits for its answer.
+    fn wait<T: Send + 'static>(
+        &self,
+        work: impl Future<Output = Result<T>> + Send + 'static,
+    ) -> Result<T> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let Some(runtime) = &self.runtime else {
+            return Err(Error::Backend("the database driver stopped".into()));
+        };
+        runtime.spawn(async move {
+            let _ = tx.send(work.await);
+        });
+        rx.recv()
+            .map_err(|_| Error::Backend("the database driver stopped".into()))?
+    }
+
+    /// Applies `writes` if every guard holds, in one serializable transaction run again
+    /// while it loses conflicts.
+    fn transact(&self, guards: Vec<(Vec<u8>, Wants)>, writes: Vec<Write>) -> Result<bool> {
+        let pool = self.pool.clone();
+        let fence = self.fence.load(Ordering::SeqCst);
+        let (keys, values, gone) = settle(writes);
+        self.wait(async move {
+            let mut last = None;
+            for attempt in 0..CONFLICT_ATTEMPTS {
+                match attempt_once(&pool, fence, &guards, &keys, &values, &gone).await {
+                    Ok(applied) => return Ok(applied),
+                    Err(Attempt::Conflict(why)) => {
+                        last = Some(why);
+                        tokio::time::sleep(Duration::from_millis(u64::from(attempt.min(20)))).await;
+                    }
+                    Err(Attempt::Failed(e)) => return Err(e),
+                }
+            }
+            Err(Error::Unavailable(format!(
+                "the write kept conflicting with others ({CONFLICT_ATTEMPTS} attempts): {}",
+                last.unwrap_or_default()
+            )))
+        })
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// Why one run of a transaction did not end.
+enum Attempt {
+    /// Another transaction won a conflict: run it again.
+    Conflict(String),
+    Failed(Error),
+}
+
+impl From<tokio_postgres::Error> for Attempt {
+    fn from(e: tokio_postgres::Error) -> Attempt {
+        if conflicted(&e) {
+            Attempt::Conflict(e.to_string())
+        } else {
+            Attempt::Failed(classify(&e))
+        }
+    }
+}
+
+async fn attempt_once(
+    pool: &Pool,
+    fence: i64,
+    guards: &[(Vec<u8>, Wants)],
+    keys: &[Vec<u8>],
+    values: &[Vec<u8>],
+    gone: &[Vec<u8>],
+) -> std::result::Result<bool, Attempt> {
+    let mut client = pool
+        .get()
+        .await
+        .map_err(|e| Attempt::Failed(unavailable(e)))?;
+    let tx = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::Serializable)
+        .start()
+        .await?;
+    if fence != UNFENCED {
+        let fenced = tx
+            .prepare_cached("SELECT epoch FROM sandstep_fence WHERE id = 1 FOR SHARE")
+            .await?;
+        let now: i64 = tx.query_one(&fenced, &[]).await?.get(0);
+        if now != fence {
+            return Err(Attempt::Failed(Error::Unavailable(format!(
+                "this server no longer holds the store's lease (epoch {fence}, now {now}): \
+                 its write was refused"
+            ))));
+        }
+    }
+    if !guards.is_empty() {
+        let wanted: Vec<&[u8]> = guards.iter().map(|(k, _)| k.as_slice()).collect();
+        let read = tx
+            .prepare_cached("SELECT key, value FROM sandstep_map WHERE key = ANY($1)")
+            .await?;
+        let rows = tx.query(&read, &[&wanted]).await?;
+        let found: BTreeMap<Vec<u8>, Vec<u8>> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        let holds = guards.iter().all(|(k, wants)| {
+            let current = found.get(k);
+            match wants {
+                Wants::Present => current.is_some(),
+                Wants::Absent => current.is_none(),
+                Wants::Equals(v) => current == Some(v),
+            }
+        });
+        if !holds {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+    }
+    if !keys.is_empty() {
+        let put = tx
+            .prepare_cached(
+                "INSERT INTO sandstep_map (key, value) \
+                 SELECT * FROM unnest($1::bytea[], $2::bytea[]) \
+                 ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            )
+            .await?;
+        tx.execute(&put, &[&keys, &values]).await?;
+    }
+    if !gone.is_empty() {
+        let delete = tx
+            .prepare_cached("DELETE FROM sandstep_map WHERE key = ANY($1)")
+            .await?;
+        tx.execute(&delete, &[&gone]).await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Brings the schema to this binary's version on a connection of its own; refuses a
+/// database that a newer binary has migrated further.
+async fn migrate(config: tokio_postgres::Config) -> Result<()> {
+    let (mut client, connection) = config.connect(NoTls).await.map_err(|e| classify(&e))?;
+    let driver = tokio::spawn(connection);
+    // Servers starting together migrate one after the other.
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+        .await
+        .map_err(|e| classify(&e))?;
+    let runner = embedded::migrations::runner();
+    let known = runner
+        .get_migrations()
+        .iter()
+        .map(|m| m.version())
+        .max()
+        .unwrap_or(0);
+    let migrated: bool = client
+        .query_one(
+            "SELECT to_regclass('refinery_schema_history') IS NOT NULL",
+            &[],
+        )
+        .await
+        .map_err(|e| classify(&e))?
+        .get(0);
+    let applied = if migrated {
+        runner
+            .get_last_applied_migration_async(&mut client)
+            .await
+            .map_err(|e| Error::Backend(format!("cannot read the schema's version: {e}")))?
+    } else {
+        None
+    };
+    if let Some(applied) = applied.filter(|m| m.version() > known) {
+        driver.abort();
+        return Err(Error::Invalid(format!(
+            "the database's schema is at version {} ({}), newer than this sandstep's {known}: \
+             run the newer sandstep, or point this one at another database",
+            applied.version(),
+            applied.name()
+        )));
+    }
+    runner
+        .run_async(&mut client)
+        .await
+        .map_err(|e| Error::Backend(format!("a schema migration failed: {e}")))?;
+    drop(client);
+    let _ = driver.await;
+    Ok(())
+}
+
+impl Backend for Postgres {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let pool = self.pool.clone();
+        let key = key.to_vec();
+        self.wait(async move {
+            let client = pool.get().await.map_err(unavailable)?;
+            let read = client
+                .prepare_cached("SELECT value FROM sandstep_map WHERE key = $1")
+                .await
+                .map_err(|e| classify(&e))?;
+            let row = client
+                .query_opt(&read, &[&key])
+                .await
+                .map_err(|e| classify(&e))?;
+            Ok(row.map(|r| r.get(0)))
+        })
+    }
+
+    fn apply(&self, writes: Vec<Write>) -> Result<()> {
+        if writes.is_empty() {
+            return Ok(());
+        }
+        self.transact(Vec::new(), writes).map(|_| ())
+    }
+
+    fn compare_and_swap(
+        &self,
+        key: &[u8],
+        old: Option<&[u8]>,
+        new: Option<Vec<u8>>,
+    ) -> Result<bool> {
+        let wants = match old {
+            Some(v) => Wants::Equals(v.to_vec()),
+            None => Wants::Absent,
+        };
+        let write = match new {
+            Some(v) => Write::Put(key.to_vec(), v),
+            None => Write::Delete(key.to_vec()),
+        };
+        self.transact(vec![(key.to_vec(), wants)], vec![write])
+    }
+
+    fn apply_guarded(&self, guards: &[Guard<'_>], writes: Vec<Write>) -> Result<bool> {
+        let guards = guards
+            .iter()
+            .map(|g| {
+                let wants = match g {
+                    Guard::Present(_) => Wants::Present,
+                    Guard::Absent(_) => Wants::Absent,
+                    Guard::Equals(_, v) => Wants::Equals(v.to_vec()),
+                };
+                (g.key().to_vec(), wants)
+            })
+            .collect();
+        self.transact(guards, writes)
+    }
+
+    fn scan(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let pool = self.pool.clone();
+        // From the later of the prefix and `after`; up to the prefix's end.
+        let from = match after {
+            Some(a) if a >= prefix => a.to_vec(),
+            _ => prefix.to_vec(),
+        };
+        let inclusive = !matches!(after, Some(a) if a >= prefix);
+        let end = successor(prefix);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.wait(async move {
+            let client = pool.get().await.map_err(unavailable)?;
+            let lower = if inclusive { ">=" } else { ">" };
+            let sql = match end {
+                Some(_) => format!(
+                    "SELECT key, value FROM sandstep_map WHERE key {lower} $1 AND key < $2 \
+                     ORDER BY key LIMIT $3"
+                ),
+                None => format!(
+                    "SELECT key, value FROM sandstep_map WHERE key {lower} $1 \
+                     ORDER BY key LIMIT $2"
+                ),
+            };
+            let statement = client
+                .prepare_cached(&sql)
+                .await
+                .map_err(|e| classify(&e))?;
+            let rows = match &end {
+                Some(end) => client.query(&statement, &[&from, end, &limit]).await,
+                None => client.query(&statement, &[&from, &limit]).await,
+            }
+            .map_err(|e| classify(&e))?;
+            Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        })
+    }
+
+    fn durable(&self) -> Result<()> {
+        // Each transaction was durable when its commit returned.
+        Ok(())
+    }
+}
+
+/// PostgreSQL for tests: `SANDSTEP_TEST_POSTGRES` names the server (`.ci/postgres` starts
+/// a throwaway one), and each store gets a schema of its own there.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::Postgres;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// The test server's URL. Unset, the PostgreSQL tests are skipped with a note, except
+    /// under CI (`CI` set), where they must run.
+    pub fn url() -> Option<String> {
+        match std::env::var("SANDSTEP_TEST_POSTGRES") {
+            Ok(url) if !url.is_empty() => Some(url),
+            _ => {
+                assert!(
+                    std::env::var_os("CI").is_none(),
+                    "SANDSTEP_TEST_POSTGRES is not set: CI runs the PostgreSQL tests (.ci/postgres)"
+                );
+                eprintln!("SANDSTEP_TEST_POSTGRES is not set: PostgreSQL tests skipped");
+                None
+            }
+        }
+    }
+
+    /// A store on a new, empty schema of the test server (`None`: no server).
+    pub fn fresh() -> Option<Postgres> {
+        fresh_pair(1).map(|mut stores| stores.remove(0))
+    }
+
+    /// `n` stores on one new, empty schema: as `n` processes sharing a database see it.
+    pub fn fresh_pair(n: usize) -> Option<Vec<Postgres>> {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let url = url()?;
+        let schema = format!(
+            "sandstep_test_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut config: tokio_postgres::Config = url.parse().expect("SANDSTEP_TEST_POSTGRES");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async {
+            let (client, connection) = config
+                .connect(tokio_postgres::NoTls)
+                .await
+                .expect("the test PostgreSQL server answers");
+            tokio::spawn(connection);
+            client
+                .batch_execute(&format!(
+                    "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+                ))
+                .await
+                .expect("a schema for the test");
+        });
+        config.options(format!("-c search_path={schema}"));
+        Some(
+            (0..n)
+                .map(|_| Postgres::with_config(config.clone(), 4).expect("the test store opens"))
+                .collect(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lease test of the issue, at the store: a process frozen past its lease finds
+    /// its writes refused once another has taken over, and learns it lost the lease.
+    #[test]
+    fn a_server_that_lost_its_lease_can_no_longer_write() {
+        use super::lease::Renewal;
+        let Some(mut both) = testing::fresh_pair(2) else {
+            return;
+        };
+        let (late, first) = (both.pop().unwrap(), both.pop().unwrap());
+        let length = Duration::from_millis(800);
+        let epoch = first.try_acquire("first", length).unwrap().unwrap();
+        first
+            .apply(vec![Write::Put(b"k".to_vec(), b"first".to_vec())])
+            .unwrap();
+        let holder = late.try_acquire("late", length).unwrap().unwrap_err();
+        assert_eq!(holder.owner, "first");
+        assert!(holder.lapses_in > 0.0);
+        assert_eq!(
+            first.renew("first", epoch, length).unwrap(),
+            Renewal::Renewed
+        );
+
+        // `first` freezes: its lease lapses, and `late` takes over.
+        std::thread::sleep(length + Duration::from_millis(300));
+        let taken = late.try_acquire("late", length).unwrap().unwrap();
+        assert_eq!(taken, epoch + 1);
+        late.apply(vec![Write::Put(b"k".to_vec(), b"late".to_vec())])
+            .unwrap();
+
+        // `first` comes back: every kind of write is refused, and nothing of it lands.
+        let refused = first
+            .apply(vec![Write::Put(b"k".to_vec(), b"stale".to_vec())])
+            .unwrap_err();
+        assert!(
+            matches!(&refused, Error::Unavailable(why) if why.contains("lease")),
+            "{refused:?}"
+        );
+        assert!(first
+            .apply_guarded(&[], vec![Write::Put(b"j".to_vec(), Vec::new())])
+            .is_err());
+        assert!(first.compare_and_swap(b"k", Some(b"late"), None).is_err());
+        assert_eq!(first.get(b"k").unwrap(), Some(b"late".to_vec()));
+        assert_eq!(first.get(b"j").unwrap(), None);
+        assert_eq!(first.renew("first", epoch, length).unwrap(), Renewal::Lost);
+
+        // A clean release hands it over at once.
+        late.release("late", taken).unwrap();
+        let again = first.try_acquire("first", length).unwrap().unwrap();
+        assert_eq!(again, taken + 1);
+        first
+            .apply(vec![Write::Put(b"k".to_vec(), b"back".to_vec())])
+            .unwrap();
+    }
+
+    #[test]
+    fn a_database_newer_than_the_binary_is_refused() {
+        let Some(pg) = testing::fresh() else {
+            return;
+        };
+        let pool = pg.pool.clone();
+        pg.wait(async move {
+            let client = pool.get().await.map_err(unavailable)?;
+            client
+                .execute(
+                    "INSERT INTO refinery_schema_history (version, name, applied_on, checksum) \
+                     VALUES (999, 'from_the_future', '2030-01-01T00:00:00Z', '0')",
+                    &[],
+                )
+                .await
+                .map_err(|e| classify(&e))?;
+            Ok(())
+        })
+        .unwrap();
+        let config = pg_config_of(&pg);
+        let refused = Postgres::with_config(config, 1).unwrap_err();
+        assert!(
+            matches!(&refused, Error::Invalid(why) if why.contains("version 999") && why.contains("newer")),
+            "{refused:?}"
+        );
+    }
+
+    fn pg_config_of(pg: &Postgres) -> tokio_postgres::Config {
+        pg.config.clone()
+    }
+
+    #[test]
+    fn a_prefix_ends_before_its_successor() {
+        assert_eq!(successor(b"ab"), Some(b"ac".to_vec()));
+        assert_eq!(successor(&[1, 0xFF]), Some(vec![2]));
+        assert_eq!(successor(&[0xFF, 0xFF]), None);
+        assert_eq!(successor(b""), None);
+    }
+
+    #[test]
+    fn the_last_write_of_a_key_wins() {
+        let (keys, values, gone) = settle(vec![
+            Write::Put(b"a".to_vec(), b"1".to_vec()),
+            Write::Delete(b"a".to_vec()),
+            Write::Put(b"b".to_vec(), b"1".to_vec()),
+            Write::Put(b"b".to_vec(), b"2".to_vec()),
+            Write::Delete(b"c".to_vec()),
+        ]);
+        assert_eq!(keys, [b"b".to_vec()]);
+        assert_eq!(values, [b"2".to_vec()]);
+        assert_eq!(gone, [b"a".to_vec(), b"c".to_vec()]);
+    }
+}
