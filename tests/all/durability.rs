@@ -21,7 +21,8 @@ fn crash_definition() -> Value {
         "P": {"Type": "Pass", "Parameters": {"n.$": "$.n", "a.$": "$.t1.step", "b.$": "$.t2.p.step"}, "End": true}}})
 }
 
-fn history(server: &Server, arn: &str) -> Vec<Value> {
+/// Every event of an execution's history, through every page.
+pub(crate) fn history(server: &Server, arn: &str) -> Vec<Value> {
     let mut events = Vec::new();
     let mut token: Option<String> = None;
     loop {

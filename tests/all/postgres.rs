@@ -4,6 +4,7 @@
 //! every execution finishes once, histories have no gaps and no repeated transitions, and
 //! the frozen process, resumed, writes nothing and stops.
 
+use crate::durability::history;
 use crate::support::{module, postgres_store, Server, TempDir};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -34,23 +35,6 @@ fn standby(dir: std::path::PathBuf, args: Vec<String>) -> std::thread::JoinHandl
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         Server::start(&dir, &args)
     })
-}
-
-fn history(server: &Server, arn: &str) -> Vec<Value> {
-    let mut events = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let mut req = json!({"executionArn": arn, "maxResults": 1000});
-        if let Some(t) = &token {
-            req["nextToken"] = json!(t);
-        }
-        let page = server.ok("GetExecutionHistory", req);
-        events.extend(page["events"].as_array().unwrap().iter().cloned());
-        match page["nextToken"].as_str() {
-            Some(t) => token = Some(t.to_string()),
-            None => return events,
-        }
-    }
 }
 
 /// Ids 1..=n, and each top-level state entered exactly once.
