@@ -10,6 +10,12 @@ fn main() {
         PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default()).join("console");
     // A directory here makes cargo re-run this script when any file under it changes.
     println!("cargo:rerun-if-changed={}", root.display());
+    // The PostgreSQL schema's migrations are embedded by refinery's macro, which does not
+    // tell cargo about a new file: a new migration rebuilds the crate through this line.
+    println!(
+        "cargo:rerun-if-changed={}",
+        root.with_file_name("migrations").display()
+    );
     let mut files = Vec::new();
     collect(&root, &mut files);
     files.sort();

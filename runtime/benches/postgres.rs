@@ -79,8 +79,13 @@ impl Database {
         format!("{}{join}options=-c%20search_path%3D{name}", self.url)
     }
 
-    /// Runs `sql`; the first column of its rows as text.
+    /// Runs `sql`; the first column of its rows as text. On a thread of its own, as the
+    /// callers may be inside the bench's runtime.
     fn sql(&self, sql: &str) -> Vec<String> {
+        std::thread::scope(|scope| scope.spawn(|| self.sql_here(sql)).join().unwrap())
+    }
+
+    fn sql_here(&self, sql: &str) -> Vec<String> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

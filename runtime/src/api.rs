@@ -143,6 +143,15 @@ fn test_clock(clock: &crate::clock::ManualClock, body: &[u8]) -> axum::Json<serd
     axum::Json(serde_json::json!({ "now": clock.now() }))
 }
 
+/// The process that answers: its id and version. Behind a PostgreSQL standby's relay it is
+/// the active server's, so an operator (and the failover tests) can see which one works.
+async fn server_process() -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({
+        "pid": std::process::id(),
+        "version": env!("CARGO_PKG_VERSION"),
+    }))
+}
+
 /// The answer for a path no route serves.
 pub async fn no_route(method: axum::http::Method, uri: axum::http::Uri) -> error::Error {
     error::Error::NotFound(format!("No resource at {method} {}", uri.path()))
@@ -180,6 +189,7 @@ pub fn routes(config: &Config) -> Router<Arc<App>> {
                 .get(s3::root),
         )
         .route("/healthz", get(|| async { "ok\n" }))
+        .route("/v1/server", get(server_process))
         .route("/metrics", get(metrics::handle))
         .route("/v1/modules", get(modules::list))
         .route(

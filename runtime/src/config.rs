@@ -7,6 +7,7 @@
 //! store = "sled"                   # or "postgres://user:password@host:port/db"
 //! store_pool = 16                  # connections to PostgreSQL per process
 //! lease_seconds = 8                # PostgreSQL: how long the active server's lease lasts unrenewed
+//! advertise = "10.0.0.5:8080"      # PostgreSQL: where the other servers reach this one
 //! region = "us-east-1"
 //! admin_token = "change-me"        # enables POST /v1/tenants
 //! durability = "group"             # group | fsync | none
@@ -49,6 +50,10 @@ pub struct Config {
     /// With PostgreSQL: how long the active server's lease lasts without being renewed
     /// (it is renewed every quarter of it); a standby takes over once it lapses.
     pub lease_seconds: u64,
+    /// With PostgreSQL: the `host:port` the other servers reach this one at, to relay the
+    /// calls they receive while this one is active. Unset: the address it listens on (with
+    /// the host's name for an unspecified address such as `0.0.0.0`).
+    pub advertise: Option<String>,
     /// The region in ARNs.
     pub region: String,
     /// The admin token for `POST /v1/tenants`.
@@ -102,6 +107,7 @@ impl Default for Config {
             store: "sled".into(),
             store_pool: 16,
             lease_seconds: 8,
+            advertise: None,
             region: "us-east-1".into(),
             admin_token: None,
             durability: "group".into(),
@@ -166,6 +172,14 @@ impl Config {
                 "store must be sled or a postgres:// URL, not '{}'",
                 self.store
             )));
+        }
+        if let Some(address) = &self.advertise {
+            let port = address.rsplit_once(':').map(|(_, p)| p.parse::<u16>());
+            if !matches!(port, Some(Ok(p)) if p > 0) {
+                return Err(Error::Invalid(format!(
+                    "advertise must be host:port, not '{address}'"
+                )));
+            }
         }
         if !(1..=3600).contains(&self.lease_seconds) {
             return Err(Error::Invalid(

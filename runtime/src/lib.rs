@@ -22,6 +22,7 @@ pub mod model;
 pub mod outbound;
 pub mod pins;
 pub mod quotas;
+pub mod relay;
 pub mod s3;
 pub mod samples;
 pub mod sandbox;

@@ -70,6 +70,7 @@ impl From<crate::store::Error> for Error {
             ),
             S::ConditionFailed(why) => Error::new("BucketNotEmpty", 409, why),
             S::Invalid(why) => Error::invalid(why),
+            S::Unavailable(why) => Error::new("ServiceUnavailable", 503, why),
             other => Error::new("InternalError", 500, other.to_string()),
         }
     }

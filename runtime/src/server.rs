@@ -41,32 +41,127 @@ pub struct Plugins {
     pub outbound: crate::outbound::Outbound,
 }
 
-/// The store the configuration names: sled under the data dir, or PostgreSQL.
+/// The store the configuration names: sled under the data dir, or PostgreSQL. With
+/// PostgreSQL this server answers on `listener` at once, relaying calls to the lease's
+/// holder (`relay.rs`), and waits here until it holds the lease itself.
 ///
 /// # Errors
 /// When it cannot be opened (or, for PostgreSQL, reached and migrated).
-fn open_store(config: &Config) -> anyhow::Result<(Store, Option<Lease>)> {
+async fn open_store(
+    config: &Config,
+    listener: tokio::net::TcpListener,
+) -> anyhow::Result<(Store, Front)> {
     if config.store == "sled" {
         let store = Store::on(Sled::with_cache(
             &config.data_dir,
             config.durability(),
             config.cache_mib << 20,
         )?);
-        return Ok((store.with_objects(config.data_dir.join("objects")), None));
+        let store = store.with_objects(config.data_dir.join("objects"));
+        return Ok((store, Front::Ready(listener)));
     }
     let pg = Arc::new(crate::store::postgres::Postgres::connect(
         &config.store,
         config.store_pool,
     )?);
-    let lease = Lease::take(Arc::clone(&pg), Duration::from_secs(config.lease_seconds))?;
+    let local = listener.local_addr()?;
+    let address = match &config.advertise {
+        Some(address) => address.clone(),
+        None if local.ip().is_unspecified() => format!("{}:{}", host_name(), local.port()),
+        None => local.to_string(),
+    };
+    let owner = format!(
+        "{}:{}:{}",
+        host_name(),
+        std::process::id(),
+        crate::clock::Clock::now(&crate::clock::SystemClock)
+    );
+    let lookup: crate::relay::Lookup = {
+        let pg = Arc::clone(&pg);
+        Arc::new(move || {
+            pg.holder()
+                .map(|h| {
+                    h.map(|h| crate::relay::Holder {
+                        owner: h.owner,
+                        address: h.address,
+                    })
+                })
+                .map_err(|e| e.to_string())
+        })
+    };
+    let length = Duration::from_secs(config.lease_seconds);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    // A call waits through a takeover: the lease lapses within its length, and the next
+    // holder recovers and serves.
+    let patience = length + Duration::from_secs(5);
+    let me = crate::relay::Holder {
+        owner: owner.clone(),
+        address: address.clone(),
+    };
+    let relaying = tokio::spawn(crate::relay::relay_until(
+        listener, me, local, lookup, patience, stopped,
+    ));
+    // Calls are answered from here on: relayed while another server is active.
+    println!("listening on http://{local}");
+    let lease = {
+        let pg = Arc::clone(&pg);
+        tokio::task::spawn_blocking(move || Lease::take(pg, length, owner, address)).await??
+    };
     let store = Store::on_shared(pg).with_objects(config.data_dir.join("objects"));
-    Ok((store, Some(lease)))
+    Ok((
+        store,
+        Front::Relaying {
+            lease,
+            stop,
+            relaying,
+        },
+    ))
+}
+
+/// How this server meets its callers until it serves them itself.
+enum Front {
+    /// Not yet answering (sled): it announces and serves once recovered.
+    Ready(tokio::net::TcpListener),
+    /// Already answering by relaying (PostgreSQL), and holding the store's lease.
+    Relaying {
+        lease: Lease,
+        stop: tokio::sync::watch::Sender<bool>,
+        relaying: tokio::task::JoinHandle<tokio::net::TcpListener>,
+    },
+}
+
+impl Front {
+    /// The listener to serve on, and the lease to give up after; the relay stops here.
+    async fn serve_now(self) -> anyhow::Result<(tokio::net::TcpListener, Option<Lease>)> {
+        match self {
+            Front::Ready(listener) => {
+                // Tests and scripts read this line to learn the port when listening on
+                // port 0.
+                println!("listening on http://{}", listener.local_addr()?);
+                Ok((listener, None))
+            }
+            Front::Relaying {
+                lease,
+                stop,
+                relaying,
+            } => {
+                stop.send_replace(true);
+                Ok((relaying.await?, Some(lease)))
+            }
+        }
+    }
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into())
 }
 
 /// The PostgreSQL store's lease, held while this server runs the store's work: taken before
-/// recovery (a standby waits here), renewed on a thread, given up on a clean shutdown. A
-/// server that loses it exits at once: its writes are refused anyway, and its standby (or
-/// its restart) carries on from what is committed.
+/// recovery (a standby waits here, relaying calls), renewed on a thread, given up on a
+/// clean shutdown. A server that loses it exits at once: its writes are refused anyway,
+/// and its standby (or its restart) carries on from what is committed.
 struct Lease {
     store: Arc<crate::store::postgres::Postgres>,
     owner: String,
@@ -77,24 +172,20 @@ impl Lease {
     fn take(
         store: Arc<crate::store::postgres::Postgres>,
         length: Duration,
+        owner: String,
+        address: String,
     ) -> anyhow::Result<Lease> {
-        let owner = format!(
-            "{}:{}:{}",
-            std::fs::read_to_string("/proc/sys/kernel/hostname")
-                .map(|h| h.trim().to_string())
-                .unwrap_or_else(|_| "host".into()),
-            std::process::id(),
-            crate::clock::Clock::now(&crate::clock::SystemClock)
-        );
         let every = (length / 8).clamp(Duration::from_millis(100), Duration::from_secs(1));
-        let epoch = store.acquire(&owner, length, every, |holder| {
+        let epoch = store.acquire(&owner, &address, length, every, |holder| {
             tracing::warn!(
                 holder = %holder.owner,
+                address = %holder.address,
                 lapses_in_s = holder.lapses_in,
-                "standby: another server holds the store's lease; waiting to take over"
+                "standby: another server holds the store's lease; relaying calls to it and \
+                 waiting to take over"
             );
         })?;
-        tracing::info!(epoch, "store: PostgreSQL, this server holds its lease");
+        tracing::info!(epoch, %address, "store: PostgreSQL, this server holds its lease");
         crate::store::postgres::lease::keep(
             Arc::clone(&store),
             owner.clone(),
@@ -130,7 +221,13 @@ pub async fn serve(
     plugins: impl FnOnce(&Store, &Config) -> anyhow::Result<Plugins>,
 ) -> anyhow::Result<()> {
     config.check()?;
-    let (store, lease) = open_store(&config)?;
+    // The quarantine journal and compiled modules live here whatever the store.
+    std::fs::create_dir_all(&config.data_dir)?;
+    // Bound first: queue URLs the integrations answer start with the address it really
+    // listens on (a port of 0 is chosen here), and a PostgreSQL standby relays on it.
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let local = listener.local_addr()?;
+    let (store, front) = open_store(&config, listener).await?;
     let Plugins {
         runner,
         jobs,
@@ -155,10 +252,6 @@ pub async fn serve(
             ..options
         },
     };
-    // Bound before the scheduler is built: queue URLs the integrations answer start with
-    // the address it really listens on (a port of 0 is chosen here).
-    let listener = tokio::net::TcpListener::bind(config.listen).await?;
-    let local = listener.local_addr()?;
     let options = Options {
         endpoint: format!("http://{local}"),
         ..options
@@ -256,9 +349,8 @@ pub async fn serve(
             .clone()
             .run(until_stopped(stopped.clone())),
     );
+    let (listener, lease) = front.serve_now().await?;
     tracing::info!(%local, data_dir = %config.data_dir.display(), "sandstep serving");
-    // Tests and scripts read this line to learn the port when listening on port 0.
-    println!("listening on http://{local}");
     axum::serve(
         listener,
         router(app).into_make_service_with_connect_info::<SocketAddr>(),

@@ -55,6 +55,7 @@ impl Error {
     /// The HTTP status SNS answers this error with.
     pub fn status(&self) -> u16 {
         match (self.internal, self.code) {
+            (true, "ServiceUnavailable") => 503,
             (true, _) => 500,
             (_, "NotFound") => 404,
             (_, "AuthorizationError") => 403,
@@ -65,8 +66,12 @@ impl Error {
 
 impl From<crate::store::Error> for Error {
     fn from(e: crate::store::Error) -> Error {
+        let code = match e {
+            crate::store::Error::Unavailable(_) => "ServiceUnavailable",
+            _ => "InternalError",
+        };
         Error {
-            code: "InternalError",
+            code,
             message: e.to_string(),
             internal: true,
         }

@@ -53,11 +53,27 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The HTTP status SQS answers this error with: 503 when the store cannot be reached
+    /// for now (the SDKs retry it), 500 when it failed, 400 for the caller's mistakes.
+    pub fn status(&self) -> u16 {
+        match (self.internal, self.code) {
+            (true, "ServiceUnavailable") => 503,
+            (true, _) => 500,
+            _ => 400,
+        }
+    }
+}
+
 impl From<crate::store::Error> for Error {
     fn from(e: crate::store::Error) -> Error {
+        let (code, query_code) = match e {
+            crate::store::Error::Unavailable(_) => ("ServiceUnavailable", "ServiceUnavailable"),
+            _ => ("InternalError", "InternalError"),
+        };
         Error {
-            code: "InternalError",
-            query_code: "InternalError",
+            code,
+            query_code,
             message: e.to_string(),
             internal: true,
         }

@@ -83,7 +83,7 @@ macro_rules! fails_with {
     }};
 }
 
-fn client_with(url: &str, key: &str, secret: &str) -> Client {
+pub(crate) fn client_with(url: &str, key: &str, secret: &str) -> Client {
     let http = aws_smithy_http_client::Builder::new().build_http();
     let config = aws_sdk_sfn::Config::builder()
         .behavior_version(BehaviorVersion::latest())

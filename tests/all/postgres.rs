@@ -1,40 +1,100 @@
 //! Several `sandstep serve` processes on one PostgreSQL database (`--store postgres://`):
-//! one holds the store's lease and runs its work, the others wait as standbys. `kill -9`
-//! of the active one, then of the next, and a process frozen (`SIGSTOP`) past its lease:
-//! every execution finishes once, histories have no gaps and no repeated transitions, and
-//! the frozen process, resumed, writes nothing and stops.
+//! one holds the store's lease and runs its work; the others answer every call by relaying
+//! it to that one, and take over when it is gone. `kill -9` of the active one, then of the
+//! next, with a thousand executions under way and clients calling every server; a process
+//! frozen (`SIGSTOP`) past its lease: every execution finishes once, histories have no gaps
+//! and no repeated transitions, and the frozen process, resumed, writes nothing and stops.
 
 use crate::durability::history;
-use crate::support::{module, postgres_store, Server, TempDir};
+use crate::support::{call_at, module, postgres_store, Server, TempDir};
 use serde_json::{json, Value};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const ECHO: &str = "arn:aws:lambda:us-east-1:000000000000:function:echo";
+const ACTIVITY: &str = "arn:aws:states:us-east-1:000000000000:activity:approve";
+const MACHINE: &str = "arn:aws:states:us-east-1:000000000000:stateMachine:pg";
 
-/// Tasks, Waits, a Map and a callback: each execution is busy for a few seconds.
+/// A Task, Waits, a Map of Tasks and an activity answered by workers through the API (a
+/// callback): each execution is busy for a few seconds. An activity task whose worker
+/// lost it with a killed server times out and is scheduled again.
 fn definition() -> Value {
     json!({"StartAt": "T1", "States": {
         "T1": {"Type": "Task", "Resource": ECHO, "Parameters": {"n.$": "$.n"}, "ResultPath": "$.t1", "Next": "W"},
         "W": {"Type": "Wait", "Seconds": 1, "Next": "M"},
         "M": {"Type": "Map", "ItemsPath": "$.items", "ItemProcessor": {"StartAt": "Each", "States": {
-            "Each": {"Type": "Task", "Resource": ECHO, "End": true}}}, "ResultPath": "$.m", "Next": "W2"},
+            "Each": {"Type": "Task", "Resource": ECHO, "End": true}}}, "ResultPath": "$.m", "Next": "A"},
+        "A": {"Type": "Task", "Resource": ACTIVITY, "Parameters": {"n.$": "$.n"},
+              "TimeoutSeconds": 8, "ResultPath": "$.a", "Next": "W2",
+              "Retry": [{"ErrorEquals": ["States.Timeout"], "IntervalSeconds": 1, "MaxAttempts": 10}]},
         "W2": {"Type": "Wait", "Seconds": 1, "Next": "P"},
-        "P": {"Type": "Pass", "Parameters": {"n.$": "$.n", "t.$": "$.t1.n", "m.$": "$.m"}, "End": true}}})
+        "P": {"Type": "Pass", "Parameters": {"n.$": "$.n", "t.$": "$.t1.n", "m.$": "$.m", "a.$": "$.a.approved"}, "End": true}}})
 }
 
 /// A configuration file with a short lease, so the tests see a takeover quickly.
-fn config(dir: &std::path::Path, lease_seconds: u64) -> String {
+fn config(dir: &std::path::Path, lease_seconds: u64, extra: &str) -> String {
     let path = dir.join("sandstep.toml");
-    std::fs::write(&path, format!("lease_seconds = {lease_seconds}\n")).unwrap();
+    std::fs::write(
+        &path,
+        format!("lease_seconds = {lease_seconds}\nactivity_poll_seconds = 2\n{extra}"),
+    )
+    .unwrap();
     path.display().to_string()
 }
 
-/// Starts a server that may have to wait as a standby: it answers once it is active.
-fn standby(dir: std::path::PathBuf, args: Vec<String>) -> std::thread::JoinHandle<Server> {
-    std::thread::spawn(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        Server::start(&dir, &args)
-    })
+/// The process id of the server that answers at `url` (the active one, through a relay).
+fn answering_pid(url: &str) -> Option<u32> {
+    let answer: Value = ureq::get(&format!("{url}/v1/server"))
+        .timeout(Duration::from_secs(10))
+        .call()
+        .ok()?
+        .into_json()
+        .ok()?;
+    answer["pid"].as_u64().map(|p| p as u32)
+}
+
+/// Waits until one of `servers` answers as the active one, asked through `via`; its index.
+fn active_among(servers: &[&Server], via: &Server) -> usize {
+    let began = Instant::now();
+    loop {
+        if let Some(pid) = answering_pid(&via.url) {
+            if let Some(i) = servers.iter().position(|s| s.pid() == pid) {
+                return i;
+            }
+        }
+        assert!(
+            began.elapsed() < Duration::from_secs(30),
+            "no active server"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Calls `action` on the servers in `urls` in turn, from `first`, until one answers: a
+/// killed server's calls fail, and the next server is tried. Answers the result (a call's
+/// own error included) and the index of the server that gave it.
+fn call_any(
+    urls: &Mutex<Vec<String>>,
+    first: usize,
+    action: &str,
+    body: &Value,
+) -> Result<Value, (u16, String, String)> {
+    let began = Instant::now();
+    let mut i = first;
+    loop {
+        let url = {
+            let urls = urls.lock().unwrap();
+            urls[i % urls.len()].clone()
+        };
+        match call_at(&url, action, body.clone(), &[]) {
+            Err((0, _, _)) | Err((503, _, _)) if began.elapsed() < Duration::from_secs(60) => {
+                i += 1;
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Ids 1..=n, and each top-level state entered exactly once.
@@ -48,7 +108,11 @@ fn check_history(events: &[Value]) {
         .map(|e| e["stateEnteredEventDetails"]["name"].as_str().unwrap())
         .filter(|name| *name != "Each")
         .collect();
-    assert_eq!(entered, ["T1", "W", "M", "W2", "P"], "each transition once");
+    assert_eq!(
+        entered,
+        ["T1", "W", "M", "A", "W2", "P"],
+        "each transition once"
+    );
     let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
     assert_eq!(kinds.last(), Some(&"ExecutionSucceeded"));
     assert_eq!(
@@ -58,61 +122,281 @@ fn check_history(events: &[Value]) {
 }
 
 /// Every execution finished once, with the output of one clean run and a clean history.
-fn check_all_done(server: &Server, names: &[String]) {
+fn check_all_done(server: &Server, names: &[String], within: Duration) {
     let began = Instant::now();
     for (i, name) in names.iter().enumerate() {
         let arn = format!("arn:aws:states:us-east-1:000000000000:execution:pg:{name}");
-        let left = Duration::from_secs(120).saturating_sub(began.elapsed());
-        let done = server.wait_done(&arn, left);
+        let done = server.wait_done(&arn, within.saturating_sub(began.elapsed()));
         assert_eq!(done["status"], "SUCCEEDED", "{name}: {done}");
         let output: Value = serde_json::from_str(done["output"].as_str().unwrap()).unwrap();
-        assert_eq!(output, json!({"n": i, "t": i, "m": [1, 2, 3]}), "{name}");
+        assert_eq!(
+            output,
+            json!({"n": i, "t": i, "m": [1, 2, 3], "a": i}),
+            "{name}"
+        );
         check_history(&history(server, &arn));
     }
 }
 
+/// Activity workers: each polls the servers in turn and answers each task on the next
+/// server, until `done`. Answers how many tasks they took.
+fn workers(
+    urls: Arc<Mutex<Vec<String>>>,
+    done: Arc<AtomicBool>,
+    n: usize,
+) -> Vec<std::thread::JoinHandle<usize>> {
+    (0..n)
+        .map(|w| {
+            let urls = Arc::clone(&urls);
+            let done = Arc::clone(&done);
+            std::thread::spawn(move || {
+                let mut taken = 0;
+                let mut turn = w;
+                while !done.load(Ordering::SeqCst) {
+                    turn += 1;
+                    let poll = json!({"activityArn": ACTIVITY, "workerName": format!("w{w}")});
+                    let Ok(task) = call_any(&urls, turn, "GetActivityTask", &poll) else {
+                        continue;
+                    };
+                    let Some(token) = task["taskToken"].as_str() else {
+                        continue;
+                    };
+                    taken += 1;
+                    let input: Value =
+                        serde_json::from_str(task["input"].as_str().unwrap()).unwrap();
+                    let answer = json!({"taskToken": token,
+                        "output": json!({"approved": input["n"]}).to_string()});
+                    // Answered through another server than the one that handed it out.
+                    match call_any(&urls, turn + 1, "SendTaskSuccess", &answer) {
+                        Ok(_) => {}
+                        // Timed out meanwhile (lost with a killed server): the retry
+                        // hands it out again.
+                        Err((_, kind, _)) if kind == "TaskTimedOut" => {}
+                        Err(e) => panic!("SendTaskSuccess: {e:?}"),
+                    }
+                }
+                taken
+            })
+        })
+        .collect()
+}
+
+/// The issue's test: three servers, a thousand executions with Task, Wait, Map and
+/// activity (callback) states, clients calling all three; `kill -9` of the active server
+/// while executions are being started, then of the next one.
 #[test]
-fn three_servers_on_postgres_carry_on_through_two_kill_9s() {
+fn three_servers_on_postgres_run_a_thousand_executions_through_two_kill_9s() {
     let Some(url) = postgres_store("failover") else {
         return;
     };
     let dirs: Vec<TempDir> = (0..3).map(|i| TempDir::new(&format!("pg-{i}"))).collect();
-    let cfg = config(&dirs[0].0, 2);
-    let args = vec!["--store".to_string(), url, "--config".to_string(), cfg];
-    let as_str: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut first = Server::start(&dirs[0].0, &as_str);
-    let second = standby(dirs[1].0.clone(), args.clone());
-    let third = standby(dirs[2].0.clone(), args.clone());
-    first.upload("echo", &module("echo"), "").unwrap();
-    first.create_machine("pg", &definition(), "STANDARD");
-    let names: Vec<String> = (0..60).map(|i| format!("run-{i:03}")).collect();
-    for (i, name) in names.iter().enumerate() {
-        first.ok(
-            "StartExecution",
-            json!({"stateMachineArn": "arn:aws:states:us-east-1:000000000000:stateMachine:pg",
-                "name": name, "input": json!({"n": i, "items": [1, 2, 3]}).to_string()}),
+    let cfg = config(&dirs[0].0, 2, "");
+    let args = ["--store", url.as_str(), "--config", cfg.as_str()];
+    let mut servers: Vec<Server> = dirs.iter().map(|d| Server::start(&d.0, &args)).collect();
+    let urls = Arc::new(Mutex::new(
+        servers.iter().map(|s| s.url.clone()).collect::<Vec<_>>(),
+    ));
+    // Set up through any server: the calls are relayed to the active one.
+    servers[2].upload("echo", &module("echo"), "").unwrap();
+    servers[1].ok("CreateActivity", json!({"name": "approve"}));
+    servers[1].create_machine("pg", &definition(), "STANDARD");
+
+    let total = 1_000;
+    let names: Arc<Vec<String>> = Arc::new((0..total).map(|i| format!("run-{i:04}")).collect());
+    let started = Arc::new(AtomicUsize::new(0));
+    let next = Arc::new(AtomicUsize::new(0));
+    let starters: Vec<_> = (0..4)
+        .map(|t| {
+            let (urls, names, started, next) = (
+                Arc::clone(&urls),
+                Arc::clone(&names),
+                Arc::clone(&started),
+                Arc::clone(&next),
+            );
+            std::thread::spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                if i >= names.len() {
+                    return;
+                }
+                // A start whose answer was lost with a killed server is sent again: the
+                // same name and input answer the same execution.
+                let body = json!({"stateMachineArn": MACHINE, "name": names[i],
+                    "input": json!({"n": i, "items": [1, 2, 3]}).to_string()});
+                call_any(&urls, t + i, "StartExecution", &body)
+                    .unwrap_or_else(|e| panic!("start {}: {e:?}", names[i]));
+                started.fetch_add(1, Ordering::SeqCst);
+            })
+        })
+        .collect();
+    let done = Arc::new(AtomicBool::new(false));
+    let working = workers(Arc::clone(&urls), Arc::clone(&done), 6);
+
+    let wait_started = |n: usize| {
+        let began = Instant::now();
+        while started.load(Ordering::SeqCst) < n {
+            assert!(began.elapsed() < Duration::from_secs(120), "starts stalled");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let began = Instant::now();
+    for round in 0..2 {
+        wait_started(if round == 0 { 300 } else { 700 });
+        let alive: Vec<&Server> = servers.iter().filter(|s| s.pid() != 0).collect();
+        let victim = alive[active_among(&alive, alive[0])].pid();
+        let index = servers.iter().position(|s| s.pid() == victim).unwrap();
+        let dead_url = servers[index].url.clone();
+        urls.lock().unwrap().retain(|u| *u != dead_url);
+        servers[index].kill9();
+        let killed = Instant::now();
+        let alive: Vec<&Server> = servers.iter().filter(|s| s.pid() != 0).collect();
+        active_among(&alive, alive[0]);
+        eprintln!(
+            "kill -9 #{round}: server {index} at {} started; a survivor answers as active after {:?}",
+            started.load(Ordering::SeqCst),
+            killed.elapsed()
         );
     }
-    std::thread::sleep(Duration::from_millis(600));
-    first.kill9();
-    let killed = Instant::now();
-    // One of the standbys takes over; the other stays a standby.
-    let (mut active, waiting) = loop {
-        if second.is_finished() {
-            break (second.join().unwrap(), third);
-        }
-        if third.is_finished() {
-            break (third.join().unwrap(), second);
-        }
-        assert!(killed.elapsed() < Duration::from_secs(20), "no takeover");
-        std::thread::sleep(Duration::from_millis(20));
+    for s in starters {
+        s.join().unwrap();
+    }
+    let last = servers.iter().find(|s| s.pid() != 0).unwrap();
+    check_all_done(last, &names, Duration::from_secs(400));
+    eprintln!(
+        "{total} executions done {:?} after the first start",
+        began.elapsed()
+    );
+    done.store(true, Ordering::SeqCst);
+    let taken: usize = working.into_iter().map(|w| w.join().unwrap()).sum();
+    assert!(taken >= total, "workers took {taken} activity tasks");
+}
+
+/// Every call works through a standby: it is relayed to the active server, SigV4
+/// signatures included. An activity task taken and answered there, a StopExecution there;
+/// then the active server dies and the standby carries on with what it relayed.
+#[test]
+fn a_standby_answers_every_call_by_relaying_it_to_the_active_server() {
+    let Some(url) = postgres_store("relay") else {
+        return;
     };
-    eprintln!("takeover after {:?}", killed.elapsed());
-    std::thread::sleep(Duration::from_millis(1500));
+    let dirs: Vec<TempDir> = (0..2)
+        .map(|i| TempDir::new(&format!("pg-relay-{i}")))
+        .collect();
+    let cfg = config(&dirs[0].0, 2, "admin_token = \"root-token\"\n");
+    let args = ["--store", url.as_str(), "--config", cfg.as_str()];
+    let mut active = Server::start(&dirs[0].0, &args);
+    assert_eq!(active_among(&[&active], &active), 0);
+    let standby = Server::start(&dirs[1].0, &args);
+    // The standby's answers come from the active server.
+    assert_eq!(answering_pid(&standby.url), Some(active.pid()));
+
+    let tenant = standby.create_tenant("root-token", "acme");
+    let key = |f: &str| tenant[f].as_str().unwrap().to_string();
+    let account = key("account");
+    let client =
+        crate::awssdk::client_with(&standby.url, &key("accessKeyId"), &key("secretAccessKey"));
+    crate::awssdk::runtime().block_on(async {
+        let activity = client
+            .create_activity()
+            .name("approve")
+            .send()
+            .await
+            .unwrap()
+            .activity_arn()
+            .to_string();
+        let definition = json!({"StartAt": "A", "States": {
+            "A": {"Type": "Task", "Resource": activity, "End": true}}});
+        let role = format!("arn:aws:iam::{account}:role/r");
+        let machine = client
+            .create_state_machine()
+            .name("approval")
+            .definition(definition.to_string())
+            .role_arn(&role)
+            .send()
+            .await
+            .unwrap()
+            .state_machine_arn()
+            .to_string();
+        let waits = json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": true}}});
+        let waiting = client
+            .create_state_machine()
+            .name("waits")
+            .definition(waits.to_string())
+            .role_arn(&role)
+            .send()
+            .await
+            .unwrap()
+            .state_machine_arn()
+            .to_string();
+        let approval = client
+            .start_execution()
+            .state_machine_arn(&machine)
+            .input(r#"{"order": 7}"#)
+            .send()
+            .await
+            .unwrap()
+            .execution_arn()
+            .to_string();
+        let task = client
+            .get_activity_task()
+            .activity_arn(&activity)
+            .worker_name("w")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(task.input(), Some(r#"{"order":7}"#));
+        client
+            .send_task_success()
+            .task_token(task.task_token().unwrap())
+            .output(r#"{"approved": true}"#)
+            .send()
+            .await
+            .unwrap();
+        let stopped = client
+            .start_execution()
+            .state_machine_arn(&waiting)
+            .send()
+            .await
+            .unwrap()
+            .execution_arn()
+            .to_string();
+        client
+            .stop_execution()
+            .execution_arn(&stopped)
+            .cause("relayed")
+            .send()
+            .await
+            .unwrap();
+        let began = Instant::now();
+        loop {
+            let d = client
+                .describe_execution()
+                .execution_arn(&approval)
+                .send()
+                .await
+                .unwrap();
+            if d.status().as_str() != "RUNNING" {
+                assert_eq!(d.status().as_str(), "SUCCEEDED");
+                assert_eq!(d.output(), Some(r#"{"approved":true}"#));
+                break;
+            }
+            assert!(began.elapsed() < Duration::from_secs(10), "still running");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let d = client
+            .describe_execution()
+            .execution_arn(&stopped)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(d.status().as_str(), "ABORTED");
+    });
+    // The standby takes over once the active server is gone, with everything it relayed.
     active.kill9();
-    let last = waiting.join().unwrap();
-    check_all_done(&last, &names);
-    drop(first);
+    assert_eq!(active_among(&[&standby], &standby), 0);
+    crate::awssdk::runtime().block_on(async {
+        let listed = client.list_state_machines().send().await.unwrap();
+        assert_eq!(listed.state_machines().len(), 2);
+    });
 }
 
 #[test]
@@ -123,19 +407,20 @@ fn a_server_frozen_past_its_lease_writes_nothing_when_it_resumes() {
     let dirs: Vec<TempDir> = (0..2)
         .map(|i| TempDir::new(&format!("pg-frozen-{i}")))
         .collect();
-    let cfg = config(&dirs[0].0, 2);
-    let args = vec!["--store".to_string(), url, "--config".to_string(), cfg];
-    let as_str: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut frozen = Server::start(&dirs[0].0, &as_str);
-    let next = standby(dirs[1].0.clone(), args.clone());
+    let cfg = config(&dirs[0].0, 2, "");
+    let args = ["--store", url.as_str(), "--config", cfg.as_str()];
+    let mut frozen = Server::start(&dirs[0].0, &args);
+    assert_eq!(active_among(&[&frozen], &frozen), 0);
+    let next = Server::start(&dirs[1].0, &args);
     frozen.upload("echo", &module("echo"), "").unwrap();
+    frozen.ok("CreateActivity", json!({"name": "approve"}));
     frozen.create_machine("pg", &definition(), "STANDARD");
     let names: Vec<String> = (0..30).map(|i| format!("run-{i:03}")).collect();
     for (i, name) in names.iter().enumerate() {
         frozen.ok(
             "StartExecution",
-            json!({"stateMachineArn": "arn:aws:states:us-east-1:000000000000:stateMachine:pg",
-                "name": name, "input": json!({"n": i, "items": [1, 2, 3]}).to_string()}),
+            json!({"stateMachineArn": MACHINE, "name": name,
+                "input": json!({"n": i, "items": [1, 2, 3]}).to_string()}),
         );
     }
     std::thread::sleep(Duration::from_millis(300));
@@ -148,7 +433,10 @@ fn a_server_frozen_past_its_lease_writes_nothing_when_it_resumes() {
             .success());
     };
     signal("-STOP");
-    let active = next.join().unwrap();
+    assert_eq!(active_among(&[&next], &next), 0);
+    let urls = Arc::new(Mutex::new(vec![next.url.clone()]));
+    let done = Arc::new(AtomicBool::new(false));
+    let working = workers(urls, Arc::clone(&done), 2);
     // Everything finishes on the new server while the old one is frozen with its work.
     std::thread::sleep(Duration::from_millis(500));
     signal("-CONT");
@@ -157,5 +445,9 @@ fn a_server_frozen_past_its_lease_writes_nothing_when_it_resumes() {
         frozen.wait_exit(Duration::from_secs(10)),
         "the resumed server did not stop"
     );
-    check_all_done(&active, &names);
+    check_all_done(&next, &names, Duration::from_secs(120));
+    done.store(true, Ordering::SeqCst);
+    for w in working {
+        w.join().unwrap();
+    }
 }

@@ -187,7 +187,10 @@ impl Error {
             ResourceInUse(_) => ("ResourceInUseException", StatusCode::CONFLICT),
             PayloadTooLarge(_) => ("ValidationException", bad),
             DynamoDb(e) => dynamodb_error(e),
-            Sqs(e) if e.internal => ("InternalError", StatusCode::INTERNAL_SERVER_ERROR),
+            Sqs(e) if e.internal => (
+                "InternalError",
+                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            ),
             Sqs(_) => ("com.amazonaws.sqs#SqsError", bad),
             Coded { name, status, .. } => (
                 name,
@@ -224,6 +227,10 @@ fn dynamodb_error(e: &crate::dynamo::ops::Error) -> (&'static str, StatusCode) {
             "com.amazonaws.dynamodb.v20120810#UnknownOperationException",
             bad,
         ),
+        D::Unavailable(_) => (
+            "com.amazonaws.dynamodb.v20120810#ServiceUnavailable",
+            StatusCode::SERVICE_UNAVAILABLE,
+        ),
         D::Internal(_) => (
             "com.amazonaws.dynamodb.v20120810#InternalServerError",
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -239,6 +246,14 @@ impl IntoResponse for Error {
             | Error::DynamoDb(crate::dynamo::ops::Error::Internal(detail)) => {
                 tracing::error!(error = %detail, "internal failure");
                 "An internal error occurred.".to_string()
+            }
+            Error::DynamoDb(crate::dynamo::ops::Error::Unavailable(detail)) => {
+                tracing::warn!(error = %detail, "store unavailable");
+                UNAVAILABLE.to_string()
+            }
+            Error::Sqs(e) if e.internal && e.status() == 503 => {
+                tracing::warn!(error = %e.message, "store unavailable");
+                UNAVAILABLE.to_string()
             }
             Error::Sqs(e) if e.internal => {
                 tracing::error!(error = %e.message, "internal failure");
@@ -266,6 +281,10 @@ impl IntoResponse for Error {
         (status, [("content-type", CONTENT_TYPE)], body.to_string()).into_response()
     }
 }
+
+/// What a caller is told when the store cannot be reached for now (the detail, which may
+/// name the database's address, goes to the log).
+pub const UNAVAILABLE: &str = "The service is unavailable for now. Please try again.";
 
 /// The content type of every error this module renders, by which [`aws_shaped`] knows them.
 const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
@@ -435,7 +454,10 @@ impl From<service::Error> for Error {
             | S::InvalidBinding(_)
             | S::InvalidConnection(_)
             | S::InvalidSchedule(_) => Error::Validation(message),
-            S::Store(crate::store::Error::Unavailable(_)) => Error::ServiceUnavailable(message),
+            S::Store(crate::store::Error::Unavailable(_)) => {
+                tracing::warn!(error = %message, "store unavailable");
+                Error::ServiceUnavailable(UNAVAILABLE.into())
+            }
             S::Store(_) | S::Internal(_) => Error::Internal(message),
         }
     }
@@ -593,5 +615,36 @@ mod tests {
             Error::ResourceNotFound("x".into()).aws(),
             ("ResourceNotFound", StatusCode::BAD_REQUEST)
         );
+    }
+
+    /// A database that is away is a 503 in every family's own shape, which the AWS SDKs
+    /// retry, and its detail (which may name the database) stays in the log.
+    #[tokio::test]
+    async fn a_store_that_is_away_is_a_503_in_every_family() {
+        let away = || crate::store::Error::Unavailable("db.internal:5432 refused".into());
+        for e in [
+            Error::from(service::Error::Store(away())),
+            Error::DynamoDb(away().into()),
+            Error::Sqs(away().into()),
+        ] {
+            let response = e.into_response();
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+            let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            let body = String::from_utf8_lossy(&body);
+            assert!(body.contains("ServiceUnavailable"), "{body}");
+        }
+        let dynamo = Error::DynamoDb(away().into()).into_response();
+        let body = axum::body::to_bytes(dynamo.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        assert!(!String::from_utf8_lossy(&body).contains("5432"));
+        let sns = crate::sns::Error::from(away());
+        assert_eq!((sns.code, sns.status()), ("ServiceUnavailable", 503));
+        let s3 = crate::s3::Error::from(away());
+        assert_eq!((s3.code, s3.status), ("ServiceUnavailable", 503));
+        let sqs = crate::sqs::Error::from(away());
+        assert_eq!((sqs.query_code, sqs.status()), ("ServiceUnavailable", 503));
     }
 }

@@ -195,6 +195,7 @@ async fn handle(app: &App, target: Target, req: Request) -> Response {
 fn error(e: &Error, resource: &str, request_id: &str, head: bool) -> Response {
     let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
     let message = match e.internal() {
+        true if e.status == 503 => super::error::UNAVAILABLE,
         true => "We encountered an internal error. Please try again.",
         false => e.message.as_str(),
     };

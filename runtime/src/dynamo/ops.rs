@@ -35,6 +35,9 @@ pub enum Error {
     /// An action Sandstep's DynamoDB does not offer (yet).
     #[error("{0}")]
     Unsupported(String),
+    /// The store cannot be reached for now (a database away): the caller may retry.
+    #[error("{0}")]
+    Unavailable(String),
     /// The store failed.
     #[error("{0}")]
     Internal(String),
@@ -51,6 +54,7 @@ impl Error {
             Error::ConditionalCheckFailed => "ConditionalCheckFailedException",
             Error::TransactionCanceled(_) => "TransactionCanceledException",
             Error::Unsupported(_) => "UnknownOperationException",
+            Error::Unavailable(_) => "ServiceUnavailable",
             Error::Internal(_) => "InternalServerError",
         }
     }
@@ -58,7 +62,10 @@ impl Error {
 
 impl From<crate::store::Error> for Error {
     fn from(e: crate::store::Error) -> Error {
-        Error::Internal(e.to_string())
+        match e {
+            crate::store::Error::Unavailable(why) => Error::Unavailable(why),
+            other => Error::Internal(other.to_string()),
+        }
     }
 }
 

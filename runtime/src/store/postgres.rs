@@ -606,12 +606,21 @@ mod tests {
         };
         let (late, first) = (both.pop().unwrap(), both.pop().unwrap());
         let length = Duration::from_millis(800);
-        let epoch = first.try_acquire("first", length).unwrap().unwrap();
+        let epoch = first.try_acquire("first", "h1:1", length).unwrap().unwrap();
         first
             .apply(vec![Write::Put(b"k".to_vec(), b"first".to_vec())])
             .unwrap();
-        let holder = late.try_acquire("late", length).unwrap().unwrap_err();
+        let holder = late
+            .try_acquire("late", "h2:2", length)
+            .unwrap()
+            .unwrap_err();
         assert_eq!(holder.owner, "first");
+        assert_eq!(holder.address, "h1:1");
+        let now = late.holder().unwrap().expect("a holder");
+        assert_eq!(
+            (now.owner.as_str(), now.address.as_str()),
+            ("first", "h1:1")
+        );
         assert!(holder.lapses_in > 0.0);
         assert_eq!(
             first.renew("first", epoch, length).unwrap(),
@@ -620,7 +629,9 @@ mod tests {
 
         // `first` freezes: its lease lapses, and `late` takes over.
         std::thread::sleep(length + Duration::from_millis(300));
-        let taken = late.try_acquire("late", length).unwrap().unwrap();
+        assert_eq!(late.holder().unwrap(), None, "a lapsed lease has no holder");
+        let taken = late.try_acquire("late", "h2:2", length).unwrap().unwrap();
+        assert_eq!(first.holder().unwrap().unwrap().address, "h2:2");
         assert_eq!(taken, epoch + 1);
         late.apply(vec![Write::Put(b"k".to_vec(), b"late".to_vec())])
             .unwrap();
@@ -643,7 +654,12 @@ mod tests {
 
         // A clean release hands it over at once.
         late.release("late", taken).unwrap();
-        let again = first.try_acquire("first", length).unwrap().unwrap();
+        assert_eq!(
+            first.holder().unwrap(),
+            None,
+            "a released lease has no holder"
+        );
+        let again = first.try_acquire("first", "h1:1", length).unwrap().unwrap();
         assert_eq!(again, taken + 1);
         first
             .apply(vec![Write::Put(b"k".to_vec(), b"back".to_vec())])

@@ -76,6 +76,10 @@ pub async fn handle(app: &App, parts: &Parts, body: &[u8]) -> Response {
             .into_response(),
         Err(e) => {
             let message = match e.internal {
+                true if e.status() == 503 => {
+                    tracing::warn!(error = %e.message, "store unavailable");
+                    crate::api::error::UNAVAILABLE.to_string()
+                }
                 true => {
                     tracing::error!(error = %e.message, "internal failure");
                     "An internal error occurred.".to_string()

@@ -15,11 +15,13 @@ use crate::store::{Error, Result};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-/// Who holds the lease, for a standby's log.
+/// Who holds the lease: for a standby's log, and where its relay sends calls.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Holder {
     /// The holder's name (host, process id, start).
     pub owner: String,
+    /// Where the holder answers calls (`host:port`).
+    pub address: String,
     /// Seconds until its lease lapses unless renewed.
     pub lapses_in: f64,
 }
@@ -34,18 +36,20 @@ pub enum Renewal {
 }
 
 impl Postgres {
-    /// Takes the lease for `owner` if it is free or has lapsed, for `length`; answers the
-    /// new epoch, or who holds it.
+    /// Takes the lease for `owner`, who answers calls at `address`, if it is free or has
+    /// lapsed, for `length`; answers the new epoch, or who holds it.
     ///
     /// # Errors
     /// When the database fails.
     pub fn try_acquire(
         &self,
         owner: &str,
+        address: &str,
         length: Duration,
     ) -> Result<std::result::Result<i64, Holder>> {
         let pool = self.pool.clone();
         let owner = owner.to_string();
+        let address = address.to_string();
         let got = self.wait(async move {
             let mut client = pool.get().await.map_err(super::unavailable)?;
             let tx = client.transaction().await.map_err(|e| classify(&e))?;
@@ -57,7 +61,7 @@ impl Postgres {
                 .query_one(
                     "SELECT owner, expires_at < now(), \
                      CASE WHEN isfinite(expires_at) \
-                     THEN EXTRACT(EPOCH FROM expires_at - now())::float8 ELSE 0 END \
+                     THEN EXTRACT(EPOCH FROM expires_at - now())::float8 ELSE 0 END, address \
                      FROM sandstep_lease WHERE id = 1 FOR UPDATE",
                     &[],
                 )
@@ -67,6 +71,7 @@ impl Postgres {
             if !free {
                 let holder = Holder {
                     owner: row.get(0),
+                    address: row.get(3),
                     lapses_in: row.get(2),
                 };
                 tx.rollback().await.map_err(|e| classify(&e))?;
@@ -74,9 +79,9 @@ impl Postgres {
             }
             let epoch: i64 = tx
                 .query_one(
-                    "UPDATE sandstep_lease SET owner = $1, epoch = epoch + 1, \
+                    "UPDATE sandstep_lease SET owner = $1, address = $3, epoch = epoch + 1, \
                      expires_at = now() + make_interval(secs => $2) WHERE id = 1 RETURNING epoch",
-                    &[&owner, &length.as_secs_f64()],
+                    &[&owner, &length.as_secs_f64(), &address],
                 )
                 .await
                 .map_err(|e| classify(&e))?
@@ -105,13 +110,14 @@ impl Postgres {
     pub fn acquire(
         &self,
         owner: &str,
+        address: &str,
         length: Duration,
         every: Duration,
         mut waiting: impl FnMut(&Holder),
     ) -> Result<i64> {
         let mut told: Option<String> = None;
         loop {
-            match self.try_acquire(owner, length) {
+            match self.try_acquire(owner, address, length) {
                 Ok(Ok(epoch)) => return Ok(epoch),
                 Ok(Err(holder)) => {
                     if told.as_deref() != Some(holder.owner.as_str()) {
@@ -126,6 +132,30 @@ impl Postgres {
             }
             std::thread::sleep(every);
         }
+    }
+
+    /// Who holds the lease now, if anyone does (it has not lapsed).
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn holder(&self) -> Result<Option<Holder>> {
+        let pool = self.pool.clone();
+        self.wait(async move {
+            let client = pool.get().await.map_err(super::unavailable)?;
+            let row = client
+                .query_opt(
+                    "SELECT owner, address, EXTRACT(EPOCH FROM expires_at - now())::float8 \
+                     FROM sandstep_lease WHERE id = 1 AND expires_at > now()",
+                    &[],
+                )
+                .await
+                .map_err(|e| classify(&e))?;
+            Ok(row.map(|row| Holder {
+                owner: row.get(0),
+                address: row.get(1),
+                lapses_in: row.get(2),
+            }))
+        })
     }
 
     /// Renews the lease held at `epoch` by `owner` for another `length`.
