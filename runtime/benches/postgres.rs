@@ -5,6 +5,9 @@
 //!     same run; with the database's commits per execution (`pg_stat_database`).
 //! (o) the database's cost per execution: rows and bytes of `sandstep_map` per finished
 //!     Standard pass3 execution and per execution waiting in `Wait 3600 s`.
+//! (q) Standard pass3 executions/s over HTTP with the clients on 1, 2 and 3 servers sharing
+//!     the database (one works, the others relay to it), against one sled server, in the
+//!     same run.
 //! (p) failover: two `sandstep serve` on one database (default lease, 8 s); an execution
 //!     loops on a 1 s Wait; `kill -9` of the active server, and the time until the first
 //!     history event the standby writes for that execution. p50 and max over
@@ -193,7 +196,8 @@ fn cost_per_execution(db: &Database, n: u64) -> ((f64, f64), (f64, f64)) {
     })
 }
 
-const LOOP: &str = r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":1,"Next":"P"},"P":{"Type":"Pass","Next":"W"}}}"#;
+/// A 1 s Wait, again and again (a Choice that never ends it: a definition needs a way out).
+const LOOP: &str = r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":1,"Next":"C"},"C":{"Type":"Choice","Choices":[{"Variable":"$.stop","IsPresent":true,"Next":"Done"}],"Default":"W"},"Done":{"Type":"Succeed"}}}"#;
 
 fn now_s() -> f64 {
     SystemTime::now()
@@ -202,7 +206,7 @@ fn now_s() -> f64 {
         .as_secs_f64()
 }
 
-/// Starts a server on `url` that may wait as a standby, on a thread.
+/// Starts a server on `url` on a thread (it answers at once, relaying while a standby).
 fn standby(url: String, n: usize) -> std::thread::JoinHandle<Server> {
     std::thread::spawn(move || {
         Server::start_with(
@@ -260,6 +264,94 @@ fn failovers(db: &Database, runs: usize) -> Vec<f64> {
     times
 }
 
+/// (q) Standard pass3 executions/s over HTTP, from `clients` threads spread over the
+/// first `spread` of three servers sharing the database (the others relay to the active
+/// one): started until `budget` is spent, counted once all have finished.
+fn http_rate(
+    servers: &[Server],
+    spread: usize,
+    clients: usize,
+    budget: Duration,
+    tag: &str,
+) -> f64 {
+    let machine = "arn:aws:states:us-east-1:000000000000:stateMachine:pass3";
+    let urls: Vec<String> = servers[..spread].iter().map(|s| s.url.clone()).collect();
+    let began = Instant::now();
+    let counts: Vec<u64> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..clients)
+            .map(|c| {
+                let url = urls[c % urls.len()].clone();
+                scope.spawn(move || {
+                    let agent = ureq::AgentBuilder::new().build();
+                    let mut n = 0u64;
+                    while began.elapsed() < budget {
+                        agent
+                            .post(&format!("{url}/"))
+                            .set("X-Amz-Target", "AWSStepFunctions.StartExecution")
+                            .set("Content-Type", "application/x-amz-json-1.0")
+                            .send_string(
+                                &serde_json::json!({"stateMachineArn": machine,
+                                    "name": format!("{tag}-{c}-{n}")})
+                                .to_string(),
+                            )
+                            .expect("StartExecution");
+                        n += 1;
+                    }
+                    n
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    let started: u64 = counts.iter().sum();
+    // Finished when none is left running.
+    loop {
+        let running = servers[0].sfn(
+            "ListExecutions",
+            serde_json::json!({"stateMachineArn": machine, "statusFilter": "RUNNING", "maxResults": 1}),
+        );
+        if running["executions"].as_array().unwrap().is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    started as f64 / began.elapsed().as_secs_f64()
+}
+
+/// (q) for 1, 2 and 3 servers on the database, and for one sled server, in one run.
+fn spread_rates(db: &Database, budget: Duration) -> (f64, Vec<f64>) {
+    let clients = env_or("SANDSTEP_BENCH_CLIENTS", 32);
+    let create = |s: &Server| {
+        s.sfn(
+            "CreateStateMachine",
+            serde_json::json!({"name": "pass3", "definition": PASS3,
+                "roleArn": "arn:aws:iam::000000000000:role/r", "type": "STANDARD"}),
+        );
+    };
+    let sled = Server::start_in(common::scratch("pg-spread-sled"));
+    create(&sled);
+    let sled_rate = http_rate(std::slice::from_ref(&sled), 1, clients, budget, "sled");
+    drop(sled);
+    let url = db.schema("bench_spread");
+    let servers: Vec<Server> = (0..3)
+        .map(|i| {
+            let server = Server::start_with(
+                common::scratch(&format!("pg-spread-{i}")),
+                &["--store", &url],
+                &[],
+            );
+            if i == 0 {
+                create(&server);
+            }
+            server
+        })
+        .collect();
+    let rates = (1..=3)
+        .map(|spread| http_rate(&servers, spread, clients, budget, &format!("s{spread}")))
+        .collect();
+    (sled_rate, rates)
+}
+
 fn main() {
     let budget = Duration::from_secs(env_or("SANDSTEP_BENCH_SECONDS", 5) as u64);
     let db = Database::get();
@@ -271,6 +363,20 @@ fn main() {
         "(n) Standard pass3, {STARTERS} concurrent starts: sled {sled:.0}/s, PostgreSQL {pg:.0}/s \
          ({:.2}x sled), {commits:.2} database commits per execution",
         pg / sled
+    );
+
+    let (sled_http, spread) = spread_rates(&db, budget);
+    println!(
+        "(q) Standard pass3 over HTTP, {} clients: sled (one server) {sled_http:.0}/s; \
+         PostgreSQL with the clients on 1, 2, 3 servers: {:.0}/s ({:.2}x sled), {:.0}/s \
+         ({:.2}x), {:.0}/s ({:.2}x). One server works, the others relay to it.",
+        env_or("SANDSTEP_BENCH_CLIENTS", 32),
+        spread[0],
+        spread[0] / sled_http,
+        spread[1],
+        spread[1] / sled_http,
+        spread[2],
+        spread[2] / sled_http
     );
 
     let n = env_or("SANDSTEP_BENCH_COST", 2_000) as u64;

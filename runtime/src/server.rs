@@ -107,7 +107,12 @@ async fn open_store(
         let pg = Arc::clone(&pg);
         tokio::task::spawn_blocking(move || Lease::take(pg, length, owner, address)).await??
     };
-    let store = Store::on_shared(pg).with_objects(config.data_dir.join("objects"));
+    // Objects in the database too: whichever server is active reads them all.
+    // Compiled modules in this server's files: native code is loaded only from where
+    // this process wrote it.
+    let store = Store::on_shared(pg)
+        .with_objects_in_store()
+        .with_local_artifacts(config.data_dir.join("artifacts"));
     Ok((
         store,
         Front::Relaying {

@@ -5,6 +5,7 @@
 //! default, and a networked backend can implement the same contracts.
 
 pub mod activities;
+pub mod artifacts;
 pub mod backend;
 pub mod bindings;
 pub mod blobs;
@@ -67,6 +68,8 @@ pub use versions::MachineVersions;
 pub struct Store {
     backend: Arc<dyn Backend>,
     objects: Arc<objects::Objects>,
+    /// Compiled artifacts in this process's files instead of the backend (a shared one).
+    artifacts: Option<Arc<artifacts::LocalArtifacts>>,
 }
 
 impl fmt::Debug for Store {
@@ -87,6 +90,7 @@ impl Store {
         Store {
             backend: Arc::new(backend),
             objects: Arc::new(objects::Objects::temporary()),
+            artifacts: None,
         }
     }
 
@@ -96,6 +100,7 @@ impl Store {
         Store {
             backend,
             objects: Arc::new(objects::Objects::temporary()),
+            artifacts: None,
         }
     }
 
@@ -105,6 +110,33 @@ impl Store {
             objects: Arc::new(objects::Objects::at(dir)),
             ..self
         }
+    }
+
+    /// Object bytes kept in the store itself, in chunks: for a store several servers share
+    /// (PostgreSQL), so that whichever of them is active reads every object.
+    #[must_use]
+    pub fn with_objects_in_store(self) -> Store {
+        Store {
+            objects: Arc::new(objects::Objects::in_store(Arc::clone(&self.backend))),
+            ..self
+        }
+    }
+
+    /// Compiled artifacts kept in this process's files under `dir`, not in the backend:
+    /// for a store several servers share, whose rows a server must not load as native
+    /// code (`store/artifacts.rs`).
+    #[must_use]
+    pub fn with_local_artifacts(self, dir: std::path::PathBuf) -> Store {
+        Store {
+            artifacts: Some(Arc::new(artifacts::LocalArtifacts::at(dir))),
+            ..self
+        }
+    }
+
+    /// The backend, shared (tests that write below the tables).
+    #[cfg(test)]
+    pub(crate) fn backend_arc(&self) -> Arc<dyn Backend> {
+        Arc::clone(&self.backend)
     }
 
     /// Where object bytes are.
@@ -162,7 +194,8 @@ pub(crate) mod testing {
             .expect("a sled store for the test");
         let mut stores = vec![Store::memory(), Store::on(sled)];
         if let Some(pg) = super::postgres::testing::fresh() {
-            stores.push(Store::on(pg));
+            // As the server opens it: object bytes in the database too.
+            stores.push(Store::on(pg).with_objects_in_store());
         }
         stores
     }

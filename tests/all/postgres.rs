@@ -259,8 +259,16 @@ fn three_servers_on_postgres_run_a_thousand_executions_through_two_kill_9s() {
     for s in starters {
         s.join().unwrap();
     }
-    let last = servers.iter().find(|s| s.pid() != 0).unwrap();
+    let survivor = servers.iter().position(|s| s.pid() != 0).unwrap();
+    let last = &servers[survivor];
     check_all_done(last, &names, Duration::from_secs(400));
+    // The survivor compiled the module itself and kept the artifact in its own files.
+    let artifacts: usize = std::fs::read_dir(dirs[survivor].0.join("artifacts"))
+        .unwrap()
+        .flatten()
+        .map(|engine| std::fs::read_dir(engine.path()).unwrap().count())
+        .sum();
+    assert_eq!(artifacts, 1, "one compiled artifact: echo's");
     eprintln!(
         "{total} executions done {:?} after the first start",
         began.elapsed()
@@ -271,8 +279,9 @@ fn three_servers_on_postgres_run_a_thousand_executions_through_two_kill_9s() {
 }
 
 /// Every call works through a standby: it is relayed to the active server, SigV4
-/// signatures included. An activity task taken and answered there, a StopExecution there;
-/// then the active server dies and the standby carries on with what it relayed.
+/// signatures included. An activity task taken and answered there, a StopExecution there,
+/// an S3 object put there; then the active server dies and the standby carries on with
+/// what it relayed.
 #[test]
 fn a_standby_answers_every_call_by_relaying_it_to_the_active_server() {
     let Some(url) = postgres_store("relay") else {
@@ -390,13 +399,64 @@ fn a_standby_answers_every_call_by_relaying_it_to_the_active_server() {
             .unwrap();
         assert_eq!(d.status().as_str(), "ABORTED");
     });
-    // The standby takes over once the active server is gone, with everything it relayed.
+    // An object of several chunks, put through the standby (the active server stores it).
+    let s3 = s3_client(&standby.url, &key("accessKeyId"), &key("secretAccessKey"));
+    let object: Vec<u8> = (0..700_000u32).map(|i| (i % 253) as u8).collect();
+    crate::awssdk::runtime().block_on(async {
+        s3.create_bucket().bucket("kept").send().await.unwrap();
+        s3.put_object()
+            .bucket("kept")
+            .key("big.bin")
+            .body(object.clone().into())
+            .send()
+            .await
+            .unwrap();
+    });
+    // The standby takes over once the active server is gone, with everything it relayed,
+    // object bytes included (they are in the database, not in the dead server's files).
     active.kill9();
     assert_eq!(active_among(&[&standby], &standby), 0);
     crate::awssdk::runtime().block_on(async {
         let listed = client.list_state_machines().send().await.unwrap();
         assert_eq!(listed.state_machines().len(), 2);
+        let got = s3
+            .get_object()
+            .bucket("kept")
+            .key("big.bin")
+            .range("bytes=262140-262149")
+            .send()
+            .await
+            .unwrap();
+        let bytes = got.body.collect().await.unwrap().into_bytes();
+        assert_eq!(bytes.as_ref(), &object[262_140..262_150]);
+        let whole = s3
+            .get_object()
+            .bucket("kept")
+            .key("big.bin")
+            .send()
+            .await
+            .unwrap();
+        let bytes = whole.body.collect().await.unwrap().into_bytes();
+        assert!(
+            bytes.as_ref() == object.as_slice(),
+            "the object came back whole"
+        );
     });
+}
+
+/// An S3 client (path-style) for `url` with a tenant's keys.
+fn s3_client(url: &str, key: &str, secret: &str) -> aws_sdk_s3::Client {
+    use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(url)
+        .credentials_provider(Credentials::new(key, secret, None, None, "test"))
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
 }
 
 #[test]

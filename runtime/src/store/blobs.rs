@@ -476,7 +476,7 @@ impl Blobs for Store {
             return Ok(None);
         };
         let body: Box<dyn Body> = match &meta.file {
-            Some(file) => Box::new(self.objects().open(tenant, file)?),
+            Some(file) => self.objects().open(tenant, file)?,
             None => {
                 let bytes = self
                     .backend()

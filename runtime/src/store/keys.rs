@@ -134,6 +134,11 @@ pub enum Table {
     Binding = 56,
     /// Connections (HTTP Tasks' endpoints and credentials): tenant, name.
     Connection = 57,
+    /// object files kept in the store itself (a shared database: every server reads
+    /// them): tenant, file id -> size, empty while the file is being written.
+    ObjectFile = 58,
+    /// their bytes, in chunks: tenant, file id, chunk number.
+    ObjectChunk = 59,
 }
 
 /// A key under construction.

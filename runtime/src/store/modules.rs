@@ -307,6 +307,9 @@ impl Modules for Store {
                         .text(&m.sha256)
                         .into_bytes(),
                 ));
+                if let Some(local) = &self.artifacts {
+                    local.remove(&m.sha256)?;
+                }
                 let artifacts = Key::of(Table::Artifact, tenant)
                     .text(&m.sha256)
                     .into_bytes();
@@ -325,6 +328,9 @@ impl Modules for Store {
         sha256: &str,
         fingerprint: &str,
     ) -> Result<Option<Vec<u8>>> {
+        if let Some(local) = &self.artifacts {
+            return local.get(sha256, fingerprint);
+        }
         self.backend.get(
             &Key::of(Table::Artifact, tenant)
                 .text(sha256)
@@ -340,6 +346,9 @@ impl Modules for Store {
         fingerprint: &str,
         bytes: &[u8],
     ) -> Result<()> {
+        if let Some(local) = &self.artifacts {
+            return local.put(sha256, fingerprint, bytes);
+        }
         let key = Key::of(Table::Artifact, tenant)
             .text(sha256)
             .text(fingerprint)

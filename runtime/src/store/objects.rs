@@ -4,7 +4,14 @@
 //! A write streams into a temporary file while hashing it, is synced, renamed into place
 //! and the directory synced: a file either exists whole or not at all. Which file holds
 //! which object is metadata, kept in the store (`blobs.rs`).
+//!
+//! A store several servers share (PostgreSQL) keeps the files in itself instead, in
+//! chunks (`rows.rs`): a server that takes over reads every object its predecessor wrote.
 
+mod rows;
+
+use super::backend::Backend;
+use super::blobs::Body;
 use super::{Error, Result, TenantId};
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
@@ -13,18 +20,28 @@ use sha2::Sha256;
 use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write as _};
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// Bytes copied per read while streaming.
 const CHUNK: usize = 256 * 1024;
 
 /// Where object files live.
-#[derive(Debug)]
 pub struct Objects {
     root: PathBuf,
     dir: OnceLock<std::result::Result<Dir, String>>,
     /// Removed with this value (a memory store's objects).
     temporary: bool,
+    /// The store the files are kept in, instead of `root` (a shared database).
+    rows: Option<Arc<dyn Backend>>,
+}
+
+impl std::fmt::Debug for Objects {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Objects")
+            .field("root", &self.root)
+            .field("in_store", &self.rows.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// A file written: its id and what was measured on the way.
@@ -47,6 +64,17 @@ impl Objects {
             root,
             dir: OnceLock::new(),
             temporary: false,
+            rows: None,
+        }
+    }
+
+    /// Objects kept in `backend` itself, in chunks: for a store several servers share.
+    pub fn in_store(backend: Arc<dyn Backend>) -> Objects {
+        Objects {
+            root: PathBuf::new(),
+            dir: OnceLock::new(),
+            temporary: false,
+            rows: Some(backend),
         }
     }
 
@@ -59,6 +87,7 @@ impl Objects {
             root,
             dir: OnceLock::new(),
             temporary: true,
+            rows: None,
         }
     }
 
@@ -90,58 +119,19 @@ impl Objects {
     /// # Errors
     /// [`Error::TooLarge`] past the limit, [`Error::Backend`] for I/O failures.
     pub fn write(&self, tenant: &TenantId, body: &mut dyn Read, limit: u64) -> Result<Written> {
+        if let Some(rows) = &self.rows {
+            return rows::write(rows.as_ref(), tenant, body, limit);
+        }
         let dir = self.tenant(tenant)?;
         let id = random_hex();
         let temp = format!("{id}.part");
         let mut file = dir.create(&temp).map_err(io)?;
-        // MD5 (the ETag) runs on a thread of its own, beside SHA-256 and the writes:
-        // neither hash has to wait for the other.
-        let copied = std::thread::scope(|scope| {
-            let (to_md5, chunks) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
-            let md5 = scope.spawn(move || {
-                let mut md5 = Md5::new();
-                for chunk in chunks {
-                    md5.update(&chunk);
-                }
-                hex(&md5.finalize())
-            });
-            let mut sha = Sha256::new();
-            let mut size = 0u64;
-            let streamed = (|| {
-                loop {
-                    let mut buf = vec![0u8; CHUNK];
-                    let n = match body.read(&mut buf) {
-                        Ok(0) => break,
-                        Ok(n) => n,
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                        Err(e) => {
-                            return Err(Error::Invalid(format!("reading the body failed: {e}")))
-                        }
-                    };
-                    size += n as u64;
-                    if size > limit {
-                        return Err(Error::TooLarge(limit));
-                    }
-                    buf.truncate(n);
-                    sha.update(&buf);
-                    file.write_all(&buf).map_err(io)?;
-                    if to_md5.send(buf).is_err() {
-                        return Err(Error::Backend("the MD5 thread ended".into()));
-                    }
-                }
-                file.sync_all().map_err(io)
-            })();
-            drop(to_md5);
-            let md5 = md5
-                .join()
-                .map_err(|_| Error::Backend("the MD5 thread failed".into()))?;
-            streamed.map(|()| Written {
-                id: id.clone(),
-                size,
-                sha256: hex(&sha.finalize()),
-                md5,
-            })
-        });
+        let copied = stream(body, limit, &mut |chunk| file.write_all(chunk).map_err(io)).and_then(
+            |measured| {
+                file.sync_all().map_err(io)?;
+                Ok(measured.named(id.clone()))
+            },
+        );
         match copied {
             Ok(written) => {
                 dir.rename(&temp, &dir, &id).map_err(io)?;
@@ -164,10 +154,13 @@ impl Objects {
     ///
     /// # Errors
     /// [`Error::Corrupt`] when the metadata names a file that is not there.
-    pub fn open(&self, tenant: &TenantId, id: &str) -> Result<std::fs::File> {
+    pub fn open(&self, tenant: &TenantId, id: &str) -> Result<Box<dyn Body>> {
         check_id(id)?;
+        if let Some(rows) = &self.rows {
+            return rows::open(Arc::clone(rows), tenant, id);
+        }
         match self.tenant(tenant)?.open(id) {
-            Ok(f) => Ok(f.into_std()),
+            Ok(f) => Ok(Box::new(f.into_std())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::Corrupt(format!(
                 "the file {id} of an object is missing"
             ))),
@@ -181,6 +174,9 @@ impl Objects {
     /// [`Error::Backend`] for I/O failures.
     pub fn remove(&self, tenant: &TenantId, id: &str) -> Result<()> {
         check_id(id)?;
+        if let Some(rows) = &self.rows {
+            return rows::remove(rows.as_ref(), tenant, id);
+        }
         match self.tenant(tenant)?.remove_file(id) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -214,6 +210,9 @@ impl Objects {
     /// # Errors
     /// I/O failures.
     pub fn sweep(&self, keep: &HashMap<TenantId, HashSet<String>>) -> Result<usize> {
+        if let Some(rows) = &self.rows {
+            return rows::sweep(rows.as_ref(), keep);
+        }
         if !self.root.exists() {
             return Ok(0);
         }
@@ -251,6 +250,74 @@ impl Drop for Objects {
             let _ = std::fs::remove_dir_all(&self.root);
         }
     }
+}
+
+/// What streaming a body measured.
+struct Measured {
+    size: u64,
+    sha256: String,
+    md5: String,
+}
+
+impl Measured {
+    fn named(self, id: String) -> Written {
+        Written {
+            id,
+            size: self.size,
+            sha256: self.sha256,
+            md5: self.md5,
+        }
+    }
+}
+
+/// Reads `body` to its end in pieces of at most [`CHUNK`] bytes, giving each to `sink`
+/// and hashing it, refusing more than `limit` bytes. MD5 (S3's ETag) runs on a thread of
+/// its own, beside SHA-256 and the sink: neither hash waits for the other.
+fn stream(
+    body: &mut dyn Read,
+    limit: u64,
+    sink: &mut dyn FnMut(&[u8]) -> Result<()>,
+) -> Result<Measured> {
+    std::thread::scope(|scope| {
+        let (to_md5, chunks) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+        let md5 = scope.spawn(move || {
+            let mut md5 = Md5::new();
+            for chunk in chunks {
+                md5.update(&chunk);
+            }
+            hex(&md5.finalize())
+        });
+        let mut sha = Sha256::new();
+        let mut size = 0u64;
+        let streamed = (|| loop {
+            let mut buf = vec![0u8; CHUNK];
+            let n = match body.read(&mut buf) {
+                Ok(0) => return Ok(()),
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Error::Invalid(format!("reading the body failed: {e}"))),
+            };
+            size += n as u64;
+            if size > limit {
+                return Err(Error::TooLarge(limit));
+            }
+            buf.truncate(n);
+            sha.update(&buf);
+            sink(&buf)?;
+            if to_md5.send(buf).is_err() {
+                return Err(Error::Backend("the MD5 thread ended".into()));
+            }
+        })();
+        drop(to_md5);
+        let md5 = md5
+            .join()
+            .map_err(|_| Error::Backend("the MD5 thread failed".into()))?;
+        streamed.map(|()| Measured {
+            size,
+            sha256: hex(&sha.finalize()),
+            md5,
+        })
+    })
 }
 
 /// Ids are the store's own hex; anything else in metadata is corruption, not a path.
