@@ -146,7 +146,11 @@ impl Route {
                 Ok(None) => "No server holds the store's lease: a takeover is under way. \
                              Retry shortly."
                     .to_string(),
-                Err(e) => format!("The store cannot be reached: {e}"),
+                Err(e) => {
+                    // The detail may name the database: it goes to the log only.
+                    tracing::warn!(error = %e, "relay: looking up the lease's holder failed");
+                    crate::api::error::UNAVAILABLE.to_string()
+                }
             };
             if Instant::now() + AGAIN > deadline {
                 return Err(why);
