@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod modules;
 pub mod params;
+pub mod placement;
 pub mod roles;
 pub mod routes;
 pub mod s3;
@@ -50,6 +51,12 @@ pub struct Config {
     /// The clock tests move (`SANDSTEP_TEST_CLOCK`): `POST /v1/test/clock` exists only
     /// with it.
     pub test_clock: Option<Arc<crate::clock::ManualClock>>,
+    /// The servers sharing a PostgreSQL store, when this is one of them: calls go to the
+    /// server that runs their tenant (`placement.rs`).
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
+    /// How long a call waits for its tenant's server (through a takeover) before it is
+    /// answered `503 ServiceUnavailable`.
+    pub patience: std::time::Duration,
 }
 
 impl Default for Config {
@@ -62,6 +69,8 @@ impl Default for Config {
             activity_poll: crate::service::activities::POLL,
             max_object_bytes: crate::s3::DEFAULT_MAX_OBJECT_BYTES,
             test_clock: None,
+            cluster: None,
+            patience: std::time::Duration::from_secs(15),
         }
     }
 }
@@ -73,6 +82,8 @@ pub struct App {
     /// Settings.
     pub config: Config,
     tenants: RwLock<auth::Tenants>,
+    /// When the tenants were last read again for a credential not known here.
+    reloaded: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl std::fmt::Debug for App {
@@ -107,6 +118,7 @@ impl App {
             services,
             config,
             tenants: RwLock::new(tenants),
+            reloaded: std::sync::Mutex::new(None),
         })
     }
 
@@ -118,6 +130,25 @@ impl App {
         let fresh = auth::Tenants::load(&self.services.tenants)?;
         *self.tenants.write().unwrap_or_else(|p| p.into_inner()) = fresh;
         Ok(())
+    }
+
+    /// Reads the tenants again unless that was done within `every`; answers whether it
+    /// did (a tenant created through another server sharing the store).
+    pub fn reload_tenants_within(&self, every: std::time::Duration) -> bool {
+        {
+            let mut last = self.reloaded.lock().unwrap_or_else(|p| p.into_inner());
+            if last.is_some_and(|at| at.elapsed() < every) {
+                return false;
+            }
+            *last = Some(std::time::Instant::now());
+        }
+        match self.reload_tenants() {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the tenants again failed");
+                false
+            }
+        }
     }
 
     /// The tenant whose account id is `account`.
@@ -143,8 +174,9 @@ fn test_clock(clock: &crate::clock::ManualClock, body: &[u8]) -> axum::Json<serd
     axum::Json(serde_json::json!({ "now": clock.now() }))
 }
 
-/// The process that answers: its id and version. Behind a PostgreSQL standby's relay it is
-/// the active server's, so an operator (and the failover tests) can see which one works.
+/// The process that answers: its id and version. On a PostgreSQL store, a call of a tenant
+/// (with its credentials) is answered by the server that runs that tenant, so an operator
+/// (and the failover tests) can see which one works for whom.
 async fn server_process() -> axum::Json<serde_json::Value> {
     axum::Json(serde_json::json!({
         "pid": std::process::id(),

@@ -6,7 +6,7 @@
 //! data_dir = "./sandstep-data"
 //! store = "sled"                   # or "postgres://user:password@host:port/db"
 //! store_pool = 16                  # connections to PostgreSQL per process
-//! lease_seconds = 8                # PostgreSQL: how long the active server's lease lasts unrenewed
+//! lease_seconds = 8                # PostgreSQL: how long a server's partitions stay leased unrenewed
 //! advertise = "10.0.0.5:8080"      # PostgreSQL: where the other servers reach this one
 //! region = "us-east-1"
 //! admin_token = "change-me"        # enables POST /v1/tenants
@@ -47,11 +47,12 @@ pub struct Config {
     pub store: String,
     /// The most connections one process opens to PostgreSQL.
     pub store_pool: usize,
-    /// With PostgreSQL: how long the active server's lease lasts without being renewed
-    /// (it is renewed every quarter of it); a standby takes over once it lapses.
+    /// With PostgreSQL: how long a server's lease on its partitions lasts without being
+    /// renewed (it is renewed every quarter of it); the other servers take them over once
+    /// it lapses.
     pub lease_seconds: u64,
-    /// With PostgreSQL: the `host:port` the other servers reach this one at, to relay the
-    /// calls they receive while this one is active. Unset: the address it listens on (with
+    /// With PostgreSQL: the `host:port` the other servers reach this one at, to pass on
+    /// the calls they receive for the tenants this one runs. Unset: the address it listens on (with
     /// the host's name for an unspecified address such as `0.0.0.0`).
     pub advertise: Option<String>,
     /// The region in ARNs.

@@ -94,6 +94,9 @@ pub struct Options {
     /// What runs HTTP Tasks: the guarded outbound client and the key of connections'
     /// secrets.
     pub http: crate::tasks::http::HttpTasks,
+    /// Which tenants' work this process runs (all, unless it shares a PostgreSQL store
+    /// with other servers: `cluster.rs`).
+    pub owns: crate::cluster::Owns,
 }
 
 impl Default for Options {
@@ -111,6 +114,7 @@ impl Default for Options {
             engine_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             engine_budget: Duration::from_secs(60),
             http: crate::tasks::http::HttpTasks::default(),
+            owns: crate::cluster::Owns::everything(),
         }
     }
 }
@@ -440,6 +444,13 @@ impl Scheduler {
     /// What runs HTTP Tasks (the connections' service seals with its key).
     pub fn http_tasks(&self) -> &crate::tasks::http::HttpTasks {
         &self.inner.opts.http
+    }
+
+    /// Whether this process runs `tenant`'s work: the loops over every tenant's stored
+    /// work (deliveries, schedules, retention) skip the others', which their own servers
+    /// run.
+    pub fn runs(&self, tenant: &TenantId) -> bool {
+        self.inner.opts.owns.runs(tenant)
     }
 
     /// Now, on the scheduler's clock.

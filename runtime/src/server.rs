@@ -2,6 +2,7 @@
 //! and [`router`], where the API's routes and the console's are joined.
 
 use crate::api::{self, App};
+use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::scheduler::runner::TaskRunner;
 use crate::scheduler::{quarantine, Options, Scheduler};
@@ -21,6 +22,11 @@ pub fn router(app: Arc<App>) -> axum::Router {
         // After every route: they apply to the routes registered before them.
         .method_not_allowed_fallback(api::s3::wrong_method)
         .fallback(api::s3::fallback)
+        // In front of every route: a call goes to the server that runs its tenant.
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&app),
+            api::placement::place,
+        ))
         .layer(axum::middleware::map_response(api::error::aws_shaped))
         .with_state(app)
 }
@@ -42,15 +48,15 @@ pub struct Plugins {
 }
 
 /// The store the configuration names: sled under the data dir, or PostgreSQL. With
-/// PostgreSQL this server answers on `listener` at once, relaying calls to the lease's
-/// holder (`relay.rs`), and waits here until it holds the lease itself.
+/// PostgreSQL this server joins the others on the database and claims its share of the
+/// partitions (`cluster.rs`) before it answers.
 ///
 /// # Errors
 /// When it cannot be opened (or, for PostgreSQL, reached and migrated).
 async fn open_store(
     config: &Config,
-    listener: tokio::net::TcpListener,
-) -> anyhow::Result<(Store, Front)> {
+    local: SocketAddr,
+) -> anyhow::Result<(Store, Option<Arc<Cluster>>)> {
     if config.store == "sled" {
         let store = Store::on(Sled::with_cache(
             &config.data_dir,
@@ -58,13 +64,12 @@ async fn open_store(
             config.cache_mib << 20,
         )?);
         let store = store.with_objects(config.data_dir.join("objects"));
-        return Ok((store, Front::Ready(listener)));
+        return Ok((store, None));
     }
     let pg = Arc::new(crate::store::postgres::Postgres::connect(
         &config.store,
         config.store_pool,
     )?);
-    let local = listener.local_addr()?;
     let address = match &config.advertise {
         Some(address) => address.clone(),
         None if local.ip().is_unspecified() => format!("{}:{}", host_name(), local.port()),
@@ -76,85 +81,19 @@ async fn open_store(
         std::process::id(),
         crate::clock::Clock::now(&crate::clock::SystemClock)
     );
-    let lookup: crate::relay::Lookup = {
-        let pg = Arc::clone(&pg);
-        Arc::new(move || {
-            pg.holder()
-                .map(|h| {
-                    h.map(|h| crate::relay::Holder {
-                        owner: h.owner,
-                        address: h.address,
-                    })
-                })
-                .map_err(|e| e.to_string())
-        })
-    };
     let length = Duration::from_secs(config.lease_seconds);
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    // A call waits through a takeover: the lease lapses within its length, and the next
-    // holder recovers and serves.
-    let patience = length + Duration::from_secs(5);
-    let me = crate::relay::Holder {
-        owner: owner.clone(),
-        address: address.clone(),
-    };
-    let relaying = tokio::spawn(crate::relay::relay_until(
-        listener, me, local, lookup, patience, stopped,
-    ));
-    // Calls are answered from here on: relayed while another server is active.
-    println!("listening on http://{local}");
-    let lease = {
+    let cluster = {
         let pg = Arc::clone(&pg);
-        tokio::task::spawn_blocking(move || Lease::take(pg, length, owner, address)).await??
+        tokio::task::spawn_blocking(move || Cluster::join(pg, owner, address, length)).await??
     };
-    // Objects in the database too: whichever server is active reads them all.
+    tracing::info!(partitions = ?cluster.mine(), "store: PostgreSQL, shared with the servers on it");
+    // Objects in the database too: whichever server runs a tenant reads them all.
     // Compiled modules in this server's files: native code is loaded only from where
     // this process wrote it.
     let store = Store::on_shared(pg)
         .with_objects_in_store()
         .with_local_artifacts(config.data_dir.join("artifacts"));
-    Ok((
-        store,
-        Front::Relaying {
-            lease,
-            stop,
-            relaying,
-        },
-    ))
-}
-
-/// How this server meets its callers until it serves them itself.
-enum Front {
-    /// Not yet answering (sled): it announces and serves once recovered.
-    Ready(tokio::net::TcpListener),
-    /// Already answering by relaying (PostgreSQL), and holding the store's lease.
-    Relaying {
-        lease: Lease,
-        stop: tokio::sync::watch::Sender<bool>,
-        relaying: tokio::task::JoinHandle<tokio::net::TcpListener>,
-    },
-}
-
-impl Front {
-    /// The listener to serve on, and the lease to give up after; the relay stops here.
-    async fn serve_now(self) -> anyhow::Result<(tokio::net::TcpListener, Option<Lease>)> {
-        match self {
-            Front::Ready(listener) => {
-                // Tests and scripts read this line to learn the port when listening on
-                // port 0.
-                println!("listening on http://{}", listener.local_addr()?);
-                Ok((listener, None))
-            }
-            Front::Relaying {
-                lease,
-                stop,
-                relaying,
-            } => {
-                stop.send_replace(true);
-                Ok((relaying.await?, Some(lease)))
-            }
-        }
-    }
+    Ok((store, Some(cluster)))
 }
 
 fn host_name() -> String {
@@ -163,57 +102,56 @@ fn host_name() -> String {
         .unwrap_or_else(|_| "localhost".into())
 }
 
-/// The PostgreSQL store's lease, held while this server runs the store's work: taken before
-/// recovery (a standby waits here, relaying calls), renewed on a thread, given up on a
-/// clean shutdown. A server that loses it exits at once: its writes are refused anyway,
-/// and its standby (or its restart) carries on from what is committed.
-struct Lease {
-    store: Arc<crate::store::postgres::Postgres>,
-    owner: String,
-    epoch: i64,
+/// Keeps a cluster member's partitions (`Cluster::keep`): those it claimed at the start,
+/// then each batch it claims from a server that stopped, is recovered, then served. Losing one ends the process at once:
+/// its writes are refused anyway, and the others (or its restart) carry on from what is
+/// committed.
+fn keep_partitions(cluster: &Arc<Cluster>, scheduler: &Scheduler) -> anyhow::Result<()> {
+    let (claimed, mut to_recover) = tokio::sync::mpsc::unbounded_channel::<Vec<u32>>();
+    let first = cluster.mine();
+    cluster.keep(claimed, |why| {
+        tracing::error!("stopping: {why}");
+        eprintln!("sandstep: stopping: {why}");
+        std::process::exit(75);
+    })?;
+    let (cluster, scheduler) = (Arc::clone(cluster), scheduler.clone());
+    // One batch at a time: the first (claimed at the start) with the start's upkeep.
+    tokio::spawn(async move {
+        recover_partitions(&cluster, &scheduler, &first, true).await;
+        while let Some(partitions) = to_recover.recv().await {
+            recover_partitions(&cluster, &scheduler, &partitions, false).await;
+        }
+    });
+    Ok(())
 }
 
-impl Lease {
-    fn take(
-        store: Arc<crate::store::postgres::Postgres>,
-        length: Duration,
-        owner: String,
-        address: String,
-    ) -> anyhow::Result<Lease> {
-        let every = (length / 8).clamp(Duration::from_millis(100), Duration::from_secs(1));
-        let epoch = store.acquire(&owner, &address, length, every, |holder| {
-            tracing::warn!(
-                holder = %holder.owner,
-                address = %holder.address,
-                lapses_in_s = holder.lapses_in,
-                "standby: another server holds the store's lease; relaying calls to it and \
-                 waiting to take over"
-            );
-        })?;
-        tracing::info!(epoch, %address, "store: PostgreSQL, this server holds its lease");
-        crate::store::postgres::lease::keep(
-            Arc::clone(&store),
-            owner.clone(),
-            epoch,
-            length,
-            |why| {
-                tracing::error!("stopping: {why}");
-                eprintln!("sandstep: stopping: {why}");
-                std::process::exit(75);
-            },
-        )?;
-        Ok(Lease {
-            store,
-            owner,
-            epoch,
-        })
-    }
-
-    fn release(&self) {
-        if let Err(e) = self.store.release(&self.owner, self.epoch) {
-            tracing::warn!("could not give the store's lease up: {e}");
+/// Recovers the tenants of `partitions` (held, not yet served), then serves them.
+async fn recover_partitions(
+    cluster: &Arc<Cluster>,
+    scheduler: &Scheduler,
+    partitions: &[u32],
+    first: bool,
+) {
+    let began = std::time::Instant::now();
+    let wanted: Vec<u32> = partitions.to_vec();
+    let only = move |tenant: &crate::store::TenantId| {
+        wanted.contains(&crate::store::postgres::lease::partition_of(&tenant.0))
+    };
+    match scheduler.recover_tenants(&only, first).await {
+        Ok(resumed) => tracing::info!(
+            ?partitions,
+            resumed,
+            elapsed_ms = began.elapsed().as_millis() as u64,
+            "cluster: recovered partitions; serving them"
+        ),
+        Err(e) => {
+            // Their work cannot be rebuilt here: another server may do better.
+            tracing::error!(?partitions, error = %e, "stopping: cannot recover partitions");
+            eprintln!("sandstep: stopping: cannot recover partitions {partitions:?}: {e}");
+            std::process::exit(75);
         }
     }
+    cluster.recovered(partitions);
 }
 
 /// Opens the store, recovers running executions, and serves until SIGTERM or Ctrl-C.
@@ -229,10 +167,11 @@ pub async fn serve(
     // The quarantine journal and compiled modules live here whatever the store.
     std::fs::create_dir_all(&config.data_dir)?;
     // Bound first: queue URLs the integrations answer start with the address it really
-    // listens on (a port of 0 is chosen here), and a PostgreSQL standby relays on it.
+    // listens on (a port of 0 is chosen here), and the other servers on a PostgreSQL
+    // store pass calls to it there.
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let local = listener.local_addr()?;
-    let (store, front) = open_store(&config, listener).await?;
+    let (store, cluster) = open_store(&config, local).await?;
     let Plugins {
         runner,
         jobs,
@@ -259,6 +198,9 @@ pub async fn serve(
     };
     let options = Options {
         endpoint: format!("http://{local}"),
+        owns: cluster
+            .as_ref()
+            .map_or_else(crate::cluster::Owns::everything, Cluster::owns),
         ..options
     };
     // A test hook: time that stands still until `POST /v1/test/clock` moves it, so tests
@@ -280,13 +222,17 @@ pub async fn serve(
     let journal = quarantine::open(&config.data_dir)?;
     let (scheduler, service) = Scheduler::build(options, store.clone(), runner, Some(journal))?;
     scheduler.bind_jobs(jobs);
-    let began = std::time::Instant::now();
-    let resumed = scheduler.recover().await?;
-    tracing::info!(
-        resumed,
-        elapsed_ms = began.elapsed().as_millis() as u64,
-        "recovered running executions"
-    );
+    // One server recovers everything before it answers; a cluster member answers at once
+    // and recovers its partitions meanwhile (their calls wait, the others' are passed on).
+    if cluster.is_none() {
+        let began = std::time::Instant::now();
+        let resumed = scheduler.recover().await?;
+        tracing::info!(
+            resumed,
+            elapsed_ms = began.elapsed().as_millis() as u64,
+            "recovered running executions"
+        );
+    }
     let api_config = api::Config {
         region: config.region.clone(),
         admin_token: config.admin_token.clone(),
@@ -294,6 +240,10 @@ pub async fn serve(
         activity_poll: Duration::from_secs(config.activity_poll_seconds),
         max_object_bytes: config.max_object_mib << 20,
         test_clock,
+        cluster: cluster.clone(),
+        // A call waits through a takeover: a partition lapses within its lease, and its
+        // next server recovers and serves it.
+        patience: Duration::from_secs(config.lease_seconds) + Duration::from_secs(5),
         ..api::Config::default()
     };
     let app = Arc::new(App::new(store, scheduler.clone(), api_config, modules)?);
@@ -354,7 +304,11 @@ pub async fn serve(
             .clone()
             .run(until_stopped(stopped.clone())),
     );
-    let (listener, lease) = front.serve_now().await?;
+    // Tests and scripts read this line to learn the port when listening on port 0.
+    println!("listening on http://{local}");
+    if let Some(cluster) = &cluster {
+        keep_partitions(cluster, &scheduler)?;
+    }
     tracing::info!(%local, data_dir = %config.data_dir.display(), "sandstep serving");
     axum::serve(
         listener,
@@ -366,8 +320,8 @@ pub async fn serve(
     let _ = delivering.await;
     let _ = routing.await;
     let _ = firing.await;
-    if let Some(lease) = lease {
-        lease.release();
+    if let Some(cluster) = &cluster {
+        cluster.leave();
     }
     tracing::info!("stopped; running executions resume on the next start");
     Ok(())

@@ -1,9 +1,11 @@
 //! Several `sandstep serve` processes on one PostgreSQL database (`--store postgres://`):
-//! one holds the store's lease and runs its work; the others answer every call by relaying
-//! it to that one, and take over when it is gone. `kill -9` of the active one, then of the
-//! next, with a thousand executions under way and clients calling every server; a process
-//! frozen (`SIGSTOP`) past its lease: every execution finishes once, histories have no gaps
-//! and no repeated transitions, and the frozen process, resumed, writes nothing and stops.
+//! each runs the tenants of the partitions it holds and passes every other call on to the
+//! server that runs its tenant; a dead server's partitions are taken over by the others.
+//! `kill -9` of the server running the work, then of the next, with a thousand executions
+//! under way and clients calling every server; tenants spread over servers, one of which
+//! dies; a process frozen (`SIGSTOP`) past its lease: every execution finishes once,
+//! histories have no gaps and no repeated transitions, and the frozen process, resumed,
+//! writes nothing and stops.
 
 use crate::durability::history;
 use crate::support::{call_at, module, postgres_store, Server, TempDir};
@@ -43,14 +45,20 @@ fn config(dir: &std::path::Path, lease_seconds: u64, extra: &str) -> String {
     path.display().to_string()
 }
 
-/// The process id of the server that answers at `url` (the active one, through a relay).
+/// The process id of the server that answers at `url` for the default tenant (the one
+/// running it, to which the call is passed on).
 fn answering_pid(url: &str) -> Option<u32> {
-    let answer: Value = ureq::get(&format!("{url}/v1/server"))
-        .timeout(Duration::from_secs(10))
-        .call()
-        .ok()?
-        .into_json()
-        .ok()?;
+    answering_pid_as(url, None)
+}
+
+/// The process id of the server that runs the tenant of the API key `bearer` (or the
+/// default tenant), asked at `url`.
+fn answering_pid_as(url: &str, bearer: Option<&str>) -> Option<u32> {
+    let mut request = ureq::get(&format!("{url}/v1/server")).timeout(Duration::from_secs(10));
+    if let Some(key) = bearer {
+        request = request.set("authorization", &format!("Bearer {key}"));
+    }
+    let answer: Value = request.call().ok()?.into_json().ok()?;
     answer["pid"].as_u64().map(|p| p as u32)
 }
 
@@ -80,6 +88,17 @@ fn call_any(
     action: &str,
     body: &Value,
 ) -> Result<Value, (u16, String, String)> {
+    call_any_with(urls, first, action, body, &[])
+}
+
+/// [`call_any`] with `headers` (a tenant's API key).
+fn call_any_with(
+    urls: &Mutex<Vec<String>>,
+    first: usize,
+    action: &str,
+    body: &Value,
+    headers: &[(&str, &str)],
+) -> Result<Value, (u16, String, String)> {
     let began = Instant::now();
     let mut i = first;
     loop {
@@ -87,7 +106,7 @@ fn call_any(
             let urls = urls.lock().unwrap();
             urls[i % urls.len()].clone()
         };
-        match call_at(&url, action, body.clone(), &[]) {
+        match call_at(&url, action, body.clone(), headers) {
             Err((0, _, _)) | Err((503, _, _)) if began.elapsed() < Duration::from_secs(60) => {
                 i += 1;
                 std::thread::sleep(Duration::from_millis(50));
@@ -510,4 +529,209 @@ fn a_server_frozen_past_its_lease_writes_nothing_when_it_resumes() {
     for w in working {
         w.join().unwrap();
     }
+}
+
+/// Every event of an execution, read through `url` as the tenant of `bearer`.
+fn history_as(url: &str, arn: &str, bearer: &str) -> Vec<Value> {
+    let auth = [("authorization", bearer)];
+    let mut events = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut req = json!({"executionArn": arn, "maxResults": 1000});
+        if let Some(t) = &token {
+            req["nextToken"] = json!(t);
+        }
+        let page = call_at(url, "GetExecutionHistory", req, &auth).unwrap();
+        events.extend(page["events"].as_array().unwrap().iter().cloned());
+        match page["nextToken"].as_str() {
+            Some(t) => token = Some(t.to_string()),
+            None => return events,
+        }
+    }
+}
+
+/// The work is shared: tenants run on different servers, each call reaching any server
+/// is answered by the one running its tenant, and a dead server's tenants are taken over
+/// by the others, their executions finishing once.
+#[test]
+fn servers_share_the_tenants_and_take_over_those_of_a_dead_one() {
+    use sandstep::store::postgres::lease::partition_of;
+    let Some(url) = postgres_store("share") else {
+        return;
+    };
+    let dirs: Vec<TempDir> = (0..3)
+        .map(|i| TempDir::new(&format!("pg-share-{i}")))
+        .collect();
+    let cfg = config(&dirs[0].0, 2, "admin_token = \"root-token\"\n");
+    let args = ["--store", url.as_str(), "--config", cfg.as_str()];
+    // The first server claims every partition: it is alone.
+    let mut first = Server::start(&dirs[0].0, &args);
+    // Tenants in ten different partitions: more than one server's half, so both
+    // survivors below run some.
+    let mut partitions = std::collections::BTreeSet::new();
+    let names: Vec<String> = (0..)
+        .map(|i| format!("tenant-{i}"))
+        .filter(|n| partitions.insert(partition_of(n)))
+        .take(10)
+        .collect();
+    let (keys, accounts): (Vec<String>, Vec<String>) = names
+        .iter()
+        .map(|n| {
+            let t = first.create_tenant("root-token", n);
+            (
+                format!("Bearer {}", t["apiKey"].as_str().unwrap()),
+                t["account"].as_str().unwrap().to_string(),
+            )
+        })
+        .unzip();
+    let mut others = [
+        Server::start(&dirs[1].0, &args),
+        Server::start(&dirs[2].0, &args),
+    ];
+    let pid_of = |via: &Server, key: &str| {
+        answering_pid_as(&via.url, Some(key.strip_prefix("Bearer ").unwrap()))
+    };
+    // The servers that joined later pass every tenant's calls to the first.
+    for key in &keys {
+        assert_eq!(pid_of(&others[1], key), Some(first.pid()));
+    }
+    first.kill9();
+    // The two others divide its partitions: both run tenants now.
+    let began = Instant::now();
+    let owners: Vec<u32> = loop {
+        let owners: Vec<Option<u32>> = keys.iter().map(|k| pid_of(&others[0], k)).collect();
+        let live = |p: &Option<u32>| p.is_some_and(|p| others.iter().any(|s| s.pid() == p));
+        if owners.iter().all(live) {
+            break owners.into_iter().flatten().collect();
+        }
+        assert!(
+            began.elapsed() < Duration::from_secs(30),
+            "partitions not taken over: {owners:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let running: std::collections::BTreeSet<u32> = owners.iter().copied().collect();
+    assert_eq!(running.len(), 2, "both servers run tenants: {owners:?}");
+    // Each server gives the same answer about who runs a tenant.
+    for (key, owner) in keys.iter().zip(&owners) {
+        assert_eq!(pid_of(&others[1], key), Some(*owner));
+    }
+
+    // Executions in every tenant, started through both servers in turn.
+    let urls = Mutex::new(others.iter().map(|s| s.url.clone()).collect::<Vec<_>>());
+    let waits = json!({"StartAt": "W", "States": {
+        "W": {"Type": "Wait", "Seconds": 2, "Next": "P"},
+        "P": {"Type": "Pass", "Parameters": {"n.$": "$.n"}, "End": true}}});
+    let mut started = Vec::new();
+    for (t, key) in keys.iter().enumerate() {
+        let auth = [("authorization", key.as_str())];
+        let machine = call_any_with(
+            &urls,
+            t,
+            "CreateStateMachine",
+            &json!({"name": "w", "definition": waits.to_string(),
+                "roleArn": format!("arn:aws:iam::{}:role/r", accounts[t])}),
+            &auth,
+        )
+        .unwrap()["stateMachineArn"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        for i in 0..10 {
+            let body = json!({"stateMachineArn": machine, "name": format!("e{i}"),
+                "input": json!({"n": i}).to_string()});
+            let arn = call_any_with(&urls, t + i, "StartExecution", &body, &auth).unwrap()
+                ["executionArn"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            started.push((key.clone(), arn, i));
+        }
+    }
+    // One of them dies while every execution waits: the other runs all of them.
+    let victim = owners[0];
+    let index = others.iter().position(|s| s.pid() == victim).unwrap();
+    others[index].kill9();
+    let survivor = &others[1 - index];
+    for (key, arn, i) in &started {
+        let auth = [("authorization", key.as_str())];
+        let began = Instant::now();
+        let done = loop {
+            let d = call_at(
+                &survivor.url,
+                "DescribeExecution",
+                json!({"executionArn": arn}),
+                &auth,
+            );
+            match d {
+                Ok(d) if d["status"] != "RUNNING" => break d,
+                Ok(_) | Err((503, _, _)) => {}
+                Err(e) => panic!("{arn}: {e:?}"),
+            }
+            assert!(
+                began.elapsed() < Duration::from_secs(60),
+                "{arn} still running"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert_eq!(done["status"], "SUCCEEDED", "{arn}: {done}");
+        assert_eq!(done["output"], json!({"n": i}).to_string());
+        let events = history_as(&survivor.url, arn, key);
+        let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "ExecutionStarted",
+                "WaitStateEntered",
+                "WaitStateExited",
+                "PassStateEntered",
+                "PassStateExited",
+                "ExecutionSucceeded"
+            ],
+            "{arn}"
+        );
+    }
+    for key in &keys {
+        assert_eq!(pid_of(survivor, key), Some(survivor.pid()));
+    }
+}
+
+/// A server passing a call on vouches for its caller, so loopback rights and rate limits
+/// apply to the caller, not to the server in between; a vouch a caller forges is dropped.
+#[test]
+fn a_passed_on_call_keeps_its_caller_and_a_forged_vouch_is_dropped() {
+    use sandstep::cluster::forward::{vouch, VOUCH};
+    let Some(url) = postgres_store("vouch") else {
+        return;
+    };
+    let dirs: Vec<TempDir> = (0..2)
+        .map(|i| TempDir::new(&format!("pg-vouch-{i}")))
+        .collect();
+    let cfg = config(&dirs[0].0, 2, "");
+    let args = ["--store", url.as_str(), "--config", cfg.as_str()];
+    let runs = Server::start(&dirs[0].0, &args);
+    let passes = Server::start(&dirs[1].0, &args);
+    let secret = sandstep::store::postgres::Postgres::connect(&url, 1)
+        .unwrap()
+        .shared_secret()
+        .unwrap();
+    let list = |server: &Server, header: Option<String>| {
+        let headers: Vec<(&str, &str)> = header.iter().map(|h| (VOUCH, h.as_str())).collect();
+        call_at(&server.url, "ListStateMachines", json!({}), &headers)
+    };
+    // Through the other server, a loopback caller keeps its rights (no tenants: loopback
+    // only).
+    assert!(list(&passes, None).is_ok());
+    // A server's genuine vouch for a remote caller: that caller has no loopback rights.
+    let remote: std::net::SocketAddr = "203.0.113.9:4000".parse().unwrap();
+    let genuine = vouch(secret.as_bytes(), remote, 1, "default");
+    let (status, kind, _) = list(&runs, Some(genuine.clone())).unwrap_err();
+    assert_eq!((status, kind.as_str()), (400, "AccessDeniedException"));
+    // Passed on again, it stays that caller's.
+    let (_, kind, _) = list(&passes, Some(genuine)).unwrap_err();
+    assert_eq!(kind, "AccessDeniedException");
+    // Forged (another key), it is dropped: the call is its sender's own, from loopback.
+    let forged = vouch(b"not the servers' key", remote, 1, "default");
+    assert!(list(&runs, Some(forged.clone())).is_ok());
+    assert!(list(&passes, Some(forged)).is_ok());
 }

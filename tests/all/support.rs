@@ -103,9 +103,16 @@ impl Server {
             .arg(&self.data_dir)
             .args(&self.extra)
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .env("SANDSTEP_LOG", "warn")
+            .env(
+                "SANDSTEP_LOG",
+                std::env::var("SANDSTEP_TEST_SHOW_LOGS").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(if std::env::var_os("SANDSTEP_TEST_SHOW_LOGS").is_some() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();

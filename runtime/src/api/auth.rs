@@ -52,6 +52,62 @@ impl Tenants {
     pub fn multi_tenant(&self) -> bool {
         !self.by_access_key.is_empty()
     }
+
+    /// Whose call this claims to be, before anything is verified: the tenant its API key,
+    /// SigV4 access key id (header or presigned query) or HTTP route's account names, or
+    /// the default tenant on a server without tenants. Only where to run the call is
+    /// decided by it; the server that runs it authenticates it in full.
+    pub fn claimed_by(&self, headers: &HeaderMap, uri: &Uri) -> Claim {
+        let authorization = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if let Some(key) = authorization.strip_prefix("Bearer ") {
+            return Claim::of(self.by_api_key.get(&api_key_hash(key.trim())));
+        }
+        if !self.multi_tenant() {
+            return Claim::Tenant(default_tenant().id);
+        }
+        let access_key = authorization
+            .split("Credential=")
+            .nth(1)
+            .and_then(|c| c.split('/').next())
+            .map(str::to_string)
+            .or_else(|| {
+                let query = uri.query()?;
+                form_urlencoded::parse(query.as_bytes())
+                    .find(|(k, _)| k == "X-Amz-Credential")
+                    .and_then(|(_, v)| v.split('/').next().map(str::to_string))
+            });
+        if let Some(key) = access_key {
+            return Claim::of(self.by_access_key.get(&key));
+        }
+        let account = uri
+            .path()
+            .strip_prefix("/hooks/")
+            .and_then(|rest| rest.split('/').next());
+        match account {
+            Some(account) => Claim::of(self.by_account.get(account)),
+            None => Claim::Nobody,
+        }
+    }
+}
+
+/// Whose a call claims to be ([`Tenants::claimed_by`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// A known tenant's.
+    Tenant(crate::store::TenantId),
+    /// It names a credential or account no tenant has (yet, here).
+    Unknown,
+    /// It names no one (an admin call, a health check).
+    Nobody,
+}
+
+impl Claim {
+    fn of(tenant: Option<&Tenant>) -> Claim {
+        tenant.map_or(Claim::Unknown, |t| Claim::Tenant(t.id.clone()))
+    }
 }
 
 /// The parts of a request authentication looks at.

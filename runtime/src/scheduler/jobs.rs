@@ -482,8 +482,12 @@ impl Scheduler {
 
     /// Puts the jobs a stop interrupted back in their queues' lines: a job that was
     /// running runs again, unless a cancel was asked for. Returns how many wait.
-    pub(super) fn recover_jobs(&self) -> Result<usize, store::Error> {
+    pub(super) fn recover_jobs(
+        &self,
+        only: &(dyn Fn(&TenantId) -> bool + Send + Sync),
+    ) -> Result<usize, store::Error> {
         let mut open = self.inner.store.open_jobs(None)?;
+        open.retain(|job| only(&job.tenant));
         open.sort_by_key(|j| j.created);
         let now = self.inner.opts.clock.now();
         let mut queues = Vec::new();

@@ -193,10 +193,16 @@ impl Scheduler {
     }
 
     /// Resumes the Map Runs that were running when the process stopped.
-    pub(super) fn resume_map_runs(&self) -> Result<usize, Error> {
+    pub(super) fn resume_map_runs(
+        &self,
+        only: &(dyn Fn(&TenantId) -> bool + Send + Sync),
+    ) -> Result<usize, Error> {
         let store = &self.inner.store;
         let mut resumed = 0;
         for (tenant, id) in store.map_runs_open()? {
+            if !only(&tenant) {
+                continue;
+            }
             let Some(mut run) = store.map_run_get(&tenant, &id)? else {
                 continue;
             };

@@ -97,10 +97,25 @@ impl Scheduler {
     ///
     /// # Errors
     /// When the store fails.
-    #[tracing::instrument(name = "scheduler.recover", skip_all)]
     pub async fn recover(&self) -> Result<usize, Error> {
+        self.recover_tenants(&|_| true, true).await
+    }
+
+    /// [`recover`](Self::recover) for the tenants `only` picks: those of the partitions a
+    /// server sharing a PostgreSQL store has just claimed, whose previous server stopped.
+    /// With `first`, also the store's one-time upkeep at a start (migrating old kv items,
+    /// indexing pins).
+    ///
+    /// # Errors
+    /// When the store fails.
+    #[tracing::instrument(name = "scheduler.recover", skip_all)]
+    pub async fn recover_tenants(
+        &self,
+        only: &(dyn Fn(&TenantId) -> bool + Send + Sync),
+        first: bool,
+    ) -> Result<usize, Error> {
         let due = lock(&self.inner.strikes).due();
-        for (key, strikes) in due {
+        for (key, strikes) in due.into_iter().filter(|(key, _)| only(&key.tenant)) {
             match self.quarantine(&key, strikes).await {
                 Ok(true) => tracing::error!(tenant = %key.tenant, machine = %key.machine,
                     execution = %key.name, strikes,
@@ -111,19 +126,22 @@ impl Scheduler {
             }
         }
         let store = &self.inner.store;
-        let moved = store.kv_migrate()?;
-        if moved > 0 {
-            tracing::info!(moved, "moved kv items into DynamoDB tables");
+        if first {
+            let moved = store.kv_migrate()?;
+            if moved > 0 {
+                tracing::info!(moved, "moved kv items into DynamoDB tables");
+            }
+            let indexed = store.pins_index()?;
+            if indexed > 0 {
+                tracing::info!(indexed, "indexed the module pins of running executions");
+            }
         }
-        let swept = store.sweep_object_files()?;
+        let swept = store.sweep_object_files(only)?;
         if swept > 0 {
             tracing::info!(swept, "removed object files a crash left behind");
         }
-        let indexed = store.pins_index()?;
-        if indexed > 0 {
-            tracing::info!(indexed, "indexed the module pins of running executions");
-        }
-        let running = store.running_executions()?;
+        let mut running = store.running_executions()?;
+        running.retain(|key| only(&key.tenant));
         for key in &running {
             *lock(&self.inner.open)
                 .entry(key.tenant.clone())
@@ -175,20 +193,24 @@ impl Scheduler {
         }
         // Answers ended nested executions and jobs still owe their parents.
         for notice in store.notices()? {
-            self.deliver_notice(notice, true);
+            if only(&notice.parent.tenant) {
+                self.deliver_notice(notice, true);
+            }
         }
-        let jobs = self.recover_jobs()?;
+        let jobs = self.recover_jobs(only)?;
         if jobs > 0 {
             tracing::info!(jobs, "jobs a stop interrupted wait to run again");
         }
-        let runs = self.resume_map_runs()?;
+        let runs = self.resume_map_runs(only)?;
         if runs > 0 {
             tracing::info!(runs, "Map Runs a stop interrupted go on");
         }
         // Timers last: a due one fires at once on another worker, and must find the
         // executions with tasks in flight already in the live map, not load a second copy.
         for t in store.timers()? {
-            self.inner.timers.add(t.due, t.execution, t.timer, t.run);
+            if only(&t.execution.tenant) {
+                self.inner.timers.add(t.due, t.execution, t.timer, t.run);
+            }
         }
         Ok(running.len())
     }

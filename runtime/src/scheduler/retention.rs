@@ -10,7 +10,9 @@ impl Scheduler {
     /// When the store fails.
     pub fn sweep_retention(&self, now: Millis) -> Result<usize, Error> {
         let cutoff = now - self.inner.opts.retention.as_millis() as i64;
-        let doomed = self.inner.store.finished_before(cutoff)?;
+        let mut doomed = self.inner.store.finished_before(cutoff)?;
+        // Another server's tenants are its own to sweep.
+        doomed.retain(|key| self.runs(&key.tenant));
         for key in &doomed {
             self.inner.store.execution_delete(key)?;
         }

@@ -235,7 +235,9 @@ impl Schedules {
             Ok(Err(e)) => return tracing::warn!(error = %e, "reading due schedules failed"),
             Err(_) => return,
         };
-        for d in due {
+        let scheduler = self.executions.scheduler();
+        // Another server fires its own tenants' schedules.
+        for d in due.into_iter().filter(|d| scheduler.runs(&d.tenant)) {
             if let Err(e) = self.fire(&d, now, crash).await {
                 tracing::warn!(tenant = %d.tenant, group = %d.group, schedule = %d.name, error = %e, "a schedule's fire failed");
             }

@@ -166,8 +166,12 @@ impl Deliver for Deliveries {
         self.executions.scheduler().now()
     }
 
+    /// Those of the tenants this server runs (another server delivers the others').
     fn due(&self, now: Millis, limit: usize) -> crate::store::Result<Vec<Pending>> {
-        self.store.deliveries_due(now, limit)
+        let scheduler = self.executions.scheduler();
+        let mut due = self.store.deliveries_due(now, limit)?;
+        due.retain(|p| scheduler.runs(&p.delivery.tenant));
+        Ok(due)
     }
 
     fn busy_key(pending: &Pending) -> Vec<u8> {

@@ -692,12 +692,13 @@ impl Blobs for Store {
 
 impl Store {
     /// Removes object files that no object or upload names (a crash between a file's
-    /// rename and its metadata, or before a replaced file's removal); the number removed.
-    /// For recovery, before requests are taken.
+    /// rename and its metadata, or before a replaced file's removal), of the tenants `only`
+    /// picks; the number removed. For recovery, before those tenants' requests are taken
+    /// (another server's tenants may be writing objects meanwhile).
     ///
     /// # Errors
     /// When the store or the file system fails.
-    pub fn sweep_object_files(&self) -> Result<usize> {
+    pub fn sweep_object_files(&self, only: &dyn Fn(&TenantId) -> bool) -> Result<usize> {
         use super::keys::Reader;
         let mut keep: HashMap<TenantId, HashSet<String>> = HashMap::new();
         for table in [Table::BlobMeta, Table::BlobUpload] {
@@ -726,7 +727,7 @@ impl Store {
                 }
             }
         }
-        self.objects().sweep(&keep)
+        self.objects().sweep(&keep, only)
     }
 }
 
@@ -811,7 +812,7 @@ mod tests {
                 .unwrap();
             // What a crash between a file's rename and its metadata leaves.
             s.objects().write(&a, &mut &b"orphan"[..], 100).unwrap();
-            assert_eq!(s.sweep_object_files().unwrap(), 1);
+            assert_eq!(s.sweep_object_files(&|_| true).unwrap(), 1);
             assert_eq!(s.blob_get(&a, "b", "k").unwrap().unwrap(), b"kept");
             assert!(
                 s.upload_complete(&a, &id, &[1], 100, u64::MAX, 2).is_ok(),

@@ -209,9 +209,13 @@ impl Objects {
     ///
     /// # Errors
     /// I/O failures.
-    pub fn sweep(&self, keep: &HashMap<TenantId, HashSet<String>>) -> Result<usize> {
+    pub fn sweep(
+        &self,
+        keep: &HashMap<TenantId, HashSet<String>>,
+        only: &dyn Fn(&TenantId) -> bool,
+    ) -> Result<usize> {
         if let Some(rows) = &self.rows {
-            return rows::sweep(rows.as_ref(), keep);
+            return rows::sweep(rows.as_ref(), keep, only);
         }
         if !self.root.exists() {
             return Ok(0);
@@ -227,6 +231,10 @@ impl Objects {
             let tenant = tenant.map_err(io)?;
             let name = tenant.file_name().to_string_lossy().into_owned();
             if !tenant.file_type().map_err(io)?.is_dir() {
+                continue;
+            }
+            let owner = unhex(&name).map(TenantId);
+            if !owner.as_ref().is_some_and(only) {
                 continue;
             }
             let ids = wanted.get(&name).copied().unwrap_or(&none);
@@ -344,6 +352,18 @@ fn random_hex() -> String {
     hex(&bytes)
 }
 
+/// The text [`hex`] wrote, if it is that.
+fn unhex(name: &str) -> Option<String> {
+    if !name.len().is_multiple_of(2) {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..name.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(name.get(i..i + 2)?, 16).ok())
+        .collect();
+    String::from_utf8(bytes?).ok()
+}
+
 fn hex(bytes: &[u8]) -> String {
     super::data::hex(bytes)
 }
@@ -385,7 +405,7 @@ mod tests {
         let orphan = objects.write(&a, &mut &b"orphan"[..], 10).unwrap();
         let keep = HashMap::from([(a.clone(), HashSet::from([kept.id.clone()]))]);
         assert_eq!(
-            objects.sweep(&keep).unwrap(),
+            objects.sweep(&keep, &|_| true).unwrap(),
             2,
             "the orphan and the concatenation"
         );

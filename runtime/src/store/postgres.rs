@@ -26,8 +26,7 @@ use super::{Error, Result};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{IsolationLevel, NoTls};
@@ -40,8 +39,12 @@ mod embedded {
     refinery::embed_migrations!("migrations");
 }
 
-/// The fence before a lease is taken: writes are not fenced (tests of the backend alone).
-const UNFENCED: i64 = -1;
+/// The held partitions, even after a panic elsewhere while they were locked (the map is
+/// only ever replaced whole or changed by one insert).
+fn lock_held(held: &Mutex<BTreeMap<i32, i64>>) -> MutexGuard<'_, BTreeMap<i32, i64>> {
+    held.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// How many times a write transaction aborted by a conflict is run again before the
 /// conflict is reported (as [`Error::Unavailable`]: the caller may retry later).
@@ -60,9 +63,11 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The store's map in PostgreSQL.
 pub struct Postgres {
     pool: Pool,
-    /// The epoch of the lease this process holds ([`UNFENCED`] before it takes one): every
-    /// write checks it against the database's fence.
-    fence: Arc<AtomicI64>,
+    /// The partitions this process holds, and the epoch it claimed each at: every write
+    /// checks them against the database's fences (none held: writes are not fenced, as
+    /// for the tenant-less calls of a process that runs no partition, or tests of the
+    /// backend alone).
+    held: Arc<Mutex<BTreeMap<i32, i64>>>,
     /// The driver's own runtime: the store's callers block on its answers. (An `Option`
     /// only so that `drop` can shut it down without blocking: the store may be dropped
     /// on an async task.)
@@ -226,7 +231,7 @@ impl Postgres {
         };
         let store = Postgres {
             pool,
-            fence: Arc::new(AtomicI64::new(UNFENCED)),
+            held: Arc::new(Mutex::new(BTreeMap::new())),
             runtime: Some(runtime),
             config: config.clone(),
         };
@@ -254,12 +259,15 @@ impl Postgres {
     /// while it loses conflicts.
     fn transact(&self, guards: Vec<(Vec<u8>, Wants)>, writes: Vec<Write>) -> Result<bool> {
         let pool = self.pool.clone();
-        let fence = self.fence.load(Ordering::SeqCst);
+        let fence: Vec<(i32, i64)> = lock_held(&self.held)
+            .iter()
+            .map(|(i, e)| (*i, *e))
+            .collect();
         let (keys, values, gone) = settle(writes);
         self.wait(async move {
             let mut last = None;
             for attempt in 0..CONFLICT_ATTEMPTS {
-                match attempt_once(&pool, fence, &guards, &keys, &values, &gone).await {
+                match attempt_once(&pool, &fence, &guards, &keys, &values, &gone).await {
                     Ok(applied) => return Ok(applied),
                     Err(Attempt::Conflict(why)) => {
                         last = Some(why);
@@ -303,7 +311,7 @@ impl From<tokio_postgres::Error> for Attempt {
 
 async fn attempt_once(
     pool: &Pool,
-    fence: i64,
+    fence: &[(i32, i64)],
     guards: &[(Vec<u8>, Wants)],
     keys: &[Vec<u8>],
     values: &[Vec<u8>],
@@ -318,15 +326,25 @@ async fn attempt_once(
         .isolation_level(IsolationLevel::Serializable)
         .start()
         .await?;
-    if fence != UNFENCED {
+    if !fence.is_empty() {
         let fenced = tx
-            .prepare_cached("SELECT epoch FROM sandstep_fence WHERE id = 1 FOR SHARE")
+            .prepare_cached(
+                "SELECT id, epoch FROM sandstep_partition_fence WHERE id = ANY($1) \
+                 ORDER BY id FOR SHARE",
+            )
             .await?;
-        let now: i64 = tx.query_one(&fenced, &[]).await?.get(0);
-        if now != fence {
+        let ids: Vec<i32> = fence.iter().map(|(id, _)| *id).collect();
+        let now: BTreeMap<i32, i64> = tx
+            .query(&fenced, &[&ids])
+            .await?
+            .iter()
+            .map(|row| (row.get(0), row.get(1)))
+            .collect();
+        if let Some((id, epoch)) = fence.iter().find(|(id, epoch)| now.get(id) != Some(epoch)) {
             return Err(Attempt::Failed(Error::Unavailable(format!(
-                "this server no longer holds the store's lease (epoch {fence}, now {now}): \
-                 its write was refused"
+                "this server no longer holds partition {id} of the store (epoch {epoch}, now {}): \
+                 its write was refused",
+                now.get(id).copied().unwrap_or_default()
             ))));
         }
     }
@@ -597,51 +615,59 @@ mod tests {
     use super::*;
 
     /// The lease test of the issue, at the store: a process frozen past its lease finds
-    /// its writes refused once another has taken over, and learns it lost the lease.
+    /// its writes refused once another has taken one of its partitions over, and learns
+    /// it lost it.
     #[test]
-    fn a_server_that_lost_its_lease_can_no_longer_write() {
-        use super::lease::Renewal;
+    fn a_server_that_lost_a_partition_can_no_longer_write() {
         let Some(mut both) = testing::fresh_pair(2) else {
             return;
         };
         let (late, first) = (both.pop().unwrap(), both.pop().unwrap());
         let length = Duration::from_millis(800);
-        let epoch = first.try_acquire("first", "h1:1", length).unwrap().unwrap();
+        first.join("first", "h1:1", length).unwrap();
+        late.join("late", "h2:2", length).unwrap();
+        assert_eq!(first.members().unwrap(), 2);
+        let epoch = first.claim(3, "first", "h1:1", length).unwrap().unwrap();
+        assert_eq!(first.claim(4, "first", "h1:1", length).unwrap(), Some(1));
+        assert_eq!(first.held(), [3, 4]);
         first
             .apply(vec![Write::Put(b"k".to_vec(), b"first".to_vec())])
             .unwrap();
-        let holder = late
-            .try_acquire("late", "h2:2", length)
-            .unwrap()
-            .unwrap_err();
-        assert_eq!(holder.owner, "first");
-        assert_eq!(holder.address, "h1:1");
-        let now = late.holder().unwrap().expect("a holder");
+        assert_eq!(late.claim(3, "late", "h2:2", length).unwrap(), None);
+        let three = late.partitions().unwrap()[3].clone();
         assert_eq!(
-            (now.owner.as_str(), now.address.as_str()),
-            ("first", "h1:1")
+            (three.owner.as_str(), three.address.as_str(), three.held()),
+            ("first", "h1:1", true)
         );
-        assert!(holder.lapses_in > 0.0);
+        assert!(!late.partitions().unwrap()[5].held(), "never claimed");
         assert_eq!(
-            first.renew("first", epoch, length).unwrap(),
-            Renewal::Renewed
+            first.renew("first", "h1:1", length).unwrap(),
+            Vec::<u32>::new()
         );
+        // A process holding nothing writes unfenced (tenant-less calls).
+        late.apply(vec![Write::Put(b"free".to_vec(), Vec::new())])
+            .unwrap();
 
-        // `first` freezes: its lease lapses, and `late` takes over.
+        // `first` freezes: its partitions lapse, and `late` takes one over.
         std::thread::sleep(length + Duration::from_millis(300));
-        assert_eq!(late.holder().unwrap(), None, "a lapsed lease has no holder");
-        let taken = late.try_acquire("late", "h2:2", length).unwrap().unwrap();
-        assert_eq!(first.holder().unwrap().unwrap().address, "h2:2");
+        assert!(
+            !late.partitions().unwrap()[3].held(),
+            "a lapsed partition is free"
+        );
+        assert_eq!(late.members().unwrap(), 0, "both memberships lapsed");
+        let taken = late.claim(3, "late", "h2:2", length).unwrap().unwrap();
         assert_eq!(taken, epoch + 1);
+        assert_eq!(first.partitions().unwrap()[3].address, "h2:2");
         late.apply(vec![Write::Put(b"k".to_vec(), b"late".to_vec())])
             .unwrap();
 
-        // `first` comes back: every kind of write is refused, and nothing of it lands.
+        // `first` comes back: every kind of write is refused, and nothing of it lands,
+        // though it still holds partition 4.
         let refused = first
             .apply(vec![Write::Put(b"k".to_vec(), b"stale".to_vec())])
             .unwrap_err();
         assert!(
-            matches!(&refused, Error::Unavailable(why) if why.contains("lease")),
+            matches!(&refused, Error::Unavailable(why) if why.contains("partition 3")),
             "{refused:?}"
         );
         assert!(first
@@ -650,20 +676,35 @@ mod tests {
         assert!(first.compare_and_swap(b"k", Some(b"late"), None).is_err());
         assert_eq!(first.get(b"k").unwrap(), Some(b"late".to_vec()));
         assert_eq!(first.get(b"j").unwrap(), None);
-        assert_eq!(first.renew("first", epoch, length).unwrap(), Renewal::Lost);
+        assert_eq!(first.renew("first", "h1:1", length).unwrap(), [3]);
 
-        // A clean release hands it over at once.
-        late.release("late", taken).unwrap();
-        assert_eq!(
-            first.holder().unwrap(),
-            None,
-            "a released lease has no holder"
-        );
-        let again = first.try_acquire("first", "h1:1", length).unwrap().unwrap();
+        // A clean release hands everything over at once.
+        late.release("late").unwrap();
+        assert!(late.held().is_empty());
+        assert!(!first.partitions().unwrap()[3].held(), "released");
+        let again = late.claim(3, "late", "h2:2", length).unwrap().unwrap();
         assert_eq!(again, taken + 1);
-        first
-            .apply(vec![Write::Put(b"k".to_vec(), b"back".to_vec())])
+        late.apply(vec![Write::Put(b"k".to_vec(), b"back".to_vec())])
             .unwrap();
+    }
+
+    #[test]
+    fn tenants_fall_into_stable_partitions_shared_evenly() {
+        use super::lease::{fair_share, partition_of, PARTITIONS};
+        // Fixed forever: a server of another version must find each tenant where it is.
+        assert_eq!(partition_of("default"), partition_of("default"));
+        let spread: std::collections::BTreeSet<u32> =
+            (0..200).map(|i| partition_of(&format!("t{i}"))).collect();
+        assert_eq!(
+            spread.len(),
+            PARTITIONS as usize,
+            "200 tenants reach every partition"
+        );
+        assert_eq!(fair_share(0), 16);
+        assert_eq!(fair_share(1), 16);
+        assert_eq!(fair_share(3), 6);
+        assert_eq!(fair_share(16), 1);
+        assert_eq!(fair_share(40), 1);
     }
 
     #[test]

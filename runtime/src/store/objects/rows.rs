@@ -105,10 +105,12 @@ pub(super) fn remove(backend: &dyn Backend, tenant: &TenantId, id: &str) -> Resu
     backend.apply(vec![Write::Delete(file_key(tenant, id))])
 }
 
-/// Removes every file `keep` does not name (tenant → ids). The number removed.
+/// Removes every file of the tenants `only` picks that `keep` does not name (tenant →
+/// ids). The number removed.
 pub(super) fn sweep(
     backend: &dyn Backend,
     keep: &HashMap<TenantId, HashSet<String>>,
+    only: &dyn Fn(&TenantId) -> bool,
 ) -> Result<usize> {
     let prefix = Key::table(Table::ObjectFile).into_bytes();
     let mut after: Option<Vec<u8>> = None;
@@ -125,6 +127,9 @@ pub(super) fn sweep(
                 continue;
             };
             let tenant = TenantId(tenant);
+            if !only(&tenant) {
+                continue;
+            }
             if !keep.get(&tenant).is_some_and(|ids| ids.contains(&id)) {
                 doomed.push((tenant, id));
             }
@@ -255,7 +260,7 @@ mod tests {
                 .unwrap();
             let keep = HashMap::from([(a.clone(), HashSet::from([w.id.clone()]))]);
             assert_eq!(
-                objects.sweep(&keep).unwrap(),
+                objects.sweep(&keep, &|_| true).unwrap(),
                 2,
                 "the empty file and the cut one"
             );

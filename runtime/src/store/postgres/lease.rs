@@ -1,55 +1,145 @@
-//! The store's lease on PostgreSQL: which one of the processes sharing the database runs
-//! its work, and the fence that keeps every other one from writing.
+//! The store's partitions on PostgreSQL: which of the processes sharing the database runs
+//! which tenants' work, and the fences that keep every other one from writing.
 //!
-//! A process takes the lease when it is free or has lapsed (the database's clock decides,
-//! so the processes' clocks do not matter), which moves the epoch on; it renews it every
-//! quarter of its length. Every write transaction of the backend first reads the fence's
-//! epoch `FOR SHARE` and is refused unless it is the process's own: a process frozen past
-//! its lease, or cut off from the database, finds on its return that its epoch is gone and
-//! can no longer commit anything. Taking the lease updates the fence, which waits for the
-//! writes in flight under the old epoch: after a takeover commits, nothing of the old
-//! holder can land.
+//! Each tenant belongs to one of [`PARTITIONS`] partitions, and each partition is leased to
+//! one process at a time. A process claims a partition when it is free or has lapsed (the
+//! database's clock decides, so the processes' clocks do not matter), which moves the
+//! partition's epoch on; it renews all of its partitions every quarter of their length.
+//! Every write transaction of the backend first reads the fences of the partitions its
+//! process holds, `FOR SHARE`, and is refused unless each is still at the process's epoch:
+//! a process frozen past its lease, or cut off from the database, finds on its return that
+//! an epoch is gone and can no longer commit anything. Claiming a partition updates its
+//! fence, which waits for the writes in flight under the old epoch: after a takeover
+//! commits, nothing of the old holder can land.
+//!
+//! The fences are checked all together, not per tenant, because the backend below the
+//! tables does not know whose rows a write touches: a process that lost one partition
+//! stops writing at all (and its server stops, to come back with what is committed).
 
 use super::{classify, Postgres};
 use crate::store::{Error, Result};
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-/// Who holds the lease: for a standby's log, and where its relay sends calls.
+/// How many partitions the tenants are divided into (rows of migration V4).
+pub const PARTITIONS: u32 = 16;
+
+/// Who holds a partition, as a caller that needs it sees it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Holder {
-    /// The holder's name (host, process id, start).
+pub struct Partition {
+    /// Its number, `0..PARTITIONS`.
+    pub id: u32,
+    /// Its holder's name (host, process id, start), empty when it never had one.
     pub owner: String,
     /// Where the holder answers calls (`host:port`).
     pub address: String,
-    /// Seconds until its lease lapses unless renewed.
+    /// Seconds until its lease lapses unless renewed (negative: it has lapsed, and the
+    /// partition is free).
     pub lapses_in: f64,
 }
 
-/// What renewing found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Renewal {
-    /// Still ours, for another lease length.
-    Renewed,
-    /// Another process took it over: this one must stop working.
-    Lost,
+impl Partition {
+    /// Whether someone holds it now.
+    pub fn held(&self) -> bool {
+        self.lapses_in > 0.0 && !self.owner.is_empty()
+    }
 }
 
 impl Postgres {
-    /// Takes the lease for `owner`, who answers calls at `address`, if it is free or has
-    /// lapsed, for `length`; answers the new epoch, or who holds it.
+    /// Says that `owner`, who answers calls at `address`, is alive for another `length`
+    /// (it counts among the processes that share the partitions).
     ///
     /// # Errors
     /// When the database fails.
-    pub fn try_acquire(
+    pub fn join(&self, owner: &str, address: &str, length: Duration) -> Result<()> {
+        let pool = self.pool.clone();
+        let (owner, address) = (owner.to_string(), address.to_string());
+        self.wait(async move {
+            let client = pool.get().await.map_err(super::unavailable)?;
+            client
+                .execute(
+                    "INSERT INTO sandstep_members VALUES ($1, $2, now() + make_interval(secs => $3)) \
+                     ON CONFLICT (owner) DO UPDATE SET address = $2, expires_at = EXCLUDED.expires_at",
+                    &[&owner, &address, &length.as_secs_f64()],
+                )
+                .await
+                .map_err(|e| classify(&e))?;
+            // Members long gone are forgotten (any process may sweep them).
+            client
+                .execute(
+                    "DELETE FROM sandstep_members WHERE expires_at < now() - interval '1 hour'",
+                    &[],
+                )
+                .await
+                .map_err(|e| classify(&e))?;
+            Ok(())
+        })
+    }
+
+    /// How many processes are alive (their membership has not lapsed).
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn members(&self) -> Result<usize> {
+        let pool = self.pool.clone();
+        self.wait(async move {
+            let client = pool.get().await.map_err(super::unavailable)?;
+            let n: i64 = client
+                .query_one(
+                    "SELECT count(*) FROM sandstep_members WHERE expires_at > now()",
+                    &[],
+                )
+                .await
+                .map_err(|e| classify(&e))?
+                .get(0);
+            Ok(usize::try_from(n).unwrap_or(0))
+        })
+    }
+
+    /// Every partition and who holds it.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn partitions(&self) -> Result<Vec<Partition>> {
+        let pool = self.pool.clone();
+        self.wait(async move {
+            let client = pool.get().await.map_err(super::unavailable)?;
+            let rows = client
+                .query(
+                    "SELECT id, owner, address, CASE WHEN isfinite(expires_at) \
+                     THEN EXTRACT(EPOCH FROM expires_at - now())::float8 ELSE -1 END \
+                     FROM sandstep_partitions ORDER BY id",
+                    &[],
+                )
+                .await
+                .map_err(|e| classify(&e))?;
+            Ok(rows
+                .iter()
+                .map(|row| Partition {
+                    id: u32::try_from(row.get::<_, i32>(0)).unwrap_or(0),
+                    owner: row.get(1),
+                    address: row.get(2),
+                    lapses_in: row.get(3),
+                })
+                .collect())
+        })
+    }
+
+    /// Claims partition `id` for `owner` (answering at `address`) for `length`, if it is
+    /// free or has lapsed; answers its new epoch, which this process's writes check from
+    /// now on, or `None` when someone holds it.
+    ///
+    /// # Errors
+    /// When the database fails, or the old holder's writes did not finish in time.
+    pub fn claim(
         &self,
+        id: u32,
         owner: &str,
         address: &str,
         length: Duration,
-    ) -> Result<std::result::Result<i64, Holder>> {
+    ) -> Result<Option<i64>> {
         let pool = self.pool.clone();
-        let owner = owner.to_string();
-        let address = address.to_string();
+        let (owner, address) = (owner.to_string(), address.to_string());
+        let number = i32::try_from(id).map_err(|_| Error::Invalid("partition".into()))?;
         let got = self.wait(async move {
             let mut client = pool.get().await.map_err(super::unavailable)?;
             let tx = client.transaction().await.map_err(|e| classify(&e))?;
@@ -57,189 +147,145 @@ impl Postgres {
             tx.batch_execute("SET LOCAL lock_timeout = '3s'")
                 .await
                 .map_err(|e| classify(&e))?;
-            let row = tx
-                .query_one(
-                    "SELECT owner, expires_at < now(), \
-                     CASE WHEN isfinite(expires_at) \
-                     THEN EXTRACT(EPOCH FROM expires_at - now())::float8 ELSE 0 END, address \
-                     FROM sandstep_lease WHERE id = 1 FOR UPDATE",
-                    &[],
-                )
-                .await
-                .map_err(|e| classify(&e))?;
-            let free: bool = row.get(1);
-            if !free {
-                let holder = Holder {
-                    owner: row.get(0),
-                    address: row.get(3),
-                    lapses_in: row.get(2),
-                };
-                tx.rollback().await.map_err(|e| classify(&e))?;
-                return Ok(Err(holder));
-            }
-            let epoch: i64 = tx
-                .query_one(
-                    "UPDATE sandstep_lease SET owner = $1, address = $3, epoch = epoch + 1, \
-                     expires_at = now() + make_interval(secs => $2) WHERE id = 1 RETURNING epoch",
-                    &[&owner, &length.as_secs_f64(), &address],
+            let epoch: Option<i64> = tx
+                .query_opt(
+                    "UPDATE sandstep_partitions SET owner = $2, address = $3, epoch = epoch + 1, \
+                     expires_at = now() + make_interval(secs => $4) \
+                     WHERE id = $1 AND expires_at < now() RETURNING epoch",
+                    &[&number, &owner, &address, &length.as_secs_f64()],
                 )
                 .await
                 .map_err(|e| classify(&e))?
-                .get(0);
+                .map(|row| row.get(0));
+            let Some(epoch) = epoch else {
+                tx.rollback().await.map_err(|e| classify(&e))?;
+                return Ok(None);
+            };
             // Waits for the writes in flight under the old epoch (they hold the fence FOR SHARE).
             tx.execute(
-                "UPDATE sandstep_fence SET epoch = $1 WHERE id = 1",
-                &[&epoch],
+                "UPDATE sandstep_partition_fence SET epoch = $2 WHERE id = $1",
+                &[&number, &epoch],
             )
             .await
             .map_err(|e| classify(&e))?;
             tx.commit().await.map_err(|e| classify(&e))?;
-            Ok(Ok(epoch))
+            Ok(Some(epoch))
         })?;
-        if let Ok(epoch) = got {
-            self.fence.store(epoch, Ordering::SeqCst);
+        if let Some(epoch) = got {
+            super::lock_held(&self.held).insert(number, epoch);
         }
         Ok(got)
     }
 
-    /// Waits until `owner` holds the lease, trying every `every`; `waiting` hears who holds
-    /// it meanwhile (once per holder). Answers the epoch.
+    /// Renews every partition this process holds for `owner`, and its membership, for
+    /// another `length`. Answers the partitions it lost (taken over by another process:
+    /// this one must stop working, as its writes are refused from now on).
     ///
     /// # Errors
-    /// When the database fails.
-    pub fn acquire(
-        &self,
-        owner: &str,
-        address: &str,
-        length: Duration,
-        every: Duration,
-        mut waiting: impl FnMut(&Holder),
-    ) -> Result<i64> {
-        let mut told: Option<String> = None;
-        loop {
-            match self.try_acquire(owner, address, length) {
-                Ok(Ok(epoch)) => return Ok(epoch),
-                Ok(Err(holder)) => {
-                    if told.as_deref() != Some(holder.owner.as_str()) {
-                        waiting(&holder);
-                        told = Some(holder.owner.clone());
-                    }
-                }
-                Err(e @ Error::Invalid(_)) => return Err(e),
-                // The database is away for now, or the old holder's writes are still
-                // finishing: a standby keeps waiting.
-                Err(e) => tracing::warn!("waiting for the store: {e}"),
-            }
-            std::thread::sleep(every);
+    /// When the database fails (the partitions may still be ours: try again).
+    pub fn renew(&self, owner: &str, address: &str, length: Duration) -> Result<Vec<u32>> {
+        self.join(owner, address, length)?;
+        let held: Vec<(i32, i64)> = super::lock_held(&self.held)
+            .iter()
+            .map(|(id, epoch)| (*id, *epoch))
+            .collect();
+        if held.is_empty() {
+            return Ok(Vec::new());
         }
-    }
-
-    /// Who holds the lease now, if anyone does (it has not lapsed).
-    ///
-    /// # Errors
-    /// When the database fails.
-    pub fn holder(&self) -> Result<Option<Holder>> {
-        let pool = self.pool.clone();
-        self.wait(async move {
-            let client = pool.get().await.map_err(super::unavailable)?;
-            let row = client
-                .query_opt(
-                    "SELECT owner, address, EXTRACT(EPOCH FROM expires_at - now())::float8 \
-                     FROM sandstep_lease WHERE id = 1 AND expires_at > now()",
-                    &[],
-                )
-                .await
-                .map_err(|e| classify(&e))?;
-            Ok(row.map(|row| Holder {
-                owner: row.get(0),
-                address: row.get(1),
-                lapses_in: row.get(2),
-            }))
-        })
-    }
-
-    /// Renews the lease held at `epoch` by `owner` for another `length`.
-    ///
-    /// # Errors
-    /// When the database fails (the lease may still be ours: try again).
-    pub fn renew(&self, owner: &str, epoch: i64, length: Duration) -> Result<Renewal> {
         let pool = self.pool.clone();
         let owner = owner.to_string();
-        self.wait(async move {
+        let (ids, epochs): (Vec<i32>, Vec<i64>) = held.iter().copied().unzip();
+        let renewed: Vec<i32> = self.wait(async move {
             let client = pool.get().await.map_err(super::unavailable)?;
-            let n = client
-                .execute(
-                    "UPDATE sandstep_lease SET expires_at = now() + make_interval(secs => $3) \
-                     WHERE id = 1 AND owner = $1 AND epoch = $2",
-                    &[&owner, &epoch, &length.as_secs_f64()],
+            let rows = client
+                .query(
+                    "UPDATE sandstep_partitions p SET expires_at = now() + make_interval(secs => $4) \
+                     FROM unnest($2::int[], $3::bigint[]) AS h(id, epoch) \
+                     WHERE p.id = h.id AND p.epoch = h.epoch AND p.owner = $1 RETURNING p.id",
+                    &[&owner, &ids, &epochs, &length.as_secs_f64()],
                 )
                 .await
                 .map_err(|e| classify(&e))?;
-            Ok(if n == 1 {
-                Renewal::Renewed
-            } else {
-                Renewal::Lost
-            })
-        })
+            Ok(rows.iter().map(|r| r.get(0)).collect())
+        })?;
+        Ok(held
+            .iter()
+            .filter(|(id, _)| !renewed.contains(id))
+            .filter_map(|(id, _)| u32::try_from(*id).ok())
+            .collect())
     }
 
-    /// Gives the lease up at once (a clean shutdown): a standby takes over without waiting
-    /// for it to lapse.
+    /// Gives every partition of `owner` up at once, and its membership (a clean shutdown):
+    /// the others take them over without waiting for them to lapse.
     ///
     /// # Errors
     /// When the database fails.
-    pub fn release(&self, owner: &str, epoch: i64) -> Result<()> {
+    pub fn release(&self, owner: &str) -> Result<()> {
+        let held: Vec<(i32, i64)> = std::mem::take(&mut *super::lock_held(&self.held))
+            .into_iter()
+            .collect();
+        let (ids, epochs): (Vec<i32>, Vec<i64>) = held.into_iter().unzip();
         let pool = self.pool.clone();
         let owner = owner.to_string();
         self.wait(async move {
             let client = pool.get().await.map_err(super::unavailable)?;
             client
                 .execute(
-                    "UPDATE sandstep_lease SET expires_at = '-infinity' \
-                     WHERE id = 1 AND owner = $1 AND epoch = $2",
-                    &[&owner, &epoch],
+                    "UPDATE sandstep_partitions p SET expires_at = '-infinity' \
+                     FROM unnest($2::int[], $3::bigint[]) AS h(id, epoch) \
+                     WHERE p.id = h.id AND p.epoch = h.epoch AND p.owner = $1",
+                    &[&owner, &ids, &epochs],
                 )
+                .await
+                .map_err(|e| classify(&e))?;
+            client
+                .execute("DELETE FROM sandstep_members WHERE owner = $1", &[&owner])
                 .await
                 .map_err(|e| classify(&e))?;
             Ok(())
         })
     }
+
+    /// The key the processes sharing this database vouch to each other with (created with
+    /// the schema, random).
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn shared_secret(&self) -> Result<String> {
+        let pool = self.pool.clone();
+        self.wait(async move {
+            let client = pool.get().await.map_err(super::unavailable)?;
+            let row = client
+                .query_one("SELECT secret FROM sandstep_cluster WHERE id = 1", &[])
+                .await
+                .map_err(|e| classify(&e))?;
+            Ok(row.get(0))
+        })
+    }
+
+    /// The partitions this process holds, by number.
+    pub fn held(&self) -> Vec<u32> {
+        super::lock_held(&self.held)
+            .keys()
+            .filter_map(|id| u32::try_from(*id).ok())
+            .collect()
+    }
 }
 
-/// Keeps a held lease: renews it every quarter of `length` on a thread of its own, and calls
-/// `lost` when it is gone (taken over, or not renewed within its length because the
-/// database could not be reached): the process must then stop, as its writes are refused.
-///
-/// # Errors
-/// When the thread cannot be started.
-pub fn keep(
-    store: std::sync::Arc<Postgres>,
-    owner: String,
-    epoch: i64,
-    length: Duration,
-    lost: impl FnOnce(&str) + Send + 'static,
-) -> Result<std::thread::JoinHandle<()>> {
-    std::thread::Builder::new()
-        .name("sandstep-lease".into())
-        .spawn(move || {
-            let mut renewed = std::time::Instant::now();
-            loop {
-                std::thread::sleep(length / 4);
-                match store.renew(&owner, epoch, length) {
-                    Ok(Renewal::Renewed) => renewed = std::time::Instant::now(),
-                    Ok(Renewal::Lost) => {
-                        return lost("another process took the store's lease over");
-                    }
-                    Err(e) if renewed.elapsed() < length => {
-                        tracing::warn!("could not renew the store's lease (will retry): {e}");
-                    }
-                    Err(e) => {
-                        return lost(&format!(
-                            "the store's lease lapsed: not renewed for {length:?} ({e})"
-                        ))
-                    }
-                }
-            }
-        })
-        .map_err(|e| Error::Backend(format!("cannot start the lease's thread: {e}")))
+/// The partition of a tenant: the first four bytes of its id's SHA-256, modulo
+/// [`PARTITIONS`]. Every version must compute the same, so it is written out here rather
+/// than taken from a hasher whose output may change.
+pub fn partition_of(tenant: &str) -> u32 {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(tenant.as_bytes());
+    let mut first = [0u8; 4];
+    first.copy_from_slice(digest.get(..4).unwrap_or(&[0; 4]));
+    u32::from_be_bytes(first) % PARTITIONS
+}
+
+/// How many partitions a process should hold when `members` share them: an even share,
+/// rounded up, so that together they hold them all.
+pub fn fair_share(members: usize) -> usize {
+    let members = members.max(1);
+    (PARTITIONS as usize).div_ceil(members)
 }

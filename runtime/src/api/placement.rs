@@ -1,0 +1,141 @@
+//! Every call to the server that runs its tenant's work (`cluster.rs`): a layer in front of
+//! every route. With one server it does nothing. In a cluster it reads whose the call
+//! claims to be, and answers it here when this server runs that tenant's partition, or
+//! passes it on unchanged to the server that does, waiting through a takeover (the call
+//! looks like a slow one); past the patience it is `503 ServiceUnavailable`, which the AWS
+//! SDKs retry.
+//!
+//! A call another server passed on carries that server's vouch for the caller
+//! (`cluster/forward.rs`): the caller's address is taken from it, so loopback rights and
+//! rate limits apply to the caller, not to the server in between. A vouch that does not
+//! verify is dropped, and the call counts as the sender's own.
+
+use super::auth::Claim;
+use super::error::{Error, Verbatim, UNAVAILABLE};
+use super::App;
+use crate::cluster::forward::{self, SendError, MAX_HOPS, VOUCH};
+use crate::cluster::Place;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse as _, Response};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Paths about this process itself, answered by whichever server is asked.
+const LOCAL: [&str; 2] = ["/healthz", "/metrics"];
+
+/// How often an unknown credential makes this server read the tenants again (one created
+/// through another server).
+const RELOAD_EVERY: Duration = Duration::from_secs(1);
+
+/// The layer: answers here, or passes the call on.
+pub async fn place(State(app): State<Arc<App>>, mut request: Request, next: Next) -> Response {
+    let Some(cluster) = app.config.cluster.clone() else {
+        return next.run(request).await;
+    };
+    let vouched = request
+        .headers_mut()
+        .remove(VOUCH)
+        .and_then(|v| forward::verify(cluster.secret(), v.to_str().ok()?));
+    let hops = match &vouched {
+        Some(v) => {
+            request.extensions_mut().insert(ConnectInfo(v.caller));
+            v.hops
+        }
+        None => 0,
+    };
+    if LOCAL.contains(&request.uri().path()) {
+        return next.run(request).await;
+    }
+    let sent_as = vouched.map(|v| crate::store::TenantId(v.tenant));
+    let Some(tenant) = claimed(&app, &request, sent_as.as_ref()) else {
+        return next.run(request).await;
+    };
+    let caller = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)), |c| c.0);
+    let until = Instant::now() + app.config.patience;
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        match cluster.place(&tenant.0, left).await {
+            Ok(Place::Here) => return next.run(request).await,
+            Ok(Place::There(_)) if hops >= MAX_HOPS => {
+                tracing::warn!(tenant = %tenant, hops, "a call kept moving between servers");
+                return unavailable();
+            }
+            Ok(Place::There(address)) => {
+                let vouch = forward::vouch(cluster.secret(), caller, hops + 1, &tenant.0);
+                match forward::send(&address, request, &vouch).await {
+                    Ok(mut response) => {
+                        // Shaped by the server that answered.
+                        response.extensions_mut().insert(Verbatim);
+                        return response;
+                    }
+                    Err((SendError::Unreached(_, why), Some(back))) if !left.is_zero() => {
+                        tracing::debug!(%address, %why, "the partition's server did not answer; looking again");
+                        cluster.forget();
+                        request = back;
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                    Err((e, _)) => {
+                        tracing::warn!(tenant = %tenant, error = %e, "passing a call on failed");
+                        return unavailable();
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(tenant = %tenant, error = %e, "a call found no server");
+                return unavailable();
+            }
+        }
+    }
+}
+
+/// Whose the call claims to be. This server reads the tenants again when it may not know
+/// one created through another server: at once when another server passed the call on as
+/// a tenant's that this one reads otherwise; at most every [`RELOAD_EVERY`] when the call
+/// names a credential unknown here (a caller could name unknown keys at will), or while
+/// this server knows no tenant at all (it would take a call without credentials from
+/// loopback as the default tenant's).
+fn claimed(
+    app: &App,
+    request: &Request,
+    sent_as: Option<&crate::store::TenantId>,
+) -> Option<crate::store::TenantId> {
+    if !app.tenants().multi_tenant() {
+        app.reload_tenants_within(RELOAD_EVERY);
+    }
+    let claim = app.tenants().claimed_by(request.headers(), request.uri());
+    let stale = match (&claim, sent_as) {
+        (Claim::Tenant(t), Some(sent)) => t != sent,
+        (_, Some(_)) => true,
+        (Claim::Unknown, None) => true,
+        _ => false,
+    };
+    if !stale {
+        return match claim {
+            Claim::Tenant(tenant) => Some(tenant),
+            _ => None,
+        };
+    }
+    match sent_as {
+        Some(_) => {
+            if let Err(e) = app.reload_tenants() {
+                tracing::warn!(error = %e, "reading the tenants again failed");
+            }
+        }
+        None => {
+            app.reload_tenants_within(RELOAD_EVERY);
+        }
+    }
+    match app.tenants().claimed_by(request.headers(), request.uri()) {
+        Claim::Tenant(tenant) => Some(tenant),
+        _ => None,
+    }
+}
+
+fn unavailable() -> Response {
+    Error::ServiceUnavailable(UNAVAILABLE.into()).into_response()
+}

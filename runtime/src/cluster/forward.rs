@@ -1,0 +1,185 @@
+//! Passing a call on to the server that runs its tenant, and vouching for its caller.
+//!
+//! The call goes on as HTTP/1.1 with its method, path, headers and body unchanged, so a
+//! SigV4 signature (over the `Host` header the client sent) still verifies there, and
+//! bodies and answers stream both ways (S3 objects, long polls). The one header added,
+//! [`VOUCH`], tells the other server who the caller is (its address decides loopback
+//! rights and rate limits) and how many servers the call went through; it is signed with
+//! the key the servers share in their database, so a caller cannot forge it, and a
+//! server drops one that does not verify.
+
+use axum::body::Body;
+use axum::http::{HeaderValue, Request, Response};
+use hmac::{Hmac, Mac as _};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// The header a server vouches for a caller with: `<caller address>;<hops>;<tenant, hex>;
+/// <signature>`.
+pub const VOUCH: &str = "x-sandstep-vouch";
+
+/// How many servers a call may pass through (a partition that moved while it travelled).
+pub const MAX_HOPS: u32 = 3;
+
+/// How long connecting to the other server may take.
+const CONNECT: Duration = Duration::from_secs(2);
+
+/// Why a call could not be passed on.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// The server could not be reached: nothing was sent, the call may go elsewhere.
+    #[error("cannot reach {0}: {1}")]
+    Unreached(String, String),
+    /// The call was sent but its answer did not come back whole.
+    #[error("the call to {0} failed: {1}")]
+    Broken(String, String),
+}
+
+/// The caller a verified [`VOUCH`] names, and the servers the call went through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vouched {
+    /// The caller's address, as the first server saw it.
+    pub caller: SocketAddr,
+    /// How many servers passed the call on.
+    pub hops: u32,
+    /// The tenant the sending server took the call to be for: a server that reads it
+    /// otherwise has not yet seen that tenant (created through another server).
+    pub tenant: String,
+}
+
+fn signature(secret: &[u8], caller: SocketAddr, hops: u32, tenant: &str) -> String {
+    // HMAC takes a key of any length: this cannot fail.
+    let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(secret) else {
+        return String::new();
+    };
+    mac.update(format!("{caller};{hops};{tenant}").as_bytes());
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The [`VOUCH`] value for `caller`, passed on for the `hops`th time as `tenant`'s call.
+pub fn vouch(secret: &[u8], caller: SocketAddr, hops: u32, tenant: &str) -> String {
+    let tenant = crate::store::data::hex(tenant.as_bytes());
+    format!(
+        "{caller};{hops};{tenant};{}",
+        signature(secret, caller, hops, &tenant)
+    )
+}
+
+/// What a [`VOUCH`] value says, if its signature holds.
+pub fn verify(secret: &[u8], value: &str) -> Option<Vouched> {
+    let mut fields = value.splitn(4, ';');
+    let caller: SocketAddr = fields.next()?.parse().ok()?;
+    let hops: u32 = fields.next()?.parse().ok()?;
+    let tenant_hex = fields.next()?;
+    let given = fields.next()?;
+    let expected = signature(secret, caller, hops, tenant_hex);
+    let same = !expected.is_empty()
+        && given.len() == expected.len()
+        && given
+            .bytes()
+            .zip(expected.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if !same {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..tenant_hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(tenant_hex.get(i..i + 2)?, 16).ok())
+        .collect();
+    let tenant = String::from_utf8(bytes?).ok()?;
+    Some(Vouched {
+        caller,
+        hops,
+        tenant,
+    })
+}
+
+/// Sends `request` to the server at `address`, vouching for `caller` at `hops`, and answers
+/// its response, streaming.
+///
+/// # Errors
+/// [`SendError::Unreached`] when nothing was sent (the request is handed back to try
+/// elsewhere), [`SendError::Broken`] after.
+pub async fn send(
+    address: &str,
+    mut request: Request<Body>,
+    vouched: &str,
+) -> Result<Response<Body>, (SendError, Option<Request<Body>>)> {
+    let connected = tokio::time::timeout(CONNECT, tokio::net::TcpStream::connect(address)).await;
+    let stream = match connected {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) => {
+            return Err((
+                SendError::Unreached(address.into(), e.to_string()),
+                Some(request),
+            ))
+        }
+        Err(_) => {
+            return Err((
+                SendError::Unreached(address.into(), "timed out".into()),
+                Some(request),
+            ))
+        }
+    };
+    let _ = stream.set_nodelay(true);
+    let (mut sender, connection) =
+        match hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await {
+            Ok(pair) => pair,
+            Err(e) => {
+                return Err((
+                    SendError::Unreached(address.into(), e.to_string()),
+                    Some(request),
+                ))
+            }
+        };
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(error = %e, "a passed-on call's connection ended");
+        }
+    });
+    match HeaderValue::from_str(vouched) {
+        Ok(value) => {
+            request.headers_mut().insert(VOUCH, value);
+        }
+        Err(e) => return Err((SendError::Broken(address.into(), e.to_string()), None)),
+    }
+    match sender.send_request(request).await {
+        Ok(response) => Ok(response.map(Body::new)),
+        Err(e) => Err((SendError::Broken(address.into(), e.to_string()), None)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_vouch_holds_only_with_the_shared_key_and_unchanged() {
+        let caller: SocketAddr = "10.1.2.3:4567".parse().unwrap();
+        let value = vouch(b"key", caller, 1, "acme");
+        let vouched = Vouched {
+            caller,
+            hops: 1,
+            tenant: "acme".into(),
+        };
+        assert_eq!(verify(b"key", &value), Some(vouched));
+        assert_eq!(verify(b"other key", &value), None);
+        let forged = value.replacen("10.1.2.3", "127.0.0.1", 1);
+        assert_eq!(verify(b"key", &forged), None, "another caller");
+        let more = value.replacen(";1;", ";0;", 1);
+        assert_eq!(verify(b"key", &more), None, "fewer hops");
+        let other = value.replacen(
+            &crate::store::data::hex(b"acme"),
+            &crate::store::data::hex(b"evil"),
+            1,
+        );
+        assert_eq!(verify(b"key", &other), None, "another tenant");
+        assert_eq!(verify(b"key", "127.0.0.1:1;0"), None);
+        assert_eq!(verify(b"key", "garbage"), None);
+    }
+}
