@@ -5,14 +5,15 @@
 //!     same run; with the database's commits per execution (`pg_stat_database`).
 //! (o) the database's cost per execution: rows and bytes of `sandstep_map` per finished
 //!     Standard pass3 execution and per execution waiting in `Wait 3600 s`.
-//! (q) Standard pass3 executions/s over HTTP with the clients on 1, 2 and 3 servers sharing
-//!     the database (one works, the others relay to it), against one sled server, in the
-//!     same run.
+//! (q) Standard pass3 executions/s over HTTP from 32 clients of 12 tenants, with 1, 2 and 3
+//!     servers sharing the database (started together, they divide the partitions, so each
+//!     runs some of the tenants; the clients call every server, which pass calls on), against
+//!     one sled server with the same tenants and clients, in the same run.
 //! (p) failover: two `sandstep serve` on one database (default lease, 8 s); an execution
-//!     loops on a 1 s Wait; `kill -9` of the active server, and the time until the first
-//!     history event the standby writes for that execution. p50 and max over
+//!     loops on a 1 s Wait; `kill -9` of the server running it, and the time until the
+//!     first history event the other one writes for that execution. p50 and max over
 //!     `SANDSTEP_BENCH_FAILOVERS` (20) runs; the killed server comes back as the next
-//!     standby.
+//!     spare.
 //!
 //! The database: `SANDSTEP_BENCH_POSTGRES`, or else a cluster of the bench's own started by
 //! `.ci/postgres start --durable` (fsync on, as a production database; the tests' cluster
@@ -206,7 +207,7 @@ fn now_s() -> f64 {
         .as_secs_f64()
 }
 
-/// Starts a server on `url` on a thread (it answers at once, relaying while a standby).
+/// Starts a server on `url` on a thread (a spare while another holds every partition).
 fn standby(url: String, n: usize) -> std::thread::JoinHandle<Server> {
     std::thread::spawn(move || {
         Server::start_with(
@@ -217,8 +218,8 @@ fn standby(url: String, n: usize) -> std::thread::JoinHandle<Server> {
     })
 }
 
-/// (p) seconds from `kill -9` of the active server to the standby's first event of the
-/// looping execution, over `runs` failovers.
+/// (p) seconds from `kill -9` of the server running the looping execution to the other
+/// server's first event of it, over `runs` failovers.
 fn failovers(db: &Database, runs: usize) -> Vec<f64> {
     let url = db.schema("bench_failover");
     let mut active = standby(url.clone(), 0).join().unwrap();
@@ -264,34 +265,74 @@ fn failovers(db: &Database, runs: usize) -> Vec<f64> {
     times
 }
 
-/// (q) Standard pass3 executions/s over HTTP, from `clients` threads spread over the
-/// first `spread` of three servers sharing the database (the others relay to the active
-/// one): started until `budget` is spent, counted once all have finished.
-fn http_rate(
-    servers: &[Server],
-    spread: usize,
-    clients: usize,
-    budget: Duration,
-    tag: &str,
-) -> f64 {
-    let machine = "arn:aws:states:us-east-1:000000000000:stateMachine:pass3";
-    let urls: Vec<String> = servers[..spread].iter().map(|s| s.url.clone()).collect();
+/// The tenants of (q): twelve, each with its API key and a pass3 machine.
+const TENANTS: usize = 12;
+const ADMIN: &str = "bench-admin";
+
+/// Creates the tenants of (q) through `server`, each with a pass3 machine; their API keys.
+fn tenants(server: &Server) -> Vec<String> {
+    (0..TENANTS)
+        .map(|t| {
+            let created: serde_json::Value = ureq::post(&format!("{}/v1/tenants", server.url))
+                .set("authorization", &format!("Bearer {ADMIN}"))
+                .send_json(serde_json::json!({"name": format!("bench-{t}")}))
+                .expect("a tenant")
+                .into_json()
+                .expect("json");
+            let key = format!("Bearer {}", created["apiKey"].as_str().expect("apiKey"));
+            let account = created["account"].as_str().expect("account");
+            call(
+                &server.url,
+                &key,
+                "CreateStateMachine",
+                serde_json::json!({"name": "pass3", "definition": PASS3,
+                    "roleArn": format!("arn:aws:iam::{account}:role/r"), "type": "STANDARD"}),
+            );
+            key
+        })
+        .collect()
+}
+
+/// A Step Functions call as a tenant; its answer.
+fn call(url: &str, key: &str, action: &str, body: serde_json::Value) -> serde_json::Value {
+    ureq::post(&format!("{url}/"))
+        .set("X-Amz-Target", &format!("AWSStepFunctions.{action}"))
+        .set("Content-Type", "application/x-amz-json-1.0")
+        .set("authorization", key)
+        .send_string(&body.to_string())
+        .map_err(|e| format!("{action}: {e}"))
+        .expect("a Step Functions call")
+        .into_json()
+        .expect("json")
+}
+
+/// (q) Standard pass3 executions/s over HTTP, from `clients` threads of the tenants `keys`
+/// spread over `servers`: started until `budget` is spent, counted once all have finished.
+fn http_rate(servers: &[Server], keys: &[String], clients: usize, budget: Duration) -> f64 {
+    let urls: Vec<String> = servers.iter().map(|s| s.url.clone()).collect();
     let began = Instant::now();
     let counts: Vec<u64> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..clients)
             .map(|c| {
                 let url = urls[c % urls.len()].clone();
+                let key = keys[c % keys.len()].clone();
                 scope.spawn(move || {
                     let agent = ureq::AgentBuilder::new().build();
+                    let machine = call(&url, &key, "ListStateMachines", serde_json::json!({}))
+                        ["stateMachines"][0]["stateMachineArn"]
+                        .as_str()
+                        .expect("pass3")
+                        .to_string();
                     let mut n = 0u64;
                     while began.elapsed() < budget {
                         agent
                             .post(&format!("{url}/"))
                             .set("X-Amz-Target", "AWSStepFunctions.StartExecution")
                             .set("Content-Type", "application/x-amz-json-1.0")
+                            .set("authorization", &key)
                             .send_string(
                                 &serde_json::json!({"stateMachineArn": machine,
-                                    "name": format!("{tag}-{c}-{n}")})
+                                    "name": format!("c{c}-{n}")})
                                 .to_string(),
                             )
                             .expect("StartExecution");
@@ -304,50 +345,79 @@ fn http_rate(
         workers.into_iter().map(|w| w.join().unwrap()).collect()
     });
     let started: u64 = counts.iter().sum();
-    // Finished when none is left running.
-    loop {
-        let running = servers[0].sfn(
-            "ListExecutions",
-            serde_json::json!({"stateMachineArn": machine, "statusFilter": "RUNNING", "maxResults": 1}),
-        );
-        if running["executions"].as_array().unwrap().is_empty() {
-            break;
+    // Finished when none is left running, in any tenant.
+    for key in keys {
+        let machine = call(&urls[0], key, "ListStateMachines", serde_json::json!({}))
+            ["stateMachines"][0]["stateMachineArn"]
+            .as_str()
+            .expect("pass3")
+            .to_string();
+        loop {
+            let running = call(
+                &urls[0],
+                key,
+                "ListExecutions",
+                serde_json::json!({"stateMachineArn": machine, "statusFilter": "RUNNING", "maxResults": 1}),
+            );
+            if running["executions"].as_array().unwrap().is_empty() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
         }
-        std::thread::sleep(Duration::from_millis(10));
     }
     started as f64 / began.elapsed().as_secs_f64()
 }
 
-/// (q) for 1, 2 and 3 servers on the database, and for one sled server, in one run.
-fn spread_rates(db: &Database, budget: Duration) -> (f64, Vec<f64>) {
+/// How many of `keys`' tenants each of `servers` runs (asked through the first).
+fn tenants_per_server(servers: &[Server], keys: &[String]) -> Vec<usize> {
+    let mut counts = vec![0; servers.len()];
+    for key in keys {
+        let answer: serde_json::Value = ureq::get(&format!("{}/v1/server", servers[0].url))
+            .set("authorization", key)
+            .call()
+            .expect("/v1/server")
+            .into_json()
+            .expect("json");
+        let pid = answer["pid"].as_u64().expect("pid") as u32;
+        let i = servers
+            .iter()
+            .position(|s| s.pid() == pid)
+            .expect("a server of ours");
+        counts[i] += 1;
+    }
+    counts
+}
+
+/// (q) for 1, 2 and 3 servers on the database (each set started together, on a schema of
+/// its own), and for one sled server, in one run: the rates, and how many tenants each
+/// server ran.
+fn spread_rates(db: &Database, budget: Duration) -> (f64, Vec<(f64, Vec<usize>)>) {
     let clients = env_or("SANDSTEP_BENCH_CLIENTS", 32);
-    let create = |s: &Server| {
-        s.sfn(
-            "CreateStateMachine",
-            serde_json::json!({"name": "pass3", "definition": PASS3,
-                "roleArn": "arn:aws:iam::000000000000:role/r", "type": "STANDARD"}),
-        );
-    };
-    let sled = Server::start_in(common::scratch("pg-spread-sled"));
-    create(&sled);
-    let sled_rate = http_rate(std::slice::from_ref(&sled), 1, clients, budget, "sled");
+    let admin = ["--admin-token", ADMIN];
+    let sled = Server::start_with(common::scratch("pg-spread-sled"), &admin, &[]);
+    let keys = tenants(&sled);
+    let sled_rate = http_rate(std::slice::from_ref(&sled), &keys, clients, budget);
     drop(sled);
-    let url = db.schema("bench_spread");
-    let servers: Vec<Server> = (0..3)
-        .map(|i| {
-            let server = Server::start_with(
-                common::scratch(&format!("pg-spread-{i}")),
-                &["--store", &url],
-                &[],
-            );
-            if i == 0 {
-                create(&server);
-            }
-            server
-        })
-        .collect();
     let rates = (1..=3)
-        .map(|spread| http_rate(&servers, spread, clients, budget, &format!("s{spread}")))
+        .map(|n| {
+            let url = db.schema(&format!("bench_spread_{n}"));
+            let starting: Vec<_> = (0..n)
+                .map(|i| {
+                    let url = url.clone();
+                    std::thread::spawn(move || {
+                        Server::start_with(
+                            common::scratch(&format!("pg-spread-{n}-{i}")),
+                            &["--store", &url, "--admin-token", ADMIN],
+                            &[],
+                        )
+                    })
+                })
+                .collect();
+            let servers: Vec<Server> = starting.into_iter().map(|s| s.join().unwrap()).collect();
+            let keys = tenants(&servers[0]);
+            let rate = http_rate(&servers, &keys, clients, budget);
+            (rate, tenants_per_server(&servers, &keys))
+        })
         .collect();
     (sled_rate, rates)
 }
@@ -366,17 +436,22 @@ fn main() {
     );
 
     let (sled_http, spread) = spread_rates(&db, budget);
+    let each: Vec<String> = spread
+        .iter()
+        .enumerate()
+        .map(|(i, (rate, split))| {
+            format!(
+                "{} server(s) {rate:.0}/s ({:.2}x sled; tenants per server {split:?})",
+                i + 1,
+                rate / sled_http
+            )
+        })
+        .collect();
     println!(
-        "(q) Standard pass3 over HTTP, {} clients: sled (one server) {sled_http:.0}/s; \
-         PostgreSQL with the clients on 1, 2, 3 servers: {:.0}/s ({:.2}x sled), {:.0}/s \
-         ({:.2}x), {:.0}/s ({:.2}x). One server works, the others relay to it.",
+        "(q) Standard pass3 over HTTP, {} clients of {TENANTS} tenants: sled (one server) \
+         {sled_http:.0}/s; PostgreSQL with {}",
         env_or("SANDSTEP_BENCH_CLIENTS", 32),
-        spread[0],
-        spread[0] / sled_http,
-        spread[1],
-        spread[1] / sled_http,
-        spread[2],
-        spread[2] / sled_http
+        each.join(", ")
     );
 
     let n = env_or("SANDSTEP_BENCH_COST", 2_000) as u64;
@@ -390,7 +465,7 @@ fn main() {
     let mut times = failovers(&db, runs);
     times.sort_by(f64::total_cmp);
     println!(
-        "(p) failover, kill -9 to the standby's first transition (lease 8 s, {runs} runs): \
+        "(p) failover, kill -9 to the other server's first transition (lease 8 s, {runs} runs): \
          p50 {:.2} s, max {:.2} s",
         times[times.len() / 2],
         times[times.len() - 1]

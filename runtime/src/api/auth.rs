@@ -58,6 +58,17 @@ impl Tenants {
     /// the default tenant on a server without tenants. Only where to run the call is
     /// decided by it; the server that runs it authenticates it in full.
     pub fn claimed_by(&self, headers: &HeaderMap, uri: &Uri) -> Claim {
+        // An HTTP route is its account's, whatever credentials its callers carry.
+        let account = uri
+            .path()
+            .strip_prefix("/hooks/")
+            .and_then(|rest| rest.split('/').next());
+        if let Some(account) = account {
+            return match self.multi_tenant() {
+                true => Claim::of(self.by_account.get(account)),
+                false => Claim::Tenant(default_tenant().id),
+            };
+        }
         let authorization = headers
             .get("authorization")
             .and_then(|v| v.to_str().ok())
@@ -79,15 +90,8 @@ impl Tenants {
                     .find(|(k, _)| k == "X-Amz-Credential")
                     .and_then(|(_, v)| v.split('/').next().map(str::to_string))
             });
-        if let Some(key) = access_key {
-            return Claim::of(self.by_access_key.get(&key));
-        }
-        let account = uri
-            .path()
-            .strip_prefix("/hooks/")
-            .and_then(|rest| rest.split('/').next());
-        match account {
-            Some(account) => Claim::of(self.by_account.get(account)),
+        match access_key {
+            Some(key) => Claim::of(self.by_access_key.get(&key)),
             None => Claim::Nobody,
         }
     }
@@ -146,6 +150,21 @@ fn now_seconds() -> i64 {
 /// AWS's authentication errors: `MissingAuthenticationTokenException`,
 /// `UnrecognizedClientException`, `InvalidSignatureException`, `AccessDeniedException`.
 pub fn authenticate(app: &App, caller: &Caller<'_>) -> Result<Tenant> {
+    let tenant = identify(app, caller)?;
+    // On a shared store, a tenant's calls run only on the server that runs its work
+    // (`placement.rs` brings them there); one that got here otherwise is refused rather
+    // than run beside that server.
+    if let Some(cluster) = &app.config.cluster {
+        if !cluster.runs(&tenant.id) {
+            tracing::warn!(tenant = %tenant.id, "a call reached a server that does not run its tenant");
+            return Err(Error::ServiceUnavailable(super::error::UNAVAILABLE.into()));
+        }
+    }
+    Ok(tenant)
+}
+
+/// The tenant a call's credentials prove (see [`authenticate`]).
+fn identify(app: &App, caller: &Caller<'_>) -> Result<Tenant> {
     let tenants = app.tenants();
     let authorization = caller
         .headers
@@ -433,6 +452,53 @@ mod tests {
         };
         let app = App::new(store, scheduler, config, Arc::new(NoModules)).unwrap();
         (Arc::new(app), created)
+    }
+
+    #[tokio::test]
+    async fn a_call_claims_the_tenant_its_route_keys_or_credential_name() {
+        let (app, created) = app("us-east-1");
+        let tenants = app.tenants();
+        let acme = Claim::Tenant(crate::store::TenantId("acme".into()));
+        let claim = |headers: &[(&str, &str)], uri: &str| {
+            let mut map = HeaderMap::new();
+            for (k, v) in headers {
+                map.insert(
+                    axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                    v.parse().unwrap(),
+                );
+            }
+            tenants.claimed_by(&map, &uri.parse().unwrap())
+        };
+        let bearer = format!("Bearer {}", created.api_key);
+        assert_eq!(claim(&[("authorization", &bearer)], "/"), acme);
+        let signed = format!(
+            "AWS4-HMAC-SHA256 Credential={}/20261205/us-east-1/states/aws4_request,              SignedHeaders=host, Signature=00",
+            created.access_key_id
+        );
+        assert_eq!(claim(&[("authorization", &signed)], "/"), acme);
+        let presigned = format!(
+            "/bucket/key?X-Amz-Credential={}%2F20261205%2Fus-east-1%2Fs3%2Faws4_request",
+            created.access_key_id
+        );
+        assert_eq!(claim(&[], &presigned), acme);
+        // A route is its account's, whoever's credentials come with the call.
+        let hook = format!("/hooks/{}/orders", created.account);
+        assert_eq!(
+            claim(&[("authorization", "Bearer someone-else")], &hook),
+            acme
+        );
+        assert_eq!(claim(&[], "/hooks/999999999999/x"), Claim::Unknown);
+        assert_eq!(
+            claim(&[("authorization", "Bearer nope")], "/"),
+            Claim::Unknown
+        );
+        assert_eq!(claim(&[], "/healthz"), Claim::Nobody);
+        // A server without tenants: every call is the default tenant's.
+        let empty = Tenants::default();
+        assert_eq!(
+            empty.claimed_by(&HeaderMap::new(), &"/".parse().unwrap()),
+            Claim::Tenant(default_tenant().id)
+        );
     }
 
     /// Authenticates a Step Functions call signed for `region` and `service`.
