@@ -269,8 +269,9 @@ fn failovers(db: &Database, runs: usize) -> Vec<f64> {
 const TENANTS: usize = 12;
 const ADMIN: &str = "bench-admin";
 
-/// Creates the tenants of (q) through `server`, each with a pass3 machine; their API keys.
-fn tenants(server: &Server) -> Vec<String> {
+/// Creates the tenants of (q) through `server`, each with a pass3 machine; their API keys
+/// and machines.
+fn tenants(server: &Server) -> Vec<(String, String)> {
     (0..TENANTS)
         .map(|t| {
             let created: serde_json::Value = ureq::post(&format!("{}/v1/tenants", server.url))
@@ -281,14 +282,17 @@ fn tenants(server: &Server) -> Vec<String> {
                 .expect("json");
             let key = format!("Bearer {}", created["apiKey"].as_str().expect("apiKey"));
             let account = created["account"].as_str().expect("account");
-            call(
+            let machine = call(
                 &server.url,
                 &key,
                 "CreateStateMachine",
                 serde_json::json!({"name": "pass3", "definition": PASS3,
                     "roleArn": format!("arn:aws:iam::{account}:role/r"), "type": "STANDARD"}),
-            );
-            key
+            )["stateMachineArn"]
+                .as_str()
+                .expect("arn")
+                .to_string();
+            (key, machine)
         })
         .collect()
 }
@@ -300,7 +304,12 @@ fn call(url: &str, key: &str, action: &str, body: serde_json::Value) -> serde_js
         .set("Content-Type", "application/x-amz-json-1.0")
         .set("authorization", key)
         .send_string(&body.to_string())
-        .map_err(|e| format!("{action}: {e}"))
+        .map_err(|e| match e {
+            ureq::Error::Status(code, r) => {
+                format!("{action}: {code} {}", r.into_string().unwrap_or_default())
+            }
+            e => format!("{action}: {e}"),
+        })
         .expect("a Step Functions call")
         .into_json()
         .expect("json")
@@ -308,21 +317,21 @@ fn call(url: &str, key: &str, action: &str, body: serde_json::Value) -> serde_js
 
 /// (q) Standard pass3 executions/s over HTTP, from `clients` threads of the tenants `keys`
 /// spread over `servers`: started until `budget` is spent, counted once all have finished.
-fn http_rate(servers: &[Server], keys: &[String], clients: usize, budget: Duration) -> f64 {
+fn http_rate(
+    servers: &[Server],
+    keys: &[(String, String)],
+    clients: usize,
+    budget: Duration,
+) -> f64 {
     let urls: Vec<String> = servers.iter().map(|s| s.url.clone()).collect();
     let began = Instant::now();
     let counts: Vec<u64> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..clients)
             .map(|c| {
                 let url = urls[c % urls.len()].clone();
-                let key = keys[c % keys.len()].clone();
+                let (key, machine) = keys[c % keys.len()].clone();
                 scope.spawn(move || {
                     let agent = ureq::AgentBuilder::new().build();
-                    let machine = call(&url, &key, "ListStateMachines", serde_json::json!({}))
-                        ["stateMachines"][0]["stateMachineArn"]
-                        .as_str()
-                        .expect("pass3")
-                        .to_string();
                     let mut n = 0u64;
                     while began.elapsed() < budget {
                         agent
@@ -335,6 +344,12 @@ fn http_rate(servers: &[Server], keys: &[String], clients: usize, budget: Durati
                                     "name": format!("c{c}-{n}")})
                                 .to_string(),
                             )
+                            .map_err(|e| match e {
+                                ureq::Error::Status(code, r) => {
+                                    format!("{code} {}", r.into_string().unwrap_or_default())
+                                }
+                                e => e.to_string(),
+                            })
                             .expect("StartExecution");
                         n += 1;
                     }
@@ -345,33 +360,34 @@ fn http_rate(servers: &[Server], keys: &[String], clients: usize, budget: Durati
         workers.into_iter().map(|w| w.join().unwrap()).collect()
     });
     let started: u64 = counts.iter().sum();
-    // Finished when none is left running, in any tenant.
-    for key in keys {
-        let machine = call(&urls[0], key, "ListStateMachines", serde_json::json!({}))
-            ["stateMachines"][0]["stateMachineArn"]
-            .as_str()
-            .expect("pass3")
-            .to_string();
+    // Finished when none is left running, in any tenant (List calls are rate-limited per
+    // tenant, as on AWS: a throttled one is asked again).
+    for (key, machine) in keys {
         loop {
-            let running = call(
-                &urls[0],
-                key,
-                "ListExecutions",
-                serde_json::json!({"stateMachineArn": machine, "statusFilter": "RUNNING", "maxResults": 1}),
-            );
-            if running["executions"].as_array().unwrap().is_empty() {
+            let running = ureq::post(&format!("{}/", urls[0]))
+                .set("X-Amz-Target", "AWSStepFunctions.ListExecutions")
+                .set("Content-Type", "application/x-amz-json-1.0")
+                .set("authorization", key)
+                .send_string(
+                    &serde_json::json!({"stateMachineArn": machine, "statusFilter": "RUNNING",
+                        "maxResults": 1})
+                    .to_string(),
+                )
+                .ok()
+                .and_then(|r| r.into_json::<serde_json::Value>().ok());
+            if running.is_some_and(|r| r["executions"].as_array().is_some_and(Vec::is_empty)) {
                 break;
             }
-            std::thread::sleep(Duration::from_millis(10));
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
     started as f64 / began.elapsed().as_secs_f64()
 }
 
 /// How many of `keys`' tenants each of `servers` runs (asked through the first).
-fn tenants_per_server(servers: &[Server], keys: &[String]) -> Vec<usize> {
+fn tenants_per_server(servers: &[Server], keys: &[(String, String)]) -> Vec<usize> {
     let mut counts = vec![0; servers.len()];
-    for key in keys {
+    for (key, _) in keys {
         let answer: serde_json::Value = ureq::get(&format!("{}/v1/server", servers[0].url))
             .set("authorization", key)
             .call()

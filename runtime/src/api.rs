@@ -82,8 +82,10 @@ pub struct App {
     /// Settings.
     pub config: Config,
     tenants: RwLock<auth::Tenants>,
-    /// When the tenants were last read again for a credential not known here.
+    /// When the tenants were last read again on a server that knows none.
     reloaded: std::sync::Mutex<Option<std::time::Instant>>,
+    /// When the last reading for a credential not known here began: one at a time.
+    looked_up: tokio::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl std::fmt::Debug for App {
@@ -119,6 +121,7 @@ impl App {
             config,
             tenants: RwLock::new(tenants),
             reloaded: std::sync::Mutex::new(None),
+            looked_up: tokio::sync::Mutex::new(None),
         })
     }
 
@@ -148,6 +151,28 @@ impl App {
                 tracing::warn!(error = %e, "reading the tenants again failed");
                 false
             }
+        }
+    }
+
+    /// Reads the tenants again, unless a reading that began after `since` has already
+    /// run: callers naming credentials not known here (created through another server
+    /// sharing the store) wait for one reading between them, at most one every
+    /// `spacing`, however many unknown credentials are named.
+    pub async fn reload_tenants_since(
+        &self,
+        since: std::time::Instant,
+        spacing: std::time::Duration,
+    ) {
+        let mut last = self.looked_up.lock().await;
+        if last.is_some_and(|at| at >= since) {
+            return;
+        }
+        if let Some(at) = *last {
+            tokio::time::sleep(spacing.saturating_sub(at.elapsed())).await;
+        }
+        *last = Some(std::time::Instant::now());
+        if let Err(e) = self.reload_tenants() {
+            tracing::warn!(error = %e, "reading the tenants again failed");
         }
     }
 

@@ -626,6 +626,19 @@ fn servers_share_the_tenants_and_take_over_those_of_a_dead_one() {
     for (key, owner) in keys.iter().zip(&owners) {
         assert_eq!(pid_of(&others[1], key), Some(*owner));
     }
+    // Tenants created through one server are known at once through the other, however
+    // many come in quick succession.
+    for n in 0..4 {
+        let created = others[0].create_tenant("root-token", &format!("late-{n}"));
+        let bearer = format!("Bearer {}", created["apiKey"].as_str().unwrap());
+        let listed = call_at(
+            &others[1].url,
+            "ListStateMachines",
+            json!({}),
+            &[("authorization", bearer.as_str())],
+        );
+        assert!(listed.is_ok(), "late-{n}: {listed:?}");
+    }
 
     // Executions in every tenant, started through both servers in turn.
     let urls = Mutex::new(others.iter().map(|s| s.url.clone()).collect::<Vec<_>>());

@@ -25,9 +25,12 @@ use std::time::{Duration, Instant};
 /// Paths about this process itself, answered by whichever server is asked.
 const LOCAL: [&str; 2] = ["/healthz", "/metrics"];
 
-/// How often an unknown credential makes this server read the tenants again (one created
-/// through another server).
+/// How often a server that knows no tenant reads them again (one created through another
+/// server turns it into a server with tenants).
 const RELOAD_EVERY: Duration = Duration::from_secs(1);
+
+/// The least time between two readings of the tenants for credentials not known here.
+const LOOKUP_SPACING: Duration = Duration::from_millis(50);
 
 /// The layer: answers here, or passes the call on.
 pub async fn place(State(app): State<Arc<App>>, mut request: Request, next: Next) -> Response {
@@ -49,7 +52,8 @@ pub async fn place(State(app): State<Arc<App>>, mut request: Request, next: Next
         return next.run(request).await;
     }
     let sent_as = vouched.map(|v| crate::store::TenantId(v.tenant));
-    let Some(tenant) = claimed(&app, &request, sent_as.as_ref()) else {
+    let Some(tenant) = claimed(&app, request.headers(), request.uri(), sent_as.as_ref()).await
+    else {
         return next.run(request).await;
     };
     let caller = request
@@ -94,43 +98,37 @@ pub async fn place(State(app): State<Arc<App>>, mut request: Request, next: Next
 }
 
 /// Whose the call claims to be. This server reads the tenants again when it may not know
-/// one created through another server: at once when another server passed the call on as
-/// a tenant's that this one reads otherwise; at most every [`RELOAD_EVERY`] when the call
-/// names a credential unknown here (a caller could name unknown keys at will), or while
-/// this server knows no tenant at all (it would take a call without credentials from
-/// loopback as the default tenant's).
-fn claimed(
+/// one created through another server: when another server passed the call on as a
+/// tenant's that this one reads otherwise, or when the call names a credential unknown
+/// here (one reading at a time, at most one every [`LOOKUP_SPACING`], shared by the calls
+/// that wait for it, so a caller naming unknown keys at will costs one reading per
+/// interval); and at most every [`RELOAD_EVERY`] while this server knows no tenant at all
+/// (it would take a call without credentials from loopback as the default tenant's).
+async fn claimed(
     app: &App,
-    request: &Request,
+    headers: &axum::http::HeaderMap,
+    uri: &axum::http::Uri,
     sent_as: Option<&crate::store::TenantId>,
 ) -> Option<crate::store::TenantId> {
+    let arrived = Instant::now();
     if !app.tenants().multi_tenant() {
         app.reload_tenants_within(RELOAD_EVERY);
     }
-    let claim = app.tenants().claimed_by(request.headers(), request.uri());
+    let claim = app.tenants().claimed_by(headers, uri);
     let stale = match (&claim, sent_as) {
         (Claim::Tenant(t), Some(sent)) => t != sent,
         (_, Some(_)) => true,
         (Claim::Unknown, None) => true,
         _ => false,
     };
-    if !stale {
-        return match claim {
-            Claim::Tenant(tenant) => Some(tenant),
-            _ => None,
-        };
+    if stale {
+        app.reload_tenants_since(arrived, LOOKUP_SPACING).await;
     }
-    match sent_as {
-        Some(_) => {
-            if let Err(e) = app.reload_tenants() {
-                tracing::warn!(error = %e, "reading the tenants again failed");
-            }
-        }
-        None => {
-            app.reload_tenants_within(RELOAD_EVERY);
-        }
-    }
-    match app.tenants().claimed_by(request.headers(), request.uri()) {
+    let claim = match stale {
+        true => app.tenants().claimed_by(headers, uri),
+        false => claim,
+    };
+    match claim {
         Claim::Tenant(tenant) => Some(tenant),
         _ => None,
     }
