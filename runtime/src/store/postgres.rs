@@ -678,14 +678,19 @@ mod tests {
         assert_eq!(first.get(b"j").unwrap(), None);
         assert_eq!(first.renew("first", "h1:1", length).unwrap(), [3]);
 
-        // A clean release hands everything over at once.
+        // A clean release hands everything over at once; the releasing process stays
+        // fenced, and is refused once another claims the partition.
         late.release("late").unwrap();
-        assert!(late.held().is_empty());
         assert!(!first.partitions().unwrap()[3].held(), "released");
-        let again = late.claim(3, "late", "h2:2", length).unwrap().unwrap();
-        assert_eq!(again, taken + 1);
-        late.apply(vec![Write::Put(b"k".to_vec(), b"back".to_vec())])
+        late.apply(vec![Write::Put(b"k".to_vec(), b"last".to_vec())])
             .unwrap();
+        first.join("first", "h1:1", length).unwrap();
+        let again = first.claim(3, "first", "h1:1", length).unwrap().unwrap();
+        assert_eq!(again, taken + 1);
+        assert!(late
+            .apply(vec![Write::Put(b"k".to_vec(), b"late again".to_vec())])
+            .is_err());
+        assert_eq!(first.get(b"k").unwrap(), Some(b"last".to_vec()));
     }
 
     #[test]

@@ -216,13 +216,17 @@ impl Postgres {
     }
 
     /// Gives every partition of `owner` up at once, and its membership (a clean shutdown):
-    /// the others take them over without waiting for them to lapse.
+    /// the others take them over without waiting for them to lapse. This process's writes
+    /// stay fenced by them, so none lands once another server has claimed one.
     ///
     /// # Errors
     /// When the database fails.
     pub fn release(&self, owner: &str) -> Result<()> {
-        let held: Vec<(i32, i64)> = std::mem::take(&mut *super::lock_held(&self.held))
-            .into_iter()
+        // Still checked by this process's writes: one that lands after the release (a task
+        // of a stopping server) commits only until another server claims the partition.
+        let held: Vec<(i32, i64)> = super::lock_held(&self.held)
+            .iter()
+            .map(|(id, epoch)| (*id, *epoch))
             .collect();
         let (ids, epochs): (Vec<i32>, Vec<i64>) = held.into_iter().unzip();
         let pool = self.pool.clone();
