@@ -85,6 +85,9 @@ pub struct Cluster {
     view: Mutex<Option<(Instant, Vec<Partition>)>>,
     /// Set by [`leave`](Self::leave): the keeping thread claims nothing more.
     leaving: std::sync::atomic::AtomicBool,
+    /// The keeping thread, joined by [`leave`](Self::leave) before it gives the
+    /// partitions up (so no renewal or claim of it lands after).
+    keeper: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -132,6 +135,7 @@ impl Cluster {
             changed,
             view: Mutex::new(None),
             leaving: std::sync::atomic::AtomicBool::new(false),
+            keeper: Mutex::new(None),
         });
         std::thread::sleep(cluster.every());
         cluster.claim_share()?;
@@ -180,8 +184,13 @@ impl Cluster {
                     claimed.push(id);
                 }
                 Ok(None) => {}
-                // The old holder's writes are still finishing: the next round tries again.
-                Err(e) => tracing::warn!(partition = id, error = %e, "cluster: claim failed"),
+                // The old holder's writes are still finishing: the next round tries again
+                // (this round ends here, so that renewing this server's own partitions
+                // never waits behind claims).
+                Err(e) => {
+                    tracing::warn!(partition = id, error = %e, "cluster: claim failed");
+                    break;
+                }
             }
         }
         if !claimed.is_empty() {
@@ -307,19 +316,22 @@ impl Cluster {
         self: &Arc<Self>,
         claimed: tokio::sync::mpsc::UnboundedSender<Vec<u32>>,
         lost: impl FnOnce(&str) + Send + 'static,
-    ) -> std::io::Result<std::thread::JoinHandle<()>> {
+    ) -> std::io::Result<()> {
         let me = Arc::clone(self);
-        std::thread::Builder::new()
+        // The partitions were claimed (and their leases began) before this call.
+        let mut renewed = Instant::now();
+        let thread = std::thread::Builder::new()
             .name("sandstep-partitions".into())
             .spawn(move || {
-                let mut renewed = Instant::now();
                 loop {
-                    std::thread::sleep(me.every());
+                    std::thread::park_timeout(me.every());
                     if me.leaving.load(std::sync::atomic::Ordering::SeqCst) {
                         return;
                     }
+                    // A lease runs from when its renewal was sent, not from its answer.
+                    let sent = Instant::now();
                     match me.store.renew(&me.owner, &me.address, me.length) {
-                        Ok(gone) if gone.is_empty() => renewed = Instant::now(),
+                        Ok(gone) if gone.is_empty() => renewed = sent,
                         Ok(gone) => {
                             return lost(&format!(
                                 "another server took partition(s) {gone:?} of the store over"
@@ -346,7 +358,9 @@ impl Cluster {
                         Err(e) => tracing::warn!(error = %e, "cluster: looking for free partitions failed"),
                     }
                 }
-            })
+            })?;
+        *lock(&self.keeper) = Some(thread);
+        Ok(())
     }
 
     /// Gives every partition up at once (a clean shutdown): the others take them over
@@ -354,6 +368,11 @@ impl Cluster {
     pub fn leave(&self) {
         self.leaving
             .store(true, std::sync::atomic::Ordering::SeqCst);
+        let keeper = lock(&self.keeper).take();
+        if let Some(keeper) = keeper {
+            keeper.thread().unpark();
+            let _ = keeper.join();
+        }
         lock(&self.mine).clear();
         if let Err(e) = self.store.release(&self.owner) {
             tracing::warn!("could not give this server's partitions up: {e}");

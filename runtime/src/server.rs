@@ -56,7 +56,7 @@ pub struct Plugins {
 async fn open_store(
     config: &Config,
     local: SocketAddr,
-) -> anyhow::Result<(Store, Option<Arc<Cluster>>)> {
+) -> anyhow::Result<(Store, Option<(Arc<Cluster>, Claimed)>)> {
     if config.store == "sled" {
         let store = Store::on(Sled::with_cache(
             &config.data_dir,
@@ -87,13 +87,17 @@ async fn open_store(
         tokio::task::spawn_blocking(move || Cluster::join(pg, owner, address, length)).await??
     };
     tracing::info!(partitions = ?cluster.mine(), "store: PostgreSQL, shared with the servers on it");
+    // Renewed from now on, though not served until recovered (`keep_partitions`); those
+    // claimed later come through the channel.
+    let first = cluster.mine();
+    let claimed = (first, keep(&cluster)?);
     // Objects in the database too: whichever server runs a tenant reads them all.
     // Compiled modules in this server's files: native code is loaded only from where
     // this process wrote it.
     let store = Store::on_shared(pg)
         .with_objects_in_store()
         .with_local_artifacts(config.data_dir.join("artifacts"));
-    Ok((store, Some(cluster)))
+    Ok((store, Some((cluster, claimed))))
 }
 
 fn host_name() -> String {
@@ -102,18 +106,26 @@ fn host_name() -> String {
         .unwrap_or_else(|_| "localhost".into())
 }
 
-/// Keeps a cluster member's partitions (`Cluster::keep`): those it claimed at the start,
-/// then each batch it claims from a server that stopped, is recovered, then served. Losing one ends the process at once:
-/// its writes are refused anyway, and the others (or its restart) carry on from what is
-/// committed.
-fn keep_partitions(cluster: &Arc<Cluster>, scheduler: &Scheduler) -> anyhow::Result<()> {
-    let (claimed, mut to_recover) = tokio::sync::mpsc::unbounded_channel::<Vec<u32>>();
-    let first = cluster.mine();
+/// The partitions a cluster member claimed at its start, and the batches it claims after.
+type Claimed = (Vec<u32>, tokio::sync::mpsc::UnboundedReceiver<Vec<u32>>);
+
+/// Keeps a cluster member's partitions from the moment they are claimed
+/// (`Cluster::keep`): losing one ends the process at once, as its writes are refused
+/// anyway, and the others (or its restart) carry on from what is committed.
+fn keep(cluster: &Arc<Cluster>) -> anyhow::Result<tokio::sync::mpsc::UnboundedReceiver<Vec<u32>>> {
+    let (claimed, to_recover) = tokio::sync::mpsc::unbounded_channel::<Vec<u32>>();
     cluster.keep(claimed, |why| {
         tracing::error!("stopping: {why}");
         eprintln!("sandstep: stopping: {why}");
         std::process::exit(75);
     })?;
+    Ok(to_recover)
+}
+
+/// Serves a cluster member's partitions: those it claimed at the start, then each batch it
+/// claims from a server that stopped, once recovered.
+fn keep_partitions(cluster: &Arc<Cluster>, scheduler: &Scheduler, claimed: Claimed) {
+    let (first, mut to_recover) = claimed;
     let (cluster, scheduler) = (Arc::clone(cluster), scheduler.clone());
     // One batch at a time: the first (claimed at the start) with the start's upkeep.
     tokio::spawn(async move {
@@ -122,7 +134,6 @@ fn keep_partitions(cluster: &Arc<Cluster>, scheduler: &Scheduler) -> anyhow::Res
             recover_partitions(&cluster, &scheduler, &partitions, false).await;
         }
     });
-    Ok(())
 }
 
 /// Recovers the tenants of `partitions` (held, not yet served), then serves them.
@@ -171,7 +182,11 @@ pub async fn serve(
     // store pass calls to it there.
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let local = listener.local_addr()?;
-    let (store, cluster) = open_store(&config, local).await?;
+    let (store, member) = open_store(&config, local).await?;
+    let (cluster, claimed) = match member {
+        Some((cluster, claimed)) => (Some(cluster), Some(claimed)),
+        None => (None, None),
+    };
     let Plugins {
         runner,
         jobs,
@@ -306,8 +321,8 @@ pub async fn serve(
     );
     // Tests and scripts read this line to learn the port when listening on port 0.
     println!("listening on http://{local}");
-    if let Some(cluster) = &cluster {
-        keep_partitions(cluster, &scheduler)?;
+    if let (Some(cluster), Some(claimed)) = (&cluster, claimed) {
+        keep_partitions(cluster, &scheduler, claimed);
     }
     tracing::info!(%local, data_dir = %config.data_dir.display(), "sandstep serving");
     axum::serve(

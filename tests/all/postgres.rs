@@ -723,7 +723,7 @@ fn servers_share_the_tenants_and_take_over_those_of_a_dead_one() {
 /// apply to the caller, not to the server in between; a vouch a caller forges is dropped.
 #[test]
 fn a_passed_on_call_keeps_its_caller_and_a_forged_vouch_is_dropped() {
-    use sandstep::cluster::forward::{vouch, VOUCH};
+    use sandstep::cluster::forward::{vouch, For, VOUCH};
     let Some(url) = postgres_store("vouch") else {
         return;
     };
@@ -747,14 +747,30 @@ fn a_passed_on_call_keeps_its_caller_and_a_forged_vouch_is_dropped() {
     assert!(list(&passes, None).is_ok());
     // A server's genuine vouch for a remote caller: that caller has no loopback rights.
     let remote: std::net::SocketAddr = "203.0.113.9:4000".parse().unwrap();
-    let genuine = vouch(secret.as_bytes(), remote, 1, "default");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let call = For {
+        method: "POST",
+        target: "/",
+    };
+    let genuine = vouch(secret.as_bytes(), remote, 1, "default", call, now);
     let (status, kind, _) = list(&runs, Some(genuine.clone())).unwrap_err();
     assert_eq!((status, kind.as_str()), (400, "AccessDeniedException"));
     // Passed on again, it stays that caller's.
     let (_, kind, _) = list(&passes, Some(genuine)).unwrap_err();
     assert_eq!(kind, "AccessDeniedException");
     // Forged (another key), it is dropped: the call is its sender's own, from loopback.
-    let forged = vouch(b"not the servers' key", remote, 1, "default");
+    let forged = vouch(b"not the servers' key", remote, 1, "default", call, now);
+    assert!(list(&runs, Some(forged.clone())).is_ok());
+    // A genuine vouch for another call (replayed from the wire) is dropped too.
+    let other = For {
+        method: "GET",
+        target: "/v1/server",
+    };
+    let replayed = vouch(secret.as_bytes(), remote, 1, "default", other, now);
+    assert!(list(&runs, Some(replayed)).is_ok());
     assert!(list(&runs, Some(forged.clone())).is_ok());
     assert!(list(&passes, Some(forged)).is_ok());
 }

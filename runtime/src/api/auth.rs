@@ -59,11 +59,17 @@ impl Tenants {
     /// decided by it; the server that runs it authenticates it in full.
     pub fn claimed_by(&self, headers: &HeaderMap, uri: &Uri) -> Claim {
         // An HTTP route is its account's, whatever credentials its callers carry.
+        // Decoded as the route's own path extractor decodes it.
         let account = uri
             .path()
             .strip_prefix("/hooks/")
-            .and_then(|rest| rest.split('/').next());
-        if let Some(account) = account {
+            .and_then(|rest| rest.split('/').next())
+            .map(|a| {
+                percent_encoding::percent_decode_str(a)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            });
+        if let Some(account) = account.as_deref() {
             return match self.multi_tenant() {
                 true => Claim::of(self.by_account.get(account)),
                 false => Claim::Tenant(default_tenant().id),
@@ -488,6 +494,16 @@ mod tests {
             acme
         );
         assert_eq!(claim(&[], "/hooks/999999999999/x"), Claim::Unknown);
+        let escaped: String = created
+            .account
+            .chars()
+            .map(|c| format!("%{:02X}", c as u32))
+            .collect();
+        assert_eq!(
+            claim(&[], &format!("/hooks/{escaped}/orders")),
+            acme,
+            "escaped as the route reads it"
+        );
         assert_eq!(
             claim(&[("authorization", "Bearer nope")], "/"),
             Claim::Unknown

@@ -37,6 +37,12 @@ async fn answer(app: &App, account: &str, req: Request) -> Result<HookResponse, 
     let method = parts.method.as_str().to_ascii_uppercase();
     let no_route = || HookError::NoRoute(format!("{method} {path}"));
     let tenant = app.tenant_of_account(account).ok_or_else(no_route)?;
+    if let Some(cluster) = &app.config.cluster {
+        if !cluster.runs(&tenant.id) {
+            tracing::warn!(tenant = %tenant.id, "a route's call reached a server that does not run its tenant");
+            return Err(HookError::Unavailable);
+        }
+    }
     let matched = app.services.routes.find(&tenant, &method, path)?;
     let limit = matched.route.max_body_bytes;
     let body = axum::body::to_bytes(body, usize::try_from(limit).unwrap_or(usize::MAX))

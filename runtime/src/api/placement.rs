@@ -37,10 +37,23 @@ pub async fn place(State(app): State<Arc<App>>, mut request: Request, next: Next
     let Some(cluster) = app.config.cluster.clone() else {
         return next.run(request).await;
     };
-    let vouched = request
-        .headers_mut()
-        .remove(VOUCH)
-        .and_then(|v| forward::verify(cluster.secret(), v.to_str().ok()?));
+    let vouch = request.headers_mut().remove(VOUCH);
+    // Calls about this process are never passed on: no vouch applies to them.
+    if LOCAL.contains(&request.uri().path()) {
+        return next.run(request).await;
+    }
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_string();
+    let method = request.method().as_str().to_string();
+    let call = forward::For {
+        method: &method,
+        target: &target,
+    };
+    let vouched =
+        vouch.and_then(|v| forward::verify(cluster.secret(), v.to_str().ok()?, call, unix_now()));
     let hops = match &vouched {
         Some(v) => {
             request.extensions_mut().insert(ConnectInfo(v.caller));
@@ -48,9 +61,6 @@ pub async fn place(State(app): State<Arc<App>>, mut request: Request, next: Next
         }
         None => 0,
     };
-    if LOCAL.contains(&request.uri().path()) {
-        return next.run(request).await;
-    }
     let sent_as = vouched.map(|v| crate::store::TenantId(v.tenant));
     let Some(tenant) = claimed(&app, request.headers(), request.uri(), sent_as.as_ref()).await
     else {
@@ -70,7 +80,14 @@ pub async fn place(State(app): State<Arc<App>>, mut request: Request, next: Next
                 return unavailable();
             }
             Ok(Place::There(address)) => {
-                let vouch = forward::vouch(cluster.secret(), caller, hops + 1, &tenant.0);
+                let vouch = forward::vouch(
+                    cluster.secret(),
+                    caller,
+                    hops + 1,
+                    &tenant.0,
+                    call,
+                    unix_now(),
+                );
                 match forward::send(&address, request, &vouch).await {
                     Ok(mut response) => {
                         // Shaped by the server that answered.
@@ -132,6 +149,11 @@ async fn claimed(
         Claim::Tenant(tenant) => Some(tenant),
         _ => None,
     }
+}
+
+/// Seconds since the epoch, by the system's clock (vouches expire in real time).
+fn unix_now() -> u64 {
+    u64::try_from(crate::clock::now() / 1000).unwrap_or(0)
 }
 
 fn unavailable() -> Response {

@@ -15,11 +15,15 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 /// The header a server vouches for a caller with: `<caller address>;<hops>;<tenant, hex>;
-/// <signature>`.
+/// <expiry, unix seconds>;<signature>`. The signature also covers the call's method and
+/// target, so a vouch seen on the wire serves no other call, and none after its expiry.
 pub const VOUCH: &str = "x-sandstep-vouch";
 
 /// How many servers a call may pass through (a partition that moved while it travelled).
 pub const MAX_HOPS: u32 = 3;
+
+/// How long a vouch is good for (the servers' clocks must agree within it).
+const VOUCH_SECONDS: u64 = 30;
 
 /// How long connecting to the other server may take.
 const CONNECT: Duration = Duration::from_secs(2);
@@ -47,12 +51,21 @@ pub struct Vouched {
     pub tenant: String,
 }
 
-fn signature(secret: &[u8], caller: SocketAddr, hops: u32, tenant: &str) -> String {
+/// What a vouch is for: the call's method and target.
+#[derive(Debug, Clone, Copy)]
+pub struct For<'a> {
+    /// The method.
+    pub method: &'a str,
+    /// The path and query.
+    pub target: &'a str,
+}
+
+fn signature(secret: &[u8], head: &str, call: For<'_>) -> String {
     // HMAC takes a key of any length: this cannot fail.
     let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(secret) else {
         return String::new();
     };
-    mac.update(format!("{caller};{hops};{tenant}").as_bytes());
+    mac.update(format!("{head};{};{}", call.method, call.target).as_bytes());
     mac.finalize()
         .into_bytes()
         .iter()
@@ -60,23 +73,34 @@ fn signature(secret: &[u8], caller: SocketAddr, hops: u32, tenant: &str) -> Stri
         .collect()
 }
 
-/// The [`VOUCH`] value for `caller`, passed on for the `hops`th time as `tenant`'s call.
-pub fn vouch(secret: &[u8], caller: SocketAddr, hops: u32, tenant: &str) -> String {
+/// The [`VOUCH`] value for `caller`, passed on for the `hops`th time as `tenant`'s `call`,
+/// good until `now` (unix seconds) + [`VOUCH_SECONDS`].
+pub fn vouch(
+    secret: &[u8],
+    caller: SocketAddr,
+    hops: u32,
+    tenant: &str,
+    call: For<'_>,
+    now: u64,
+) -> String {
     let tenant = crate::store::data::hex(tenant.as_bytes());
-    format!(
-        "{caller};{hops};{tenant};{}",
-        signature(secret, caller, hops, &tenant)
-    )
+    let head = format!("{caller};{hops};{tenant};{}", now + VOUCH_SECONDS);
+    format!("{head};{}", signature(secret, &head, call))
 }
 
-/// What a [`VOUCH`] value says, if its signature holds.
-pub fn verify(secret: &[u8], value: &str) -> Option<Vouched> {
-    let mut fields = value.splitn(4, ';');
+/// What a [`VOUCH`] value says about `call` at `now` (unix seconds), if its signature holds
+/// for that call and it has not expired.
+pub fn verify(secret: &[u8], value: &str, call: For<'_>, now: u64) -> Option<Vouched> {
+    let (head, given) = value.rsplit_once(';')?;
+    let mut fields = head.split(';');
     let caller: SocketAddr = fields.next()?.parse().ok()?;
     let hops: u32 = fields.next()?.parse().ok()?;
     let tenant_hex = fields.next()?;
-    let given = fields.next()?;
-    let expected = signature(secret, caller, hops, tenant_hex);
+    let expires: u64 = fields.next()?.parse().ok()?;
+    if fields.next().is_some() || expires < now || expires > now + 2 * VOUCH_SECONDS {
+        return None;
+    }
+    let expected = signature(secret, head, call);
     let same = !expected.is_empty()
         && given.len() == expected.len()
         && given
@@ -159,27 +183,44 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_vouch_holds_only_with_the_shared_key_and_unchanged() {
+    fn a_vouch_holds_only_with_the_shared_key_for_its_call_until_it_expires() {
         let caller: SocketAddr = "10.1.2.3:4567".parse().unwrap();
-        let value = vouch(b"key", caller, 1, "acme");
+        let call = For {
+            method: "POST",
+            target: "/",
+        };
+        let value = vouch(b"key", caller, 1, "acme", call, 1_000);
         let vouched = Vouched {
             caller,
             hops: 1,
             tenant: "acme".into(),
         };
-        assert_eq!(verify(b"key", &value), Some(vouched));
-        assert_eq!(verify(b"other key", &value), None);
+        assert_eq!(verify(b"key", &value, call, 1_000), Some(vouched.clone()));
+        assert_eq!(verify(b"key", &value, call, 1_030), Some(vouched));
+        assert_eq!(verify(b"key", &value, call, 1_031), None, "expired");
+        assert_eq!(verify(b"other key", &value, call, 1_000), None);
+        let elsewhere = For {
+            method: "GET",
+            target: "/metrics",
+        };
+        assert_eq!(
+            verify(b"key", &value, elsewhere, 1_000),
+            None,
+            "another call"
+        );
         let forged = value.replacen("10.1.2.3", "127.0.0.1", 1);
-        assert_eq!(verify(b"key", &forged), None, "another caller");
+        assert_eq!(verify(b"key", &forged, call, 1_000), None, "another caller");
         let more = value.replacen(";1;", ";0;", 1);
-        assert_eq!(verify(b"key", &more), None, "fewer hops");
+        assert_eq!(verify(b"key", &more, call, 1_000), None, "fewer hops");
         let other = value.replacen(
             &crate::store::data::hex(b"acme"),
             &crate::store::data::hex(b"evil"),
             1,
         );
-        assert_eq!(verify(b"key", &other), None, "another tenant");
-        assert_eq!(verify(b"key", "127.0.0.1:1;0"), None);
-        assert_eq!(verify(b"key", "garbage"), None);
+        assert_eq!(verify(b"key", &other, call, 1_000), None, "another tenant");
+        let later = value.replacen(";1030;", ";9999;", 1);
+        assert_eq!(verify(b"key", &later, call, 1_000), None, "a later expiry");
+        assert_eq!(verify(b"key", "127.0.0.1:1;0", call, 1_000), None);
+        assert_eq!(verify(b"key", "garbage", call, 1_000), None);
     }
 }

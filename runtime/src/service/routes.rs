@@ -120,6 +120,10 @@ pub enum HookError {
     /// A body or template that cannot make an input (400).
     #[error("{0}")]
     BadRequest(String),
+    /// This server does not run the route's tenant (503, retryable): on a shared store a
+    /// call reaches that tenant's server, and one that did not is not run beside it.
+    #[error("The service is unavailable for now. Please try again.")]
+    Unavailable,
     /// The execution could not start (its own error).
     #[error(transparent)]
     Start(#[from] Error),
@@ -135,6 +139,7 @@ impl HookError {
             HookError::TooLarge(_) => (413, "RequestEntityTooLargeException"),
             HookError::RateLimited(_) => (429, "TooManyRequestsException"),
             HookError::BadRequest(_) => (400, "BadRequestException"),
+            HookError::Unavailable => (503, "ServiceUnavailableException"),
             HookError::Start(Error::ExecutionLimitExceeded(_)) => (429, "ExecutionLimitExceeded"),
             HookError::Start(Error::ExecutionAlreadyExists(_)) => (409, "ExecutionAlreadyExists"),
             HookError::Start(Error::InvalidName(_)) => (400, "InvalidName"),

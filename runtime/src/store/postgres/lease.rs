@@ -144,7 +144,7 @@ impl Postgres {
             let mut client = pool.get().await.map_err(super::unavailable)?;
             let tx = client.transaction().await.map_err(|e| classify(&e))?;
             // Never wait long behind the old holder's writes: try again later instead.
-            tx.batch_execute("SET LOCAL lock_timeout = '3s'")
+            tx.batch_execute("SET LOCAL lock_timeout = '500ms'")
                 .await
                 .map_err(|e| classify(&e))?;
             let epoch: Option<i64> = tx
