@@ -199,13 +199,18 @@ fn test_clock(clock: &crate::clock::ManualClock, body: &[u8]) -> axum::Json<serd
     axum::Json(serde_json::json!({ "now": clock.now() }))
 }
 
-/// The process that answers: its id and version. On a PostgreSQL store, a call of a tenant
-/// (with its credentials) is answered by the server that runs that tenant, so an operator
-/// (and the failover tests) can see which one works for whom.
-async fn server_process() -> axum::Json<serde_json::Value> {
+/// The process that answers: its id and version, and on a PostgreSQL store the partitions
+/// it holds. There a call of a tenant (with its credentials) is answered by the server that
+/// runs that tenant, so an operator (and the failover tests) can see which one works for
+/// whom, and how the partitions are shared.
+async fn server_process(
+    axum::extract::State(app): axum::extract::State<Arc<App>>,
+) -> axum::Json<serde_json::Value> {
+    let partitions = app.config.cluster.as_ref().map(|cluster| cluster.mine());
     axum::Json(serde_json::json!({
         "pid": std::process::id(),
         "version": env!("CARGO_PKG_VERSION"),
+        "partitions": partitions,
     }))
 }
 

@@ -16,31 +16,59 @@
 //! its partitions lapse, and the others claim them up to their new share, recover their
 //! tenants' executions from the store and serve them. A partition is served only once it
 //! is recovered: until then its calls wait, as during a restart.
+//!
+//! A server that joins when the others hold every partition (after a restart, or to add
+//! capacity) gets its share from them: the member holding the most gives one partition up
+//! at a time (`lease::should_give`). It stops serving the partition (its calls wait), lets
+//! the work in flight settle for a moment, gives the partition up, and forgets its tenants'
+//! work (`Scheduler::forget_tenants`); the newcomer claims and recovers it as it would a
+//! dead server's. The giver's writes of those tenants stay fenced at its old epoch, so
+//! whatever of their work was still running here lands before the newcomer's claim or not
+//! at all, and the giver goes on with its other tenants.
 
 pub mod forward;
 
-use crate::store::postgres::lease::{fair_share, partition_of, Partition, PARTITIONS};
+use crate::store::postgres::lease::{
+    holdings, partition_of, should_claim, should_give, Partition, PARTITIONS,
+};
 use crate::store::postgres::Postgres;
 use crate::store::TenantId;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// How far this process has a tenant's work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    /// Not at all: another server runs it.
+    Not,
+    /// Its partition is held here but not served: being recovered, or being given up.
+    /// The work already here goes on; no new work is taken.
+    Settling,
+    /// Its partition is held and served here.
+    Runs,
+}
+
 /// Which tenants' work this process runs: all of them with one server, those of its
 /// partitions (once recovered) in a cluster. The scheduler's recovery and loops, and the
 /// delivery and schedule loops, consult it.
 #[derive(Clone)]
-pub struct Owns(Arc<dyn Fn(&TenantId) -> bool + Send + Sync>);
+pub struct Owns(Arc<dyn Fn(&TenantId) -> Hold + Send + Sync>);
 
 impl Owns {
     /// Every tenant: one server on its own store.
     pub fn everything() -> Owns {
-        Owns(Arc::new(|_| true))
+        Owns(Arc::new(|_| Hold::Runs))
     }
 
     /// Whether this process runs `tenant`'s work.
     pub fn runs(&self, tenant: &TenantId) -> bool {
-        (self.0)(tenant)
+        (self.0)(tenant) == Hold::Runs
+    }
+
+    /// Whether this process holds `tenant`'s partition at all (its work here may go on).
+    pub fn holds(&self, tenant: &TenantId) -> bool {
+        (self.0)(tenant) != Hold::Not
     }
 }
 
@@ -65,6 +93,27 @@ pub enum Place {
     There(String),
 }
 
+/// Where a partition this process holds stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Claimed, its tenants' work being recovered.
+    Recovering,
+    /// Recovered: its calls are answered here.
+    Serving,
+    /// Being given up to another server.
+    Giving,
+}
+
+/// What the keeping thread hands the server to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Work {
+    /// Recover these partitions' tenants (just claimed), then serve them.
+    Recover(Vec<u32>),
+    /// Give this partition up (its calls already wait): let its work settle, give it,
+    /// forget its tenants' work.
+    Give(u32),
+}
+
 /// Why a call cannot be placed.
 #[derive(Debug, thiserror::Error)]
 #[error("no server took partition {0} of the store in time")]
@@ -77,8 +126,8 @@ pub struct Cluster {
     address: String,
     length: Duration,
     secret: Vec<u8>,
-    /// The partitions this process holds, and whether each is recovered (served).
-    mine: Mutex<BTreeMap<u32, bool>>,
+    /// The partitions this process holds, and where each stands.
+    mine: Mutex<BTreeMap<u32, Stage>>,
     /// Moved on whenever `mine` changes: calls waiting for a partition to be served.
     changed: tokio::sync::watch::Sender<u64>,
     /// Who holds each partition, as last read, and when.
@@ -147,31 +196,32 @@ impl Cluster {
         (self.length / 4).clamp(Duration::from_millis(100), Duration::from_secs(2))
     }
 
-    /// Claims free (or lapsed) partitions while this process holds fewer than its share;
-    /// answers those it claimed, not yet served.
+    /// Claims free (or lapsed) partitions while this process holds fewer than its share
+    /// (`lease::should_claim`); answers those it claimed, not yet served.
     ///
     /// # Errors
     /// When the database fails.
     pub fn claim_share(&self) -> crate::store::Result<Vec<u32>> {
-        let share = fair_share(self.store.members()?);
+        let members = self.store.members()?;
+        let view = self.store.partitions()?;
+        let mut holdings = holdings(&members, &view);
         let mut claimed = Vec::new();
-        let held = lock(&self.mine).len();
-        if held >= share {
+        let mut held = lock(&self.mine).len();
+        holdings.insert(self.owner.clone(), held);
+        if !should_claim(&self.owner, held, &holdings) {
             return Ok(claimed);
         }
         // Start the search at a place of this process's own, so that servers claiming at
         // once do not all race for the same rows.
         let start = partition_of(&self.owner);
-        let mut free: Vec<u32> = self
-            .store
-            .partitions()?
+        let mut free: Vec<u32> = view
             .into_iter()
             .filter(|p| !p.held())
             .map(|p| p.id)
             .collect();
         free.sort_by_key(|id| (id + PARTITIONS - start) % PARTITIONS);
         for id in free {
-            if held + claimed.len() >= share {
+            if !should_claim(&self.owner, held, &holdings) {
                 break;
             }
             match self
@@ -180,8 +230,10 @@ impl Cluster {
             {
                 Ok(Some(epoch)) => {
                     tracing::info!(partition = id, epoch, "cluster: claimed a partition");
-                    lock(&self.mine).insert(id, false);
+                    lock(&self.mine).insert(id, Stage::Recovering);
                     claimed.push(id);
+                    held += 1;
+                    holdings.insert(self.owner.clone(), held);
                 }
                 Ok(None) => {}
                 // The old holder's writes are still finishing: the next round tries again
@@ -204,28 +256,91 @@ impl Cluster {
     pub fn recovered(&self, partitions: &[u32]) {
         let mut mine = lock(&self.mine);
         for id in partitions {
-            if let Some(ready) = mine.get_mut(id) {
-                *ready = true;
+            if let Some(stage) = mine.get_mut(id) {
+                *stage = Stage::Serving;
             }
         }
         drop(mine);
         self.changed.send_modify(|n| *n += 1);
     }
 
-    /// Whether this process holds `tenant`'s partition (recovered or not).
+    /// The partition this process should give up now, if any (`lease::should_give`),
+    /// marked as being given: its calls wait from now on. One at a time: none while
+    /// another is being given.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn surplus(&self) -> crate::store::Result<Option<u32>> {
+        if lock(&self.mine).values().any(|s| *s == Stage::Giving) {
+            return Ok(None);
+        }
+        let members = self.store.members()?;
+        let view = self.store.partitions()?;
+        let free = view.iter().filter(|p| !p.held()).count();
+        if !should_give(&self.owner, &holdings(&members, &view), free) {
+            return Ok(None);
+        }
+        // The one this process would claim last: each keeps those it reaches first.
+        let start = partition_of(&self.owner);
+        let mut mine = lock(&self.mine);
+        let pick = mine
+            .iter()
+            .filter(|(_, stage)| **stage == Stage::Serving)
+            .map(|(id, _)| *id)
+            .max_by_key(|id| (id + PARTITIONS - start) % PARTITIONS);
+        if let Some(id) = pick {
+            mine.insert(id, Stage::Giving);
+            drop(mine);
+            tracing::info!(
+                partition = id,
+                "cluster: giving a partition to a server that has fewer"
+            );
+            self.changed.send_modify(|n| *n += 1);
+        }
+        Ok(pick)
+    }
+
+    /// Gives `partition` (marked by [`surplus`](Self::surplus)) up: from now on another
+    /// server claims it. Blocks.
+    pub fn give(&self, partition: u32) {
+        if let Err(e) = self.store.give(partition, &self.owner) {
+            // It is no longer renewed: it lapses, and is claimed then.
+            tracing::warn!(partition, error = %e, "cluster: could not give a partition up; it lapses");
+        }
+        lock(&self.mine).remove(&partition);
+        *lock(&self.view) = None;
+        self.changed.send_modify(|n| *n += 1);
+    }
+
+    /// How far this process has `tenant`'s work.
+    pub fn hold(&self, tenant: &TenantId) -> Hold {
+        match lock(&self.mine).get(&partition_of(&tenant.0)) {
+            None => Hold::Not,
+            Some(Stage::Serving) => Hold::Runs,
+            Some(Stage::Recovering | Stage::Giving) => Hold::Settling,
+        }
+    }
+
+    /// Whether this process holds `tenant`'s partition (served or not).
     pub fn holds(&self, tenant: &TenantId) -> bool {
-        lock(&self.mine).contains_key(&partition_of(&tenant.0))
+        self.hold(tenant) != Hold::Not
     }
 
     /// Whether this process runs `tenant`'s work now (its partition is recovered).
     pub fn runs(&self, tenant: &TenantId) -> bool {
-        lock(&self.mine).get(&partition_of(&tenant.0)) == Some(&true)
+        self.hold(tenant) == Hold::Runs
     }
 
     /// The predicate the scheduler and the loops consult.
     pub fn owns(self: &Arc<Self>) -> Owns {
         let me = Arc::clone(self);
-        Owns(Arc::new(move |tenant| me.runs(tenant)))
+        Owns(Arc::new(move |tenant| me.hold(tenant)))
+    }
+
+    /// How long a partition being given up waits for its work in flight to end before it
+    /// goes (what still runs then is run again by its next server).
+    pub fn settle_time(&self) -> Duration {
+        (self.length / 2).min(Duration::from_secs(5))
     }
 
     /// The partitions this process holds.
@@ -250,8 +365,8 @@ impl Cluster {
         loop {
             let here = lock(&self.mine).get(&partition).copied();
             match here {
-                Some(true) => return Ok(Place::Here),
-                Some(false) => {}
+                Some(Stage::Serving) => return Ok(Place::Here),
+                Some(Stage::Recovering | Stage::Giving) => {}
                 None => {
                     if let Some(address) = self.holder(partition).await {
                         return Ok(Place::There(address));
@@ -304,17 +419,18 @@ impl Cluster {
     }
 
     /// Keeps this process's partitions: renews them every [`every`](Self::every) on a
-    /// thread of its own, and claims free ones up to its share, sending each batch it
-    /// claims to `claimed` (to be recovered, then marked served). Calls `lost` when a
+    /// thread of its own, claims free ones up to its share, sending each batch it claims
+    /// to `work` (to be recovered, then marked served), and gives one up when another
+    /// member has fewer than its share (sent to `work` too). Calls `lost` when a
     /// partition is gone (taken over, or not renewed within its length because the
-    /// database could not be reached): the process must then stop, as its writes are
-    /// refused.
+    /// database could not be reached): the process must then stop, as its writes of
+    /// those tenants are refused.
     ///
     /// # Errors
     /// When the thread cannot be started.
     pub fn keep(
         self: &Arc<Self>,
-        claimed: tokio::sync::mpsc::UnboundedSender<Vec<u32>>,
+        work: tokio::sync::mpsc::UnboundedSender<Work>,
         lost: impl FnOnce(&str) + Send + 'static,
     ) -> std::io::Result<()> {
         let me = Arc::clone(self);
@@ -348,14 +464,22 @@ impl Cluster {
                             ))
                         }
                     }
-                    match me.claim_share() {
-                        Ok(new) if !new.is_empty() => {
-                            if claimed.send(new).is_err() {
-                                return;
+                    let next = match me.claim_share() {
+                        Ok(new) if !new.is_empty() => Some(Work::Recover(new)),
+                        Ok(_) => match me.surplus() {
+                            Ok(give) => give.map(Work::Give),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "cluster: looking at the shares failed");
+                                None
                             }
+                        },
+                        Err(e) => {
+                            tracing::warn!(error = %e, "cluster: looking for free partitions failed");
+                            None
                         }
-                        Ok(_) => {}
-                        Err(e) => tracing::warn!(error = %e, "cluster: looking for free partitions failed"),
+                    };
+                    if next.is_some_and(|next| work.send(next).is_err()) {
+                        return;
                     }
                 }
             })?;

@@ -20,6 +20,7 @@ mod absorb;
 mod activities;
 pub mod doorbells;
 pub mod engine_pool;
+mod handover;
 pub mod jobs;
 pub mod map_runs;
 pub mod metrics;
@@ -566,6 +567,11 @@ impl Scheduler {
                 continue;
             }
             if matches!(*guard, Slot::Empty) {
+                // A tenant given to another server: its work there answers this.
+                if !self.inner.opts.owns.holds(&key.tenant) {
+                    self.forget(key, &slot, &mut guard);
+                    return Err(Error::NotRunning(key.name.clone()));
+                }
                 let reopens = matches!(kind, EventKind::Redriven { .. });
                 match self.load_on_pool(key, reopens).await {
                     Ok(live) => *guard = Slot::Loaded(live),

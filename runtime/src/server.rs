@@ -2,7 +2,7 @@
 //! and [`router`], where the API's routes and the console's are joined.
 
 use crate::api::{self, App};
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, Work};
 use crate::config::Config;
 use crate::scheduler::runner::TaskRunner;
 use crate::scheduler::{quarantine, Options, Scheduler};
@@ -106,34 +106,67 @@ fn host_name() -> String {
         .unwrap_or_else(|_| "localhost".into())
 }
 
-/// The partitions a cluster member claimed at its start, and the batches it claims after.
-type Claimed = (Vec<u32>, tokio::sync::mpsc::UnboundedReceiver<Vec<u32>>);
+/// The partitions a cluster member claimed at its start, and what it claims and gives up
+/// after.
+type Claimed = (Vec<u32>, tokio::sync::mpsc::UnboundedReceiver<Work>);
 
 /// Keeps a cluster member's partitions from the moment they are claimed
 /// (`Cluster::keep`): losing one ends the process at once, as its writes are refused
 /// anyway, and the others (or its restart) carry on from what is committed.
-fn keep(cluster: &Arc<Cluster>) -> anyhow::Result<tokio::sync::mpsc::UnboundedReceiver<Vec<u32>>> {
-    let (claimed, to_recover) = tokio::sync::mpsc::unbounded_channel::<Vec<u32>>();
-    cluster.keep(claimed, |why| {
+fn keep(cluster: &Arc<Cluster>) -> anyhow::Result<tokio::sync::mpsc::UnboundedReceiver<Work>> {
+    let (work, to_do) = tokio::sync::mpsc::unbounded_channel::<Work>();
+    cluster.keep(work, |why| {
         tracing::error!("stopping: {why}");
         eprintln!("sandstep: stopping: {why}");
         std::process::exit(75);
     })?;
-    Ok(to_recover)
+    Ok(to_do)
 }
 
 /// Serves a cluster member's partitions: those it claimed at the start, then each batch it
-/// claims from a server that stopped, once recovered.
+/// claims from a server that stopped (or that gave it up), once recovered; and gives up
+/// those another member needs.
 fn keep_partitions(cluster: &Arc<Cluster>, scheduler: &Scheduler, claimed: Claimed) {
-    let (first, mut to_recover) = claimed;
+    let (first, mut to_do) = claimed;
     let (cluster, scheduler) = (Arc::clone(cluster), scheduler.clone());
-    // One batch at a time: the first (claimed at the start) with the start's upkeep.
+    // One change at a time: the first batch (claimed at the start) with the start's upkeep.
     tokio::spawn(async move {
         recover_partitions(&cluster, &scheduler, &first, true).await;
-        while let Some(partitions) = to_recover.recv().await {
-            recover_partitions(&cluster, &scheduler, &partitions, false).await;
+        while let Some(work) = to_do.recv().await {
+            match work {
+                Work::Recover(partitions) => {
+                    recover_partitions(&cluster, &scheduler, &partitions, false).await;
+                }
+                Work::Give(partition) => give_partition(&cluster, &scheduler, partition).await,
+            }
         }
     });
+}
+
+/// Gives `partition` (its calls already wait) to whichever server claims it next: lets
+/// its tenants' work in flight here end for a moment, gives it up, and forgets what of
+/// that work is left in memory (it is run again by the next server, from the store).
+async fn give_partition(cluster: &Arc<Cluster>, scheduler: &Scheduler, partition: u32) {
+    let began = std::time::Instant::now();
+    let theirs = move |tenant: &crate::store::TenantId| {
+        crate::store::postgres::lease::partition_of(&tenant.0) == partition
+    };
+    let until = tokio::time::Instant::now() + cluster.settle_time();
+    while scheduler.busy_with(&theirs) > 0 && tokio::time::Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let busy = scheduler.busy_with(&theirs);
+    let giving = Arc::clone(cluster);
+    if let Err(e) = tokio::task::spawn_blocking(move || giving.give(partition)).await {
+        tracing::error!(partition, error = %e, "cluster: giving a partition up failed");
+    }
+    scheduler.forget_tenants(&theirs).await;
+    tracing::info!(
+        partition,
+        left_running = busy,
+        elapsed_ms = began.elapsed().as_millis() as u64,
+        "cluster: gave a partition up"
+    );
 }
 
 /// Recovers the tenants of `partitions` (held, not yet served), then serves them.

@@ -23,6 +23,11 @@ fn crash_definition() -> Value {
 
 /// Every event of an execution's history, through every page.
 pub(crate) fn history(server: &Server, arn: &str) -> Vec<Value> {
+    history_at(&server.url, arn, &[])
+}
+
+/// [`history`] asked at `url` with `headers` (a tenant's API key).
+pub(crate) fn history_at(url: &str, arn: &str, headers: &[(&str, &str)]) -> Vec<Value> {
     let mut events = Vec::new();
     let mut token: Option<String> = None;
     loop {
@@ -30,7 +35,8 @@ pub(crate) fn history(server: &Server, arn: &str) -> Vec<Value> {
         if let Some(t) = &token {
             req["nextToken"] = json!(t);
         }
-        let page = server.ok("GetExecutionHistory", req);
+        let page = crate::support::call_at(url, "GetExecutionHistory", req, headers)
+            .unwrap_or_else(|e| panic!("GetExecutionHistory failed: {e:?}"));
         events.extend(page["events"].as_array().unwrap().iter().cloned());
         match page["nextToken"].as_str() {
             Some(t) => token = Some(t.to_string()),

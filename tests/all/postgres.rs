@@ -298,12 +298,12 @@ fn three_servers_on_postgres_run_a_thousand_executions_through_two_kill_9s() {
     assert!(taken >= total, "workers took {taken} activity tasks");
 }
 
-/// Every call works through a spare server (one holding no partition): it is passed on to
-/// the server running the tenant, SigV4 signatures included. An activity task taken and
+/// Every call works through a server that does not run the tenant: it is passed on to the
+/// server running the tenant, SigV4 signatures included. An activity task taken and
 /// answered there, a StopExecution there, an S3 object put there; then the working server
-/// dies and the spare carries on with what it passed on.
+/// dies and the other carries on with what it passed on.
 #[test]
-fn a_spare_server_answers_every_call_by_passing_it_on() {
+fn a_server_answers_every_call_of_another_ones_tenant_by_passing_it_on() {
     let Some(url) = postgres_store("relay") else {
         return;
     };
@@ -312,13 +312,21 @@ fn a_spare_server_answers_every_call_by_passing_it_on() {
         .collect();
     let cfg = config(&dirs[0].0, 2, "admin_token = \"root-token\"\n");
     let args = ["--store", url.as_str(), "--config", cfg.as_str()];
-    let mut active = Server::start(&dirs[0].0, &args);
-    assert_eq!(active_among(&[&active], &active), 0);
-    let standby = Server::start(&dirs[1].0, &args);
-    // The spare's answers come from the working server.
-    assert_eq!(answering_pid(&standby.url), Some(active.pid()));
-
-    let tenant = standby.create_tenant("root-token", "acme");
+    let one = Server::start(&dirs[0].0, &args);
+    let two = Server::start(&dirs[1].0, &args);
+    wait_even(&[&one, &two], Duration::from_secs(60));
+    let tenant = two.create_tenant("root-token", "acme");
+    // The server running the tenant works; the other (the standby) passes its calls on.
+    let runs = answering_pid_as(&one.url, tenant["apiKey"].as_str()).unwrap();
+    let (mut active, standby) = if runs == one.pid() {
+        (one, two)
+    } else {
+        (two, one)
+    };
+    assert_eq!(
+        answering_pid_as(&standby.url, tenant["apiKey"].as_str()),
+        Some(active.pid())
+    );
     let key = |f: &str| tenant[f].as_str().unwrap().to_string();
     let account = key("account");
     let client =
@@ -498,9 +506,15 @@ fn a_server_frozen_past_its_lease_writes_nothing_when_it_resumes() {
         .collect();
     let cfg = config(&dirs[0].0, 2, "");
     let args = ["--store", url.as_str(), "--config", cfg.as_str()];
-    let mut frozen = Server::start(&dirs[0].0, &args);
-    assert_eq!(active_among(&[&frozen], &frozen), 0);
-    let next = Server::start(&dirs[1].0, &args);
+    let one = Server::start(&dirs[0].0, &args);
+    let two = Server::start(&dirs[1].0, &args);
+    wait_even(&[&one, &two], Duration::from_secs(60));
+    // The server running the default tenant is the one frozen.
+    let (mut frozen, next) = if active_among(&[&one, &two], &one) == 0 {
+        (one, two)
+    } else {
+        (two, one)
+    };
     frozen.upload("echo", &module("echo"), "").unwrap();
     frozen.ok("CreateActivity", json!({"name": "approve"}));
     frozen.create_machine("pg", &definition(), "STANDARD");
@@ -541,147 +555,46 @@ fn a_server_frozen_past_its_lease_writes_nothing_when_it_resumes() {
     }
 }
 
-/// Every event of an execution, read through `url` as the tenant of `bearer`.
-fn history_as(url: &str, arn: &str, bearer: &str) -> Vec<Value> {
-    let auth = [("authorization", bearer)];
-    let mut events = Vec::new();
-    let mut token: Option<String> = None;
+/// How many partitions `server` holds, from its own metrics (answered by that server).
+fn held_by(server: &Server) -> Option<usize> {
+    let text = ureq::get(&format!("{}/metrics", server.url))
+        .timeout(Duration::from_secs(5))
+        .call()
+        .ok()?
+        .into_string()
+        .ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("sandstep_partitions_held "))
+        .and_then(|n| n.trim().parse().ok())
+}
+
+/// Waits until `servers` share the 16 partitions evenly (each holds 16 / n, rounded down
+/// or up, and together all of them); answers how many each holds.
+fn wait_even(servers: &[&Server], within: Duration) -> Vec<usize> {
+    let began = Instant::now();
+    let n = servers.len();
+    let (floor, ceil) = (16 / n, 16_usize.div_ceil(n));
     loop {
-        let mut req = json!({"executionArn": arn, "maxResults": 1000});
-        if let Some(t) = &token {
-            req["nextToken"] = json!(t);
+        let held: Vec<usize> = servers.iter().map(|s| held_by(s).unwrap_or(0)).collect();
+        if held.iter().sum::<usize>() == 16 && held.iter().all(|h| (floor..=ceil).contains(h)) {
+            return held;
         }
-        let page = call_at(url, "GetExecutionHistory", req, &auth).unwrap();
-        events.extend(page["events"].as_array().unwrap().iter().cloned());
-        match page["nextToken"].as_str() {
-            Some(t) => token = Some(t.to_string()),
-            None => return events,
-        }
+        assert!(
+            began.elapsed() < within,
+            "partitions not shared evenly: {held:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
-/// The work is shared: tenants run on different servers, each call reaching any server
-/// is answered by the one running its tenant, and a dead server's tenants are taken over
-/// by the others, their executions finishing once.
-#[test]
-fn servers_share_the_tenants_and_take_over_those_of_a_dead_one() {
-    use sandstep::store::postgres::lease::partition_of;
-    let Some(url) = postgres_store("share") else {
-        return;
-    };
-    let dirs: Vec<TempDir> = (0..3)
-        .map(|i| TempDir::new(&format!("pg-share-{i}")))
-        .collect();
-    let cfg = config(&dirs[0].0, 2, "admin_token = \"root-token\"\n");
-    let args = ["--store", url.as_str(), "--config", cfg.as_str()];
-    // The first server claims every partition: it is alone.
-    let mut first = Server::start(&dirs[0].0, &args);
-    // Tenants in ten different partitions: more than one server's half, so both
-    // survivors below run some.
-    let mut partitions = std::collections::BTreeSet::new();
-    let names: Vec<String> = (0..)
-        .map(|i| format!("tenant-{i}"))
-        .filter(|n| partitions.insert(partition_of(n)))
-        .take(10)
-        .collect();
-    let (keys, accounts): (Vec<String>, Vec<String>) = names
-        .iter()
-        .map(|n| {
-            let t = first.create_tenant("root-token", n);
-            (
-                format!("Bearer {}", t["apiKey"].as_str().unwrap()),
-                t["account"].as_str().unwrap().to_string(),
-            )
-        })
-        .unzip();
-    let mut others = [
-        Server::start(&dirs[1].0, &args),
-        Server::start(&dirs[2].0, &args),
-    ];
-    let pid_of = |via: &Server, key: &str| {
-        answering_pid_as(&via.url, Some(key.strip_prefix("Bearer ").unwrap()))
-    };
-    // The servers that joined later pass every tenant's calls to the first.
-    for key in &keys {
-        assert_eq!(pid_of(&others[1], key), Some(first.pid()));
-    }
-    first.kill9();
-    // The two others divide its partitions: both run tenants now.
+/// A tenant's executions finished once each, with the six events of a Wait and a Pass.
+fn check_waits_done(via: &Server, started: &[(String, String, usize)], within: Duration) {
     let began = Instant::now();
-    let owners: Vec<u32> = loop {
-        let owners: Vec<Option<u32>> = keys.iter().map(|k| pid_of(&others[0], k)).collect();
-        let live = |p: &Option<u32>| p.is_some_and(|p| others.iter().any(|s| s.pid() == p));
-        if owners.iter().all(live) {
-            break owners.into_iter().flatten().collect();
-        }
-        assert!(
-            began.elapsed() < Duration::from_secs(30),
-            "partitions not taken over: {owners:?}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let running: std::collections::BTreeSet<u32> = owners.iter().copied().collect();
-    assert_eq!(running.len(), 2, "both servers run tenants: {owners:?}");
-    // Each server gives the same answer about who runs a tenant.
-    for (key, owner) in keys.iter().zip(&owners) {
-        assert_eq!(pid_of(&others[1], key), Some(*owner));
-    }
-    // Tenants created through one server are known at once through the other, however
-    // many come in quick succession.
-    for n in 0..4 {
-        let created = others[0].create_tenant("root-token", &format!("late-{n}"));
-        let bearer = format!("Bearer {}", created["apiKey"].as_str().unwrap());
-        let listed = call_at(
-            &others[1].url,
-            "ListStateMachines",
-            json!({}),
-            &[("authorization", bearer.as_str())],
-        );
-        assert!(listed.is_ok(), "late-{n}: {listed:?}");
-    }
-
-    // Executions in every tenant, started through both servers in turn.
-    let urls = Mutex::new(others.iter().map(|s| s.url.clone()).collect::<Vec<_>>());
-    let waits = json!({"StartAt": "W", "States": {
-        "W": {"Type": "Wait", "Seconds": 2, "Next": "P"},
-        "P": {"Type": "Pass", "Parameters": {"n.$": "$.n"}, "End": true}}});
-    let mut started = Vec::new();
-    for (t, key) in keys.iter().enumerate() {
+    for (key, arn, i) in started {
         let auth = [("authorization", key.as_str())];
-        let machine = call_any_with(
-            &urls,
-            t,
-            "CreateStateMachine",
-            &json!({"name": "w", "definition": waits.to_string(),
-                "roleArn": format!("arn:aws:iam::{}:role/r", accounts[t])}),
-            &auth,
-        )
-        .unwrap()["stateMachineArn"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        for i in 0..10 {
-            let body = json!({"stateMachineArn": machine, "name": format!("e{i}"),
-                "input": json!({"n": i}).to_string()});
-            let arn = call_any_with(&urls, t + i, "StartExecution", &body, &auth).unwrap()
-                ["executionArn"]
-                .as_str()
-                .unwrap()
-                .to_string();
-            started.push((key.clone(), arn, i));
-        }
-    }
-    // One of them dies while every execution waits: the other runs all of them.
-    let victim = owners[0];
-    let index = others.iter().position(|s| s.pid() == victim).unwrap();
-    others[index].kill9();
-    let survivor = &others[1 - index];
-    for (key, arn, i) in &started {
-        let auth = [("authorization", key.as_str())];
-        let began = Instant::now();
         let done = loop {
             let d = call_at(
-                &survivor.url,
+                &via.url,
                 "DescribeExecution",
                 json!({"executionArn": arn}),
                 &auth,
@@ -691,15 +604,12 @@ fn servers_share_the_tenants_and_take_over_those_of_a_dead_one() {
                 Ok(_) | Err((503, _, _)) => {}
                 Err(e) => panic!("{arn}: {e:?}"),
             }
-            assert!(
-                began.elapsed() < Duration::from_secs(60),
-                "{arn} still running"
-            );
+            assert!(began.elapsed() < within, "{arn} still running");
             std::thread::sleep(Duration::from_millis(50));
         };
         assert_eq!(done["status"], "SUCCEEDED", "{arn}: {done}");
         assert_eq!(done["output"], json!({"n": i}).to_string());
-        let events = history_as(&survivor.url, arn, key);
+        let events = crate::durability::history_at(&via.url, arn, &auth);
         let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
         assert_eq!(
             kinds,
@@ -714,6 +624,149 @@ fn servers_share_the_tenants_and_take_over_those_of_a_dead_one() {
             "{arn}"
         );
     }
+}
+
+/// The work is shared: a server that joins gets its share of the tenants from the one
+/// running them all, with their executions waiting mid-way; each call reaching any server
+/// is answered by the one running its tenant; and a dead server's tenants are taken over
+/// by the others. Every execution finishes once.
+#[test]
+fn servers_share_the_tenants_and_take_over_those_of_a_dead_one() {
+    use sandstep::store::postgres::lease::partition_of;
+    let Some(url) = postgres_store("share") else {
+        return;
+    };
+    let dirs: Vec<TempDir> = (0..3)
+        .map(|i| TempDir::new(&format!("pg-share-{i}")))
+        .collect();
+    let cfg = config(&dirs[0].0, 2, "admin_token = \"root-token\"\n");
+    let args = ["--store", url.as_str(), "--config", cfg.as_str()];
+    // The first server claims every partition: it is alone.
+    let mut first = Server::start(&dirs[0].0, &args);
+    // A tenant in each partition: whatever a server holds, it runs some.
+    let mut partitions = std::collections::BTreeSet::new();
+    let names: Vec<String> = (0..)
+        .map(|i| format!("tenant-{i}"))
+        .filter(|n| partitions.insert(partition_of(n)))
+        .take(16)
+        .collect();
+    let (keys, accounts): (Vec<String>, Vec<String>) = names
+        .iter()
+        .map(|n| {
+            let t = first.create_tenant("root-token", n);
+            (
+                format!("Bearer {}", t["apiKey"].as_str().unwrap()),
+                t["account"].as_str().unwrap().to_string(),
+            )
+        })
+        .unzip();
+    let waits = |seconds: u64| {
+        json!({"StartAt": "W", "States": {
+            "W": {"Type": "Wait", "Seconds": seconds, "Next": "P"},
+            "P": {"Type": "Pass", "Parameters": {"n.$": "$.n"}, "End": true}}})
+    };
+    let start_all = |urls: &Mutex<Vec<String>>, machine: &str, prefix: &str, per: usize| {
+        let mut started = Vec::new();
+        for (t, key) in keys.iter().enumerate() {
+            let auth = [("authorization", key.as_str())];
+            let arn = format!(
+                "arn:aws:states:us-east-1:{}:stateMachine:{machine}",
+                accounts[t]
+            );
+            for i in 0..per {
+                let body = json!({"stateMachineArn": arn, "name": format!("{prefix}{i}"),
+                    "input": json!({"n": i}).to_string()});
+                let arn = call_any_with(urls, t + i, "StartExecution", &body, &auth).unwrap()
+                    ["executionArn"]
+                    .as_str()
+                    .unwrap()
+                    .to_string();
+                started.push((key.clone(), arn, i));
+            }
+        }
+        started
+    };
+    let urls = Mutex::new(vec![first.url.clone()]);
+    for (t, key) in keys.iter().enumerate() {
+        let auth = [("authorization", key.as_str())];
+        for (name, seconds) in [("long", 6), ("short", 2)] {
+            call_at(
+                &first.url,
+                "CreateStateMachine",
+                json!({"name": name, "definition": waits(seconds).to_string(),
+                    "roleArn": format!("arn:aws:iam::{}:role/r", accounts[t])}),
+                &auth,
+            )
+            .unwrap();
+        }
+    }
+    // Executions that wait while two servers join and get their share.
+    let before = start_all(&urls, "long", "before-", 3);
+    let mut others = [
+        Server::start(&dirs[1].0, &args),
+        Server::start(&dirs[2].0, &args),
+    ];
+    let joined = Instant::now();
+    let held = wait_even(&[&first, &others[0], &others[1]], Duration::from_secs(60));
+    eprintln!(
+        "two servers joined; partitions shared {held:?} after {:?}",
+        joined.elapsed()
+    );
+    let pid_of = |via: &Server, key: &str| {
+        answering_pid_as(&via.url, Some(key.strip_prefix("Bearer ").unwrap()))
+    };
+    let all = [first.pid(), others[0].pid(), others[1].pid()];
+    let owners: Vec<Option<u32>> = keys.iter().map(|k| pid_of(&others[0], k)).collect();
+    for (i, pid) in all.iter().enumerate() {
+        let runs = owners.iter().filter(|o| **o == Some(*pid)).count();
+        assert_eq!(
+            runs, held[i],
+            "each server runs its partitions' tenants: {owners:?}"
+        );
+    }
+    // Each server gives the same answer about who runs a tenant.
+    for (key, owner) in keys.iter().zip(&owners) {
+        assert_eq!(pid_of(&first, key), *owner);
+        assert_eq!(pid_of(&others[1], key), *owner);
+    }
+    // The executions that waited through the move finish once, wherever their tenant went.
+    check_waits_done(&others[1], &before, Duration::from_secs(60));
+
+    first.kill9();
+    // The two others divide its partitions.
+    let held = wait_even(&[&others[0], &others[1]], Duration::from_secs(30));
+    let owners: Vec<u32> = keys
+        .iter()
+        .map(|k| pid_of(&others[0], k).unwrap())
+        .collect();
+    assert_eq!(
+        owners.iter().filter(|o| **o == others[0].pid()).count(),
+        held[0],
+        "{owners:?}"
+    );
+    // Tenants created through one server are known at once through the other, however
+    // many come in quick succession.
+    for n in 0..4 {
+        let created = others[0].create_tenant("root-token", &format!("late-{n}"));
+        let bearer = format!("Bearer {}", created["apiKey"].as_str().unwrap());
+        let listed = call_at(
+            &others[1].url,
+            "ListStateMachines",
+            json!({}),
+            &[("authorization", bearer.as_str())],
+        );
+        assert!(listed.is_ok(), "late-{n}: {listed:?}");
+    }
+
+    // Executions in every tenant, started through both servers in turn; one of them dies
+    // while every execution waits: the other runs all of them.
+    let urls = Mutex::new(others.iter().map(|s| s.url.clone()).collect::<Vec<_>>());
+    let after = start_all(&urls, "short", "after-", 6);
+    let victim = owners[0];
+    let index = others.iter().position(|s| s.pid() == victim).unwrap();
+    others[index].kill9();
+    let survivor = &others[1 - index];
+    check_waits_done(survivor, &after, Duration::from_secs(60));
     for key in &keys {
         assert_eq!(pid_of(survivor, key), Some(survivor.pid()));
     }

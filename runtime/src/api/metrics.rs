@@ -127,6 +127,14 @@ pub async fn handle(
         "sandstep_live_executions {}",
         app.services.executions.live_count()
     );
+    if let Some(cluster) = &app.config.cluster {
+        let _ = writeln!(
+            out,
+            "# HELP sandstep_partitions_held Partitions of the shared store this server holds.\n\
+             # TYPE sandstep_partitions_held gauge\nsandstep_partitions_held {}",
+            cluster.mine().len()
+        );
+    }
     Ok(([("content-type", "text/plain; version=0.0.4")], out))
 }
 

@@ -47,6 +47,17 @@ impl Doorbells {
         }
     }
 
+    /// Wakes everyone waiting for any activity of the tenants `which` picks (tenants this
+    /// server stops running: their waiters look again, and find they must go elsewhere).
+    pub fn ring_where(&self, which: &(dyn Fn(&TenantId) -> bool + Send + Sync)) {
+        let bells = self.bells.lock().unwrap_or_else(|p| p.into_inner());
+        for ((tenant, _), bell) in bells.iter() {
+            if which(tenant) {
+                bell.notify_waiters();
+            }
+        }
+    }
+
     /// The bell of `activity` in `tenant`, held until the returned value is dropped.
     pub fn bell(&self, tenant: &TenantId, activity: &str) -> Bell<'_> {
         let key = (tenant.clone(), activity.to_string());

@@ -177,6 +177,9 @@ impl Scheduler {
     /// Starts waiting jobs of a queue while it has room (after a submission, an end, or
     /// a change of the queue's concurrency).
     pub fn pump(&self, tenant: &TenantId, queue_name: &str) {
+        if !self.inner.opts.owns.holds(tenant) {
+            return; // given to another server, which runs its jobs
+        }
         let queue = match self.inner.store.job_queue_get(tenant, queue_name) {
             Ok(Some(queue)) => queue,
             Ok(None) => return,
@@ -280,6 +283,16 @@ impl Scheduler {
             board.live.remove(&(tenant.clone(), id));
         }
         self.pump(&tenant, &queue_name);
+    }
+
+    /// Forgets the jobs of `which` tenants, given to another server: those waiting here
+    /// start there instead. Those running go on to their end, whose write lands only if
+    /// the next server has not claimed the tenants yet (else it runs them again).
+    pub(super) fn leave_jobs(&self, which: &(dyn Fn(&TenantId) -> bool + Send + Sync)) {
+        let mut board = lock(&self.inner.jobs);
+        board.waiting.retain(|(tenant, _), _| !which(tenant));
+        board.running.retain(|(tenant, _), _| !which(tenant));
+        board.live.retain(|(tenant, _), _| !which(tenant));
     }
 
     /// Ends a job: with its run's end, or (`None`) cancelled before or while it ran.

@@ -46,6 +46,9 @@ const SAVE_EVERY: Duration = Duration::from_millis(500);
 pub struct LiveRun {
     /// Set when the run is to stop (its Map state was cancelled).
     abort: AtomicBool,
+    /// Set when this server gave the run's tenant to another (`handover.rs`): the driver
+    /// ends without writing anything, and the next server drives the run on.
+    left: AtomicBool,
     /// `MaxConcurrency`, `ToleratedFailureCount` and `...Percentage`, which UpdateMapRun
     /// may change while it runs.
     limits: Mutex<(u64, u64, f64)>,
@@ -83,6 +86,8 @@ enum RunEnd {
     Done,
     Failed(String, String),
     Aborted,
+    /// This server no longer runs the tenant: nothing is stored.
+    Left,
 }
 
 impl Scheduler {
@@ -221,6 +226,19 @@ impl Scheduler {
         Ok(resumed)
     }
 
+    /// Stops driving the Map Runs of `which` tenants, without storing anything: this
+    /// server gave them to another, which drives them on from the store.
+    pub(super) fn leave_map_runs(&self, which: &(dyn Fn(&TenantId) -> bool + Send + Sync)) {
+        lock(&self.inner.map_runs).retain(|(tenant, _), live| {
+            if !which(tenant) {
+                return true;
+            }
+            live.left.store(true, Ordering::SeqCst);
+            live.wake.notify_waiters();
+            false
+        });
+    }
+
     /// Aborts the Map Run of a parent's cancelled task, if it has one.
     pub(super) fn abort_map_run_of(&self, parent: &ExecutionKey, task: TaskId) {
         let runs = match self.inner.store.map_runs_of(parent) {
@@ -299,7 +317,12 @@ impl Scheduler {
                 role,
             };
             driver.run().await;
-            lock(&me.inner.map_runs).remove(&at);
+            let mut runs = lock(&me.inner.map_runs);
+            // Unless the run left, and a driver of a later claim drives it now.
+            if runs.get(&at).is_some_and(|now| Arc::ptr_eq(now, &live)) {
+                runs.remove(&at);
+            }
+            drop(runs);
             live.ended.store(true, Ordering::SeqCst);
             live.finished.notify_waiters();
         });
@@ -389,6 +412,10 @@ impl Driver {
         }
         let (jobs, mut reading) = self.read(&spec);
         let ended = self.children(&spec, jobs).await;
+        if matches!(ended, RunEnd::Left) {
+            reading.abort();
+            return;
+        }
         let read = (&mut reading).await;
         let outcome = match (ended, read) {
             (RunEnd::Done, Ok(Err(e))) => RunEnd::Failed("States.ItemReaderFailed".into(), e.0),
@@ -529,6 +556,10 @@ impl Driver {
             let woken = live.wake.notified();
             tokio::pin!(woken);
             woken.as_mut().enable();
+            if self.live.left.load(Ordering::SeqCst) {
+                // The children go on, on the next server; those waited for here are not.
+                return RunEnd::Left;
+            }
             if self.live.abort.load(Ordering::SeqCst) {
                 outcome = RunEnd::Aborted;
                 break;
@@ -786,6 +817,7 @@ impl Driver {
     /// and delivers that answer.
     async fn end(mut self, outcome: RunEnd, spec: Option<&Spec>) {
         let result = match (&outcome, spec) {
+            (RunEnd::Left, _) => return,
             (RunEnd::Done, Some(spec)) => match self.result(spec) {
                 Ok(result) => Ok(result),
                 Err((error, cause)) => Err((error, cause)),

@@ -244,6 +244,10 @@ impl Activities {
             let rung = bell.notify().notified();
             tokio::pin!(rung);
             rung.as_mut().enable();
+            // Its tenant was given to another server: the worker's next poll goes there.
+            if !self.scheduler.runs(&tenant.id) {
+                return Ok(None);
+            }
             if let Some(handed) = self.take(&tenant.id, &activity.name, worker).await? {
                 return Ok(Some(handed));
             }

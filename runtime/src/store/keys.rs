@@ -201,6 +201,24 @@ impl Key {
     }
 }
 
+/// The tenant whose row `key` is, for the tables that are per tenant: the first field
+/// after the tag, or after the due time of the tables ordered by time first. `None` for
+/// the tables of no tenant (tenants themselves, event deliveries keyed by time and id).
+/// The store's one-time markers (`Meta` keys with no tenant) read as a tenant of that
+/// name; no writer relies on that. The PostgreSQL backend fences a write by the partitions
+/// of the tenants it touches (`store/postgres/lease.rs`).
+pub fn tenant_of(key: &[u8]) -> Option<String> {
+    let mut fields = Reader::new(key);
+    match *key.first()? {
+        t if t == Table::Tenant as u8 || t == Table::EventDelivery as u8 => None,
+        t if t == Table::Timer as u8 || t == Table::ScheduleDue as u8 => {
+            fields.number()?;
+            fields.text()
+        }
+        _ => fields.text(),
+    }
+}
+
 /// Reads back the fields of a key after its table tag: text fields and 8-byte numbers,
 /// in the order they were written.
 #[derive(Debug)]
@@ -273,6 +291,36 @@ mod tests {
         assert_eq!(r.text().as_deref(), Some("a\0b"));
         assert_eq!(r.text().as_deref(), Some("t"));
         assert_eq!(r.text().as_deref(), Some("k"));
+    }
+
+    #[test]
+    fn a_key_names_its_tenant_wherever_the_table_puts_it() {
+        let t = TenantId("acme\0x".into());
+        let kv = Key::of(Table::Kv, &t).text("t").into_bytes();
+        assert_eq!(tenant_of(&kv).as_deref(), Some("acme\0x"));
+        let timer = Key::table(Table::Timer)
+            .time(-5)
+            .text(&t.0)
+            .text("m")
+            .into_bytes();
+        assert_eq!(tenant_of(&timer).as_deref(), Some("acme\0x"));
+        let due = Key::table(Table::ScheduleDue)
+            .time(9)
+            .text(&t.0)
+            .into_bytes();
+        assert_eq!(tenant_of(&due).as_deref(), Some("acme\0x"));
+        let tenant = Key::table(Table::Tenant).text(&t.0).into_bytes();
+        assert_eq!(
+            tenant_of(&tenant),
+            None,
+            "the tenants' own table is no tenant's"
+        );
+        let delivery = Key::table(Table::EventDelivery)
+            .time(1)
+            .text("id")
+            .into_bytes();
+        assert_eq!(tenant_of(&delivery), None);
+        assert_eq!(tenant_of(&[]), None);
     }
 
     #[test]

@@ -39,10 +39,46 @@ mod embedded {
     refinery::embed_migrations!("migrations");
 }
 
-/// The held partitions, even after a panic elsewhere while they were locked (the map is
-/// only ever replaced whole or changed by one insert).
-fn lock_held(held: &Mutex<BTreeMap<i32, i64>>) -> MutexGuard<'_, BTreeMap<i32, i64>> {
-    held.lock()
+/// The partitions whose fences this process's writes check, and the epoch of each.
+#[derive(Debug, Default)]
+struct Fences {
+    /// Those it holds.
+    held: BTreeMap<i32, i64>,
+    /// Those it gave up to another server, at the epoch it held them: its work of their
+    /// tenants that is still finishing writes until the next holder claims them, and
+    /// never after.
+    given: BTreeMap<i32, i64>,
+}
+
+impl Fences {
+    /// The fences a write of `keys` must find unmoved: those of the partitions of the
+    /// tenants it touches that this process holds or gave up. The writes of other
+    /// tenants (and of no tenant) are not fenced: a server writes for no tenant it does
+    /// not run but to create it.
+    fn of<'k>(&self, keys: impl Iterator<Item = &'k [u8]>) -> Vec<(i32, i64)> {
+        if self.held.is_empty() && self.given.is_empty() {
+            return Vec::new();
+        }
+        let tenants: std::collections::BTreeSet<String> =
+            keys.filter_map(super::keys::tenant_of).collect();
+        let mut fence = BTreeMap::new();
+        for tenant in tenants {
+            let Ok(id) = i32::try_from(lease::partition_of(&tenant)) else {
+                continue;
+            };
+            if let Some(epoch) = self.held.get(&id).or_else(|| self.given.get(&id)) {
+                fence.insert(id, *epoch);
+            }
+        }
+        fence.into_iter().collect()
+    }
+}
+
+/// The fences, even after a panic elsewhere while they were locked (each change is one
+/// insert or removal).
+fn lock_held(fences: &Mutex<Fences>) -> MutexGuard<'_, Fences> {
+    fences
+        .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
@@ -63,11 +99,10 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The store's map in PostgreSQL.
 pub struct Postgres {
     pool: Pool,
-    /// The partitions this process holds, and the epoch it claimed each at: every write
-    /// checks them against the database's fences (none held: writes are not fenced, as
-    /// for the tenant-less calls of a process that runs no partition, or tests of the
-    /// backend alone).
-    held: Arc<Mutex<BTreeMap<i32, i64>>>,
+    /// The partitions this process holds or gave up, and the epoch of each: a write
+    /// checks those of the tenants it touches against the database's fences (see
+    /// [`Fences::of`]).
+    held: Arc<Mutex<Fences>>,
     /// The driver's own runtime: the store's callers block on its answers. (An `Option`
     /// only so that `drop` can shut it down without blocking: the store may be dropped
     /// on an async task.)
@@ -231,7 +266,7 @@ impl Postgres {
         };
         let store = Postgres {
             pool,
-            held: Arc::new(Mutex::new(BTreeMap::new())),
+            held: Arc::new(Mutex::new(Fences::default())),
             runtime: Some(runtime),
             config: config.clone(),
         };
@@ -259,11 +294,9 @@ impl Postgres {
     /// while it loses conflicts.
     fn transact(&self, guards: Vec<(Vec<u8>, Wants)>, writes: Vec<Write>) -> Result<bool> {
         let pool = self.pool.clone();
-        let fence: Vec<(i32, i64)> = lock_held(&self.held)
-            .iter()
-            .map(|(i, e)| (*i, *e))
-            .collect();
         let (keys, values, gone) = settle(writes);
+        let touched = guards.iter().map(|(k, _)| k).chain(&keys).chain(&gone);
+        let fence = lock_held(&self.held).of(touched.map(Vec::as_slice));
         self.wait(async move {
             let mut last = None;
             for attempt in 0..CONFLICT_ATTEMPTS {
@@ -614,24 +647,41 @@ pub(crate) mod testing {
 mod tests {
     use super::*;
 
+    /// A tenant of partition `id`, and a key of its.
+    fn tenant_in(id: u32) -> (String, Vec<u8>) {
+        let tenant = (0..)
+            .map(|i| format!("t{i}"))
+            .find(|t| lease::partition_of(t) == id)
+            .unwrap_or_default();
+        let key = crate::store::keys::Key::of(
+            crate::store::keys::Table::Kv,
+            &crate::store::TenantId(tenant.clone()),
+        )
+        .text("k")
+        .into_bytes();
+        (tenant, key)
+    }
+
     /// The lease test of the issue, at the store: a process frozen past its lease finds
-    /// its writes refused once another has taken one of its partitions over, and learns
-    /// it lost it.
+    /// its writes of a partition's tenants refused once another has taken that partition
+    /// over, and learns it lost it.
     #[test]
     fn a_server_that_lost_a_partition_can_no_longer_write() {
         let Some(mut both) = testing::fresh_pair(2) else {
             return;
         };
         let (late, first) = (both.pop().unwrap(), both.pop().unwrap());
+        let (_, k) = tenant_in(3);
+        let (_, j) = tenant_in(4);
         let length = Duration::from_millis(800);
         first.join("first", "h1:1", length).unwrap();
         late.join("late", "h2:2", length).unwrap();
-        assert_eq!(first.members().unwrap(), 2);
+        assert_eq!(first.members().unwrap(), ["first", "late"]);
         let epoch = first.claim(3, "first", "h1:1", length).unwrap().unwrap();
         assert_eq!(first.claim(4, "first", "h1:1", length).unwrap(), Some(1));
         assert_eq!(first.held(), [3, 4]);
         first
-            .apply(vec![Write::Put(b"k".to_vec(), b"first".to_vec())])
+            .apply(vec![Write::Put(k.clone(), b"first".to_vec())])
             .unwrap();
         assert_eq!(late.claim(3, "late", "h2:2", length).unwrap(), None);
         let three = late.partitions().unwrap()[3].clone();
@@ -654,48 +704,125 @@ mod tests {
             !late.partitions().unwrap()[3].held(),
             "a lapsed partition is free"
         );
-        assert_eq!(late.members().unwrap(), 0, "both memberships lapsed");
+        assert!(
+            late.members().unwrap().is_empty(),
+            "both memberships lapsed"
+        );
         let taken = late.claim(3, "late", "h2:2", length).unwrap().unwrap();
         assert_eq!(taken, epoch + 1);
         assert_eq!(first.partitions().unwrap()[3].address, "h2:2");
-        late.apply(vec![Write::Put(b"k".to_vec(), b"late".to_vec())])
+        late.apply(vec![Write::Put(k.clone(), b"late".to_vec())])
             .unwrap();
 
-        // `first` comes back: every kind of write is refused, and nothing of it lands,
-        // though it still holds partition 4.
+        // `first` comes back: every kind of write of partition 3's tenants is refused, and
+        // nothing of it lands; those of partition 4, which no one took, still land.
         let refused = first
-            .apply(vec![Write::Put(b"k".to_vec(), b"stale".to_vec())])
+            .apply(vec![Write::Put(k.clone(), b"stale".to_vec())])
             .unwrap_err();
         assert!(
             matches!(&refused, Error::Unavailable(why) if why.contains("partition 3")),
             "{refused:?}"
         );
         assert!(first
-            .apply_guarded(&[], vec![Write::Put(b"j".to_vec(), Vec::new())])
+            .apply_guarded(
+                &[],
+                vec![
+                    Write::Put(j.clone(), Vec::new()),
+                    Write::Put(k.clone(), Vec::new())
+                ]
+            )
             .is_err());
-        assert!(first.compare_and_swap(b"k", Some(b"late"), None).is_err());
-        assert_eq!(first.get(b"k").unwrap(), Some(b"late".to_vec()));
-        assert_eq!(first.get(b"j").unwrap(), None);
+        assert!(first.compare_and_swap(&k, Some(b"late"), None).is_err());
+        assert_eq!(first.get(&k).unwrap(), Some(b"late".to_vec()));
+        assert_eq!(first.get(&j).unwrap(), None, "nothing of a refused write");
+        first
+            .apply(vec![Write::Put(j.clone(), b"4".to_vec())])
+            .unwrap();
         assert_eq!(first.renew("first", "h1:1", length).unwrap(), [3]);
 
         // A clean release hands everything over at once; the releasing process stays
         // fenced, and is refused once another claims the partition.
         late.release("late").unwrap();
         assert!(!first.partitions().unwrap()[3].held(), "released");
-        late.apply(vec![Write::Put(b"k".to_vec(), b"last".to_vec())])
+        late.apply(vec![Write::Put(k.clone(), b"last".to_vec())])
             .unwrap();
         first.join("first", "h1:1", length).unwrap();
         let again = first.claim(3, "first", "h1:1", length).unwrap().unwrap();
         assert_eq!(again, taken + 1);
         assert!(late
-            .apply(vec![Write::Put(b"k".to_vec(), b"late again".to_vec())])
+            .apply(vec![Write::Put(k.clone(), b"late again".to_vec())])
             .is_err());
-        assert_eq!(first.get(b"k").unwrap(), Some(b"last".to_vec()));
+        assert_eq!(first.get(&k).unwrap(), Some(b"last".to_vec()));
+    }
+
+    /// Moving one partition between live processes: the giver's writes of its tenants
+    /// land until the taker claims it and never after, while the giver's other tenants
+    /// are not disturbed.
+    #[test]
+    fn a_given_partition_fences_only_its_tenants() {
+        let Some(mut both) = testing::fresh_pair(2) else {
+            return;
+        };
+        let (taker, giver) = (both.pop().unwrap(), both.pop().unwrap());
+        let (_, moved) = tenant_in(2);
+        let (_, kept) = tenant_in(7);
+        let length = Duration::from_secs(30);
+        giver.join("giver", "h1:1", length).unwrap();
+        taker.join("taker", "h2:2", length).unwrap();
+        let epoch = giver.claim(2, "giver", "h1:1", length).unwrap().unwrap();
+        giver.claim(7, "giver", "h1:1", length).unwrap().unwrap();
+        assert_eq!(taker.claim(2, "taker", "h2:2", length).unwrap(), None);
+
+        giver.give(2, "giver").unwrap();
+        assert_eq!(giver.held(), [7]);
+        assert!(!taker.partitions().unwrap()[2].held(), "free at once");
+        assert_eq!(
+            giver.renew("giver", "h1:1", length).unwrap(),
+            Vec::<u32>::new(),
+            "a given partition is not renewed, nor missed"
+        );
+        assert!(!taker.partitions().unwrap()[2].held(), "still free");
+        // Work still finishing lands until the taker claims.
+        giver
+            .apply(vec![Write::Put(moved.clone(), b"before".to_vec())])
+            .unwrap();
+        assert_eq!(
+            taker.claim(2, "taker", "h2:2", length).unwrap(),
+            Some(epoch + 1)
+        );
+        let refused = giver
+            .apply(vec![Write::Put(moved.clone(), b"after".to_vec())])
+            .unwrap_err();
+        assert!(
+            matches!(&refused, Error::Unavailable(why) if why.contains("partition 2")),
+            "{refused:?}"
+        );
+        giver
+            .apply(vec![Write::Put(kept.clone(), b"kept".to_vec())])
+            .unwrap();
+        taker
+            .apply(vec![Write::Put(moved.clone(), b"taker".to_vec())])
+            .unwrap();
+        assert_eq!(taker.get(&moved).unwrap(), Some(b"taker".to_vec()));
+        assert_eq!(giver.get(&kept).unwrap(), Some(b"kept".to_vec()));
+
+        // Given back, it is the giver's again, at a newer epoch.
+        taker.give(2, "taker").unwrap();
+        assert_eq!(
+            giver.claim(2, "giver", "h1:1", length).unwrap(),
+            Some(epoch + 2)
+        );
+        giver
+            .apply(vec![Write::Put(moved.clone(), b"again".to_vec())])
+            .unwrap();
+        assert!(taker
+            .apply(vec![Write::Put(moved.clone(), b"stale".to_vec())])
+            .is_err());
     }
 
     #[test]
     fn tenants_fall_into_stable_partitions_shared_evenly() {
-        use super::lease::{fair_share, partition_of, PARTITIONS};
+        use super::lease::{partition_of, shares, PARTITIONS};
         // Fixed forever: a server of another version must find each tenant where it is.
         assert_eq!(partition_of("default"), partition_of("default"));
         let spread: std::collections::BTreeSet<u32> =
@@ -705,11 +832,57 @@ mod tests {
             PARTITIONS as usize,
             "200 tenants reach every partition"
         );
-        assert_eq!(fair_share(0), 16);
-        assert_eq!(fair_share(1), 16);
-        assert_eq!(fair_share(3), 6);
-        assert_eq!(fair_share(16), 1);
-        assert_eq!(fair_share(40), 1);
+        assert_eq!(shares(0), (16, 16));
+        assert_eq!(shares(1), (16, 16));
+        assert_eq!(shares(3), (5, 6));
+        assert_eq!(shares(16), (1, 1));
+        assert_eq!(shares(40), (0, 1));
+    }
+
+    /// The rules by which members even out their partitions, played out: members joining
+    /// one at a time end up with even shares, one partition moving at a time, and no
+    /// member ever claims what another short one needs.
+    #[test]
+    fn partitions_even_out_as_members_join() {
+        use super::lease::{shares, should_claim, should_give, PARTITIONS};
+        let mut holdings: BTreeMap<String, usize> = BTreeMap::new();
+        let mut free = PARTITIONS as usize;
+        for joined in ["a", "b", "c", "d", "e"] {
+            holdings.insert(joined.to_string(), 0);
+            let free_at_join = free;
+            let mut moves = 0;
+            for _round in 0..200 {
+                let names: Vec<String> = holdings.keys().cloned().collect();
+                let mut changed = false;
+                for me in &names {
+                    let mine = holdings[me];
+                    if free > 0 && should_claim(me, mine, &holdings) {
+                        free -= 1;
+                        *holdings.get_mut(me).unwrap() += 1;
+                        changed = true;
+                    } else if should_give(me, &holdings, free) {
+                        free += 1;
+                        moves += 1;
+                        *holdings.get_mut(me).unwrap() -= 1;
+                        changed = true;
+                    }
+                }
+                if !changed {
+                    break;
+                }
+            }
+            let (floor, ceil) = shares(holdings.len());
+            assert_eq!(free, 0, "{joined}: every partition held");
+            assert!(
+                holdings.values().all(|n| (floor..=ceil).contains(n)),
+                "{joined}: even, {holdings:?}"
+            );
+            assert_eq!(
+                moves + free_at_join,
+                holdings[joined],
+                "{joined}: only what the newcomer needed moved, {holdings:?}"
+            );
+        }
     }
 
     #[test]

@@ -1,23 +1,24 @@
 //! The store's partitions on PostgreSQL: which of the processes sharing the database runs
-//! which tenants' work, and the fences that keep every other one from writing.
+//! which tenants' work, and the fences that keep every other one from writing it.
 //!
 //! Each tenant belongs to one of [`PARTITIONS`] partitions, and each partition is leased to
 //! one process at a time. A process claims a partition when it is free or has lapsed (the
 //! database's clock decides, so the processes' clocks do not matter), which moves the
-//! partition's epoch on; it renews all of its partitions every quarter of their length.
-//! Every write transaction of the backend first reads the fences of the partitions its
-//! process holds, `FOR SHARE`, and is refused unless each is still at the process's epoch:
-//! a process frozen past its lease, or cut off from the database, finds on its return that
-//! an epoch is gone and can no longer commit anything. Claiming a partition updates its
-//! fence, which waits for the writes in flight under the old epoch: after a takeover
-//! commits, nothing of the old holder can land.
+//! partition's epoch on; it renews all of its partitions every quarter of their length,
+//! and may give one up to a process that has fewer ([`should_give`]).
 //!
-//! The fences are checked all together, not per tenant, because the backend below the
-//! tables does not know whose rows a write touches: a process that lost one partition
-//! stops writing at all (and its server stops, to come back with what is committed).
+//! Every write transaction of the backend first reads, `FOR SHARE`, the fences of the
+//! partitions of the tenants it touches (the tenant is in every key: `keys::tenant_of`),
+//! and is refused unless each is still at the epoch this process held it at: a process
+//! frozen past its lease, or cut off from the database, or that gave a partition up, finds
+//! that the epoch moved on and can no longer commit anything of those tenants. Claiming a
+//! partition updates its fence, which waits for the writes in flight under the old epoch:
+//! after a takeover commits, nothing of the old holder can land.
 
 use super::{classify, Postgres};
 use crate::store::{Error, Result};
+use std::collections::BTreeMap;
+use std::future::Future;
 use std::time::Duration;
 
 /// How many partitions the tenants are divided into (rows of migration V4).
@@ -44,17 +45,36 @@ impl Partition {
     }
 }
 
+/// A database error, classified (retryable or not).
+fn db(e: tokio_postgres::Error) -> Error {
+    classify(&e)
+}
+
 impl Postgres {
+    /// Runs `work` with a pooled connection and waits for its answer.
+    fn with_client<T, F>(
+        &self,
+        work: impl FnOnce(deadpool_postgres::Object) -> F + Send + 'static,
+    ) -> Result<T>
+    where
+        T: Send + 'static,
+        F: Future<Output = Result<T>> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        self.wait(async move {
+            let client = pool.get().await.map_err(super::unavailable)?;
+            work(client).await
+        })
+    }
+
     /// Says that `owner`, who answers calls at `address`, is alive for another `length`
     /// (it counts among the processes that share the partitions).
     ///
     /// # Errors
     /// When the database fails.
     pub fn join(&self, owner: &str, address: &str, length: Duration) -> Result<()> {
-        let pool = self.pool.clone();
         let (owner, address) = (owner.to_string(), address.to_string());
-        self.wait(async move {
-            let client = pool.get().await.map_err(super::unavailable)?;
+        self.with_client(move |client| async move {
             client
                 .execute(
                     "INSERT INTO sandstep_members VALUES ($1, $2, now() + make_interval(secs => $3)) \
@@ -62,7 +82,7 @@ impl Postgres {
                     &[&owner, &address, &length.as_secs_f64()],
                 )
                 .await
-                .map_err(|e| classify(&e))?;
+                .map_err(db)?;
             // Members long gone are forgotten (any process may sweep them).
             client
                 .execute(
@@ -70,28 +90,25 @@ impl Postgres {
                     &[],
                 )
                 .await
-                .map_err(|e| classify(&e))?;
+                .map_err(db)?;
             Ok(())
         })
     }
 
-    /// How many processes are alive (their membership has not lapsed).
+    /// The processes alive (their membership has not lapsed), by name.
     ///
     /// # Errors
     /// When the database fails.
-    pub fn members(&self) -> Result<usize> {
-        let pool = self.pool.clone();
-        self.wait(async move {
-            let client = pool.get().await.map_err(super::unavailable)?;
-            let n: i64 = client
-                .query_one(
-                    "SELECT count(*) FROM sandstep_members WHERE expires_at > now()",
+    pub fn members(&self) -> Result<Vec<String>> {
+        self.with_client(|client| async move {
+            let rows = client
+                .query(
+                    "SELECT owner FROM sandstep_members WHERE expires_at > now() ORDER BY owner",
                     &[],
                 )
                 .await
-                .map_err(|e| classify(&e))?
-                .get(0);
-            Ok(usize::try_from(n).unwrap_or(0))
+                .map_err(db)?;
+            Ok(rows.iter().map(|row| row.get(0)).collect())
         })
     }
 
@@ -100,9 +117,7 @@ impl Postgres {
     /// # Errors
     /// When the database fails.
     pub fn partitions(&self) -> Result<Vec<Partition>> {
-        let pool = self.pool.clone();
-        self.wait(async move {
-            let client = pool.get().await.map_err(super::unavailable)?;
+        self.with_client(|client| async move {
             let rows = client
                 .query(
                     "SELECT id, owner, address, CASE WHEN isfinite(expires_at) \
@@ -111,7 +126,7 @@ impl Postgres {
                     &[],
                 )
                 .await
-                .map_err(|e| classify(&e))?;
+                .map_err(db)?;
             Ok(rows
                 .iter()
                 .map(|row| Partition {
@@ -125,8 +140,8 @@ impl Postgres {
     }
 
     /// Claims partition `id` for `owner` (answering at `address`) for `length`, if it is
-    /// free or has lapsed; answers its new epoch, which this process's writes check from
-    /// now on, or `None` when someone holds it.
+    /// free or has lapsed; answers its new epoch, which this process's writes of its
+    /// tenants check from now on, or `None` when someone holds it.
     ///
     /// # Errors
     /// When the database fails, or the old holder's writes did not finish in time.
@@ -137,16 +152,14 @@ impl Postgres {
         address: &str,
         length: Duration,
     ) -> Result<Option<i64>> {
-        let pool = self.pool.clone();
         let (owner, address) = (owner.to_string(), address.to_string());
         let number = i32::try_from(id).map_err(|_| Error::Invalid("partition".into()))?;
-        let got = self.wait(async move {
-            let mut client = pool.get().await.map_err(super::unavailable)?;
-            let tx = client.transaction().await.map_err(|e| classify(&e))?;
+        let got = self.with_client(move |mut client| async move {
+            let tx = client.transaction().await.map_err(db)?;
             // Never wait long behind the old holder's writes: try again later instead.
             tx.batch_execute("SET LOCAL lock_timeout = '500ms'")
                 .await
-                .map_err(|e| classify(&e))?;
+                .map_err(db)?;
             let epoch: Option<i64> = tx
                 .query_opt(
                     "UPDATE sandstep_partitions SET owner = $2, address = $3, epoch = epoch + 1, \
@@ -155,10 +168,10 @@ impl Postgres {
                     &[&number, &owner, &address, &length.as_secs_f64()],
                 )
                 .await
-                .map_err(|e| classify(&e))?
+                .map_err(db)?
                 .map(|row| row.get(0));
             let Some(epoch) = epoch else {
-                tx.rollback().await.map_err(|e| classify(&e))?;
+                tx.rollback().await.map_err(db)?;
                 return Ok(None);
             };
             // Waits for the writes in flight under the old epoch (they hold the fence FOR SHARE).
@@ -167,12 +180,14 @@ impl Postgres {
                 &[&number, &epoch],
             )
             .await
-            .map_err(|e| classify(&e))?;
-            tx.commit().await.map_err(|e| classify(&e))?;
+            .map_err(db)?;
+            tx.commit().await.map_err(db)?;
             Ok(Some(epoch))
         })?;
         if let Some(epoch) = got {
-            super::lock_held(&self.held).insert(number, epoch);
+            let mut fences = super::lock_held(&self.held);
+            fences.given.remove(&number);
+            fences.held.insert(number, epoch);
         }
         Ok(got)
     }
@@ -185,18 +200,13 @@ impl Postgres {
     /// When the database fails (the partitions may still be ours: try again).
     pub fn renew(&self, owner: &str, address: &str, length: Duration) -> Result<Vec<u32>> {
         self.join(owner, address, length)?;
-        let held: Vec<(i32, i64)> = super::lock_held(&self.held)
-            .iter()
-            .map(|(id, epoch)| (*id, *epoch))
-            .collect();
+        let held = self.fences_held();
         if held.is_empty() {
             return Ok(Vec::new());
         }
-        let pool = self.pool.clone();
         let owner = owner.to_string();
         let (ids, epochs): (Vec<i32>, Vec<i64>) = held.iter().copied().unzip();
-        let renewed: Vec<i32> = self.wait(async move {
-            let client = pool.get().await.map_err(super::unavailable)?;
+        let renewed: Vec<i32> = self.with_client(move |client| async move {
             let rows = client
                 .query(
                     "UPDATE sandstep_partitions p SET expires_at = now() + make_interval(secs => $4) \
@@ -205,7 +215,7 @@ impl Postgres {
                     &[&owner, &ids, &epochs, &length.as_secs_f64()],
                 )
                 .await
-                .map_err(|e| classify(&e))?;
+                .map_err(db)?;
             Ok(rows.iter().map(|r| r.get(0)).collect())
         })?;
         Ok(held
@@ -213,6 +223,38 @@ impl Postgres {
             .filter(|(id, _)| !renewed.contains(id))
             .filter_map(|(id, _)| u32::try_from(*id).ok())
             .collect())
+    }
+
+    /// Gives partition `id` of `owner` up to whoever claims it next (another process
+    /// that has fewer). This process's writes of its tenants stay fenced at the epoch it
+    /// held it at: those of its work still finishing land until the next holder claims
+    /// it, and never after.
+    ///
+    /// # Errors
+    /// When the database fails (the partition then lapses unless renewed).
+    pub fn give(&self, id: u32, owner: &str) -> Result<()> {
+        let number = i32::try_from(id).map_err(|_| Error::Invalid("partition".into()))?;
+        let epoch = {
+            let mut fences = super::lock_held(&self.held);
+            // Out of the renewals first, so that none renews it after it is given.
+            let Some(epoch) = fences.held.remove(&number) else {
+                return Ok(());
+            };
+            fences.given.insert(number, epoch);
+            epoch
+        };
+        let owner = owner.to_string();
+        self.with_client(move |client| async move {
+            client
+                .execute(
+                    "UPDATE sandstep_partitions SET expires_at = '-infinity' \
+                     WHERE id = $1 AND epoch = $2 AND owner = $3",
+                    &[&number, &epoch, &owner],
+                )
+                .await
+                .map_err(db)?;
+            Ok(())
+        })
     }
 
     /// Gives every partition of `owner` up at once, and its membership (a clean shutdown):
@@ -224,15 +266,9 @@ impl Postgres {
     pub fn release(&self, owner: &str) -> Result<()> {
         // Still checked by this process's writes: one that lands after the release (a task
         // of a stopping server) commits only until another server claims the partition.
-        let held: Vec<(i32, i64)> = super::lock_held(&self.held)
-            .iter()
-            .map(|(id, epoch)| (*id, *epoch))
-            .collect();
-        let (ids, epochs): (Vec<i32>, Vec<i64>) = held.into_iter().unzip();
-        let pool = self.pool.clone();
+        let (ids, epochs): (Vec<i32>, Vec<i64>) = self.fences_held().into_iter().unzip();
         let owner = owner.to_string();
-        self.wait(async move {
-            let client = pool.get().await.map_err(super::unavailable)?;
+        self.with_client(move |client| async move {
             client
                 .execute(
                     "UPDATE sandstep_partitions p SET expires_at = '-infinity' \
@@ -241,11 +277,11 @@ impl Postgres {
                     &[&owner, &ids, &epochs],
                 )
                 .await
-                .map_err(|e| classify(&e))?;
+                .map_err(db)?;
             client
                 .execute("DELETE FROM sandstep_members WHERE owner = $1", &[&owner])
                 .await
-                .map_err(|e| classify(&e))?;
+                .map_err(db)?;
             Ok(())
         })
     }
@@ -256,24 +292,82 @@ impl Postgres {
     /// # Errors
     /// When the database fails.
     pub fn shared_secret(&self) -> Result<String> {
-        let pool = self.pool.clone();
-        self.wait(async move {
-            let client = pool.get().await.map_err(super::unavailable)?;
+        self.with_client(|client| async move {
             let row = client
                 .query_one("SELECT secret FROM sandstep_cluster WHERE id = 1", &[])
                 .await
-                .map_err(|e| classify(&e))?;
+                .map_err(db)?;
             Ok(row.get(0))
         })
     }
 
     /// The partitions this process holds, by number.
     pub fn held(&self) -> Vec<u32> {
-        super::lock_held(&self.held)
-            .keys()
-            .filter_map(|id| u32::try_from(*id).ok())
+        self.fences_held()
+            .into_iter()
+            .filter_map(|(id, _)| u32::try_from(id).ok())
             .collect()
     }
+
+    /// The partitions this process holds, with their epochs.
+    fn fences_held(&self) -> Vec<(i32, i64)> {
+        super::lock_held(&self.held)
+            .held
+            .iter()
+            .map(|(id, epoch)| (*id, *epoch))
+            .collect()
+    }
+}
+
+/// How many partitions each of `members` processes should hold: the even share rounded
+/// down and rounded up (together they hold them all).
+pub fn shares(members: usize) -> (usize, usize) {
+    let members = members.max(1);
+    let all = PARTITIONS as usize;
+    (all / members, all.div_ceil(members))
+}
+
+/// How many partitions each live member holds, from who holds each (members holding
+/// none count, with 0; holders that are no longer members do not).
+pub fn holdings(members: &[String], view: &[Partition]) -> BTreeMap<String, usize> {
+    let mut counts: BTreeMap<String, usize> = members.iter().map(|m| (m.clone(), 0)).collect();
+    for p in view.iter().filter(|p| p.held()) {
+        if let Some(n) = counts.get_mut(&p.owner) {
+            *n += 1;
+        }
+    }
+    counts
+}
+
+/// Whether `me`, holding `mine` partitions, claims one more that is free: while it has
+/// fewer than the share rounded down, or fewer than the share rounded up once every other
+/// member has the share rounded down (the partitions left over go to members that have
+/// their share, never ahead of a member that lacks it).
+pub fn should_claim(me: &str, mine: usize, holdings: &BTreeMap<String, usize>) -> bool {
+    let (floor, ceil) = shares(holdings.len());
+    mine < floor
+        || (mine < ceil
+            && holdings
+                .iter()
+                .filter(|(name, _)| name.as_str() != me)
+                .all(|(_, n)| *n >= floor))
+}
+
+/// Whether `me` gives one of its partitions up: no partition is free (a member short of
+/// its share claims those first), some member holds fewer than the share rounded down,
+/// and `me` holds more than that and the most of all (ties: the first name), so that one
+/// member gives at a time and the one with most to spare gives first.
+pub fn should_give(me: &str, holdings: &BTreeMap<String, usize>, free: usize) -> bool {
+    let (floor, _) = shares(holdings.len());
+    let Some(mine) = holdings.get(me).copied() else {
+        return false;
+    };
+    let short = holdings.values().any(|n| *n < floor);
+    let most = holdings
+        .iter()
+        .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
+        .map(|(name, _)| name.as_str());
+    free == 0 && short && mine > floor && most == Some(me)
 }
 
 /// The partition of a tenant: the first four bytes of its id's SHA-256, modulo
@@ -285,11 +379,4 @@ pub fn partition_of(tenant: &str) -> u32 {
     let mut first = [0u8; 4];
     first.copy_from_slice(digest.get(..4).unwrap_or(&[0; 4]));
     u32::from_be_bytes(first) % PARTITIONS
-}
-
-/// How many partitions a process should hold when `members` share them: an even share,
-/// rounded up, so that together they hold them all.
-pub fn fair_share(members: usize) -> usize {
-    let members = members.max(1);
-    (PARTITIONS as usize).div_ceil(members)
 }

@@ -1,0 +1,51 @@
+//! Handing tenants to another server: a cluster member that gives a partition up
+//! (`cluster.rs`) drops what it holds in memory of those tenants' work, and what of it is
+//! still running ends without writing. The store holds everything of that work that
+//! counts, and the next server recovers it from there, as after a crash of this one; this
+//! server goes on with its other tenants.
+
+use super::*;
+
+impl Scheduler {
+    /// How many of `which` tenants' executions are in memory here: running Express ones,
+    /// and Standard ones with tasks in flight or a timer due about now.
+    pub fn busy_with(&self, which: &(dyn Fn(&TenantId) -> bool + Send + Sync)) -> usize {
+        lock(&self.inner.live)
+            .keys()
+            .filter(|key| which(&key.tenant))
+            .count()
+    }
+
+    /// Forgets `which` tenants' Standard work, whose partition this process no longer
+    /// holds: their executions leave memory (their tasks are told to stop, and any answer
+    /// that comes is dropped: `deliver_event` loads no execution of a tenant not held
+    /// here), as do their quota counts, held answers, Map Run drivers and waiting jobs.
+    /// Their workers waiting for activity tasks here are woken, to be answered empty and
+    /// come back through the next server. Express executions run to their end: they are
+    /// in memory only, and no other server could carry them on.
+    pub async fn forget_tenants(&self, which: &(dyn Fn(&TenantId) -> bool + Send + Sync)) {
+        let slots: Vec<(ExecutionKey, SlotRef)> = lock(&self.inner.live)
+            .iter()
+            .filter(|(key, _)| which(&key.tenant))
+            .map(|(key, slot)| (key.clone(), Arc::clone(slot)))
+            .collect();
+        for (key, slot) in slots {
+            let mut guard = slot.lock().await;
+            match &*guard {
+                Slot::Loaded(live) if live.record.machine_type != MachineType::Standard => continue,
+                Slot::Loaded(live) => {
+                    for stop in live.tasks.values() {
+                        stop.store(true, Ordering::SeqCst);
+                    }
+                }
+                Slot::Empty | Slot::Evicted => {}
+            }
+            self.forget(&key, &slot, &mut guard);
+        }
+        lock(&self.inner.open).retain(|tenant, _| !which(tenant));
+        lock(&self.inner.gates).retain(|(key, _), _| !which(&key.tenant));
+        self.leave_map_runs(which);
+        self.leave_jobs(which);
+        self.inner.doorbells.ring_where(which);
+    }
+}
