@@ -31,6 +31,7 @@ pub mod forward;
 use crate::store::postgres::lease::{
     holdings, partition_of, should_claim, should_give, Partition, PARTITIONS,
 };
+use crate::store::postgres::listen::Notice;
 use crate::store::postgres::Postgres;
 use crate::store::TenantId;
 use std::collections::BTreeMap;
@@ -300,14 +301,24 @@ impl Cluster {
         Ok(pick)
     }
 
-    /// Gives `partition` (marked by [`surplus`](Self::surplus)) up: from now on another
-    /// server claims it. Blocks.
+    /// Lets `partition` (marked by [`surplus`](Self::surplus)) go: its tenants' work is
+    /// no longer this process's (no event of theirs is applied here from now on), though
+    /// the partition stays held until [`give`](Self::give).
+    pub fn let_go(&self, partition: u32) {
+        let mut mine = lock(&self.mine);
+        if mine.get(&partition) == Some(&Stage::Giving) {
+            mine.remove(&partition);
+        }
+        drop(mine);
+        self.changed.send_modify(|n| *n += 1);
+    }
+
+    /// Gives `partition` (let go) up: from now on another server claims it. Blocks.
     pub fn give(&self, partition: u32) {
         if let Err(e) = self.store.give(partition, &self.owner) {
             // It is no longer renewed: it lapses, and is claimed then.
             tracing::warn!(partition, error = %e, "cluster: could not give a partition up; it lapses");
         }
-        lock(&self.mine).remove(&partition);
         *lock(&self.view) = None;
         self.changed.send_modify(|n| *n += 1);
     }
@@ -384,6 +395,29 @@ impl Cluster {
     /// Forgets who holds the partitions (a server named there did not answer).
     pub fn forget(&self) {
         *lock(&self.view) = None;
+    }
+
+    /// The notices of the servers sharing the database (`store/postgres/listen.rs`).
+    pub fn notices(&self) -> tokio::sync::broadcast::Receiver<Notice> {
+        self.store.notices()
+    }
+
+    /// Acts on a partition's notice: who holds it changed, so calls waiting for it read
+    /// that again now; and when it was freed, the keeping thread looks for it now rather
+    /// than at its next round.
+    pub fn heed(&self, notice: Notice) {
+        match notice {
+            Notice::Claimed | Notice::Freed => {
+                self.forget();
+                self.changed.send_modify(|n| *n += 1);
+            }
+            Notice::Tenants => return,
+        }
+        if notice == Notice::Freed {
+            if let Some(keeper) = lock(&self.keeper).as_ref() {
+                keeper.thread().unpark();
+            }
+        }
     }
 
     /// The address of another server holding `partition` now, as last read.

@@ -136,6 +136,10 @@ pub enum Error {
     /// No such execution, or it is not running.
     #[error("execution {0} is not running")]
     NotRunning(String),
+    /// The execution's tenant is run by another server now (this one gave its partition
+    /// up): the event was not applied, and is to be sent there.
+    #[error("execution {0} is run by another server now: try again")]
+    Elsewhere(String),
     /// The engine refused an event.
     #[error(transparent)]
     Engine(#[from] sandstep_engine::Error),
@@ -570,7 +574,7 @@ impl Scheduler {
                 // A tenant given to another server: its work there answers this.
                 if !self.inner.opts.owns.holds(&key.tenant) {
                     self.forget(key, &slot, &mut guard);
-                    return Err(Error::NotRunning(key.name.clone()));
+                    return Err(Error::Elsewhere(key.name.clone()));
                 }
                 let reopens = matches!(kind, EventKind::Redriven { .. });
                 match self.load_on_pool(key, reopens).await {

@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::scheduler::runner::TaskRunner;
 use crate::scheduler::{quarantine, Options, Scheduler};
 use crate::service::ModuleHost;
+use crate::store::postgres::listen::Notice;
 use crate::store::sled::Sled;
 use crate::store::Store;
 use std::net::SocketAddr;
@@ -143,9 +144,40 @@ fn keep_partitions(cluster: &Arc<Cluster>, scheduler: &Scheduler, claimed: Claim
     });
 }
 
+/// Acts on the notices of the servers sharing the database: partitions that moved
+/// (`Cluster::heed`), tenants that changed (read again, so a tenant created through
+/// another server is known here before its first call).
+fn heed_notices(cluster: &Arc<Cluster>, app: &Arc<App>) {
+    let mut notices = cluster.notices();
+    let (cluster, app) = (Arc::clone(cluster), Arc::clone(app));
+    tokio::spawn(async move {
+        loop {
+            let notice = match notices.recv().await {
+                Ok(notice) => notice,
+                // Some were missed: look at everything again.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    cluster.heed(Notice::Freed);
+                    Notice::Tenants
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            };
+            cluster.heed(notice);
+            if notice == Notice::Tenants {
+                let app = Arc::clone(&app);
+                let read = tokio::task::spawn_blocking(move || app.reload_tenants()).await;
+                if let Ok(Err(e)) = read {
+                    tracing::warn!(error = %e, "reading the tenants again failed");
+                }
+            }
+        }
+    });
+}
+
 /// Gives `partition` (its calls already wait) to whichever server claims it next: lets
-/// its tenants' work in flight here end for a moment, gives it up, and forgets what of
-/// that work is left in memory (it is run again by the next server, from the store).
+/// its tenants' work in flight here end for a moment, lets the partition go, forgets
+/// what of its work is left in memory (run again by the next server, from the store),
+/// then gives it up. Until the next server claims it, whatever of that work still ends
+/// here lands; after, nothing of it does.
 async fn give_partition(cluster: &Arc<Cluster>, scheduler: &Scheduler, partition: u32) {
     let began = std::time::Instant::now();
     let theirs = move |tenant: &crate::store::TenantId| {
@@ -156,11 +188,12 @@ async fn give_partition(cluster: &Arc<Cluster>, scheduler: &Scheduler, partition
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let busy = scheduler.busy_with(&theirs);
+    cluster.let_go(partition);
+    scheduler.forget_tenants(&theirs).await;
     let giving = Arc::clone(cluster);
     if let Err(e) = tokio::task::spawn_blocking(move || giving.give(partition)).await {
         tracing::error!(partition, error = %e, "cluster: giving a partition up failed");
     }
-    scheduler.forget_tenants(&theirs).await;
     tracing::info!(
         partition,
         left_running = busy,
@@ -356,6 +389,7 @@ pub async fn serve(
     println!("listening on http://{local}");
     if let (Some(cluster), Some(claimed)) = (&cluster, claimed) {
         keep_partitions(cluster, &scheduler, claimed);
+        heed_notices(cluster, &app);
     }
     tracing::info!(%local, data_dir = %config.data_dir.display(), "sandstep serving");
     axum::serve(

@@ -17,9 +17,11 @@ impl Scheduler {
     }
 
     /// Forgets `which` tenants' Standard work, whose partition this process no longer
-    /// holds: their executions leave memory (their tasks are told to stop, and any answer
-    /// that comes is dropped: `deliver_event` loads no execution of a tenant not held
-    /// here), as do their quota counts, held answers, Map Run drivers and waiting jobs.
+    /// holds: their executions leave memory (their tasks are told to stop, and any event
+    /// that comes is refused as [`Error::Elsewhere`]: `deliver_event` loads no execution
+    /// of a tenant not held here, so an answer owed is kept for the next server), as do
+    /// their quota counts, held answers, Map Run drivers and waiting jobs. (Who waits here
+    /// for a child's end, a Map Run's child, is left waiting: the driver has left.)
     /// Their workers waiting for activity tasks here are woken, to be answered empty and
     /// come back through the next server. Express executions run to their end: they are
     /// in memory only, and no other server could carry them on.

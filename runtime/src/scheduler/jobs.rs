@@ -32,6 +32,10 @@ pub trait JobRunner: Send + Sync + 'static {
 pub(super) struct LiveJob {
     cancel: Arc<AtomicBool>,
     heartbeats: Arc<AtomicU64>,
+    /// Set when its tenant was given to another server: the run no longer counts on
+    /// this process's board (a run started by a later claim of the tenant takes its
+    /// place there).
+    left: Arc<AtomicBool>,
 }
 
 /// The jobs of this process: waiting in their queue's line, and running.
@@ -274,6 +278,9 @@ impl Scheduler {
             };
             self.end_job(&tenant, &id, end, Some(&live));
         }
+        if live.left.load(Ordering::SeqCst) {
+            return;
+        }
         {
             let mut board = lock(&self.inner.jobs);
             let line = (tenant.clone(), queue_name.clone());
@@ -287,12 +294,19 @@ impl Scheduler {
 
     /// Forgets the jobs of `which` tenants, given to another server: those waiting here
     /// start there instead. Those running go on to their end, whose write lands only if
-    /// the next server has not claimed the tenants yet (else it runs them again).
+    /// the next server has not claimed the tenants yet (else it runs them again); they
+    /// leave this process's board alone.
     pub(super) fn leave_jobs(&self, which: &(dyn Fn(&TenantId) -> bool + Send + Sync)) {
         let mut board = lock(&self.inner.jobs);
         board.waiting.retain(|(tenant, _), _| !which(tenant));
         board.running.retain(|(tenant, _), _| !which(tenant));
-        board.live.retain(|(tenant, _), _| !which(tenant));
+        board.live.retain(|(tenant, _), live| {
+            let kept = !which(tenant);
+            if !kept {
+                live.left.store(true, Ordering::SeqCst);
+            }
+            kept
+        });
     }
 
     /// Ends a job: with its run's end, or (`None`) cancelled before or while it ran.

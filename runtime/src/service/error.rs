@@ -267,6 +267,9 @@ impl From<scheduler::Error> for Error {
             scheduler::Error::Definition(m) => Error::InvalidDefinition(m),
             scheduler::Error::AlreadyExists(x) => Error::ExecutionAlreadyExists(x.arn),
             scheduler::Error::NotRunning(which) => Error::ExecutionDoesNotExist(which),
+            e @ scheduler::Error::Elsewhere(_) => {
+                Error::Store(store::Error::Unavailable(e.to_string()))
+            }
             scheduler::Error::OpenLimit(m) => Error::ExecutionLimitExceeded(m),
             scheduler::Error::Engine(e) => Error::Internal(e.to_string()),
             scheduler::Error::Pool(e) => Error::Internal(e.to_string()),

@@ -98,7 +98,7 @@ impl Deliver for EventDeliveries {
         let now = self.executions.scheduler().now();
         let store = self.store.clone();
         let written = tokio::task::spawn_blocking(move || match outcome {
-            Ok(()) => store.delivery_done(&key),
+            Ok(()) => store.delivery_done(&key, &delivery.tenant),
             Err(why) => {
                 let policy = delivery.target.retry_policy;
                 let age_ms = now - delivery.accepted;

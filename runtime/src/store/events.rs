@@ -6,7 +6,7 @@
 //! event survives a crash and is delivered after the restart; a delivery stays until its
 //! target took it (at least once), re-timed after each failed attempt.
 
-use super::backend::Write;
+use super::backend::{Guard, Write};
 use super::codec::{decode, encode};
 use super::keys::{Key, Table};
 use super::tables::EffectOf;
@@ -236,7 +236,7 @@ pub trait EventBuses: Send + Sync {
     ///
     /// # Errors
     /// When the store fails.
-    fn delivery_done(&self, key: &[u8]) -> Result<()>;
+    fn delivery_done(&self, key: &[u8], tenant: &TenantId) -> Result<()>;
     /// Re-times a delivery after a failed attempt.
     ///
     /// # Errors
@@ -410,15 +410,23 @@ impl EventBuses for Store {
             .collect())
     }
 
-    fn delivery_done(&self, key: &[u8]) -> Result<()> {
-        self.backend().apply(vec![Write::Delete(key.to_vec())])
+    fn delivery_done(&self, key: &[u8], tenant: &TenantId) -> Result<()> {
+        // Deliveries are keyed by time, not tenant: fenced by the tenant's partition.
+        let fence = super::keys::fence_of(tenant);
+        self.backend()
+            .apply_guarded(&[Guard::Absent(&fence)], vec![Write::Delete(key.to_vec())])
+            .map(|_| ())
     }
 
     fn delivery_retry(&self, key: &[u8], next: &Delivery) -> Result<()> {
-        self.backend().apply(vec![
+        let fence = super::keys::fence_of(&next.tenant);
+        let writes = vec![
             Write::Delete(key.to_vec()),
             Write::Put(delivery_key(next), encode(next)?),
-        ])
+        ];
+        self.backend()
+            .apply_guarded(&[Guard::Absent(&fence)], writes)
+            .map(|_| ())
     }
 
     fn delivery_dead(&self, key: &[u8], dead: &DeadLetter) -> Result<()> {
@@ -537,7 +545,7 @@ mod tests {
                 .collect();
             assert_eq!(due, ["x", "z"]);
             let x = s.deliveries_due(35, 1).unwrap().remove(0);
-            s.delivery_done(&x.key).unwrap();
+            s.delivery_done(&x.key, &x.delivery.tenant).unwrap();
             let z = s.deliveries_due(35, 1).unwrap().remove(0);
             s.delivery_dead(
                 &z.key,

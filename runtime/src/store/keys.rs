@@ -219,6 +219,13 @@ pub fn tenant_of(key: &[u8]) -> Option<String> {
     }
 }
 
+/// A key of `tenant` that no row ever has. A write of rows keyed without their tenant
+/// names it among its guards (as absent), so that it is fenced by the tenant's partition
+/// like the tenant's other writes (`store/postgres/lease.rs`).
+pub fn fence_of(tenant: &TenantId) -> Vec<u8> {
+    Key::of(Table::Meta, tenant).text("fence").into_bytes()
+}
+
 /// Reads back the fields of a key after its table tag: text fields and 8-byte numbers,
 /// in the order they were written.
 #[derive(Debug)]

@@ -32,6 +32,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{IsolationLevel, NoTls};
 
 pub mod lease;
+pub mod listen;
 
 /// The schema's migrations, `runtime/migrations/V<n>__<name>.sql`, built into the binary.
 mod embedded {
@@ -74,9 +75,9 @@ impl Fences {
     }
 }
 
-/// The fences, even after a panic elsewhere while they were locked (each change is one
-/// insert or removal).
-fn lock_held(fences: &Mutex<Fences>) -> MutexGuard<'_, Fences> {
+/// The fences (or the leasing lock), even after a panic elsewhere while they were locked
+/// (each change of the fences is one insert or removal).
+fn lock_held<T>(fences: &Mutex<T>) -> MutexGuard<'_, T> {
     fences
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -103,13 +104,19 @@ pub struct Postgres {
     /// checks those of the tenants it touches against the database's fences (see
     /// [`Fences::of`]).
     held: Arc<Mutex<Fences>>,
+    /// Held while partitions are renewed or one is given up: the two never interleave.
+    leasing: Mutex<()>,
     /// The driver's own runtime: the store's callers block on its answers. (An `Option`
     /// only so that `drop` can shut it down without blocking: the store may be dropped
     /// on an async task.)
     runtime: Option<tokio::runtime::Runtime>,
-    /// How to connect (for a connection of its own, such as migrations').
-    #[cfg_attr(not(test), allow(dead_code))]
+    /// How to connect (for a connection of its own: migrations', notices').
     config: tokio_postgres::Config,
+    /// The notices of the processes sharing the database, once someone listens
+    /// (`listen.rs`).
+    notices: std::sync::OnceLock<tokio::sync::broadcast::Sender<listen::Notice>>,
+    /// The channels of this schema's notices.
+    channels: listen::Channels,
 }
 
 impl std::fmt::Debug for Postgres {
@@ -124,6 +131,11 @@ fn unavailable(e: impl std::fmt::Display) -> Error {
 
 /// A driver error as the store's: the database being away (connection lost, shutting
 /// down, out of connections) is retryable; anything else is a failure.
+/// [`classify`], for `map_err`.
+fn db_error(e: tokio_postgres::Error) -> Error {
+    classify(&e)
+}
+
 fn classify(e: &tokio_postgres::Error) -> Error {
     let e = &Described(e);
     if e.is_closed() {
@@ -264,13 +276,26 @@ impl Postgres {
                 .build()
                 .map_err(|e| Error::Backend(format!("cannot build the connection pool: {e}")))?
         };
-        let store = Postgres {
+        let mut store = Postgres {
             pool,
             held: Arc::new(Mutex::new(Fences::default())),
+            leasing: Mutex::new(()),
             runtime: Some(runtime),
             config: config.clone(),
+            notices: std::sync::OnceLock::new(),
+            channels: listen::Channels::default(),
         };
         store.wait(migrate(config))?;
+        let pool = store.pool.clone();
+        let schema: String = store.wait(async move {
+            let client = pool.get().await.map_err(unavailable)?;
+            let row = client
+                .query_one("SELECT current_schema()::text", &[])
+                .await
+                .map_err(db_error)?;
+            Ok(row.get(0))
+        })?;
+        store.channels = listen::Channels::of(&schema);
         Ok(store)
     }
 
@@ -297,10 +322,11 @@ impl Postgres {
         let (keys, values, gone) = settle(writes);
         let touched = guards.iter().map(|(k, _)| k).chain(&keys).chain(&gone);
         let fence = lock_held(&self.held).of(touched.map(Vec::as_slice));
+        let tenants = self.channels.tenants.clone();
         self.wait(async move {
             let mut last = None;
             for attempt in 0..CONFLICT_ATTEMPTS {
-                match attempt_once(&pool, &fence, &guards, &keys, &values, &gone).await {
+                match attempt_once(&pool, &fence, &guards, &keys, &values, &gone, &tenants).await {
                     Ok(applied) => return Ok(applied),
                     Err(Attempt::Conflict(why)) => {
                         last = Some(why);
@@ -349,6 +375,7 @@ async fn attempt_once(
     keys: &[Vec<u8>],
     values: &[Vec<u8>],
     gone: &[Vec<u8>],
+    tenants_channel: &str,
 ) -> std::result::Result<bool, Attempt> {
     let mut client = pool
         .get()
@@ -416,6 +443,12 @@ async fn attempt_once(
             .prepare_cached("DELETE FROM sandstep_map WHERE key = ANY($1)")
             .await?;
         tx.execute(&delete, &[&gone]).await?;
+    }
+    // The other processes read the tenants again (delivered if this commits).
+    let tenants = super::keys::Table::Tenant as u8;
+    if keys.iter().chain(gone).any(|k| k.first() == Some(&tenants)) {
+        tx.execute("SELECT pg_notify($1, '')", &[&tenants_channel])
+            .await?;
     }
     tx.commit().await?;
     Ok(true)
@@ -820,6 +853,50 @@ mod tests {
             .is_err());
     }
 
+    /// Claims, gives and tenants' writes reach every listening process as notices, once
+    /// committed; other writes send none.
+    #[test]
+    fn changes_of_partitions_and_tenants_reach_the_listeners() {
+        use super::listen::Notice;
+        let Some(mut both) = testing::fresh_pair(2) else {
+            return;
+        };
+        let (other, listening) = (both.pop().unwrap(), both.pop().unwrap());
+        let mut notices = listening.notices();
+        let wait = tokio::runtime::Runtime::new().unwrap();
+        let mut next = || {
+            wait.block_on(async {
+                tokio::time::timeout(Duration::from_secs(5), notices.recv()).await
+            })
+            .expect("a notice in time")
+            .expect("the notices go on")
+        };
+        // Once listening, what may have been missed is told first.
+        assert_eq!(
+            [next(), next(), next()],
+            [Notice::Freed, Notice::Claimed, Notice::Tenants]
+        );
+        let length = Duration::from_secs(30);
+        other.join("other", "h2:2", length).unwrap();
+        other.claim(5, "other", "h2:2", length).unwrap().unwrap();
+        assert_eq!(next(), Notice::Claimed);
+        let (_, kv) = tenant_in(5);
+        other.apply(vec![Write::Put(kv, Vec::new())]).unwrap();
+        let tenant = crate::store::keys::Key::table(crate::store::keys::Table::Tenant)
+            .text("acme")
+            .into_bytes();
+        other.apply(vec![Write::Put(tenant, Vec::new())]).unwrap();
+        assert_eq!(next(), Notice::Tenants, "a kv write told nothing");
+        other.give(5, "other").unwrap();
+        assert_eq!(next(), Notice::Freed);
+        other.give(5, "other").unwrap();
+        other.release("other").unwrap();
+        let quiet = wait.block_on(async {
+            tokio::time::timeout(Duration::from_millis(300), notices.recv()).await
+        });
+        assert!(quiet.is_err(), "nothing freed, nothing told: {quiet:?}");
+    }
+
     #[test]
     fn tenants_fall_into_stable_partitions_shared_evenly() {
         use super::lease::{partition_of, shares, PARTITIONS};
@@ -839,49 +916,78 @@ mod tests {
         assert_eq!(shares(40), (0, 1));
     }
 
-    /// The rules by which members even out their partitions, played out: members joining
-    /// one at a time end up with even shares, one partition moving at a time, and no
-    /// member ever claims what another short one needs.
-    #[test]
-    fn partitions_even_out_as_members_join() {
-        use super::lease::{shares, should_claim, should_give, PARTITIONS};
-        let mut holdings: BTreeMap<String, usize> = BTreeMap::new();
-        let mut free = PARTITIONS as usize;
-        for joined in ["a", "b", "c", "d", "e"] {
-            holdings.insert(joined.to_string(), 0);
-            let free_at_join = free;
-            let mut moves = 0;
-            for _round in 0..200 {
-                let names: Vec<String> = holdings.keys().cloned().collect();
-                let mut changed = false;
-                for me in &names {
-                    let mine = holdings[me];
-                    if free > 0 && should_claim(me, mine, &holdings) {
-                        free -= 1;
-                        *holdings.get_mut(me).unwrap() += 1;
-                        changed = true;
-                    } else if should_give(me, &holdings, free) {
-                        free += 1;
-                        moves += 1;
-                        *holdings.get_mut(me).unwrap() -= 1;
-                        changed = true;
-                    }
-                }
-                if !changed {
-                    break;
+    /// Plays the claiming and giving rules out, each member in turn, until nothing
+    /// changes; answers how many partitions were given up.
+    fn even_out(holdings: &mut BTreeMap<String, usize>, free: &mut usize) -> usize {
+        use super::lease::{should_claim, should_give};
+        let mut moves = 0;
+        for _round in 0..500 {
+            let names: Vec<String> = holdings.keys().cloned().collect();
+            let mut changed = false;
+            for me in &names {
+                let mine = holdings[me];
+                if *free > 0 && should_claim(me, mine, holdings) {
+                    *free -= 1;
+                    *holdings.get_mut(me).unwrap() += 1;
+                    changed = true;
+                } else if should_give(me, holdings, *free) {
+                    *free += 1;
+                    moves += 1;
+                    *holdings.get_mut(me).unwrap() -= 1;
+                    changed = true;
                 }
             }
+            if !changed {
+                return moves;
+            }
+        }
+        panic!("the shares never settle: {holdings:?}");
+    }
+
+    /// The rules by which members even out their partitions, played out: members joining
+    /// one at a time or several at once end up with even shares, and only what the
+    /// newcomers need moves (no member claims what another short one needs, no partition
+    /// goes back and forth); a member that dies leaves its share to the others.
+    #[test]
+    fn partitions_even_out_as_members_join_and_leave() {
+        use super::lease::{shares, PARTITIONS};
+        let even = |holdings: &BTreeMap<String, usize>| {
             let (floor, ceil) = shares(holdings.len());
-            assert_eq!(free, 0, "{joined}: every partition held");
+            holdings.values().all(|n| (floor..=ceil).contains(n))
+                && holdings.values().sum::<usize>() == PARTITIONS as usize
+        };
+        let waves: [&[&[&str]]; 4] = [
+            &[&["a"], &["b"], &["c"], &["d"], &["e"], &["f"]],
+            &[&["a"], &["b", "c", "d", "e", "f"]],
+            &[&["a", "b"], &["c", "d", "e", "f"]],
+            &[&["a"], &["b", "c"], &["d", "e", "f", "g", "h", "i", "j"]],
+        ];
+        for joins in waves {
+            let mut holdings: BTreeMap<String, usize> = BTreeMap::new();
+            let mut free = PARTITIONS as usize;
+            for wave in joins {
+                let free_at_join = free;
+                for name in *wave {
+                    holdings.insert(name.to_string(), 0);
+                }
+                let moves = even_out(&mut holdings, &mut free);
+                assert!(even(&holdings), "{joins:?}: even, {holdings:?}");
+                let got: usize = wave.iter().map(|n| holdings[*n]).sum();
+                assert_eq!(
+                    moves + free_at_join,
+                    got,
+                    "{joins:?}: only what the newcomers needed moved, {holdings:?}"
+                );
+            }
+            // The first member dies: its partitions lapse, and the others take them.
+            let dead = holdings.remove("a").unwrap();
+            free += dead;
+            let moves = even_out(&mut holdings, &mut free);
             assert!(
-                holdings.values().all(|n| (floor..=ceil).contains(n)),
-                "{joined}: even, {holdings:?}"
+                even(&holdings),
+                "{joins:?}: even after a death, {holdings:?}"
             );
-            assert_eq!(
-                moves + free_at_join,
-                holdings[joined],
-                "{joined}: only what the newcomer needed moved, {holdings:?}"
-            );
+            assert_eq!(moves, 0, "the survivors only claim what lapsed");
         }
     }
 

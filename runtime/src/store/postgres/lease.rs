@@ -15,7 +15,8 @@
 //! partition updates its fence, which waits for the writes in flight under the old epoch:
 //! after a takeover commits, nothing of the old holder can land.
 
-use super::{classify, Postgres};
+use super::listen::notify;
+use super::{db_error as db, Postgres};
 use crate::store::{Error, Result};
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -43,11 +44,6 @@ impl Partition {
     pub fn held(&self) -> bool {
         self.lapses_in > 0.0 && !self.owner.is_empty()
     }
-}
-
-/// A database error, classified (retryable or not).
-fn db(e: tokio_postgres::Error) -> Error {
-    classify(&e)
 }
 
 impl Postgres {
@@ -154,6 +150,7 @@ impl Postgres {
     ) -> Result<Option<i64>> {
         let (owner, address) = (owner.to_string(), address.to_string());
         let number = i32::try_from(id).map_err(|_| Error::Invalid("partition".into()))?;
+        let channel = self.channels.partitions.clone();
         let got = self.with_client(move |mut client| async move {
             let tx = client.transaction().await.map_err(db)?;
             // Never wait long behind the old holder's writes: try again later instead.
@@ -181,6 +178,7 @@ impl Postgres {
             )
             .await
             .map_err(db)?;
+            notify(&tx, &channel, "claimed").await?;
             tx.commit().await.map_err(db)?;
             Ok(Some(epoch))
         })?;
@@ -200,6 +198,9 @@ impl Postgres {
     /// When the database fails (the partitions may still be ours: try again).
     pub fn renew(&self, owner: &str, address: &str, length: Duration) -> Result<Vec<u32>> {
         self.join(owner, address, length)?;
+        // No partition is given while its renewal is under way (it would be renewed
+        // after being given, or reported lost when its taker claimed it meanwhile).
+        let _renewing = super::lock_held(&self.leasing);
         let held = self.fences_held();
         if held.is_empty() {
             return Ok(Vec::new());
@@ -234,6 +235,7 @@ impl Postgres {
     /// When the database fails (the partition then lapses unless renewed).
     pub fn give(&self, id: u32, owner: &str) -> Result<()> {
         let number = i32::try_from(id).map_err(|_| Error::Invalid("partition".into()))?;
+        let _giving = super::lock_held(&self.leasing);
         let epoch = {
             let mut fences = super::lock_held(&self.held);
             // Out of the renewals first, so that none renews it after it is given.
@@ -244,12 +246,14 @@ impl Postgres {
             epoch
         };
         let owner = owner.to_string();
+        let channel = self.channels.partitions.clone();
         self.with_client(move |client| async move {
             client
                 .execute(
-                    "UPDATE sandstep_partitions SET expires_at = '-infinity' \
-                     WHERE id = $1 AND epoch = $2 AND owner = $3",
-                    &[&number, &epoch, &owner],
+                    "WITH given AS (UPDATE sandstep_partitions SET expires_at = '-infinity' \
+                     WHERE id = $1 AND epoch = $2 AND owner = $3 RETURNING id) \
+                     SELECT pg_notify($4, 'freed') FROM given",
+                    &[&number, &epoch, &owner, &channel],
                 )
                 .await
                 .map_err(db)?;
@@ -268,13 +272,15 @@ impl Postgres {
         // of a stopping server) commits only until another server claims the partition.
         let (ids, epochs): (Vec<i32>, Vec<i64>) = self.fences_held().into_iter().unzip();
         let owner = owner.to_string();
+        let channel = self.channels.partitions.clone();
         self.with_client(move |client| async move {
             client
                 .execute(
-                    "UPDATE sandstep_partitions p SET expires_at = '-infinity' \
+                    "WITH freed AS (UPDATE sandstep_partitions p SET expires_at = '-infinity' \
                      FROM unnest($2::int[], $3::bigint[]) AS h(id, epoch) \
-                     WHERE p.id = h.id AND p.epoch = h.epoch AND p.owner = $1",
-                    &[&owner, &ids, &epochs],
+                     WHERE p.id = h.id AND p.epoch = h.epoch AND p.owner = $1 RETURNING p.id) \
+                     SELECT pg_notify($4, 'freed') WHERE EXISTS (SELECT 1 FROM freed)",
+                    &[&owner, &ids, &epochs, &channel],
                 )
                 .await
                 .map_err(db)?;
@@ -354,20 +360,25 @@ pub fn should_claim(me: &str, mine: usize, holdings: &BTreeMap<String, usize>) -
 }
 
 /// Whether `me` gives one of its partitions up: no partition is free (a member short of
-/// its share claims those first), some member holds fewer than the share rounded down,
-/// and `me` holds more than that and the most of all (ties: the first name), so that one
-/// member gives at a time and the one with most to spare gives first.
+/// its share claims those first), `me` holds the most of all (ties: the first name), so
+/// that one member gives at a time and the one with most to spare gives first, and either
+/// some member holds fewer than the share rounded down while `me` holds more, or some
+/// holds fewer than the share rounded up while `me` holds more than that (the first
+/// brings every member to its share, the second ends the surplus of one that holds more
+/// than any should when several joined at once).
 pub fn should_give(me: &str, holdings: &BTreeMap<String, usize>, free: usize) -> bool {
-    let (floor, _) = shares(holdings.len());
+    let (floor, ceil) = shares(holdings.len());
     let Some(mine) = holdings.get(me).copied() else {
         return false;
     };
-    let short = holdings.values().any(|n| *n < floor);
+    let below = |share: usize| holdings.values().any(|n| *n < share);
     let most = holdings
         .iter()
         .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
         .map(|(name, _)| name.as_str());
-    free == 0 && short && mine > floor && most == Some(me)
+    free == 0
+        && most == Some(me)
+        && ((mine > floor && below(floor)) || (mine > ceil && below(ceil)))
 }
 
 /// The partition of a tenant: the first four bytes of its id's SHA-256, modulo
