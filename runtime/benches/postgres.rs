@@ -12,8 +12,9 @@
 //! (p) failover: two `sandstep serve` on one database (default lease, 8 s); an execution
 //!     loops on a 1 s Wait; `kill -9` of the server running it, and the time until the
 //!     first history event the other one writes for that execution. p50 and max over
-//!     `SANDSTEP_BENCH_FAILOVERS` (20) runs; the killed server comes back as the next
-//!     spare.
+//!     `SANDSTEP_BENCH_FAILOVERS` (20) runs; each run starts a new second server, which
+//!     (r) gets its share from the one holding all 16 partitions: the time from its
+//!     start until each holds 8, p50 and max over the same runs.
 //!
 //! The database: `SANDSTEP_BENCH_POSTGRES`, or else a cluster of the bench's own started by
 //! `.ci/postgres start --durable` (fsync on, as a production database; the tests' cluster
@@ -207,7 +208,7 @@ fn now_s() -> f64 {
         .as_secs_f64()
 }
 
-/// Starts a server on `url` on a thread (a spare while another holds every partition).
+/// Starts a server on `url` on a thread.
 fn standby(url: String, n: usize) -> std::thread::JoinHandle<Server> {
     std::thread::spawn(move || {
         Server::start_with(
@@ -218,30 +219,73 @@ fn standby(url: String, n: usize) -> std::thread::JoinHandle<Server> {
     })
 }
 
+/// How many partitions `server` holds, from its own metrics.
+fn held_by(server: &Server) -> usize {
+    ureq::get(&format!("{}/metrics", server.url))
+        .call()
+        .ok()
+        .and_then(|r| r.into_string().ok())
+        .and_then(|text| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("sandstep_partitions_held "))
+                .and_then(|n| n.trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Waits until each of `servers` holds `each` partitions.
+fn wait_held(servers: &[&Server], each: usize) {
+    let began = Instant::now();
+    while servers.iter().any(|s| held_by(s) != each) {
+        assert!(
+            began.elapsed() < Duration::from_secs(120),
+            "partitions never settled"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The process id of the server running the default tenant, asked at `via`.
+fn runner_of_default(via: &Server) -> u32 {
+    let answer: serde_json::Value = ureq::get(&format!("{}/v1/server", via.url))
+        .call()
+        .expect("/v1/server")
+        .into_json()
+        .expect("json");
+    answer["pid"].as_u64().expect("pid") as u32
+}
+
 /// (p) seconds from `kill -9` of the server running the looping execution to the other
-/// server's first event of it, over `runs` failovers.
-fn failovers(db: &Database, runs: usize) -> Vec<f64> {
+/// server's first event of it, and (r) seconds from a second server's start until it
+/// holds its share, over `runs` runs.
+fn failovers(db: &Database, runs: usize) -> (Vec<f64>, Vec<f64>) {
     let url = db.schema("bench_failover");
-    let mut active = standby(url.clone(), 0).join().unwrap();
-    active.sfn(
+    let first = standby(url.clone(), 0).join().unwrap();
+    first.sfn(
         "CreateStateMachine",
         serde_json::json!({"name": "loop", "definition": LOOP,
             "roleArn": "arn:aws:iam::000000000000:role/r", "type": "STANDARD"}),
     );
-    let execution = active.sfn(
+    let execution = first.sfn(
         "StartExecution",
         serde_json::json!({"stateMachineArn": "arn:aws:states:us-east-1:000000000000:stateMachine:loop"}),
     )["executionArn"]
         .as_str()
         .unwrap()
         .to_string();
-    let mut times = Vec::new();
+    let mut alive = vec![first];
+    let (mut failover, mut shares) = (Vec::new(), Vec::new());
     for run in 0..runs {
-        let next = standby(url.clone(), run + 1);
-        std::thread::sleep(Duration::from_millis(1500));
-        drop(active); // kill -9
+        wait_held(&[&alive[0]], 16);
+        let joining = Instant::now();
+        alive.push(standby(url.clone(), run + 1).join().unwrap());
+        wait_held(&[&alive[0], &alive[1]], 8);
+        shares.push(joining.elapsed().as_secs_f64());
+        let runner = runner_of_default(&alive[0]);
+        let victim = alive.iter().position(|s| s.pid() == runner).unwrap();
+        drop(alive.remove(victim)); // kill -9
         let killed = now_s();
-        let server = next.join().unwrap();
+        let server = &alive[0];
         let first_after = loop {
             let history = server.sfn(
                 "GetExecutionHistory",
@@ -259,10 +303,9 @@ fn failovers(db: &Database, runs: usize) -> Vec<f64> {
             }
             std::thread::sleep(Duration::from_millis(20));
         };
-        times.push(first_after - killed);
-        active = server;
+        failover.push(first_after - killed);
     }
-    times
+    (failover, shares)
 }
 
 /// The tenants of (q): twelve, each with its API key and a pass3 machine.
@@ -478,12 +521,19 @@ fn main() {
     );
 
     let runs = env_or("SANDSTEP_BENCH_FAILOVERS", 20);
-    let mut times = failovers(&db, runs);
+    let (mut times, mut shares) = failovers(&db, runs);
     times.sort_by(f64::total_cmp);
+    shares.sort_by(f64::total_cmp);
     println!(
         "(p) failover, kill -9 to the other server's first transition (lease 8 s, {runs} runs): \
          p50 {:.2} s, max {:.2} s",
         times[times.len() / 2],
         times[times.len() - 1]
+    );
+    println!(
+        "(r) a server joining one that holds all 16 partitions, from its start until each \
+         holds 8 ({runs} runs): p50 {:.2} s, max {:.2} s",
+        shares[shares.len() / 2],
+        shares[shares.len() - 1]
     );
 }

@@ -403,20 +403,17 @@ impl Cluster {
     }
 
     /// Acts on a partition's notice: who holds it changed, so calls waiting for it read
-    /// that again now; and when it was freed, the keeping thread looks for it now rather
-    /// than at its next round.
+    /// that again now, and the keeping thread does its round now rather than at its next
+    /// one: a freed partition is claimed at once, and once a given one is claimed, the
+    /// next is given (a server that joins gets its share in moments, not in rounds).
     pub fn heed(&self, notice: Notice) {
-        match notice {
-            Notice::Claimed | Notice::Freed => {
-                self.forget();
-                self.changed.send_modify(|n| *n += 1);
-            }
-            Notice::Tenants => return,
+        if notice == Notice::Tenants {
+            return;
         }
-        if notice == Notice::Freed {
-            if let Some(keeper) = lock(&self.keeper).as_ref() {
-                keeper.thread().unpark();
-            }
+        self.forget();
+        self.changed.send_modify(|n| *n += 1);
+        if let Some(keeper) = lock(&self.keeper).as_ref() {
+            keeper.thread().unpark();
         }
     }
 

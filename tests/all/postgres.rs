@@ -827,3 +827,84 @@ fn a_passed_on_call_keeps_its_caller_and_a_forged_vouch_is_dropped() {
     assert!(list(&runs, Some(forged.clone())).is_ok());
     assert!(list(&passes, Some(forged)).is_ok());
 }
+
+/// A tenant's quota of open executions holds whichever servers its starts reach, and
+/// through a takeover: the server running the tenant counts them, and the next one counts
+/// them again from the database.
+#[test]
+fn a_tenant_s_open_executions_quota_holds_across_servers_and_a_takeover() {
+    let Some(url) = postgres_store("quota") else {
+        return;
+    };
+    let dirs: Vec<TempDir> = (0..2)
+        .map(|i| TempDir::new(&format!("pg-quota-{i}")))
+        .collect();
+    let cfg = config(&dirs[0].0, 2, "admin_token = \"root-token\"\n");
+    let args = ["--store", url.as_str(), "--config", cfg.as_str()];
+    let mut servers = [
+        Server::start(&dirs[0].0, &args),
+        Server::start(&dirs[1].0, &args),
+    ];
+    wait_even(&[&servers[0], &servers[1]], Duration::from_secs(60));
+    let created: Value = ureq::post(&format!("{}/v1/tenants", servers[1].url))
+        .set("authorization", "Bearer root-token")
+        .send_json(json!({"name": "capped", "quotas": {"maxOpenExecutions": 4}}))
+        .unwrap()
+        .into_json()
+        .unwrap();
+    let bearer = format!("Bearer {}", created["apiKey"].as_str().unwrap());
+    let auth = [("authorization", bearer.as_str())];
+    let account = created["account"].as_str().unwrap();
+    let urls = Mutex::new(servers.iter().map(|s| s.url.clone()).collect::<Vec<_>>());
+    let waits =
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": true}}});
+    let machine = call_any_with(
+        &urls,
+        0,
+        "CreateStateMachine",
+        &json!({"name": "waits", "definition": waits.to_string(),
+            "roleArn": format!("arn:aws:iam::{account}:role/r")}),
+        &auth,
+    )
+    .unwrap()["stateMachineArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let start = |urls: &Mutex<Vec<String>>, i: usize| {
+        call_any_with(
+            urls,
+            i,
+            "StartExecution",
+            &json!({"stateMachineArn": machine, "name": format!("e{i}")}),
+            &auth,
+        )
+    };
+    // Starts alternate between the servers: four open, the rest refused.
+    let outcomes: Vec<Result<Value, (u16, String, String)>> =
+        (0..8).map(|i| start(&urls, i)).collect();
+    let opened = outcomes.iter().filter(|o| o.is_ok()).count();
+    assert_eq!(opened, 4, "{outcomes:?}");
+    for refused in outcomes.iter().filter_map(|o| o.as_ref().err()) {
+        assert_eq!(refused.1, "ExecutionLimitExceeded", "{refused:?}");
+    }
+    // The server running the tenant dies; the other counts the four again.
+    let owner = answering_pid_as(&servers[0].url, created["apiKey"].as_str()).unwrap();
+    let index = servers.iter().position(|s| s.pid() == owner).unwrap();
+    let dead = servers[index].url.clone();
+    servers[index].kill9();
+    urls.lock().unwrap().retain(|u| *u != dead);
+    let after = start(&urls, 100);
+    assert!(
+        matches!(&after, Err((_, kind, _)) if kind == "ExecutionLimitExceeded"),
+        "{after:?}"
+    );
+    let listed = call_any_with(
+        &urls,
+        0,
+        "ListExecutions",
+        &json!({"stateMachineArn": machine, "statusFilter": "RUNNING"}),
+        &auth,
+    )
+    .unwrap();
+    assert_eq!(listed["executions"].as_array().unwrap().len(), 4);
+}

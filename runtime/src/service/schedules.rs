@@ -230,14 +230,17 @@ impl Schedules {
     async fn round(&self, crash: bool) {
         let now = self.now();
         let store = self.store.clone();
-        let due = match tokio::task::spawn_blocking(move || store.schedules_due(now, 512)).await {
+        let scheduler = self.executions.scheduler().clone();
+        // Another server fires its own tenants' schedules.
+        let ours = move |tenant: &crate::store::TenantId| scheduler.runs(tenant);
+        let due = match tokio::task::spawn_blocking(move || store.schedules_due_of(now, 512, &ours))
+            .await
+        {
             Ok(Ok(due)) => due,
             Ok(Err(e)) => return tracing::warn!(error = %e, "reading due schedules failed"),
             Err(_) => return,
         };
-        let scheduler = self.executions.scheduler();
-        // Another server fires its own tenants' schedules.
-        for d in due.into_iter().filter(|d| scheduler.runs(&d.tenant)) {
+        for d in due {
             if let Err(e) = self.fire(&d, now, crash).await {
                 tracing::warn!(tenant = %d.tenant, group = %d.group, schedule = %d.name, error = %e, "a schedule's fire failed");
             }

@@ -169,9 +169,8 @@ impl Deliver for Deliveries {
     /// Those of the tenants this server runs (another server delivers the others').
     fn due(&self, now: Millis, limit: usize) -> crate::store::Result<Vec<Pending>> {
         let scheduler = self.executions.scheduler();
-        let mut due = self.store.deliveries_due(now, limit)?;
-        due.retain(|p| scheduler.runs(&p.delivery.tenant));
-        Ok(due)
+        self.store
+            .deliveries_due_of(now, limit, &|tenant| scheduler.runs(tenant))
     }
 
     fn busy_key(pending: &Pending) -> Vec<u8> {

@@ -226,7 +226,21 @@ pub trait EventBuses: Send + Sync {
     ///
     /// # Errors
     /// When the store fails.
-    fn deliveries_due(&self, now: Millis, limit: usize) -> Result<Vec<Pending>>;
+    fn deliveries_due(&self, now: Millis, limit: usize) -> Result<Vec<Pending>> {
+        self.deliveries_due_of(now, limit, &|_| true)
+    }
+    /// [`deliveries_due`](Self::deliveries_due) of the tenants `wanted` picks (a server
+    /// sharing the store delivers its own tenants' only): `limit` counts those alone, so
+    /// a backlog of other tenants' never hides them.
+    ///
+    /// # Errors
+    /// When the store fails.
+    fn deliveries_due_of(
+        &self,
+        now: Millis,
+        limit: usize,
+        wanted: &dyn Fn(&TenantId) -> bool,
+    ) -> Result<Vec<Pending>>;
     /// Every delivery not yet made, of every tenant (for the console and the tests).
     ///
     /// # Errors
@@ -253,6 +267,9 @@ pub trait EventBuses: Send + Sync {
     /// When the store fails.
     fn dead_letters(&self, tenant: &TenantId, bus: &str, limit: usize) -> Result<Vec<DeadLetter>>;
 }
+
+/// How many rows a reading of due deliveries takes at a time.
+const PAGE: usize = 256;
 
 fn bus_key(tenant: &TenantId, name: &str) -> Vec<u8> {
     Key::of(Table::EventBus, tenant).text(name).into_bytes()
@@ -388,17 +405,32 @@ impl EventBuses for Store {
         self.backend().apply(writes)
     }
 
-    fn deliveries_due(&self, now: Millis, limit: usize) -> Result<Vec<Pending>> {
+    fn deliveries_due_of(
+        &self,
+        now: Millis,
+        limit: usize,
+        wanted: &dyn Fn(&TenantId) -> bool,
+    ) -> Result<Vec<Pending>> {
         let prefix = Key::table(Table::EventDelivery).into_bytes();
         let mut due = Vec::new();
-        for (key, bytes) in self.backend().scan(&prefix, None, limit)? {
-            let delivery: Delivery = decode(&bytes)?;
-            if delivery.due > now {
-                break;
+        let mut after: Option<Vec<u8>> = None;
+        // In due order: the first not yet due ends the reading.
+        loop {
+            let page = self.backend().scan(&prefix, after.as_deref(), PAGE)?;
+            let Some((last, _)) = page.last() else {
+                return Ok(due);
+            };
+            after = Some(last.clone());
+            for (key, bytes) in page {
+                let delivery: Delivery = decode(&bytes)?;
+                if delivery.due > now || due.len() >= limit {
+                    return Ok(due);
+                }
+                if wanted(&delivery.tenant) {
+                    due.push(Pending { key, delivery });
+                }
             }
-            due.push(Pending { key, delivery });
         }
-        Ok(due)
     }
 
     fn deliveries_waiting(&self, tenant: &TenantId, bus: &str) -> Result<Vec<Delivery>> {
@@ -486,6 +518,26 @@ mod tests {
             attempts: 0,
             due,
             last_error: None,
+        }
+    }
+
+    /// A server reads its own tenants' due deliveries past any number of others'.
+    #[test]
+    fn due_deliveries_of_some_tenants_are_found_behind_a_backlog_of_others() {
+        for s in crate::store::testing::stores() {
+            let theirs: Vec<Delivery> =
+                (0..600).map(|i| delivery(&format!("x{i:03}"), 1)).collect();
+            let mut mine = delivery("mine", 2);
+            mine.tenant = TenantId("b".into());
+            let mut later = delivery("later", 50);
+            later.tenant = TenantId("b".into());
+            s.deliveries_accept(&theirs, None).unwrap();
+            s.deliveries_accept(&[mine, later], None).unwrap();
+            let ours = |t: &TenantId| t.0 == "b";
+            let due = s.deliveries_due_of(10, 5, &ours).unwrap();
+            let ids: Vec<&str> = due.iter().map(|p| p.delivery.id.as_str()).collect();
+            assert_eq!(ids, ["mine"], "not yet due: later");
+            assert_eq!(s.deliveries_due(10, 5).unwrap().len(), 5, "the limit");
         }
     }
 

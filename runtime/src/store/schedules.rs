@@ -140,7 +140,21 @@ pub trait Schedules: Send + Sync {
     ///
     /// # Errors
     /// When the store fails.
-    fn schedules_due(&self, now: Millis, limit: usize) -> Result<Vec<Due>>;
+    fn schedules_due(&self, now: Millis, limit: usize) -> Result<Vec<Due>> {
+        self.schedules_due_of(now, limit, &|_| true)
+    }
+    /// [`schedules_due`](Self::schedules_due) of the tenants `wanted` picks (a server
+    /// sharing the store fires its own tenants' only): `limit` counts those alone, so a
+    /// backlog of other tenants' never hides them.
+    ///
+    /// # Errors
+    /// When the store fails.
+    fn schedules_due_of(
+        &self,
+        now: Millis,
+        limit: usize,
+        wanted: &dyn Fn(&TenantId) -> bool,
+    ) -> Result<Vec<Due>>;
     /// How many schedules are armed (have a next fire), of every tenant.
     ///
     /// # Errors
@@ -218,26 +232,42 @@ impl Schedules for Store {
         Ok(true)
     }
 
-    fn schedules_due(&self, now: Millis, limit: usize) -> Result<Vec<Due>> {
+    fn schedules_due_of(
+        &self,
+        now: Millis,
+        limit: usize,
+        wanted: &dyn Fn(&TenantId) -> bool,
+    ) -> Result<Vec<Due>> {
         let prefix = Key::table(Table::ScheduleDue).into_bytes();
         let mut due = Vec::new();
-        for (key, _) in self.backend().scan(&prefix, None, limit)? {
-            let mut r = Reader::new(&key);
-            let at = r.time().ok_or_else(corrupt)?;
-            if at > now {
-                break;
-            }
-            let (Some(tenant), Some(group), Some(name)) = (r.text(), r.text(), r.text()) else {
-                return Err(corrupt());
+        let mut after: Option<Vec<u8>> = None;
+        // In due order: the first not yet due ends the reading.
+        loop {
+            let page = self.backend().scan(&prefix, after.as_deref(), 256)?;
+            let Some((last, _)) = page.last() else {
+                return Ok(due);
             };
-            due.push(Due {
-                tenant: TenantId(tenant),
-                group,
-                name,
-                at,
-            });
+            after = Some(last.clone());
+            for (key, _) in page {
+                let mut r = Reader::new(&key);
+                let at = r.time().ok_or_else(corrupt)?;
+                if at > now || due.len() >= limit {
+                    return Ok(due);
+                }
+                let (Some(tenant), Some(group), Some(name)) = (r.text(), r.text(), r.text()) else {
+                    return Err(corrupt());
+                };
+                let tenant = TenantId(tenant);
+                if wanted(&tenant) {
+                    due.push(Due {
+                        tenant,
+                        group,
+                        name,
+                        at,
+                    });
+                }
+            }
         }
-        Ok(due)
     }
 
     fn schedules_armed(&self) -> Result<usize> {

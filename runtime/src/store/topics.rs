@@ -232,7 +232,20 @@ pub trait Topics: Send + Sync {
     ///
     /// # Errors
     /// When the store fails.
-    fn deliveries_due(&self, now: Millis, limit: usize) -> Result<Vec<Pending>>;
+    fn deliveries_due(&self, now: Millis, limit: usize) -> Result<Vec<Pending>> {
+        self.deliveries_due_of(now, limit, &|_| true)
+    }
+    /// [`deliveries_due`](Self::deliveries_due) of the tenants `wanted` picks (a server
+    /// sharing the store delivers its own tenants' only): `limit` counts those alone.
+    ///
+    /// # Errors
+    /// When the store fails.
+    fn deliveries_due_of(
+        &self,
+        now: Millis,
+        limit: usize,
+        wanted: &dyn Fn(&TenantId) -> bool,
+    ) -> Result<Vec<Pending>>;
     /// Removes a delivery that reached its endpoint (or was given up).
     ///
     /// # Errors
@@ -404,7 +417,12 @@ impl Topics for Store {
         self.backend().apply(writes)
     }
 
-    fn deliveries_due(&self, now: Millis, limit: usize) -> Result<Vec<Pending>> {
+    fn deliveries_due_of(
+        &self,
+        now: Millis,
+        limit: usize,
+        wanted: &dyn Fn(&TenantId) -> bool,
+    ) -> Result<Vec<Pending>> {
         let prefix = Key::table(Table::SnsDelivery).into_bytes();
         let mut due = Vec::new();
         let mut after: Option<Vec<u8>> = None;
@@ -416,7 +434,7 @@ impl Topics for Store {
             after = Some(last.clone());
             for (key, bytes) in page {
                 let delivery: Delivery = decode(&bytes)?;
-                if delivery.due <= now {
+                if delivery.due <= now && wanted(&delivery.tenant) {
                     due.push(Pending { key, delivery });
                     if due.len() >= limit {
                         return Ok(due);
