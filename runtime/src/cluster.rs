@@ -86,12 +86,29 @@ impl Default for Owns {
 }
 
 /// Where a tenant's calls are answered.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Place {
-    /// Here: this process runs the tenant's partition, recovered.
-    Here,
+    /// Here: this process runs the tenant's partition, recovered. The call counts as in
+    /// flight on the partition until this is dropped (a partition being given waits for
+    /// its calls).
+    Here(InCall),
     /// By the server at this address.
     There(String),
+}
+
+/// A call answered here, counted on its partition while it runs.
+#[derive(Debug)]
+pub struct InCall {
+    calls: Arc<[std::sync::atomic::AtomicUsize]>,
+    partition: usize,
+}
+
+impl Drop for InCall {
+    fn drop(&mut self) {
+        if let Some(n) = self.calls.get(self.partition) {
+            n.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
 }
 
 /// Where a partition this process holds stands.
@@ -103,6 +120,9 @@ enum Stage {
     Serving,
     /// Being given up to another server.
     Giving,
+    /// Let go (its tenants' work is no longer done here), not yet freed in the database:
+    /// still counted as held, so no second partition is given meanwhile.
+    Leaving,
 }
 
 /// What the keeping thread hands the server to do.
@@ -129,10 +149,15 @@ pub struct Cluster {
     secret: Vec<u8>,
     /// The partitions this process holds, and where each stands.
     mine: Mutex<BTreeMap<u32, Stage>>,
+    /// Calls answered here now, per partition (counted under `mine`'s lock when placed).
+    calls: Arc<[std::sync::atomic::AtomicUsize]>,
     /// Moved on whenever `mine` changes: calls waiting for a partition to be served.
     changed: tokio::sync::watch::Sender<u64>,
     /// Who holds each partition, as last read, and when.
     view: Mutex<Option<(Instant, Vec<Partition>)>>,
+    /// Held by the one call reading the partitions again; the calls that need them
+    /// meanwhile wait for its reading rather than each making its own.
+    reading: tokio::sync::Mutex<()>,
     /// Set by [`leave`](Self::leave): the keeping thread claims nothing more.
     leaving: std::sync::atomic::AtomicBool,
     /// The keeping thread, joined by [`leave`](Self::leave) before it gives the
@@ -182,13 +207,19 @@ impl Cluster {
             length,
             secret,
             mine: Mutex::new(BTreeMap::new()),
+            calls: (0..PARTITIONS)
+                .map(|_| std::sync::atomic::AtomicUsize::new(0))
+                .collect(),
             changed,
             view: Mutex::new(None),
+            reading: tokio::sync::Mutex::new(()),
             leaving: std::sync::atomic::AtomicBool::new(false),
             keeper: Mutex::new(None),
         });
         std::thread::sleep(cluster.every());
         cluster.claim_share()?;
+        // The others may have partitions to spare for it.
+        cluster.store.announce()?;
         Ok(cluster)
     }
 
@@ -272,7 +303,10 @@ impl Cluster {
     /// # Errors
     /// When the database fails.
     pub fn surplus(&self) -> crate::store::Result<Option<u32>> {
-        if lock(&self.mine).values().any(|s| *s == Stage::Giving) {
+        if lock(&self.mine)
+            .values()
+            .any(|s| matches!(s, Stage::Giving | Stage::Leaving))
+        {
             return Ok(None);
         }
         let members = self.store.members()?;
@@ -305,11 +339,9 @@ impl Cluster {
     /// no longer this process's (no event of theirs is applied here from now on), though
     /// the partition stays held until [`give`](Self::give).
     pub fn let_go(&self, partition: u32) {
-        let mut mine = lock(&self.mine);
-        if mine.get(&partition) == Some(&Stage::Giving) {
-            mine.remove(&partition);
+        if let Some(stage) = lock(&self.mine).get_mut(&partition) {
+            *stage = Stage::Leaving;
         }
-        drop(mine);
         self.changed.send_modify(|n| *n += 1);
     }
 
@@ -319,6 +351,11 @@ impl Cluster {
             // It is no longer renewed: it lapses, and is claimed then.
             tracing::warn!(partition, error = %e, "cluster: could not give a partition up; it lapses");
         }
+        let mut mine = lock(&self.mine);
+        if mine.get(&partition) == Some(&Stage::Leaving) {
+            mine.remove(&partition);
+        }
+        drop(mine);
         *lock(&self.view) = None;
         self.changed.send_modify(|n| *n += 1);
     }
@@ -326,7 +363,7 @@ impl Cluster {
     /// How far this process has `tenant`'s work.
     pub fn hold(&self, tenant: &TenantId) -> Hold {
         match lock(&self.mine).get(&partition_of(&tenant.0)) {
-            None => Hold::Not,
+            None | Some(Stage::Leaving) => Hold::Not,
             Some(Stage::Serving) => Hold::Runs,
             Some(Stage::Recovering | Stage::Giving) => Hold::Settling,
         }
@@ -348,10 +385,12 @@ impl Cluster {
         Owns(Arc::new(move |tenant| me.hold(tenant)))
     }
 
-    /// How long a partition being given up waits for its work in flight to end before it
-    /// goes (what still runs then is run again by its next server).
+    /// How long a partition being given up waits for its work in flight (executions in
+    /// memory, calls being answered) to end before it goes: what still runs then is run
+    /// again by its next server, and a call still being answered may get a retryable
+    /// `503` if it writes after the next server's claim.
     pub fn settle_time(&self) -> Duration {
-        (self.length / 2).min(Duration::from_secs(5))
+        self.length.min(Duration::from_secs(5))
     }
 
     /// The partitions this process holds.
@@ -374,10 +413,18 @@ impl Cluster {
         let until = Instant::now() + patience;
         let mut changed = self.changed.subscribe();
         loop {
-            let here = lock(&self.mine).get(&partition).copied();
+            let here = {
+                let mine = lock(&self.mine);
+                let here = mine.get(&partition).copied();
+                if here == Some(Stage::Serving) {
+                    // Counted before the partition can be marked for giving.
+                    return Ok(Place::Here(self.enter(partition)));
+                }
+                here
+            };
             match here {
-                Some(Stage::Serving) => return Ok(Place::Here),
-                Some(Stage::Recovering | Stage::Giving) => {}
+                // Being recovered here, or given up: wait.
+                Some(_) => {}
                 None => {
                     if let Some(address) = self.holder(partition).await {
                         return Ok(Place::There(address));
@@ -390,6 +437,25 @@ impl Cluster {
             }
             let _ = tokio::time::timeout(left.min(AGAIN), changed.changed()).await;
         }
+    }
+
+    /// Counts a call on `partition` until the answer is dropped.
+    fn enter(&self, partition: u32) -> InCall {
+        let index = partition as usize;
+        if let Some(n) = self.calls.get(index) {
+            n.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        InCall {
+            calls: Arc::clone(&self.calls),
+            partition: index,
+        }
+    }
+
+    /// How many calls of `partition`'s tenants are being answered here.
+    pub fn calls_in(&self, partition: u32) -> usize {
+        self.calls
+            .get(partition as usize)
+            .map_or(0, |n| n.load(std::sync::atomic::Ordering::SeqCst))
     }
 
     /// Forgets who holds the partitions (a server named there did not answer).
@@ -419,11 +485,17 @@ impl Cluster {
 
     /// The address of another server holding `partition` now, as last read.
     async fn holder(&self, partition: u32) -> Option<String> {
-        let fresh = lock(&self.view)
-            .as_ref()
-            .filter(|(at, _)| at.elapsed() < FRESH)
-            .map(|(_, view)| view.clone());
-        let view = match fresh {
+        let fresh = || {
+            lock(&self.view)
+                .as_ref()
+                .filter(|(at, _)| at.elapsed() < FRESH)
+                .map(|(_, view)| view.clone())
+        };
+        let mut one = None;
+        if fresh().is_none() {
+            one = Some(self.reading.lock().await);
+        }
+        let view = match fresh() {
             Some(view) => view,
             None => {
                 let store = Arc::clone(&self.store);
@@ -441,6 +513,7 @@ impl Cluster {
                 }
             }
         };
+        drop(one);
         // An earlier process at this same address (this server before a restart) is
         // not another server: its partitions lapse, and this one takes them.
         view.into_iter()

@@ -162,7 +162,13 @@ fn heed_notices(cluster: &Arc<Cluster>, app: &Arc<App>) {
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             };
             cluster.heed(notice);
-            if notice == Notice::Tenants {
+            // Notices queued meanwhile: one reading of the tenants serves them all.
+            let mut tenants = notice == Notice::Tenants;
+            while let Ok(queued) = notices.try_recv() {
+                cluster.heed(queued);
+                tenants |= queued == Notice::Tenants;
+            }
+            if tenants {
                 let app = Arc::clone(&app);
                 let read = tokio::task::spawn_blocking(move || app.reload_tenants()).await;
                 if let Ok(Err(e)) = read {
@@ -184,10 +190,11 @@ async fn give_partition(cluster: &Arc<Cluster>, scheduler: &Scheduler, partition
         crate::store::postgres::lease::partition_of(&tenant.0) == partition
     };
     let until = tokio::time::Instant::now() + cluster.settle_time();
-    while scheduler.busy_with(&theirs) > 0 && tokio::time::Instant::now() < until {
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    let busy = || scheduler.busy_with(&theirs) + cluster.calls_in(partition);
+    while busy() > 0 && tokio::time::Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let busy = scheduler.busy_with(&theirs);
+    let busy = busy();
     cluster.let_go(partition);
     scheduler.forget_tenants(&theirs).await;
     let giving = Arc::clone(cluster);

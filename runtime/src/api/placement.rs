@@ -74,7 +74,7 @@ pub async fn place(State(app): State<Arc<App>>, mut request: Request, next: Next
     loop {
         let left = until.saturating_duration_since(Instant::now());
         match cluster.place(&tenant.0, left).await {
-            Ok(Place::Here) => return next.run(request).await,
+            Ok(Place::Here(_answering)) => return next.run(request).await,
             Ok(Place::There(_)) if hops >= MAX_HOPS => {
                 tracing::warn!(tenant = %tenant, hops, "a call kept moving between servers");
                 return unavailable();

@@ -278,11 +278,12 @@ impl Scheduler {
             };
             self.end_job(&tenant, &id, end, Some(&live));
         }
-        if live.left.load(Ordering::SeqCst) {
-            return;
-        }
         {
             let mut board = lock(&self.inner.jobs);
+            // Checked under the board's lock, which `leave_jobs` sets it under.
+            if live.left.load(Ordering::SeqCst) {
+                return;
+            }
             let line = (tenant.clone(), queue_name.clone());
             if let Some(n) = board.running.get_mut(&line) {
                 *n = n.saturating_sub(1);

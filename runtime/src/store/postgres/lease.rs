@@ -91,6 +91,22 @@ impl Postgres {
         })
     }
 
+    /// Tells the other processes that the shares changed (a process joined): they look at
+    /// them now, and the one with most to spare gives a partition to the newcomer.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn announce(&self) -> Result<()> {
+        let channel = self.channels.partitions.clone();
+        self.with_client(move |client| async move {
+            client
+                .execute("SELECT pg_notify($1, 'joined')", &[&channel])
+                .await
+                .map_err(db)?;
+            Ok(())
+        })
+    }
+
     /// The processes alive (their membership has not lapsed), by name.
     ///
     /// # Errors

@@ -72,7 +72,8 @@ impl Channels {
 pub enum Notice {
     /// A partition was claimed: who holds it changed.
     Claimed,
-    /// A partition was given up or released: it is free to claim.
+    /// A partition was given up or released (free to claim), or a process joined: the
+    /// shares changed.
     Freed,
     /// The tenants changed.
     Tenants,
