@@ -111,11 +111,7 @@ pub fn verify(secret: &[u8], value: &str, call: For<'_>, now: u64) -> Option<Vou
     if !same {
         return None;
     }
-    let bytes: Option<Vec<u8>> = (0..tenant_hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(tenant_hex.get(i..i + 2)?, 16).ok())
-        .collect();
-    let tenant = String::from_utf8(bytes?).ok()?;
+    let tenant = crate::store::data::unhex_text(tenant_hex)?;
     Some(Vouched {
         caller,
         hops,

@@ -7,12 +7,26 @@
 use super::*;
 
 impl Scheduler {
-    /// How many of `which` tenants' executions are in memory here: running Express ones,
-    /// and Standard ones with tasks in flight or a timer due about now.
+    /// How many of `which` tenants' executions are busy here: running Express ones,
+    /// Standard ones with tasks in flight, and any taking a step now. (A Standard one that
+    /// only waits for a timer due soon is not: the next server arms the timer again.)
     pub fn busy_with(&self, which: &(dyn Fn(&TenantId) -> bool + Send + Sync)) -> usize {
-        lock(&self.inner.live)
-            .keys()
-            .filter(|key| which(&key.tenant))
+        let slots: Vec<SlotRef> = lock(&self.inner.live)
+            .iter()
+            .filter(|(key, _)| which(&key.tenant))
+            .map(|(_, slot)| Arc::clone(slot))
+            .collect();
+        slots
+            .iter()
+            .filter(|slot| match slot.try_lock() {
+                Err(_) => true,
+                Ok(guard) => match &*guard {
+                    Slot::Loaded(live) => {
+                        live.record.machine_type != MachineType::Standard || !live.tasks.is_empty()
+                    }
+                    Slot::Empty | Slot::Evicted => false,
+                },
+            })
             .count()
     }
 

@@ -32,3 +32,33 @@ impl Store {
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// The text whose UTF-8 bytes [`hex`] wrote as `digits`; `None` for anything else (an odd
+/// length, a character that is no hex digit, bytes that are not UTF-8).
+pub fn unhex_text(digits: &str) -> Option<String> {
+    if !digits.len().is_multiple_of(2) {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..digits.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(digits.get(i..i + 2)?, 16).ok())
+        .collect();
+    String::from_utf8(bytes?).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_text_comes_back_and_nothing_else_does() {
+        assert_eq!(
+            unhex_text(&hex("tenant é".as_bytes())).as_deref(),
+            Some("tenant é")
+        );
+        assert_eq!(unhex_text(""), Some(String::new()));
+        assert_eq!(unhex_text("abc"), None, "odd length");
+        assert_eq!(unhex_text("zz"), None, "not hex");
+        assert_eq!(unhex_text("ff"), None, "not UTF-8");
+    }
+}

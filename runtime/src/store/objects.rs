@@ -233,7 +233,7 @@ impl Objects {
             if !tenant.file_type().map_err(io)?.is_dir() {
                 continue;
             }
-            let owner = unhex(&name).map(TenantId);
+            let owner = super::data::unhex_text(&name).map(TenantId);
             if !owner.as_ref().is_some_and(only) {
                 continue;
             }
@@ -353,17 +353,6 @@ fn random_hex() -> String {
 }
 
 /// The text [`hex`] wrote, if it is that.
-fn unhex(name: &str) -> Option<String> {
-    if !name.len().is_multiple_of(2) {
-        return None;
-    }
-    let bytes: Option<Vec<u8>> = (0..name.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(name.get(i..i + 2)?, 16).ok())
-        .collect();
-    String::from_utf8(bytes?).ok()
-}
-
 fn hex(bytes: &[u8]) -> String {
     super::data::hex(bytes)
 }
