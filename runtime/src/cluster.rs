@@ -369,11 +369,6 @@ impl Cluster {
         }
     }
 
-    /// Whether this process holds `tenant`'s partition (served or not).
-    pub fn holds(&self, tenant: &TenantId) -> bool {
-        self.hold(tenant) != Hold::Not
-    }
-
     /// Whether this process runs `tenant`'s work now (its partition is recovered).
     pub fn runs(&self, tenant: &TenantId) -> bool {
         self.hold(tenant) == Hold::Runs

@@ -95,6 +95,32 @@ pub trait Backend: Send + Sync + 'static {
         after: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>>;
+    /// Visits the pairs whose key starts with `prefix` in key order, reading `page` at a
+    /// time, until `visit` answers `false` or they end: for readings that stop on what the
+    /// rows hold rather than at a count.
+    ///
+    /// # Errors
+    /// When the backend fails, or `visit` does.
+    fn scan_while(
+        &self,
+        prefix: &[u8],
+        page: usize,
+        visit: &mut dyn FnMut(Vec<u8>, Vec<u8>) -> Result<bool>,
+    ) -> Result<()> {
+        let mut after: Option<Vec<u8>> = None;
+        loop {
+            let rows = self.scan(prefix, after.as_deref(), page)?;
+            let Some((last, _)) = rows.last() else {
+                return Ok(());
+            };
+            after = Some(last.clone());
+            for (key, value) in rows {
+                if !visit(key, value)? {
+                    return Ok(());
+                }
+            }
+        }
+    }
     /// Makes everything applied so far durable.
     ///
     /// # Errors

@@ -413,24 +413,19 @@ impl EventBuses for Store {
     ) -> Result<Vec<Pending>> {
         let prefix = Key::table(Table::EventDelivery).into_bytes();
         let mut due = Vec::new();
-        let mut after: Option<Vec<u8>> = None;
         // In due order: the first not yet due ends the reading.
-        loop {
-            let page = self.backend().scan(&prefix, after.as_deref(), PAGE)?;
-            let Some((last, _)) = page.last() else {
-                return Ok(due);
-            };
-            after = Some(last.clone());
-            for (key, bytes) in page {
+        self.backend()
+            .scan_while(&prefix, PAGE, &mut |key, bytes| {
                 let delivery: Delivery = decode(&bytes)?;
                 if delivery.due > now || due.len() >= limit {
-                    return Ok(due);
+                    return Ok(false);
                 }
                 if wanted(&delivery.tenant) {
                     due.push(Pending { key, delivery });
                 }
-            }
-        }
+                Ok(true)
+            })?;
+        Ok(due)
     }
 
     fn deliveries_waiting(&self, tenant: &TenantId, bus: &str) -> Result<Vec<Delivery>> {

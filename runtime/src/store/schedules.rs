@@ -240,34 +240,28 @@ impl Schedules for Store {
     ) -> Result<Vec<Due>> {
         let prefix = Key::table(Table::ScheduleDue).into_bytes();
         let mut due = Vec::new();
-        let mut after: Option<Vec<u8>> = None;
         // In due order: the first not yet due ends the reading.
-        loop {
-            let page = self.backend().scan(&prefix, after.as_deref(), 256)?;
-            let Some((last, _)) = page.last() else {
-                return Ok(due);
-            };
-            after = Some(last.clone());
-            for (key, _) in page {
-                let mut r = Reader::new(&key);
-                let at = r.time().ok_or_else(corrupt)?;
-                if at > now || due.len() >= limit {
-                    return Ok(due);
-                }
-                let (Some(tenant), Some(group), Some(name)) = (r.text(), r.text(), r.text()) else {
-                    return Err(corrupt());
-                };
-                let tenant = TenantId(tenant);
-                if wanted(&tenant) {
-                    due.push(Due {
-                        tenant,
-                        group,
-                        name,
-                        at,
-                    });
-                }
+        self.backend().scan_while(&prefix, 256, &mut |key, _| {
+            let mut r = Reader::new(&key);
+            let at = r.time().ok_or_else(corrupt)?;
+            if at > now || due.len() >= limit {
+                return Ok(false);
             }
-        }
+            let (Some(tenant), Some(group), Some(name)) = (r.text(), r.text(), r.text()) else {
+                return Err(corrupt());
+            };
+            let tenant = TenantId(tenant);
+            if wanted(&tenant) {
+                due.push(Due {
+                    tenant,
+                    group,
+                    name,
+                    at,
+                });
+            }
+            Ok(true)
+        })?;
+        Ok(due)
     }
 
     fn schedules_armed(&self) -> Result<usize> {

@@ -425,23 +425,14 @@ impl Topics for Store {
     ) -> Result<Vec<Pending>> {
         let prefix = Key::table(Table::SnsDelivery).into_bytes();
         let mut due = Vec::new();
-        let mut after: Option<Vec<u8>> = None;
-        loop {
-            let page = self.backend().scan(&prefix, after.as_deref(), 256)?;
-            let Some((last, _)) = page.last() else {
-                return Ok(due);
-            };
-            after = Some(last.clone());
-            for (key, bytes) in page {
-                let delivery: Delivery = decode(&bytes)?;
-                if delivery.due <= now && wanted(&delivery.tenant) {
-                    due.push(Pending { key, delivery });
-                    if due.len() >= limit {
-                        return Ok(due);
-                    }
-                }
+        self.backend().scan_while(&prefix, 256, &mut |key, bytes| {
+            let delivery: Delivery = decode(&bytes)?;
+            if delivery.due <= now && wanted(&delivery.tenant) {
+                due.push(Pending { key, delivery });
             }
-        }
+            Ok(due.len() < limit)
+        })?;
+        Ok(due)
     }
 
     fn delivery_done(&self, key: &[u8]) -> Result<()> {
