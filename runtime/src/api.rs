@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod modules;
 pub mod params;
+pub mod peers;
 pub mod placement;
 pub mod roles;
 pub mod routes;
@@ -253,6 +254,8 @@ pub fn routes(config: &Config) -> Router<Arc<App>> {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/v1/server", get(server_process))
         .route("/metrics", get(metrics::handle))
+        .route(crate::cluster::tasks::OFFER_PATH, post(peers::take_task))
+        .route(crate::cluster::tasks::ANSWER_PATH, post(peers::take_answer))
         .route("/v1/modules", get(modules::list))
         .route(
             "/v1/modules/{name}",

@@ -27,6 +27,7 @@
 //! at all, and the giver goes on with its other tenants.
 
 pub mod forward;
+pub mod tasks;
 
 use crate::store::postgres::lease::{
     holdings, partition_of, should_claim, should_give, Partition, PARTITIONS,
@@ -155,6 +156,8 @@ pub struct Cluster {
     changed: tokio::sync::watch::Sender<u64>,
     /// Who holds each partition, as last read, and when.
     view: Mutex<Option<(Instant, Vec<Partition>)>>,
+    /// The other servers' addresses, as last read, and when.
+    peers: Mutex<Option<(Instant, Vec<String>)>>,
     /// Held by the one call reading the partitions again; the calls that need them
     /// meanwhile wait for its reading rather than each making its own.
     reading: tokio::sync::Mutex<()>,
@@ -176,6 +179,8 @@ impl std::fmt::Debug for Cluster {
 
 /// How long a read of who holds the partitions is used before asking again.
 const FRESH: Duration = Duration::from_millis(250);
+/// How long a read of the other servers' addresses is used before asking again.
+const PEERS_FRESH: Duration = Duration::from_secs(1);
 /// How often a call waiting for a partition's server looks again.
 const AGAIN: Duration = Duration::from_millis(100);
 
@@ -212,6 +217,7 @@ impl Cluster {
                 .collect(),
             changed,
             view: Mutex::new(None),
+            peers: Mutex::new(None),
             reading: tokio::sync::Mutex::new(()),
             leaving: std::sync::atomic::AtomicBool::new(false),
             keeper: Mutex::new(None),
@@ -456,6 +462,31 @@ impl Cluster {
     /// Forgets who holds the partitions (a server named there did not answer).
     pub fn forget(&self) {
         *lock(&self.view) = None;
+    }
+
+    /// The addresses of the other servers alive, as read within the last second: where
+    /// module tasks may be offered (`tasks.rs`). Empty when they cannot be read.
+    pub async fn peers(&self) -> Vec<String> {
+        if let Some((at, peers)) = lock(&self.peers).as_ref() {
+            if at.elapsed() < PEERS_FRESH {
+                return peers.clone();
+            }
+        }
+        let (store, owner) = (Arc::clone(&self.store), self.owner.clone());
+        let read = tokio::task::spawn_blocking(move || store.peers(&owner)).await;
+        let peers: Vec<String> = match read {
+            Ok(Ok(peers)) => peers
+                .into_iter()
+                .filter(|address| *address != self.address)
+                .collect(),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "cluster: cannot read the other servers");
+                Vec::new()
+            }
+            Err(_) => Vec::new(),
+        };
+        *lock(&self.peers) = Some((Instant::now(), peers.clone()));
+        peers
     }
 
     /// The notices of the servers sharing the database (`store/postgres/listen.rs`).

@@ -8,6 +8,7 @@
 //! store_pool = 16                  # connections to PostgreSQL per process
 //! lease_seconds = 8                # PostgreSQL: how long a server's partitions stay leased unrenewed
 //! advertise = "10.0.0.5:8080"      # PostgreSQL: where the other servers reach this one
+//! share_tasks_above = 0            # PostgreSQL: module tasks run here before others get them; 0: one per core
 //! region = "us-east-1"
 //! admin_token = "change-me"        # enables POST /v1/tenants
 //! durability = "group"             # group | fsync | none
@@ -55,6 +56,10 @@ pub struct Config {
     /// the calls they receive for the tenants this one runs. Unset: the address it listens on (with
     /// the host's name for an unspecified address such as `0.0.0.0`).
     pub advertise: Option<String>,
+    /// With PostgreSQL: how many module tasks this server runs at once before it offers
+    /// the next to the other servers, and above which it declines theirs
+    /// (`scheduler/sharing.rs`). 0: one per core.
+    pub share_tasks_above: usize,
     /// The region in ARNs.
     pub region: String,
     /// The admin token for `POST /v1/tenants`.
@@ -109,6 +114,7 @@ impl Default for Config {
             store_pool: 16,
             lease_seconds: 8,
             advertise: None,
+            share_tasks_above: 0,
             region: "us-east-1".into(),
             admin_token: None,
             durability: "group".into(),

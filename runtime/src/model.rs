@@ -347,7 +347,8 @@ pub enum ChildWait {
 
 /// An answer to a task that waits for its token (SendTaskSuccess, SendTaskFailure,
 /// SendTaskHeartbeat, or a module's `callback` calls).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum Answer {
     /// The task succeeded with this output (JSON text).
     Success(String),

@@ -8,7 +8,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// What an execution pinned at its start.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Pins {
     /// Modules named in the definition: name → (version, sha256). A reference without
     /// an explicit version runs the pinned one.

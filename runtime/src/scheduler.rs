@@ -31,6 +31,7 @@ mod redrive;
 mod retention;
 pub mod runner;
 mod service;
+pub mod sharing;
 mod start;
 pub mod status;
 mod task_slots;
@@ -98,6 +99,11 @@ pub struct Options {
     /// Which tenants' work this process runs (all, unless it shares a PostgreSQL store
     /// with other servers: `cluster.rs`).
     pub owns: crate::cluster::Owns,
+    /// The other servers module tasks may run on (`sharing.rs`): `None` alone.
+    pub peers: Option<Arc<dyn sharing::TaskPeers>>,
+    /// How many module tasks this process runs before it offers the next to the other
+    /// servers (and above which it declines theirs): the cores it gives to tasks.
+    pub share_above: usize,
 }
 
 impl Default for Options {
@@ -116,6 +122,8 @@ impl Default for Options {
             engine_budget: Duration::from_secs(60),
             http: crate::tasks::http::HttpTasks::default(),
             owns: crate::cluster::Owns::everything(),
+            peers: None,
+            share_above: std::thread::available_parallelism().map_or(2, |n| n.get()),
         }
     }
 }
@@ -319,6 +327,8 @@ struct Inner {
     live: Mutex<HashMap<ExecutionKey, SlotRef>>,
     timers: timers::Handle,
     task_slots: Arc<Semaphore>,
+    /// Module tasks running here, for sharing them with other servers.
+    sharing: sharing::Sharing,
     tenant_slots: Mutex<HashMap<TenantId, Arc<Semaphore>>>,
     definitions: Mutex<HashMap<(TenantId, String, String), Arc<Definition>>>,
     /// Open (running) executions per tenant, for the quota.
@@ -409,6 +419,7 @@ impl Scheduler {
             pool,
             strikes: Mutex::new(strikes),
             task_slots: Arc::new(Semaphore::new(opts.max_tasks)),
+            sharing: sharing::Sharing::default(),
             opts,
             quotas: QuotaPolicy::new(store.clone()),
             store,

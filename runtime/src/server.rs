@@ -289,6 +289,15 @@ pub async fn serve(
         owns: cluster
             .as_ref()
             .map_or_else(crate::cluster::Owns::everything, Cluster::owns),
+        // Module tasks spill over to the other servers once this one's cores are taken.
+        peers: cluster.as_ref().map(|c| {
+            Arc::new(crate::cluster::tasks::Peers::new(Arc::clone(c)))
+                as Arc<dyn crate::scheduler::sharing::TaskPeers>
+        }),
+        share_above: match config.share_tasks_above {
+            0 => options.share_above,
+            n => n,
+        },
         ..options
     };
     // A test hook: time that stands still until `POST /v1/test/clock` moves it, so tests
@@ -337,11 +346,21 @@ pub async fn serve(
     let app = Arc::new(App::new(store, scheduler.clone(), api_config, modules)?);
     // One shutdown signal for the HTTP server and the scheduler's loops.
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let callbacks = app
-        .services
-        .callbacks
-        .blocking(tokio::runtime::Handle::current());
-    let _ = answers.set(Arc::new(callbacks));
+    let callbacks: Arc<dyn crate::host::callback::TokenAnswers> = Arc::new(
+        app.services
+            .callbacks
+            .blocking(tokio::runtime::Handle::current()),
+    );
+    // A module running here for another server answers tokens of that server's tenants.
+    let callbacks = match &cluster {
+        Some(cluster) => Arc::new(crate::cluster::tasks::RoutedAnswers::new(
+            callbacks,
+            Arc::clone(cluster),
+            tokio::runtime::Handle::current(),
+        )),
+        None => callbacks,
+    };
+    let _ = answers.set(callbacks);
     let activities = app.services.activities.clone();
     let signalled = async move {
         shutdown().await;

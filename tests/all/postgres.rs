@@ -908,3 +908,159 @@ fn a_tenant_s_open_executions_quota_holds_across_servers_and_a_takeover() {
     .unwrap();
     assert_eq!(listed["executions"].as_array().unwrap().len(), 4);
 }
+
+/// A counter or gauge of `server`'s own metrics.
+fn metric(server: &Server, name: &str) -> u64 {
+    let text = ureq::get(&format!("{}/metrics", server.url))
+        .timeout(Duration::from_secs(5))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in the metrics"))
+}
+
+/// Waits until `server` runs at least one module task.
+fn wait_running(server: &Server) {
+    let began = Instant::now();
+    while metric(server, "sandstep_module_tasks_running") == 0 {
+        assert!(began.elapsed() < Duration::from_secs(20), "no task runs");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// One tenant (the default one) on two servers: its executions run on one, but once that
+/// one runs as many module tasks as it gives cores to (here one), its next tasks run on the
+/// other. A module running there answers a token of an execution of the first; a task the
+/// other server was running when it died runs again on the first.
+#[test]
+fn one_tenant_s_module_tasks_run_on_the_other_server_once_its_own_is_busy() {
+    let Some(url) = postgres_store("tasks") else {
+        return;
+    };
+    let dirs: Vec<TempDir> = (0..2)
+        .map(|i| TempDir::new(&format!("pg-tasks-{i}")))
+        .collect();
+    let cfg = config(&dirs[0].0, 2, "share_tasks_above = 1\n");
+    let args = ["--store", url.as_str(), "--config", cfg.as_str()];
+    let mut servers = [
+        Server::start(&dirs[0].0, &args),
+        Server::start(&dirs[1].0, &args),
+    ];
+    wait_even(&[&servers[0], &servers[1]], Duration::from_secs(60));
+    let owner = active_among(&[&servers[0], &servers[1]], &servers[0]);
+    let other = 1 - owner;
+    let (o, p) = (&servers[owner], &servers[other]);
+    // Uploaded through the other server: passed on to the owner.
+    p.upload("crunch", &module("crunch"), "").unwrap();
+    p.upload("approver", &module("approver"), "callback:waiting")
+        .unwrap();
+    let lambda = |name: &str| format!("arn:aws:lambda:us-east-1:000000000000:function:{name}");
+    // 800 rounds: about a second, within the default tenant's fuel per task.
+    let crunching = o.create_machine(
+        "crunching",
+        &json!({"StartAt": "Each", "States": {"Each": {"Type": "Map", "MaxConcurrency": 1,
+            "ItemsPath": "$.items", "ItemProcessor": {"StartAt": "C", "States": {"C": {"Type": "Task",
+            "Resource": lambda("crunch"), "Parameters": {"Parameters": {"rounds": 800}}, "End": true}}},
+            "End": true}}}),
+        "STANDARD",
+    );
+
+    // Six at once: one module runs on the owner, one on the other server; those neither
+    // had room for run on the owner.
+    let arns: Vec<String> = (0..6)
+        .map(|i| servers[i % 2].start_execution(&crunching, json!({"items": [i]})))
+        .collect();
+    let mut values = std::collections::BTreeSet::new();
+    for arn in &arns {
+        let done = o.wait_done(arn, Duration::from_secs(120));
+        assert_eq!(done["status"], "SUCCEEDED", "{done}");
+        let output: Value = serde_json::from_str(done["output"].as_str().unwrap()).unwrap();
+        assert_eq!(output[0]["rounds"], 800, "{output}");
+        values.insert(output[0]["value"].to_string());
+    }
+    assert_eq!(
+        values.len(),
+        1,
+        "every server computes the same: {values:?}"
+    );
+    let shared = metric(o, "sandstep_tasks_shared_total");
+    assert!(shared >= 1, "none of six tasks ran on the other server");
+    assert_eq!(metric(p, "sandstep_tasks_for_peers_total"), shared);
+    assert_eq!(
+        metric(p, "sandstep_tasks_shared_total"),
+        0,
+        "it runs none of its own"
+    );
+    assert_eq!(metric(o, "sandstep_tasks_for_peers_total"), 0);
+
+    // A module on the other server answers the token of an activity task of the owner's.
+    let activity = o.ok("CreateActivity", json!({"name": "approval"}))["activityArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let waiting = o.create_machine(
+        "waiting",
+        &json!({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": activity,
+            "TimeoutSeconds": 120, "End": true}}}),
+        "STANDARD",
+    );
+    let deciding = o.create_machine(
+        "deciding",
+        &json!({"StartAt": "D", "States": {"D": {"Type": "Task", "Resource": lambda("approver"),
+            "Parameters": {"token.$": "$.token", "approved": true, "comment": "from afar"},
+            "End": true}}}),
+        "STANDARD",
+    );
+    // The owner's one core is busy with a long Map of crunches, so the approver runs on
+    // the other server (if it lands between two crunches, it runs on the owner, and the
+    // test tries again with a new token).
+    let mut answered = None;
+    for _ in 0..5 {
+        let waits = p.start_execution(&waiting, json!({}));
+        let polled = p.ok(
+            "GetActivityTask",
+            json!({"activityArn": activity, "workerName": "w"}),
+        );
+        let token = polled["taskToken"].as_str().unwrap().to_string();
+        let busy = o.start_execution(&crunching, json!({"items": [1, 2, 3, 4, 5]}));
+        wait_running(o);
+        let before = metric(p, "sandstep_tasks_for_peers_total");
+        let decided = o.start_execution(&deciding, json!({"token": token}));
+        let decided = o.wait_done(&decided, Duration::from_secs(60));
+        assert_eq!(decided["status"], "SUCCEEDED", "{decided}");
+        let done = o.wait_done(&waits, Duration::from_secs(30));
+        assert_eq!(done["status"], "SUCCEEDED", "{done}");
+        o.wait_done(&busy, Duration::from_secs(120));
+        if metric(p, "sandstep_tasks_for_peers_total") > before {
+            answered = Some(done);
+            break;
+        }
+    }
+    let done = answered.expect("the approver never ran on the other server");
+    let output: Value = serde_json::from_str(done["output"].as_str().unwrap()).unwrap();
+    assert_eq!(output, json!({"approved": true, "comment": "from afar"}));
+
+    // The other server dies while it runs one of the owner's tasks: the owner runs it
+    // again, and every execution ends once.
+    let arns: Vec<String> = (0..2)
+        .map(|i| o.start_execution(&crunching, json!({"items": [i]})))
+        .collect();
+    wait_running(p);
+    servers[other].kill9();
+    let o = &servers[owner];
+    for arn in &arns {
+        let done = o.wait_done(arn, Duration::from_secs(120));
+        assert_eq!(done["status"], "SUCCEEDED", "{done}");
+        let events = history(o, arn);
+        let ends = events
+            .iter()
+            .filter(|e| e["type"] == "ExecutionSucceeded")
+            .count();
+        assert_eq!(ends, 1);
+    }
+    assert_eq!(metric(o, "sandstep_tasks_rerun_total"), 1);
+}

@@ -77,6 +77,21 @@ pub async fn handle(
         "Fuel consumed by tasks.",
         &[("", load(&c.task_fuel))],
     );
+    counter(
+        "sandstep_tasks_shared_total",
+        "Module tasks of this server's executions that another server ran.",
+        &[("", load(&c.shared))],
+    );
+    counter(
+        "sandstep_tasks_for_peers_total",
+        "Module tasks this server ran for another server's executions.",
+        &[("", load(&c.for_peers))],
+    );
+    counter(
+        "sandstep_tasks_rerun_total",
+        "Module tasks run again here after the server running them failed.",
+        &[("", load(&c.rerun))],
+    );
     let per_tenant: Vec<(String, TenantCounters)> = c
         .per_tenant
         .lock()
@@ -126,6 +141,13 @@ pub async fn handle(
         out,
         "sandstep_live_executions {}",
         app.services.executions.live_count()
+    );
+    let _ = writeln!(
+        out,
+        "# HELP sandstep_module_tasks_running Module tasks running in this process, its own \
+         and other servers'.\n# TYPE sandstep_module_tasks_running gauge\n\
+         sandstep_module_tasks_running {}",
+        app.services.executions.modules_running()
     );
     if let Some(cluster) = &app.config.cluster {
         let _ = writeln!(

@@ -22,8 +22,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Paths about this process itself, answered by whichever server is asked.
-const LOCAL: [&str; 2] = ["/healthz", "/metrics"];
+/// Paths about this process itself, answered by whichever server is asked, and those the
+/// servers call each other on (`api/peers.rs`).
+const LOCAL: [&str; 4] = [
+    "/healthz",
+    "/metrics",
+    crate::cluster::tasks::OFFER_PATH,
+    crate::cluster::tasks::ANSWER_PATH,
+];
 
 /// How often a server that knows no tenant reads them again (one created through another
 /// server turns it into a server with tenants).

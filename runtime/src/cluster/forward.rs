@@ -61,16 +61,37 @@ pub struct For<'a> {
 }
 
 fn signature(secret: &[u8], head: &str, call: For<'_>) -> String {
+    mac(
+        secret,
+        format!("{head};{};{}", call.method, call.target).as_bytes(),
+    )
+}
+
+/// The HMAC-SHA256 of `message` under the servers' shared key, in hex: what every
+/// message between servers is signed with.
+pub fn mac(secret: &[u8], message: &[u8]) -> String {
     // HMAC takes a key of any length: this cannot fail.
     let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(secret) else {
         return String::new();
     };
-    mac.update(format!("{head};{};{}", call.method, call.target).as_bytes());
+    mac.update(message);
     mac.finalize()
         .into_bytes()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// Whether `given` is `expected` (a signature), compared in constant time; an empty
+/// `expected` (no key) never matches.
+pub fn same_signature(given: &str, expected: &str) -> bool {
+    !expected.is_empty()
+        && given.len() == expected.len()
+        && given
+            .bytes()
+            .zip(expected.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
 }
 
 /// The [`VOUCH`] value for `caller`, passed on for the `hops`th time as `tenant`'s `call`,
@@ -100,15 +121,7 @@ pub fn verify(secret: &[u8], value: &str, call: For<'_>, now: u64) -> Option<Vou
     if fields.next().is_some() || expires < now || expires > now + 2 * VOUCH_SECONDS {
         return None;
     }
-    let expected = signature(secret, head, call);
-    let same = !expected.is_empty()
-        && given.len() == expected.len()
-        && given
-            .bytes()
-            .zip(expected.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
-    if !same {
+    if !same_signature(given, &signature(secret, head, call)) {
         return None;
     }
     let tenant = crate::store::data::unhex_text(tenant_hex)?;
@@ -119,8 +132,8 @@ pub fn verify(secret: &[u8], value: &str, call: For<'_>, now: u64) -> Option<Vou
     })
 }
 
-/// Sends `request` to the server at `address`, vouching for `caller` at `hops`, and answers
-/// its response, streaming.
+/// Sends `request` to the server at `address` with the vouch `vouched`, and answers its
+/// response, streaming.
 ///
 /// # Errors
 /// [`SendError::Unreached`] when nothing was sent (the request is handed back to try
@@ -129,6 +142,24 @@ pub async fn send(
     address: &str,
     mut request: Request<Body>,
     vouched: &str,
+) -> Result<Response<Body>, (SendError, Option<Request<Body>>)> {
+    match HeaderValue::from_str(vouched) {
+        Ok(value) => {
+            request.headers_mut().insert(VOUCH, value);
+        }
+        Err(e) => return Err((SendError::Broken(address.into(), e.to_string()), None)),
+    }
+    send_as_is(address, request).await
+}
+
+/// Sends `request` to the server at `address` as it is, and answers its response,
+/// streaming: the one HTTP client between servers.
+///
+/// # Errors
+/// As [`send`].
+pub async fn send_as_is(
+    address: &str,
+    request: Request<Body>,
 ) -> Result<Response<Body>, (SendError, Option<Request<Body>>)> {
     let connected = tokio::time::timeout(CONNECT, tokio::net::TcpStream::connect(address)).await;
     let stream = match connected {
@@ -162,12 +193,6 @@ pub async fn send(
             tracing::debug!(error = %e, "a passed-on call's connection ended");
         }
     });
-    match HeaderValue::from_str(vouched) {
-        Ok(value) => {
-            request.headers_mut().insert(VOUCH, value);
-        }
-        Err(e) => return Err((SendError::Broken(address.into(), e.to_string()), None)),
-    }
     match sender.send_request(request).await {
         Ok(response) => Ok(response.map(Body::new)),
         Err(e) => Err((SendError::Broken(address.into(), e.to_string()), None)),

@@ -13,7 +13,8 @@ use crate::store::{TenantId, Tokens as _};
 use std::sync::{Arc, OnceLock};
 
 /// Why an answer was not taken, in the words of AWS's errors for the same answers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "refused", content = "message")]
 pub enum Refused {
     /// Not a token this server makes.
     InvalidToken(String),

@@ -24,6 +24,12 @@ pub struct Counters {
     pub task_millis: AtomicU64,
     /// Total fuel consumed by tasks.
     pub task_fuel: AtomicU64,
+    /// Tasks of this process's executions that another server ran.
+    pub shared: AtomicU64,
+    /// Tasks this process ran for another server's executions.
+    pub for_peers: AtomicU64,
+    /// Tasks run again here after the server running them failed.
+    pub rerun: AtomicU64,
     /// The same, per tenant.
     pub per_tenant: Mutex<HashMap<TenantId, TenantCounters>>,
 }

@@ -82,20 +82,17 @@ impl Scheduler {
                     return;
                 }
                 let tenant_slots = me.tenant_slots(&task.tenant);
-                let (Ok(_tenant_permit), Ok(_permit)) = (
-                    tenant_slots.acquire_owned().await,
-                    Arc::clone(&me.inner.task_slots).acquire_owned().await,
-                ) else {
+                let Ok(_tenant_permit) = tenant_slots.acquire_owned().await else {
                     return;
                 };
                 if task.cancelled.load(Ordering::SeqCst) {
                     return;
                 }
-                let runner = Arc::clone(&me.inner.runner);
-                let id = task.request.id;
+                // The tenant's slot is taken here, wherever the module runs: its quota of
+                // concurrent tasks holds across servers.
                 let (progress, mut reports) = Progress::channel(&task.request);
                 task.progress = progress;
-                let running = tokio::task::spawn_blocking(move || runner.run(task));
+                let running = me.run_module(task);
                 tokio::pin!(running);
                 let result = loop {
                     tokio::select! {
@@ -107,13 +104,9 @@ impl Scheduler {
                 while let Ok(report) = reports.try_recv() {
                     me.deliver(key.clone(), report).await;
                 }
-                let kind = result.unwrap_or_else(|e| EventKind::TaskFailed {
-                    task: id,
-                    error: "States.TaskFailed".into(),
-                    cause: format!("the task runner failed: {e}"),
-                    usage: None,
-                });
-                me.deliver(key, kind).await;
+                if let Some(kind) = result {
+                    me.deliver(key, kind).await;
+                }
             }
             .instrument(span),
         );

@@ -599,3 +599,207 @@ async fn a_test_clock_drives_waits_and_task_timeouts_without_waiting() {
     );
     assert!(began.elapsed() < Duration::from_secs(10));
 }
+
+/// Other servers as a test plays them: every offer is counted and answered by `answer`.
+struct FakePeers {
+    offers: std::sync::atomic::AtomicUsize,
+    answer: Box<Answering>,
+}
+
+/// How [`FakePeers`] answer the `n`th offer.
+type Answering = dyn Fn(&TaskContext, usize) -> sharing::Offered + Send + Sync;
+
+impl std::fmt::Debug for FakePeers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FakePeers")
+    }
+}
+
+impl sharing::TaskPeers for FakePeers {
+    fn offer(
+        &self,
+        task: TaskContext,
+    ) -> futures_util::future::BoxFuture<'static, sharing::Offered> {
+        let n = self.offers.fetch_add(1, Ordering::SeqCst);
+        let answer = (self.answer)(&task, n);
+        Box::pin(async move { answer })
+    }
+}
+
+fn sharing_with(peers: FakePeers, share_above: usize) -> (Options, Arc<FakePeers>) {
+    let peers = Arc::new(peers);
+    let options = Options {
+        peers: Some(Arc::clone(&peers) as Arc<dyn sharing::TaskPeers>),
+        share_above,
+        ..Options::default()
+    };
+    (options, peers)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn module_tasks_beyond_a_server_s_share_run_on_its_peers() {
+    let store = Store::memory();
+    let peers = FakePeers {
+        offers: Default::default(),
+        answer: Box::new(|task, _| {
+            // The other server reports the start as it runs.
+            task.progress.started();
+            sharing::Offered::Ran(Box::new(EventKind::TaskSucceeded {
+                task: task.request.id,
+                output: serde_json::json!({"ranBy": "peer"}),
+                usage: None,
+            }))
+        }),
+    };
+    let (options, peers) = sharing_with(peers, 1);
+    let runner = Arc::new(SlowTasks::taking(1_000));
+    let scheduler = Scheduler::new(options, store.clone(), runner.clone()).unwrap();
+    let req = one_task(&store, wait_then_pass(&store));
+    let mut keys = Vec::new();
+    for i in 0..4 {
+        let mut r = req.clone();
+        r.name = format!("s{i}");
+        keys.push(r.key());
+        scheduler.start(r, false).await.unwrap();
+    }
+    let mut by_peer = 0;
+    for key in &keys {
+        let (record, kinds) = ended(&store, key).await;
+        assert_eq!(record.status, Status::Succeeded, "{kinds:?}");
+        let peer = record.output.as_deref() == Some(r#"{"ranBy":"peer"}"#);
+        // Only the peer reports the start (this runner does not): it arrives here.
+        assert_eq!(
+            kinds.contains(&"TaskStarted".to_string()),
+            peer,
+            "{kinds:?}"
+        );
+        by_peer += usize::from(peer);
+    }
+    assert_eq!(
+        runner.most.load(Ordering::SeqCst),
+        1,
+        "one task here at a time"
+    );
+    assert_eq!(by_peer, 3, "the other three ran on a peer");
+    assert_eq!(peers.offers.load(Ordering::SeqCst), 3);
+    assert_eq!(scheduler.counters().shared.load(Ordering::SeqCst), 3);
+    assert_eq!(scheduler.modules_running(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_no_peer_takes_or_a_peer_loses_runs_here() {
+    let store = Store::memory();
+    let peers = FakePeers {
+        offers: Default::default(),
+        answer: Box::new(|_, n| match n % 2 {
+            0 => sharing::Offered::Declined,
+            _ => sharing::Offered::Lost("the peer died".into()),
+        }),
+    };
+    // No room here for any task: each is offered first.
+    let (options, peers) = sharing_with(peers, 0);
+    let runner = Arc::new(SlowTasks::taking(10));
+    let scheduler = Scheduler::new(options, store.clone(), runner.clone()).unwrap();
+    let req = one_task(&store, wait_then_pass(&store));
+    let mut keys = Vec::new();
+    for i in 0..4 {
+        let mut r = req.clone();
+        r.name = format!("h{i}");
+        keys.push(r.key());
+        scheduler.start(r, false).await.unwrap();
+    }
+    for key in &keys {
+        let (record, kinds) = ended(&store, key).await;
+        assert_eq!(record.status, Status::Succeeded, "{kinds:?}");
+        assert_eq!(record.output.as_deref(), Some("{}"), "ran here");
+    }
+    assert_eq!(peers.offers.load(Ordering::SeqCst), 4);
+    assert_eq!(scheduler.counters().shared.load(Ordering::SeqCst), 0);
+    assert_eq!(
+        scheduler.counters().rerun.load(Ordering::SeqCst),
+        2,
+        "the two a peer lost"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_dropped_on_its_peer_is_not_answered_again() {
+    let store = Store::memory();
+    let peers = FakePeers {
+        offers: Default::default(),
+        answer: Box::new(|_, _| sharing::Offered::Dropped),
+    };
+    let (options, _peers) = sharing_with(peers, 0);
+    let runner = Arc::new(SlowTasks::taking(10));
+    let scheduler = Scheduler::new(options, store.clone(), runner.clone()).unwrap();
+    let req = one_silent_task(&store, wait_then_pass(&store), r#""TimeoutSeconds": 1"#);
+    let key = req.key();
+    scheduler.start(req, false).await.unwrap();
+    let (record, _) = ended(&store, &key).await;
+    assert_eq!(record.error.as_deref(), Some("States.Timeout"));
+    assert_eq!(
+        runner.most.load(Ordering::SeqCst),
+        0,
+        "not run here after its peer stopped it"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_takes_other_servers_tasks_only_while_it_has_room() {
+    let store = Store::memory();
+    let task = |id| TaskContext {
+        tenant: TenantId("default".into()),
+        execution_arn: "arn:aws:states:us-east-1:000000000000:execution:m:e".into(),
+        pins: Arc::default(),
+        request: TaskRequest {
+            id: TaskId(id),
+            resource: "f".into(),
+            input: serde_json::json!({}),
+            timeout_seconds: None,
+            heartbeat_seconds: None,
+            attempt: 0,
+            state_name: "T".into(),
+            task_token: None,
+        },
+        cancelled: Arc::default(),
+        progress: Progress::ignored(TaskId(id)),
+    };
+    let alone = Scheduler::new(
+        Options::default(),
+        store.clone(),
+        Arc::new(SlowTasks::taking(10)),
+    )
+    .unwrap();
+    assert!(
+        alone.run_for_peer(task(1)).is_none(),
+        "a server alone takes none"
+    );
+
+    let peers = FakePeers {
+        offers: Default::default(),
+        answer: Box::new(|_, _| sharing::Offered::Declined),
+    };
+    let (options, _peers) = sharing_with(peers, 1);
+    let scheduler =
+        Scheduler::new(options, store.clone(), Arc::new(SlowTasks::taking(100))).unwrap();
+    let first = scheduler.run_for_peer(task(1)).expect("room for one");
+    assert!(scheduler.run_for_peer(task(2)).is_none(), "no room for two");
+    assert_eq!(scheduler.modules_running(), 1);
+    assert!(matches!(
+        first.await,
+        EventKind::TaskSucceeded {
+            task: TaskId(1),
+            ..
+        }
+    ));
+    assert_eq!(scheduler.modules_running(), 0);
+    let again = scheduler.run_for_peer(task(3)).expect("room again");
+    assert!(matches!(
+        again.await,
+        EventKind::TaskSucceeded {
+            task: TaskId(3),
+            ..
+        }
+    ));
+    assert_eq!(scheduler.counters().for_peers.load(Ordering::SeqCst), 2);
+}

@@ -111,16 +111,19 @@ impl TokenAnswers for BlockingCallbacks {
         let sent = self
             .runtime
             .block_on(self.callbacks.send_in(tenant, token, answer));
-        sent.map_err(|e| {
-            let message = e.to_string();
-            match e {
-                Error::InvalidTaskToken(_) => Refused::InvalidToken(message),
-                Error::TaskDoesNotExist => Refused::TaskDoesNotExist(message),
-                Error::TaskTimedOut => Refused::TaskTimedOut(message),
-                Error::InvalidOutput(_) => Refused::InvalidOutput(message),
-                _ => Refused::Unavailable(message),
-            }
-        })
+        sent.map_err(refused)
+    }
+}
+
+/// Why a module's answer was not taken, in the host's terms.
+pub fn refused(e: Error) -> Refused {
+    let message = e.to_string();
+    match e {
+        Error::InvalidTaskToken(_) => Refused::InvalidToken(message),
+        Error::TaskDoesNotExist => Refused::TaskDoesNotExist(message),
+        Error::TaskTimedOut => Refused::TaskTimedOut(message),
+        Error::InvalidOutput(_) => Refused::InvalidOutput(message),
+        _ => Refused::Unavailable(message),
     }
 }
 

@@ -119,6 +119,22 @@ impl Executions {
         self.scheduler.live_count()
     }
 
+    /// Module tasks running in this process now, its own and other servers' (for
+    /// `/metrics`).
+    pub fn modules_running(&self) -> usize {
+        self.scheduler.modules_running()
+    }
+
+    /// Runs another server's module task here if there is room now
+    /// (`scheduler/sharing.rs`); `None` when there is none.
+    pub fn run_for_peer(
+        &self,
+        task: crate::scheduler::runner::TaskContext,
+    ) -> Option<impl std::future::Future<Output = sandstep_engine::EventKind> + Send + 'static>
+    {
+        self.scheduler.run_for_peer(task)
+    }
+
     /// The start request for `new`: the machine and its revision, a valid name, JSON
     /// input within the payload limit, and the module versions and bindings pinned now.
     fn prepare(&self, tenant: &Tenant, new: NewExecution) -> Result<StartRequest> {

@@ -107,6 +107,26 @@ impl Postgres {
         })
     }
 
+    /// The addresses of the servers alive now other than `owner`, in the order of their
+    /// names: where `owner` may offer its module tasks (`scheduler/sharing.rs`).
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn peers(&self, owner: &str) -> Result<Vec<String>> {
+        let owner = owner.to_string();
+        self.with_client(move |client| async move {
+            let rows = client
+                .query(
+                    "SELECT address FROM sandstep_members \
+                     WHERE expires_at > now() AND owner <> $1 ORDER BY owner",
+                    &[&owner],
+                )
+                .await
+                .map_err(db)?;
+            Ok(rows.iter().map(|row| row.get(0)).collect())
+        })
+    }
+
     /// The processes alive (their membership has not lapsed), by name.
     ///
     /// # Errors
