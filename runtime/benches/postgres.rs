@@ -15,6 +15,13 @@
 //!     `SANDSTEP_BENCH_FAILOVERS` (20) runs; each run starts a new second server, which
 //!     (r) gets its share from the one holding all 16 partitions: the time from its
 //!     start until each holds 8, p50 and max over the same runs.
+//! (t) one tenant's CPU-bound module tasks: executions of one `crunch` task (200 rounds,
+//!     about 0.2 s of a core) started by 8 clients through every server, counted once all
+//!     have finished; the default tenant with 1 and 2 servers on the database, each
+//!     pinned to a core of its own (`taskset`: two machines of one core each, as far as
+//!     the servers' CPU goes; the database and the clients are not pinned) and running one
+//!     module task before it offers the next, against one sled server on one core, in the
+//!     same run; with the part the second server ran.
 //!
 //! The database: `SANDSTEP_BENCH_POSTGRES`, or else a cluster of the bench's own started by
 //! `.ci/postgres start --durable` (fsync on, as a production database; the tests' cluster
@@ -481,6 +488,130 @@ fn spread_rates(db: &Database, budget: Duration) -> (f64, Vec<(f64, Vec<usize>)>
     (sled_rate, rates)
 }
 
+/// Starts `crunch` executions from `clients` threads calling `servers` in turn for
+/// `budget`; executions/s once all have finished.
+fn crunch_rate(servers: &[&Server], machine: &str, clients: usize, budget: Duration) -> f64 {
+    let began = Instant::now();
+    let started: u64 = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..clients)
+            .map(|c| {
+                let url = servers[c % servers.len()].url.clone();
+                scope.spawn(move || {
+                    let agent = ureq::AgentBuilder::new().build();
+                    let mut n = 0u64;
+                    while began.elapsed() < budget {
+                        agent
+                            .post(&format!("{url}/"))
+                            .set("X-Amz-Target", "AWSStepFunctions.StartExecution")
+                            .set("Content-Type", "application/x-amz-json-1.0")
+                            .send_string(
+                                &serde_json::json!({"stateMachineArn": machine,
+                                    "name": format!("c{c}-{n}")})
+                                .to_string(),
+                            )
+                            .expect("StartExecution");
+                        n += 1;
+                    }
+                    n
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).sum()
+    });
+    loop {
+        let running = servers[0].sfn(
+            "ListExecutions",
+            serde_json::json!({"stateMachineArn": machine, "statusFilter": "RUNNING",
+                "maxResults": 1}),
+        );
+        if running["executions"].as_array().is_some_and(Vec::is_empty) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    started as f64 / began.elapsed().as_secs_f64()
+}
+
+/// A counter of `server`'s metrics.
+fn counter(server: &Server, name: &str) -> f64 {
+    ureq::get(&format!("{}/metrics", server.url))
+        .call()
+        .ok()
+        .and_then(|r| r.into_string().ok())
+        .and_then(|text| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(&format!("{name} ")))
+                .and_then(|n| n.trim().parse().ok())
+        })
+        .unwrap_or(0.0)
+}
+
+/// Uploads `crunch` and a machine running it once; the machine's ARN.
+fn crunching(server: &Server) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../modules/dist/crunch.wasm");
+    let bytes =
+        std::fs::read(&path).expect("modules/dist/crunch.wasm: run `bash modules/build.sh` first");
+    ureq::put(&format!("{}/v1/modules/crunch", server.url))
+        .send_bytes(&bytes)
+        .expect("upload crunch");
+    let definition = serde_json::json!({"StartAt": "C", "States": {"C": {"Type": "Task",
+        "Resource": "arn:aws:lambda:us-east-1:000000000000:function:crunch",
+        "Parameters": {"Parameters": {"rounds": 200}}, "End": true}}});
+    server.sfn(
+        "CreateStateMachine",
+        serde_json::json!({"name": "crunching", "definition": definition.to_string(),
+            "roleArn": "arn:aws:iam::000000000000:role/r"}),
+    )["stateMachineArn"]
+        .as_str()
+        .expect("arn")
+        .to_string()
+}
+
+/// (t) one sled server's rate, then 1 and 2 servers' on the database, each with the
+/// part of the tasks the second server ran.
+fn module_rates(db: &Database, budget: Duration) -> (f64, Vec<(f64, f64)>) {
+    let clients = 8;
+    let config = common::scratch("pg-tasks-config").join("sandstep.toml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::write(&config, "share_tasks_above = 1\n").unwrap();
+    let config = config.display().to_string();
+    let sled = Server::start_pinned(common::scratch("pg-tasks-sled"), &[], 0);
+    let machine = crunching(&sled);
+    let sled_rate = crunch_rate(&[&sled], &machine, clients, budget);
+    drop(sled);
+    let rates = (1..=2)
+        .map(|n| {
+            let url = db.schema(&format!("bench_tasks_{n}"));
+            let starting: Vec<_> = (0..n)
+                .map(|i| {
+                    let (url, config) = (url.clone(), config.clone());
+                    std::thread::spawn(move || {
+                        Server::start_pinned(
+                            common::scratch(&format!("pg-tasks-{n}-{i}")),
+                            &["--store", &url, "--config", &config],
+                            i,
+                        )
+                    })
+                })
+                .collect();
+            let servers: Vec<Server> = starting.into_iter().map(|s| s.join().unwrap()).collect();
+            let all: Vec<&Server> = servers.iter().collect();
+            if n > 1 {
+                wait_held(&all, 16 / n);
+            }
+            let machine = crunching(&servers[0]);
+            let rate = crunch_rate(&all, &machine, clients, budget);
+            let ran: f64 = all.iter().map(|s| counter(s, "sandstep_tasks_total")).sum();
+            let elsewhere: f64 = all
+                .iter()
+                .map(|s| counter(s, "sandstep_tasks_for_peers_total"))
+                .sum();
+            (rate, elsewhere / ran.max(1.0))
+        })
+        .collect();
+    (sled_rate, rates)
+}
+
 fn main() {
     let budget = Duration::from_secs(env_or("SANDSTEP_BENCH_SECONDS", 5) as u64);
     let db = Database::get();
@@ -510,6 +641,26 @@ fn main() {
         "(q) Standard pass3 over HTTP, {} clients of {TENANTS} tenants: sled (one server) \
          {sled_http:.0}/s; PostgreSQL with {}",
         env_or("SANDSTEP_BENCH_CLIENTS", 32),
+        each.join(", ")
+    );
+
+    let (sled_tasks, tasks) = module_rates(&db, budget);
+    let each: Vec<String> = tasks
+        .iter()
+        .enumerate()
+        .map(|(i, (rate, elsewhere))| {
+            format!(
+                "{} server(s) {rate:.1}/s ({:.2}x sled; {:.0}% of the tasks run by the other \
+                 server)",
+                i + 1,
+                rate / sled_tasks,
+                elsewhere * 100.0
+            )
+        })
+        .collect();
+    println!(
+        "(t) one tenant's crunch tasks (200 rounds), 8 clients, a core per server: sled (one \
+         server) {sled_tasks:.1}/s; PostgreSQL with {}",
         each.join(", ")
     );
 

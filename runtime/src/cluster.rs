@@ -10,6 +10,11 @@
 //! a protocol between servers beyond passing calls on: the fenced commits of one server
 //! are the whole of its consistency, as with one server.
 //!
+//! Module tasks are the one exception, being where a tenant's CPU goes: a server whose
+//! cores are taken offers the next to the other servers (`tasks.rs`), which run the module
+//! and stream its result back. Only the module runs there; what decides (the task's slot,
+//! timers, events and commits) stays with the execution's server.
+//!
 //! A server joins by saying it is alive, waits a moment for servers started with it, and
 //! claims free partitions up to an even share. It renews them on a thread of its own; a
 //! server that loses any of them stops (its writes are refused anyway). When a server dies
@@ -158,6 +163,10 @@ pub struct Cluster {
     view: Mutex<Option<(Instant, Vec<Partition>)>>,
     /// The other servers' addresses, as last read, and when.
     peers: Mutex<Option<(Instant, Vec<String>)>>,
+    /// The signatures of the other servers' calls taken here (`tasks.rs`).
+    seen: tasks::Seen,
+    /// Module callbacks passed to the server running their token's execution.
+    passed: std::sync::atomic::AtomicU64,
     /// Held by the one call reading the partitions again; the calls that need them
     /// meanwhile wait for its reading rather than each making its own.
     reading: tokio::sync::Mutex<()>,
@@ -218,6 +227,8 @@ impl Cluster {
             changed,
             view: Mutex::new(None),
             peers: Mutex::new(None),
+            seen: tasks::Seen::default(),
+            passed: std::sync::atomic::AtomicU64::new(0),
             reading: tokio::sync::Mutex::new(()),
             leaving: std::sync::atomic::AtomicBool::new(false),
             keeper: Mutex::new(None),
@@ -462,6 +473,23 @@ impl Cluster {
     /// Forgets who holds the partitions (a server named there did not answer).
     pub fn forget(&self) {
         *lock(&self.view) = None;
+    }
+
+    /// Whether another server's call signed `signature` (good until `expiry`) is taken
+    /// here for the first time at `now`: a signature serves once.
+    pub fn first_sight(&self, signature: &str, expiry: u64, now: u64) -> bool {
+        self.seen.first(signature, expiry, now)
+    }
+
+    /// Counts a module callback passed to another server.
+    pub fn count_passed(&self) {
+        self.passed
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// How many module callbacks this server passed to another (for `/metrics`).
+    pub fn passed(&self) -> u64 {
+        self.passed.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The addresses of the other servers alive, as read within the last second: where

@@ -1028,14 +1028,14 @@ fn one_tenant_s_module_tasks_run_on_the_other_server_once_its_own_is_busy() {
         let token = polled["taskToken"].as_str().unwrap().to_string();
         let busy = o.start_execution(&crunching, json!({"items": [1, 2, 3, 4, 5]}));
         wait_running(o);
-        let before = metric(p, "sandstep_tasks_for_peers_total");
+        let before = metric(p, "sandstep_callbacks_passed_total");
         let decided = o.start_execution(&deciding, json!({"token": token}));
         let decided = o.wait_done(&decided, Duration::from_secs(60));
         assert_eq!(decided["status"], "SUCCEEDED", "{decided}");
         let done = o.wait_done(&waits, Duration::from_secs(30));
         assert_eq!(done["status"], "SUCCEEDED", "{done}");
         o.wait_done(&busy, Duration::from_secs(120));
-        if metric(p, "sandstep_tasks_for_peers_total") > before {
+        if metric(p, "sandstep_callbacks_passed_total") > before {
             answered = Some(done);
             break;
         }

@@ -284,7 +284,25 @@ impl Server {
 
     /// [`start_in`](Self::start_in) with more arguments and environment.
     pub fn start_with(dir: std::path::PathBuf, args: &[&str], env: &[(&str, &str)]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sandstep"))
+        Server::start_command(Command::new(env!("CARGO_BIN_EXE_sandstep")), dir, args, env)
+    }
+
+    /// [`start_with`](Self::start_with) on the one core `core` (`taskset`): a server on a
+    /// machine of its own, as far as its CPU goes.
+    #[allow(dead_code)]
+    pub fn start_pinned(dir: std::path::PathBuf, args: &[&str], core: usize) -> Server {
+        let mut command = Command::new("taskset");
+        command.args(["-c", &core.to_string(), env!("CARGO_BIN_EXE_sandstep")]);
+        Server::start_command(command, dir, args, &[])
+    }
+
+    fn start_command(
+        mut command: Command,
+        dir: std::path::PathBuf,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Server {
+        let mut child = command
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(&dir)
             .args(args)

@@ -156,6 +156,13 @@ pub async fn handle(
              # TYPE sandstep_partitions_held gauge\nsandstep_partitions_held {}",
             cluster.mine().len()
         );
+        let _ = writeln!(
+            out,
+            "# HELP sandstep_callbacks_passed_total Module callbacks passed to the server \
+             running their token's execution.\n# TYPE sandstep_callbacks_passed_total counter\n\
+             sandstep_callbacks_passed_total {}",
+            cluster.passed()
+        );
     }
     Ok(([("content-type", "text/plain; version=0.0.4")], out))
 }

@@ -18,7 +18,8 @@ use axum::Json;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-/// The cluster, once the call's signature over `body` to `path` holds.
+/// The cluster, once the call's signature over `body` to `path` holds and has not been
+/// taken before (a call read off the network cannot be sent again).
 fn signed<'a>(app: &'a App, headers: &HeaderMap, path: &str, body: &[u8]) -> Result<&'a Cluster> {
     let Some(cluster) = app.config.cluster.as_deref() else {
         return Err(Error::NotFound(format!("No route for {path}")));
@@ -27,10 +28,14 @@ fn signed<'a>(app: &'a App, headers: &HeaderMap, path: &str, body: &[u8]) -> Res
         .get(tasks::SIGNATURE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    if !tasks::verify(cluster.secret(), path, given, body, tasks::unix_now()) {
+    let now = tasks::unix_now();
+    let Some(expiry) = tasks::verify(cluster.secret(), path, given, body, now) else {
         return Err(Error::AccessDenied(
             "Only the servers sharing this store may call this".into(),
         ));
+    };
+    if !cluster.first_sight(given, expiry, now) {
+        return Err(Error::AccessDenied("This call was sent before".into()));
     }
     Ok(cluster)
 }

@@ -9,6 +9,13 @@
 //! It writes an empty line every second meanwhile, so that it notices within moments when
 //! the offering server is gone or no longer wants the task (it dropped the answer) and
 //! stops the module. A server without room answers `503` at once, and the next is asked.
+//! The offering server takes a stream silent for [`SILENCE`] for a lost one (the other
+//! server's host died or the network between them failed) and runs the task again itself;
+//! what still runs there ends at the task's own deadline (its `TimeoutSeconds`, or the
+//! sandbox's 60 s), as every module run does.
+//!
+//! A signature serves once: a server refuses one it has seen (until it expires), so an
+//! offer or an answer read off the network between the servers cannot be sent again.
 
 use super::forward::{self, SendError};
 use super::{Cluster, Place};
@@ -33,8 +40,8 @@ use std::time::{Duration, Instant};
 pub const OFFER_PATH: &str = "/v1/cluster/tasks";
 /// Where a server takes module callbacks for its executions' tokens from other servers.
 pub const ANSWER_PATH: &str = "/v1/cluster/answers";
-/// The header that signs a message between servers: `<expiry, unix seconds>;<HMAC-SHA256
-/// of path, expiry and body>`.
+/// The header that signs a message between servers: `<expiry, unix seconds>;<nonce>;
+/// <HMAC-SHA256 of path, expiry, nonce and body>`.
 pub const SIGNATURE: &str = "x-sandstep-signature";
 
 /// How long a signature is good for (the servers' clocks must agree within it).
@@ -50,6 +57,11 @@ pub const KEEPALIVE: Duration = Duration::from_secs(1);
 const MAX_LINE: usize = 4 << 20;
 /// How long a module callback waits for its execution's server.
 const ANSWER_PATIENCE: Duration = Duration::from_secs(15);
+/// How long a taken task's stream may be silent (it carries a line every [`KEEPALIVE`])
+/// before the offering server takes the task for lost.
+pub const SILENCE: Duration = Duration::from_secs(4);
+/// How long a server asked to take a task may take to say whether it does.
+const ANSWER_WAIT: Duration = Duration::from_secs(10);
 
 /// A task offered to another server: what its runner needs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -97,33 +109,57 @@ pub struct PassedAnswer {
 }
 
 /// The [`SIGNATURE`] of `body` sent to `path`, good until `now` (unix seconds) +
-/// [`SIGNATURE_SECONDS`].
+/// [`SIGNATURE_SECONDS`], with a new nonce (two identical messages, such as two
+/// heartbeats of one token, are signed apart).
 pub fn sign(secret: &[u8], path: &str, body: &[u8], now: u64) -> String {
     let expiry = now + SIGNATURE_SECONDS;
-    format!(
-        "{expiry};{}",
-        forward::mac(secret, &signed(path, expiry, body))
-    )
+    let nonce = crate::clock::secret();
+    let mac = forward::mac(secret, &signed(path, expiry, &nonce, body));
+    format!("{expiry};{nonce};{mac}")
 }
 
-/// Whether `value` signs `body` sent to `path` with the shared key, unexpired at `now`.
-pub fn verify(secret: &[u8], path: &str, value: &str, body: &[u8], now: u64) -> bool {
-    let Some((expiry, given)) = value.split_once(';') else {
-        return false;
-    };
-    let Ok(expiry) = expiry.parse::<u64>() else {
-        return false;
-    };
+/// The expiry of `value`, if it signs `body` sent to `path` with the shared key and has
+/// not expired at `now`.
+pub fn verify(secret: &[u8], path: &str, value: &str, body: &[u8], now: u64) -> Option<u64> {
+    let mut fields = value.splitn(3, ';');
+    let expiry: u64 = fields.next()?.parse().ok()?;
+    let nonce = fields.next()?;
+    let given = fields.next()?;
     if expiry < now || expiry > now + 2 * SIGNATURE_SECONDS {
-        return false;
+        return None;
     }
-    forward::same_signature(given, &forward::mac(secret, &signed(path, expiry, body)))
+    let expected = forward::mac(secret, &signed(path, expiry, nonce, body));
+    forward::same_signature(given, &expected).then_some(expiry)
 }
 
-fn signed(path: &str, expiry: u64, body: &[u8]) -> Vec<u8> {
-    let mut message = format!("{path};{expiry};").into_bytes();
+fn signed(path: &str, expiry: u64, nonce: &str, body: &[u8]) -> Vec<u8> {
+    let mut message = format!("{path};{expiry};{nonce};").into_bytes();
     message.extend_from_slice(body);
     message
+}
+
+/// The signatures a server took, until they expire: each serves once.
+#[derive(Debug, Default)]
+pub struct Seen {
+    /// Signature → its expiry; and when expired ones were last dropped.
+    taken: Mutex<(HashMap<String, u64>, u64)>,
+}
+
+impl Seen {
+    /// Whether `signature`, good until `expiry`, is taken for the first time at `now`;
+    /// it is remembered until it expires.
+    pub fn first(&self, signature: &str, expiry: u64, now: u64) -> bool {
+        let mut taken = self
+            .taken
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (seen, swept) = &mut *taken;
+        if *swept < now {
+            seen.retain(|_, until| *until >= now);
+            *swept = now;
+        }
+        seen.insert(signature.to_string(), expiry).is_none()
+    }
 }
 
 /// Seconds since the epoch, by the system's clock (signatures expire in real time).
@@ -225,14 +261,24 @@ impl PeersInner {
                 continue;
             }
             let request = signed_post(self.cluster.secret(), address, OFFER_PATH, body.clone());
-            let response = match forward::send_as_is(address, request).await {
-                Ok(response) => response,
-                Err((e, _)) => {
-                    // Not reached, or it failed before answering: whatever it started
-                    // there stops when it finds the connection gone.
+            let sent = tokio::time::timeout(ANSWER_WAIT, forward::send_as_is(address, request));
+            let response = match sent.await {
+                Ok(Ok(response)) => response,
+                Ok(Err((e @ SendError::Unreached(..), _))) => {
+                    // Nothing was sent: another server may take it.
                     tracing::debug!(%address, error = %e, "offering a task failed");
                     self.rest(address, UNREACHED_FOR);
                     continue;
+                }
+                // Sent, but no answer: it may run there, and runs again here (not on a
+                // third server as well).
+                Ok(Err((e, _))) => {
+                    self.rest(address, UNREACHED_FOR);
+                    return Offered::Lost(e.to_string());
+                }
+                Err(_) => {
+                    self.rest(address, UNREACHED_FOR);
+                    return Offered::Lost(format!("{address} did not answer the offer"));
                 }
             };
             match response.status() {
@@ -253,6 +299,7 @@ impl PeersInner {
 async fn follow(mut body: Body, task: &TaskContext) -> Offered {
     let mut pending: Vec<u8> = Vec::new();
     let mut tick = tokio::time::interval(KEEPALIVE / 4);
+    let mut heard = Instant::now();
     loop {
         let frame = tokio::select! {
             frame = body.frame() => frame,
@@ -260,9 +307,13 @@ async fn follow(mut body: Body, task: &TaskContext) -> Offered {
                 if task.cancelled.load(Ordering::SeqCst) {
                     return Offered::Dropped;
                 }
+                if heard.elapsed() > SILENCE {
+                    return Offered::Lost(format!("nothing heard for {SILENCE:?}"));
+                }
                 continue;
             }
         };
+        heard = Instant::now();
         let data = match frame {
             None => return Offered::Lost("the stream ended before the result".into()),
             Some(Err(e)) => return Offered::Lost(e.to_string()),
@@ -341,9 +392,18 @@ impl RoutedAnswers {
                         .map(|b| b.to_bytes())
                         .unwrap_or_default();
                     if status == StatusCode::OK {
+                        self.cluster.count_passed();
                         return Some(serde_json::from_slice(&bytes).unwrap_or_else(|e| {
                             Err(Refused::Unavailable(format!("an unreadable answer: {e}")))
                         }));
+                    }
+                    if status.is_client_error() {
+                        // Refused for good (a signature that does not hold: the servers'
+                        // clocks disagree): asking again changes nothing.
+                        return Some(Err(Refused::Unavailable(format!(
+                            "{address} refused the answer: {status} {}",
+                            String::from_utf8_lossy(&bytes)
+                        ))));
                     }
                     // Not served there (any more): look again.
                     tracing::debug!(%address, %status, "passing a callback on was refused");
@@ -391,19 +451,47 @@ mod tests {
     fn a_signature_holds_only_for_its_body_path_and_key_until_it_expires() {
         let body = br#"{"tenant":"acme"}"#;
         let value = sign(b"key", OFFER_PATH, body, 1_000);
-        assert!(verify(b"key", OFFER_PATH, &value, body, 1_000));
-        assert!(verify(b"key", OFFER_PATH, &value, body, 1_030));
-        assert!(!verify(b"key", OFFER_PATH, &value, body, 1_031), "expired");
-        assert!(!verify(b"other", OFFER_PATH, &value, body, 1_000), "key");
-        assert!(!verify(b"key", ANSWER_PATH, &value, body, 1_000), "path");
+        assert_eq!(verify(b"key", OFFER_PATH, &value, body, 1_000), Some(1_030));
+        assert_eq!(verify(b"key", OFFER_PATH, &value, body, 1_030), Some(1_030));
+        let refused = |value: &str, key: &[u8], path: &str, body: &[u8], now: u64| {
+            verify(key, path, value, body, now).is_none()
+        };
+        assert!(refused(&value, b"key", OFFER_PATH, body, 1_031), "expired");
+        assert!(refused(&value, b"other", OFFER_PATH, body, 1_000), "key");
+        assert!(refused(&value, b"key", ANSWER_PATH, body, 1_000), "path");
         assert!(
-            !verify(b"key", OFFER_PATH, &value, br#"{"tenant":"evil"}"#, 1_000),
+            refused(&value, b"key", OFFER_PATH, br#"{"tenant":"evil"}"#, 1_000),
             "body"
         );
         let later = value.replacen("1030;", "1031;", 1);
-        assert!(!verify(b"key", OFFER_PATH, &later, body, 1_000), "expiry");
-        assert!(!verify(b"key", OFFER_PATH, "garbage", body, 1_000));
-        assert!(!verify(b"key", OFFER_PATH, "", body, 1_000));
+        assert!(refused(&later, b"key", OFFER_PATH, body, 1_000), "expiry");
+        let (head, mac) = value.rsplit_once(';').unwrap();
+        let renonced = format!("{head}0;{mac}");
+        assert!(refused(&renonced, b"key", OFFER_PATH, body, 1_000), "nonce");
+        assert!(refused("garbage", b"key", OFFER_PATH, body, 1_000));
+        assert!(refused("", b"key", OFFER_PATH, body, 1_000));
+        assert_ne!(
+            sign(b"key", OFFER_PATH, body, 1_000),
+            value,
+            "the same message signed twice is signed apart"
+        );
+    }
+
+    #[test]
+    fn a_signature_serves_once_until_it_expires() {
+        let seen = Seen::default();
+        assert!(seen.first("a", 1_030, 1_000));
+        assert!(!seen.first("a", 1_030, 1_000), "a replay");
+        assert!(seen.first("b", 1_040, 1_010));
+        assert!(!seen.first("a", 1_030, 1_030), "still good, still refused");
+        // Expired ones are dropped (a replay would not verify any more anyway).
+        assert!(seen.first("c", 1_090, 1_035));
+        assert!(!seen.first("b", 1_040, 1_035), "b is kept until it expires");
+        assert_eq!(
+            seen.taken.lock().unwrap().0.len(),
+            2,
+            "a dropped once expired"
+        );
     }
 
     fn task() -> (TaskContext, tokio::sync::mpsc::UnboundedReceiver<EventKind>) {

@@ -727,7 +727,11 @@ async fn a_task_dropped_on_its_peer_is_not_answered_again() {
     let store = Store::memory();
     let peers = FakePeers {
         offers: Default::default(),
-        answer: Box::new(|_, _| sharing::Offered::Dropped),
+        // As the real ones: dropped once no longer wanted.
+        answer: Box::new(|task, _| {
+            task.cancelled.store(true, Ordering::SeqCst);
+            sharing::Offered::Dropped
+        }),
     };
     let (options, _peers) = sharing_with(peers, 0);
     let runner = Arc::new(SlowTasks::taking(10));
