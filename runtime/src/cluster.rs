@@ -11,8 +11,8 @@
 //! are the whole of its consistency, as with one server.
 //!
 //! Module tasks are the one exception, being where a tenant's CPU goes: a server whose
-//! cores are taken offers the next to the other servers (`tasks.rs`), which run the module
-//! and stream its result back. Only the module runs there; what decides (the task's slot,
+//! cores are taken offers the next to the other servers (`tasks.rs`), and one running
+//! fewer module tasks runs it and streams its result back. Only the module runs there; what decides (the task's slot,
 //! timers, events and commits) stays with the execution's server.
 //!
 //! A server joins by saying it is alive, waits a moment for servers started with it, and

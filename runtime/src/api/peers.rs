@@ -40,8 +40,8 @@ fn signed<'a>(app: &'a App, headers: &HeaderMap, path: &str, body: &[u8]) -> Res
     Ok(cluster)
 }
 
-/// `POST /v1/cluster/tasks`: runs another server's module task here when there is room
-/// (`503 ServiceUnavailable` at once otherwise), streaming its reports and its result.
+/// `POST /v1/cluster/tasks`: runs another server's module task here when this one runs
+/// fewer module tasks than it (`503 ServiceUnavailable` at once otherwise), streaming its reports and its result.
 /// The module stops when the caller goes away.
 ///
 /// # Errors
@@ -65,9 +65,9 @@ pub async fn take_task(
         cancelled: Arc::clone(&cancelled),
         progress,
     };
-    let Some(running) = app.services.executions.run_for_peer(task) else {
+    let Some(running) = app.services.executions.run_for_peer(task, offer.below) else {
         return Err(Error::ServiceUnavailable(
-            "This server runs as many tasks as it takes".into(),
+            "This server runs as many module tasks as the one offering".into(),
         ));
     };
     let (lines, stream) = tokio::sync::mpsc::channel::<Vec<u8>>(8);

@@ -75,6 +75,9 @@ pub struct Offer {
     pub pins: Pins,
     /// The task.
     pub request: TaskRequest,
+    /// How many module tasks the offering server runs: a server running as many takes
+    /// none.
+    pub below: usize,
 }
 
 /// One line of a task's stream.
@@ -219,9 +222,9 @@ impl Peers {
 }
 
 impl TaskPeers for Peers {
-    fn offer(&self, task: TaskContext) -> BoxFuture<'static, Offered> {
+    fn offer(&self, task: TaskContext, below: usize) -> BoxFuture<'static, Offered> {
         let inner = Arc::clone(&self.inner);
-        Box::pin(async move { inner.offer(task).await })
+        Box::pin(async move { inner.offer(task, below).await })
     }
 }
 
@@ -241,7 +244,7 @@ impl PeersInner {
             .is_some_and(|until| *until > Instant::now())
     }
 
-    async fn offer(&self, task: TaskContext) -> Offered {
+    async fn offer(&self, task: TaskContext, below: usize) -> Offered {
         let peers = self.cluster.peers().await;
         if peers.is_empty() {
             return Offered::Declined;
@@ -251,6 +254,7 @@ impl PeersInner {
             execution_arn: task.execution_arn.clone(),
             pins: (*task.pins).clone(),
             request: task.request.clone(),
+            below,
         };
         let Ok(body) = serde_json::to_vec(&offer) else {
             return Offered::Declined;

@@ -1,9 +1,11 @@
 //! Module tasks shared between the servers of a cluster. A tenant's executions run on one
 //! server (`cluster.rs`), but the cores their modules use need not be that server's: when
 //! it already runs as many module tasks as it gives cores to ([`Options::share_above`]),
-//! a task is offered to the other servers, and one that runs fewer runs it and streams
-//! back its progress and its result (`cluster/tasks.rs`). When none has room, the task
-//! runs here, as it would on one server.
+//! a task is offered to the other servers, and one that runs fewer module tasks than this
+//! one runs it and streams back its progress and its result (`cluster/tasks.rs`). When
+//! none runs fewer, the task runs here, as it would on one server. So a backlog spreads
+//! evenly over the servers (counted in tasks: a module waiting on the network counts as
+//! one that computes), and below the share no task leaves its server.
 //!
 //! The server that runs the execution keeps everything that decides: the tenant's task
 //! slots (so its concurrent-task quota holds whichever server runs the module), the task's
@@ -37,11 +39,11 @@ pub enum Offered {
 
 /// The other servers a task may run on.
 pub trait TaskPeers: Send + Sync + std::fmt::Debug + 'static {
-    /// Offers `task` to the other servers, and runs it on the first that has room. Its
-    /// reports (started, alive) go to `task.progress` as they come; when
-    /// `task.cancelled` is set, the run there is stopped and the answer is
+    /// Offers `task` to the other servers, and runs it on the first that runs fewer than
+    /// `below` module tasks. Its reports (started, alive) go to `task.progress` as they
+    /// come; when `task.cancelled` is set, the run there is stopped and the answer is
     /// [`Offered::Dropped`].
-    fn offer(&self, task: TaskContext) -> BoxFuture<'static, Offered>;
+    fn offer(&self, task: TaskContext, below: usize) -> BoxFuture<'static, Offered>;
 }
 
 /// A module task counted as running in this process, until dropped.
@@ -60,10 +62,15 @@ impl Scheduler {
     ///
     /// [`Options::share_above`]: super::Options::share_above
     fn room_here(&self) -> Option<Busy> {
+        let (busy, before) = self.running_here();
+        (before < self.inner.opts.share_above).then_some(busy)
+    }
+
+    /// One more module task running here, room or not; and how many ran before it.
+    pub(super) fn running_here(&self) -> (Busy, usize) {
         let running = &self.inner.sharing.running;
         let before = running.fetch_add(1, Ordering::SeqCst);
-        let busy = Busy(Arc::clone(running));
-        (before < self.inner.opts.share_above).then_some(busy)
+        (Busy(Arc::clone(running)), before)
     }
 
     /// Runs a module task, here or on another server; its result, or `None` when it was
@@ -74,7 +81,7 @@ impl Scheduler {
             None => None,
             Some(peers) => match self.room_here() {
                 Some(room) => Some(room),
-                None => match peers.offer(task.clone()).await {
+                None => match peers.offer(task.clone(), self.modules_running()).await {
                     Offered::Ran(kind) => {
                         self.inner.counters.shared.fetch_add(1, Ordering::Relaxed);
                         return Some(*kind);
@@ -102,10 +109,7 @@ impl Scheduler {
         }
         // Counted as running here whether or not it found room (one that found none runs
         // here anyway: every server was busy).
-        let _running = room.unwrap_or_else(|| {
-            self.inner.sharing.running.fetch_add(1, Ordering::SeqCst);
-            Busy(Arc::clone(&self.inner.sharing.running))
-        });
+        let _running = room.unwrap_or_else(|| self.running_here().0);
         Some(self.run_here(task).await)
     }
 
@@ -123,16 +127,20 @@ impl Scheduler {
             })
     }
 
-    /// Runs another server's module task here, if this server has room for it now (it
-    /// runs fewer module tasks than it gives cores to, and a task slot is free); `None`
-    /// when it has none, and the other server looks elsewhere.
+    /// Runs another server's module task here, if this server runs fewer than `below`
+    /// module tasks (what the other server runs) and a task slot is free; `None`
+    /// otherwise, and the other server looks elsewhere.
     pub fn run_for_peer(
         &self,
         task: TaskContext,
+        below: usize,
     ) -> Option<impl std::future::Future<Output = EventKind> + Send + 'static> {
         // A server alone has no other servers' tasks to run.
         self.inner.opts.peers.as_ref()?;
-        let room = self.room_here()?;
+        let (room, before) = self.running_here();
+        if before >= below {
+            return None;
+        }
         let permit = Arc::clone(&self.inner.task_slots)
             .try_acquire_owned()
             .ok()?;

@@ -286,6 +286,8 @@ impl Scheduler {
         ) else {
             return nested::task_failed(id, "States.Runtime", "the server is stopping".into());
         };
+        // Counted with the executions' module tasks, so other servers' are declined.
+        let _running = self.running_here();
         let runner = Arc::clone(&self.inner.runner);
         tokio::task::spawn_blocking(move || runner.run(task))
             .await

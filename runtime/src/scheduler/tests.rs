@@ -603,6 +603,8 @@ async fn a_test_clock_drives_waits_and_task_timeouts_without_waiting() {
 /// Other servers as a test plays them: every offer is counted and answered by `answer`.
 struct FakePeers {
     offers: std::sync::atomic::AtomicUsize,
+    /// What each offer said the offering server runs.
+    belows: Mutex<Vec<usize>>,
     answer: Box<Answering>,
 }
 
@@ -619,7 +621,9 @@ impl sharing::TaskPeers for FakePeers {
     fn offer(
         &self,
         task: TaskContext,
+        below: usize,
     ) -> futures_util::future::BoxFuture<'static, sharing::Offered> {
+        lock(&self.belows).push(below);
         let n = self.offers.fetch_add(1, Ordering::SeqCst);
         let answer = (self.answer)(&task, n);
         Box::pin(async move { answer })
@@ -641,6 +645,7 @@ async fn module_tasks_beyond_a_server_s_share_run_on_its_peers() {
     let store = Store::memory();
     let peers = FakePeers {
         offers: Default::default(),
+        belows: Mutex::default(),
         answer: Box::new(|task, _| {
             // The other server reports the start as it runs.
             task.progress.started();
@@ -682,6 +687,11 @@ async fn module_tasks_beyond_a_server_s_share_run_on_its_peers() {
     );
     assert_eq!(by_peer, 3, "the other three ran on a peer");
     assert_eq!(peers.offers.load(Ordering::SeqCst), 3);
+    assert_eq!(
+        *lock(&peers.belows),
+        [1, 1, 1],
+        "each offer says one task runs here"
+    );
     assert_eq!(scheduler.counters().shared.load(Ordering::SeqCst), 3);
     assert_eq!(scheduler.modules_running(), 0);
 }
@@ -691,6 +701,7 @@ async fn a_task_no_peer_takes_or_a_peer_loses_runs_here() {
     let store = Store::memory();
     let peers = FakePeers {
         offers: Default::default(),
+        belows: Mutex::default(),
         answer: Box::new(|_, n| match n % 2 {
             0 => sharing::Offered::Declined,
             _ => sharing::Offered::Lost("the peer died".into()),
@@ -727,6 +738,7 @@ async fn a_task_dropped_on_its_peer_is_not_answered_again() {
     let store = Store::memory();
     let peers = FakePeers {
         offers: Default::default(),
+        belows: Mutex::default(),
         // As the real ones: dropped once no longer wanted.
         answer: Box::new(|task, _| {
             task.cancelled.store(true, Ordering::SeqCst);
@@ -775,20 +787,37 @@ async fn a_server_takes_other_servers_tasks_only_while_it_has_room() {
     )
     .unwrap();
     assert!(
-        alone.run_for_peer(task(1)).is_none(),
+        alone.run_for_peer(task(1), 10).is_none(),
         "a server alone takes none"
     );
 
     let peers = FakePeers {
         offers: Default::default(),
+        belows: Mutex::default(),
         answer: Box::new(|_, _| sharing::Offered::Declined),
     };
     let (options, _peers) = sharing_with(peers, 1);
     let scheduler =
         Scheduler::new(options, store.clone(), Arc::new(SlowTasks::taking(100))).unwrap();
-    let first = scheduler.run_for_peer(task(1)).expect("room for one");
-    assert!(scheduler.run_for_peer(task(2)).is_none(), "no room for two");
+    let first = scheduler
+        .run_for_peer(task(1), 1)
+        .expect("none runs here, one there");
+    assert!(
+        scheduler.run_for_peer(task(2), 1).is_none(),
+        "as many here as there"
+    );
     assert_eq!(scheduler.modules_running(), 1);
+    let second = scheduler
+        .run_for_peer(task(2), 2)
+        .expect("one runs here, two there");
+    assert_eq!(scheduler.modules_running(), 2);
+    assert!(matches!(
+        second.await,
+        EventKind::TaskSucceeded {
+            task: TaskId(2),
+            ..
+        }
+    ));
     assert!(matches!(
         first.await,
         EventKind::TaskSucceeded {
@@ -797,7 +826,7 @@ async fn a_server_takes_other_servers_tasks_only_while_it_has_room() {
         }
     ));
     assert_eq!(scheduler.modules_running(), 0);
-    let again = scheduler.run_for_peer(task(3)).expect("room again");
+    let again = scheduler.run_for_peer(task(3), 1).expect("room again");
     assert!(matches!(
         again.await,
         EventKind::TaskSucceeded {
@@ -805,5 +834,5 @@ async fn a_server_takes_other_servers_tasks_only_while_it_has_room() {
             ..
         }
     ));
-    assert_eq!(scheduler.counters().for_peers.load(Ordering::SeqCst), 2);
+    assert_eq!(scheduler.counters().for_peers.load(Ordering::SeqCst), 3);
 }

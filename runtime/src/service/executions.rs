@@ -125,14 +125,15 @@ impl Executions {
         self.scheduler.modules_running()
     }
 
-    /// Runs another server's module task here if there is room now
-    /// (`scheduler/sharing.rs`); `None` when there is none.
+    /// Runs another server's module task here if this server runs fewer than `below`
+    /// module tasks (`scheduler/sharing.rs`); `None` when it does not.
     pub fn run_for_peer(
         &self,
         task: crate::scheduler::runner::TaskContext,
+        below: usize,
     ) -> Option<impl std::future::Future<Output = sandstep_engine::EventKind> + Send + 'static>
     {
-        self.scheduler.run_for_peer(task)
+        self.scheduler.run_for_peer(task, below)
     }
 
     /// The start request for `new`: the machine and its revision, a valid name, JSON
