@@ -410,6 +410,11 @@ impl Cluster {
         lock(&self.mine).keys().copied().collect()
     }
 
+    /// Where the other servers reach this one.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
     /// The key servers vouch for callers with (see `forward.rs`).
     pub fn secret(&self) -> &[u8] {
         &self.secret

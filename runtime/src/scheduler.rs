@@ -102,7 +102,8 @@ pub struct Options {
     /// The other servers module tasks may run on (`sharing.rs`): `None` alone.
     pub peers: Option<Arc<dyn sharing::TaskPeers>>,
     /// How many module tasks this process runs before it offers the next to the other
-    /// servers (and above which it declines theirs): the cores it gives to tasks.
+    /// servers (and what its load is measured against when they offer theirs): the cores
+    /// it gives to tasks.
     pub share_above: usize,
 }
 

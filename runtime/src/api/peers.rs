@@ -29,7 +29,11 @@ fn signed<'a>(app: &'a App, headers: &HeaderMap, path: &str, body: &[u8]) -> Res
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     let now = tasks::unix_now();
-    let Some(expiry) = tasks::verify(cluster.secret(), path, given, body, now) else {
+    let to = tasks::Sent {
+        path,
+        to: cluster.address(),
+    };
+    let Some(expiry) = tasks::verify(cluster.secret(), to, given, body, now) else {
         return Err(Error::AccessDenied(
             "Only the servers sharing this store may call this".into(),
         ));
@@ -40,8 +44,8 @@ fn signed<'a>(app: &'a App, headers: &HeaderMap, path: &str, body: &[u8]) -> Res
     Ok(cluster)
 }
 
-/// `POST /v1/cluster/tasks`: runs another server's module task here when this one runs
-/// fewer module tasks than it (`503 ServiceUnavailable` at once otherwise), streaming its reports and its result.
+/// `POST /v1/cluster/tasks`: runs another server's module task here when this one is less
+/// loaded than it (`503 ServiceUnavailable` at once otherwise), streaming its reports and its result.
 /// The module stops when the caller goes away.
 ///
 /// # Errors
@@ -65,9 +69,9 @@ pub async fn take_task(
         cancelled: Arc::clone(&cancelled),
         progress,
     };
-    let Some(running) = app.services.executions.run_for_peer(task, offer.below) else {
+    let Some(running) = app.services.executions.run_for_peer(task, offer.load) else {
         return Err(Error::ServiceUnavailable(
-            "This server runs as many module tasks as the one offering".into(),
+            "This server is as loaded as the one offering".into(),
         ));
     };
     let (lines, stream) = tokio::sync::mpsc::channel::<Vec<u8>>(8);

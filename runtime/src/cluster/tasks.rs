@@ -23,7 +23,7 @@ use crate::host::callback::{Refused, TokenAnswers};
 use crate::model::Answer;
 use crate::pins::Pins;
 use crate::scheduler::runner::TaskContext;
-use crate::scheduler::sharing::{Offered, TaskPeers};
+use crate::scheduler::sharing::{Busy, Load, Offered, TaskPeers};
 use crate::store::TenantId;
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
@@ -41,7 +41,7 @@ pub const OFFER_PATH: &str = "/v1/cluster/tasks";
 /// Where a server takes module callbacks for its executions' tokens from other servers.
 pub const ANSWER_PATH: &str = "/v1/cluster/answers";
 /// The header that signs a message between servers: `<expiry, unix seconds>;<nonce>;
-/// <HMAC-SHA256 of path, expiry, nonce and body>`.
+/// <HMAC-SHA256 of path, receiving server, expiry, nonce and body>`.
 pub const SIGNATURE: &str = "x-sandstep-signature";
 
 /// How long a signature is good for (the servers' clocks must agree within it).
@@ -75,9 +75,8 @@ pub struct Offer {
     pub pins: Pins,
     /// The task.
     pub request: TaskRequest,
-    /// How many module tasks the offering server runs: a server running as many takes
-    /// none.
-    pub below: usize,
+    /// How loaded the offering server is: only a server less loaded takes the task.
+    pub load: Load,
 }
 
 /// One line of a task's stream.
@@ -111,19 +110,29 @@ pub struct PassedAnswer {
     pub answer: Answer,
 }
 
-/// The [`SIGNATURE`] of `body` sent to `path`, good until `now` (unix seconds) +
+/// Where a message between servers goes: the path, and the receiving server's address
+/// (as the servers' table names it), so that one sent to a server serves at no other.
+#[derive(Debug, Clone, Copy)]
+pub struct Sent<'a> {
+    /// The path.
+    pub path: &'a str,
+    /// The receiving server's address.
+    pub to: &'a str,
+}
+
+/// The [`SIGNATURE`] of `body` sent as `sent`, good until `now` (unix seconds) +
 /// [`SIGNATURE_SECONDS`], with a new nonce (two identical messages, such as two
 /// heartbeats of one token, are signed apart).
-pub fn sign(secret: &[u8], path: &str, body: &[u8], now: u64) -> String {
+pub fn sign(secret: &[u8], sent: Sent<'_>, body: &[u8], now: u64) -> String {
     let expiry = now + SIGNATURE_SECONDS;
     let nonce = crate::clock::secret();
-    let mac = forward::mac(secret, &signed(path, expiry, &nonce, body));
+    let mac = forward::mac(secret, &signed(sent, expiry, &nonce, body));
     format!("{expiry};{nonce};{mac}")
 }
 
-/// The expiry of `value`, if it signs `body` sent to `path` with the shared key and has
+/// The expiry of `value`, if it signs `body` sent as `sent` with the shared key and has
 /// not expired at `now`.
-pub fn verify(secret: &[u8], path: &str, value: &str, body: &[u8], now: u64) -> Option<u64> {
+pub fn verify(secret: &[u8], sent: Sent<'_>, value: &str, body: &[u8], now: u64) -> Option<u64> {
     let mut fields = value.splitn(3, ';');
     let expiry: u64 = fields.next()?.parse().ok()?;
     let nonce = fields.next()?;
@@ -131,12 +140,12 @@ pub fn verify(secret: &[u8], path: &str, value: &str, body: &[u8], now: u64) -> 
     if expiry < now || expiry > now + 2 * SIGNATURE_SECONDS {
         return None;
     }
-    let expected = forward::mac(secret, &signed(path, expiry, nonce, body));
+    let expected = forward::mac(secret, &signed(sent, expiry, nonce, body));
     forward::same_signature(given, &expected).then_some(expiry)
 }
 
-fn signed(path: &str, expiry: u64, nonce: &str, body: &[u8]) -> Vec<u8> {
-    let mut message = format!("{path};{expiry};{nonce};").into_bytes();
+fn signed(sent: Sent<'_>, expiry: u64, nonce: &str, body: &[u8]) -> Vec<u8> {
+    let mut message = format!("{};{};{expiry};{nonce};", sent.path, sent.to).into_bytes();
     message.extend_from_slice(body);
     message
 }
@@ -172,7 +181,7 @@ pub fn unix_now() -> u64 {
 
 /// A signed `POST` of `body` to `path` at `address`.
 fn signed_post(secret: &[u8], address: &str, path: &str, body: Vec<u8>) -> Request<Body> {
-    let signature = sign(secret, path, &body, unix_now());
+    let signature = sign(secret, Sent { path, to: address }, &body, unix_now());
     let mut request = Request::new(Body::from(body));
     *request.method_mut() = Method::POST;
     *request.uri_mut() = path.parse().unwrap_or_default();
@@ -222,9 +231,9 @@ impl Peers {
 }
 
 impl TaskPeers for Peers {
-    fn offer(&self, task: TaskContext, below: usize) -> BoxFuture<'static, Offered> {
+    fn offer(&self, task: TaskContext, load: Load, offered: Busy) -> BoxFuture<'static, Offered> {
         let inner = Arc::clone(&self.inner);
-        Box::pin(async move { inner.offer(task, below).await })
+        Box::pin(async move { inner.offer(task, load, offered).await })
     }
 }
 
@@ -244,7 +253,7 @@ impl PeersInner {
             .is_some_and(|until| *until > Instant::now())
     }
 
-    async fn offer(&self, task: TaskContext, below: usize) -> Offered {
+    async fn offer(&self, task: TaskContext, load: Load, offered: Busy) -> Offered {
         let peers = self.cluster.peers().await;
         if peers.is_empty() {
             return Offered::Declined;
@@ -254,7 +263,7 @@ impl PeersInner {
             execution_arn: task.execution_arn.clone(),
             pins: (*task.pins).clone(),
             request: task.request.clone(),
-            below,
+            load,
         };
         let Ok(body) = serde_json::to_vec(&offer) else {
             return Offered::Declined;
@@ -286,7 +295,11 @@ impl PeersInner {
                 }
             };
             match response.status() {
-                StatusCode::OK => return follow(response.into_body(), &task).await,
+                StatusCode::OK => {
+                    // It runs there now, no longer here.
+                    drop(offered);
+                    return follow(response.into_body(), &task).await;
+                }
                 StatusCode::SERVICE_UNAVAILABLE => self.rest(address, BUSY_FOR),
                 other => {
                     tracing::warn!(%address, status = %other, "a server refused a task offer");
@@ -306,6 +319,8 @@ async fn follow(mut body: Body, task: &TaskContext) -> Offered {
     let mut heard = Instant::now();
     loop {
         let frame = tokio::select! {
+            // A frame already here goes first, however late a tick.
+            biased;
             frame = body.frame() => frame,
             _ = tick.tick() => {
                 if task.cancelled.load(Ordering::SeqCst) {
@@ -452,30 +467,40 @@ mod tests {
     use sandstep_engine::TaskId;
 
     #[test]
-    fn a_signature_holds_only_for_its_body_path_and_key_until_it_expires() {
+    fn a_signature_holds_only_for_its_body_path_server_and_key_until_it_expires() {
         let body = br#"{"tenant":"acme"}"#;
-        let value = sign(b"key", OFFER_PATH, body, 1_000);
-        assert_eq!(verify(b"key", OFFER_PATH, &value, body, 1_000), Some(1_030));
-        assert_eq!(verify(b"key", OFFER_PATH, &value, body, 1_030), Some(1_030));
-        let refused = |value: &str, key: &[u8], path: &str, body: &[u8], now: u64| {
-            verify(key, path, value, body, now).is_none()
+        let to_b = Sent {
+            path: OFFER_PATH,
+            to: "b:1",
         };
-        assert!(refused(&value, b"key", OFFER_PATH, body, 1_031), "expired");
-        assert!(refused(&value, b"other", OFFER_PATH, body, 1_000), "key");
-        assert!(refused(&value, b"key", ANSWER_PATH, body, 1_000), "path");
+        let value = sign(b"key", to_b, body, 1_000);
+        assert_eq!(verify(b"key", to_b, &value, body, 1_000), Some(1_030));
+        assert_eq!(verify(b"key", to_b, &value, body, 1_030), Some(1_030));
+        let refused = |value: &str, key: &[u8], sent: Sent<'_>, body: &[u8], now: u64| {
+            verify(key, sent, value, body, now).is_none()
+        };
+        assert!(refused(&value, b"key", to_b, body, 1_031), "expired");
+        assert!(refused(&value, b"other", to_b, body, 1_000), "key");
+        let answer = Sent {
+            path: ANSWER_PATH,
+            ..to_b
+        };
+        assert!(refused(&value, b"key", answer, body, 1_000), "path");
+        let to_c = Sent { to: "c:1", ..to_b };
+        assert!(refused(&value, b"key", to_c, body, 1_000), "another server");
         assert!(
-            refused(&value, b"key", OFFER_PATH, br#"{"tenant":"evil"}"#, 1_000),
+            refused(&value, b"key", to_b, br#"{"tenant":"evil"}"#, 1_000),
             "body"
         );
         let later = value.replacen("1030;", "1031;", 1);
-        assert!(refused(&later, b"key", OFFER_PATH, body, 1_000), "expiry");
+        assert!(refused(&later, b"key", to_b, body, 1_000), "expiry");
         let (head, mac) = value.rsplit_once(';').unwrap();
         let renonced = format!("{head}0;{mac}");
-        assert!(refused(&renonced, b"key", OFFER_PATH, body, 1_000), "nonce");
-        assert!(refused("garbage", b"key", OFFER_PATH, body, 1_000));
-        assert!(refused("", b"key", OFFER_PATH, body, 1_000));
+        assert!(refused(&renonced, b"key", to_b, body, 1_000), "nonce");
+        assert!(refused("garbage", b"key", to_b, body, 1_000));
+        assert!(refused("", b"key", to_b, body, 1_000));
         assert_ne!(
-            sign(b"key", OFFER_PATH, body, 1_000),
+            sign(b"key", to_b, body, 1_000),
             value,
             "the same message signed twice is signed apart"
         );

@@ -1,11 +1,13 @@
 //! Module tasks shared between the servers of a cluster. A tenant's executions run on one
 //! server (`cluster.rs`), but the cores their modules use need not be that server's: when
 //! it already runs as many module tasks as it gives cores to ([`Options::share_above`]),
-//! a task is offered to the other servers, and one that runs fewer module tasks than this
-//! one runs it and streams back its progress and its result (`cluster/tasks.rs`). When
-//! none runs fewer, the task runs here, as it would on one server. So a backlog spreads
-//! evenly over the servers (counted in tasks: a module waiting on the network counts as
-//! one that computes), and below the share no task leaves its server.
+//! a task is offered to the other servers, and one less loaded than this one (fewer module
+//! tasks for each task of its share) runs it and streams back its progress and its result
+//! (`cluster/tasks.rs`). When none is less loaded, the task runs here, as it would on one
+//! server. A task being offered counts as running here until another server takes it, so
+//! tasks arriving together see each other. So a backlog spreads over the servers in
+//! proportion to their shares (counted in tasks: a module waiting on the network counts
+//! as one that computes), and below the share no task leaves its server.
 //!
 //! The server that runs the execution keeps everything that decides: the tenant's task
 //! slots (so its concurrent-task quota holds whichever server runs the module), the task's
@@ -37,13 +39,32 @@ pub enum Offered {
     Dropped,
 }
 
+/// How loaded a server is with module tasks: how many run, and its share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Load {
+    /// Module tasks running.
+    pub running: usize,
+    /// How many it runs before it offers the next to others (at least 1).
+    pub share: usize,
+}
+
+impl Load {
+    /// Whether this load is lighter than `other`: fewer tasks for each task of the share.
+    pub fn lighter_than(&self, other: &Load) -> bool {
+        let widen = |n: usize| u128::try_from(n).unwrap_or(u128::MAX);
+        widen(self.running) * widen(other.share.max(1))
+            < widen(other.running) * widen(self.share.max(1))
+    }
+}
+
 /// The other servers a task may run on.
 pub trait TaskPeers: Send + Sync + std::fmt::Debug + 'static {
-    /// Offers `task` to the other servers, and runs it on the first that runs fewer than
-    /// `below` module tasks. Its reports (started, alive) go to `task.progress` as they
-    /// come; when `task.cancelled` is set, the run there is stopped and the answer is
-    /// [`Offered::Dropped`].
-    fn offer(&self, task: TaskContext, below: usize) -> BoxFuture<'static, Offered>;
+    /// Offers `task`, from a server as loaded as `load`, to the other servers, and runs it
+    /// on the first less loaded. `offered` counts the task as running on the offering
+    /// server until another takes it (then it is dropped). Its reports (started, alive)
+    /// go to `task.progress` as they come; when `task.cancelled` is set, the run there is
+    /// stopped and the answer is [`Offered::Dropped`].
+    fn offer(&self, task: TaskContext, load: Load, offered: Busy) -> BoxFuture<'static, Offered>;
 }
 
 /// A module task counted as running in this process, until dropped.
@@ -61,9 +82,12 @@ impl Scheduler {
     /// already: the one admission for this server's own tasks and other servers' alike.
     ///
     /// [`Options::share_above`]: super::Options::share_above
-    fn room_here(&self) -> Option<Busy> {
-        let (busy, before) = self.running_here();
-        (before < self.inner.opts.share_above).then_some(busy)
+    /// How loaded this server is, its running tasks counted as `running`.
+    fn load_with(&self, running: usize) -> Load {
+        Load {
+            running,
+            share: self.inner.opts.share_above.max(1),
+        }
     }
 
     /// One more module task running here, room or not; and how many ran before it.
@@ -79,26 +103,31 @@ impl Scheduler {
     pub(super) async fn run_module(&self, task: TaskContext) -> Option<EventKind> {
         let room = match &self.inner.opts.peers {
             None => None,
-            Some(peers) => match self.room_here() {
-                Some(room) => Some(room),
-                None => match peers.offer(task.clone(), self.modules_running()).await {
-                    Offered::Ran(kind) => {
-                        self.inner.counters.shared.fetch_add(1, Ordering::Relaxed);
-                        return Some(*kind);
+            Some(peers) => match self.running_here() {
+                (room, before) if before < self.inner.opts.share_above => Some(room),
+                (offered, before) => {
+                    match peers
+                        .offer(task.clone(), self.load_with(before), offered)
+                        .await
+                    {
+                        Offered::Ran(kind) => {
+                            self.inner.counters.shared.fetch_add(1, Ordering::Relaxed);
+                            return Some(*kind);
+                        }
+                        Offered::Dropped => return None,
+                        Offered::Declined => None,
+                        Offered::Lost(why) => {
+                            self.inner.counters.rerun.fetch_add(1, Ordering::Relaxed);
+                            tracing::warn!(
+                                execution = %task.execution_arn,
+                                state = %task.request.state_name,
+                                %why,
+                                "the server running a task failed; running it again here"
+                            );
+                            None
+                        }
                     }
-                    Offered::Dropped => return None,
-                    Offered::Declined => None,
-                    Offered::Lost(why) => {
-                        self.inner.counters.rerun.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!(
-                            execution = %task.execution_arn,
-                            state = %task.request.state_name,
-                            %why,
-                            "the server running a task failed; running it again here"
-                        );
-                        None
-                    }
-                },
+                }
             },
         };
         let Ok(_permit) = Arc::clone(&self.inner.task_slots).acquire_owned().await else {
@@ -127,18 +156,18 @@ impl Scheduler {
             })
     }
 
-    /// Runs another server's module task here, if this server runs fewer than `below`
-    /// module tasks (what the other server runs) and a task slot is free; `None`
-    /// otherwise, and the other server looks elsewhere.
+    /// Runs another server's module task here, if this server is less loaded than the
+    /// one offering it (`theirs`) and a task slot is free; `None` otherwise, and the other
+    /// server looks elsewhere.
     pub fn run_for_peer(
         &self,
         task: TaskContext,
-        below: usize,
+        theirs: Load,
     ) -> Option<impl std::future::Future<Output = EventKind> + Send + 'static> {
         // A server alone has no other servers' tasks to run.
         self.inner.opts.peers.as_ref()?;
         let (room, before) = self.running_here();
-        if before >= below {
+        if !self.load_with(before).lighter_than(&theirs) {
             return None;
         }
         let permit = Arc::clone(&self.inner.task_slots)

@@ -603,8 +603,8 @@ async fn a_test_clock_drives_waits_and_task_timeouts_without_waiting() {
 /// Other servers as a test plays them: every offer is counted and answered by `answer`.
 struct FakePeers {
     offers: std::sync::atomic::AtomicUsize,
-    /// What each offer said the offering server runs.
-    belows: Mutex<Vec<usize>>,
+    /// How loaded each offer said the offering server is.
+    loads: Mutex<Vec<sharing::Load>>,
     answer: Box<Answering>,
 }
 
@@ -621,9 +621,10 @@ impl sharing::TaskPeers for FakePeers {
     fn offer(
         &self,
         task: TaskContext,
-        below: usize,
+        load: sharing::Load,
+        _offered: sharing::Busy,
     ) -> futures_util::future::BoxFuture<'static, sharing::Offered> {
-        lock(&self.belows).push(below);
+        lock(&self.loads).push(load);
         let n = self.offers.fetch_add(1, Ordering::SeqCst);
         let answer = (self.answer)(&task, n);
         Box::pin(async move { answer })
@@ -645,7 +646,7 @@ async fn module_tasks_beyond_a_server_s_share_run_on_its_peers() {
     let store = Store::memory();
     let peers = FakePeers {
         offers: Default::default(),
-        belows: Mutex::default(),
+        loads: Mutex::default(),
         answer: Box::new(|task, _| {
             // The other server reports the start as it runs.
             task.progress.started();
@@ -687,9 +688,13 @@ async fn module_tasks_beyond_a_server_s_share_run_on_its_peers() {
     );
     assert_eq!(by_peer, 3, "the other three ran on a peer");
     assert_eq!(peers.offers.load(Ordering::SeqCst), 3);
+    let one = sharing::Load {
+        running: 1,
+        share: 1,
+    };
     assert_eq!(
-        *lock(&peers.belows),
-        [1, 1, 1],
+        *lock(&peers.loads),
+        [one; 3],
         "each offer says one task runs here"
     );
     assert_eq!(scheduler.counters().shared.load(Ordering::SeqCst), 3);
@@ -701,7 +706,7 @@ async fn a_task_no_peer_takes_or_a_peer_loses_runs_here() {
     let store = Store::memory();
     let peers = FakePeers {
         offers: Default::default(),
-        belows: Mutex::default(),
+        loads: Mutex::default(),
         answer: Box::new(|_, n| match n % 2 {
             0 => sharing::Offered::Declined,
             _ => sharing::Offered::Lost("the peer died".into()),
@@ -738,7 +743,7 @@ async fn a_task_dropped_on_its_peer_is_not_answered_again() {
     let store = Store::memory();
     let peers = FakePeers {
         offers: Default::default(),
-        belows: Mutex::default(),
+        loads: Mutex::default(),
         // As the real ones: dropped once no longer wanted.
         answer: Box::new(|task, _| {
             task.cancelled.store(true, Ordering::SeqCst);
@@ -761,7 +766,8 @@ async fn a_task_dropped_on_its_peer_is_not_answered_again() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_server_takes_other_servers_tasks_only_while_it_has_room() {
+async fn a_server_takes_other_servers_tasks_only_while_it_is_less_loaded() {
+    let load = |running, share| sharing::Load { running, share };
     let store = Store::memory();
     let task = |id| TaskContext {
         tenant: TenantId("default".into()),
@@ -787,28 +793,32 @@ async fn a_server_takes_other_servers_tasks_only_while_it_has_room() {
     )
     .unwrap();
     assert!(
-        alone.run_for_peer(task(1), 10).is_none(),
+        alone.run_for_peer(task(1), load(10, 1)).is_none(),
         "a server alone takes none"
     );
 
     let peers = FakePeers {
         offers: Default::default(),
-        belows: Mutex::default(),
+        loads: Mutex::default(),
         answer: Box::new(|_, _| sharing::Offered::Declined),
     };
     let (options, _peers) = sharing_with(peers, 1);
     let scheduler =
         Scheduler::new(options, store.clone(), Arc::new(SlowTasks::taking(100))).unwrap();
     let first = scheduler
-        .run_for_peer(task(1), 1)
+        .run_for_peer(task(1), load(1, 1))
         .expect("none runs here, one there");
     assert!(
-        scheduler.run_for_peer(task(2), 1).is_none(),
+        scheduler.run_for_peer(task(2), load(1, 1)).is_none(),
         "as many here as there"
+    );
+    assert!(
+        scheduler.run_for_peer(task(2), load(4, 16)).is_none(),
+        "a bigger server with a smaller part of its share taken"
     );
     assert_eq!(scheduler.modules_running(), 1);
     let second = scheduler
-        .run_for_peer(task(2), 2)
+        .run_for_peer(task(2), load(2, 1))
         .expect("one runs here, two there");
     assert_eq!(scheduler.modules_running(), 2);
     assert!(matches!(
@@ -826,7 +836,9 @@ async fn a_server_takes_other_servers_tasks_only_while_it_has_room() {
         }
     ));
     assert_eq!(scheduler.modules_running(), 0);
-    let again = scheduler.run_for_peer(task(3), 1).expect("room again");
+    let again = scheduler
+        .run_for_peer(task(3), load(4, 16))
+        .expect("none runs here");
     assert!(matches!(
         again.await,
         EventKind::TaskSucceeded {

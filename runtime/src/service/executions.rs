@@ -125,15 +125,15 @@ impl Executions {
         self.scheduler.modules_running()
     }
 
-    /// Runs another server's module task here if this server runs fewer than `below`
-    /// module tasks (`scheduler/sharing.rs`); `None` when it does not.
+    /// Runs another server's module task here if this server is less loaded than that
+    /// one (`scheduler/sharing.rs`); `None` when it is not.
     pub fn run_for_peer(
         &self,
         task: crate::scheduler::runner::TaskContext,
-        below: usize,
+        theirs: crate::scheduler::sharing::Load,
     ) -> Option<impl std::future::Future<Output = sandstep_engine::EventKind> + Send + 'static>
     {
-        self.scheduler.run_for_peer(task, below)
+        self.scheduler.run_for_peer(task, theirs)
     }
 
     /// The start request for `new`: the machine and its revision, a valid name, JSON
