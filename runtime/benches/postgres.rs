@@ -228,16 +228,19 @@ fn standby(url: String, n: usize) -> std::thread::JoinHandle<Server> {
 
 /// How many partitions `server` holds, from its own metrics.
 fn held_by(server: &Server) -> usize {
-    ureq::get(&format!("{}/metrics", server.url))
+    metric(server, "sandstep_partitions_held").unwrap_or(0)
+}
+
+/// A counter or gauge of `server`'s own metrics.
+fn metric<T: std::str::FromStr>(server: &Server, name: &str) -> Option<T> {
+    let text = ureq::get(&format!("{}/metrics", server.url))
         .call()
-        .ok()
-        .and_then(|r| r.into_string().ok())
-        .and_then(|text| {
-            text.lines()
-                .find_map(|l| l.strip_prefix("sandstep_partitions_held "))
-                .and_then(|n| n.trim().parse().ok())
-        })
-        .unwrap_or(0)
+        .ok()?
+        .into_string()
+        .ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .and_then(|n| n.trim().parse().ok())
 }
 
 /// Waits until each of `servers` holds `each` partitions.
@@ -365,30 +368,31 @@ fn call(url: &str, key: &str, action: &str, body: serde_json::Value) -> serde_js
         .expect("json")
 }
 
-/// (q) Standard pass3 executions/s over HTTP, from `clients` threads of the tenants `keys`
-/// spread over `servers`: started until `budget` is spent, counted once all have finished.
-fn http_rate(
-    servers: &[Server],
-    keys: &[(String, String)],
-    clients: usize,
+/// Starts executions from `clients` threads until `budget` from `began` is spent; client
+/// `c` starts `pick(c)`: the server's URL, the tenant's authorization (none: the default
+/// tenant) and the machine. How many were started.
+fn keep_starting(
+    began: Instant,
     budget: Duration,
-) -> f64 {
-    let urls: Vec<String> = servers.iter().map(|s| s.url.clone()).collect();
-    let began = Instant::now();
-    let counts: Vec<u64> = std::thread::scope(|scope| {
+    clients: usize,
+    pick: impl Fn(usize) -> (String, Option<String>, String),
+) -> u64 {
+    std::thread::scope(|scope| {
         let workers: Vec<_> = (0..clients)
             .map(|c| {
-                let url = urls[c % urls.len()].clone();
-                let (key, machine) = keys[c % keys.len()].clone();
+                let (url, key, machine) = pick(c);
                 scope.spawn(move || {
                     let agent = ureq::AgentBuilder::new().build();
                     let mut n = 0u64;
                     while began.elapsed() < budget {
-                        agent
+                        let mut start = agent
                             .post(&format!("{url}/"))
                             .set("X-Amz-Target", "AWSStepFunctions.StartExecution")
-                            .set("Content-Type", "application/x-amz-json-1.0")
-                            .set("authorization", &key)
+                            .set("Content-Type", "application/x-amz-json-1.0");
+                        if let Some(key) = &key {
+                            start = start.set("authorization", key);
+                        }
+                        start
                             .send_string(
                                 &serde_json::json!({"stateMachineArn": machine,
                                     "name": format!("c{c}-{n}")})
@@ -407,9 +411,24 @@ fn http_rate(
                 })
             })
             .collect();
-        workers.into_iter().map(|w| w.join().unwrap()).collect()
+        workers.into_iter().map(|w| w.join().unwrap()).sum()
+    })
+}
+
+/// (q) Standard pass3 executions/s over HTTP, from `clients` threads of the tenants `keys`
+/// spread over `servers`: started until `budget` is spent, counted once all have finished.
+fn http_rate(
+    servers: &[Server],
+    keys: &[(String, String)],
+    clients: usize,
+    budget: Duration,
+) -> f64 {
+    let urls: Vec<String> = servers.iter().map(|s| s.url.clone()).collect();
+    let began = Instant::now();
+    let started = keep_starting(began, budget, clients, |c| {
+        let (key, machine) = keys[c % keys.len()].clone();
+        (urls[c % urls.len()].clone(), Some(key), machine)
     });
-    let started: u64 = counts.iter().sum();
     // Finished when none is left running, in any tenant (List calls are rate-limited per
     // tenant, as on AWS: a throttled one is asked again).
     for (key, machine) in keys {
@@ -492,31 +511,12 @@ fn spread_rates(db: &Database, budget: Duration) -> (f64, Vec<(f64, Vec<usize>)>
 /// `budget`; executions/s once all have finished.
 fn crunch_rate(servers: &[&Server], machine: &str, clients: usize, budget: Duration) -> f64 {
     let began = Instant::now();
-    let started: u64 = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..clients)
-            .map(|c| {
-                let url = servers[c % servers.len()].url.clone();
-                scope.spawn(move || {
-                    let agent = ureq::AgentBuilder::new().build();
-                    let mut n = 0u64;
-                    while began.elapsed() < budget {
-                        agent
-                            .post(&format!("{url}/"))
-                            .set("X-Amz-Target", "AWSStepFunctions.StartExecution")
-                            .set("Content-Type", "application/x-amz-json-1.0")
-                            .send_string(
-                                &serde_json::json!({"stateMachineArn": machine,
-                                    "name": format!("c{c}-{n}")})
-                                .to_string(),
-                            )
-                            .expect("StartExecution");
-                        n += 1;
-                    }
-                    n
-                })
-            })
-            .collect();
-        workers.into_iter().map(|w| w.join().unwrap()).sum()
+    let started = keep_starting(began, budget, clients, |c| {
+        (
+            servers[c % servers.len()].url.clone(),
+            None,
+            machine.to_string(),
+        )
     });
     loop {
         let running = servers[0].sfn(
@@ -530,20 +530,6 @@ fn crunch_rate(servers: &[&Server], machine: &str, clients: usize, budget: Durat
         std::thread::sleep(Duration::from_millis(50));
     }
     started as f64 / began.elapsed().as_secs_f64()
-}
-
-/// A counter of `server`'s metrics.
-fn counter(server: &Server, name: &str) -> f64 {
-    ureq::get(&format!("{}/metrics", server.url))
-        .call()
-        .ok()
-        .and_then(|r| r.into_string().ok())
-        .and_then(|text| {
-            text.lines()
-                .find_map(|l| l.strip_prefix(&format!("{name} ")))
-                .and_then(|n| n.trim().parse().ok())
-        })
-        .unwrap_or(0.0)
 }
 
 /// Uploads `crunch` and a machine running it once; the machine's ARN.
@@ -601,10 +587,13 @@ fn module_rates(db: &Database, budget: Duration) -> (f64, Vec<(f64, f64)>) {
             }
             let machine = crunching(&servers[0]);
             let rate = crunch_rate(&all, &machine, clients, budget);
-            let ran: f64 = all.iter().map(|s| counter(s, "sandstep_tasks_total")).sum();
+            let ran: f64 = all
+                .iter()
+                .map(|s| metric(s, "sandstep_tasks_total").unwrap_or(0.0))
+                .sum();
             let elsewhere: f64 = all
                 .iter()
-                .map(|s| counter(s, "sandstep_tasks_for_peers_total"))
+                .map(|s| metric(s, "sandstep_tasks_for_peers_total").unwrap_or(0.0))
                 .sum();
             (rate, elsewhere / ran.max(1.0))
         })

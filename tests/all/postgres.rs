@@ -557,6 +557,11 @@ fn a_server_frozen_past_its_lease_writes_nothing_when_it_resumes() {
 
 /// How many partitions `server` holds, from its own metrics (answered by that server).
 fn held_by(server: &Server) -> Option<usize> {
+    metric_of(server, "sandstep_partitions_held")
+}
+
+/// A counter or gauge of `server`'s own metrics, if it answers.
+fn metric_of<T: std::str::FromStr>(server: &Server, name: &str) -> Option<T> {
     let text = ureq::get(&format!("{}/metrics", server.url))
         .timeout(Duration::from_secs(5))
         .call()
@@ -564,7 +569,7 @@ fn held_by(server: &Server) -> Option<usize> {
         .into_string()
         .ok()?;
     text.lines()
-        .find_map(|l| l.strip_prefix("sandstep_partitions_held "))
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
         .and_then(|n| n.trim().parse().ok())
 }
 
@@ -911,16 +916,7 @@ fn a_tenant_s_open_executions_quota_holds_across_servers_and_a_takeover() {
 
 /// A counter or gauge of `server`'s own metrics.
 fn metric(server: &Server, name: &str) -> u64 {
-    let text = ureq::get(&format!("{}/metrics", server.url))
-        .timeout(Duration::from_secs(5))
-        .call()
-        .unwrap()
-        .into_string()
-        .unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name} ")))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {name} in the metrics"))
+    metric_of(server, name).unwrap_or_else(|| panic!("no {name} in the metrics"))
 }
 
 /// Waits until `server` runs at least one module task.
